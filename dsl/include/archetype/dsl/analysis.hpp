@@ -1,0 +1,245 @@
+#pragma once
+/// \file
+/// \brief Compile-time analysis of a `Network`: output shape, parameters, buffers, MACs,
+/// activation memory, receptive field and the per-layer table, each a `constexpr` value.
+///
+/// Conventions (every table and the command line name them):
+///   - parameters are trainable scalars (torchvision/Keras: BatchNorm's gamma and beta
+///     count, its running statistics are *buffers*);
+///   - MACs are the multiply-accumulates of convolutions and linear layers in one forward
+///     pass of one image (the figure papers call "FLOPs" for ResNet and VGG);
+///     FLOPs = 2 x MACs. Pooling, normalization, activations and sums are not counted;
+///   - activation memory is fp32 (4 bytes), per batch of `Batch` images:
+///     *inference peak* is the largest total of tensors alive at once when every layer
+///     writes a new tensor (except views: Flatten, Dropout, an AdaptiveAvgPool that changes
+///     nothing), the input of a Residual or Concat staying alive until its join;
+///     *training saved* is what backward needs without recomputation: the input plus the
+///     output of every layer and join that is not a view;
+///   - the receptive field is that of one output position of the last layer before the
+///     first global layer (GlobalAvgPool, Flatten, Linear), in input pixels, per side,
+///     the largest over parallel branches; it may exceed the image (ResNet-50: 427).
+
+#include <archetype/dsl/layer.hpp>
+#include <archetype/dsl/net.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace archetype {
+
+/// Receptive field of one output position, in input pixels.
+struct ReceptiveField {
+  std::int64_t h = 1;
+  std::int64_t w = 1;
+  constexpr bool operator==(const ReceptiveField&) const = default;
+};
+
+/// Activation memory in bytes for a batch (see the conventions above).
+struct ActivationBytes {
+  std::int64_t inference_peak = 0;
+  std::int64_t training_saved = 0;
+};
+
+/// Every whole-net figure of the analysis at once (per image).
+struct NetTotals {
+  std::int64_t params = 0;
+  std::int64_t buffers = 0;
+  std::int64_t macs = 0;
+  std::int64_t inference_peak_elements = 0;  ///< per image, see `ActivationBytes`
+  std::int64_t training_saved_elements = 0;  ///< per image
+  ReceptiveField receptive_field{};
+  std::size_t rows = 0;  ///< rows of the per-layer table
+};
+
+namespace detail {
+
+/// The visitor that computes `NetTotals` in one walk.
+struct Analyzer {
+  struct Rf {
+    std::int64_t size_h = 1, size_w = 1, jump_h = 1, jump_w = 1;
+    bool frozen = false;
+  };
+  struct Frame {
+    std::int64_t outer_base = 0;
+    Rf start{}, best{};
+    bool any_frozen = false;
+  };
+  static constexpr int max_depth = 64;
+
+  NetTotals totals{};
+  std::int64_t base = 0;  // elements held alive by enclosing Residual/Concat blocks
+  std::int64_t cur = 0;   // elements of the current tensor (0: aliases the block input)
+  Rf rf{};
+  Frame frames[max_depth]{};
+  int depth = 0;
+
+  constexpr explicit Analyzer(Shape input) : cur(input.elements()) {
+    totals.inference_peak_elements = cur;
+    totals.training_saved_elements = cur;
+  }
+
+  constexpr void produce(std::int64_t out_elements) {
+    totals.inference_peak_elements = std::max(totals.inference_peak_elements, base + cur + out_elements);
+    totals.training_saved_elements += out_elements;
+    cur = out_elements;
+  }
+
+  constexpr void leaf(const LayerRow& row) {
+    ++totals.rows;
+    totals.params += row.params;
+    totals.buffers += row.buffers;
+    totals.macs += row.macs;
+    if (!row.view) produce(row.out.elements());
+    if (rf.frozen) return;
+    if (row.global) {
+      rf.frozen = true;
+      return;
+    }
+    rf.size_h += (row.kernel_h - 1) * rf.jump_h;
+    rf.size_w += (row.kernel_w - 1) * rf.jump_w;
+    rf.jump_h *= row.stride_h;
+    rf.jump_w *= row.stride_w;
+  }
+  static constexpr Rf wider(const Rf& a, const Rf& b) {
+    return Rf{std::max(a.size_h, b.size_h), std::max(a.size_w, b.size_w),
+              std::max(a.jump_h, b.jump_h), std::max(a.jump_w, b.jump_w), a.frozen || b.frozen};
+  }
+  constexpr void begin_block(Shape) {
+    frames[depth] = Frame{base, rf, rf, false};
+    ++depth;
+    base += cur;
+    cur = 0;
+  }
+  constexpr void next_branch() {
+    Frame& f = frames[depth - 1];
+    base += cur;
+    cur = 0;
+    f.best = wider(f.best, rf);
+    rf = f.start;
+  }
+  constexpr void end_block(const LayerRow& join) {
+    Frame& f = frames[depth - 1];
+    ++totals.rows;
+    totals.inference_peak_elements =
+        std::max(totals.inference_peak_elements, base + cur + join.out.elements());
+    totals.training_saved_elements += join.out.elements();
+    base = f.outer_base;
+    cur = join.out.elements();
+    rf = wider(f.best, rf);
+    --depth;
+  }
+};
+
+template <Network N>
+consteval NetTotals analyze() {
+  if constexpr (!N::valid) {
+    return NetTotals{};
+  } else {
+    Analyzer a{N::input_shape};
+    N::walk(a);
+    a.totals.receptive_field = ReceptiveField{a.rf.size_h, a.rf.size_w};
+    return a.totals;
+  }
+}
+
+/// The visitor that fills the per-layer table.
+struct RowCollector {
+  LayerRow* out;
+  constexpr void leaf(const LayerRow& row) { *out++ = row; }
+  constexpr void begin_block(Shape) {}
+  constexpr void next_branch() {}
+  constexpr void end_block(const LayerRow& join) { *out++ = join; }
+};
+
+}  // namespace detail
+
+/// All whole-net figures of `N` (per image).
+template <Network N>
+inline constexpr NetTotals totals_v = detail::analyze<N>();
+
+/// Output shape of one image: `output_shape_v<ResNet50> == Shape{1000, 1, 1}`.
+template <Network N>
+inline constexpr Shape output_shape_v = N::output_shape;
+
+/// Trainable parameters (BatchNorm gamma and beta included; running statistics not).
+template <Network N>
+inline constexpr std::int64_t params_v = totals_v<N>.params;
+
+/// Non-trainable state: BatchNorm running mean and variance.
+template <Network N>
+inline constexpr std::int64_t buffers_v = totals_v<N>.buffers;
+
+/// Multiply-accumulates of one forward pass of one image (convolutions and linear layers).
+template <Network N>
+inline constexpr std::int64_t macs_v = totals_v<N>.macs;
+
+/// FLOPs of one forward pass of one image: 2 x MACs.
+template <Network N>
+inline constexpr std::int64_t flops_v = 2 * macs_v<N>;
+
+/// fp32 activation memory at batch `Batch`: inference peak and training saved-for-backward.
+template <Network N, std::int64_t Batch>
+inline constexpr ActivationBytes activation_bytes_v{
+    totals_v<N>.inference_peak_elements * Batch * 4,
+    totals_v<N>.training_saved_elements * Batch * 4};
+
+/// Receptive field (per side, input pixels) of the last spatial layer.
+template <Network N>
+inline constexpr ReceptiveField receptive_field_v = totals_v<N>.receptive_field;
+
+/// The per-layer table: one `LayerRow` per layer and per join (Add, Concat), in execution
+/// order (path, kind, attributes, input and output shape, params, buffers, MACs).
+template <Network N>
+inline constexpr auto layers_v = [] {
+  std::array<LayerRow, totals_v<N>.rows> rows{};
+  if constexpr (N::valid) {
+    detail::RowCollector c{rows.data()};
+    N::walk(c);
+  }
+  return rows;
+}();
+
+namespace detail {
+template <std::int64_t Computed, std::int64_t Published>
+struct ParamsMatch {
+  static_assert(Computed == Published,
+                "archetype: the parameter count computed from the definition differs from the "
+                "published figure (Computed vs Published below)");
+  static constexpr bool value = Computed == Published;
+};
+template <std::int64_t Computed, std::int64_t Published, std::int64_t PerMille>
+struct MacsWithin {
+  static_assert((Computed > Published ? Computed - Published : Published - Computed) * 1000 <=
+                    Published * PerMille,
+                "archetype: the MACs computed from the definition are not within the tolerance "
+                "(PerMille, in thousandths) of the published figure");
+  static constexpr bool value = true;
+};
+}  // namespace detail
+
+/// `static_assert(has_params_v<ResNet50, 25'557'032>)`: on a mismatch the error names the
+/// computed and the published figure. A net that already failed a rule passes silently
+/// (its first error is the one to read).
+template <Network N, std::int64_t Published>
+inline constexpr bool has_params_v = [] {
+  if constexpr (!N::valid) {
+    return true;
+  } else {
+    return detail::ParamsMatch<params_v<N>, Published>::value;
+  }
+}();
+
+/// `static_assert(has_macs_near_v<ResNet50, 4'090'000'000>)`: MACs within `PerMille`
+/// thousandths (default 10 = 1%) of a published figure.
+template <Network N, std::int64_t Published, std::int64_t PerMille = 10>
+inline constexpr bool has_macs_near_v = [] {
+  if constexpr (!N::valid) {
+    return true;
+  } else {
+    return detail::MacsWithin<macs_v<N>, Published, PerMille>::value;
+  }
+}();
+
+}  // namespace archetype

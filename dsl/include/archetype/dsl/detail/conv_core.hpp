@@ -1,0 +1,76 @@
+#pragma once
+/// \file
+/// \brief The convolution every Conv spelling (square, 3x3, 1x1, KxL) shares.
+
+#include <archetype/dsl/layer.hpp>
+
+namespace archetype {
+
+/// Padding that keeps the spatial size at stride 1 for odd kernels: (K - 1) / 2.
+inline constexpr int same = -1;
+
+namespace detail {
+
+template <int Out, int Kh, int Kw, int Sh, int Sw, int Ph, int Pw, int Groups, bool Bias>
+struct ConvCore {
+  using archetype_leaf = leaf_tag;
+  static constexpr int pad_h = Ph == same ? (Kh - 1) / 2 : Ph;
+  static constexpr int pad_w = Pw == same ? (Kw - 1) / 2 : Pw;
+
+  template <Shape In>
+  static consteval Shape output_shape() {
+    static_assert(Out > 0, "archetype: Conv output channels must be positive");
+    static_assert(Kh > 0 && Kw > 0, "archetype: Conv kernel size must be positive");
+    static_assert(Sh > 0 && Sw > 0, "archetype: Conv stride must be positive");
+    static_assert(pad_h >= 0 && pad_w >= 0, "archetype: Conv padding must not be negative");
+    static_assert(Groups > 0, "archetype: Conv groups must be positive");
+    if constexpr (poisoned(In) || Out <= 0 || Kh <= 0 || Kw <= 0 || Sh <= 0 || Sw <= 0 ||
+                  pad_h < 0 || pad_w < 0 || Groups <= 0) {
+      return poisoned_shape;
+    } else {
+      static_assert(In.c % Groups == 0, "archetype: Conv groups must divide the input channels");
+      static_assert(Out % Groups == 0, "archetype: Conv groups must divide the output channels");
+      static_assert(Kh <= In.h + 2 * pad_h && Kw <= In.w + 2 * pad_w,
+                    "archetype: Conv kernel is larger than its padded input");
+      if constexpr (In.c % Groups != 0 || Out % Groups != 0 || Kh > In.h + 2 * pad_h ||
+                    Kw > In.w + 2 * pad_w) {
+        return poisoned_shape;
+      } else {
+        return Shape{Out, (In.h + 2 * pad_h - Kh) / Sh + 1, (In.w + 2 * pad_w - Kw) / Sw + 1};
+      }
+    }
+  }
+
+  /// params = Out * (In.c / Groups) * Kh * Kw (+ Out with bias);
+  /// MACs = out.h * out.w * Out * (In.c / Groups) * Kh * Kw.
+  template <Shape In>
+  static consteval LayerRow describe() {
+    constexpr Shape out = output_shape<In>();
+    constexpr std::int64_t per_output = std::int64_t{In.c / Groups} * Kh * Kw;
+    LayerRow row;
+    row.kind = "Conv";
+    row.attributes.append(std::int64_t{Kh}).append("x").append(std::int64_t{Kw});
+    if (Sh == Sw) {
+      row.attributes.append(" s").append(std::int64_t{Sh});
+    } else {
+      row.attributes.append(" s").append(std::int64_t{Sh}).append("x").append(std::int64_t{Sw});
+    }
+    if (pad_h == pad_w) {
+      row.attributes.append(" p").append(std::int64_t{pad_h});
+    } else {
+      row.attributes.append(" p").append(std::int64_t{pad_h}).append("x").append(std::int64_t{pad_w});
+    }
+    if (Groups != 1) row.attributes.append(" g").append(std::int64_t{Groups});
+    if (Bias) row.attributes.append(" +bias");
+    row.params = Out * per_output + (Bias ? Out : 0);
+    row.macs = out.elements() * per_output;
+    row.kernel_h = Kh;
+    row.kernel_w = Kw;
+    row.stride_h = Sh;
+    row.stride_w = Sw;
+    return row;
+  }
+};
+
+}  // namespace detail
+}  // namespace archetype

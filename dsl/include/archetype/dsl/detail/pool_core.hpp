@@ -1,0 +1,54 @@
+#pragma once
+/// \file
+/// \brief The windowed pooling MaxPool and AvgPool share.
+
+#include <archetype/dsl/layer.hpp>
+
+namespace archetype::detail {
+
+/// Output size of a pooling window, PyTorch's rule (ceil mode: the last window must start
+/// inside the input or its left padding).
+constexpr int pooled_size(int in, int k, int s, int p, bool ceil_mode) {
+  int span = in + 2 * p - k;
+  int out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+  if (ceil_mode && (out - 1) * s >= in + p) --out;
+  return out;
+}
+
+template <class Kind, int K, int S, int P, bool Ceil>
+struct PoolCore {
+  using archetype_leaf = leaf_tag;
+  template <Shape In>
+  static consteval Shape output_shape() {
+    static_assert(K > 0, "archetype: pooling kernel size must be positive");
+    static_assert(S > 0, "archetype: pooling stride must be positive");
+    static_assert(P >= 0 && 2 * P <= K, "archetype: pooling padding must be between 0 and half the kernel");
+    if constexpr (poisoned(In) || K <= 0 || S <= 0 || P < 0 || 2 * P > K) {
+      return poisoned_shape;
+    } else {
+      static_assert(K <= In.h + 2 * P && K <= In.w + 2 * P,
+                    "archetype: pooling window is larger than its padded input");
+      if constexpr (K > In.h + 2 * P || K > In.w + 2 * P) {
+        return poisoned_shape;
+      } else {
+        return Shape{In.c, pooled_size(In.h, K, S, P, Ceil), pooled_size(In.w, K, S, P, Ceil)};
+      }
+    }
+  }
+  template <Shape In>
+  static consteval LayerRow describe() {
+    LayerRow row;
+    row.kind = Kind::name;
+    row.attributes.append(std::int64_t{K}).append("x").append(std::int64_t{K});
+    row.attributes.append(" s").append(std::int64_t{S}).append(" p").append(std::int64_t{P});
+    if (Ceil) row.attributes.append(" ceil");
+    row.kernel_h = row.kernel_w = K;
+    row.stride_h = row.stride_w = S;
+    return row;
+  }
+};
+
+struct max_pool_name { static constexpr std::string_view name = "MaxPool"; };
+struct avg_pool_name { static constexpr std::string_view name = "AvgPool"; };
+
+}  // namespace archetype::detail

@@ -1,0 +1,119 @@
+#pragma once
+/// \file
+/// \brief What every layer and combinator shares: the per-layer table row, the walk that
+/// visits a net in execution order, and the public concepts `Layer`, `Block`, `Network`.
+///
+/// A *leaf* layer (Conv, BatchNorm, ReLU, …) is a struct with two static member templates:
+///   - `output_shape<In>()`: checks its rules with `static_assert` (one sentence each) and
+///     returns the output shape, or `detail::poisoned_shape` after an error so that later
+///     layers stay silent;
+///   - `describe<In>()`: a `LayerRow` without path and shapes (kind, attributes, params,
+///     buffers, MACs, kernel and stride for the receptive field).
+/// A *combinator* (Seq, Residual, Concat, …) has `output_shape<In>()` and
+/// `walk<In>(visitor, path)`, which visits its children in execution order.
+
+#include <archetype/dsl/detail/text.hpp>
+#include <archetype/dsl/shape.hpp>
+
+#include <concepts>
+#include <cstdint>
+#include <string_view>
+
+namespace archetype {
+
+/// Path of a layer inside its net, torchvision style: `layer1.0.conv1`.
+using LayerPath = detail::Text<64>;
+
+/// One row of the per-layer table (`layers_v<Net>`).
+struct LayerRow {
+  LayerPath path;               ///< e.g. `layer2.0.downsample.0`
+  detail::Text<16> kind;        ///< e.g. `Conv`, `BatchNorm`, `Add`
+  detail::Text<32> attributes;  ///< e.g. `3x3 s2 p1`
+  Shape in{};                   ///< input shape (for a join: the first branch's output)
+  Shape out{};                  ///< output shape
+  std::int64_t params = 0;      ///< trainable parameters
+  std::int64_t buffers = 0;     ///< non-trainable state (BatchNorm running statistics)
+  std::int64_t macs = 0;        ///< multiply-accumulates per image, forward
+  int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;  ///< for the receptive field
+  bool global = false;  ///< mixes all positions (GlobalAvgPool, Flatten, Linear): ends the receptive field
+  bool view = false;    ///< output aliases the input (Flatten, Dropout at inference): no new memory
+};
+
+namespace detail {
+
+struct leaf_tag {};
+struct block_tag {};
+struct network_tag {};
+
+template <class L>
+concept LeafLayer = requires { typename L::archetype_leaf; };
+
+template <class L>
+concept Combinator = requires { typename L::archetype_block; };
+
+/// Child path: `prefix.name` (or `name` at the root).
+constexpr LayerPath join_path(const LayerPath& prefix, std::string_view name) {
+  LayerPath p = prefix;
+  if (!p.empty()) p.append(".");
+  p.append(name);
+  return p;
+}
+constexpr LayerPath join_path(const LayerPath& prefix, std::int64_t index) {
+  LayerPath p = prefix;
+  if (!p.empty()) p.append(".");
+  p.append(index);
+  return p;
+}
+
+/// Visits layer `L` applied to input shape `In`. A visitor has:
+///   `leaf(const LayerRow&)`, `begin_block(Shape in)`, `next_branch()`,
+///   `end_block(const LayerRow& join)`.
+template <class L, Shape In, class Visitor>
+constexpr void walk(Visitor& v, const LayerPath& path) {
+  if constexpr (poisoned(In)) {
+    return;
+  } else if constexpr (LeafLayer<L>) {
+    LayerRow row = L::template describe<In>();
+    row.path = path;
+    row.in = In;
+    row.out = L::template output_shape<In>();
+    v.leaf(row);
+  } else {
+    L::template walk<In>(v, path);
+  }
+}
+
+/// Shapes along a chain of layers: `Chain<In, S1, S2, …>`; used by `Seq` to compute every
+/// intermediate shape with a left fold, so that an error deep in a Seq is reported with a
+/// short instantiation context (the fold is flat, not recursive).
+template <Shape... S>
+struct Chain {
+  static constexpr Shape last = (S, ...);
+  static constexpr Shape all[sizeof...(S)] = {S...};
+};
+template <class L>
+struct Step {};
+template <Shape... S, class L>
+consteval auto operator|(Chain<S...>, Step<L>) {
+  return Chain<S..., L::template output_shape<Chain<S...>::last>()>{};
+}
+
+}  // namespace detail
+
+/// A layer or combinator of the vocabulary (anything that can stand in a `Seq`).
+template <class L>
+concept Layer = detail::LeafLayer<L> || detail::Combinator<L>;
+
+/// A combinator: a layer built from other layers (Seq, Residual, Concat, Repeat, Named).
+template <class L>
+concept Block = detail::Combinator<L>;
+
+/// A whole network: `Net<Input<Shape>, Body, Classes>` or a struct derived from one.
+template <class N>
+concept Network = requires {
+  typename N::archetype_network;
+  { N::input_shape } -> std::convertible_to<Shape>;
+  { N::output_shape } -> std::convertible_to<Shape>;
+};
+
+}  // namespace archetype

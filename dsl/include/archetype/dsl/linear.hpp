@@ -1,0 +1,41 @@
+#pragma once
+/// \file
+/// \brief `Linear<Out, Bias>`: fully connected layer.
+
+#include <archetype/dsl/layer.hpp>
+
+namespace archetype {
+
+/// Fully connected layer y = W x + b on a flat input.
+/// Output: `Out x 1 x 1`. Parameters: `C * Out` (+ `Out` with bias). MACs: `C * Out`.
+/// Rule: the input must be flat (`C x 1 x 1`): put `Flatten` or `GlobalAvgPool` before
+/// it. This is deliberate (PyTorch's nn.Linear would act on the last axis of a 4-D tensor
+/// and silently produce something else): flattening is always written in the type.
+template <int Out, bool Bias = true>
+struct Linear {
+  using archetype_leaf = detail::leaf_tag;
+  template <Shape In>
+  static consteval Shape output_shape() {
+    static_assert(Out > 0, "archetype: Linear output features must be positive");
+    static_assert(detail::poisoned(In) || In.flat(),
+                  "archetype: Linear needs a flat input (C x 1 x 1); put Flatten or "
+                  "GlobalAvgPool before it");
+    if constexpr (detail::poisoned(In) || Out <= 0 || !In.flat()) {
+      return detail::poisoned_shape;
+    } else {
+      return Shape{Out, 1, 1};
+    }
+  }
+  template <Shape In>
+  static consteval LayerRow describe() {
+    LayerRow row;
+    row.kind = "Linear";
+    if (Bias) row.attributes.append("+bias");
+    row.params = std::int64_t{In.c} * Out + (Bias ? Out : 0);
+    row.macs = std::int64_t{In.c} * Out;
+    row.global = true;
+    return row;
+  }
+};
+
+}  // namespace archetype

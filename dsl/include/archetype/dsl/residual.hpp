@@ -1,0 +1,62 @@
+#pragma once
+/// \file
+/// \brief `Residual<Body, Shortcut>`: y = Body(x) + Shortcut(x).
+
+#include <archetype/dsl/identity.hpp>
+#include <archetype/dsl/named.hpp>
+
+namespace archetype {
+
+/// Residual connection (He et al. 2016): `After(Body(x) + Shortcut(x))`, body and shortcut
+/// applied to the same input, `After` (default `Identity`) applied to the sum, as the ReLU
+/// of a post-activation block. The shortcut is `Identity` (default), a projection
+/// (`Seq<Conv1x1<C, 2>, BatchNorm>`) or `ZeroPadShortcut` (option A). Output: `After`
+/// applied to the body's output shape. Parameters and MACs: body + shortcut + after (the
+/// addition is not counted as MACs).
+/// Rule: body and shortcut output shapes are equal.
+/// Paths: the body's rows sit directly under the Residual's path (torchvision's
+/// `layer1.0.conv1`); an unnamed shortcut is called `shortcut`, the sum `add`, an unnamed
+/// `After` `post`.
+template <class Body, class Shortcut = Identity, class After = Identity>
+struct Residual {
+  static_assert(Layer<Body> && Layer<Shortcut> && Layer<After>,
+                "archetype: Residual body, shortcut and after must be layers");
+  using archetype_block = detail::block_tag;
+  using archetype_residual = void;
+  using body = Body;
+  using shortcut = Shortcut;
+  using after = After;
+
+  template <Shape In>
+  static consteval Shape output_shape() {
+    constexpr Shape b = Body::template output_shape<In>();
+    constexpr Shape s = Shortcut::template output_shape<In>();
+    if constexpr (detail::poisoned(b) || detail::poisoned(s)) {
+      return detail::poisoned_shape;
+    } else {
+      static_assert(b == s, "archetype: Residual body output shape differs from shortcut output shape");
+      if constexpr (b != s) {
+        return detail::poisoned_shape;
+      } else {
+        return After::template output_shape<b>();
+      }
+    }
+  }
+
+  template <Shape In, class Visitor>
+  static constexpr void walk(Visitor& v, const LayerPath& path) {
+    v.begin_block(In);
+    detail::walk<Body, In>(v, path);
+    v.next_branch();
+    detail::walk_child<Shortcut, In>(v, path, "shortcut");
+    LayerRow join;
+    join.path = detail::join_path(path, "add");
+    join.kind = "Add";
+    join.in = Body::template output_shape<In>();
+    join.out = join.in;
+    v.end_block(join);
+    detail::walk_child<After, Body::template output_shape<In>()>(v, path, "post");
+  }
+};
+
+}  // namespace archetype

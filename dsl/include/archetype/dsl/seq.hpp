@@ -1,0 +1,68 @@
+#pragma once
+/// \file
+/// \brief `Seq<L...>`: layers applied one after the other.
+
+#include <archetype/dsl/named.hpp>
+#include <archetype/dsl/repeat.hpp>
+
+#include <utility>
+
+namespace archetype {
+
+namespace detail {
+template <class L>
+concept UnnamedRepeat = requires { typename L::archetype_repeat; };
+template <class L>
+constexpr int index_span = [] {
+  if constexpr (UnnamedRepeat<L>) {
+    return L::count;
+  } else {
+    return 1;
+  }
+}();
+}  // namespace detail
+
+/// Layers in sequence; the output of each is the input of the next. Output: the last
+/// layer's. Parameters and MACs: the sums. Children are numbered `0, 1, …` in paths
+/// (as `nn.Sequential`) unless `Named`. Shapes are computed by a left fold, so an error
+/// in the k-th layer is reported with that layer and its input shape.
+template <class... Ls>
+struct Seq {
+  static_assert(sizeof...(Ls) > 0, "archetype: Seq needs at least one layer");
+  static_assert((Layer<Ls> && ...), "archetype: every element of a Seq must be a layer or a combinator");
+  using archetype_block = detail::block_tag;
+
+  template <Shape In>
+  static consteval auto chain() { return (detail::Chain<In>{} | ... | detail::Step<Ls>{}); }
+
+  template <Shape In>
+  static consteval Shape output_shape() { return decltype(chain<In>())::last; }
+
+  template <Shape In, class Visitor>
+  static constexpr void walk(Visitor& v, const LayerPath& path) {
+    using C = decltype(chain<In>());
+    constexpr int spans[] = {detail::index_span<Ls>...};
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (walk_one<Ls, C::all[I]>(v, path, [&] {
+         int first = 0;
+         for (std::size_t k = 0; k < I; ++k) first += spans[k];
+         return first;
+       }()),
+       ...);
+    }(std::index_sequence_for<Ls...>{});
+  }
+
+ private:
+  template <class L, Shape In, class Visitor>
+  static constexpr void walk_one(Visitor& v, const LayerPath& path, int index) {
+    if constexpr (detail::poisoned(In)) {
+      return;
+    } else if constexpr (detail::UnnamedRepeat<L>) {
+      L::template walk_numbered<In>(v, path, index);
+    } else {
+      detail::walk_child<L, In>(v, path, std::int64_t{index});
+    }
+  }
+};
+
+}  // namespace archetype

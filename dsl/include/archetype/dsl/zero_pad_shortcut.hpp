@@ -1,0 +1,42 @@
+#pragma once
+/// \file
+/// \brief `ZeroPadShortcut<Out, Stride>`: the parameter-free "option A" shortcut.
+
+#include <archetype/dsl/layer.hpp>
+
+namespace archetype {
+
+/// He et al. 2016 (CIFAR experiments, option A): the identity subsampled with stride S
+/// (x[:, :, ::S, ::S]) and zero-padded from C to Out channels, (Out - C) / 2 on each side.
+/// Output: `Out x ceil(H / S) x ceil(W / S)`. Parameters: 0. MACs: 0.
+/// Rules: Out >= C, (Out - C) even, S positive.
+template <int Out, int Stride = 2>
+struct ZeroPadShortcut {
+  using archetype_leaf = detail::leaf_tag;
+  template <Shape In>
+  static consteval Shape output_shape() {
+    static_assert(Stride > 0, "archetype: ZeroPadShortcut stride must be positive");
+    if constexpr (detail::poisoned(In) || Stride <= 0) {
+      return detail::poisoned_shape;
+    } else {
+      static_assert(Out >= In.c && (Out - In.c) % 2 == 0,
+                    "archetype: ZeroPadShortcut pads channels with zeros on both sides: Out "
+                    "must be at least the input channels, and the difference even");
+      if constexpr (Out < In.c || (Out - In.c) % 2 != 0) {
+        return detail::poisoned_shape;
+      } else {
+        return Shape{Out, (In.h + Stride - 1) / Stride, (In.w + Stride - 1) / Stride};
+      }
+    }
+  }
+  template <Shape In>
+  static consteval LayerRow describe() {
+    LayerRow row;
+    row.kind = "ShortcutA";
+    row.attributes.append("s").append(std::int64_t{Stride}).append(" pad+").append(std::int64_t{Out - In.c});
+    row.stride_h = row.stride_w = Stride;
+    return row;
+  }
+};
+
+}  // namespace archetype
