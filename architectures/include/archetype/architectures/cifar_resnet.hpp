@@ -22,10 +22,20 @@ struct Stage {
 
 template <int Depth>
 struct Checked {
-  static_assert(Depth >= 8 && (Depth - 2) % 6 == 0,
-                "archetype: CifarResNet depth must be 6n+2 with n >= 1 (20, 32, 44, 56, 110, ...)");
-  static constexpr int n = (Depth >= 8 && (Depth - 2) % 6 == 0) ? (Depth - 2) / 6 : 1;
+  static constexpr bool valid = Depth >= 8 && (Depth - 2) % 6 == 0;
+  static_assert(valid, "archetype: CifarResNet depth must be 6n+2 with n >= 1 (20, 32, 44, 56, 110, ...)");
+  static constexpr int n = valid ? (Depth - 2) / 6 : 1;
 };
+
+template <int Depth, int N = Checked<Depth>::n>
+using body_t = std::conditional_t<
+    Checked<Depth>::valid,
+    Seq<Named<"conv1", Conv3x3<16>>, Named<"bn1", BatchNorm>, Named<"relu", ReLU>,
+        Named<"layer1", typename Stage<16, 16, N, 1>::type>,
+        Named<"layer2", typename Stage<16, 32, N, 2>::type>,
+        Named<"layer3", typename Stage<32, 64, N, 2>::type>, Named<"avgpool", GlobalAvgPool>,
+        Named<"fc", Linear<10>>>,
+    detail::Rejected>;  // already reported: nothing more to say about this net
 }  // namespace cifar_resnet_detail
 
 /// `CifarResNet<6n+2>`: 3x3 conv (16) + BN + ReLU, three stages of n basic blocks with 16,
@@ -34,13 +44,7 @@ struct Checked {
 /// He et al. Table 6: ResNet-20 0.27M, -32 0.46M, -44 0.66M, -56 0.85M, -110 1.7M.
 template <int Depth>
 struct CifarResNet final
-    : Net<Input<Shape{3, 32, 32}>,
-          Seq<Named<"conv1", Conv3x3<16>>, Named<"bn1", BatchNorm>, Named<"relu", ReLU>,
-              Named<"layer1", typename cifar_resnet_detail::Stage<16, 16, cifar_resnet_detail::Checked<Depth>::n, 1>::type>,
-              Named<"layer2", typename cifar_resnet_detail::Stage<16, 32, cifar_resnet_detail::Checked<Depth>::n, 2>::type>,
-              Named<"layer3", typename cifar_resnet_detail::Stage<32, 64, cifar_resnet_detail::Checked<Depth>::n, 2>::type>,
-              Named<"avgpool", GlobalAvgPool>, Named<"fc", Linear<10>>>,
-          10> {};
+    : Net<Input<Shape{3, 32, 32}>, cifar_resnet_detail::body_t<Depth>, 10> {};
 
 /// `PlainCifarNet<6n+2>`: `CifarResNet<6n+2>` without shortcuts (He et al. Fig. 6 left).
 /// Option-A shortcuts have no parameters, so both have the same parameter count.

@@ -55,11 +55,19 @@ struct Stage {
 template <template <int, int, class> class Block, int InChannels, int Planes, int Blocks, int Stride>
 using stage_t = typename Stage<Block, InChannels, Planes, Blocks, Stride>::type;
 
-template <template <int, int, class> class Block, int B1, int B2, int B3, int B4>
-using stages_t = Seq<Named<"layer1", stage_t<Block, 64, 64, B1, 1>>,
-                     Named<"layer2", stage_t<Block, 64 * expansion<Block>, 128, B2, 2>>,
-                     Named<"layer3", stage_t<Block, 128 * expansion<Block>, 256, B3, 2>>,
-                     Named<"layer4", stage_t<Block, 256 * expansion<Block>, 512, B4, 2>>>;
+/// The network: `Stem…`, the four stages `layer1` … `layer4` (64, 128, 256, 512 planes),
+/// then `Head…`, all in one Seq so that paths read `layer1.0.conv1` as in torchvision.
+template <class Stem, template <int, int, class> class Block, int B1, int B2, int B3, int B4, class Head>
+struct Body;
+template <class... Stem, template <int, int, class> class Block, int B1, int B2, int B3, int B4, class... Head>
+struct Body<Seq<Stem...>, Block, B1, B2, B3, B4, Seq<Head...>> {
+  using type = Seq<Stem..., Named<"layer1", stage_t<Block, 64, 64, B1, 1>>,
+                   Named<"layer2", stage_t<Block, 64 * expansion<Block>, 128, B2, 2>>,
+                   Named<"layer3", stage_t<Block, 128 * expansion<Block>, 256, B3, 2>>,
+                   Named<"layer4", stage_t<Block, 256 * expansion<Block>, 512, B4, 2>>, Head...>;
+};
+template <class Stem, template <int, int, class> class Block, int B1, int B2, int B3, int B4, class Head>
+using body_t = typename Body<Stem, Block, B1, B2, B3, B4, Head>::type;
 }  // namespace resnet_detail
 
 /// torchvision's ImageNet ResNet: 7x7/2 stem, 3x3/2 max pooling, four stages of `Block`
@@ -67,9 +75,10 @@ using stages_t = Seq<Named<"layer1", stage_t<Block, 64, 64, B1, 1>>,
 template <template <int, int, class> class Block, int B1, int B2, int B3, int B4>
 struct ResNet
     : Net<Input<Shape{3, 224, 224}>,
-          Seq<Named<"conv1", Conv<64, 7, 2, 3>>, Named<"bn1", BatchNorm>, Named<"relu", ReLU>,
-              Named<"maxpool", MaxPool<3, 2, 1>>, resnet_detail::stages_t<Block, B1, B2, B3, B4>,
-              Named<"avgpool", GlobalAvgPool>, Named<"fc", Linear<1000>>>,
+          resnet_detail::body_t<Seq<Named<"conv1", Conv<64, 7, 2, 3>>, Named<"bn1", BatchNorm>,
+                                    Named<"relu", ReLU>, Named<"maxpool", MaxPool<3, 2, 1>>>,
+                                Block, B1, B2, B3, B4,
+                                Seq<Named<"avgpool", GlobalAvgPool>, Named<"fc", Linear<1000>>>>,
           1000> {};
 
 /// ResNet-18: 11,689,512 parameters, 1.81 G MACs.
@@ -100,9 +109,10 @@ static_assert(has_macs_near_v<ResNet152, 11'510'000'000>);
 template <template <int, int, class> class Block, int B1, int B2, int B3, int B4>
 struct ResNetCifar
     : Net<Input<Shape{3, 32, 32}>,
-          Seq<Named<"conv1", Conv3x3<64>>, Named<"bn1", BatchNorm>, Named<"relu", ReLU>,
-              resnet_detail::stages_t<Block, B1, B2, B3, B4>, Named<"avgpool", GlobalAvgPool>,
-              Named<"fc", Linear<10>>>,
+          resnet_detail::body_t<Seq<Named<"conv1", Conv3x3<64>>, Named<"bn1", BatchNorm>,
+                                    Named<"relu", ReLU>>,
+                                Block, B1, B2, B3, B4,
+                                Seq<Named<"avgpool", GlobalAvgPool>, Named<"fc", Linear<10>>>>,
           10> {};
 
 /// ResNet-18, CIFAR variant: 11,173,962 parameters.

@@ -16,7 +16,7 @@ struct AdaptiveAvgPool {
   template <Shape In>
   static consteval Shape output_shape() {
     static_assert(H > 0 && W > 0, "archetype: AdaptiveAvgPool output size must be positive");
-    if constexpr (H <= 0 || W <= 0) {
+    if constexpr (detail::poisoned(In) || H <= 0 || W <= 0) {
       return detail::poisoned_shape;
     } else {
       return Shape{In.c, H, W};
@@ -25,6 +25,7 @@ struct AdaptiveAvgPool {
   template <Shape In>
   static consteval LayerRow describe() {
     LayerRow row;
+    row.op = LayerKind::adaptive_avg_pool;
     row.kind = "AdaptiveAvgPool";
     row.attributes.append(std::int64_t{H}).append("x").append(std::int64_t{W});
     row.global = !(In.h == H && In.w == W);

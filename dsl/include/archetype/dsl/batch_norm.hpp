@@ -17,6 +17,7 @@ struct BatchNorm {
   template <Shape In>
   static consteval LayerRow describe() {
     LayerRow row;
+    row.op = LayerKind::batch_norm;
     row.kind = "BatchNorm";
     row.params = 2 * std::int64_t{In.c};
     row.buffers = 2 * std::int64_t{In.c};

@@ -20,6 +20,31 @@ struct Concat {
 
   template <Shape In>
   static consteval Shape output_shape() {
+    if constexpr (!(Layer<Branches> && ...)) {
+      return detail::poisoned_shape;  // reported by the static_assert above
+    } else {
+      return checked_output_shape<In>();
+    }
+  }
+
+  template <Shape In, class Visitor>
+  static constexpr void walk(Visitor& v, const LayerPath& path) {
+    v.begin_block(In);
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (walk_branch<Branches, In, I>(v, path), ...);
+    }(std::index_sequence_for<Branches...>{});
+    LayerRow join;
+    join.path = detail::join_path(path, "concat");
+    join.op = LayerKind::concat;
+    join.kind = "Concat";
+    join.in = In;
+    join.out = output_shape<In>();
+    v.end_block(join);
+  }
+
+ private:
+  template <Shape In>
+  static consteval Shape checked_output_shape() {
     constexpr Shape outs[] = {Branches::template output_shape<In>()...};
     constexpr bool any_poisoned = (detail::poisoned(Branches::template output_shape<In>()) || ...);
     if constexpr (any_poisoned) {
@@ -42,21 +67,6 @@ struct Concat {
     }
   }
 
-  template <Shape In, class Visitor>
-  static constexpr void walk(Visitor& v, const LayerPath& path) {
-    v.begin_block(In);
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (walk_branch<Branches, In, I>(v, path), ...);
-    }(std::index_sequence_for<Branches...>{});
-    LayerRow join;
-    join.path = detail::join_path(path, "concat");
-    join.kind = "Concat";
-    join.in = In;
-    join.out = output_shape<In>();
-    v.end_block(join);
-  }
-
- private:
   template <class B, Shape In, std::size_t I, class Visitor>
   static constexpr void walk_branch(Visitor& v, const LayerPath& path) {
     if constexpr (I > 0) v.next_branch();

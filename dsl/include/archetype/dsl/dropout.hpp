@@ -23,7 +23,9 @@ struct Dropout {
   template <Shape In>
   static consteval LayerRow describe() {
     LayerRow row;
+    row.op = LayerKind::dropout;
     row.kind = "Dropout";
+    row.p = P;
     row.attributes.append("p ").append(std::int64_t(P * 100 + 0.5)).append("%");
     row.view = true;
     return row;

@@ -11,10 +11,13 @@ namespace archetype {
 struct Flatten {
   using archetype_leaf = detail::leaf_tag;
   template <Shape In>
-  static consteval Shape output_shape() { return Shape{In.c * In.h * In.w, 1, 1}; }
+  static consteval Shape output_shape() {
+    return detail::poisoned(In) ? In : Shape{In.c * In.h * In.w, 1, 1};
+  }
   template <Shape In>
   static consteval LayerRow describe() {
     LayerRow row;
+    row.op = LayerKind::flatten;
     row.kind = "Flatten";
     row.global = true;
     row.view = true;

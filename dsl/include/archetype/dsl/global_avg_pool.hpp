@@ -10,10 +10,11 @@ namespace archetype {
 struct GlobalAvgPool {
   using archetype_leaf = detail::leaf_tag;
   template <Shape In>
-  static consteval Shape output_shape() { return Shape{In.c, 1, 1}; }
+  static consteval Shape output_shape() { return detail::poisoned(In) ? In : Shape{In.c, 1, 1}; }
   template <Shape In>
   static consteval LayerRow describe() {
     LayerRow row;
+    row.op = LayerKind::global_avg_pool;
     row.kind = "GlobalAvgPool";
     row.global = true;
     return row;

@@ -25,6 +25,7 @@ struct PadTo {
   template <Shape In>
   static consteval LayerRow describe() {
     LayerRow row;
+    row.op = LayerKind::pad_to;
     row.kind = "PadTo";
     row.attributes.append(std::int64_t{H}).append("x").append(std::int64_t{W});
     return row;
@@ -40,7 +41,7 @@ struct Resize {
   template <Shape In>
   static consteval Shape output_shape() {
     static_assert(H > 0 && W > 0, "archetype: Resize output size must be positive");
-    if constexpr (H <= 0 || W <= 0) {
+    if constexpr (detail::poisoned(In) || H <= 0 || W <= 0) {
       return detail::poisoned_shape;
     } else {
       return Shape{In.c, H, W};
@@ -49,6 +50,7 @@ struct Resize {
   template <Shape In>
   static consteval LayerRow describe() {
     LayerRow row;
+    row.op = LayerKind::resize;
     row.kind = "Resize";
     row.attributes.append(std::int64_t{H}).append("x").append(std::int64_t{W});
     return row;

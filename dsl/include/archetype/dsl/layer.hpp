@@ -24,8 +24,17 @@ namespace archetype {
 /// Path of a layer inside its net, torchvision style: `layer1.0.conv1`.
 using LayerPath = detail::Text<64>;
 
-/// One row of the per-layer table (`layers_v<Net>`).
+/// What a row computes; `LayerRow::kind` is its printable name. The code generator
+/// dispatches on this.
+enum class LayerKind : unsigned char {
+  conv, batch_norm, local_response_norm, relu, dropout, max_pool, avg_pool, global_avg_pool,
+  adaptive_avg_pool, flatten, linear, zero_pad_shortcut, pad_to, resize, add, concat
+};
+
+/// One row of the per-layer table (`layers_v<Net>`): everything the analysis, the
+/// command line and the code generator need to know about one layer.
 struct LayerRow {
+  LayerKind op = LayerKind::relu;
   LayerPath path;               ///< e.g. `layer2.0.downsample.0`
   detail::Text<16> kind;        ///< e.g. `Conv`, `BatchNorm`, `Add`
   detail::Text<32> attributes;  ///< e.g. `3x3 s2 p1`
@@ -35,6 +44,12 @@ struct LayerRow {
   std::int64_t buffers = 0;     ///< non-trainable state (BatchNorm running statistics)
   std::int64_t macs = 0;        ///< multiply-accumulates per image, forward
   int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;  ///< for the receptive field
+  int pad_h = 0, pad_w = 0, groups = 1;  ///< convolution and pooling geometry
+  bool bias = false;       ///< Conv, Linear: has a bias vector
+  bool ceil_mode = false;  ///< pooling: PyTorch's ceil_mode
+  double p = 0.0;          ///< Dropout probability
+  int lrn_size = 0;        ///< LocalResponseNorm: channels in the window
+  double alpha = 0.0, beta = 0.0, k = 0.0;  ///< LocalResponseNorm constants
   bool global = false;  ///< mixes all positions (GlobalAvgPool, Flatten, Linear): ends the receptive field
   bool view = false;    ///< output aliases the input (Flatten, Dropout at inference): no new memory
 };
@@ -82,6 +97,17 @@ constexpr void walk(Visitor& v, const LayerPath& path) {
     L::template walk<In>(v, path);
   }
 }
+
+/// A block that stands for a definition already rejected by a `static_assert` (e.g. a
+/// family instantiated with an impossible size): its output is poisoned, so nothing else
+/// is reported about it.
+struct Rejected {
+  using archetype_block = block_tag;
+  template <Shape In>
+  static consteval Shape output_shape() { return poisoned_shape; }
+  template <Shape In, class Visitor>
+  static constexpr void walk(Visitor&, const Text<64>&) {}
+};
 
 /// Shapes along a chain of layers: `Chain<In, S1, S2, …>`; used by `Seq` to compute every
 /// intermediate shape with a left fold, so that an error deep in a Seq is reported with a

@@ -29,7 +29,9 @@ struct Linear {
   template <Shape In>
   static consteval LayerRow describe() {
     LayerRow row;
+    row.op = LayerKind::linear;
     row.kind = "Linear";
+    row.bias = Bias;
     if (Bias) row.attributes.append("+bias");
     row.params = std::int64_t{In.c} * Out + (Bias ? Out : 0);
     row.macs = std::int64_t{In.c} * Out;

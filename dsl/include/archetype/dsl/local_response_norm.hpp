@@ -25,7 +25,12 @@ struct LocalResponseNorm {
   template <Shape In>
   static consteval LayerRow describe() {
     LayerRow row;
+    row.op = LayerKind::local_response_norm;
     row.kind = "LRN";
+    row.alpha = Alpha;
+    row.beta = Beta;
+    row.k = K;
+    row.lrn_size = Size;
     row.attributes.append("size ").append(std::int64_t{Size});
     return row;
   }

@@ -15,7 +15,13 @@ struct Named {
   using archetype_named = void;
   static constexpr std::string_view name = Name.view();
   template <Shape In>
-  static consteval Shape output_shape() { return L::template output_shape<In>(); }
+  static consteval Shape output_shape() {
+    if constexpr (!Layer<L>) {
+      return detail::poisoned_shape;  // reported by the static_assert above
+    } else {
+      return L::template output_shape<In>();
+    }
+  }
   /// `prefix` is the enclosing path; the name is appended here.
   template <Shape In, class Visitor>
   static constexpr void walk(Visitor& v, const LayerPath& prefix) {

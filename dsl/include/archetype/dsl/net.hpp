@@ -44,13 +44,21 @@ struct NetCore {
   }();
 
   static consteval Shape checked_output() {
-    constexpr Shape out = Body::template output_shape<body_input_shape>();
-    if constexpr (Classes == 0 || poisoned(out)) {
-      return out;
+    if constexpr (!Layer<Body>) {
+      return poisoned_shape;  // reported by Net's static_assert
     } else {
-      static_assert(out == Shape{Classes, 1, 1},
-                    "archetype: Net output is not a vector of Classes scores (Classes x 1 x 1)");
-      return out;
+      constexpr Shape out = Body::template output_shape<body_input_shape>();
+      if constexpr (Classes == 0 || poisoned(out)) {
+        return out;
+      } else {
+        static_assert(out == Shape{Classes, 1, 1},
+                      "archetype: Net output is not a vector of Classes scores (Classes x 1 x 1)");
+        if constexpr (out != Shape{Classes, 1, 1}) {
+          return poisoned_shape;
+        } else {
+          return out;
+        }
+      }
     }
   }
   static constexpr Shape output_shape = checked_output();

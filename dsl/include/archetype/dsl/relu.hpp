@@ -14,6 +14,7 @@ struct ReLU {
   template <Shape In>
   static consteval LayerRow describe() {
     LayerRow row;
+    row.op = LayerKind::relu;
     row.kind = "ReLU";
     return row;
   }

@@ -32,7 +32,7 @@ struct Repeat {
   template <Shape In>
   static consteval Shape output_shape() {
     static_assert(N > 0, "archetype: Repeat count must be positive");
-    if constexpr (N <= 0) {
+    if constexpr (N <= 0 || !Layer<B>) {
       return detail::poisoned_shape;
     } else {
       return decltype(chain<In>())::last;
@@ -44,7 +44,9 @@ struct Repeat {
   static constexpr void walk_numbered(Visitor& v, const LayerPath& prefix, int first) {
     using C = decltype(chain<In>());
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (detail::walk_child<B, C::all[I]>(v, prefix, std::int64_t{first} + std::int64_t{I}), ...);
+      // Copies are always numbered, even a Named block (`prefix.3.name`), so that no
+      // two copies share a path.
+      (detail::walk<B, C::all[I]>(v, detail::join_path(prefix, std::int64_t{first} + std::int64_t{I})), ...);
     }(std::make_index_sequence<std::size_t(N)>{});
   }
   template <Shape In, class Visitor>

@@ -29,16 +29,20 @@ struct Residual {
 
   template <Shape In>
   static consteval Shape output_shape() {
-    constexpr Shape b = Body::template output_shape<In>();
-    constexpr Shape s = Shortcut::template output_shape<In>();
-    if constexpr (detail::poisoned(b) || detail::poisoned(s)) {
-      return detail::poisoned_shape;
+    if constexpr (!(Layer<Body> && Layer<Shortcut> && Layer<After>)) {
+      return detail::poisoned_shape;  // reported by the static_assert above
     } else {
-      static_assert(b == s, "archetype: Residual body output shape differs from shortcut output shape");
-      if constexpr (b != s) {
+      constexpr Shape b = Body::template output_shape<In>();
+      constexpr Shape s = Shortcut::template output_shape<In>();
+      if constexpr (detail::poisoned(b) || detail::poisoned(s)) {
         return detail::poisoned_shape;
       } else {
-        return After::template output_shape<b>();
+        static_assert(b == s, "archetype: Residual body output shape differs from shortcut output shape");
+        if constexpr (b != s) {
+          return detail::poisoned_shape;
+        } else {
+          return After::template output_shape<b>();
+        }
       }
     }
   }
@@ -51,6 +55,7 @@ struct Residual {
     detail::walk_child<Shortcut, In>(v, path, "shortcut");
     LayerRow join;
     join.path = detail::join_path(path, "add");
+    join.op = LayerKind::add;
     join.kind = "Add";
     join.in = Body::template output_shape<In>();
     join.out = join.in;

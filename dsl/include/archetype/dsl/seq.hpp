@@ -36,7 +36,13 @@ struct Seq {
   static consteval auto chain() { return (detail::Chain<In>{} | ... | detail::Step<Ls>{}); }
 
   template <Shape In>
-  static consteval Shape output_shape() { return decltype(chain<In>())::last; }
+  static consteval Shape output_shape() {
+    if constexpr (!(Layer<Ls> && ...)) {
+      return detail::poisoned_shape;  // reported by the static_assert above
+    } else {
+      return decltype(chain<In>())::last;
+    }
+  }
 
   template <Shape In, class Visitor>
   static constexpr void walk(Visitor& v, const LayerPath& path) {

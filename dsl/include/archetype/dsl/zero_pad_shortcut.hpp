@@ -32,6 +32,7 @@ struct ZeroPadShortcut {
   template <Shape In>
   static consteval LayerRow describe() {
     LayerRow row;
+    row.op = LayerKind::zero_pad_shortcut;
     row.kind = "ShortcutA";
     row.attributes.append("s").append(std::int64_t{Stride}).append(" pad+").append(std::int64_t{Out - In.c});
     row.stride_h = row.stride_w = Stride;

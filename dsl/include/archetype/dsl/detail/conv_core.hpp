@@ -48,6 +48,7 @@ struct ConvCore {
     constexpr Shape out = output_shape<In>();
     constexpr std::int64_t per_output = std::int64_t{In.c / Groups} * Kh * Kw;
     LayerRow row;
+    row.op = LayerKind::conv;
     row.kind = "Conv";
     row.attributes.append(std::int64_t{Kh}).append("x").append(std::int64_t{Kw});
     if (Sh == Sw) {
@@ -68,6 +69,10 @@ struct ConvCore {
     row.kernel_w = Kw;
     row.stride_h = Sh;
     row.stride_w = Sw;
+    row.pad_h = pad_h;
+    row.pad_w = pad_w;
+    row.groups = Groups;
+    row.bias = Bias;
     return row;
   }
 };

@@ -38,17 +38,26 @@ struct PoolCore {
   template <Shape In>
   static consteval LayerRow describe() {
     LayerRow row;
+    row.op = Kind::op;
     row.kind = Kind::name;
     row.attributes.append(std::int64_t{K}).append("x").append(std::int64_t{K});
     row.attributes.append(" s").append(std::int64_t{S}).append(" p").append(std::int64_t{P});
     if (Ceil) row.attributes.append(" ceil");
     row.kernel_h = row.kernel_w = K;
     row.stride_h = row.stride_w = S;
+    row.pad_h = row.pad_w = P;
+    row.ceil_mode = Ceil;
     return row;
   }
 };
 
-struct max_pool_name { static constexpr std::string_view name = "MaxPool"; };
-struct avg_pool_name { static constexpr std::string_view name = "AvgPool"; };
+struct max_pool_name {
+  static constexpr std::string_view name = "MaxPool";
+  static constexpr LayerKind op = LayerKind::max_pool;
+};
+struct avg_pool_name {
+  static constexpr std::string_view name = "AvgPool";
+  static constexpr LayerKind op = LayerKind::avg_pool;
+};
 
 }  // namespace archetype::detail

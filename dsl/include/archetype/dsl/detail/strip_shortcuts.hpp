@@ -36,10 +36,15 @@ struct Unshortcut {
 
 // Overloads chosen by the pointer's type: a pointer to a struct derived from a combinator
 // converts to a pointer to that combinator, which ranks above the conversion to `void*`.
+// The overloads below are declared after `strip_t`, so only argument-dependent lookup at
+// instantiation finds them: `StripTag` (a class of this namespace) makes that lookup
+// search here whatever `L` is (a `struct BasicBlock : Residual<…>` of another namespace
+// whose arguments name nothing of `archetype::detail` would otherwise stay unstripped).
+struct StripTag {};
 template <class L>
-L strip(const void*);
+L strip(const void*, StripTag);
 template <class L>
-using strip_t = decltype(strip<L>(static_cast<const L*>(nullptr)));
+using strip_t = decltype(strip<L>(static_cast<const L*>(nullptr), StripTag{}));
 
 template <template <class...> class Template, class... Ls>
 auto strip_pack() {
@@ -50,14 +55,14 @@ auto strip_pack() {
 }
 
 template <class L, class Body, class Shortcut, class After>
-Unshortcut<strip_t<Body>, strip_t<After>> strip(const Residual<Body, Shortcut, After>*);
+Unshortcut<strip_t<Body>, strip_t<After>> strip(const Residual<Body, Shortcut, After>*, StripTag);
 template <class L, class... Ls>
-typename decltype(strip_pack<Seq, Ls...>())::type strip(const Seq<Ls...>*);
+typename decltype(strip_pack<Seq, Ls...>())::type strip(const Seq<Ls...>*, StripTag);
 template <class L, class... Bs>
-typename decltype(strip_pack<Concat, Bs...>())::type strip(const Concat<Bs...>*);
+typename decltype(strip_pack<Concat, Bs...>())::type strip(const Concat<Bs...>*, StripTag);
 template <class L, FixedString Name, class Child>
-Named<Name, strip_t<Child>> strip(const Named<Name, Child>*);
+Named<Name, strip_t<Child>> strip(const Named<Name, Child>*, StripTag);
 template <class L, int N, class B>
-Repeat<N, strip_t<B>> strip(const Repeat<N, B>*);
+Repeat<N, strip_t<B>> strip(const Repeat<N, B>*, StripTag);
 
 }  // namespace archetype::detail

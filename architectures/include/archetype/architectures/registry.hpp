@@ -1,0 +1,73 @@
+#pragma once
+/// \file
+/// \brief The model registry: every architecture of the zoo with its compile-time figures
+/// (shapes, parameters, MACs, activation memory, receptive field, per-layer table) as
+/// plain run-time data, for the command line and other code that must not instantiate the
+/// network types itself. Link `Archetype::registry` (target `archetype_registry`).
+///
+/// The figures follow the conventions of `archetype/dsl/analysis.hpp`: parameters are
+/// trainable scalars (BatchNorm gamma and beta included, running statistics are buffers);
+/// MACs are the multiply-accumulates of convolutions and linear layers in one forward
+/// pass of one image, FLOPs = 2 x MACs; activation memory is counted in fp32 elements per
+/// image.
+
+#include <archetype/dsl/analysis.hpp>
+#include <archetype/dsl/layer.hpp>
+#include <archetype/dsl/shape.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace archetype {
+
+/// The figures of one net: at its native input, or fed with Fashion-MNIST through its
+/// input adapter (`Adapted<N, Shape{1, 28, 28}>`).
+struct ModelInfo {
+  Shape input{};   ///< the data's shape (before the adapter, if any)
+  Shape output{};  ///< classes x 1 x 1
+  std::int64_t params = 0;   ///< trainable parameters
+  std::int64_t buffers = 0;  ///< non-trainable state (BatchNorm running statistics)
+  std::int64_t macs = 0;     ///< multiply-accumulates per image, forward
+  ReceptiveField receptive_field{};
+  std::int64_t inference_peak_elements = 0;  ///< fp32 elements per image
+  std::int64_t training_saved_elements = 0;  ///< fp32 elements per image
+  std::span<const LayerRow> layers;          ///< the per-layer table (static storage)
+
+  /// FLOPs per image, forward: 2 x MACs.
+  [[nodiscard]] constexpr std::int64_t flops() const { return 2 * macs; }
+  /// fp32 activation memory for a batch of `batch` images.
+  [[nodiscard]] constexpr ActivationBytes activation_bytes(std::int64_t batch) const {
+    return ActivationBytes{inference_peak_elements * batch * 4, training_saved_elements * batch * 4};
+  }
+};
+
+/// One model of the zoo.
+struct ModelEntry {
+  /// torchvision's name where torchvision has the model (`resnet50`, `vgg16_bn`,
+  /// `alexnet`); otherwise `lenet5`, `resnet20`…`resnet110`, `plain20`…`plain110`,
+  /// `resnet18_cifar`, `resnet34_cifar`, `resnet50_cifar`, `plainnet18_cifar`,
+  /// `vgg16_cifar`.
+  std::string_view name;
+  std::string_view title;  ///< e.g. "ResNet-50"
+  std::string_view paper;  ///< e.g. "He et al. 2016, Deep residual learning for image recognition"
+  int year = 0;
+  ModelInfo native;         ///< at the paper's input
+  ModelInfo fashion_mnist;  ///< fed 1x28x28 images through the declared input adapter
+};
+
+/// Every model, by family (LeNet, AlexNet, VGG, ResNet, CIFAR variants), then by size.
+[[nodiscard]] std::span<const ModelEntry> models();
+
+/// The model called `name` (exact match), or nullptr.
+[[nodiscard]] const ModelEntry* find_model(std::string_view name);
+
+/// Up to `max` registered names close to `name` (case-insensitive edit distance, with
+/// names that contain `name` or start with it ranked as close), best first; empty when
+/// nothing is close.
+[[nodiscard]] std::vector<std::string_view> close_model_names(std::string_view name,
+                                                              std::size_t max = 3);
+
+}  // namespace archetype

@@ -1,0 +1,102 @@
+// The registry: the families in a fixed order, lookup and "did you mean" suggestions.
+#include <archetype/architectures/registry.hpp>
+
+#include "registry_detail.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <string>
+#include <tuple>  // std::tie
+
+namespace archetype {
+
+std::span<const ModelEntry> models() {
+  static const std::vector<ModelEntry> all = [] {
+    std::vector<ModelEntry> v;
+    for (auto family : {registry_detail::classic_models(), registry_detail::resnet_models(),
+                        registry_detail::cifar_models()}) {
+      v.insert(v.end(), family.begin(), family.end());
+    }
+    return v;
+  }();
+  return all;
+}
+
+const ModelEntry* find_model(std::string_view name) {
+  for (const ModelEntry& m : models()) {
+    if (m.name == name) return &m;
+  }
+  return nullptr;
+}
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& ch : out) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+  return out;
+}
+
+/// Levenshtein distance (insertions, deletions, substitutions).
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+std::vector<std::string_view> close_model_names(std::string_view name, std::size_t max) {
+  const std::string query = lower(name);
+  // A name is close when its edit distance is small for the query's length, or when it
+  // contains the query (`vgg16` -> vgg16_bn, `cifar` -> resnet18_cifar); a containing
+  // name ranks like an edit distance of 2, after the names truly at distance 2. Ties go
+  // to the longer common prefix (`resnet5` -> resnet18 before lenet5), then to the
+  // registry's order.
+  const std::size_t limit = std::max<std::size_t>(2, query.size() / 3);
+  struct Ranked {
+    std::size_t score;
+    bool contains_only;
+    std::size_t prefix_miss;  // query characters beyond the common prefix
+    std::size_t order;
+    std::string_view name;
+    bool operator<(const Ranked& o) const {
+      return std::tie(score, contains_only, prefix_miss, order) <
+             std::tie(o.score, o.contains_only, o.prefix_miss, o.order);
+    }
+  };
+  std::vector<Ranked> ranked;
+  std::size_t order = 0;
+  for (const ModelEntry& m : models()) {
+    const std::string candidate = lower(m.name);
+    const std::size_t distance = edit_distance(query, candidate);
+    const bool contains = query.size() >= 3 && candidate.find(query) != std::string::npos;
+    const std::size_t score = contains ? std::min<std::size_t>(distance, 2) : distance;
+    std::size_t common = 0;
+    while (common < query.size() && common < candidate.size() && query[common] == candidate[common]) {
+      ++common;
+    }
+    if (score <= limit || contains) {
+      ranked.push_back({score, distance > score, query.size() - common, order, m.name});
+    }
+    ++order;
+  }
+  std::sort(ranked.begin(), ranked.end());
+  std::vector<std::string_view> out;
+  for (const auto& r : ranked) {
+    if (out.size() >= max) break;
+    out.push_back(r.name);
+  }
+  return out;
+}
+
+}  // namespace archetype

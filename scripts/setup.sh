@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Sets Archetype up on Debian 12: installs the Debian packages it needs (only the missing
+# ones), configures and builds it with a CMake preset, then runs the main job.
+#
+# Usage: scripts/setup.sh [--no-run] [--skip-apt] [--preset NAME] [-j N]
+#   --no-run       set up and build only; do not run the main job
+#   --skip-apt     do not install packages (same as ARCHETYPE_SKIP_APT=1), for machines
+#                  without root where the packages are already there
+#   --preset NAME  CMake preset (release, debug, asan, ci); default: ci when CI=true,
+#                  release otherwise (or ARCHETYPE_PRESET)
+#   -j N           parallel build jobs (default: ARCHETYPE_JOBS or the number of cores)
+#
+# Idempotent: a second run installs nothing (and does not call apt-get), and the build is
+# incremental.
+set -euo pipefail
+
+# Every Debian package the project needs, and why (Debian 12 "bookworm" names).
+PACKAGES=(
+  build-essential        # g++ 12 (C++20: class-type template parameters, consteval) and make
+  cmake                  # the build (3.25: CMakePresets.json version 6)
+  ninja-build            # the generator every preset uses
+  libboost-dev           # Boost.Hana, header-only, used inside dsl/detail
+  libcli11-dev           # command-line parsing of the archetype tool
+  nlohmann-json3-dev     # describe --json and metrics/report output
+  zlib1g-dev             # reading gzip-compressed IDX data sets (Fashion-MNIST)
+  libgtest-dev           # unit tests
+  libgmock-dev           # matchers for the unit tests
+  libbenchmark-dev       # bench/: one Google Benchmark executable per architecture
+  libdnnl-dev            # oneDNN 2.6, the CPU backend
+  doxygen                # docs/: API and architecture pages
+  graphviz               # docs/: architecture diagrams (dot)
+  dataset-fashion-mnist  # the default data set (IDX files under /usr/share)
+  python3-torch          # PyTorch peer benchmarks and forward parity checks
+  python3-torchvision    # reference models (parameter counts, weights) for parity checks
+)
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+
+run_main=1
+skip_apt="${ARCHETYPE_SKIP_APT:-0}"
+if [[ "${CI:-}" == "true" ]]; then
+  preset="${ARCHETYPE_PRESET:-ci}"
+else
+  preset="${ARCHETYPE_PRESET:-release}"
+fi
+jobs="${ARCHETYPE_JOBS:-$(nproc 2>/dev/null || echo 2)}"
+
+usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+die() { echo "setup.sh: error: $*" >&2; exit 1; }
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --no-run) run_main=0 ;;
+    --skip-apt) skip_apt=1 ;;
+    --preset) [[ $# -ge 2 ]] || die "--preset needs a name"; preset="$2"; shift ;;
+    --preset=*) preset="${1#--preset=}" ;;
+    -j) [[ $# -ge 2 ]] || die "-j needs a number"; jobs="$2"; shift ;;
+    -j*) jobs="${1#-j}" ;;
+    -h|--help) usage; exit 0 ;;
+    *) die "unknown argument '$1' (see --help)" ;;
+  esac
+  shift
+done
+[[ "$jobs" =~ ^[1-9][0-9]*$ ]] || die "-j wants a positive number, got '$jobs'"
+
+# --- 1. Debian packages ------------------------------------------------------------------
+is_installed() {
+  [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == "install ok installed" ]]
+}
+
+if [[ "$skip_apt" == "1" ]]; then
+  echo "setup.sh: skipping package installation (ARCHETYPE_SKIP_APT=1 / --skip-apt)"
+else
+  command -v dpkg-query >/dev/null 2>&1 ||
+    die "dpkg-query not found: this script installs Debian packages (Debian 12); install the" \
+        "packages listed in README.md by hand and rerun with ARCHETYPE_SKIP_APT=1"
+  missing=()
+  for pkg in "${PACKAGES[@]}"; do
+    is_installed "$pkg" || missing+=("$pkg")
+  done
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    echo "setup.sh: all ${#PACKAGES[@]} Debian packages are installed"
+  else
+    echo "setup.sh: installing ${#missing[@]} missing Debian package(s): ${missing[*]}"
+    if [[ "$(id -u)" -eq 0 ]]; then
+      as_root=()
+    elif command -v sudo >/dev/null 2>&1; then
+      as_root=(sudo)
+    else
+      die "missing packages (${missing[*]}) and not root, and sudo is not available;" \
+          "run as root, install them yourself, or set ARCHETYPE_SKIP_APT=1"
+    fi
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y --no-install-recommends "${missing[@]}"
+  fi
+fi
+
+# --- 2. Configure and build --------------------------------------------------------------
+command -v cmake >/dev/null 2>&1 || die "cmake not found (Debian: cmake)"
+echo "setup.sh: configuring and building preset '$preset' with $jobs job(s)"
+cmake --preset "$preset"
+cmake --build --preset "$preset" -j "$jobs"
+
+if [[ "$run_main" -eq 0 ]]; then
+  echo "setup.sh: set up in build/$preset (--no-run: main job not run)"
+  exit 0
+fi
+
+# --- 3. The main job ---------------------------------------------------------------------
+# Until the training backend exists, the main job shows the model zoo and the compile-time
+# summary of ResNet-50. Once the oneDNN backend lands it becomes
+# "train LeNet-5 on Fashion-MNIST" (archetype train lenet5 --fashion-mnist).
+cli=""
+for candidate in "build/$preset/tools/archetype" "build/$preset/archetype" "build/$preset/bin/archetype"; do
+  if [[ -x "$candidate" ]]; then cli="$candidate"; break; fi
+done
+[[ -n "$cli" ]] || die "the archetype command line was not built in build/$preset" \
+                       "(is ARCHETYPE_BUILD_TOOLS off?)"
+
+echo
+echo "\$ archetype list"
+"$cli" list
+echo
+echo "\$ archetype describe resnet50"
+"$cli" describe resnet50

@@ -1,0 +1,197 @@
+// Runs the built `archetype` binary (ARCHETYPE_CLI_PATH) and checks its output and exit
+// codes.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <sys/wait.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+struct Result {
+  int rc = -1;
+  std::string out;
+  std::string err;
+};
+
+/// Runs `archetype ARGS`, capturing stdout (pipe) and stderr (a temporary file).
+Result run(const std::string& args) {
+  static std::atomic<int> counter{0};
+  const auto err_path = std::filesystem::temp_directory_path() /
+                        ("archetype_cli_test_" + std::to_string(::getpid()) + "_" +
+                         std::to_string(counter++) + ".err");
+  const std::string command =
+      std::string("'") + ARCHETYPE_CLI_PATH + "' " + args + " 2>'" + err_path.string() + "'";
+  Result r;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return r;
+  char buffer[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) r.out.append(buffer, n);
+  const int status = ::pclose(pipe);
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream err(err_path);
+  std::stringstream ss;
+  ss << err.rdbuf();
+  r.err = ss.str();
+  std::filesystem::remove(err_path);
+  return r;
+}
+
+nlohmann::json run_json(const std::string& args) {
+  const Result r = run(args);
+  EXPECT_EQ(r.rc, 0) << r.err;
+  return nlohmann::json::parse(r.out);
+}
+
+const std::vector<std::string> expected_names = {
+    "lenet5",         "alexnet",        "vgg11",          "vgg13",
+    "vgg16",          "vgg19",          "vgg11_bn",       "vgg13_bn",
+    "vgg16_bn",       "vgg19_bn",       "vgg16_cifar",    "resnet18",
+    "resnet34",       "resnet50",       "resnet101",      "resnet152",
+    "resnet18_cifar", "resnet34_cifar", "resnet50_cifar", "plainnet18_cifar",
+    "resnet20",       "resnet32",       "resnet44",       "resnet56",
+    "resnet110",      "plain20",        "plain32",        "plain44",
+    "plain56",        "plain110"};
+
+TEST(Cli, ListShowsEveryModel) {
+  const Result r = run("list");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("MMACs/img"), std::string::npos);
+  for (const std::string& name : expected_names) {
+    EXPECT_NE(r.out.find("\n" + name + " "), std::string::npos) << name;
+  }
+}
+
+TEST(Cli, ListJsonHasEveryModelInOrder) {
+  const nlohmann::json list = run_json("list --json");
+  ASSERT_TRUE(list.is_array());
+  std::vector<std::string> names;
+  for (const auto& m : list) names.push_back(m.at("name").get<std::string>());
+  EXPECT_EQ(names, expected_names);
+  for (const auto& m : list) {
+    EXPECT_GT(m.at("params").get<std::int64_t>(), 0) << m.at("name");
+    EXPECT_EQ(m.at("flops").get<std::int64_t>(), 2 * m.at("macs").get<std::int64_t>());
+  }
+}
+
+TEST(Cli, EveryModelDescribesConsistently) {
+  for (const std::string& name : expected_names) {
+    for (const char* variant : {"", " --fashion-mnist"}) {
+      const nlohmann::json d = run_json("describe " + name + " --json" + variant);
+      std::int64_t params = 0, macs = 0;
+      for (const auto& row : d.at("layers")) {
+        params += row.at("params").get<std::int64_t>();
+        macs += row.at("macs").get<std::int64_t>();
+      }
+      EXPECT_EQ(params, d.at("params").get<std::int64_t>()) << name << variant;
+      EXPECT_EQ(macs, d.at("macs").get<std::int64_t>()) << name << variant;
+      EXPECT_EQ(d.at("layers").back().at("out"), d.at("output")) << name << variant;
+      if (*variant != '\0') {
+        EXPECT_EQ(d.at("input"), nlohmann::json::array({1, 28, 28})) << name;
+      }
+    }
+  }
+}
+
+TEST(Cli, DescribeResNet50Json) {
+  const nlohmann::json d = run_json("describe resnet50 --json");
+  EXPECT_EQ(d.at("name"), "resnet50");
+  EXPECT_EQ(d.at("input"), nlohmann::json::array({3, 224, 224}));
+  EXPECT_EQ(d.at("output"), nlohmann::json::array({1000, 1, 1}));
+  EXPECT_EQ(d.at("params").get<std::int64_t>(), 25'557'032);
+  const auto macs = d.at("macs").get<std::int64_t>();
+  EXPECT_NEAR(double(macs), 4.09e9, 0.01 * 4.09e9);
+  EXPECT_EQ(d.at("flops").get<std::int64_t>(), 2 * macs);
+  EXPECT_EQ(d.at("receptive_field").at("h").get<std::int64_t>(), 427);
+  const auto& layers = d.at("layers");
+  ASSERT_TRUE(layers.is_array());
+  EXPECT_GE(layers.size(), 165u);
+  EXPECT_LE(layers.size(), 185u);
+  EXPECT_EQ(layers.at(0).at("path"), "conv1");
+  EXPECT_EQ(layers.at(0).at("in"), nlohmann::json::array({3, 224, 224}));
+  std::int64_t params = 0, layer_macs = 0;
+  for (const auto& row : layers) {
+    params += row.at("params").get<std::int64_t>();
+    layer_macs += row.at("macs").get<std::int64_t>();
+    for (const char* key : {"path", "kind", "attributes", "in", "out", "params", "macs"}) {
+      EXPECT_TRUE(row.contains(key)) << key;
+    }
+  }
+  EXPECT_EQ(params, 25'557'032);
+  EXPECT_EQ(layer_macs, macs);
+}
+
+TEST(Cli, DescribeTextNamesConventions) {
+  const Result r = run("describe resnet50");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("25,557,032"), std::string::npos);
+  EXPECT_NE(r.out.find("FLOPs = 2 × MACs"), std::string::npos);
+  EXPECT_NE(r.out.find("3x224x224"), std::string::npos);
+  EXPECT_NE(r.out.find("layer4.2.conv3"), std::string::npos);
+}
+
+TEST(Cli, DescribeFashionMnistLeNet) {
+  const nlohmann::json d = run_json("describe lenet5 --json --fashion-mnist");
+  EXPECT_EQ(d.at("input"), nlohmann::json::array({1, 28, 28}));
+  EXPECT_EQ(d.at("output"), nlohmann::json::array({10, 1, 1}));
+  EXPECT_EQ(d.at("params").get<std::int64_t>(), 61'706);
+  EXPECT_EQ(d.at("layers").at(0).at("kind"), "PadTo");
+  EXPECT_EQ(d.at("layers").at(0).at("out"), nlohmann::json::array({1, 32, 32}));
+}
+
+TEST(Cli, UnknownModelSuggestsCloseNames) {
+  const Result r = run("describe resnet5");
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_NE(r.err.find("unknown model 'resnet5'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("resnet50"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("archetype list"), std::string::npos) << r.err;
+}
+
+TEST(Cli, BadOptionsExitWithUsageError) {
+  EXPECT_EQ(run("describe lenet5 --batch 0").rc, 2);
+  EXPECT_EQ(run("describe lenet5 --batch abc").rc, 2);
+  EXPECT_EQ(run("describe lenet5 --batch -3").rc, 2);
+  EXPECT_EQ(run("describe lenet5 --no-such-option").rc, 2);
+  EXPECT_EQ(run("describe").rc, 2);
+  EXPECT_EQ(run("frobnicate").rc, 2);
+  const Result none = run("");
+  EXPECT_EQ(none.rc, 2);
+  EXPECT_NE(none.err.find("describe"), std::string::npos) << none.err;
+  const Result batch0 = run("describe lenet5 --batch 0");
+  EXPECT_NE(batch0.err.find("--batch"), std::string::npos) << batch0.err;
+}
+
+TEST(Cli, HelpWorksForEachSubcommand) {
+  for (const char* args : {"--help", "list --help", "describe --help"}) {
+    const Result r = run(args);
+    EXPECT_EQ(r.rc, 0) << args;
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << args << r.out;
+  }
+  EXPECT_NE(run("describe --help").out.find("--batch"), std::string::npos);
+}
+
+TEST(Cli, ActivationBytesScaleWithBatch) {
+  const nlohmann::json one = run_json("describe resnet20 --json");
+  const nlohmann::json many = run_json("describe resnet20 --json --batch 32");
+  const auto& a1 = one.at("activation_bytes");
+  const auto& a32 = many.at("activation_bytes");
+  EXPECT_EQ(a1.at("batch"), 1);
+  EXPECT_EQ(a32.at("batch"), 32);
+  EXPECT_GT(a1.at("inference_peak").get<std::int64_t>(), 0);
+  EXPECT_GT(a1.at("training_saved").get<std::int64_t>(), a1.at("inference_peak").get<std::int64_t>());
+  EXPECT_EQ(a32.at("inference_peak").get<std::int64_t>(), 32 * a1.at("inference_peak").get<std::int64_t>());
+  EXPECT_EQ(a32.at("training_saved").get<std::int64_t>(), 32 * a1.at("training_saved").get<std::int64_t>());
+}
+
+}  // namespace

@@ -1,0 +1,16 @@
+// expect: archetype: the body of a Net must be a layer or a combinator
+// The body written as a Net instead of its layers.
+#include <archetype/archetype.hpp>
+
+using namespace archetype;
+
+using Features = Seq<Conv3x3<16>, BatchNorm, ReLU, GlobalAvgPool>;
+#ifdef ARCHETYPE_FIXED
+using Body = Features;
+#else
+using Body = Net<Input<Shape{3, 32, 32}>, Features>;
+#endif
+
+struct Small final : Net<Input<Shape{3, 32, 32}>, Body> {};
+
+static_assert(has_params_v<Small, 464>);  // 16 * 3 * 9 + 2 * 16

@@ -1,0 +1,15 @@
+// expect: archetype: every element of a Seq must be a layer or a combinator
+// A shape written where a layer is expected.
+#include <archetype/archetype.hpp>
+
+using namespace archetype;
+
+#ifdef ARCHETYPE_FIXED
+using Second = ReLU;
+#else
+using Second = Input<Shape{16, 32, 32}>;
+#endif
+
+struct Small final : Net<Input<Shape{3, 32, 32}>, Seq<Conv3x3<16>, Second>> {};
+
+static_assert(has_params_v<Small, 432>);  // 16 * 3 * 9

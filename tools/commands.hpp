@@ -1,0 +1,38 @@
+#pragma once
+/// \file
+/// \brief The subcommands of the `archetype` command line. Each `add_*` registers its
+/// subcommand (options, help) on the main app and returns it with what runs it once
+/// parsed; the runner returns the process exit code. Exit codes: 0 success, 2 usage error (unknown
+/// model, bad option), 1 other failure.
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string_view>
+
+namespace archetype {
+struct ModelEntry;
+}
+
+namespace archetype::cli {
+
+using Runner = std::function<int()>;
+
+/// A registered subcommand and what runs it once it was parsed.
+struct Command {
+  CLI::App* app = nullptr;
+  Runner run;
+};
+
+inline constexpr int exit_usage = 2;
+
+/// `archetype list [--json] [--fashion-mnist]`.
+Command add_list(CLI::App& app);
+/// `archetype describe NAME [--batch N] [--json] [--fashion-mnist]`.
+Command add_describe(CLI::App& app);
+
+/// The model called `name`, or nullptr after printing "unknown model … Did you mean …"
+/// on stderr (the caller then exits with `exit_usage`).
+const ModelEntry* model_or_report(std::string_view name);
+
+}  // namespace archetype::cli
