@@ -1,0 +1,86 @@
+#pragma once
+/// \file
+/// \brief The oneDNN (CPU) backend: a `Program` compiled for one batch size into oneDNN
+/// primitives, created once and executed many times.
+///
+/// Data in and out of an Executable is plain fp32 NCHW (`batch x c x h x w`, row-major);
+/// inside, layouts are chosen by oneDNN (`format_tag::any`) and kept blocked from layer to
+/// layer, with reorders only at the edges. Parameters, gradients and buffers are the flat
+/// blocks of `codegen/program.hpp` (PyTorch state_dict order, plain layouts), so the
+/// optimizer is one loop over one array and checkpoints are one copy.
+
+#include <archetype/codegen/program.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+namespace archetype::onednn {
+
+/// What the executable is built for.
+enum class Mode {
+  training,   ///< forward with batch statistics and saved tensors, backward, gradients
+  inference,  ///< forward only, BatchNorm with running statistics, Dropout off
+};
+
+struct Options {
+  int threads = 0;  ///< OpenMP threads for oneDNN (0: all cores)
+  double batch_norm_momentum = 0.1;  ///< running = (1 - m) * running + m * batch (PyTorch)
+  double batch_norm_epsilon = 1e-5;
+  std::uint64_t dropout_seed = 0x5eed;  ///< Dropout masks are drawn from this, per step
+};
+
+class Executable {
+ public:
+  /// Builds every primitive of `program` for `batch` images. Throws `std::invalid_argument`
+  /// for a batch < 1 and `std::runtime_error` naming the op (path and kind) that oneDNN
+  /// cannot build.
+  Executable(const codegen::ProgramView& program, int batch, Mode mode, const Options& options = {});
+  ~Executable();
+  Executable(Executable&&) noexcept;
+  Executable& operator=(Executable&&) noexcept;
+  Executable(const Executable&) = delete;
+  Executable& operator=(const Executable&) = delete;
+
+  [[nodiscard]] int batch() const;
+  [[nodiscard]] Mode mode() const;
+
+  /// The flat parameter block (program.params floats), read/write; initialise it with
+  /// `initialize_parameters` or load it before the first forward.
+  [[nodiscard]] std::span<float> parameters();
+  /// Gradients of the last backward(), same layout as parameters().
+  [[nodiscard]] std::span<float> gradients();
+  /// BatchNorm running statistics (program.buffers floats): per BN op, mean then variance.
+  [[nodiscard]] std::span<float> buffers();
+
+  /// Runs the forward pass on `input` (batch x input shape, NCHW) and returns the output
+  /// (batch x output shape, NCHW; for a classifier: batch x classes logits).
+  std::span<const float> forward(std::span<const float> input);
+
+  /// Softmax cross-entropy of the last forward's logits against `labels` (batch values in
+  /// [0, classes)): returns the mean loss over the batch and stores d(loss)/d(logits) for
+  /// backward(). Throws std::out_of_range for a label outside [0, classes).
+  float softmax_cross_entropy(std::span<const int> labels);
+
+  /// Backward pass (training mode only) from the gradient stored by
+  /// softmax_cross_entropy() or set by set_output_gradient(): overwrites gradients().
+  void backward();
+
+  /// Sets d(loss)/d(output) directly (batch x output shape), instead of the loss.
+  void set_output_gradient(std::span<const float> gradient);
+
+  /// d(loss)/d(input) of the last backward() (batch x input shape), for gradient checks.
+  [[nodiscard]] std::span<const float> input_gradient();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// PyTorch's default initialisation, reproducible from `seed`: Conv and Linear weights
+/// and biases uniform in ±1/sqrt(fan_in) (kaiming_uniform with a = sqrt(5)); BatchNorm
+/// gamma 1, beta 0; running mean 0, running variance 1.
+void initialize_parameters(const codegen::ProgramView& program, std::span<float> parameters,
+                           std::span<float> buffers, std::uint64_t seed);
+
+}  // namespace archetype::onednn
