@@ -7,11 +7,14 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <string_view>
 
 namespace archetype {
 struct ModelEntry;
+struct ModelInfo;
 }
 
 namespace archetype::cli {
@@ -30,6 +33,14 @@ inline constexpr int exit_usage = 2;
 Command add_list(CLI::App& app);
 /// `archetype describe NAME [--batch N] [--json] [--fashion-mnist]`.
 Command add_describe(CLI::App& app);
+
+/// `archetype train MODEL --data …` (built with the oneDNN backend).
+Command add_train(CLI::App& app);
+
+/// The compile-time summary of one model (`info` is `m.native` or `m.fashion_mnist`):
+/// a header line, the per-layer table when `with_table`, and the totals at `batch`.
+void print_description(std::ostream& out, const ModelEntry& m, const ModelInfo& info,
+                       std::int64_t batch, bool with_table);
 
 /// The model called `name`, or nullptr after printing "unknown model … Did you mean …"
 /// on stderr (the caller then exits with `exit_usage`).

@@ -84,15 +84,20 @@ nlohmann::json describe_json(const ModelEntry& m, const ModelInfo& info,
           {"layers", std::move(layers)}};
 }
 
-void describe_text(const ModelEntry& m, const ModelInfo& info, const DescribeOptions& options) {
-  std::ostream& out = std::cout;
+}  // namespace
+
+void print_description(std::ostream& out, const ModelEntry& m, const ModelInfo& info,
+                       std::int64_t batch_size, bool with_table) {
+  const bool adapted = &info == &m.fashion_mnist;
   out << m.title << " (" << m.name << "): " << m.paper << '\n';
   out << "input " << shape_text(info.input);
-  if (options.fashion_mnist && !info.layers.empty()) {
+  if (adapted && !info.layers.empty()) {
     out << " (Fashion-MNIST, adapter: " << info.layers.front().kind.view() << ' '
         << info.layers.front().attributes.view() << ")";
   }
-  out << " -> output " << shape_text(info.output) << ", " << info.layers.size() << " rows\n\n";
+  out << " -> output " << shape_text(info.output) << ", " << info.layers.size() << " rows\n";
+  if (with_table) {
+    out << '\n';
 
   Table table({{"#", Table::Align::right},
                {"path"},
@@ -110,9 +115,10 @@ void describe_text(const ModelEntry& m, const ModelInfo& info, const DescribeOpt
                    with_separators(row.macs)});
   }
   table.print(out);
+  }
 
-  const ActivationBytes act = info.activation_bytes(options.batch);
-  const std::string batch = "batch " + with_separators(options.batch) + ", fp32";
+  const ActivationBytes act = info.activation_bytes(batch_size);
+  const std::string batch = "batch " + with_separators(batch_size) + ", fp32";
   auto total = [&](std::string_view label, const std::string& value, std::string_view note) {
     out << std::left << std::setw(17) << label << std::right << std::setw(16) << value << "  "
         << note << '\n';
@@ -132,6 +138,8 @@ void describe_text(const ModelEntry& m, const ModelInfo& info, const DescribeOpt
         "input pixels per side, one output position of the last spatial layer");
 }
 
+namespace {
+
 int run_describe(const DescribeOptions& options) {
   const ModelEntry* m = model_or_report(options.name);
   if (m == nullptr) return exit_usage;
@@ -139,7 +147,7 @@ int run_describe(const DescribeOptions& options) {
   if (options.json) {
     std::cout << describe_json(*m, info, options).dump(2) << '\n';
   } else {
-    describe_text(*m, info, options);
+    print_description(std::cout, *m, info, options.batch, true);
   }
   return 0;
 }

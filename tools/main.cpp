@@ -33,7 +33,10 @@ int main(int argc, char** argv) {
                "archetype"};
   app.set_help_all_flag("--help-all", "Print help for every subcommand and exit");
 
-  const std::vector<Command> commands = {add_list(app), add_describe(app)};
+  std::vector<Command> commands = {add_list(app), add_describe(app)};
+#ifdef ARCHETYPE_HAVE_TRAIN
+  commands.push_back(add_train(app));
+#endif
   app.require_subcommand(0, 1);
   // "archetype describe: --batch: Value 0 not in range 1 to 1000000" and where to look.
   app.failure_message([&commands](const CLI::App* root, const CLI::Error& e) {

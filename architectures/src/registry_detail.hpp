@@ -28,7 +28,8 @@ consteval ModelInfo make_info() {
                    t.receptive_field,
                    t.inference_peak_elements,
                    t.training_saved_elements,
-                   std::span<const LayerRow>{layers_v<N>}};
+                   std::span<const LayerRow>{layers_v<N>},
+                   codegen::program_v<N>.view()};
 }
 
 template <Network N>

@@ -11,6 +11,7 @@
 /// pass of one image, FLOPs = 2 x MACs; activation memory is counted in fp32 elements per
 /// image.
 
+#include <archetype/codegen/program.hpp>
 #include <archetype/dsl/analysis.hpp>
 #include <archetype/dsl/layer.hpp>
 #include <archetype/dsl/shape.hpp>
@@ -35,6 +36,7 @@ struct ModelInfo {
   std::int64_t inference_peak_elements = 0;  ///< fp32 elements per image
   std::int64_t training_saved_elements = 0;  ///< fp32 elements per image
   std::span<const LayerRow> layers;          ///< the per-layer table (static storage)
+  codegen::ProgramView program;              ///< what a backend compiles (static storage)
 
   /// FLOPs per image, forward: 2 x MACs.
   [[nodiscard]] constexpr std::int64_t flops() const { return 2 * macs; }

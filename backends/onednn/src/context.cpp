@@ -1,0 +1,118 @@
+#include "context.hpp"
+
+#include <cstring>
+
+namespace archetype::onednn::detail {
+
+namespace {
+void zero(const memory& m) { std::memset(m.get_data_handle(), 0, m.get_desc().get_size()); }
+}  // namespace
+
+void Context::define(int t, const memory& mem) {
+  TensorState& ts = tensors[std::size_t(t)];
+  ts.md = mem.get_desc();
+  ts.mem = mem;
+}
+
+memory Context::value_as(int t, const memory::desc& md, Steps& steps) {
+  TensorState& ts = tensors[std::size_t(t)];
+  if (ts.md == md) return ts.mem;
+  for (const memory& m : ts.converted) {
+    if (m.get_desc() == md) return m;
+  }
+  memory m = alloc(md);
+  steps.push_back(copy(ts.mem, m));
+  ts.converted.push_back(m);
+  return m;
+}
+
+memory Context::weights_as(const memory& plain_weights, const memory::desc& md, Steps& steps) {
+  if (plain_weights.get_desc() == md) return plain_weights;
+  memory m = alloc(md);
+  steps.push_back(copy(plain_weights, m));
+  return m;
+}
+
+memory Context::grad_as(int t, const memory::desc& md, Steps& steps) {
+  TensorState& ts = tensors[std::size_t(t)];
+  if (!ts.grad) {  // nobody reads it: its gradient is zero
+    ts.grad = alloc(md);
+    zero(ts.grad);
+  }
+  if (ts.grad.get_desc() == md) return ts.grad;
+  for (const memory& m : ts.grad_converted) {
+    if (m.get_desc() == md) return m;
+  }
+  memory m = alloc(md);
+  steps.push_back(copy(ts.grad, m));
+  ts.grad_converted.push_back(m);
+  return m;
+}
+
+memory Context::grad_any(int t) {
+  TensorState& ts = tensors[std::size_t(t)];
+  if (!ts.grad) {
+    ts.grad = alloc(ts.md);
+    zero(ts.grad);
+  }
+  return ts.grad;
+}
+
+memory Context::grad_target(int t, const memory::desc& md, Steps& post, const memory& reuse) {
+  TensorState& ts = tensors[std::size_t(t)];
+  const bool can_reuse = reuse && reuse.get_desc() == md &&
+                         (!ts.grad || ts.grad.get_data_handle() != reuse.get_data_handle());
+  if (!ts.grad) {
+    ts.grad = can_reuse ? reuse : alloc(md);
+    return ts.grad;
+  }
+  memory scratch = can_reuse ? reuse : alloc(md);
+  post.push_back(accumulate(scratch, ts.grad));
+  return scratch;
+}
+
+void Context::push_grad(int t, const memory& src, Steps& steps, bool can_alias) {
+  TensorState& ts = tensors[std::size_t(t)];
+  if (!ts.grad) {
+    if (can_alias) {
+      ts.grad = src;
+    } else {
+      ts.grad = alloc(src.get_desc());
+      steps.push_back(copy(src, ts.grad));
+    }
+    return;
+  }
+  steps.push_back(accumulate(src, ts.grad));
+}
+
+Step Context::accumulate(const memory& src, const memory& dst) const {
+  const memory::desc& smd = src.get_desc();
+  const memory::desc& dmd = dst.get_desc();
+  if (smd == dmd) {
+    dnnl::binary::desc d(dnnl::algorithm::binary_add, dmd, smd, dmd);
+    dnnl::binary::primitive_desc pd(d, eng);
+    return Step{dnnl::binary(pd), {{DNNL_ARG_SRC_0, dst}, {DNNL_ARG_SRC_1, src}, {DNNL_ARG_DST, dst}}, {}};
+  }
+  dnnl::post_ops po;
+  po.append_sum(1.f);
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(po);
+  dnnl::reorder::primitive_desc pd(eng, smd, eng, dmd, attr);
+  return Step{dnnl::reorder(pd), {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}}, {}};
+}
+
+Step Context::copy(const memory& src, const memory& dst) const {
+  dnnl::reorder::primitive_desc pd(eng, src.get_desc(), eng, dst.get_desc());
+  return Step{dnnl::reorder(pd), {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}}, {}};
+}
+
+std::string Context::name(const codegen::Op& op) {
+  std::string s{op.layer.path.view()};
+  if (s.empty()) s = "<net>";
+  s += " (";
+  s += op.layer.kind.view();
+  s += ")";
+  return s;
+}
+
+}  // namespace archetype::onednn::detail

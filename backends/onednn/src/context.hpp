@@ -1,0 +1,159 @@
+#pragma once
+/// \file
+/// \brief Internal: the state shared by the op builders of the oneDNN backend.
+///
+/// An Executable is built in two passes over the Program:
+///   1. forward, in op order: each builder creates its forward primitive(s), chooses the
+///      layout of its output tensor and registers a backward builder (training only);
+///   2. backward, in reverse op order: each registered backward builder creates its
+///      backward primitives. A tensor's gradient memory is created by the first of its
+///      readers met in this pass (the last reader in forward order): that one writes it,
+///      every later one accumulates into it.
+/// Steps are recorded in execution order and only executed by forward()/backward().
+
+#include <archetype/backends/onednn/executable.hpp>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace archetype::onednn::detail {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+/// One thing to execute: a primitive with its arguments, or a plain function.
+struct Step {
+  dnnl::primitive prim;
+  std::unordered_map<int, memory> args;
+  std::function<void()> fn;
+};
+using Steps = std::vector<Step>;
+
+/// One tensor of the program, batch included.
+struct TensorState {
+  Shape shape{};
+  memory::desc md;               ///< layout of its forward value (set by its producer)
+  memory mem;                    ///< its forward value
+  std::vector<memory> converted;  ///< the value in other layouts, for consumers that want them
+  memory grad;                   ///< d(loss)/d(tensor), set while building the backward pass
+  std::vector<memory> grad_converted;  ///< the gradient in other layouts (its producer's wishes)
+};
+
+struct Context {
+  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+  std::vector<codegen::Op> ops;
+  int batch = 1;
+  Mode mode = Mode::training;
+  Options options{};
+  float* params = nullptr;
+  float* grads = nullptr;
+  float* buffers = nullptr;
+  std::vector<TensorState> tensors;
+
+  Steps weights_forward;   ///< parameter reorders into the forward primitives' layouts
+  Steps forward;           ///< the forward pass
+  Steps weights_backward;  ///< parameter reorders into the backward primitives' layouts
+  Steps backward;          ///< the backward pass (reverse op order)
+  std::vector<std::function<void()>> backward_builders;  ///< registered by forward builders
+  std::mt19937_64 rng;     ///< dropout masks
+
+  [[nodiscard]] bool training() const { return mode == Mode::training; }
+  [[nodiscard]] memory::dims dims(Shape s) const { return {batch, s.c, s.h, s.w}; }
+  [[nodiscard]] memory::desc plain(Shape s) const { return {dims(s), dt::f32, tag::nchw}; }
+  [[nodiscard]] memory::desc any(Shape s) const { return {dims(s), dt::f32, tag::any}; }
+  [[nodiscard]] memory alloc(const memory::desc& md) const { return memory(md, eng); }
+  /// A memory over the same buffer with another description (a view).
+  [[nodiscard]] memory view(const memory& m, const memory::desc& md) const {
+    return memory(md, eng, m.get_data_handle());
+  }
+  [[nodiscard]] memory over_params(const memory::desc& md, std::int64_t offset) const {
+    return memory(md, eng, params + offset);
+  }
+  [[nodiscard]] memory over_grads(const memory::desc& md, std::int64_t offset) const {
+    return memory(md, eng, grads + offset);
+  }
+  [[nodiscard]] memory over_buffers(const memory::desc& md, std::int64_t offset) const {
+    return memory(md, eng, buffers + offset);
+  }
+
+  // --- forward -------------------------------------------------------------------------
+  /// Sets the forward value of tensor `t` (its producer's output).
+  void define(int t, const memory& mem);
+  /// The forward value of tensor `t` in layout `md`: the tensor itself, or a converted copy
+  /// made by a reorder appended to `steps` (shared by every consumer wanting `md`).
+  memory value_as(int t, const memory::desc& md, Steps& steps);
+
+  /// A parameter block in the layout `md` wants: the plain block itself, or a copy reordered
+  /// once per pass by a step appended to `steps` (weights_forward or weights_backward).
+  memory weights_as(const memory& plain_weights, const memory::desc& md, Steps& steps);
+
+  // --- backward ------------------------------------------------------------------------
+  /// The gradient of `t` (complete: all its readers have been built) in layout `md`.
+  memory grad_as(int t, const memory::desc& md, Steps& steps);
+  /// The gradient of `t` in whatever layout it has (zeros in its value layout when nobody
+  /// reads `t`).
+  memory grad_any(int t);
+  /// Where an op writes its contribution to the gradient of `t` in layout `md`. The first
+  /// contribution becomes the gradient (in `reuse`, a dead buffer of the right layout, when
+  /// given: in-place); later ones go to a scratch memory that a step appended to `post`
+  /// adds to the gradient.
+  memory grad_target(int t, const memory::desc& md, Steps& post, const memory& reuse = {});
+  /// Adds the values of `src` to the gradient of `t` (steps appended to `steps`). With
+  /// `can_alias`, `src` is a dead buffer that may become the gradient itself.
+  void push_grad(int t, const memory& src, Steps& steps, bool can_alias);
+  /// A step computing dst += src.
+  [[nodiscard]] Step accumulate(const memory& src, const memory& dst) const;
+  /// A reorder step src -> dst.
+  [[nodiscard]] Step copy(const memory& src, const memory& dst) const;
+
+  /// Name of an op for messages: `path (Kind)`.
+  [[nodiscard]] static std::string name(const codegen::Op& op);
+};
+
+/// Physical number of floats of a memory (including the padding of blocked layouts).
+inline std::int64_t physical_floats(const memory::desc& md) {
+  return static_cast<std::int64_t>(md.get_size() / sizeof(float));
+}
+inline float* data(const memory& m) { return static_cast<float*>(m.get_data_handle()); }
+
+// Op builders: forward now, backward registered in ctx.backward_builders.
+void build_conv(Context& ctx, const codegen::Op& op);
+void build_linear(Context& ctx, const codegen::Op& op);
+void build_batch_norm(Context& ctx, const codegen::Op& op);
+void build_lrn(Context& ctx, const codegen::Op& op);
+void build_max_pool(Context& ctx, const codegen::Op& op);
+void build_avg_pool(Context& ctx, const codegen::Op& op);
+void build_global_avg_pool(Context& ctx, const codegen::Op& op);
+void build_adaptive_avg_pool(Context& ctx, const codegen::Op& op);
+void build_relu(Context& ctx, const codegen::Op& op);
+void build_dropout(Context& ctx, const codegen::Op& op);
+void build_flatten(Context& ctx, const codegen::Op& op);
+void build_add(Context& ctx, const codegen::Op& op);
+void build_concat(Context& ctx, const codegen::Op& op);
+void build_zero_pad_shortcut(Context& ctx, const codegen::Op& op);
+void build_pad_to(Context& ctx, const codegen::Op& op);
+void build_resize(Context& ctx, const codegen::Op& op);
+
+/// An op computed by plain loops on plain NCHW memory (batch included), with reorders
+/// around it: `forward(x, y)` writes all of y; `backward(x, dy, dx)` writes all of dx (x is
+/// the forward input, still valid).
+using PlainForward = std::function<void(const float* x, float* y)>;
+using PlainBackward = std::function<void(const float* x, const float* dy, float* dx)>;
+void build_plain_op(Context& ctx, const codegen::Op& op, PlainForward forward, PlainBackward backward);
+
+/// A pass-through op (same values, same layout): output aliases the input; its backward
+/// hands the gradient on.
+void build_identity(Context& ctx, const codegen::Op& op);
+
+/// Builds a windowed average or max pooling with oneDNN (shared by the pool builders).
+void build_pooling(Context& ctx, const codegen::Op& op, dnnl::algorithm alg, int kh, int kw,
+                   int sh, int sw, int ph, int pw);
+
+}  // namespace archetype::onednn::detail

@@ -1,0 +1,260 @@
+// The Executable: builds every primitive once (context.hpp explains the two passes),
+// then forward()/backward() only execute the recorded steps. Also the loss.
+#include "context.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#if defined(ARCHETYPE_ONEDNN_OPENMP)
+#include <omp.h>
+#endif
+
+namespace archetype::onednn {
+
+using detail::memory;
+using detail::Steps;
+
+struct Executable::Impl {
+  detail::Context ctx;
+  std::vector<float> params, grads, buffers;
+  dnnl::stream stream;
+  int input = 0, output = 0;
+  std::int64_t input_size = 0, output_size = 0;  // floats, batch included
+  Shape input_shape{}, output_shape{};
+  memory output_plain;           // the forward result, plain NCHW
+  memory output_grad;            // the output tensor's gradient memory (plain)
+  memory input_grad_plain;       // d(loss)/d(input), plain NCHW
+  std::vector<float> user_output_grad;  // set by the loss or set_output_gradient
+  bool have_forward = false;
+  bool have_output_grad = false;
+
+  void run(Steps& steps) {
+    for (detail::Step& s : steps) {
+      if (s.fn) {
+        stream.wait();
+        s.fn();
+      } else {
+        s.prim.execute(stream, s.args);
+      }
+    }
+    stream.wait();
+  }
+};
+
+namespace {
+
+void build_op(detail::Context& ctx, const codegen::Op& op) {
+  using K = LayerKind;
+  switch (op.layer.op) {
+    case K::conv: return detail::build_conv(ctx, op);
+    case K::batch_norm: return detail::build_batch_norm(ctx, op);
+    case K::local_response_norm: return detail::build_lrn(ctx, op);
+    case K::relu: return detail::build_relu(ctx, op);
+    case K::dropout: return detail::build_dropout(ctx, op);
+    case K::max_pool: return detail::build_max_pool(ctx, op);
+    case K::avg_pool: return detail::build_avg_pool(ctx, op);
+    case K::global_avg_pool: return detail::build_global_avg_pool(ctx, op);
+    case K::adaptive_avg_pool: return detail::build_adaptive_avg_pool(ctx, op);
+    case K::flatten: return detail::build_flatten(ctx, op);
+    case K::linear: return detail::build_linear(ctx, op);
+    case K::zero_pad_shortcut: return detail::build_zero_pad_shortcut(ctx, op);
+    case K::pad_to: return detail::build_pad_to(ctx, op);
+    case K::resize: return detail::build_resize(ctx, op);
+    case K::add: return detail::build_add(ctx, op);
+    case K::concat: return detail::build_concat(ctx, op);
+  }
+  throw std::runtime_error("unknown op kind");
+}
+
+[[noreturn]] void cannot_build(const codegen::Op& op, const char* pass, const std::exception& e) {
+  throw std::runtime_error("archetype::onednn: cannot build the " + std::string(pass) + " of " +
+                           detail::Context::name(op) + ": " + e.what());
+}
+
+std::string describe(std::int64_t floats, int batch, Shape s) {
+  return std::to_string(floats) + " floats (batch " + std::to_string(batch) + " x " + std::to_string(s.c) +
+         "x" + std::to_string(s.h) + "x" + std::to_string(s.w) + ")";
+}
+
+}  // namespace
+
+Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode, const Options& options)
+    : impl_(std::make_unique<Impl>()) {
+  if (batch < 1) {
+    throw std::invalid_argument("archetype::onednn: batch must be at least 1, got " + std::to_string(batch));
+  }
+  if (program.ops.empty() || program.tensors.size() != program.ops.size() + 1) {
+    throw std::invalid_argument("archetype::onednn: the program has no ops or an inconsistent tensor list");
+  }
+#if defined(ARCHETYPE_ONEDNN_OPENMP)
+  if (options.threads > 0) omp_set_num_threads(options.threads);
+#endif
+  Impl& m = *impl_;
+  detail::Context& ctx = m.ctx;
+  ctx.ops.assign(program.ops.begin(), program.ops.end());
+  ctx.batch = batch;
+  ctx.mode = mode;
+  ctx.options = options;
+  ctx.rng.seed(options.dropout_seed);
+  m.params.assign(std::size_t(program.params), 0.f);
+  m.grads.assign(std::size_t(program.params), 0.f);
+  m.buffers.assign(std::size_t(program.buffers), 0.f);
+  for (const codegen::Op& op : ctx.ops) {  // running variance 1, as PyTorch starts
+    if (op.layer.op == LayerKind::batch_norm) {
+      std::fill_n(m.buffers.begin() + op.buffer_offset + op.layer.in.c, op.layer.in.c, 1.f);
+    }
+  }
+  ctx.params = m.params.data();
+  ctx.grads = m.grads.data();
+  ctx.buffers = m.buffers.data();
+  m.stream = dnnl::stream(ctx.eng);
+
+  ctx.tensors.resize(program.tensors.size());
+  for (std::size_t t = 0; t < program.tensors.size(); ++t) ctx.tensors[t].shape = program.tensors[t].shape;
+  m.input = program.input;
+  m.output = program.output;
+  m.input_shape = ctx.tensors[std::size_t(m.input)].shape;
+  m.output_shape = ctx.tensors[std::size_t(m.output)].shape;
+  m.input_size = batch * m.input_shape.elements();
+  m.output_size = batch * m.output_shape.elements();
+  ctx.define(m.input, ctx.alloc(ctx.plain(m.input_shape)));
+
+  // Forward pass, op by op; `owner` remembers which op registered each backward builder.
+  std::vector<std::size_t> owner;
+  for (std::size_t o = 0; o < ctx.ops.size(); ++o) {
+    try {
+      build_op(ctx, ctx.ops[o]);
+    } catch (const dnnl::error& e) {
+      cannot_build(ctx.ops[o], "forward", e);
+    }
+    owner.resize(ctx.backward_builders.size(), o);
+  }
+  const detail::TensorState& out = ctx.tensors[std::size_t(m.output)];
+  if (out.md == ctx.plain(m.output_shape)) {
+    m.output_plain = out.mem;
+  } else {
+    m.output_plain = ctx.alloc(ctx.plain(m.output_shape));
+    ctx.forward.push_back(ctx.copy(out.mem, m.output_plain));
+  }
+  if (mode != Mode::training) return;
+
+  // Backward pass, in reverse op order, from the output's (plain) gradient.
+  m.output_grad = ctx.alloc(ctx.plain(m.output_shape));
+  ctx.tensors[std::size_t(m.output)].grad = m.output_grad;
+  m.user_output_grad.assign(std::size_t(m.output_size), 0.f);
+  for (std::size_t b = ctx.backward_builders.size(); b-- > 0;) {
+    try {
+      ctx.backward_builders[b]();
+    } catch (const dnnl::error& e) {
+      cannot_build(ctx.ops[owner[b]], "backward", e);
+    }
+  }
+  ctx.backward_builders.clear();
+  memory in_grad = ctx.grad_any(m.input);
+  if (in_grad.get_desc() == ctx.plain(m.input_shape)) {
+    m.input_grad_plain = in_grad;
+  } else {
+    m.input_grad_plain = ctx.alloc(ctx.plain(m.input_shape));
+    ctx.backward.push_back(ctx.copy(in_grad, m.input_grad_plain));
+  }
+}
+
+Executable::~Executable() = default;
+Executable::Executable(Executable&&) noexcept = default;
+Executable& Executable::operator=(Executable&&) noexcept = default;
+
+int Executable::batch() const { return impl_->ctx.batch; }
+Mode Executable::mode() const { return impl_->ctx.mode; }
+std::span<float> Executable::parameters() { return impl_->params; }
+std::span<float> Executable::gradients() { return impl_->grads; }
+std::span<float> Executable::buffers() { return impl_->buffers; }
+
+std::span<const float> Executable::forward(std::span<const float> input) {
+  Impl& m = *impl_;
+  if (std::int64_t(input.size()) != m.input_size) {
+    throw std::invalid_argument("archetype::onednn: forward() expected " +
+                                describe(m.input_size, m.ctx.batch, m.input_shape) + ", got " +
+                                std::to_string(input.size()) + " floats");
+  }
+  std::memcpy(m.ctx.tensors[std::size_t(m.input)].mem.get_data_handle(), input.data(),
+              input.size() * sizeof(float));
+  m.run(m.ctx.weights_forward);
+  m.run(m.ctx.forward);
+  m.have_forward = true;
+  m.have_output_grad = false;
+  return {static_cast<const float*>(m.output_plain.get_data_handle()), std::size_t(m.output_size)};
+}
+
+float Executable::softmax_cross_entropy(std::span<const int> labels) {
+  Impl& m = *impl_;
+  const int batch = m.ctx.batch;
+  if (!m.have_forward) throw std::logic_error("archetype::onednn: softmax_cross_entropy() before forward()");
+  if (std::int64_t(labels.size()) != batch) {
+    throw std::invalid_argument("archetype::onednn: softmax_cross_entropy() expected " + std::to_string(batch) +
+                                " labels, got " + std::to_string(labels.size()));
+  }
+  const auto classes = std::int64_t(m.output_size / batch);
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] < 0 || labels[i] >= classes) {
+      throw std::out_of_range("archetype::onednn: label " + std::to_string(labels[i]) + " of image " +
+                              std::to_string(i) + " is outside [0, " + std::to_string(classes) + ")");
+    }
+  }
+  const auto* logits = static_cast<const float*>(m.output_plain.get_data_handle());
+  float* grad = m.user_output_grad.data();
+  double loss = 0;
+  for (int n = 0; n < batch; ++n) {
+    const float* z = logits + n * classes;
+    float* g = grad + n * classes;
+    const float top = *std::max_element(z, z + classes);
+    double sum = 0;
+    for (std::int64_t c = 0; c < classes; ++c) sum += std::exp(double(z[c]) - top);
+    const double log_sum = std::log(sum);
+    loss -= double(z[labels[std::size_t(n)]]) - top - log_sum;  // -log softmax[label]
+    for (std::int64_t c = 0; c < classes; ++c) {
+      const double p = std::exp(double(z[c]) - top - log_sum);
+      g[c] = float((p - (c == labels[std::size_t(n)] ? 1.0 : 0.0)) / batch);
+    }
+  }
+  m.have_output_grad = true;
+  return float(loss / batch);
+}
+
+void Executable::set_output_gradient(std::span<const float> gradient) {
+  Impl& m = *impl_;
+  if (std::int64_t(gradient.size()) != m.output_size) {
+    throw std::invalid_argument("archetype::onednn: set_output_gradient() expected " +
+                                describe(m.output_size, m.ctx.batch, m.output_shape) + ", got " +
+                                std::to_string(gradient.size()) + " floats");
+  }
+  if (m.ctx.mode != Mode::training) {
+    throw std::logic_error("archetype::onednn: set_output_gradient() needs an executable built for training");
+  }
+  std::copy(gradient.begin(), gradient.end(), m.user_output_grad.begin());
+  m.have_output_grad = true;
+}
+
+void Executable::backward() {
+  Impl& m = *impl_;
+  if (m.ctx.mode != Mode::training) {
+    throw std::logic_error("archetype::onednn: backward() needs an executable built for training");
+  }
+  if (!m.have_forward || !m.have_output_grad) {
+    throw std::logic_error(
+        "archetype::onednn: backward() needs a forward() then softmax_cross_entropy() or set_output_gradient()");
+  }
+  std::memcpy(m.output_grad.get_data_handle(), m.user_output_grad.data(), m.user_output_grad.size() * sizeof(float));
+  m.run(m.ctx.weights_backward);
+  m.run(m.ctx.backward);
+}
+
+std::span<const float> Executable::input_gradient() {
+  Impl& m = *impl_;
+  if (!m.input_grad_plain) return {};
+  return {static_cast<const float*>(m.input_grad_plain.get_data_handle()), std::size_t(m.input_size)};
+}
+
+}  // namespace archetype::onednn

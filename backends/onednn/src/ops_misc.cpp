@@ -1,0 +1,313 @@
+// ReLU (oneDNN eltwise), Add (oneDNN sum), Concat (oneDNN concat; backward: reorders out
+// of sub-memories), Resize (oneDNN resampling, linear), Dropout (a loop on the physical
+// buffer: elementwise, so any layout), Flatten (a view of plain memory), and the plain
+// loops for what oneDNN lacks: ZeroPadShortcut (option A), PadTo.
+#include "context.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+namespace archetype::onednn::detail {
+
+using dnnl::algorithm;
+using dnnl::prop_kind;
+
+void build_plain_op(Context& ctx, const codegen::Op& op, PlainForward forward, PlainBackward backward) {
+  const int in = op.inputs[0];
+  const int out = op.output;
+  const memory::desc x_md = ctx.plain(ctx.tensors[std::size_t(in)].shape);
+  const memory::desc y_md = ctx.plain(ctx.tensors[std::size_t(out)].shape);
+  memory x = ctx.value_as(in, x_md, ctx.forward);
+  memory y = ctx.alloc(y_md);
+  ctx.forward.push_back(Step{{}, {}, [forward, x, y] { forward(data(x), data(y)); }});
+  ctx.define(out, y);
+  if (!ctx.training()) return;
+  ctx.backward_builders.push_back([&ctx, in, out, x, x_md, y_md, backward] {
+    Steps& bs = ctx.backward;
+    memory dy = ctx.grad_as(out, y_md, bs);
+    Steps post;
+    memory dx = ctx.grad_target(in, x_md, post);
+    bs.push_back(Step{{}, {}, [backward, x, dy, dx] { backward(data(x), data(dy), data(dx)); }});
+    bs.insert(bs.end(), post.begin(), post.end());
+  });
+}
+
+void build_identity(Context& ctx, const codegen::Op& op) {
+  const int in = op.inputs[0];
+  const int out = op.output;
+  ctx.define(out, ctx.tensors[std::size_t(in)].mem);
+  if (!ctx.training()) return;
+  ctx.backward_builders.push_back([&ctx, in, out] { ctx.push_grad(in, ctx.grad_any(out), ctx.backward, true); });
+}
+
+void build_relu(Context& ctx, const codegen::Op& op) {
+  const int in = op.inputs[0];
+  const int out = op.output;
+  const memory::desc md = ctx.tensors[std::size_t(in)].md;
+  const memory src = ctx.tensors[std::size_t(in)].mem;
+  const prop_kind prop = ctx.training() ? prop_kind::forward_training : prop_kind::forward_inference;
+  const dnnl::eltwise_forward::desc fd(prop, algorithm::eltwise_relu, md, 0.f, 0.f);
+  const dnnl::eltwise_forward::primitive_desc fpd(fd, ctx.eng);
+  memory dst = ctx.alloc(fpd.dst_desc());
+  ctx.forward.push_back(Step{dnnl::eltwise_forward(fpd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}}, {}});
+  ctx.define(out, dst);
+  if (!ctx.training()) return;
+  ctx.backward_builders.push_back([&ctx, in, out, md, src, fpd] {
+    Steps& bs = ctx.backward;
+    const dnnl::eltwise_backward::desc bd(algorithm::eltwise_relu, md, md, 0.f, 0.f);
+    const dnnl::eltwise_backward::primitive_desc bpd(bd, ctx.eng, fpd);
+    memory ddst = ctx.grad_as(out, bpd.diff_dst_desc(), bs);
+    Steps post;
+    memory dsrc = ctx.grad_target(in, bpd.diff_src_desc(), post, ddst);  // in place when first
+    bs.push_back(Step{dnnl::eltwise_backward(bpd),
+                      {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_SRC, dsrc}}, {}});
+    bs.insert(bs.end(), post.begin(), post.end());
+  });
+}
+
+void build_dropout(Context& ctx, const codegen::Op& op) {
+  if (!ctx.training()) {  // identity at inference
+    build_identity(ctx, op);
+    return;
+  }
+  const int in = op.inputs[0];
+  const int out = op.output;
+  const memory::desc md = ctx.tensors[std::size_t(in)].md;
+  const memory src = ctx.tensors[std::size_t(in)].mem;
+  memory dst = ctx.alloc(md);
+  // Elementwise, so it runs on the physical buffer whatever the layout (padding stays 0).
+  const std::int64_t count = physical_floats(md);
+  const double p = op.layer.p;
+  const auto scale = static_cast<float>(1.0 / (1.0 - p));
+  auto mask = std::make_shared<std::vector<float>>(std::size_t(count));
+  std::mt19937_64* rng = &ctx.rng;
+  ctx.forward.push_back(Step{{}, {}, [=] {
+                               const float* x = data(src);
+                               float* y = data(dst);
+                               float* m = mask->data();
+                               constexpr double to_unit = 1.0 / 9007199254740992.0;  // 2^-53
+                               for (std::int64_t i = 0; i < count; ++i) {
+                                 const double u = double((*rng)() >> 11) * to_unit;
+                                 m[i] = u < p ? 0.f : scale;
+                                 y[i] = x[i] * m[i];
+                               }
+                             }});
+  ctx.define(out, dst);
+  ctx.backward_builders.push_back([&ctx, in, out, md, count, mask] {
+    Steps& bs = ctx.backward;
+    memory ddst = ctx.grad_as(out, md, bs);
+    Steps post;
+    memory dsrc = ctx.grad_target(in, md, post, ddst);
+    bs.push_back(Step{{}, {}, [=] {
+                        const float* dy = data(ddst);
+                        float* dx = data(dsrc);
+                        const float* m = mask->data();
+#pragma omp parallel for simd
+                        for (std::int64_t i = 0; i < count; ++i) dx[i] = dy[i] * m[i];
+                      }});
+    bs.insert(bs.end(), post.begin(), post.end());
+  });
+}
+
+void build_flatten(Context& ctx, const codegen::Op& op) {
+  const int in = op.inputs[0];
+  const int out = op.output;
+  const Shape is = ctx.tensors[std::size_t(in)].shape;
+  const Shape os = ctx.tensors[std::size_t(out)].shape;
+  if (is == os) {
+    build_identity(ctx, op);
+    return;
+  }
+  // NCHW order of C*H*W: a view of the plain input.
+  memory x = ctx.value_as(in, ctx.plain(is), ctx.forward);
+  ctx.define(out, ctx.view(x, ctx.plain(os)));
+  if (!ctx.training()) return;
+  ctx.backward_builders.push_back([&ctx, in, out, is, os] {
+    memory dy = ctx.grad_as(out, ctx.plain(os), ctx.backward);
+    ctx.push_grad(in, ctx.view(dy, ctx.plain(is)), ctx.backward, true);
+  });
+}
+
+void build_add(Context& ctx, const codegen::Op& op) {
+  const int out = op.output;
+  const memory::desc md = ctx.tensors[std::size_t(op.inputs[0])].md;
+  std::vector<memory> srcs;
+  std::vector<memory::desc> mds;
+  for (int i = 0; i < op.input_count; ++i) {
+    srcs.push_back(ctx.value_as(op.inputs[i], md, ctx.forward));  // all in the first one's layout
+    mds.push_back(md);
+  }
+  const dnnl::sum::primitive_desc pd(md, std::vector<float>(std::size_t(op.input_count), 1.f), mds, ctx.eng);
+  memory dst = ctx.alloc(pd.dst_desc());
+  Step step{dnnl::sum(pd), {{DNNL_ARG_DST, dst}}, {}};
+  for (int i = 0; i < op.input_count; ++i) step.args[DNNL_ARG_MULTIPLE_SRC + i] = srcs[std::size_t(i)];
+  ctx.forward.push_back(std::move(step));
+  ctx.define(out, dst);
+  if (!ctx.training()) return;
+  ctx.backward_builders.push_back([&ctx, op] {
+    // Every input receives the whole gradient; the first may take the buffer itself.
+    memory g = ctx.grad_any(op.output);
+    for (int i = 0; i < op.input_count; ++i) ctx.push_grad(op.inputs[i], g, ctx.backward, i == 0);
+  });
+}
+
+void build_concat(Context& ctx, const codegen::Op& op) {
+  const int out = op.output;
+  const Shape os = ctx.tensors[std::size_t(out)].shape;
+  std::vector<memory> srcs;
+  std::vector<memory::desc> mds;
+  for (int i = 0; i < op.input_count; ++i) {
+    srcs.push_back(ctx.tensors[std::size_t(op.inputs[i])].mem);
+    mds.push_back(ctx.tensors[std::size_t(op.inputs[i])].md);
+  }
+  dnnl::concat::primitive_desc pd;
+  try {
+    pd = dnnl::concat::primitive_desc(1, mds, ctx.eng);
+  } catch (const dnnl::error&) {  // layouts oneDNN cannot join: go through plain memory
+    for (int i = 0; i < op.input_count; ++i) {
+      const Shape s = ctx.tensors[std::size_t(op.inputs[i])].shape;
+      mds[std::size_t(i)] = ctx.plain(s);
+      srcs[std::size_t(i)] = ctx.value_as(op.inputs[i], mds[std::size_t(i)], ctx.forward);
+    }
+    pd = dnnl::concat::primitive_desc(ctx.plain(os), 1, mds, ctx.eng);
+  }
+  memory dst = ctx.alloc(pd.dst_desc());
+  Step step{dnnl::concat(pd), {{DNNL_ARG_DST, dst}}, {}};
+  for (int i = 0; i < op.input_count; ++i) step.args[DNNL_ARG_MULTIPLE_SRC + i] = srcs[std::size_t(i)];
+  ctx.forward.push_back(std::move(step));
+  ctx.define(out, dst);
+  if (!ctx.training()) return;
+  ctx.backward_builders.push_back([&ctx, op, os] {
+    Steps& bs = ctx.backward;
+    // Each input's gradient is a channel slice of the output's: a sub-memory, when the
+    // gradient's layout allows slicing there (channel blocks), else of its plain copy.
+    auto slices = [&](const memory::desc& g_md) {
+      std::vector<memory::desc> subs;
+      int offset = 0;
+      for (int i = 0; i < op.input_count; ++i) {
+        const Shape s = ctx.tensors[std::size_t(op.inputs[i])].shape;
+        memory::desc sub = g_md.submemory_desc(ctx.dims(s), {0, offset, 0, 0}, true);
+        if (sub.data.ndims == 0) return std::vector<memory::desc>{};  // cannot slice there
+        subs.push_back(sub);
+        offset += s.c;
+      }
+      return subs;
+    };
+    memory g = ctx.grad_any(op.output);
+    std::vector<memory::desc> subs = slices(g.get_desc());
+    if (subs.empty()) {
+      g = ctx.grad_as(op.output, ctx.plain(os), bs);
+      subs = slices(g.get_desc());
+    }
+    for (int i = 0; i < op.input_count; ++i) {
+      const int t = op.inputs[i];
+      memory sub = ctx.view(g, subs[std::size_t(i)]);
+      Steps post;
+      memory target = ctx.grad_target(t, ctx.tensors[std::size_t(t)].md, post);
+      bs.push_back(ctx.copy(sub, target));
+      bs.insert(bs.end(), post.begin(), post.end());
+    }
+  });
+}
+
+void build_resize(Context& ctx, const codegen::Op& op) {
+  const int in = op.inputs[0];
+  const int out = op.output;
+  const Shape os = ctx.tensors[std::size_t(out)].shape;
+  const memory::desc src_md = ctx.tensors[std::size_t(in)].md;
+  const memory src = ctx.tensors[std::size_t(in)].mem;
+  const prop_kind prop = ctx.training() ? prop_kind::forward_training : prop_kind::forward_inference;
+  // oneDNN's linear resampling maps dst x to src (x + 0.5) * in / out - 0.5, clamped at the
+  // edges: F.interpolate(mode="bilinear", align_corners=False).
+  const dnnl::resampling_forward::desc fd(prop, algorithm::resampling_linear, src_md, ctx.any(os));
+  const dnnl::resampling_forward::primitive_desc fpd(fd, ctx.eng);
+  memory dst = ctx.alloc(fpd.dst_desc());
+  ctx.forward.push_back(Step{dnnl::resampling_forward(fpd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}}, {}});
+  ctx.define(out, dst);
+  if (!ctx.training()) return;
+  const memory::desc dst_md = fpd.dst_desc();
+  ctx.backward_builders.push_back([&ctx, in, out, src_md, dst_md, fpd] {
+    Steps& bs = ctx.backward;
+    const dnnl::resampling_backward::desc bd(algorithm::resampling_linear, src_md, dst_md);
+    const dnnl::resampling_backward::primitive_desc bpd(bd, ctx.eng, fpd);
+    memory ddst = ctx.grad_as(out, bpd.diff_dst_desc(), bs);
+    Steps post;
+    memory dsrc = ctx.grad_target(in, bpd.diff_src_desc(), post);
+    bs.push_back(Step{dnnl::resampling_backward(bpd), {{DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_SRC, dsrc}}, {}});
+    bs.insert(bs.end(), post.begin(), post.end());
+  });
+}
+
+void build_zero_pad_shortcut(Context& ctx, const codegen::Op& op) {
+  const Shape is = ctx.tensors[std::size_t(op.inputs[0])].shape;
+  const Shape os = ctx.tensors[std::size_t(op.output)].shape;
+  const int n_img = ctx.batch;
+  const int s = op.layer.stride_h;
+  const int pad = (os.c - is.c) / 2;
+  const std::int64_t in_plane = std::int64_t{is.h} * is.w, out_plane = std::int64_t{os.h} * os.w;
+  // y[n, c + pad, i, j] = x[n, c, i*s, j*s]; other channels 0.
+  auto forward = [=](const float* x, float* y) {
+#pragma omp parallel for collapse(2)
+    for (int n = 0; n < n_img; ++n) {
+      for (int c = 0; c < os.c; ++c) {
+        float* yp = y + (std::int64_t{n} * os.c + c) * out_plane;
+        const int ci = c - pad;
+        if (ci < 0 || ci >= is.c) {
+          std::fill(yp, yp + out_plane, 0.f);
+          continue;
+        }
+        const float* xp = x + (std::int64_t{n} * is.c + ci) * in_plane;
+        for (int i = 0; i < os.h; ++i) {
+          for (int j = 0; j < os.w; ++j) yp[i * os.w + j] = xp[std::int64_t{i} * s * is.w + j * s];
+        }
+      }
+    }
+  };
+  auto backward = [=](const float*, const float* dy, float* dx) {
+#pragma omp parallel for collapse(2)
+    for (int n = 0; n < n_img; ++n) {
+      for (int c = 0; c < is.c; ++c) {
+        float* xp = dx + (std::int64_t{n} * is.c + c) * in_plane;
+        const float* yp = dy + (std::int64_t{n} * os.c + c + pad) * out_plane;
+        std::fill(xp, xp + in_plane, 0.f);
+        for (int i = 0; i < os.h; ++i) {
+          for (int j = 0; j < os.w; ++j) xp[std::int64_t{i} * s * is.w + j * s] = yp[i * os.w + j];
+        }
+      }
+    }
+  };
+  build_plain_op(ctx, op, forward, backward);
+}
+
+void build_pad_to(Context& ctx, const codegen::Op& op) {
+  const Shape is = ctx.tensors[std::size_t(op.inputs[0])].shape;
+  const Shape os = ctx.tensors[std::size_t(op.output)].shape;
+  const int planes = ctx.batch * is.c;
+  const int top = (os.h - is.h) / 2, left = (os.w - is.w) / 2;
+  const std::int64_t in_plane = std::int64_t{is.h} * is.w, out_plane = std::int64_t{os.h} * os.w;
+  auto forward = [=](const float* x, float* y) {
+#pragma omp parallel for
+    for (int pl = 0; pl < planes; ++pl) {
+      float* yp = y + pl * out_plane;
+      const float* xp = x + pl * in_plane;
+      std::fill(yp, yp + out_plane, 0.f);
+      for (int i = 0; i < is.h; ++i) {
+        std::copy(xp + i * is.w, xp + (i + 1) * is.w, yp + (i + top) * os.w + left);
+      }
+    }
+  };
+  auto backward = [=](const float*, const float* dy, float* dx) {
+#pragma omp parallel for
+    for (int pl = 0; pl < planes; ++pl) {
+      const float* yp = dy + pl * out_plane;
+      float* xp = dx + pl * in_plane;
+      for (int i = 0; i < is.h; ++i) {
+        std::copy(yp + (i + top) * os.w + left, yp + (i + top) * os.w + left + is.w, xp + i * is.w);
+      }
+    }
+  };
+  build_plain_op(ctx, op, forward, backward);
+}
+
+}  // namespace archetype::onednn::detail

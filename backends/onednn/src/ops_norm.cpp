@@ -1,0 +1,189 @@
+// BatchNorm (oneDNN batch_normalization; running statistics updated here with PyTorch's
+// unbiased variance) and LocalResponseNorm (oneDNN lrn across channels for odd sizes; a
+// plain loop for even sizes, whose window oneDNN centres differently from PyTorch).
+#include "context.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+
+namespace archetype::onednn::detail {
+
+using dnnl::normalization_flags;
+using dnnl::prop_kind;
+
+void build_batch_norm(Context& ctx, const codegen::Op& op) {
+  const int in = op.inputs[0];
+  const int out = op.output;
+  const Shape s = ctx.tensors[std::size_t(in)].shape;
+  const memory::desc md = ctx.tensors[std::size_t(in)].md;  // the producer's layout
+  const memory src = ctx.tensors[std::size_t(in)].mem;
+  const auto eps = static_cast<float>(ctx.options.batch_norm_epsilon);
+  const memory::desc c_md({s.c}, dt::f32, tag::x);
+  const normalization_flags affine = normalization_flags::use_scale | normalization_flags::use_shift;
+
+  const bool training = ctx.training();
+  const auto fd = training
+                      ? dnnl::batch_normalization_forward::desc(prop_kind::forward_training, md, eps, affine)
+                      : dnnl::batch_normalization_forward::desc(prop_kind::forward_inference, md, eps,
+                                                                affine | normalization_flags::use_global_stats);
+  const dnnl::batch_normalization_forward::primitive_desc fpd(fd, ctx.eng);
+  memory scale = ctx.over_params(c_md, op.param_offset);
+  memory shift = ctx.over_params(c_md, op.param_offset + s.c);
+  memory mean = training ? ctx.alloc(fpd.mean_desc()) : ctx.over_buffers(c_md, op.buffer_offset);
+  memory var = training ? ctx.alloc(fpd.variance_desc()) : ctx.over_buffers(c_md, op.buffer_offset + s.c);
+  memory dst = ctx.alloc(fpd.dst_desc());
+  ctx.forward.push_back(Step{dnnl::batch_normalization_forward(fpd),
+                             {{DNNL_ARG_SRC, src},
+                              {DNNL_ARG_DST, dst},
+                              {DNNL_ARG_SCALE, scale},
+                              {DNNL_ARG_SHIFT, shift},
+                              {DNNL_ARG_MEAN, mean},
+                              {DNNL_ARG_VARIANCE, var}},
+                             {}});
+  ctx.define(out, dst);
+  if (!training) return;
+
+  // Running statistics, PyTorch's rule: the variance is the unbiased batch variance.
+  {
+    const double m = ctx.options.batch_norm_momentum;
+    const double n = double(ctx.batch) * s.h * s.w;
+    const double unbias = n > 1 ? n / (n - 1) : 1.0;
+    float* running_mean = ctx.buffers + op.buffer_offset;
+    float* running_var = running_mean + s.c;
+    const int channels = s.c;
+    ctx.forward.push_back(Step{{}, {}, [=] {
+                                 const float* bm = data(mean);
+                                 const float* bv = data(var);
+                                 for (int c = 0; c < channels; ++c) {
+                                   running_mean[c] = float((1 - m) * running_mean[c] + m * bm[c]);
+                                   running_var[c] = float((1 - m) * running_var[c] + m * bv[c] * unbias);
+                                 }
+                               }});
+  }
+
+  ctx.backward_builders.push_back([&ctx, op, md, src, eps, c_md, affine, fpd, scale, shift, mean, var] {
+    const int in = op.inputs[0];
+    const int out = op.output;
+    const int c = ctx.tensors[std::size_t(in)].shape.c;
+    Steps& bs = ctx.backward;
+    const dnnl::batch_normalization_backward::desc bd(prop_kind::backward, md, md, eps, affine);
+    const dnnl::batch_normalization_backward::primitive_desc bpd(bd, ctx.eng, fpd);
+    memory ddst = ctx.grad_as(out, bpd.diff_dst_desc(), bs);
+    Steps post;
+    memory dsrc = ctx.grad_target(in, bpd.diff_src_desc(), post, ddst);  // in place when first
+    bs.push_back(Step{dnnl::batch_normalization_backward(bpd),
+                      {{DNNL_ARG_SRC, src},
+                       {DNNL_ARG_MEAN, mean},
+                       {DNNL_ARG_VARIANCE, var},
+                       {DNNL_ARG_DIFF_DST, ddst},
+                       {DNNL_ARG_SCALE, scale},
+                       {DNNL_ARG_SHIFT, shift},
+                       {DNNL_ARG_DIFF_SRC, dsrc},
+                       {DNNL_ARG_DIFF_SCALE, ctx.over_grads(c_md, op.param_offset)},
+                       {DNNL_ARG_DIFF_SHIFT, ctx.over_grads(c_md, op.param_offset + c)}},
+                      {}});
+    bs.insert(bs.end(), post.begin(), post.end());
+  });
+}
+
+namespace {
+
+/// PyTorch's LocalResponseNorm on plain NCHW: channel c averages channels
+/// [c - size/2, c + (size-1)/2]. Used for even sizes.
+void build_lrn_loop(Context& ctx, const codegen::Op& op) {
+  const LayerRow& L = op.layer;
+  const Shape s = ctx.tensors[std::size_t(op.inputs[0])].shape;
+  const int n_img = ctx.batch;
+  const int size = L.lrn_size;
+  const float alpha = float(L.alpha), beta = float(L.beta), k = float(L.k);
+  const std::int64_t hw = std::int64_t{s.h} * s.w;
+  const std::int64_t total = n_img * s.c * hw;
+  // Saved by the forward for the backward: the scale (k + alpha/n sum x^2).
+  auto saved_scale = std::make_shared<std::vector<float>>(std::size_t(total));
+  auto forward = [=](const float* x, float* y) {
+    float* sc = saved_scale->data();
+#pragma omp parallel for
+    for (int n = 0; n < n_img; ++n) {
+      for (int c = 0; c < s.c; ++c) {
+        const int lo = std::max(0, c - size / 2), hi = std::min(s.c - 1, c + (size - 1) / 2);
+        float* scale = sc + (std::int64_t{n} * s.c + c) * hw;
+        for (std::int64_t p = 0; p < hw; ++p) scale[p] = 0.f;
+        for (int j = lo; j <= hi; ++j) {
+          const float* xj = x + (std::int64_t{n} * s.c + j) * hw;
+          for (std::int64_t p = 0; p < hw; ++p) scale[p] += xj[p] * xj[p];
+        }
+        const float* xc = x + (std::int64_t{n} * s.c + c) * hw;
+        float* yc = y + (std::int64_t{n} * s.c + c) * hw;
+        for (std::int64_t p = 0; p < hw; ++p) {
+          scale[p] = k + alpha / float(size) * scale[p];
+          yc[p] = xc[p] * std::pow(scale[p], -beta);
+        }
+      }
+    }
+  };
+  auto backward = [=](const float* x, const float* dy, float* dx) {
+    const float* sc = saved_scale->data();
+    const float f = 2.f * alpha * beta / float(size);
+#pragma omp parallel for
+    for (int n = 0; n < n_img; ++n) {
+      for (int j = 0; j < s.c; ++j) {
+        // Channels c whose window holds j: c in [j - (size-1)/2, j + size/2].
+        const int lo = std::max(0, j - (size - 1) / 2), hi = std::min(s.c - 1, j + size / 2);
+        const std::int64_t bj = (std::int64_t{n} * s.c + j) * hw;
+        for (std::int64_t p = 0; p < hw; ++p) dx[bj + p] = dy[bj + p] * std::pow(sc[bj + p], -beta);
+        for (int c = lo; c <= hi; ++c) {
+          const std::int64_t bc = (std::int64_t{n} * s.c + c) * hw;
+          for (std::int64_t p = 0; p < hw; ++p) {
+            dx[bj + p] -= f * x[bj + p] * dy[bc + p] * x[bc + p] * std::pow(sc[bc + p], -beta - 1.f);
+          }
+        }
+      }
+    }
+  };
+  build_plain_op(ctx, op, forward, backward);
+}
+
+}  // namespace
+
+void build_lrn(Context& ctx, const codegen::Op& op) {
+  const LayerRow& L = op.layer;
+  if (L.lrn_size % 2 == 0) {
+    build_lrn_loop(ctx, op);
+    return;
+  }
+  const int in = op.inputs[0];
+  const int out = op.output;
+  const memory::desc md = ctx.tensors[std::size_t(in)].md;
+  const memory src = ctx.tensors[std::size_t(in)].mem;
+  const auto size = memory::dim{L.lrn_size};
+  const float alpha = float(L.alpha), beta = float(L.beta), k = float(L.k);
+  const prop_kind prop = ctx.training() ? prop_kind::forward_training : prop_kind::forward_inference;
+  const dnnl::lrn_forward::desc fd(prop, dnnl::algorithm::lrn_across_channels, md, size, alpha, beta, k);
+  const dnnl::lrn_forward::primitive_desc fpd(fd, ctx.eng);
+  memory dst = ctx.alloc(fpd.dst_desc());
+  Step step{dnnl::lrn_forward(fpd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}}, {}};
+  memory ws;
+  if (ctx.training() && fpd.workspace_desc().get_size() > 0) {
+    ws = ctx.alloc(fpd.workspace_desc());
+    step.args[DNNL_ARG_WORKSPACE] = ws;
+  }
+  ctx.forward.push_back(std::move(step));
+  ctx.define(out, dst);
+  if (!ctx.training()) return;
+
+  ctx.backward_builders.push_back([&ctx, in, out, md, src, size, alpha, beta, k, fpd, ws] {
+    Steps& bs = ctx.backward;
+    const dnnl::lrn_backward::desc bd(dnnl::algorithm::lrn_across_channels, md, md, size, alpha, beta, k);
+    const dnnl::lrn_backward::primitive_desc bpd(bd, ctx.eng, fpd);
+    memory ddst = ctx.grad_as(out, bpd.diff_dst_desc(), bs);
+    Steps post;
+    memory dsrc = ctx.grad_target(in, bpd.diff_src_desc(), post);
+    Step step{dnnl::lrn_backward(bpd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_SRC, dsrc}}, {}};
+    if (ws) step.args[DNNL_ARG_WORKSPACE] = ws;
+    bs.push_back(std::move(step));
+    bs.insert(bs.end(), post.begin(), post.end());
+  });
+}
+
+}  // namespace archetype::onednn::detail

@@ -1,0 +1,28 @@
+#pragma once
+/// \file
+/// \brief Per-epoch metrics of a run, written as CSV and JSON after every epoch (each file
+/// replaced atomically, so an interrupted run leaves complete files).
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace archetype::runtime {
+
+struct EpochMetrics {
+  int epoch = 0;               ///< 1-based
+  double train_loss = 0;       ///< mean cross-entropy over the epoch's batches
+  double train_accuracy = 0;   ///< top-1, fraction
+  double test_loss = 0;
+  double test_accuracy = 0;    ///< top-1, fraction
+  double test_top5 = 0;        ///< top-5, fraction
+  double lr = 0;               ///< at the end of the epoch
+  double seconds = 0;          ///< training time of the epoch (evaluation excluded)
+  double images_per_second = 0;
+};
+
+/// Writes `stem`.csv and `stem`.json (the extension of `path`, if any, is replaced).
+void write_metrics(const std::filesystem::path& path, const std::string& model,
+                   const std::vector<EpochMetrics>& epochs);
+
+}  // namespace archetype::runtime

@@ -1,0 +1,52 @@
+#pragma once
+/// \file
+/// \brief The parameter file: a net's parameters and BatchNorm statistics in PyTorch
+/// `state_dict` order, so weights can be exchanged with PyTorch
+/// (`tools/convert_state_dict.py` converts a `.pt` state_dict to this format and back).
+///
+/// Format (little-endian), version 1:
+///   "ARCHPARM" | u32 version | u32 tensor_count |
+///   tensor_count x ( u16 name_length | name bytes (UTF-8, e.g. `layer1.0.conv1.weight`) |
+///                    u8 ndim | i64 dims[ndim] | f32 values[product of dims] )
+/// Tensors in state_dict order: for each op in execution order, Conv/Linear `weight`
+/// ([Out, C/G, Kh, Kw] / [Out, In]) then `bias`; BatchNorm `weight` (gamma), `bias` (beta),
+/// `running_mean`, `running_var` (PyTorch's `num_batches_tracked` is not stored). Loading
+/// checks the count, every shape and every name's suffix; the layer paths may differ
+/// (a PyTorch port may name its layers otherwise): the first such difference is reported
+/// as a note, not an error.
+
+#include <archetype/codegen/program.hpp>
+
+#include <filesystem>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace archetype::runtime {
+
+struct ParameterFileError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// One named tensor of the file, as the program lays it out.
+struct ParameterTensor {
+  std::string name;
+  std::vector<std::int64_t> dims;
+  bool buffer = false;          ///< running statistics (in the buffer block)
+  std::int64_t offset = 0;      ///< in the parameter or buffer block
+  [[nodiscard]] std::int64_t size() const;
+};
+
+/// The tensors of `program` in state_dict order.
+std::vector<ParameterTensor> state_dict_layout(const codegen::ProgramView& program);
+
+void save_parameters(const std::filesystem::path& path, const codegen::ProgramView& program,
+                     std::span<const float> parameters, std::span<const float> buffers);
+
+/// Loads into `parameters` and `buffers`; returns a note (empty if none) about names that
+/// differ. Throws ParameterFileError naming the file, the tensor and the problem.
+std::string load_parameters(const std::filesystem::path& path, const codegen::ProgramView& program,
+                            std::span<float> parameters, std::span<float> buffers);
+
+}  // namespace archetype::runtime

@@ -1,0 +1,37 @@
+#pragma once
+/// \file
+/// \brief Progress of a training run: a live bar on a terminal (loss, accuracy, images/s,
+/// ETA), one plain line per epoch otherwise (logs, CI).
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+namespace archetype::runtime {
+
+class Progress {
+ public:
+  /// `interactive`: redraw a bar in place (default: whether `out` is a terminal).
+  explicit Progress(std::FILE* out = stderr);
+  Progress(std::FILE* out, bool interactive);
+
+  void begin_epoch(int epoch, int epochs, long long steps);
+  /// After each step: running mean loss and accuracy of the epoch so far.
+  void step(long long done, double loss, double accuracy, long long images);
+  /// Prints the epoch's summary line (the bar's final state on a terminal).
+  void end_epoch(double train_loss, double train_accuracy, double test_loss, double test_accuracy,
+                 double lr);
+  [[nodiscard]] bool interactive() const { return interactive_; }
+
+ private:
+  std::FILE* out_;
+  bool interactive_;
+  int epoch_ = 0, epochs_ = 0;
+  long long steps_ = 0, images_ = 0;
+  std::chrono::steady_clock::time_point start_{}, last_draw_{};
+};
+
+/// `1:02:03` / `2:03` for a duration in seconds.
+std::string format_duration(double seconds);
+
+}  // namespace archetype::runtime

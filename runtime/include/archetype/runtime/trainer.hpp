@@ -1,0 +1,68 @@
+#pragma once
+/// \file
+/// \brief The training loop: epochs of shuffled (optionally augmented) batches through a
+/// compiled program, the optimizer over the flat parameter block, evaluation on the test
+/// set after each epoch, metrics, atomic checkpoints and bit-for-bit resumption.
+
+#include <archetype/codegen/program.hpp>
+#include <archetype/runtime/augment.hpp>
+#include <archetype/runtime/dataset.hpp>
+#include <archetype/runtime/metrics.hpp>
+#include <archetype/runtime/optimizer.hpp>
+#include <archetype/runtime/progress.hpp>
+#include <archetype/runtime/schedule.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace archetype::runtime {
+
+struct TrainOptions {
+  int epochs = 10;
+  int batch = 128;
+  int eval_batch = 500;
+  double lr = 0.1;
+  std::string schedule = "cosine";  ///< constant | cosine | step | step:E1,E2,…
+  int warmup_epochs = 0;
+  std::string optimizer = "sgd";    ///< sgd | adam | adamw
+  SgdOptions sgd{};
+  AdamOptions adam{};
+  std::uint64_t seed = 1;           ///< initialisation, shuffling, augmentation, dropout
+  int threads = 0;                  ///< 0: all cores
+  Augment augment{};
+  std::filesystem::path checkpoint_dir;  ///< empty: no checkpoints
+  bool resume = false;                   ///< continue from checkpoint_dir/checkpoint.bin
+  std::filesystem::path metrics;         ///< empty: none; else STEM.csv and STEM.json
+  std::filesystem::path init_parameters; ///< a parameter file to start from (else random)
+  std::int64_t max_steps = 0;            ///< stop after this many steps in all (0: no limit)
+};
+
+struct Evaluation {
+  double loss = 0;
+  double accuracy = 0;  ///< top-1
+  double top5 = 0;
+  std::size_t images = 0;
+};
+
+struct TrainResult {
+  std::vector<EpochMetrics> epochs;
+  std::vector<float> parameters;  ///< the final parameter block
+  std::vector<float> buffers;     ///< the final BatchNorm statistics
+  std::int64_t steps = 0;
+};
+
+/// Trains `program` (its input shape must match the data's) and returns the metrics of
+/// every epoch. Throws std::invalid_argument for options or data that do not fit, with a
+/// sentence naming the problem.
+TrainResult train(const codegen::ProgramView& program, const std::string& model_name,
+                  const Dataset& train_data, const Dataset& test_data, const TrainOptions& options,
+                  Progress& progress);
+
+/// Inference on `data` with the given parameters and statistics.
+Evaluation evaluate(const codegen::ProgramView& program, std::span<const float> parameters,
+                    std::span<const float> buffers, const Dataset& data, int batch, int threads);
+
+}  // namespace archetype::runtime

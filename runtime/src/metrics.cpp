@@ -1,0 +1,54 @@
+#include <archetype/runtime/metrics.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <stdexcept>
+
+namespace archetype::runtime {
+namespace {
+
+void replace_file(const std::filesystem::path& path, const std::string& text) {
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw std::runtime_error(tmp.string() + ": cannot write metrics");
+    out << text;
+    if (!out.flush()) throw std::runtime_error(tmp.string() + ": cannot write metrics");
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+}  // namespace
+
+void write_metrics(const std::filesystem::path& path, const std::string& model,
+                   const std::vector<EpochMetrics>& epochs) {
+  std::filesystem::path stem = path;
+  stem.replace_extension();
+  std::string csv =
+      "epoch,train_loss,train_accuracy,test_loss,test_accuracy,test_top5,lr,seconds,images_per_second\n";
+  nlohmann::json rows = nlohmann::json::array();
+  for (const EpochMetrics& e : epochs) {
+    char line[256];
+    std::snprintf(line, sizeof line, "%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f,%.1f\n", e.epoch,
+                  e.train_loss, e.train_accuracy, e.test_loss, e.test_accuracy, e.test_top5, e.lr,
+                  e.seconds, e.images_per_second);
+    csv += line;
+    rows.push_back({{"epoch", e.epoch},
+                    {"train_loss", e.train_loss},
+                    {"train_accuracy", e.train_accuracy},
+                    {"test_loss", e.test_loss},
+                    {"test_accuracy", e.test_accuracy},
+                    {"test_top5", e.test_top5},
+                    {"lr", e.lr},
+                    {"seconds", e.seconds},
+                    {"images_per_second", e.images_per_second}});
+  }
+  replace_file(stem.string() + ".csv", csv);
+  nlohmann::json doc = {{"model", model}, {"epochs", rows}};
+  replace_file(stem.string() + ".json", doc.dump(2) + "\n");
+}
+
+}  // namespace archetype::runtime

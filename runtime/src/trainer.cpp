@@ -1,0 +1,265 @@
+#include <archetype/runtime/trainer.hpp>
+
+#include <archetype/backends/onednn/executable.hpp>
+#include <archetype/runtime/batches.hpp>
+#include <archetype/runtime/checkpoint.hpp>
+#include <archetype/runtime/parameters_file.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <stdexcept>
+
+namespace archetype::runtime {
+namespace {
+
+std::string shape_text(int c, int h, int w) {
+  return std::to_string(c) + "x" + std::to_string(h) + "x" + std::to_string(w);
+}
+
+void check_data(const codegen::ProgramView& program, const Dataset& data, const std::string& model) {
+  const Shape in = program.tensors[std::size_t(program.input)].shape;
+  const Shape out = program.tensors[std::size_t(program.output)].shape;
+  if (data.dims.c != in.c || data.dims.h != in.h || data.dims.w != in.w) {
+    throw std::invalid_argument("the data set " + data.name + " has " +
+                                shape_text(data.dims.c, data.dims.h, data.dims.w) +
+                                " images but " + model + " takes " + shape_text(in.c, in.h, in.w));
+  }
+  if (!out.flat() || out.c < data.classes) {
+    throw std::invalid_argument(model + " outputs " + shape_text(out.c, out.h, out.w) +
+                                " but the data set " + data.name + " has " +
+                                std::to_string(data.classes) + " classes");
+  }
+  if (data.empty()) throw std::invalid_argument("the data set " + data.name + " is empty");
+}
+
+/// Adds the batch's correct top-1 and top-5 predictions.
+void score(std::span<const float> logits, const int* labels, int n, int classes, double& top1,
+           double& top5) {
+  for (int i = 0; i < n; ++i) {
+    const float* row = logits.data() + std::size_t(i) * std::size_t(classes);
+    const float target = row[labels[i]];
+    int above = 0;  // classes scored strictly higher than the target
+    for (int k = 0; k < classes; ++k) above += row[k] > target ? 1 : 0;
+    top1 += above == 0 ? 1 : 0;
+    top5 += above < 5 ? 1 : 0;
+  }
+}
+
+Optimizer make_optimizer(const TrainOptions& o, std::size_t n) {
+  if (o.optimizer == "sgd") return Optimizer::sgd(n, o.sgd);
+  if (o.optimizer == "adam" || o.optimizer == "adamw") {
+    AdamOptions a = o.adam;
+    a.decoupled = o.optimizer == "adamw";
+    return Optimizer::adam(n, a);
+  }
+  throw std::invalid_argument("unknown optimizer '" + o.optimizer + "': use sgd, adam or adamw");
+}
+
+std::vector<EpochMetrics> previous_metrics(const std::filesystem::path& metrics, int epochs_done) {
+  std::vector<EpochMetrics> rows;
+  std::filesystem::path json = metrics;
+  json.replace_extension(".json");
+  std::ifstream in(json);
+  if (!in) return rows;
+  try {
+    const auto doc = nlohmann::json::parse(in);
+    for (const auto& e : doc.at("epochs")) {
+      EpochMetrics m;
+      m.epoch = e.at("epoch");
+      if (m.epoch > epochs_done) break;
+      m.train_loss = e.at("train_loss");
+      m.train_accuracy = e.at("train_accuracy");
+      m.test_loss = e.at("test_loss");
+      m.test_accuracy = e.at("test_accuracy");
+      m.test_top5 = e.value("test_top5", 0.0);
+      m.lr = e.at("lr");
+      m.seconds = e.at("seconds");
+      m.images_per_second = e.at("images_per_second");
+      rows.push_back(m);
+    }
+  } catch (const nlohmann::json::exception&) {
+    rows.clear();  // an unreadable history is not worth failing the run for
+  }
+  return rows;
+}
+
+}  // namespace
+
+Evaluation evaluate(const codegen::ProgramView& program, std::span<const float> parameters,
+                    std::span<const float> buffers, const Dataset& data, int batch, int threads) {
+  if (batch < 1) throw std::invalid_argument("evaluation batch must be at least 1");
+  batch = int(std::min<std::size_t>(std::size_t(batch), data.size()));
+  onednn::Options eo;
+  eo.threads = threads;
+  onednn::Executable exec(program, batch, onednn::Mode::inference, eo);
+  std::copy(parameters.begin(), parameters.end(), exec.parameters().begin());
+  std::copy(buffers.begin(), buffers.end(), exec.buffers().begin());
+  const Shape out = program.tensors[std::size_t(program.output)].shape;
+  const int classes = out.c;
+  const std::size_t image = data.dims.size();
+  std::vector<float> images(std::size_t(batch) * image, 0.0f);
+  std::vector<int> labels(std::size_t(batch), 0);
+  Evaluation e;
+  double loss_sum = 0, top1 = 0, top5 = 0;
+  for (std::size_t first = 0; first < data.size(); first += std::size_t(batch)) {
+    const int n = int(std::min<std::size_t>(std::size_t(batch), data.size() - first));
+    std::copy_n(data.image(first), std::size_t(n) * image, images.begin());
+    std::fill(images.begin() + std::ptrdiff_t(std::size_t(n) * image), images.end(), 0.0f);
+    std::copy_n(data.labels.begin() + std::ptrdiff_t(first), n, labels.begin());
+    std::fill(labels.begin() + n, labels.end(), 0);
+    const auto logits = exec.forward(images);
+    // Per-image cross-entropy of the real images only (the padding rows are ignored).
+    for (int i = 0; i < n; ++i) {
+      const float* row = logits.data() + std::size_t(i) * std::size_t(classes);
+      const float m = *std::max_element(row, row + classes);
+      double sum = 0;
+      for (int k = 0; k < classes; ++k) sum += std::exp(double(row[k] - m));
+      loss_sum += std::log(sum) + m - row[labels[std::size_t(i)]];
+    }
+    score(logits, labels.data(), n, classes, top1, top5);
+  }
+  e.images = data.size();
+  e.loss = loss_sum / double(data.size());
+  e.accuracy = top1 / double(data.size());
+  e.top5 = top5 / double(data.size());
+  return e;
+}
+
+TrainResult train(const codegen::ProgramView& program, const std::string& model,
+                  const Dataset& train_data, const Dataset& test_data, const TrainOptions& o,
+                  Progress& progress) {
+  if (o.epochs < 1) throw std::invalid_argument("--epochs must be at least 1");
+  if (o.batch < 1) throw std::invalid_argument("--batch must be at least 1");
+  if (!(o.lr > 0) || !std::isfinite(o.lr)) throw std::invalid_argument("--lr must be a positive number");
+  check_data(program, train_data, model);
+  check_data(program, test_data, model);
+  if (std::size_t(o.batch) > train_data.size()) {
+    throw std::invalid_argument("--batch " + std::to_string(o.batch) + " is larger than the " +
+                                std::to_string(train_data.size()) + " training images");
+  }
+
+  onednn::Options eo;
+  eo.threads = o.threads;
+  eo.dropout_seed = mix_seed(o.seed, 0xd209);
+  onednn::Executable exec(program, o.batch, onednn::Mode::training, eo);
+  onednn::initialize_parameters(program, exec.parameters(), exec.buffers(), o.seed);
+  if (!o.init_parameters.empty()) {
+    const std::string note = load_parameters(o.init_parameters, program, exec.parameters(), exec.buffers());
+    if (!note.empty()) std::fprintf(stderr, "%s: %s\n", o.init_parameters.c_str(), note.c_str());
+  }
+  Optimizer optimizer = make_optimizer(o, exec.parameters().size());
+
+  BatchOptions bo = BatchOptions::training(o.batch, o.seed, o.augment);
+  PrefetchingBatchIterator batches(train_data, bo);
+  const int steps_per_epoch = batches.batches_per_epoch();
+  Schedule schedule;
+  schedule.kind = Schedule::parse(o.schedule, schedule.milestones);
+  if (schedule.kind == Schedule::Kind::step && schedule.milestones.empty()) {
+    schedule.milestones = {std::max(1, o.epochs / 2), std::max(1, 3 * o.epochs / 4)};
+  }
+  schedule.base_lr = o.lr;
+  schedule.steps_per_epoch = steps_per_epoch;
+  schedule.total_steps = std::int64_t(steps_per_epoch) * o.epochs;
+  schedule.warmup_steps = std::int64_t(steps_per_epoch) * o.warmup_epochs;
+
+  const std::uint64_t print = fingerprint(program);
+  const std::filesystem::path checkpoint_path =
+      o.checkpoint_dir.empty() ? std::filesystem::path{} : o.checkpoint_dir / "checkpoint.bin";
+  TrainResult result;
+  int first_epoch = 0;
+  std::int64_t step = 0;
+  if (o.resume) {
+    if (checkpoint_path.empty()) throw std::invalid_argument("--resume needs --checkpoint DIR");
+    if (std::filesystem::exists(checkpoint_path)) {
+      Checkpoint c = load_checkpoint(checkpoint_path);
+      if (c.fingerprint != print) {
+        throw CheckpointError(checkpoint_path.string() + ": written for another architecture than " + model);
+      }
+      if (c.params.size() != exec.parameters().size() || c.buffers.size() != exec.buffers().size() ||
+          c.optimizer_state.size() != optimizer.state().size()) {
+        throw CheckpointError(checkpoint_path.string() + ": sizes do not match " + model + " with --optimizer " + o.optimizer);
+      }
+      if (c.seed != o.seed) {
+        throw CheckpointError(checkpoint_path.string() + ": written with --seed " + std::to_string(c.seed) +
+                              "; resume with the same seed");
+      }
+      std::copy(c.params.begin(), c.params.end(), exec.parameters().begin());
+      std::copy(c.buffers.begin(), c.buffers.end(), exec.buffers().begin());
+      std::copy(c.optimizer_state.begin(), c.optimizer_state.end(), optimizer.state().begin());
+      optimizer.set_steps(c.steps_done);
+      first_epoch = c.epochs_done;
+      step = c.steps_done;
+      if (!o.metrics.empty()) result.epochs = previous_metrics(o.metrics, first_epoch);
+      std::fprintf(stderr, "resuming %s from %s after epoch %d (step %lld)\n", model.c_str(),
+                   checkpoint_path.c_str(), first_epoch, static_cast<long long>(step));
+    }
+  }
+
+  const Shape out = program.tensors[std::size_t(program.output)].shape;
+  for (int epoch = first_epoch; epoch < o.epochs; ++epoch) {
+    if (o.max_steps > 0 && step >= o.max_steps) break;
+    batches.start_epoch(std::uint64_t(epoch));
+    progress.begin_epoch(epoch + 1, o.epochs, steps_per_epoch);
+    const auto start = std::chrono::steady_clock::now();
+    double loss_sum = 0, top1 = 0, top5 = 0;
+    long long images = 0, done = 0;
+    double lr = schedule.lr(step);
+    while (auto b = batches.next()) {
+      if (o.max_steps > 0 && step >= o.max_steps) break;
+      lr = schedule.lr(step);
+      const std::size_t n = std::size_t(b->size) * train_data.dims.size();
+      const auto logits = exec.forward(std::span<const float>(b->images, n));
+      const float loss = exec.softmax_cross_entropy(std::span<const int>(b->labels, std::size_t(b->size)));
+      if (!std::isfinite(loss)) {
+        throw std::runtime_error("training diverged: the loss is " + std::to_string(loss) + " at epoch " +
+                                 std::to_string(epoch + 1) + ", step " + std::to_string(step) +
+                                 " (try a lower --lr)");
+      }
+      score(logits, b->labels, b->size, out.c, top1, top5);
+      exec.backward();
+      optimizer.step(exec.parameters(), exec.gradients(), lr);
+      ++step;
+      ++done;
+      loss_sum += loss;
+      images += b->size;
+      progress.step(done, loss_sum / double(done), top1 / double(images), images);
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const Evaluation test = evaluate(program, exec.parameters(), exec.buffers(), test_data, o.eval_batch, o.threads);
+    EpochMetrics m;
+    m.epoch = epoch + 1;
+    m.train_loss = done > 0 ? loss_sum / double(done) : 0.0;
+    m.train_accuracy = images > 0 ? top1 / double(images) : 0.0;
+    m.test_loss = test.loss;
+    m.test_accuracy = test.accuracy;
+    m.test_top5 = test.top5;
+    m.lr = lr;
+    m.seconds = seconds;
+    m.images_per_second = seconds > 0 ? double(images) / seconds : 0.0;
+    result.epochs.push_back(m);
+    progress.end_epoch(m.train_loss, m.train_accuracy, m.test_loss, m.test_accuracy, m.lr);
+    if (!o.metrics.empty()) write_metrics(o.metrics, model, result.epochs);
+    if (!checkpoint_path.empty()) {
+      Checkpoint c;
+      c.fingerprint = print;
+      c.epochs_done = epoch + 1;
+      c.steps_done = step;
+      c.seed = o.seed;
+      c.params.assign(exec.parameters().begin(), exec.parameters().end());
+      c.buffers.assign(exec.buffers().begin(), exec.buffers().end());
+      c.optimizer_state.assign(optimizer.state().begin(), optimizer.state().end());
+      save_checkpoint(checkpoint_path, c);
+      save_parameters(o.checkpoint_dir / "model.params", program, exec.parameters(), exec.buffers());
+    }
+  }
+  result.parameters.assign(exec.parameters().begin(), exec.parameters().end());
+  result.buffers.assign(exec.buffers().begin(), exec.buffers().end());
+  result.steps = step;
+  return result;
+}
+
+}  // namespace archetype::runtime

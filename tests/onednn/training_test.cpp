@@ -1,0 +1,264 @@
+// The loss, the backward pass (exact differences on nets that are linear in each input and
+// parameter, so that fp32 central differences are exact up to rounding), a few SGD steps,
+// initialisation, zoo nets end to end, and the error cases.
+#include "naive.hpp"
+
+#include <archetype/architectures/cifar_resnet.hpp>
+#include <archetype/architectures/lenet.hpp>
+
+#include <array>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+
+namespace archetype::onednn::test {
+namespace {
+
+TEST(Loss, SoftmaxCrossEntropyValueAndGradient) {
+  using N = Net<Input<Shape{6, 1, 1}>, Linear<5>>;
+  const int batch = 3, classes = 5;
+  Executable exe(program<N>(), batch, Mode::training);
+  randomize(exe, 7);
+  const Vec x = random_vec(batch * 6, 8, -3.f, 3.f);
+  const auto z = exe.forward(x);
+  const std::array<int, 3> labels{4, 0, 2};
+  double loss = 0;
+  Vec g(z.size());
+  for (int n = 0; n < batch; ++n) {
+    double sum = 0;
+    for (int c = 0; c < classes; ++c) sum += std::exp(double(z[std::size_t(n * classes + c)]));
+    loss -= std::log(std::exp(double(z[std::size_t(n * classes + labels[std::size_t(n)])])) / sum);
+    for (int c = 0; c < classes; ++c) {
+      const double p = std::exp(double(z[std::size_t(n * classes + c)])) / sum;
+      g[std::size_t(n * classes + c)] = float((p - (c == labels[std::size_t(n)])) / batch);
+    }
+  }
+  EXPECT_NEAR(exe.softmax_cross_entropy(labels), loss / batch, 1e-5);
+  exe.backward();
+  // Linear: d(bias) = sum over the batch of d(logits); d(input) = W^T d(logits).
+  const float* w = exe.parameters().data();
+  const auto grads = exe.gradients();
+  for (int c = 0; c < classes; ++c) {
+    double want = 0;
+    for (int n = 0; n < batch; ++n) want += g[std::size_t(n * classes + c)];
+    EXPECT_NEAR(grads[std::size_t(30 + c)], want, 1e-6) << "bias " << c;
+  }
+  const auto dx = exe.input_gradient();
+  for (int n = 0; n < batch; ++n)
+    for (int i = 0; i < 6; ++i) {
+      double want = 0;
+      for (int c = 0; c < classes; ++c) want += double(w[c * 6 + i]) * g[std::size_t(n * classes + c)];
+      EXPECT_NEAR(dx[std::size_t(n * 6 + i)], want, 1e-6) << "input " << n << "," << i;
+    }
+}
+
+TEST(Loss, StableForLargeLogits) {
+  using N = Net<Input<Shape{2, 1, 1}>, Linear<2, false>>;
+  Executable exe(program<N>(), 1, Mode::training);
+  const std::array<float, 4> w{1000.f, 0.f, 0.f, 1000.f};
+  std::copy(w.begin(), w.end(), exe.parameters().begin());
+  const std::array<float, 2> x{1.f, 0.f};  // logits 1000, 0
+  exe.forward(x);
+  const std::array<int, 1> label{1};
+  EXPECT_NEAR(exe.softmax_cross_entropy(label), 1000.f, 1e-3f);
+}
+
+/// L = sum(w * out) for a random w; checks d(L)/d(input) and d(L)/d(params) of the backend
+/// against central differences. The nets are linear in each input and parameter, so the
+/// differences are exact up to fp32 rounding whatever the step.
+template <class N>
+void check_linear_gradients(int batch) {
+  constexpr Shape in = N::input_shape;
+  Executable exe(program<N>(), batch, Mode::training);
+  randomize(exe, 21);
+  Vec x = random_vec(std::size_t(batch * in.elements()), 22);
+  const auto y0 = exe.forward(x);
+  const Vec w = random_vec(y0.size(), 23);
+  exe.set_output_gradient(w);
+  exe.backward();
+  const Vec dx(exe.input_gradient().begin(), exe.input_gradient().end());
+  const Vec dp(exe.gradients().begin(), exe.gradients().end());
+  auto loss = [&] {
+    const auto y = exe.forward(x);
+    return std::inner_product(y.begin(), y.end(), w.begin(), 0.0);
+  };
+  auto check = [&](float& v, float analytic, const char* what, std::size_t i) {
+    const float saved = v;
+    v = saved + 0.5f;
+    const double up = loss();
+    v = saved - 0.5f;
+    const double down = loss();
+    v = saved;
+    EXPECT_NEAR(analytic, (up - down), 2e-3 * std::max(1.0, std::abs(up - down))) << what << " " << i;
+  };
+  for (std::size_t i = 0; i < x.size(); i += 7) check(x[i], dx[i], "input", i);
+  auto p = exe.parameters();
+  for (std::size_t i = 0; i < p.size(); i += 5) check(p[i], dp[i], "parameter", i);
+}
+
+TEST(Backward, ResidualConcatAndPoolsAccumulateEveryReader) {
+  // The input feeds three readers (two Concat branches and the Residual shortcut);
+  // blocked and plain layouts meet at the joins.
+  using N = Net<Input<Shape{4, 6, 6}>,
+                Seq<Residual<Seq<Concat<Conv1x1<3>, Identity, Conv3x3<17, 1, true>>, Conv1x1<4>>>,
+                    Residual<Seq<Conv3x3<8, 2>>, ZeroPadShortcut<8, 2>>, AvgPool<2, 1, 0, true>,
+                    AdaptiveAvgPool<1>, Flatten, Linear<3>>>;
+  check_linear_gradients<N>(2);
+}
+
+TEST(Backward, AdaptersResizeAndPadTo) {
+  using N = Net<Input<Shape{2, 5, 5}>, Seq<Resize<7, 6>, PadTo<9, 9>, Conv<4, 3, 2, 0, 2, true>, AdaptiveAvgPool<3>,
+                                         Flatten, Linear<3>>>;
+  check_linear_gradients<N>(2);
+}
+
+TEST(Training, LossDecreasesOverTwentySgdSteps) {
+  using N = Net<Input<Shape{3, 8, 8}>,
+                Seq<Conv3x3<16>, BatchNorm, ReLU, Residual<Seq<Conv3x3<16>, BatchNorm, ReLU, Conv3x3<16>, BatchNorm>,
+                                                           Identity, ReLU>,
+                    MaxPool<2>, Dropout<0.1>, GlobalAvgPool, Linear<4>>,
+                4>;
+  const int batch = 16;
+  Executable exe(program<N>(), batch, Mode::training, Options{.threads = 2});
+  initialize_parameters(program<N>(), exe.parameters(), exe.buffers(), 42);
+  const Vec x = random_vec(std::size_t(batch) * 3 * 8 * 8, 43);
+  std::vector<int> labels(static_cast<std::size_t>(batch), 0);
+  for (int i = 0; i < batch; ++i) labels[std::size_t(i)] = i % 4;
+  float first = 0, last = 0;
+  for (int step = 0; step < 20; ++step) {
+    exe.forward(x);
+    const float loss = exe.softmax_cross_entropy(labels);
+    ASSERT_TRUE(std::isfinite(loss));
+    if (step == 0) first = loss;
+    last = loss;
+    exe.backward();
+    auto p = exe.parameters();
+    auto g = exe.gradients();
+    for (std::size_t i = 0; i < p.size(); ++i) p[i] -= 0.1f * g[i];
+  }
+  EXPECT_LT(last, 0.7f * first) << "first " << first << ", last " << last;
+}
+
+TEST(Zoo, CifarResNet20AndAdaptedLeNet5RunForwardAndBackward) {
+  using R = architectures::CifarResNet<20>;
+  Executable resnet(program<R>(), 2, Mode::training);
+  initialize_parameters(program<R>(), resnet.parameters(), resnet.buffers(), 1);
+  const Vec x = random_vec(2 * 3 * 32 * 32, 2);
+  const auto y = resnet.forward(x);
+  ASSERT_EQ(y.size(), 20u);
+  const std::array<int, 2> labels{3, 7};
+  EXPECT_TRUE(std::isfinite(resnet.softmax_cross_entropy(labels)));
+  resnet.backward();
+  double norm = 0;
+  for (float g : resnet.gradients()) norm += double(g) * g;
+  EXPECT_TRUE(std::isfinite(norm));
+  EXPECT_GT(norm, 0.0);
+
+  using L = Adapted<architectures::LeNet5, Shape{1, 28, 28}>;
+  Executable lenet(program<L>(), 3, Mode::training);
+  Executable lenet_eval(program<L>(), 3, Mode::inference);
+  initialize_parameters(program<L>(), lenet.parameters(), lenet.buffers(), 1);
+  std::copy(lenet.parameters().begin(), lenet.parameters().end(), lenet_eval.parameters().begin());
+  const Vec img = random_vec(3 * 28 * 28, 3);
+  const auto a = lenet.forward(img);
+  const Vec train_out(a.begin(), a.end());
+  expect_close(lenet_eval.forward(img), train_out, 1e-5f);  // no BatchNorm, no Dropout
+  lenet.set_output_gradient(random_vec(30, 4));
+  lenet.backward();
+  EXPECT_EQ(lenet.input_gradient().size(), 3u * 28 * 28);
+}
+
+TEST(Initialization, PyTorchDefaultsDeterministicFromTheSeed) {
+  using N = Net<Input<Shape{3, 5, 5}>, Seq<Conv<8, 3, 1, 1, 1, true>, BatchNorm, Flatten, Linear<4>>>;
+  const auto prog = program<N>();
+  Vec p1(std::size_t(prog.params)), p2(p1.size()), p3(p1.size());
+  Vec b1(std::size_t(prog.buffers)), b2(b1.size()), b3(b1.size());
+  initialize_parameters(prog, p1, b1, 9);
+  initialize_parameters(prog, p2, b2, 9);
+  initialize_parameters(prog, p3, b3, 10);
+  EXPECT_EQ(p1, p2);
+  EXPECT_NE(p1, p3);
+  const float conv_bound = 1.f / std::sqrt(27.f), linear_bound = 1.f / std::sqrt(200.f);
+  for (int i = 0; i < 8 * 27 + 8; ++i) EXPECT_LE(std::abs(p1[std::size_t(i)]), conv_bound);
+  const std::size_t bn = 8 * 27 + 8, lin = bn + 16;
+  for (std::size_t c = 0; c < 8; ++c) {
+    EXPECT_EQ(p1[bn + c], 1.f);
+    EXPECT_EQ(p1[bn + 8 + c], 0.f);
+    EXPECT_EQ(b1[c], 0.f);
+    EXPECT_EQ(b1[8 + c], 1.f);
+  }
+  float largest = 0;
+  for (std::size_t i = lin; i < p1.size(); ++i) largest = std::max(largest, std::abs(p1[i]));
+  EXPECT_LE(largest, linear_bound);
+  EXPECT_GT(largest, 0.8f * linear_bound);
+  Vec wrong(3);
+  EXPECT_THROW(initialize_parameters(prog, wrong, b1, 1), std::invalid_argument);
+}
+
+using Small = Net<Input<Shape{3, 4, 4}>, Seq<Conv3x3<4>, GlobalAvgPool, Linear<5>>, 5>;
+
+TEST(Errors, BadBatch) {
+  EXPECT_THROW(Executable(program<Small>(), 0, Mode::training), std::invalid_argument);
+  EXPECT_THROW(Executable(program<Small>(), -3, Mode::inference), std::invalid_argument);
+}
+
+TEST(Errors, BadInputSizeSaysExpectedAndGot) {
+  Executable exe(program<Small>(), 2, Mode::inference);
+  const Vec x(2 * 3 * 4 * 4 - 1);
+  try {
+    exe.forward(x);
+    FAIL() << "no exception";
+  } catch (const std::invalid_argument& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("expected 96"), std::string::npos) << what;
+    EXPECT_NE(what.find("got 95"), std::string::npos) << what;
+  }
+}
+
+TEST(Errors, BadLabels) {
+  Executable exe(program<Small>(), 2, Mode::training);
+  exe.forward(Vec(2 * 3 * 4 * 4, 0.5f));
+  EXPECT_THROW(exe.softmax_cross_entropy(std::array<int, 2>{0, 5}), std::out_of_range);
+  EXPECT_THROW(exe.softmax_cross_entropy(std::array<int, 2>{-1, 0}), std::out_of_range);
+  EXPECT_THROW(exe.softmax_cross_entropy(std::array<int, 3>{0, 1, 2}), std::invalid_argument);
+  EXPECT_THROW(exe.set_output_gradient(Vec(9)), std::invalid_argument);
+  EXPECT_THROW(exe.backward(), std::logic_error);  // no loss yet
+}
+
+TEST(Errors, BackwardNeedsTraining) {
+  Executable exe(program<Small>(), 1, Mode::inference);
+  exe.forward(Vec(3 * 4 * 4, 0.5f));
+  EXPECT_THROW(exe.backward(), std::logic_error);
+  EXPECT_TRUE(exe.input_gradient().empty());
+}
+
+TEST(Errors, AnOpOneDnnCannotBuildIsNamed) {
+  // A corrupted program: a convolution whose kernel is larger than its padded input.
+  const auto prog = program<Small>();
+  std::vector<codegen::Op> ops(prog.ops.begin(), prog.ops.end());
+  ops[0].layer.path = "stem.conv";
+  ops[0].layer.kernel_h = ops[0].layer.kernel_w = 9;
+  codegen::ProgramView bad = prog;
+  bad.ops = ops;
+  try {
+    Executable exe(bad, 2, Mode::training);
+    FAIL() << "no exception";
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("stem.conv"), std::string::npos) << what;
+    EXPECT_NE(what.find("Conv"), std::string::npos) << what;
+  }
+}
+
+TEST(Executable, MovesAndReportsItsShape) {
+  Executable a(program<Small>(), 2, Mode::training);
+  Executable b = std::move(a);
+  EXPECT_EQ(b.batch(), 2);
+  EXPECT_EQ(b.mode(), Mode::training);
+  EXPECT_EQ(b.parameters().size(), std::size_t(program<Small>().params));
+  EXPECT_EQ(b.gradients().size(), b.parameters().size());
+  EXPECT_EQ(b.forward(Vec(2 * 3 * 4 * 4, 0.5f)).size(), 10u);
+}
+
+}  // namespace
+}  // namespace archetype::onednn::test

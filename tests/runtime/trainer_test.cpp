@@ -1,0 +1,111 @@
+// The trainer on the oneDNN backend: a resumed run continues exactly as an uninterrupted
+// one, and LeNet-5 learns Fashion-MNIST.
+#include <archetype/architectures/lenet.hpp>
+#include <archetype/codegen/program.hpp>
+#include <archetype/runtime/idx.hpp>
+#include <archetype/runtime/synthetic.hpp>
+#include <archetype/runtime/trainer.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+
+namespace archetype::runtime {
+namespace {
+
+namespace fs = std::filesystem;
+using LeNet28 = Adapted<architectures::LeNet5, Shape{1, 28, 28}>;
+
+fs::path temp_dir(const std::string& name) {
+  fs::path dir = fs::temp_directory_path() / ("archetype_trainer_test_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  return dir;
+}
+
+TrainOptions small_run(int epochs) {
+  TrainOptions o;
+  o.epochs = epochs;
+  o.batch = 64;
+  o.eval_batch = 128;
+  o.lr = 0.05;
+  o.schedule = "cosine";
+  o.seed = 3;
+  o.threads = 2;
+  return o;
+}
+
+TEST(Trainer, ResumedRunContinuesWithTheSameLosses) {
+  const Dataset train_data = make_synthetic({640, {1, 28, 28}, 10, 1, 0.3f});
+  const Dataset test_data = make_synthetic({128, {1, 28, 28}, 10, 2, 0.3f});
+  const auto program = codegen::program_v<LeNet28>.view();
+  std::FILE* sink = std::tmpfile();
+  Progress quiet(sink, false);
+
+  const TrainResult whole = train(program, "lenet5", train_data, test_data, small_run(3), quiet);
+  ASSERT_EQ(whole.epochs.size(), 3u);
+
+  const fs::path dir = temp_dir("resume");
+  TrainOptions first = small_run(3);
+  first.checkpoint_dir = dir;
+  first.metrics = dir / "metrics.csv";
+  first.max_steps = 10;  // stops during epoch 2: the checkpoint holds epoch 1
+  const TrainResult interrupted = train(program, "lenet5", train_data, test_data, first, quiet);
+  ASSERT_TRUE(fs::exists(dir / "checkpoint.bin"));
+  ASSERT_TRUE(fs::exists(dir / "metrics.json"));
+  EXPECT_EQ(interrupted.epochs.front().train_loss, whole.epochs.front().train_loss);
+
+  TrainOptions again = small_run(3);
+  again.checkpoint_dir = dir;
+  again.metrics = dir / "metrics.csv";
+  again.resume = true;
+  const TrainResult resumed = train(program, "lenet5", train_data, test_data, again, quiet);
+  ASSERT_EQ(resumed.epochs.size(), 3u);  // epoch 1 from the metrics file, 2 and 3 run again
+  for (std::size_t e = 0; e < 3; ++e) {
+    EXPECT_EQ(resumed.epochs[e].train_loss, whole.epochs[e].train_loss) << "epoch " << e + 1;
+    EXPECT_EQ(resumed.epochs[e].test_loss, whole.epochs[e].test_loss) << "epoch " << e + 1;
+  }
+  EXPECT_EQ(resumed.parameters, whole.parameters);
+  EXPECT_EQ(resumed.steps, whole.steps);
+  fs::remove_all(dir);
+  std::fclose(sink);
+}
+
+TEST(Trainer, RejectsDataOfTheWrongShape) {
+  const Dataset rgb = make_synthetic({64, {3, 32, 32}, 10, 1, 0.3f});
+  std::FILE* sink = std::tmpfile();
+  Progress quiet(sink, false);
+  try {
+    (void)train(codegen::program_v<LeNet28>.view(), "lenet5", rgb, rgb, small_run(1), quiet);
+    FAIL() << "expected an error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("3x32x32"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("1x28x28"), std::string::npos) << e.what();
+  }
+  std::fclose(sink);
+}
+
+// LeNet-5 on a 10,000-image Fashion-MNIST subset reaches >= 80% test accuracy.
+TEST(Trainer, LeNet5LearnsFashionMnist) {
+  if (!find_fashion_mnist_dir()) GTEST_SKIP() << "Fashion-MNIST not installed (dataset-fashion-mnist)";
+  Dataset train_data = load_fashion_mnist(Split::train).subset(10000);
+  Dataset test_data = load_fashion_mnist(Split::test);
+  const auto stats = train_data.channel_stats();
+  train_data.normalize(stats.mean, stats.stddev);
+  test_data.normalize(stats.mean, stats.stddev);
+  TrainOptions o;
+  o.epochs = 3;
+  o.batch = 64;
+  o.lr = 0.05;
+  o.schedule = "cosine";
+  o.seed = 1;
+  o.threads = 2;
+  Progress progress(stderr, false);
+  const TrainResult r = train(codegen::program_v<LeNet28>.view(), "lenet5", train_data, test_data, o, progress);
+  ASSERT_EQ(r.epochs.size(), 3u);
+  EXPECT_GE(r.epochs.back().test_accuracy, 0.80);
+  EXPECT_LT(r.epochs.back().train_loss, r.epochs.front().train_loss);
+}
+
+}  // namespace
+}  // namespace archetype::runtime

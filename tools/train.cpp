@@ -1,0 +1,174 @@
+// `archetype train MODEL --data …`: trains a model of the zoo on the oneDNN backend, after
+// printing its compile-time summary.
+#include "commands.hpp"
+
+#include <archetype/architectures/registry.hpp>
+#include <archetype/runtime/cifar.hpp>
+#include <archetype/runtime/idx.hpp>
+#include <archetype/runtime/parameters_file.hpp>
+#include <archetype/runtime/synthetic.hpp>
+#include <archetype/runtime/trainer.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+namespace archetype::cli {
+namespace {
+
+struct TrainCommandOptions {
+  std::string model;
+  std::string data = "fashion-mnist";
+  std::string augment = "auto";
+  std::size_t limit_train = 0;
+  std::size_t limit_test = 0;
+  std::string save;
+  runtime::TrainOptions train;
+};
+
+struct Data {
+  runtime::Dataset train, test;
+  bool colour = false;  // CIFAR: augment with crop and flip by default
+};
+
+/// `fashion-mnist`, `fashion-mnist:DIR`, `mnist:DIR`, `cifar10:DIR`, `cifar100:DIR`,
+/// `synthetic` (a learnable random set for smoke tests).
+Data load_data(const std::string& spec) {
+  const auto colon = spec.find(':');
+  const std::string kind = spec.substr(0, colon);
+  const std::filesystem::path dir = colon == std::string::npos ? "" : spec.substr(colon + 1);
+  if (colon != std::string::npos && dir.empty()) {
+    throw std::invalid_argument("--data " + spec + ": the directory after ':' is empty");
+  }
+  using runtime::Split;
+  if (kind == "fashion-mnist") {
+    if (dir.empty()) return {runtime::load_fashion_mnist(Split::train), runtime::load_fashion_mnist(Split::test)};
+    return {runtime::load_fashion_mnist(dir, Split::train), runtime::load_fashion_mnist(dir, Split::test)};
+  }
+  if (kind == "mnist" || kind == "cifar10" || kind == "cifar100") {
+    if (dir.empty()) throw std::invalid_argument("--data " + kind + " needs a directory: --data " + kind + ":DIR");
+    if (kind == "mnist") return {runtime::load_mnist(dir, Split::train), runtime::load_mnist(dir, Split::test)};
+    if (kind == "cifar10") return {runtime::load_cifar10(dir, Split::train), runtime::load_cifar10(dir, Split::test), true};
+    return {runtime::load_cifar100(dir, Split::train), runtime::load_cifar100(dir, Split::test), true};
+  }
+  if (kind == "synthetic") {
+    // A learnable 1x28x28, 10-class set: 4,096 training and 1,024 test images.
+    runtime::SyntheticSpec train_spec{4096, {1, 28, 28}, 10, 1, 0.2f};
+    runtime::SyntheticSpec test_spec{1024, {1, 28, 28}, 10, 2, 0.2f};
+    return {runtime::make_synthetic(train_spec), runtime::make_synthetic(test_spec)};
+  }
+  throw std::invalid_argument("unknown data set '" + spec +
+                              "': use fashion-mnist[:DIR], mnist:DIR, cifar10:DIR, cifar100:DIR or synthetic");
+}
+
+int run_train(TrainCommandOptions o) {
+  const ModelEntry* m = model_or_report(o.model);
+  if (m == nullptr) return exit_usage;
+  Data data = load_data(o.data);
+  if (o.limit_train > 0) data.train = data.train.subset(o.limit_train);
+  if (o.limit_test > 0) data.test = data.test.subset(o.limit_test);
+
+  // The native net when the images fit it, else the Fashion-MNIST adapted one.
+  const runtime::ImageDims dims = data.train.dims;
+  const ModelInfo* info = nullptr;
+  for (const ModelInfo* candidate : {&m->native, &m->fashion_mnist}) {
+    if (candidate->input.c == dims.c && candidate->input.h == dims.h && candidate->input.w == dims.w) {
+      info = candidate;
+      break;
+    }
+  }
+  if (info == nullptr) {
+    std::cerr << "archetype train: " << m->name << " takes " << m->native.input.c << "x"
+              << m->native.input.h << "x" << m->native.input.w << " images (or 1x28x28 through its adapter), "
+              << "but " << data.train.name << " has " << dims.c << "x" << dims.h << "x" << dims.w << "\n";
+    return exit_usage;
+  }
+
+  // Inputs normalized per channel with the training set's statistics.
+  const auto stats = data.train.channel_stats();
+  data.train.normalize(stats.mean, stats.stddev);
+  data.test.normalize(stats.mean, stats.stddev);
+
+  if (o.augment == "auto") o.augment = data.colour ? "crop+flip" : "none";
+  if (o.augment == "none") {
+    o.train.augment = {};
+  } else if (o.augment == "crop") {
+    o.train.augment = {4, false};
+  } else if (o.augment == "flip") {
+    o.train.augment = {0, true};
+  } else if (o.augment == "crop+flip") {
+    o.train.augment = {4, true};
+  } else {
+    std::cerr << "archetype train: --augment " << o.augment << ": use none, crop, flip, crop+flip or auto\n";
+    return exit_usage;
+  }
+
+  print_description(std::cout, *m, *info, o.train.batch, info->layers.size() <= 40);
+  std::cout << "\ntraining on " << data.train.name << " (" << data.train.size() << " images), testing on "
+            << data.test.name << " (" << data.test.size() << "); " << o.train.epochs << " epochs, batch "
+            << o.train.batch << ", " << o.train.optimizer << " lr " << o.train.lr << " (" << o.train.schedule
+            << "), augment " << o.augment << ", seed " << o.train.seed << "\n"
+            << std::flush;
+
+  runtime::Progress progress(stderr);
+  const runtime::TrainResult result =
+      runtime::train(info->program, std::string(m->name), data.train, data.test, o.train, progress);
+  if (!result.epochs.empty()) {
+    const auto& last = result.epochs.back();
+    std::cout << "final test accuracy " << std::fixed;
+    std::cout.precision(2);
+    std::cout << 100.0 * last.test_accuracy << "% (top-5 " << 100.0 * last.test_top5 << "%), "
+              << result.steps << " steps\n";
+  }
+  if (!o.save.empty()) {
+    runtime::save_parameters(o.save, info->program, result.parameters, result.buffers);
+    std::cout << "parameters written to " << o.save << '\n';
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_train(CLI::App& app) {
+  auto options = std::make_shared<TrainCommandOptions>();
+  CLI::App* sub = app.add_subcommand("train", "Train a model of the zoo on the CPU (oneDNN)");
+  auto& t = options->train;
+  sub->add_option("model", options->model, "Model name (see archetype list)")->required();
+  sub->add_option("--data", options->data,
+                  "fashion-mnist[:DIR] (default, Debian's dataset-fashion-mnist), mnist:DIR, cifar10:DIR, "
+                  "cifar100:DIR or synthetic")
+      ->capture_default_str();
+  sub->add_option("--epochs", t.epochs, "Epochs")->check(CLI::Range(1, 100000))->capture_default_str();
+  sub->add_option("--batch", t.batch, "Training batch size")->check(CLI::Range(1, 65536))->capture_default_str();
+  sub->add_option("--eval-batch", t.eval_batch, "Evaluation batch size")->check(CLI::Range(1, 65536))->capture_default_str();
+  sub->add_option("--lr", t.lr, "Base learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+  sub->add_option("--optimizer", t.optimizer, "sgd, adam or adamw")
+      ->check(CLI::IsMember({"sgd", "adam", "adamw"}))->capture_default_str();
+  sub->add_option("--momentum", t.sgd.momentum, "SGD momentum")->check(CLI::Range(0.0, 0.9999))->capture_default_str();
+  sub->add_flag("--nesterov", t.sgd.nesterov, "Nesterov momentum");
+  sub->add_option("--weight-decay", t.sgd.weight_decay, "L2 weight decay (SGD; Adam: --adam-weight-decay)")
+      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  sub->add_option("--adam-weight-decay", t.adam.weight_decay, "Adam/AdamW weight decay")
+      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  sub->add_option("--schedule", t.schedule, "constant, cosine, step or step:E1,E2,...")->capture_default_str();
+  sub->add_option("--warmup", t.warmup_epochs, "Linear warm-up epochs")->check(CLI::Range(0, 1000))->capture_default_str();
+  sub->add_option("--augment", options->augment, "none, crop, flip, crop+flip or auto (crop+flip for CIFAR)")
+      ->capture_default_str();
+  sub->add_option("--threads", t.threads, "oneDNN threads (0: all cores)")->check(CLI::Range(0, 1024))->capture_default_str();
+  sub->add_option("--seed", t.seed, "Seed of initialisation, shuffling, augmentation, dropout")->capture_default_str();
+  sub->add_option("--checkpoint", t.checkpoint_dir, "Directory for checkpoint.bin and model.params (each epoch)");
+  sub->add_flag("--resume", t.resume, "Continue from --checkpoint DIR/checkpoint.bin if present");
+  sub->add_option("--metrics", t.metrics, "Per-epoch metrics: writes STEM.csv and STEM.json");
+  sub->add_option("--init", t.init_parameters, "Start from a parameter file (tools/convert_state_dict.py)")
+      ->check(CLI::ExistingFile);
+  sub->add_option("--save", options->save, "Write the final parameters to this file");
+  sub->add_option("--limit-train", options->limit_train, "Use only the first N training images");
+  sub->add_option("--limit-test", options->limit_test, "Use only the first N test images");
+  sub->add_option("--max-steps", t.max_steps, "Stop after N steps in all (smoke tests)");
+  return Command{sub, [options] { return run_train(*options); }};
+}
+
+}  // namespace archetype::cli
