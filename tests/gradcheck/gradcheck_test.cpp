@@ -109,6 +109,10 @@ TEST(MaxPool, K3S2P1Ceil) {
   static_assert(N::output_shape == Shape{2, 4, 4});  // the last window is clipped
   check<N>("max_pool 3x3 s2 p1 ceil", {2, InputKind::distinct, 3});
 }
+TEST(MaxPool, BetweenConvolutions) {
+  // Backward through a max pool whose input is another op's output (ties checked absent).
+  check<Net<Input<Shape{3, 6, 6}>, Seq<Conv3x3<4>, MaxPool<3, 2, 1>, Conv1x1<3>>>>("conv+max_pool+conv", {2, InputKind::uniform, 25});
+}
 TEST(AvgPool, K2S2) { check<Net<Input<Shape{2, 4, 6}>, AvgPool<2>>>("avg_pool 2x2 s2"); }
 TEST(AvgPool, K3S1P1CountsPadding) { check<Net<Input<Shape{2, 4, 4}>, AvgPool<3, 1, 1>>>("avg_pool 3x3 s1 p1"); }
 TEST(AvgPool, K3S2P1CeilClipsDivisor) {
@@ -283,6 +287,16 @@ using Composite = Net<Input<Shape{3, 8, 8}>,
                       5>;
 TEST(Composite, ResidualConcatBatchNorm) { check<Composite>("composite", {2, InputKind::uniform, 25}); }
 
+// torchvision AlexNet's pattern in miniature, behind a Resize adapter (batch 3, no BN):
+// conv(bias)-ReLU-LRN-MaxPool, conv-ReLU, AdaptiveAvgPool (2 -> 3, overlapping bins),
+// Flatten, Dropout (p = 0), Linear.
+using AlexNetLike = Net<Input<Shape{2, 5, 5}>,
+                        Seq<Resize<9, 9>, Conv<4, 3, 2, 1, 1, true>, ReLU, LocalResponseNorm<5, 0.1, 0.75, 2.0>,
+                            MaxPool<3, 2>, Conv3x3<6, 1, true>, ReLU, AdaptiveAvgPool<3>, Flatten, Dropout<0.0>,
+                            Linear<4>>,
+                        4>;
+TEST(Composite, AlexNetLike) { check<AlexNetLike>("alexnet-like", {3, InputKind::uniform, 17}); }
+
 // Channel counts that oneDNN keeps in blocked layouts (nChw16c on AVX-512): a concat of 16
 // and 8 channels (not a multiple of the block), BN and a residual over 24 channels.
 using Blocked = Net<Input<Shape{16, 4, 4}>,
@@ -295,6 +309,7 @@ TEST(Composite, BlockedLayouts) { check<Blocked>("blocked layouts (16-24 ch)"); 
 TEST(Composite, InferenceForward) {
   check_inference<Composite>("composite");
   check_inference<Blocked>("blocked layouts (16-24 ch)");
+  check_inference<AlexNetLike>("alexnet-like");
 }
 
 // --- The harness itself: a wrong gradient must fail ------------------------------------------

@@ -91,9 +91,10 @@ void check_linear_gradients(int batch) {
     v = saved;
     EXPECT_NEAR(analytic, (up - down), 2e-3 * std::max(1.0, std::abs(up - down))) << what << " " << i;
   };
-  for (std::size_t i = 0; i < x.size(); i += 7) check(x[i], dx[i], "input", i);
+  // A sample of about 30 inputs and 60 parameters (each check is two forward passes).
+  for (std::size_t i = 0; i < x.size(); i += x.size() / 30 + 1) check(x[i], dx[i], "input", i);
   auto p = exe.parameters();
-  for (std::size_t i = 0; i < p.size(); i += 5) check(p[i], dp[i], "parameter", i);
+  for (std::size_t i = 1; i < p.size(); i += p.size() / 60 + 1) check(p[i], dp[i], "parameter", i);
 }
 
 TEST(Backward, ResidualConcatAndPoolsAccumulateEveryReader) {
@@ -110,6 +111,76 @@ TEST(Backward, AdaptersResizeAndPadTo) {
   using N = Net<Input<Shape{2, 5, 5}>, Seq<Resize<7, 6>, PadTo<9, 9>, Conv<4, 3, 2, 0, 2, true>, AdaptiveAvgPool<3>,
                                          Flatten, Linear<3>>>;
   check_linear_gradients<N>(2);
+}
+
+TEST(Backward, FusedBatchNormReluMatchesUnfused) {
+  // BatchNorm + ReLU is fused when the ReLU alone reads the BatchNorm; a Dropout<0>
+  // (identity) in between prevents the fusion and gives the reference.
+  using Fused = Net<Input<Shape{3, 6, 6}>, Seq<Conv3x3<16>, BatchNorm, ReLU, Conv3x3<8>, GlobalAvgPool>>;
+  using Unfused = Net<Input<Shape{3, 6, 6}>, Seq<Conv3x3<16>, BatchNorm, Dropout<0.0>, ReLU, Conv3x3<8>, GlobalAvgPool>>;
+  const int batch = 4;
+  Executable a(program<Fused>(), batch, Mode::training);
+  Executable b(program<Unfused>(), batch, Mode::training);
+  randomize(a, 31);
+  std::copy(a.parameters().begin(), a.parameters().end(), b.parameters().begin());
+  std::copy(a.buffers().begin(), a.buffers().end(), b.buffers().begin());
+  const Vec x = random_vec(std::size_t(batch) * 3 * 6 * 6, 32);
+  const auto ya = a.forward(x);
+  const Vec want(ya.begin(), ya.end());
+  expect_close(b.forward(x), want, 1e-5f);
+  const Vec w = random_vec(want.size(), 33);
+  a.set_output_gradient(w);
+  b.set_output_gradient(w);
+  a.backward();
+  b.backward();
+  expect_close(a.gradients(), Vec(b.gradients().begin(), b.gradients().end()), 1e-4f);
+  expect_close(a.input_gradient(), Vec(b.input_gradient().begin(), b.input_gradient().end()), 1e-4f);
+  expect_close(a.buffers(), Vec(b.buffers().begin(), b.buffers().end()), 1e-6f);
+}
+
+TEST(Inference, ReusedBuffersGiveTheSameOutputsAsTraining) {
+  // Inference places tensors with disjoint lifetimes in shared buffers; without BatchNorm
+  // or Dropout its outputs equal the training forward's, where every tensor is kept.
+  using N = Net<Input<Shape{4, 8, 8}>,
+                Seq<Conv3x3<16>, ReLU, Residual<Seq<Conv3x3<16>, ReLU, Conv3x3<16>>, Identity, ReLU>,
+                    Concat<Conv1x1<8>, Seq<Conv3x3<16, 2>, Resize<8, 8>>, Identity>,
+                    Residual<Seq<Conv3x3<48, 2>>, ZeroPadShortcut<48, 2>>, MaxPool<2>, Flatten, Linear<6>>>;
+  const int batch = 3;
+  Executable train(program<N>(), batch, Mode::training);
+  Executable infer(program<N>(), batch, Mode::inference);
+  randomize(train, 41);
+  std::copy(train.parameters().begin(), train.parameters().end(), infer.parameters().begin());
+  for (std::uint64_t seed : {42u, 43u}) {
+    const Vec x = random_vec(std::size_t(batch) * 4 * 8 * 8, seed);
+    const auto y = train.forward(x);
+    const Vec want(y.begin(), y.end());
+    expect_close(infer.forward(x), want, 1e-4f);  // different kernels: rounding differs
+  }
+}
+
+TEST(Options, WinogradAndFastestConvolutionsAgreeWithDirectOnes) {
+  // Winograd (forced, or picked by measurement) for 3x3 stride-1 layers: other rounding,
+  // the same results to fp32 accuracy, forward and backward.
+  using N = Net<Input<Shape{32, 8, 8}>, Seq<Conv3x3<64>, BatchNorm, ReLU, Conv3x3<64>, GlobalAvgPool, Linear<5>>>;
+  const int batch = 8;
+  Executable direct(program<N>(), batch, Mode::training);
+  initialize_parameters(program<N>(), direct.parameters(), direct.buffers(), 51);
+  const Vec x = random_vec(std::size_t(batch) * 32 * 8 * 8, 52);
+  const auto y = direct.forward(x);
+  const Vec want(y.begin(), y.end());
+  const Vec w = random_vec(want.size(), 53);
+  direct.set_output_gradient(w);
+  direct.backward();
+  for (ConvAlgorithm algorithm : {ConvAlgorithm::winograd, ConvAlgorithm::fastest}) {
+    SCOPED_TRACE(algorithm == ConvAlgorithm::winograd ? "winograd" : "fastest");
+    Executable other(program<N>(), batch, Mode::training, Options{.conv_algorithm = algorithm});
+    std::copy(direct.parameters().begin(), direct.parameters().end(), other.parameters().begin());
+    expect_close(other.forward(x), want, 1e-3f);
+    other.set_output_gradient(w);
+    other.backward();
+    expect_close(other.gradients(), Vec(direct.gradients().begin(), direct.gradients().end()), 1e-3f);
+    expect_close(other.input_gradient(), Vec(direct.input_gradient().begin(), direct.input_gradient().end()), 1e-3f);
+  }
 }
 
 TEST(Training, LossDecreasesOverTwentySgdSteps) {

@@ -1,5 +1,6 @@
 #include "context.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace archetype::onednn::detail {
@@ -8,10 +9,65 @@ namespace {
 void zero(const memory& m) { std::memset(m.get_data_handle(), 0, m.get_desc().get_size()); }
 }  // namespace
 
+const codegen::Op* Context::sole_successor(const codegen::Op& op, LayerKind kind) const {
+  const std::size_t next = index(op) + 1;
+  if (next >= ops.size() || op.output == output || readers[std::size_t(op.output)] != 1) return nullptr;
+  const codegen::Op& succ = ops[next];
+  if (succ.layer.op != kind || succ.input_count != 1 || succ.inputs[0] != op.output) return nullptr;
+  return &succ;
+}
+
+memory Context::activation(const memory::desc& md) {
+  if (training()) return alloc(md);
+  const std::size_t bytes = md.get_size();
+  std::size_t best = pool.size();
+  for (std::size_t i = 0; i < pool.size(); ++i) {
+    const Buffer& b = pool[i];
+    if (b.users == 0 && !b.pending && b.bytes >= bytes && (best == pool.size() || b.bytes < pool[best].bytes)) {
+      best = i;
+    }
+  }
+  if (best == pool.size()) {
+    const auto floats = memory::dim((bytes + sizeof(float) - 1) / sizeof(float));
+    Buffer b;
+    b.owner = alloc(memory::desc({std::max<memory::dim>(floats, 1)}, dt::f32, tag::x));
+    b.bytes = bytes;
+    buffer_of[b.owner.get_data_handle()] = pool.size();
+    pool.push_back(b);
+  }
+  pool[best].pending = true;
+  return memory(md, eng, pool[best].owner.get_data_handle());
+}
+
+void Context::take(const memory& m) {
+  auto it = buffer_of.find(m.get_data_handle());
+  if (it == buffer_of.end()) return;  // not a pooled buffer
+  Buffer& b = pool[it->second];
+  if (b.pending) {
+    b.pending = false;
+  }
+  ++b.users;
+}
+
+void Context::drop(const memory& m) {
+  auto it = buffer_of.find(m.get_data_handle());
+  if (it == buffer_of.end()) return;
+  Buffer& b = pool[it->second];
+  if (b.users > 0) --b.users;
+}
+
 void Context::define(int t, const memory& mem) {
   TensorState& ts = tensors[std::size_t(t)];
   ts.md = mem.get_desc();
   ts.mem = mem;
+  take(mem);
+}
+
+void Context::release(int t) {
+  if (training() || t == output) return;
+  TensorState& ts = tensors[std::size_t(t)];
+  drop(ts.mem);
+  for (const memory& m : ts.converted) drop(m);
 }
 
 memory Context::value_as(int t, const memory::desc& md, Steps& steps) {
@@ -20,7 +76,8 @@ memory Context::value_as(int t, const memory::desc& md, Steps& steps) {
   for (const memory& m : ts.converted) {
     if (m.get_desc() == md) return m;
   }
-  memory m = alloc(md);
+  memory m = activation(md);
+  take(m);
   steps.push_back(copy(ts.mem, m));
   ts.converted.push_back(m);
   return m;

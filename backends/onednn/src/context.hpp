@@ -10,6 +10,9 @@
 ///      readers met in this pass (the last reader in forward order): that one writes it,
 ///      every later one accumulates into it.
 /// Steps are recorded in execution order and only executed by forward()/backward().
+/// A builder may also build the op after it (BatchNorm + ReLU: `fused`). In inference,
+/// forward values live in a pool of buffers reused once their tensors are dead
+/// (`activation`, `define`, `release`); in training every value is kept.
 
 #include <archetype/backends/onednn/executable.hpp>
 
@@ -56,6 +59,9 @@ struct Context {
   float* grads = nullptr;
   float* buffers = nullptr;
   std::vector<TensorState> tensors;
+  std::vector<int> readers;  ///< per tensor: how many op inputs read it
+  std::vector<bool> fused;   ///< per op: computed by the op before it (built as part of it)
+  int output = 0;            ///< the program's output tensor
 
   Steps weights_forward;   ///< parameter reorders into the forward primitives' layouts
   Steps forward;           ///< the forward pass
@@ -63,12 +69,31 @@ struct Context {
   Steps backward;          ///< the backward pass (reverse op order)
   std::vector<std::function<void()>> backward_builders;  ///< registered by forward builders
   std::mt19937_64 rng;     ///< dropout masks
+  std::unordered_map<std::string, dnnl::algorithm> conv_choices;  ///< ConvAlgorithm::fastest, per geometry
+
+  /// Inference: the buffers forward values live in, shared by tensors whose lifetimes do
+  /// not overlap (first fit by size, in build order = execution order).
+  struct Buffer {
+    memory owner;
+    std::size_t bytes = 0;
+    int users = 0;         ///< live tensors whose value (or converted copy) is in it
+    bool pending = false;  ///< handed out by activation(), not yet given to a tensor
+  };
+  std::vector<Buffer> pool;
+  std::unordered_map<void*, std::size_t> buffer_of;  ///< data handle -> pool index
+  void take(const memory& m);   ///< a tensor now uses m's buffer
+  void drop(const memory& m);   ///< a tensor no longer uses m's buffer
 
   [[nodiscard]] bool training() const { return mode == Mode::training; }
   [[nodiscard]] memory::dims dims(Shape s) const { return {batch, s.c, s.h, s.w}; }
   [[nodiscard]] memory::desc plain(Shape s) const { return {dims(s), dt::f32, tag::nchw}; }
   [[nodiscard]] memory::desc any(Shape s) const { return {dims(s), dt::f32, tag::any}; }
+  /// A memory that lives as long as the executable (parameters' copies, gradients, ...).
   [[nodiscard]] memory alloc(const memory::desc& md) const { return memory(md, eng); }
+  /// A memory for a forward value (an op's output or a converted copy). In training every
+  /// value is kept for the backward pass; in inference the buffers of dead tensors are
+  /// reused (see `define` and `release`).
+  memory activation(const memory::desc& md);
   /// A memory over the same buffer with another description (a view).
   [[nodiscard]] memory view(const memory& m, const memory::desc& md) const {
     return memory(md, eng, m.get_data_handle());
@@ -83,9 +108,19 @@ struct Context {
     return memory(md, eng, buffers + offset);
   }
 
+  /// Index of `op` in `ops`.
+  [[nodiscard]] std::size_t index(const codegen::Op& op) const { return std::size_t(&op - ops.data()); }
+  /// The op right after `op` when it is a `kind` reading only `op`'s output, and that
+  /// output has no other reader: a candidate for fusion into `op`.
+  [[nodiscard]] const codegen::Op* sole_successor(const codegen::Op& op, LayerKind kind) const;
+
   // --- forward -------------------------------------------------------------------------
-  /// Sets the forward value of tensor `t` (its producer's output).
+  /// Sets the forward value of tensor `t` (its producer's output, or a view of another
+  /// tensor's value).
   void define(int t, const memory& mem);
+  /// Tensor `t` is no longer read in the forward pass (inference: its buffers may be reused
+  /// by ops built from now on).
+  void release(int t);
   /// The forward value of tensor `t` in layout `md`: the tensor itself, or a converted copy
   /// made by a reorder appended to `steps` (shared by every consumer wanting `md`).
   memory value_as(int t, const memory::desc& md, Steps& steps);

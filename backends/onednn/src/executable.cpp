@@ -31,6 +31,13 @@ struct Executable::Impl {
   bool have_forward = false;
   bool have_output_grad = false;
 
+  /// Options::threads for oneDNN's OpenMP (and the plain loops), on the calling thread.
+  void apply_threads() const {
+#if defined(ARCHETYPE_ONEDNN_OPENMP)
+    if (ctx.options.threads > 0) omp_set_num_threads(ctx.options.threads);
+#endif
+  }
+
   void run(Steps& steps) {
     for (detail::Step& s : steps) {
       if (s.fn) {
@@ -89,15 +96,13 @@ Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode
   if (program.ops.empty() || program.tensors.size() != program.ops.size() + 1) {
     throw std::invalid_argument("archetype::onednn: the program has no ops or an inconsistent tensor list");
   }
-#if defined(ARCHETYPE_ONEDNN_OPENMP)
-  if (options.threads > 0) omp_set_num_threads(options.threads);
-#endif
   Impl& m = *impl_;
   detail::Context& ctx = m.ctx;
   ctx.ops.assign(program.ops.begin(), program.ops.end());
   ctx.batch = batch;
   ctx.mode = mode;
   ctx.options = options;
+  m.apply_threads();
   ctx.rng.seed(options.dropout_seed);
   m.params.assign(std::size_t(program.params), 0.f);
   m.grads.assign(std::size_t(program.params), 0.f);
@@ -112,6 +117,12 @@ Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode
   ctx.buffers = m.buffers.data();
   m.stream = dnnl::stream(ctx.eng);
 
+  ctx.output = program.output;
+  ctx.fused.assign(ctx.ops.size(), false);
+  ctx.readers.assign(program.tensors.size(), 0);
+  for (const codegen::Op& op : ctx.ops) {
+    for (int i = 0; i < op.input_count; ++i) ++ctx.readers[std::size_t(op.inputs[i])];
+  }
   ctx.tensors.resize(program.tensors.size());
   for (std::size_t t = 0; t < program.tensors.size(); ++t) ctx.tensors[t].shape = program.tensors[t].shape;
   m.input = program.input;
@@ -124,13 +135,20 @@ Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode
 
   // Forward pass, op by op; `owner` remembers which op registered each backward builder.
   std::vector<std::size_t> owner;
+  std::vector<int> unread = ctx.readers;  // readers not built yet, per tensor
   for (std::size_t o = 0; o < ctx.ops.size(); ++o) {
-    try {
-      build_op(ctx, ctx.ops[o]);
-    } catch (const dnnl::error& e) {
-      cannot_build(ctx.ops[o], "forward", e);
+    const codegen::Op& op = ctx.ops[o];
+    if (!ctx.fused[o]) {  // a fused op was built with the op before it
+      try {
+        build_op(ctx, op);
+      } catch (const dnnl::error& e) {
+        cannot_build(op, "forward", e);
+      }
     }
     owner.resize(ctx.backward_builders.size(), o);
+    for (int i = 0; i < op.input_count; ++i) {
+      if (--unread[std::size_t(op.inputs[i])] == 0) ctx.release(op.inputs[i]);
+    }
   }
   const detail::TensorState& out = ctx.tensors[std::size_t(m.output)];
   if (out.md == ctx.plain(m.output_shape)) {
@@ -181,6 +199,7 @@ std::span<const float> Executable::forward(std::span<const float> input) {
   }
   std::memcpy(m.ctx.tensors[std::size_t(m.input)].mem.get_data_handle(), input.data(),
               input.size() * sizeof(float));
+  m.apply_threads();
   m.run(m.ctx.weights_forward);
   m.run(m.ctx.forward);
   m.have_forward = true;
@@ -247,6 +266,7 @@ void Executable::backward() {
         "archetype::onednn: backward() needs a forward() then softmax_cross_entropy() or set_output_gradient()");
   }
   std::memcpy(m.output_grad.get_data_handle(), m.user_output_grad.data(), m.user_output_grad.size() * sizeof(float));
+  m.apply_threads();
   m.run(m.ctx.weights_backward);
   m.run(m.ctx.backward);
 }

@@ -1,13 +1,124 @@
 // Convolution and Linear: oneDNN convolution / inner_product, forward, backward data and
 // backward weights (bias included). Layouts are left to oneDNN (format_tag::any); the
 // user-visible parameters and gradients stay plain (PyTorch order) and are reordered into
-// or out of the primitives' layouts once per pass.
+// or out of the primitives' layouts once per pass. With ConvAlgorithm::winograd / fastest,
+// 3x3 stride-1 convolutions use Winograd (where oneDNN has it / where it measures faster).
 #include "context.hpp"
+
+#include <chrono>
+#include <cstring>
+#include <string>
 
 namespace archetype::onednn::detail {
 
 using dnnl::algorithm;
 using dnnl::prop_kind;
+
+namespace {
+
+/// The three primitives of one convolution for one algorithm (backwards only in training).
+struct ConvPds {
+  dnnl::convolution_forward::primitive_desc fwd;
+  dnnl::convolution_backward_data::primitive_desc bwd_data;
+  dnnl::convolution_backward_weights::primitive_desc bwd_weights;
+};
+
+struct ConvGeometry {
+  memory::desc src, weights, bias, dst;  // format_tag::any, bias x (or empty)
+  memory::dims strides, pad;
+  bool has_bias = false;
+};
+
+/// Throws dnnl::error when oneDNN has no implementation of `alg` for this geometry.
+ConvPds make_conv(const Context& ctx, const ConvGeometry& g, algorithm alg) {
+  const prop_kind prop = ctx.training() ? prop_kind::forward_training : prop_kind::forward_inference;
+  const auto fd = g.has_bias ? dnnl::convolution_forward::desc(prop, alg, g.src, g.weights, g.bias, g.dst,
+                                                               g.strides, g.pad, g.pad)
+                             : dnnl::convolution_forward::desc(prop, alg, g.src, g.weights, g.dst, g.strides,
+                                                               g.pad, g.pad);
+  ConvPds p;
+  p.fwd = dnnl::convolution_forward::primitive_desc(fd, ctx.eng);
+  if (!ctx.training()) return p;
+  const auto wd = g.has_bias ? dnnl::convolution_backward_weights::desc(alg, g.src, g.weights, g.bias, g.dst,
+                                                                        g.strides, g.pad, g.pad)
+                             : dnnl::convolution_backward_weights::desc(alg, g.src, g.weights, g.dst, g.strides,
+                                                                        g.pad, g.pad);
+  p.bwd_weights = dnnl::convolution_backward_weights::primitive_desc(wd, ctx.eng, p.fwd);
+  const dnnl::convolution_backward_data::desc dd(alg, g.src, g.weights, g.dst, g.strides, g.pad, g.pad);
+  p.bwd_data = dnnl::convolution_backward_data::primitive_desc(dd, ctx.eng, p.fwd);
+  return p;
+}
+
+/// Seconds one pass (forward, and both backwards in training) takes, on zeroed scratch
+/// memory, after one warm-up run.
+double time_conv(const Context& ctx, const ConvPds& p) {
+  std::vector<memory> keep;
+  auto scratch = [&](const memory::desc& md) {
+    memory m(md, ctx.eng);
+    if (md.get_size() > 0) std::memset(m.get_data_handle(), 0, md.get_size());
+    keep.push_back(m);
+    return m;
+  };
+  std::vector<std::pair<dnnl::primitive, std::unordered_map<int, memory>>> runs;
+  runs.push_back({dnnl::convolution_forward(p.fwd),
+                  {{DNNL_ARG_SRC, scratch(p.fwd.src_desc())},
+                   {DNNL_ARG_WEIGHTS, scratch(p.fwd.weights_desc())},
+                   {DNNL_ARG_BIAS, scratch(p.fwd.bias_desc())},
+                   {DNNL_ARG_DST, scratch(p.fwd.dst_desc())}}});
+  if (ctx.training()) {
+    runs.push_back({dnnl::convolution_backward_data(p.bwd_data),
+                    {{DNNL_ARG_DIFF_DST, scratch(p.bwd_data.diff_dst_desc())},
+                     {DNNL_ARG_WEIGHTS, scratch(p.bwd_data.weights_desc())},
+                     {DNNL_ARG_DIFF_SRC, scratch(p.bwd_data.diff_src_desc())}}});
+    runs.push_back({dnnl::convolution_backward_weights(p.bwd_weights),
+                    {{DNNL_ARG_SRC, scratch(p.bwd_weights.src_desc())},
+                     {DNNL_ARG_DIFF_DST, scratch(p.bwd_weights.diff_dst_desc())},
+                     {DNNL_ARG_DIFF_WEIGHTS, scratch(p.bwd_weights.diff_weights_desc())},
+                     {DNNL_ARG_DIFF_BIAS, scratch(p.bwd_weights.diff_bias_desc())}}});
+  }
+  dnnl::stream stream(ctx.eng);
+  double seconds = 0;
+  for (int rep = 0; rep < 2; ++rep) {
+    const auto start = std::chrono::steady_clock::now();
+    for (auto& [prim, args] : runs) prim.execute(stream, args);
+    stream.wait();
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  return seconds;
+}
+
+/// The primitives for this convolution: direct, or for a 3x3 stride-1 ungrouped one
+/// Winograd when asked for (ConvAlgorithm::winograd) or when it measured faster for this
+/// geometry (ConvAlgorithm::fastest, measured once per distinct geometry).
+ConvPds choose_conv(Context& ctx, const codegen::Op& op, const ConvGeometry& g) {
+  const LayerRow& L = op.layer;
+  const bool candidate = ctx.options.conv_algorithm != ConvAlgorithm::direct && L.kernel_h == 3 &&
+                         L.kernel_w == 3 && L.stride_h == 1 && L.stride_w == 1 && L.groups == 1;
+  if (!candidate) return make_conv(ctx, g, algorithm::convolution_direct);
+  if (ctx.options.conv_algorithm == ConvAlgorithm::winograd) {
+    try {
+      return make_conv(ctx, g, algorithm::convolution_winograd);
+    } catch (const dnnl::error&) {  // no Winograd implementation for this geometry
+      return make_conv(ctx, g, algorithm::convolution_direct);
+    }
+  }
+  const std::string key = std::to_string(L.in.c) + "x" + std::to_string(L.in.h) + "x" + std::to_string(L.in.w) +
+                          ">" + std::to_string(L.out.c) + "p" + std::to_string(L.pad_h) + "x" +
+                          std::to_string(L.pad_w) + (L.bias ? "b" : "");
+  auto known = ctx.conv_choices.find(key);
+  if (known != ctx.conv_choices.end()) return make_conv(ctx, g, known->second);
+  ConvPds direct = make_conv(ctx, g, algorithm::convolution_direct);
+  algorithm choice = algorithm::convolution_direct;
+  try {
+    ConvPds winograd = make_conv(ctx, g, algorithm::convolution_winograd);
+    if (time_conv(ctx, winograd) < time_conv(ctx, direct)) choice = algorithm::convolution_winograd;
+  } catch (const dnnl::error&) {  // no Winograd implementation for this geometry
+  }
+  ctx.conv_choices[key] = choice;
+  return choice == algorithm::convolution_direct ? direct : make_conv(ctx, g, choice);
+}
+
+}  // namespace
 
 void build_conv(Context& ctx, const codegen::Op& op) {
   const LayerRow& L = op.layer;
@@ -20,43 +131,33 @@ void build_conv(Context& ctx, const codegen::Op& op) {
   const memory::dims wdims = g == 1 ? memory::dims{os.c, is.c, L.kernel_h, L.kernel_w}
                                     : memory::dims{g, os.c / g, is.c / g, L.kernel_h, L.kernel_w};
   const memory::desc w_plain(wdims, dt::f32, g == 1 ? tag::oihw : tag::goihw);
-  const memory::desc w_any(wdims, dt::f32, tag::any);
   const memory::desc b_md({os.c}, dt::f32, tag::x);
   const std::int64_t w_count = std::int64_t{os.c} * (is.c / g) * L.kernel_h * L.kernel_w;
-  const memory::dims strides{L.stride_h, L.stride_w};
-  const memory::dims pad{L.pad_h, L.pad_w};
-  const algorithm alg = algorithm::convolution_direct;
-  const prop_kind prop = ctx.training() ? prop_kind::forward_training : prop_kind::forward_inference;
-
-  const auto fd = L.bias ? dnnl::convolution_forward::desc(prop, alg, ctx.any(is), w_any, b_md,
-                                                           ctx.any(os), strides, pad, pad)
-                         : dnnl::convolution_forward::desc(prop, alg, ctx.any(is), w_any,
-                                                           ctx.any(os), strides, pad, pad);
-  const dnnl::convolution_forward::primitive_desc fpd(fd, ctx.eng);
+  ConvGeometry geometry{ctx.any(is),    memory::desc(wdims, dt::f32, tag::any),
+                        L.bias ? b_md : memory::desc(), ctx.any(os),
+                        {L.stride_h, L.stride_w}, {L.pad_h, L.pad_w},
+                        L.bias};
+  const ConvPds pds = choose_conv(ctx, op, geometry);
+  const auto& fpd = pds.fwd;
 
   memory src = ctx.value_as(in, fpd.src_desc(), ctx.forward);
   memory w_user = ctx.over_params(w_plain, op.param_offset);
   memory w = ctx.weights_as(w_user, fpd.weights_desc(), ctx.weights_forward);
-  memory dst = ctx.alloc(fpd.dst_desc());
+  memory dst = ctx.activation(fpd.dst_desc());
   Step step{dnnl::convolution_forward(fpd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst}}, {}};
   if (L.bias) step.args[DNNL_ARG_BIAS] = ctx.over_params(b_md, op.param_offset + w_count);
   ctx.forward.push_back(std::move(step));
   ctx.define(out, dst);
   if (!ctx.training()) return;
 
-  ctx.backward_builders.push_back([&ctx, op, is, os, w_plain, w_any, b_md, w_count, strides, pad,
-                                   alg, fpd, w_user, w] {
+  ctx.backward_builders.push_back([&ctx, op, w_plain, b_md, w_count, pds, w_user, w] {
     const bool bias = op.layer.bias;
     const int in = op.inputs[0];
     const int out = op.output;
     Steps& bs = ctx.backward;
 
     // Weights (and bias) gradient.
-    const auto wd = bias ? dnnl::convolution_backward_weights::desc(alg, ctx.any(is), w_any, b_md,
-                                                                   ctx.any(os), strides, pad, pad)
-                         : dnnl::convolution_backward_weights::desc(alg, ctx.any(is), w_any,
-                                                                   ctx.any(os), strides, pad, pad);
-    const dnnl::convolution_backward_weights::primitive_desc wpd(wd, ctx.eng, fpd);
+    const auto& wpd = pds.bwd_weights;
     memory src_w = ctx.value_as(in, wpd.src_desc(), bs);
     memory ddst_w = ctx.grad_as(out, wpd.diff_dst_desc(), bs);
     memory dw_user = ctx.over_grads(w_plain, op.param_offset);
@@ -70,10 +171,9 @@ void build_conv(Context& ctx, const codegen::Op& op) {
 
     // Data gradient; its weights are reordered once per backward pass when their layout
     // differs from the forward one.
-    const dnnl::convolution_backward_data::desc dd(alg, ctx.any(is), w_any, ctx.any(os), strides, pad, pad);
-    const dnnl::convolution_backward_data::primitive_desc dpd(dd, ctx.eng, fpd);
+    const auto& dpd = pds.bwd_data;
     memory ddst_d = ctx.grad_as(out, dpd.diff_dst_desc(), bs);
-    memory wb = dpd.weights_desc() == fpd.weights_desc()
+    memory wb = dpd.weights_desc() == pds.fwd.weights_desc()
                     ? w
                     : ctx.weights_as(w_user, dpd.weights_desc(), ctx.weights_backward);
     Steps post;
@@ -108,7 +208,7 @@ void build_linear(Context& ctx, const codegen::Op& op) {
   memory src = ctx.value_as(in, fpd.src_desc(), ctx.forward);
   memory w_user = ctx.over_params(w_plain, op.param_offset);
   memory w = ctx.weights_as(w_user, fpd.weights_desc(), ctx.weights_forward);
-  memory dst = ctx.alloc(ctx.plain(os));
+  memory dst = ctx.activation(ctx.plain(os));
   Step step{dnnl::inner_product_forward(fpd),
             {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, ctx.view(dst, dst2)}}, {}};
   if (L.bias) step.args[DNNL_ARG_BIAS] = ctx.over_params(b_md, op.param_offset + w_count);

@@ -19,7 +19,7 @@ void build_plain_op(Context& ctx, const codegen::Op& op, PlainForward forward, P
   const memory::desc x_md = ctx.plain(ctx.tensors[std::size_t(in)].shape);
   const memory::desc y_md = ctx.plain(ctx.tensors[std::size_t(out)].shape);
   memory x = ctx.value_as(in, x_md, ctx.forward);
-  memory y = ctx.alloc(y_md);
+  memory y = ctx.activation(y_md);
   ctx.forward.push_back(Step{{}, {}, [forward, x, y] { forward(data(x), data(y)); }});
   ctx.define(out, y);
   if (!ctx.training()) return;
@@ -49,7 +49,7 @@ void build_relu(Context& ctx, const codegen::Op& op) {
   const prop_kind prop = ctx.training() ? prop_kind::forward_training : prop_kind::forward_inference;
   const dnnl::eltwise_forward::desc fd(prop, algorithm::eltwise_relu, md, 0.f, 0.f);
   const dnnl::eltwise_forward::primitive_desc fpd(fd, ctx.eng);
-  memory dst = ctx.alloc(fpd.dst_desc());
+  memory dst = ctx.activation(fpd.dst_desc());
   ctx.forward.push_back(Step{dnnl::eltwise_forward(fpd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}}, {}});
   ctx.define(out, dst);
   if (!ctx.training()) return;
@@ -75,7 +75,7 @@ void build_dropout(Context& ctx, const codegen::Op& op) {
   const int out = op.output;
   const memory::desc md = ctx.tensors[std::size_t(in)].md;
   const memory src = ctx.tensors[std::size_t(in)].mem;
-  memory dst = ctx.alloc(md);
+  memory dst = ctx.activation(md);
   // Elementwise, so it runs on the physical buffer whatever the layout (padding stays 0).
   const std::int64_t count = physical_floats(md);
   const double p = op.layer.p;
@@ -139,7 +139,7 @@ void build_add(Context& ctx, const codegen::Op& op) {
     mds.push_back(md);
   }
   const dnnl::sum::primitive_desc pd(md, std::vector<float>(std::size_t(op.input_count), 1.f), mds, ctx.eng);
-  memory dst = ctx.alloc(pd.dst_desc());
+  memory dst = ctx.activation(pd.dst_desc());
   Step step{dnnl::sum(pd), {{DNNL_ARG_DST, dst}}, {}};
   for (int i = 0; i < op.input_count; ++i) step.args[DNNL_ARG_MULTIPLE_SRC + i] = srcs[std::size_t(i)];
   ctx.forward.push_back(std::move(step));
@@ -172,7 +172,7 @@ void build_concat(Context& ctx, const codegen::Op& op) {
     }
     pd = dnnl::concat::primitive_desc(ctx.plain(os), 1, mds, ctx.eng);
   }
-  memory dst = ctx.alloc(pd.dst_desc());
+  memory dst = ctx.activation(pd.dst_desc());
   Step step{dnnl::concat(pd), {{DNNL_ARG_DST, dst}}, {}};
   for (int i = 0; i < op.input_count; ++i) step.args[DNNL_ARG_MULTIPLE_SRC + i] = srcs[std::size_t(i)];
   ctx.forward.push_back(std::move(step));
@@ -222,7 +222,7 @@ void build_resize(Context& ctx, const codegen::Op& op) {
   // edges: F.interpolate(mode="bilinear", align_corners=False).
   const dnnl::resampling_forward::desc fd(prop, algorithm::resampling_linear, src_md, ctx.any(os));
   const dnnl::resampling_forward::primitive_desc fpd(fd, ctx.eng);
-  memory dst = ctx.alloc(fpd.dst_desc());
+  memory dst = ctx.activation(fpd.dst_desc());
   ctx.forward.push_back(Step{dnnl::resampling_forward(fpd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}}, {}});
   ctx.define(out, dst);
   if (!ctx.training()) return;

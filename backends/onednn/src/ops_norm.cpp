@@ -1,5 +1,5 @@
-// BatchNorm (oneDNN batch_normalization; running statistics updated here with PyTorch's
-// unbiased variance) and LocalResponseNorm (oneDNN lrn across channels for odd sizes; a
+// BatchNorm (oneDNN batch_normalization, with a following ReLU fused when it alone reads
+// the output; running statistics updated here with PyTorch's unbiased variance) and LocalResponseNorm (oneDNN lrn across channels for odd sizes; a
 // plain loop for even sizes, whose window oneDNN centres differently from PyTorch).
 #include "context.hpp"
 
@@ -20,28 +20,43 @@ void build_batch_norm(Context& ctx, const codegen::Op& op) {
   const memory src = ctx.tensors[std::size_t(in)].mem;
   const auto eps = static_cast<float>(ctx.options.batch_norm_epsilon);
   const memory::desc c_md({s.c}, dt::f32, tag::x);
-  const normalization_flags affine = normalization_flags::use_scale | normalization_flags::use_shift;
+  // A ReLU that alone reads the output is fused (fuse_norm_relu: one pass instead of two,
+  // forward and backward); the BatchNorm's own output is then never materialised.
+  const codegen::Op* relu = ctx.sole_successor(op, LayerKind::relu);
+  normalization_flags flags = normalization_flags::use_scale | normalization_flags::use_shift;
+  if (relu != nullptr) flags = flags | normalization_flags::fuse_norm_relu;
+  const int result = relu != nullptr ? relu->output : out;
 
   const bool training = ctx.training();
   const auto fd = training
-                      ? dnnl::batch_normalization_forward::desc(prop_kind::forward_training, md, eps, affine)
+                      ? dnnl::batch_normalization_forward::desc(prop_kind::forward_training, md, eps, flags)
                       : dnnl::batch_normalization_forward::desc(prop_kind::forward_inference, md, eps,
-                                                                affine | normalization_flags::use_global_stats);
+                                                                flags | normalization_flags::use_global_stats);
   const dnnl::batch_normalization_forward::primitive_desc fpd(fd, ctx.eng);
   memory scale = ctx.over_params(c_md, op.param_offset);
   memory shift = ctx.over_params(c_md, op.param_offset + s.c);
   memory mean = training ? ctx.alloc(fpd.mean_desc()) : ctx.over_buffers(c_md, op.buffer_offset);
   memory var = training ? ctx.alloc(fpd.variance_desc()) : ctx.over_buffers(c_md, op.buffer_offset + s.c);
-  memory dst = ctx.alloc(fpd.dst_desc());
-  ctx.forward.push_back(Step{dnnl::batch_normalization_forward(fpd),
-                             {{DNNL_ARG_SRC, src},
-                              {DNNL_ARG_DST, dst},
-                              {DNNL_ARG_SCALE, scale},
-                              {DNNL_ARG_SHIFT, shift},
-                              {DNNL_ARG_MEAN, mean},
-                              {DNNL_ARG_VARIANCE, var}},
-                             {}});
-  ctx.define(out, dst);
+  memory dst = ctx.activation(fpd.dst_desc());
+  Step step{dnnl::batch_normalization_forward(fpd),
+            {{DNNL_ARG_SRC, src},
+             {DNNL_ARG_DST, dst},
+             {DNNL_ARG_SCALE, scale},
+             {DNNL_ARG_SHIFT, shift},
+             {DNNL_ARG_MEAN, mean},
+             {DNNL_ARG_VARIANCE, var}},
+            {}};
+  memory ws;
+  if (relu != nullptr && training) {
+    ws = ctx.alloc(fpd.workspace_desc());
+    step.args[DNNL_ARG_WORKSPACE] = ws;
+  }
+  ctx.forward.push_back(std::move(step));
+  ctx.define(out, dst);  // read by nobody else when the ReLU is fused
+  if (relu != nullptr) {
+    ctx.define(result, dst);
+    ctx.fused[ctx.index(*relu)] = true;
+  }
   if (!training) return;
 
   // Running statistics, PyTorch's rule: the variance is the unbiased batch variance.
@@ -62,27 +77,28 @@ void build_batch_norm(Context& ctx, const codegen::Op& op) {
                                }});
   }
 
-  ctx.backward_builders.push_back([&ctx, op, md, src, eps, c_md, affine, fpd, scale, shift, mean, var] {
+  ctx.backward_builders.push_back([&ctx, op, result, md, src, eps, c_md, flags, fpd, scale, shift, mean, var, ws] {
     const int in = op.inputs[0];
-    const int out = op.output;
     const int c = ctx.tensors[std::size_t(in)].shape.c;
     Steps& bs = ctx.backward;
-    const dnnl::batch_normalization_backward::desc bd(prop_kind::backward, md, md, eps, affine);
+    const dnnl::batch_normalization_backward::desc bd(prop_kind::backward, md, md, eps, flags);
     const dnnl::batch_normalization_backward::primitive_desc bpd(bd, ctx.eng, fpd);
-    memory ddst = ctx.grad_as(out, bpd.diff_dst_desc(), bs);
+    memory ddst = ctx.grad_as(result, bpd.diff_dst_desc(), bs);
     Steps post;
     memory dsrc = ctx.grad_target(in, bpd.diff_src_desc(), post, ddst);  // in place when first
-    bs.push_back(Step{dnnl::batch_normalization_backward(bpd),
-                      {{DNNL_ARG_SRC, src},
-                       {DNNL_ARG_MEAN, mean},
-                       {DNNL_ARG_VARIANCE, var},
-                       {DNNL_ARG_DIFF_DST, ddst},
-                       {DNNL_ARG_SCALE, scale},
-                       {DNNL_ARG_SHIFT, shift},
-                       {DNNL_ARG_DIFF_SRC, dsrc},
-                       {DNNL_ARG_DIFF_SCALE, ctx.over_grads(c_md, op.param_offset)},
-                       {DNNL_ARG_DIFF_SHIFT, ctx.over_grads(c_md, op.param_offset + c)}},
-                      {}});
+    Step step{dnnl::batch_normalization_backward(bpd),
+              {{DNNL_ARG_SRC, src},
+               {DNNL_ARG_MEAN, mean},
+               {DNNL_ARG_VARIANCE, var},
+               {DNNL_ARG_DIFF_DST, ddst},
+               {DNNL_ARG_SCALE, scale},
+               {DNNL_ARG_SHIFT, shift},
+               {DNNL_ARG_DIFF_SRC, dsrc},
+               {DNNL_ARG_DIFF_SCALE, ctx.over_grads(c_md, op.param_offset)},
+               {DNNL_ARG_DIFF_SHIFT, ctx.over_grads(c_md, op.param_offset + c)}},
+              {}};
+    if (ws) step.args[DNNL_ARG_WORKSPACE] = ws;
+    bs.push_back(std::move(step));
     bs.insert(bs.end(), post.begin(), post.end());
   });
 }
@@ -161,7 +177,7 @@ void build_lrn(Context& ctx, const codegen::Op& op) {
   const prop_kind prop = ctx.training() ? prop_kind::forward_training : prop_kind::forward_inference;
   const dnnl::lrn_forward::desc fd(prop, dnnl::algorithm::lrn_across_channels, md, size, alpha, beta, k);
   const dnnl::lrn_forward::primitive_desc fpd(fd, ctx.eng);
-  memory dst = ctx.alloc(fpd.dst_desc());
+  memory dst = ctx.activation(fpd.dst_desc());
   Step step{dnnl::lrn_forward(fpd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}}, {}};
   memory ws;
   if (ctx.training() && fpd.workspace_desc().get_size() > 0) {

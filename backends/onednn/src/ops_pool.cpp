@@ -137,7 +137,7 @@ void build_pooling(Context& ctx, const codegen::Op& op, algorithm alg, int kh, i
 
   const dnnl::pooling_forward::desc fd(prop, alg, src_md, ctx.any(os), strides, kernel, pad_l, pad_r);
   const dnnl::pooling_forward::primitive_desc fpd(fd, ctx.eng);
-  memory dst = ctx.alloc(fpd.dst_desc());
+  memory dst = ctx.activation(fpd.dst_desc());
   Step step{dnnl::pooling_forward(fpd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}}, {}};
   memory ws;
   if (ctx.training() && fpd.workspace_desc().get_size() > 0) {

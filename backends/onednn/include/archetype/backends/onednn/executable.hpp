@@ -23,11 +23,22 @@ enum class Mode {
   inference,  ///< forward only, BatchNorm with running statistics, Dropout off
 };
 
+/// How convolutions choose their oneDNN algorithm.
+enum class ConvAlgorithm {
+  direct,   ///< direct convolution everywhere: reproducible, quick to build
+  fastest,  ///< per 3x3 stride-1 layer, Winograd or direct, whichever runs this batch faster
+            ///< (forward + both backwards in training), measured once when the executable
+            ///< is built (about a second per distinct layer shape at batch 128); Winograd
+            ///< rounds differently from direct (same accuracy, not the same bits)
+  winograd,  ///< Winograd for every 3x3 stride-1 layer oneDNN has it for, direct elsewhere
+};
+
 struct Options {
   int threads = 0;  ///< OpenMP threads for oneDNN (0: all cores)
   double batch_norm_momentum = 0.1;  ///< running = (1 - m) * running + m * batch (PyTorch)
   double batch_norm_epsilon = 1e-5;
   std::uint64_t dropout_seed = 0x5eed;  ///< Dropout masks are drawn from this, per step
+  ConvAlgorithm conv_algorithm = ConvAlgorithm::direct;
 };
 
 class Executable {
