@@ -36,6 +36,9 @@ Command add_describe(CLI::App& app);
 
 /// `archetype train MODEL --data …` (built with the oneDNN backend).
 Command add_train(CLI::App& app);
+/// `archetype bench MODEL [--batch N] [--mode train|inference|both] [--json] …` (oneDNN):
+/// training and inference images/s on synthetic inputs, measured like the PyTorch peer.
+Command add_bench(CLI::App& app);
 
 /// The compile-time summary of one model (`info` is `m.native` or `m.fashion_mnist`):
 /// a header line, the per-layer table when `with_table`, and the totals at `batch`.

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   std::vector<Command> commands = {add_list(app), add_describe(app)};
 #ifdef ARCHETYPE_HAVE_TRAIN
   commands.push_back(add_train(app));
+  commands.push_back(add_bench(app));
 #endif
   app.require_subcommand(0, 1);
   // "archetype describe: --batch: Value 0 not in range 1 to 1000000" and where to look.
