@@ -67,7 +67,7 @@ void build_relu(Context& ctx, const codegen::Op& op) {
 }
 
 void build_dropout(Context& ctx, const codegen::Op& op) {
-  if (!ctx.training()) {  // identity at inference
+  if (!ctx.training() || !ctx.options.dropout) {  // identity at inference (or when disabled)
     build_identity(ctx, op);
     return;
   }

@@ -38,6 +38,7 @@ struct Options {
   double batch_norm_momentum = 0.1;  ///< running = (1 - m) * running + m * batch (PyTorch)
   double batch_norm_epsilon = 1e-5;
   std::uint64_t dropout_seed = 0x5eed;  ///< Dropout masks are drawn from this, per step
+  bool dropout = true;  ///< false: Dropout is the identity also in training, for parity checks
   ConvAlgorithm conv_algorithm = ConvAlgorithm::direct;
 };
 
