@@ -2,30 +2,23 @@
 // oneDNN backend, measured like the PyTorch peer (../shared/peers/pytorch_cpu.py) measures
 // it: one fixed batch of synthetic inputs, 2 warm-up steps, then at least --steps steps and
 // at least --min-time seconds; a training step is forward + softmax cross-entropy +
-// backward + SGD (lr 0.01, momentum 0.9, weight decay 5e-4).
+// backward + SGD (lr 0.01, momentum 0.9, weight decay 5e-4). The workload and the timing
+// are bench/'s (archetype/bench/workload.hpp), shared with the bench_<model> executables.
 #include "commands.hpp"
 #include "format.hpp"
 
 #include <archetype/architectures/registry.hpp>
 #include <archetype/backends/onednn/executable.hpp>
-#include <archetype/runtime/optimizer.hpp>
+#include <archetype/bench/workload.hpp>
 
 #include <nlohmann/json.hpp>
 
-#include <sys/resource.h>
-
-#include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
-#include <random>
 #include <string>
-#include <thread>
-#include <vector>
 
 namespace archetype::cli {
 namespace {
@@ -43,61 +36,21 @@ struct BenchOptions {
   bool json = false;
 };
 
-inline constexpr int warmup_steps = 2;
-inline constexpr double learning_rate = 0.01;
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-struct Timing {
-  double images_per_second = 0;
-  int steps = 0;
-  double seconds = 0;
-};
-
-/// The peer's `timed`: warm-up, then at least `steps` steps and at least `min_time` seconds.
-Timing timed(const std::function<void()>& step, int batch, int steps, double min_time) {
-  for (int i = 0; i < warmup_steps; ++i) step();
-  const auto t0 = Clock::now();
-  int done = 0;
-  while (done < steps || seconds_since(t0) < min_time) {
-    step();
-    ++done;
-  }
-  const double elapsed = seconds_since(t0);
-  return Timing{double(batch) * done / elapsed, done, elapsed};
-}
+using bench::peak_rss_mb;
 
 struct Measured {
-  Timing timing;
+  bench::Timing timing;
   double setup_seconds = 0;  // building the Executable
   float last_loss = 0;       // training only: the loss of the last step (a sanity check)
 };
 
-onednn::ConvAlgorithm parse_algorithm(const std::string& name) {
-  if (name == "fastest") return onednn::ConvAlgorithm::fastest;
-  if (name == "winograd") return onednn::ConvAlgorithm::winograd;
-  return onednn::ConvAlgorithm::direct;
-}
-
-/// The thread count oneDNN runs with: --threads, else OpenMP's default (OMP_NUM_THREADS or
-/// all cores).
-int effective_threads(int requested) {
-  if (requested > 0) return requested;
-  if (const char* env = std::getenv("OMP_NUM_THREADS")) {
-    const int n = std::atoi(env);
-    if (n > 0) return n;
-  }
-  return int(std::thread::hardware_concurrency());
-}
-
-double peak_rss_mb() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return double(usage.ru_maxrss) / 1024.0;  // Linux: kilobytes
+/// Builds the workload (the Executable, initialised parameters, one synthetic batch) and
+/// times its steps like the peer does.
+Measured measure(const ModelInfo& info, onednn::Mode mode, const BenchOptions& o,
+                 const onednn::Options& eo) {
+  bench::Workload w(info, o.batch, mode, eo);
+  const bench::Timing t = bench::timed([&] { w.step(); }, o.batch, o.steps, o.min_time);
+  return Measured{t, w.setup_seconds(), w.last_loss()};
 }
 
 int run_bench(const BenchOptions& o) {
@@ -105,59 +58,28 @@ int run_bench(const BenchOptions& o) {
   if (m == nullptr) return exit_usage;
   const ModelInfo& info = o.fashion_mnist ? m->fashion_mnist : m->native;
   const Shape in = info.input;
-  const std::size_t input_size = std::size_t(o.batch) * std::size_t(in.c * in.h * in.w);
-  const std::int64_t classes = info.output.c * info.output.h * info.output.w;
-
-  // One fixed batch: inputs ~ N(0, 1) (the peer's torch.randn), labels uniform.
-  std::mt19937_64 rng(0);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> input(input_size);
-  for (float& x : input) x = normal(rng);
-  std::uniform_int_distribution<int> label(0, int(classes) - 1);
-  std::vector<int> labels(std::size_t(o.batch));
-  for (int& y : labels) y = label(rng);
 
   onednn::Options eo;
   eo.threads = o.threads;
-  eo.conv_algorithm = parse_algorithm(o.conv_algorithm);
+  eo.conv_algorithm =
+      bench::parse_conv_algorithm(o.conv_algorithm).value_or(onednn::ConvAlgorithm::direct);
 
   std::optional<Measured> train, infer;
   if (o.mode == "train" || o.mode == "both") {
-    const auto t0 = Clock::now();
-    onednn::Executable exec(info.program, o.batch, onednn::Mode::training, eo);
-    const double setup = seconds_since(t0);
-    onednn::initialize_parameters(info.program, exec.parameters(), exec.buffers(), 0);
-    runtime::Optimizer sgd =
-        runtime::Optimizer::sgd(exec.parameters().size(), runtime::SgdOptions{0.9, false, 5e-4});
-    float loss = 0;
-    const Timing t = timed(
-        [&] {
-          exec.forward(input);
-          loss = exec.softmax_cross_entropy(labels);
-          exec.backward();
-          sgd.step(exec.parameters(), exec.gradients(), learning_rate);
-        },
-        o.batch, o.steps, o.min_time);
-    train = Measured{t, setup, loss};
+    train = measure(info, onednn::Mode::training, o, eo);
   }
   if (o.mode == "inference" || o.mode == "both") {
-    const auto t0 = Clock::now();
-    onednn::Executable exec(info.program, o.batch, onednn::Mode::inference, eo);
-    const double setup = seconds_since(t0);
-    onednn::initialize_parameters(info.program, exec.parameters(), exec.buffers(), 0);
-    const Timing t = timed([&] { exec.forward(input); }, o.batch, o.steps, o.min_time);
-    infer = Measured{t, setup, 0};
+    infer = measure(info, onednn::Mode::inference, o, eo);
   }
   const double rss = peak_rss_mb();
 
   // Analytic FLOP/s: forward = 2 x MACs per image, a training step = 3 x forward.
-  const double forward_flops = double(info.flops());
-  auto gflops = [&](const std::optional<Measured>& r, double factor) {
-    return r ? factor * forward_flops * r->timing.images_per_second / 1e9 : 0.0;
+  auto gflops = [&](const std::optional<Measured>& r, onednn::Mode mode) {
+    return r ? bench::step_flops(info, mode, 1) * r->timing.images_per_second / 1e9 : 0.0;
   };
-  const double train_gflops = gflops(train, 3.0);
-  const double infer_gflops = gflops(infer, 1.0);
-  const int threads = effective_threads(o.threads);
+  const double train_gflops = gflops(train, onednn::Mode::training);
+  const double infer_gflops = gflops(infer, onednn::Mode::inference);
+  const int threads = bench::effective_threads(o.threads);
   const std::string name = std::string(m->name);
 
   if (o.json) {
