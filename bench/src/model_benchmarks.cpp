@@ -1,0 +1,271 @@
+// The Google Benchmark suite of one registry model (model_benchmarks.hpp).
+#include <archetype/bench/model_benchmarks.hpp>
+
+#include <archetype/bench/peak.hpp>
+#include <archetype/bench/workload.hpp>
+
+#include "flags.hpp"
+
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace archetype::bench {
+namespace {
+
+constexpr int exit_usage = 2;
+constexpr int inference_batches[] = {1, 32, 128};
+constexpr int training_batch = 128;
+/// How long bench_<model> measures the peak at start when none is given.
+constexpr double quick_peak_seconds = 0.4;
+
+struct Config {
+  std::string program;  // argv[0]'s name, for messages
+  const ModelEntry* model = nullptr;
+  bool fashion_mnist = false;
+  int threads = 0;
+  std::string conv_algorithm = "direct";
+  onednn::Options options;
+  double peak_gflops = 0;  // 0: unknown, no %peak
+  std::string peak_source;
+
+  [[nodiscard]] const ModelInfo& info() const {
+    return fashion_mnist ? model->fashion_mnist : model->native;
+  }
+};
+
+void print_usage(std::ostream& out, std::string_view program, std::string_view model) {
+  out << "usage: " << program
+      << " [--threads N] [--conv-algorithm direct|fastest|winograd] [--fashion-mnist]\n"
+         "       [--peak-gflops X] [--benchmark_...]\n"
+         "  Google Benchmark suite of "
+      << model
+      << " on the oneDNN backend: inference at batch 1, 32, 128 and\n"
+         "  one training step (forward, softmax cross-entropy, backward, SGD momentum) at batch\n"
+         "  128, on one fixed batch of synthetic inputs. Counters: img/s; GFLOP/s, analytic (2 x "
+         "MACs per image\n"
+         "  forward, training 3 x forward); %peak of the fp32 peak; peak_rss_MB (getrusage\n"
+         "  ru_maxrss of the whole process so far: filter one benchmark for its own).\n"
+         "  --threads N          oneDNN threads (default: every core this process may use)\n"
+         "  --conv-algorithm A   direct (default), fastest (Winograd or direct per layer,\n"
+         "                       measured at setup) or winograd\n"
+         "  --fashion-mnist      1x28x28 inputs through the model's input adapter\n"
+         "  --peak-gflops X      fp32 peak in GFLOP/s at these threads, for %peak (default:\n"
+         "                       $ARCHETYPE_PEAK_GFLOPS, else measured at start for 0.4 s)\n";
+}
+
+/// Returns -1 when the run goes on, else the exit code. Consumes our options from argv
+/// and leaves the rest (argv[0] first) in `rest` for Google Benchmark.
+int parse(int argc, char** argv, Config& c, std::vector<char*>& rest) {
+  rest.push_back(argv[0]);
+  std::string peak_text;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    auto bad = [&](std::string_view flag, std::string_view expected, std::string_view got) {
+      std::cerr << c.program << ": " << flag << " expects " << expected << ", got "
+                << flags::quoted(got) << "\n";
+      return exit_usage;
+    };
+    if (arg == "--help" || arg == "-h") {
+      print_usage(std::cout, c.program, c.model->name);
+      rest.push_back(argv[i]);  // Google Benchmark prints its own options and exits
+    } else if (arg == "--fashion-mnist") {
+      c.fashion_mnist = true;
+    } else if (auto v = flags::value_of("--threads", argc, argv, i)) {
+      const auto n = flags::positive_int(*v);
+      if (!n || *n > 1024) return bad("--threads", "an integer in [1, 1024]", *v);
+      c.threads = *n;
+    } else if (auto v = flags::value_of("--conv-algorithm", argc, argv, i)) {
+      const auto a = parse_conv_algorithm(*v);
+      if (!a) return bad("--conv-algorithm", "direct, fastest or winograd", *v);
+      c.conv_algorithm = std::string(*v);
+      c.options.conv_algorithm = *a;
+    } else if (auto v = flags::value_of("--peak-gflops", argc, argv, i)) {
+      const auto x = flags::positive_number(*v);
+      if (!x) return bad("--peak-gflops", "a positive number of GFLOP/s", *v);
+      c.peak_gflops = *x;
+      c.peak_source = "--peak-gflops";
+    } else if (arg.substr(0, 2) == "--" && arg.substr(0, 12) != "--benchmark_" &&
+               arg.substr(0, 3) != "--v") {
+      std::cerr << c.program << ": unknown option '" << arg << "' (--help lists the options)\n";
+      return exit_usage;
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
+  return -1;
+}
+
+/// The fp32 peak for %peak: --peak-gflops, else $ARCHETYPE_PEAK_GFLOPS, else measured now.
+/// Returns false after printing why when the environment variable is not a number.
+bool resolve_peak(Config& c) {
+  if (c.peak_gflops > 0) return true;
+  if (const char* env = std::getenv("ARCHETYPE_PEAK_GFLOPS"); env != nullptr && *env != '\0') {
+    const auto x = flags::positive_number(env);
+    if (!x) {
+      std::cerr << c.program << ": ARCHETYPE_PEAK_GFLOPS expects a positive number of GFLOP/s, got "
+                << flags::quoted(env) << "\n";
+      return false;
+    }
+    c.peak_gflops = *x;
+    c.peak_source = "environment ARCHETYPE_PEAK_GFLOPS";
+    return true;
+  }
+  if (peak_isa(Precision::fp32).empty()) {
+    c.peak_source = "unknown: this CPU has no FMA loop to measure it, and no --peak-gflops";
+    return true;
+  }
+  const PeakMeasurement m = measure_peak(Precision::fp32, c.threads, quick_peak_seconds);
+  c.peak_gflops = m.gflops;
+  char text[160];
+  std::snprintf(text, sizeof text,
+                "measured at start: %.2f s fp32 FMA loop (%s) on %d threads (bench_peak measures "
+                "longer; --peak-gflops or ARCHETYPE_PEAK_GFLOPS to set it)",
+                m.seconds, std::string(m.isa).c_str(), m.threads);
+  c.peak_source = text;
+  return true;
+}
+
+/// The workload of the benchmark running now, kept across Google Benchmark's repeated
+/// calls of the same benchmark (it calls each with growing iteration counts) so that the
+/// Executable is built once; released before the next one is built.
+std::unique_ptr<Workload> current;
+
+void run_step(benchmark::State& state, const Config& c, onednn::Mode mode, int batch) {
+  const ModelInfo& info = c.info();
+  const double needed = estimated_bytes(info, mode, batch);
+  const double available = physical_memory_bytes();
+  // The estimate counts the saved activations but not oneDNN's blocked copies and
+  // workspaces (measured: resident memory is about 1.35 x the estimate for ResNet-18-CIFAR).
+  if (available > 0 && needed > 0.75 * available) {
+    char text[200];
+    std::snprintf(text, sizeof text,
+                  "skipped: needs about %.1f GiB (parameters, gradients, momentum, saved "
+                  "activations), this machine has %.1f GiB",
+                  needed / (1 << 30), available / (1 << 30));
+    state.SkipWithError(text);
+    return;
+  }
+  if (!current || current->mode() != mode || current->batch() != batch) {
+    current.reset();
+    try {
+      current = std::make_unique<Workload>(info, batch, mode, c.options);
+      for (int i = 0; i < warmup_steps; ++i) current->step();
+    } catch (const std::exception& e) {
+      current.reset();
+      state.SkipWithError(e.what());
+      return;
+    }
+  }
+  Workload& w = *current;
+  // Timed here as well as by Google Benchmark (the same loop, wall clock), so that the
+  // counters are plain numbers: a rate counter would print as "GFLOP/s=52/s".
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    for (auto _ : state) w.step();
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (mode == onednn::Mode::training && !std::isfinite(w.last_loss())) {
+    state.SkipWithError("the training loss is not finite");
+    return;
+  }
+
+  const double steps_per_second = double(state.iterations()) / seconds;
+  const double gflops = step_flops(info, mode, batch) / 1e9 * steps_per_second;
+  state.counters["img/s"] = double(batch) * steps_per_second;
+  state.counters["GFLOP/s"] = gflops;
+  if (c.peak_gflops > 0) state.counters["%peak"] = 100.0 * gflops / c.peak_gflops;
+  state.counters["peak_rss_MB"] = peak_rss_mb();
+}
+
+std::string program_name(const char* argv0) {
+  const std::string_view path = argv0 != nullptr ? argv0 : "bench";
+  const auto slash = path.rfind('/');
+  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
+}
+
+}  // namespace
+
+int run_model_benchmarks(const char* model, int argc, char** argv) {
+  Config c;
+  c.program = program_name(argc > 0 ? argv[0] : nullptr);
+  c.model = find_model(model);
+  if (c.model == nullptr) {
+    std::cerr << c.program << ": no model '" << model << "' in the registry\n";
+    return exit_usage;
+  }
+  std::vector<char*> rest;
+  if (const int rc = parse(argc, argv, c, rest); rc >= 0) return rc;
+  bool list_only = false;  // --benchmark_list_tests: no need to measure the peak
+  for (int i = 1; i < int(rest.size()); ++i) {
+    const std::string_view arg = rest[std::size_t(i)];
+    list_only = list_only || arg == "--benchmark_list_tests" ||
+                arg == "--benchmark_list_tests=true" || arg == "--benchmark_list_tests=1";
+  }
+  int rest_count = int(rest.size());
+  rest.push_back(nullptr);
+  benchmark::Initialize(&rest_count, rest.data());
+  if (benchmark::ReportUnrecognizedArguments(rest_count, rest.data())) return exit_usage;
+
+  c.threads = effective_threads(c.threads);
+  c.options.threads = c.threads;
+  try {
+    if (list_only && c.peak_gflops <= 0) {
+      c.peak_source = "not measured (--benchmark_list_tests)";
+    } else if (!resolve_peak(c)) {
+      return exit_usage;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << c.program << ": " << e.what() << "\n";
+    return 1;
+  }
+
+  const ModelInfo& info = c.info();
+  const std::string name(c.model->name);
+  const std::string input = std::to_string(info.input.c) + "x" + std::to_string(info.input.h) +
+                            "x" + std::to_string(info.input.w);
+  benchmark::AddCustomContext("model", name);
+  benchmark::AddCustomContext(
+      "input", c.fashion_mnist ? input + " (Fashion-MNIST through the input adapter)" : input);
+  benchmark::AddCustomContext("threads", std::to_string(c.threads));
+  benchmark::AddCustomContext("conv_algorithm", c.conv_algorithm);
+  benchmark::AddCustomContext("forward_flops_per_image", std::to_string(info.flops()));
+  benchmark::AddCustomContext("peak_gflops_fp32",
+                              c.peak_gflops > 0 ? std::to_string(c.peak_gflops) : "unknown");
+  benchmark::AddCustomContext("peak_source", c.peak_source);
+  benchmark::AddCustomContext(
+      "counters",
+      "img/s; GFLOP/s analytic, 2 x MACs per image forward, training step 3 x forward, fp32; "
+      "%peak of peak_gflops_fp32; peak_rss_MB: getrusage ru_maxrss of the process so far, MB");
+
+  auto add = [&](const std::string& label, onednn::Mode mode, int batch) {
+    benchmark::RegisterBenchmark(
+        (name + "/" + label + "/batch:" + std::to_string(batch)).c_str(),
+        [&c, mode, batch](benchmark::State& state) { run_step(state, c, mode, batch); })
+        ->UseRealTime()
+        ->MeasureProcessCPUTime()
+        ->Unit(benchmark::kMillisecond);
+  };
+  for (int batch : inference_batches) add("inference", onednn::Mode::inference, batch);
+  add("train_step", onednn::Mode::training, training_batch);
+
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  current.reset();
+  return 0;
+}
+
+}  // namespace archetype::bench
