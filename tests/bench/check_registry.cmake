@@ -1,0 +1,27 @@
+# Every model `archetype list --json` shows has its bench_<model> executable, and no
+# executable names a model the registry lacks.
+# Usage: cmake -DARCHETYPE=path -DBENCHMARKS=bench_a,bench_b,... -P check_registry.cmake
+cmake_minimum_required(VERSION 3.25)
+execute_process(COMMAND ${ARCHETYPE} list --json OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "archetype list --json exited with ${rc}")
+endif()
+string(REPLACE "," ";" benchmarks "${BENCHMARKS}")
+string(JSON n LENGTH "${out}")
+math(EXPR last "${n} - 1")
+set(models "")
+foreach(i RANGE ${last})
+  string(JSON name GET "${out}" ${i} name)
+  list(APPEND models bench_${name})
+  if(NOT bench_${name} IN_LIST benchmarks)
+    message(FATAL_ERROR "registry model '${name}' has no bench_${name} (bench/CMakeLists.txt reads "
+                        "the names from architectures/src/registry*.cpp)")
+  endif()
+endforeach()
+foreach(b IN LISTS benchmarks)
+  if(NOT b IN_LIST models)
+    message(FATAL_ERROR "${b} names no registry model")
+  endif()
+endforeach()
+list(LENGTH benchmarks count)
+message(STATUS "${count} models, one benchmark executable each")
