@@ -128,9 +128,9 @@ bool resolve_peak(Config& c) {
   c.peak_gflops = m.gflops;
   char text[160];
   std::snprintf(text, sizeof text,
-                "measured at start: %.2f s fp32 FMA loop (%s) on %d threads (bench_peak measures "
+                "measured at start: %.2f s fp32 FMA loop (%s) on %d thread%s (bench_peak measures "
                 "longer; --peak-gflops or ARCHETYPE_PEAK_GFLOPS to set it)",
-                m.seconds, std::string(m.isa).c_str(), m.threads);
+                m.seconds, std::string(m.isa).c_str(), m.threads, m.threads == 1 ? "" : "s");
   c.peak_source = text;
   return true;
 }
