@@ -126,7 +126,7 @@ bool resolve_peak(Config& c) {
   }
   const PeakMeasurement m = measure_peak(Precision::fp32, c.threads, quick_peak_seconds);
   c.peak_gflops = m.gflops;
-  char text[160];
+  char text[256];
   std::snprintf(text, sizeof text,
                 "measured at start: %.2f s fp32 FMA loop (%s) on %d thread%s (bench_peak measures "
                 "longer; --peak-gflops or ARCHETYPE_PEAK_GFLOPS to set it)",
