@@ -212,7 +212,8 @@ def write_report(a, path, meta, summary, results, errors):
       "multiply-accumulates of convolutions and linear layers (`archetype describe`), a training step "
       "counted as 3 x forward; the PyTorch rows use the same count, as the models are the same. "
       "\"fastest\" lets Archetype pick Winograd or direct per 3x3 stride-1 layer by timing both when the "
-      "executable is built (setup time); Winograd rounds differently from direct.")
+      "executable is built (setup time); Winograd rounds differently from direct, and does fewer "
+      "multiplications than the analytic count, so its % of peak can exceed 100.")
     w("")
     w(f"Raw rows of every round: `{Path(path).with_suffix('.json').name}`.")
     if errors:
