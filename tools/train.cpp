@@ -23,6 +23,7 @@ struct TrainCommandOptions {
   std::string model;
   std::string data = "fashion-mnist";
   std::string augment = "auto";
+  std::string conv_algorithm = "direct";
   std::size_t limit_train = 0;
   std::size_t limit_test = 0;
   std::string save;
@@ -92,6 +93,9 @@ int run_train(TrainCommandOptions o) {
   data.train.normalize(stats.mean, stats.stddev);
   data.test.normalize(stats.mean, stats.stddev);
 
+  o.train.conv_algorithm = o.conv_algorithm == "fastest"    ? onednn::ConvAlgorithm::fastest
+                           : o.conv_algorithm == "winograd" ? onednn::ConvAlgorithm::winograd
+                                                            : onednn::ConvAlgorithm::direct;
   if (o.augment == "auto") o.augment = data.colour ? "crop+flip" : "none";
   if (o.augment == "none") {
     o.train.augment = {};
@@ -158,6 +162,10 @@ Command add_train(CLI::App& app) {
   sub->add_option("--augment", options->augment, "none, crop, flip, crop+flip or auto (crop+flip for CIFAR)")
       ->capture_default_str();
   sub->add_option("--threads", t.threads, "oneDNN threads (0: all cores)")->check(CLI::Range(0, 1024))->capture_default_str();
+  sub->add_option("--conv-algorithm", options->conv_algorithm,
+                  "3x3 stride-1 convolutions in training: direct, winograd, or fastest (times both per layer)")
+      ->check(CLI::IsMember({"direct", "fastest", "winograd"}))
+      ->capture_default_str();
   sub->add_option("--seed", t.seed, "Seed of initialisation, shuffling, augmentation, dropout")->capture_default_str();
   sub->add_option("--checkpoint", t.checkpoint_dir, "Directory for checkpoint.bin and model.params (each epoch)");
   sub->add_flag("--resume", t.resume, "Continue from --checkpoint DIR/checkpoint.bin if present");

@@ -144,6 +144,7 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
 
   onednn::Options eo;
   eo.threads = o.threads;
+  eo.conv_algorithm = o.conv_algorithm;
   eo.dropout_seed = mix_seed(o.seed, 0xd209);
   onednn::Executable exec(program, o.batch, onednn::Mode::training, eo);
   onednn::initialize_parameters(program, exec.parameters(), exec.buffers(), o.seed);

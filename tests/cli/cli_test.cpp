@@ -168,6 +168,9 @@ TEST(Cli, BadOptionsExitWithUsageError) {
   const Result none = run("");
   EXPECT_EQ(none.rc, 2);
   EXPECT_NE(none.err.find("describe"), std::string::npos) << none.err;
+  const Result conv = run("train lenet5 --data synthetic --conv-algorithm gemm");
+  EXPECT_EQ(conv.rc, 2);
+  EXPECT_NE(conv.err.find("--conv-algorithm"), std::string::npos) << conv.err;
   const Result batch0 = run("describe lenet5 --batch 0");
   EXPECT_NE(batch0.err.find("--batch"), std::string::npos) << batch0.err;
 }

@@ -4,6 +4,7 @@
 /// compiled program, the optimizer over the flat parameter block, evaluation on the test
 /// set after each epoch, metrics, atomic checkpoints and bit-for-bit resumption.
 
+#include <archetype/backends/onednn/executable.hpp>
 #include <archetype/codegen/program.hpp>
 #include <archetype/runtime/augment.hpp>
 #include <archetype/runtime/dataset.hpp>
@@ -32,6 +33,9 @@ struct TrainOptions {
   AdamOptions adam{};
   std::uint64_t seed = 1;           ///< initialisation, shuffling, augmentation, dropout
   int threads = 0;                  ///< 0: all cores
+  /// The training executable's 3x3 stride-1 convolutions: direct, Winograd, or the faster
+  /// of the two timed per layer when the executable is built (fastest).
+  onednn::ConvAlgorithm conv_algorithm = onednn::ConvAlgorithm::direct;
   Augment augment{};
   std::filesystem::path checkpoint_dir;  ///< empty: no checkpoints
   bool resume = false;                   ///< continue from checkpoint_dir/checkpoint.bin
