@@ -305,11 +305,24 @@ using Blocked = Net<Input<Shape{16, 4, 4}>,
                     3>;
 TEST(Composite, BlockedLayouts) { check<Blocked>("blocked layouts (16-24 ch)"); }
 
+// A ResNet stage as inference folds it (codegen::fold_inference): Conv+BN+ReLU, then an
+// identity block whose last Conv+BN takes the residual sum in place and the ReLU, then a
+// projection block whose shortcut Conv+BN takes the body's result as its sum.
+using FoldedStage = Net<Input<Shape{3, 6, 6}>,
+                        Seq<Conv3x3<16>, BatchNorm, ReLU,
+                            Residual<Seq<Conv3x3<16>, BatchNorm, ReLU, Conv3x3<16>, BatchNorm>, Identity, ReLU>,
+                            Residual<Seq<Conv3x3<8, 2>, BatchNorm, ReLU, Conv3x3<8>, BatchNorm>,
+                                     Seq<Conv1x1<8, 2>, BatchNorm>, ReLU>,
+                            GlobalAvgPool, Linear<3>>,
+                        3>;
+static_assert(codegen::inference_program_v<FoldedStage>.ops[6].fusion.sum >= 0, "identity block: sum folded");
+
 // The same nets in inference mode: running statistics, and whatever the backend folds.
 TEST(Composite, InferenceForward) {
   check_inference<Composite>("composite");
   check_inference<Blocked>("blocked layouts (16-24 ch)");
   check_inference<AlexNetLike>("alexnet-like");
+  check_inference<FoldedStage>("folded resnet stage");
 }
 
 // --- The harness itself: a wrong gradient must fail ------------------------------------------

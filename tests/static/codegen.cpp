@@ -58,5 +58,55 @@ static_assert(resnet20.params == 269'722 && resnet20.buffers == buffers_v<archit
 static_assert(no_live_overlap<resnet20>());
 static_assert(resnet20.inference_arena < totals_v<architectures::CifarResNet<20>>.training_saved_elements / 10);
 
+// Inference folding (fold_inference): counts of each kind of fusion in a folded program.
+struct FoldCounts {
+  int batch_norm = 0, sum = 0, relu = 0, absorbed = 0, heads = 0;
+};
+template <auto& P>
+constexpr FoldCounts fold_counts() {
+  FoldCounts c;
+  for (const auto& op : P.ops) {
+    if (!op.fusion.head()) continue;
+    ++c.heads;
+    c.batch_norm += op.fusion.batch_norm >= 0 ? 1 : 0;
+    c.sum += op.fusion.sum >= 0 ? 1 : 0;
+    c.relu += op.fusion.relu ? 1 : 0;
+    c.absorbed += op.fusion.absorbed;
+  }
+  return c;
+}
+// A training program carries no fusion at all.
+static_assert(fold_counts<resnet20>().heads == 0 && !resnet20.folded);
+
+// ResNet-20: 19 convolutions, each followed by its BatchNorm (all folded). 9 blocks: the 7
+// identity blocks end in Conv+BN+sum+ReLU; the 2 option-A blocks compute their shortcut
+// after the body's last Conv, so there the Add stays and takes the ReLU. Every first conv
+// of a block, and the stem, takes its ReLU: 10 + 7 + 2 = 19 ReLUs.
+constexpr auto& resnet20_folded = codegen::inference_program_v<architectures::CifarResNet<20>>;
+static_assert(resnet20_folded.folded);
+static_assert(fold_counts<resnet20_folded>().batch_norm == 19);
+static_assert(fold_counts<resnet20_folded>().sum == 7);
+static_assert(fold_counts<resnet20_folded>().relu == 19);
+static_assert(fold_counts<resnet20_folded>().absorbed == 19 + 7 + 19);
+static_assert(no_live_overlap<resnet20_folded>());
+// Folding needs less memory: no BatchNorm or ReLU outputs, sums in place.
+static_assert(resnet20_folded.inference_arena < resnet20.inference_arena);
+
+// ResNet-18-CIFAR: projection shortcuts (Conv+BN computed after the body) take the sum;
+// 20 convolutions with their BatchNorms, 8 residual sums, 17 ReLUs (stem + 8 + 8).
+constexpr auto& resnet18_folded = codegen::inference_program_v<architectures::ResNet18Cifar>;
+static_assert(fold_counts<resnet18_folded>().batch_norm == 20);
+static_assert(fold_counts<resnet18_folded>().sum == 8);
+static_assert(fold_counts<resnet18_folded>().relu == 17);
+static_assert(no_live_overlap<resnet18_folded>());
+
+// LeNet-5 (no BatchNorm): the ReLUs after its convolutions and hidden Linears are post-ops.
+constexpr auto& lenet_folded = codegen::inference_program_v<architectures::LeNet5>;
+static_assert(fold_counts<lenet_folded>().batch_norm == 0 && fold_counts<lenet_folded>().sum == 0);
+static_assert(fold_counts<lenet_folded>().relu == 4);
+static_assert(no_live_overlap<lenet_folded>());
+// The folded program's figures are the training program's: same parameters, same order.
+static_assert(lenet_folded.params == lenet.params && lenet_folded.ops[0].param_offset == 0);
+
 }  // namespace
 }  // namespace archetype::static_tests

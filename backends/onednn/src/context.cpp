@@ -63,6 +63,21 @@ void Context::define(int t, const memory& mem) {
   take(mem);
 }
 
+void Context::define_chain(const codegen::Op& head, const memory& mem) {
+  define(head.output, mem);
+  const std::size_t h = index(head);
+  for (int k = 1; k <= head.fusion.absorbed; ++k) define(ops[h + std::size_t(k)].output, mem);
+}
+
+dnnl::primitive_attr Context::post_ops(const codegen::Op& head) {
+  dnnl::post_ops po;
+  if (head.fusion.sum >= 0) po.append_sum(1.f);
+  if (head.fusion.relu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(po);
+  return attr;
+}
+
 void Context::release(int t) {
   if (training() || t == output) return;
   TensorState& ts = tensors[std::size_t(t)];

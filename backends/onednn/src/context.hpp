@@ -118,6 +118,11 @@ struct Context {
   /// Sets the forward value of tensor `t` (its producer's output, or a view of another
   /// tensor's value).
   void define(int t, const memory& mem);
+  /// Sets the forward value of `head`'s output and of every op folded into it
+  /// (codegen::Fusion: inference only) to `mem`, the chain's result.
+  void define_chain(const codegen::Op& head, const memory& mem);
+  /// The post-ops of a folded chain (`head.fusion`): in-place sum, then ReLU.
+  [[nodiscard]] static dnnl::primitive_attr post_ops(const codegen::Op& head);
   /// Tensor `t` is no longer read in the forward pass (inference: its buffers may be reused
   /// by ops built from now on).
   void release(int t);

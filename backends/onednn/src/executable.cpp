@@ -29,6 +29,7 @@ struct Executable::Impl {
   memory input_grad_plain;       // d(loss)/d(input), plain NCHW
   std::vector<float> user_output_grad;  // set by the loss or set_output_gradient
   bool have_forward = false;
+  bool weights_ready = false;  // inference: weights_forward has run since the last change
   bool have_output_grad = false;
 
   /// Options::threads for oneDNN's OpenMP (and the plain loops), on the calling thread.
@@ -99,6 +100,11 @@ Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode
   Impl& m = *impl_;
   detail::Context& ctx = m.ctx;
   ctx.ops.assign(program.ops.begin(), program.ops.end());
+  if (mode == Mode::inference && options.fold) {
+    if (!program.folded) codegen::fold_inference(ctx.ops, program.output);
+  } else {
+    for (codegen::Op& op : ctx.ops) op.fusion = codegen::Fusion{};
+  }
   ctx.batch = batch;
   ctx.mode = mode;
   ctx.options = options;
@@ -138,7 +144,7 @@ Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode
   std::vector<int> unread = ctx.readers;  // readers not built yet, per tensor
   for (std::size_t o = 0; o < ctx.ops.size(); ++o) {
     const codegen::Op& op = ctx.ops[o];
-    if (!ctx.fused[o]) {  // a fused op was built with the op before it
+    if (!ctx.fused[o] && op.fusion.into < 0) {  // a fused op was built with the op before it
       try {
         build_op(ctx, op);
       } catch (const dnnl::error& e) {
@@ -186,9 +192,15 @@ Executable& Executable::operator=(Executable&&) noexcept = default;
 
 int Executable::batch() const { return impl_->ctx.batch; }
 Mode Executable::mode() const { return impl_->ctx.mode; }
-std::span<float> Executable::parameters() { return impl_->params; }
+std::span<float> Executable::parameters() {
+  impl_->weights_ready = false;
+  return impl_->params;
+}
 std::span<float> Executable::gradients() { return impl_->grads; }
-std::span<float> Executable::buffers() { return impl_->buffers; }
+std::span<float> Executable::buffers() {
+  impl_->weights_ready = false;
+  return impl_->buffers;
+}
 
 std::span<const float> Executable::forward(std::span<const float> input) {
   Impl& m = *impl_;
@@ -200,7 +212,8 @@ std::span<const float> Executable::forward(std::span<const float> input) {
   std::memcpy(m.ctx.tensors[std::size_t(m.input)].mem.get_data_handle(), input.data(),
               input.size() * sizeof(float));
   m.apply_threads();
-  m.run(m.ctx.weights_forward);
+  if (m.ctx.training() || !m.weights_ready) m.run(m.ctx.weights_forward);
+  m.weights_ready = true;
   m.run(m.ctx.forward);
   m.have_forward = true;
   m.have_output_grad = false;

@@ -6,6 +6,7 @@
 #include "context.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -27,6 +28,7 @@ struct ConvGeometry {
   memory::desc src, weights, bias, dst;  // format_tag::any, bias x (or empty)
   memory::dims strides, pad;
   bool has_bias = false;
+  dnnl::primitive_attr attr;  // inference: the folded chain's post-ops
 };
 
 /// Throws dnnl::error when oneDNN has no implementation of `alg` for this geometry.
@@ -37,7 +39,7 @@ ConvPds make_conv(const Context& ctx, const ConvGeometry& g, algorithm alg) {
                              : dnnl::convolution_forward::desc(prop, alg, g.src, g.weights, g.dst, g.strides,
                                                                g.pad, g.pad);
   ConvPds p;
-  p.fwd = dnnl::convolution_forward::primitive_desc(fd, ctx.eng);
+  p.fwd = dnnl::convolution_forward::primitive_desc(fd, g.attr, ctx.eng);
   if (!ctx.training()) return p;
   const auto wd = g.has_bias ? dnnl::convolution_backward_weights::desc(alg, g.src, g.weights, g.bias, g.dst,
                                                                         g.strides, g.pad, g.pad)
@@ -102,7 +104,7 @@ ConvPds choose_conv(Context& ctx, const codegen::Op& op, const ConvGeometry& g) 
       return make_conv(ctx, g, algorithm::convolution_direct);
     }
   }
-  const std::string key = std::to_string(L.in.c) + "x" + std::to_string(L.in.h) + "x" + std::to_string(L.in.w) +
+  const std::string key = std::to_string(op.fusion.sum >= 0) + std::to_string(op.fusion.relu) + std::to_string(L.in.c) + "x" + std::to_string(L.in.h) + "x" + std::to_string(L.in.w) +
                           ">" + std::to_string(L.out.c) + "p" + std::to_string(L.pad_h) + "x" +
                           std::to_string(L.pad_w) + (L.bias ? "b" : "");
   auto known = ctx.conv_choices.find(key);
@@ -122,11 +124,13 @@ ConvPds choose_conv(Context& ctx, const codegen::Op& op, const ConvGeometry& g) 
 
 void build_conv(Context& ctx, const codegen::Op& op) {
   const LayerRow& L = op.layer;
+  const codegen::Fusion& fusion = op.fusion;  // inference only
   const int in = op.inputs[0];
-  const int out = op.output;
   const Shape is = ctx.tensors[std::size_t(in)].shape;
-  const Shape os = ctx.tensors[std::size_t(out)].shape;
+  const Shape os = ctx.tensors[std::size_t(op.output)].shape;
   const int g = L.groups;
+  const bool fold_bn = fusion.batch_norm >= 0;
+  const bool bias = L.bias || fold_bn;
 
   const memory::dims wdims = g == 1 ? memory::dims{os.c, is.c, L.kernel_h, L.kernel_w}
                                     : memory::dims{g, os.c / g, is.c / g, L.kernel_h, L.kernel_w};
@@ -134,20 +138,51 @@ void build_conv(Context& ctx, const codegen::Op& op) {
   const memory::desc b_md({os.c}, dt::f32, tag::x);
   const std::int64_t w_count = std::int64_t{os.c} * (is.c / g) * L.kernel_h * L.kernel_w;
   ConvGeometry geometry{ctx.any(is),    memory::desc(wdims, dt::f32, tag::any),
-                        L.bias ? b_md : memory::desc(), ctx.any(os),
+                        bias ? b_md : memory::desc(), ctx.any(os),
                         {L.stride_h, L.stride_w}, {L.pad_h, L.pad_w},
-                        L.bias};
+                        bias,           Context::post_ops(op)};
   const ConvPds pds = choose_conv(ctx, op, geometry);
   const auto& fpd = pds.fwd;
 
   memory src = ctx.value_as(in, fpd.src_desc(), ctx.forward);
   memory w_user = ctx.over_params(w_plain, op.param_offset);
+  memory b_user = L.bias ? ctx.over_params(b_md, op.param_offset + w_count) : memory();
+  if (fold_bn) {  // W' = s W, b' = s (b - mean) + beta with s = gamma / sqrt(var + eps)
+    const codegen::Op& bn = ctx.ops[std::size_t(fusion.batch_norm)];
+    memory w_folded = ctx.alloc(w_plain);
+    memory b_folded = ctx.alloc(b_md);
+    const float* gamma = ctx.params + bn.param_offset;
+    const float* beta = gamma + os.c;
+    const float* mean = ctx.buffers + bn.buffer_offset;
+    const float* var = mean + os.c;
+    const float* w0 = data(w_user);
+    const float* b0 = L.bias ? data(b_user) : nullptr;
+    const double eps = ctx.options.batch_norm_epsilon;
+    const std::int64_t per_channel = w_count / os.c;
+    const int channels = os.c;
+    ctx.weights_forward.push_back(Step{{}, {}, [=] {
+                                         float* w1 = data(w_folded);
+                                         float* b1 = data(b_folded);
+                                         for (int c = 0; c < channels; ++c) {
+                                           const double s = double(gamma[c]) / std::sqrt(double(var[c]) + eps);
+                                           const float sf = float(s);
+                                           for (std::int64_t i = 0; i < per_channel; ++i) {
+                                             w1[c * per_channel + i] = w0[c * per_channel + i] * sf;
+                                           }
+                                           b1[c] = float(s * ((b0 != nullptr ? b0[c] : 0.0) - mean[c]) + beta[c]);
+                                         }
+                                       }});
+    w_user = w_folded;
+    b_user = b_folded;
+  }
   memory w = ctx.weights_as(w_user, fpd.weights_desc(), ctx.weights_forward);
-  memory dst = ctx.activation(fpd.dst_desc());
+  // An in-place residual sum writes into the summand's buffer (dead after this op).
+  memory dst = fusion.sum >= 0 ? ctx.value_as(fusion.sum, fpd.dst_desc(), ctx.forward)
+                               : ctx.activation(fpd.dst_desc());
   Step step{dnnl::convolution_forward(fpd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst}}, {}};
-  if (L.bias) step.args[DNNL_ARG_BIAS] = ctx.over_params(b_md, op.param_offset + w_count);
+  if (bias) step.args[DNNL_ARG_BIAS] = b_user;
   ctx.forward.push_back(std::move(step));
-  ctx.define(out, dst);
+  ctx.define_chain(op, dst);
   if (!ctx.training()) return;
 
   ctx.backward_builders.push_back([&ctx, op, w_plain, b_md, w_count, pds, w_user, w] {
@@ -203,7 +238,7 @@ void build_linear(Context& ctx, const codegen::Op& op) {
 
   const auto fd = L.bias ? dnnl::inner_product_forward::desc(prop, ctx.any(is), w_any, b_md, dst2)
                          : dnnl::inner_product_forward::desc(prop, ctx.any(is), w_any, dst2);
-  const dnnl::inner_product_forward::primitive_desc fpd(fd, ctx.eng);
+  const dnnl::inner_product_forward::primitive_desc fpd(fd, Context::post_ops(op), ctx.eng);
 
   memory src = ctx.value_as(in, fpd.src_desc(), ctx.forward);
   memory w_user = ctx.over_params(w_plain, op.param_offset);
@@ -213,7 +248,7 @@ void build_linear(Context& ctx, const codegen::Op& op) {
             {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, ctx.view(dst, dst2)}}, {}};
   if (L.bias) step.args[DNNL_ARG_BIAS] = ctx.over_params(b_md, op.param_offset + w_count);
   ctx.forward.push_back(std::move(step));
-  ctx.define(out, dst);
+  ctx.define_chain(op, dst);
   if (!ctx.training()) return;
 
   ctx.backward_builders.push_back([&ctx, op, is, os, w_plain, w_any, b_md, dst2, w_count, fpd, w_user, w] {

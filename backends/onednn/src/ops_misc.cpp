@@ -130,7 +130,6 @@ void build_flatten(Context& ctx, const codegen::Op& op) {
 }
 
 void build_add(Context& ctx, const codegen::Op& op) {
-  const int out = op.output;
   const memory::desc md = ctx.tensors[std::size_t(op.inputs[0])].md;
   std::vector<memory> srcs;
   std::vector<memory::desc> mds;
@@ -138,12 +137,27 @@ void build_add(Context& ctx, const codegen::Op& op) {
     srcs.push_back(ctx.value_as(op.inputs[i], md, ctx.forward));  // all in the first one's layout
     mds.push_back(md);
   }
+  if (op.input_count == 2 && op.fusion.relu) {  // inference: Add + ReLU in one binary primitive
+    const dnnl::binary::desc d(algorithm::binary_add, md, md, md);
+    const dnnl::binary::primitive_desc pd(d, Context::post_ops(op), ctx.eng);
+    memory dst = ctx.activation(pd.dst_desc());
+    ctx.forward.push_back(
+        Step{dnnl::binary(pd), {{DNNL_ARG_SRC_0, srcs[0]}, {DNNL_ARG_SRC_1, srcs[1]}, {DNNL_ARG_DST, dst}}, {}});
+    ctx.define_chain(op, dst);
+    return;
+  }
   const dnnl::sum::primitive_desc pd(md, std::vector<float>(std::size_t(op.input_count), 1.f), mds, ctx.eng);
   memory dst = ctx.activation(pd.dst_desc());
   Step step{dnnl::sum(pd), {{DNNL_ARG_DST, dst}}, {}};
   for (int i = 0; i < op.input_count; ++i) step.args[DNNL_ARG_MULTIPLE_SRC + i] = srcs[std::size_t(i)];
   ctx.forward.push_back(std::move(step));
-  ctx.define(out, dst);
+  if (op.fusion.relu) {  // inference, more than two summands: the ReLU in place after the sum
+    const dnnl::eltwise_forward::desc rd(prop_kind::forward_inference, algorithm::eltwise_relu, pd.dst_desc(), 0.f,
+                                         0.f);
+    const dnnl::eltwise_forward::primitive_desc rpd(rd, ctx.eng);
+    ctx.forward.push_back(Step{dnnl::eltwise_forward(rpd), {{DNNL_ARG_SRC, dst}, {DNNL_ARG_DST, dst}}, {}});
+  }
+  ctx.define_chain(op, dst);
   if (!ctx.training()) return;
   ctx.backward_builders.push_back([&ctx, op] {
     // Every input receives the whole gradient; the first may take the buffer itself.

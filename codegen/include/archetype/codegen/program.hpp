@@ -14,6 +14,12 @@
 /// - The inference memory plan places every tensor in one arena (offsets in elements per
 ///   image; multiply by the batch) so that tensors whose lifetimes do not overlap share
 ///   memory: first fit, in execution order.
+/// - Inference folding (`fold_inference`, `inference_program_v<N>`) rewrites the program
+///   once for every backend: a BatchNorm right after a convolution is folded into that
+///   convolution's weights and bias, a residual sum becomes the in-place sum post-op of the
+///   convolution computed just before it, and a ReLU becomes a post-op of the op before it.
+///   The absorbed ops stay in the list (parameter offsets and state_dict order do not
+///   change) and are marked `Fusion::into`; their outputs alias the chain's memory.
 
 #include <archetype/dsl/analysis.hpp>
 #include <archetype/dsl/layer.hpp>
@@ -38,6 +44,23 @@ struct Tensor {
   std::int64_t offset = 0;  ///< inference arena offset, elements per image
 };
 
+/// How an op is computed in a folded (inference) program. All fields keep their defaults
+/// in a training program. A chain is one head op plus the ops absorbed into it:
+/// `Conv [+ BatchNorm folded] [+ residual sum] [+ ReLU]`, `Linear [+ ReLU]`,
+/// `BatchNorm [+ ReLU]`, `Add [+ ReLU]`.
+struct Fusion {
+  int into = -1;        ///< absorbed: computed by the head op `into` (not executed itself)
+  int batch_norm = -1;  ///< Conv head: the BatchNorm op folded into its weights and bias:
+                        ///< s = gamma / sqrt(var + eps), W' = s W, b' = s (b - mean) + beta
+  int sum = -1;         ///< Conv head: tensor added to the result in place (its buffer becomes
+                        ///< the result), after the folded BatchNorm and before the ReLU
+  bool relu = false;    ///< ReLU applied to the result, last
+  int result = -1;      ///< head: the tensor holding the chain's final value
+  int absorbed = 0;     ///< head: how many ops it absorbed
+
+  [[nodiscard]] constexpr bool head() const { return into < 0 && absorbed > 0; }
+};
+
 /// One op: a row of the layer table with its tensors and its place in the blocks.
 struct Op {
   LayerRow layer{};                ///< what it computes (layer.op), geometry, shapes, sizes
@@ -46,6 +69,7 @@ struct Op {
   int output = -1;                 ///< tensor id written
   std::int64_t param_offset = 0;   ///< first parameter in the flat block
   std::int64_t buffer_offset = 0;  ///< first buffer (running statistics) in the buffer block
+  Fusion fusion{};                 ///< inference folding (see `fold_inference`)
 };
 
 /// What a backend compiles: the ops, the tensors and the figures it allocates from.
@@ -57,6 +81,7 @@ struct ProgramView {
   std::int64_t params = 0;
   std::int64_t buffers = 0;
   std::int64_t inference_arena = 0;  ///< elements per image
+  bool folded = false;               ///< `fold_inference` has run: for inference only
 };
 
 template <std::size_t NOps, std::size_t NTensors>
@@ -68,11 +93,95 @@ struct Program {
   std::int64_t params = 0;
   std::int64_t buffers = 0;
   std::int64_t inference_arena = 0;
+  bool folded = false;
 
   [[nodiscard]] constexpr ProgramView view() const {
-    return ProgramView{ops, tensors, input, output, params, buffers, inference_arena};
+    return ProgramView{ops, tensors, input, output, params, buffers, inference_arena, folded};
   }
 };
+
+
+/// Readers of tensor `t` among `ops`.
+constexpr int readers_of(std::span<const Op> ops, int t) {
+  int n = 0;
+  for (const Op& op : ops) {
+    for (int i = 0; i < op.input_count; ++i) n += op.inputs[i] == t ? 1 : 0;
+  }
+  return n;
+}
+
+/// Inference folding, in place on `ops` (whose tensor `output` is the program's result):
+/// marks chains as documented at `Fusion`. A candidate is absorbed only when it is the next
+/// op, reads only the chain's current result, and nothing else reads that result (and the
+/// result is not the program's output). A residual sum `Add(r, a)` is absorbed into the
+/// Conv chain producing `r` when `a` is not the net input, is not produced by a view op,
+/// and no op from the chain's head on reads it but the Add (the head itself included: a
+/// convolution cannot write over its own source): the convolution then writes into `a`'s
+/// buffer.
+/// Idempotent: earlier annotations are cleared first. Runs at compile time
+/// (`inference_program_v`) and at run time (a backend handed an unfolded program).
+constexpr void fold_inference(std::span<Op> ops, int output) {
+  for (Op& op : ops) op.fusion = Fusion{};
+  const auto n = ops.size();
+  auto next_reads = [&](std::size_t last, int result, LayerKind kind) -> bool {
+    if (last + 1 >= n || result == output || readers_of(ops, result) != 1) return false;
+    const Op& next = ops[last + 1];
+    if (next.layer.op != kind) return false;
+    for (int i = 0; i < next.input_count; ++i) {
+      if (next.inputs[i] == result) return true;
+    }
+    return false;
+  };
+  auto producer_is_view = [&](int t) {
+    for (const Op& op : ops) {
+      if (op.output == t) return op.layer.view;
+    }
+    return false;
+  };
+  auto read_from_except = [&](int t, std::size_t first, std::size_t except) {
+    for (std::size_t k = first; k < n; ++k) {
+      for (int i = 0; i < ops[k].input_count; ++i) {
+        if (k != except && ops[k].inputs[i] == t) return true;
+      }
+    }
+    return false;
+  };
+  for (std::size_t h = 0; h < n; ++h) {
+    Op& head = ops[h];
+    const LayerKind kind = head.layer.op;
+    if (kind != LayerKind::conv && kind != LayerKind::linear && kind != LayerKind::batch_norm &&
+        kind != LayerKind::add) {
+      continue;
+    }
+    std::size_t last = h;
+    int result = head.output;
+    auto absorb = [&] {
+      ++last;
+      ops[last].fusion.into = int(h);
+      result = ops[last].output;
+      ++head.fusion.absorbed;
+    };
+    if (kind == LayerKind::conv && next_reads(last, result, LayerKind::batch_norm) &&
+        ops[last + 1].input_count == 1) {
+      head.fusion.batch_norm = int(last + 1);
+      absorb();
+    }
+    if (kind == LayerKind::conv && next_reads(last, result, LayerKind::add) && ops[last + 1].input_count == 2) {
+      const Op& add = ops[last + 1];
+      const int other = add.inputs[0] == result ? add.inputs[1] : add.inputs[0];
+      if (other != result && other != 0 && !producer_is_view(other) && !read_from_except(other, h, last + 1)) {
+        head.fusion.sum = other;
+        absorb();
+      }
+    }
+    if (next_reads(last, result, LayerKind::relu) && ops[last + 1].input_count == 1) {
+      head.fusion.relu = true;
+      absorb();
+    }
+    head.fusion.result = result;
+    h = last;
+  }
+}
 
 namespace detail {
 
@@ -198,11 +307,47 @@ consteval auto lower() {
   return p;
 }
 
+/// The folded program: `fold_inference` on a copy, then the aliases it creates (every
+/// tensor of a chain shares the chain's memory; a residual sum's result shares the buffer
+/// it was added into) and the memory plan again.
+template <std::size_t NOps, std::size_t NTensors>
+constexpr Program<NOps, NTensors> fold(Program<NOps, NTensors> p) {
+  fold_inference(p.ops, p.output);
+  for (std::size_t o = 0; o < NOps; ++o) {
+    const Op& head = p.ops[o];
+    if (!head.fusion.head()) continue;
+    int base = head.output;
+    if (head.fusion.sum >= 0) {
+      const int s = head.fusion.sum;
+      base = p.tensors[std::size_t(s)].alias_of >= 0 ? p.tensors[std::size_t(s)].alias_of : s;
+      p.tensors[std::size_t(head.output)].alias_of = base;
+    }
+    for (std::size_t k = o + 1; k <= o + std::size_t(head.fusion.absorbed); ++k) {
+      p.tensors[std::size_t(p.ops[k].output)].alias_of = base;
+    }
+  }
+  for (Tensor& t : p.tensors) {  // views of a chain's tensors: to the chain's base
+    if (t.alias_of >= 0 && p.tensors[std::size_t(t.alias_of)].alias_of >= 0) {
+      t.alias_of = p.tensors[std::size_t(t.alias_of)].alias_of;
+    }
+  }
+  for (Tensor& t : p.tensors) t.last_use = -1;
+  plan_inference_memory(p);
+  p.folded = true;
+  return p;
+}
+
 }  // namespace detail
 
 /// The program of net `N` (computed once per net type, at compile time).
 template <Network N>
 inline constexpr auto program_v = detail::lower<N>();
+
+/// The inference program of net `N`: `program_v<N>` folded (`fold_inference`) and planned
+/// again. Backends build inference from it; an unfolded program handed to a backend for
+/// inference is folded by the same function at run time.
+template <Network N>
+inline constexpr auto inference_program_v = detail::fold(program_v<N>);
 
 /// `lower<N>()`: the program of `N` as a value.
 template <Network N>

@@ -40,6 +40,10 @@ struct Options {
   std::uint64_t dropout_seed = 0x5eed;  ///< Dropout masks are drawn from this, per step
   bool dropout = true;  ///< false: Dropout is the identity also in training, for parity checks
   ConvAlgorithm conv_algorithm = ConvAlgorithm::direct;
+  /// Inference: run the folded program (`codegen::fold_inference`: BatchNorm folded into the
+  /// convolution before it, residual sums and ReLUs as post-ops). An unfolded program is
+  /// folded when the executable is built. false: every op runs as written (for checks).
+  bool fold = true;
 };
 
 class Executable {
@@ -58,7 +62,10 @@ class Executable {
   [[nodiscard]] Mode mode() const;
 
   /// The flat parameter block (program.params floats), read/write; initialise it with
-  /// `initialize_parameters` or load it before the first forward.
+  /// `initialize_parameters` or load it before the first forward. An inference executable
+  /// derives its weights (layouts, folded BatchNorm) from this block and the buffers once,
+  /// at the first forward after parameters() or buffers() was called: write through the
+  /// span before the next forward, not after it.
   [[nodiscard]] std::span<float> parameters();
   /// Gradients of the last backward(), same layout as parameters().
   [[nodiscard]] std::span<float> gradients();
