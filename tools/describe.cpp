@@ -79,7 +79,7 @@ nlohmann::json describe_json(const ModelEntry& m, const ModelInfo& info,
            {{"params", "trainable; BatchNorm gamma and beta included, running statistics are buffers"},
             {"macs", "multiply-accumulates of conv and linear layers, one forward pass of one image"},
             {"flops", "2 x macs"},
-            {"activation_bytes", "fp32; inference peak of live tensors; training: saved for backward"},
+            {"activation_bytes", "fp32; inference peak of live tensors; training: forward values the backward pass reads"},
             {"receptive_field", "input pixels per side, one output position of the last spatial layer"}}},
           {"layers", std::move(layers)}};
 }
@@ -132,7 +132,7 @@ void print_description(std::ostream& out, const ModelEntry& m, const ModelInfo& 
   total("inference peak", bytes_text(act.inference_peak),
         with_separators(act.inference_peak) + " bytes, " + batch + ", largest set of live tensors");
   total("training saved", bytes_text(act.training_saved),
-        with_separators(act.training_saved) + " bytes, " + batch + ", saved for backward");
+        with_separators(act.training_saved) + " bytes, " + batch + ", forward values the backward pass reads");
   total("receptive field",
         std::to_string(info.receptive_field.h) + "x" + std::to_string(info.receptive_field.w),
         "input pixels per side, one output position of the last spatial layer");

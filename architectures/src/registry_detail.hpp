@@ -27,7 +27,7 @@ consteval ModelInfo make_info() {
                    t.macs,
                    t.receptive_field,
                    t.inference_peak_elements,
-                   t.training_saved_elements,
+                   codegen::program_v<N>.training_saved,
                    std::span<const LayerRow>{layers_v<N>},
                    codegen::program_v<N>.view()};
 }

@@ -58,6 +58,17 @@ static_assert(resnet20.params == 269'722 && resnet20.buffers == buffers_v<archit
 static_assert(no_live_overlap<resnet20>());
 static_assert(resnet20.inference_arena < totals_v<architectures::CifarResNet<20>>.training_saved_elements / 10);
 
+// The training plan keeps only what the backward pass reads: in a ResNet not the
+// BatchNorm outputs summed by an Add, nor the Add's outputs (their ReLU differentiates from
+// its output), so less than the analysis' "training saved" (every op's output).
+static_assert(resnet20.training_saved < totals_v<architectures::CifarResNet<20>>.training_saved_elements);
+static_assert(!resnet20.tensors[std::size_t(resnet20.ops[8].inputs[0])].saved);  // BN output read by the Add
+static_assert(resnet20.ops[8].layer.op == LayerKind::add && !resnet20.tensors[9].saved);
+static_assert(resnet20.tensors[10].saved);  // the block's ReLU output: its own backward reads it
+// Tiny: the conv reads its input (0); the conv's output (1) only feeds the ReLU, which
+// reads its own output (2) instead.
+static_assert(tiny.tensors[0].saved && !tiny.tensors[1].saved && tiny.tensors[2].saved);
+
 // Inference folding (fold_inference): counts of each kind of fusion in a folded program.
 struct FoldCounts {
   int batch_norm = 0, sum = 0, relu = 0, absorbed = 0, heads = 0;

@@ -17,8 +17,9 @@ const codegen::Op* Context::sole_successor(const codegen::Op& op, LayerKind kind
   return &succ;
 }
 
-memory Context::activation(const memory::desc& md) {
-  if (training()) return alloc(md);
+memory Context::activation(const memory::desc& md) { return pooled(md); }
+
+memory Context::pooled(const memory::desc& md) {
   const std::size_t bytes = md.get_size();
   std::size_t best = pool.size();
   for (std::size_t i = 0; i < pool.size(); ++i) {
@@ -37,6 +38,16 @@ memory Context::activation(const memory::desc& md) {
   }
   pool[best].pending = true;
   return memory(md, eng, pool[best].owner.get_data_handle());
+}
+
+void Context::release_grads(int first, int last) {
+  for (int t = first; t < last; ++t) {
+    TensorState& ts = tensors[std::size_t(t)];
+    if (ts.grad) drop(ts.grad);
+    for (const memory& m : ts.grad_converted) drop(m);
+  }
+  for (const memory& m : transient) drop(m);
+  transient.clear();
 }
 
 void Context::take(const memory& m) {
@@ -79,7 +90,7 @@ dnnl::primitive_attr Context::post_ops(const codegen::Op& head) {
 }
 
 void Context::release(int t) {
-  if (training() || t == output) return;
+  if (t == output || (training() && needed[std::size_t(t)])) return;
   TensorState& ts = tensors[std::size_t(t)];
   drop(ts.mem);
   for (const memory& m : ts.converted) drop(m);
@@ -115,7 +126,8 @@ memory Context::grad_as(int t, const memory::desc& md, Steps& steps) {
   for (const memory& m : ts.grad_converted) {
     if (m.get_desc() == md) return m;
   }
-  memory m = alloc(md);
+  memory m = pooled(md);
+  take(m);
   steps.push_back(copy(ts.grad, m));
   ts.grad_converted.push_back(m);
   return m;
@@ -135,10 +147,15 @@ memory Context::grad_target(int t, const memory::desc& md, Steps& post, const me
   const bool can_reuse = reuse && reuse.get_desc() == md &&
                          (!ts.grad || ts.grad.get_data_handle() != reuse.get_data_handle());
   if (!ts.grad) {
-    ts.grad = can_reuse ? reuse : alloc(md);
+    ts.grad = can_reuse ? reuse : pooled(md);
+    take(ts.grad);
     return ts.grad;
   }
-  memory scratch = can_reuse ? reuse : alloc(md);
+  memory scratch = can_reuse ? reuse : pooled(md);
+  if (!can_reuse) {
+    take(scratch);
+    transient.push_back(scratch);
+  }
   post.push_back(accumulate(scratch, ts.grad));
   return scratch;
 }
@@ -149,9 +166,10 @@ void Context::push_grad(int t, const memory& src, Steps& steps, bool can_alias) 
     if (can_alias) {
       ts.grad = src;
     } else {
-      ts.grad = alloc(src.get_desc());
+      ts.grad = pooled(src.get_desc());
       steps.push_back(copy(src, ts.grad));
     }
+    take(ts.grad);
     return;
   }
   steps.push_back(accumulate(src, ts.grad));

@@ -12,7 +12,12 @@
 /// Steps are recorded in execution order and only executed by forward()/backward().
 /// A builder may also build the op after it (BatchNorm + ReLU: `fused`). In inference,
 /// forward values live in a pool of buffers reused once their tensors are dead
-/// (`activation`, `define`, `release`); in training every value is kept.
+/// (`activation`, `define`, `release`). In training the same pool holds the forward values
+/// no backward step reads (`needed`: e.g. a BatchNorm output read only by a residual Add,
+/// the Add's output read only by a ReLU, which differentiates from its own output), and
+/// the gradients: a tensor's gradient (with its converted copies and the scratch memories
+/// of accumulations) is dead once its producer's backward has been built (`pooled`,
+/// `release_grads`), so the backward pass holds only the gradients live at one time.
 
 #include <archetype/backends/onednn/executable.hpp>
 
@@ -61,6 +66,8 @@ struct Context {
   std::vector<TensorState> tensors;
   std::vector<int> readers;  ///< per tensor: how many op inputs read it
   std::vector<bool> fused;   ///< per op: computed by the op before it (built as part of it)
+  std::vector<bool> needed;  ///< training, per tensor: a backward step reads its forward value
+                             ///< (codegen::Tensor::saved; the builders must keep to that rule)
   int output = 0;            ///< the program's output tensor
 
   Steps weights_forward;   ///< parameter reorders into the forward primitives' layouts
@@ -90,9 +97,8 @@ struct Context {
   [[nodiscard]] memory::desc any(Shape s) const { return {dims(s), dt::f32, tag::any}; }
   /// A memory that lives as long as the executable (parameters' copies, gradients, ...).
   [[nodiscard]] memory alloc(const memory::desc& md) const { return memory(md, eng); }
-  /// A memory for a forward value (an op's output or a converted copy). In training every
-  /// value is kept for the backward pass; in inference the buffers of dead tensors are
-  /// reused (see `define` and `release`).
+  /// A memory for a forward value (an op's output or a converted copy), from the pool:
+  /// the buffers of dead tensors are reused (see `define`, `release` and `needed`).
   memory activation(const memory::desc& md);
   /// A memory over the same buffer with another description (a view).
   [[nodiscard]] memory view(const memory& m, const memory::desc& md) const {
@@ -140,6 +146,14 @@ struct Context {
   /// The gradient of `t` in whatever layout it has (zeros in its value layout when nobody
   /// reads `t`).
   memory grad_any(int t);
+  /// A pooled memory for a value (gradients in training, forward values in inference):
+  /// not yet owned; the caller takes it (`take`) when it gives it to a tensor or to
+  /// `transient`.
+  memory pooled(const memory::desc& md);
+  /// The gradients of tensors `t` in [first, last) (their value and converted copies) and
+  /// the transient scratch memories are dead: their buffers may be reused.
+  void release_grads(int first, int last);
+  std::vector<memory> transient;  ///< scratch gradients of the builder being built
   /// Where an op writes its contribution to the gradient of `t` in layout `md`. The first
   /// contribution becomes the gradient (in `reuse`, a dead buffer of the right layout, when
   /// given: in-place); later ones go to a scratch memory that a step appended to `post`

@@ -129,6 +129,9 @@ Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode
   for (const codegen::Op& op : ctx.ops) {
     for (int i = 0; i < op.input_count; ++i) ++ctx.readers[std::size_t(op.inputs[i])];
   }
+  // Training: the forward values a backward step reads, as the program's plan says.
+  ctx.needed.assign(program.tensors.size(), false);
+  for (std::size_t t = 0; t < program.tensors.size(); ++t) ctx.needed[t] = program.tensors[t].saved;
   ctx.tensors.resize(program.tensors.size());
   for (std::size_t t = 0; t < program.tensors.size(); ++t) ctx.tensors[t].shape = program.tensors[t].shape;
   m.input = program.input;
@@ -169,11 +172,19 @@ Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode
   m.output_grad = ctx.alloc(ctx.plain(m.output_shape));
   ctx.tensors[std::size_t(m.output)].grad = m.output_grad;
   m.user_output_grad.assign(std::size_t(m.output_size), 0.f);
+  // Once the last builder of op o has run, the gradients of every tensor produced by ops
+  // o and later are dead (their readers come after them): their buffers are reused.
+  int live_until = int(program.tensors.size());
   for (std::size_t b = ctx.backward_builders.size(); b-- > 0;) {
     try {
       ctx.backward_builders[b]();
     } catch (const dnnl::error& e) {
       cannot_build(ctx.ops[owner[b]], "backward", e);
+    }
+    if (b == 0 || owner[b - 1] != owner[b]) {
+      const int first = ctx.ops[owner[b]].output;  // tensors are numbered in op order
+      ctx.release_grads(first, live_until);
+      live_until = first;
     }
   }
   ctx.backward_builders.clear();

@@ -42,26 +42,28 @@ void build_identity(Context& ctx, const codegen::Op& op) {
 }
 
 void build_relu(Context& ctx, const codegen::Op& op) {
+  // Differentiated from its output (relu_use_dst_for_bwd: y > 0 exactly where x > 0), so
+  // that the input's value need not be kept for the backward pass.
   const int in = op.inputs[0];
   const int out = op.output;
   const memory::desc md = ctx.tensors[std::size_t(in)].md;
   const memory src = ctx.tensors[std::size_t(in)].mem;
   const prop_kind prop = ctx.training() ? prop_kind::forward_training : prop_kind::forward_inference;
-  const dnnl::eltwise_forward::desc fd(prop, algorithm::eltwise_relu, md, 0.f, 0.f);
+  const algorithm alg = algorithm::eltwise_relu_use_dst_for_bwd;
+  const dnnl::eltwise_forward::desc fd(prop, alg, md, 0.f, 0.f);
   const dnnl::eltwise_forward::primitive_desc fpd(fd, ctx.eng);
   memory dst = ctx.activation(fpd.dst_desc());
   ctx.forward.push_back(Step{dnnl::eltwise_forward(fpd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}}, {}});
   ctx.define(out, dst);
   if (!ctx.training()) return;
-  ctx.backward_builders.push_back([&ctx, in, out, md, src, fpd] {
+  ctx.backward_builders.push_back([&ctx, in, out, md, dst, fpd, alg] {
     Steps& bs = ctx.backward;
-    const dnnl::eltwise_backward::desc bd(algorithm::eltwise_relu, md, md, 0.f, 0.f);
+    const dnnl::eltwise_backward::desc bd(alg, md, fpd.dst_desc(), 0.f, 0.f);
     const dnnl::eltwise_backward::primitive_desc bpd(bd, ctx.eng, fpd);
     memory ddst = ctx.grad_as(out, bpd.diff_dst_desc(), bs);
     Steps post;
     memory dsrc = ctx.grad_target(in, bpd.diff_src_desc(), post, ddst);  // in place when first
-    bs.push_back(Step{dnnl::eltwise_backward(bpd),
-                      {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_SRC, dsrc}}, {}});
+    bs.push_back(Step{dnnl::eltwise_backward(bpd), {{DNNL_ARG_DST, dst}, {DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_SRC, dsrc}}, {}});
     bs.insert(bs.end(), post.begin(), post.end());
   });
 }

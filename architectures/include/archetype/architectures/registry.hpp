@@ -34,7 +34,9 @@ struct ModelInfo {
   std::int64_t macs = 0;     ///< multiply-accumulates per image, forward
   ReceptiveField receptive_field{};
   std::int64_t inference_peak_elements = 0;  ///< fp32 elements per image
-  std::int64_t training_saved_elements = 0;  ///< fp32 elements per image
+  /// fp32 elements per image the backward pass reads (codegen::Program::training_saved:
+  /// the forward values a backend keeps from the forward pass)
+  std::int64_t training_saved_elements = 0;
   std::span<const LayerRow> layers;          ///< the per-layer table (static storage)
   codegen::ProgramView program;              ///< what a backend compiles (static storage)
 

@@ -42,6 +42,11 @@ struct Tensor {
   int last_use = -1;        ///< last op reading it in the forward pass (-1: only the output)
   int alias_of = -1;        ///< a view's base tensor (memory shared), else -1
   std::int64_t offset = 0;  ///< inference arena offset, elements per image
+  /// Training: the backward pass reads this forward value, so it is kept from the forward
+  /// pass (a view's base is saved with it). Every op's backward reads its input but Add and
+  /// Concat (nothing), Dropout (its mask) and ReLU, which is differentiated from its output
+  /// (y > 0 exactly where x > 0): a backend keeps these and may reuse every other buffer.
+  bool saved = false;
 };
 
 /// How an op is computed in a folded (inference) program. All fields keep their defaults
@@ -82,6 +87,7 @@ struct ProgramView {
   std::int64_t buffers = 0;
   std::int64_t inference_arena = 0;  ///< elements per image
   bool folded = false;               ///< `fold_inference` has run: for inference only
+  std::int64_t training_saved = 0;   ///< elements per image of the `saved` tensors
 };
 
 template <std::size_t NOps, std::size_t NTensors>
@@ -94,9 +100,10 @@ struct Program {
   std::int64_t buffers = 0;
   std::int64_t inference_arena = 0;
   bool folded = false;
+  std::int64_t training_saved = 0;
 
   [[nodiscard]] constexpr ProgramView view() const {
-    return ProgramView{ops, tensors, input, output, params, buffers, inference_arena, folded};
+    return ProgramView{ops, tensors, input, output, params, buffers, inference_arena, folded, training_saved};
   }
 };
 
@@ -295,6 +302,24 @@ constexpr void plan_inference_memory(Program<NOps, NTensors>& p) {
   p.inference_arena = arena;
 }
 
+/// Marks the tensors the backward pass reads (`Tensor::saved`) and sums their sizes.
+template <std::size_t NOps, std::size_t NTensors>
+constexpr void plan_saved(Program<NOps, NTensors>& p) {
+  auto save = [&](int t) {
+    for (; t >= 0; t = p.tensors[std::size_t(t)].alias_of) p.tensors[std::size_t(t)].saved = true;
+  };
+  for (const Op& op : p.ops) {
+    const LayerKind k = op.layer.op;
+    if (k == LayerKind::relu) save(op.output);
+    if (k == LayerKind::add || k == LayerKind::concat || k == LayerKind::relu || op.layer.view) continue;
+    for (int i = 0; i < op.input_count; ++i) save(op.inputs[i]);
+  }
+  p.training_saved = 0;
+  for (const Tensor& t : p.tensors) {
+    if (t.saved && t.alias_of < 0) p.training_saved += t.shape.elements();
+  }
+}
+
 template <Network N>
 consteval auto lower() {
   constexpr std::size_t ops = totals_v<N>.rows;
@@ -304,6 +329,7 @@ consteval auto lower() {
   N::walk(l);
   p.output = l.current;
   plan_inference_memory(p);
+  plan_saved(p);
   return p;
 }
 
