@@ -1,4 +1,5 @@
 #include <archetype/runtime/trainer.hpp>
+#include <archetype/runtime/steps.hpp>
 
 #include <archetype/backends/onednn/executable.hpp>
 #include <archetype/runtime/batches.hpp>
@@ -95,9 +96,8 @@ Evaluation evaluate(const codegen::ProgramView& program, std::span<const float> 
   batch = int(std::min<std::size_t>(std::size_t(batch), data.size()));
   onednn::Options eo;
   eo.threads = threads;
-  onednn::Executable exec(program, batch, onednn::Mode::inference, eo);
-  std::copy(parameters.begin(), parameters.end(), exec.parameters().begin());
-  std::copy(buffers.begin(), buffers.end(), exec.buffers().begin());
+  EvalStep eval(program, batch, eo);
+  eval.load(parameters, buffers);
   const Shape out = program.tensors[std::size_t(program.output)].shape;
   const int classes = out.c;
   const std::size_t image = data.dims.size();
@@ -111,7 +111,7 @@ Evaluation evaluate(const codegen::ProgramView& program, std::span<const float> 
     std::fill(images.begin() + std::ptrdiff_t(std::size_t(n) * image), images.end(), 0.0f);
     std::copy_n(data.labels.begin() + std::ptrdiff_t(first), n, labels.begin());
     std::fill(labels.begin() + n, labels.end(), 0);
-    const auto logits = exec.forward(images);
+    const auto logits = eval(images);
     // Per-image cross-entropy of the real images only (the padding rows are ignored).
     for (int i = 0; i < n; ++i) {
       const float* row = logits.data() + std::size_t(i) * std::size_t(classes);
@@ -146,13 +146,14 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
   eo.threads = o.threads;
   eo.conv_algorithm = o.conv_algorithm;
   eo.dropout_seed = mix_seed(o.seed, 0xd209);
-  onednn::Executable exec(program, o.batch, onednn::Mode::training, eo);
+  TrainStep train_step(program, o.batch, eo, make_optimizer(o, std::size_t(program.params)));
+  onednn::Executable& exec = train_step.executable();
+  Optimizer& optimizer = train_step.optimizer();
   onednn::initialize_parameters(program, exec.parameters(), exec.buffers(), o.seed);
   if (!o.init_parameters.empty()) {
     const std::string note = load_parameters(o.init_parameters, program, exec.parameters(), exec.buffers());
     if (!note.empty()) std::fprintf(stderr, "%s: %s\n", o.init_parameters.c_str(), note.c_str());
   }
-  Optimizer optimizer = make_optimizer(o, exec.parameters().size());
 
   BatchOptions bo = BatchOptions::training(o.batch, o.seed, o.augment);
   PrefetchingBatchIterator batches(train_data, bo);
@@ -213,16 +214,16 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
       if (o.max_steps > 0 && step >= o.max_steps) break;
       lr = schedule.lr(step);
       const std::size_t n = std::size_t(b->size) * train_data.dims.size();
-      const auto logits = exec.forward(std::span<const float>(b->images, n));
-      const float loss = exec.softmax_cross_entropy(std::span<const int>(b->labels, std::size_t(b->size)));
-      if (!std::isfinite(loss)) {
-        throw std::runtime_error("training diverged: the loss is " + std::to_string(loss) + " at epoch " +
+      TrainStep::Result r;
+      try {
+        r = train_step(std::span<const float>(b->images, n), std::span<const int>(b->labels, std::size_t(b->size)), lr);
+      } catch (const std::runtime_error& e) {
+        throw std::runtime_error("training diverged: " + std::string(e.what()) + " at epoch " +
                                  std::to_string(epoch + 1) + ", step " + std::to_string(step) +
                                  " (try a lower --lr)");
       }
-      score(logits, b->labels, b->size, out.c, top1, top5);
-      exec.backward();
-      optimizer.step(exec.parameters(), exec.gradients(), lr);
+      const float loss = r.loss;
+      score(r.logits, b->labels, b->size, out.c, top1, top5);
       ++step;
       ++done;
       loss_sum += loss;

@@ -1,0 +1,66 @@
+#pragma once
+/// \file
+/// \brief The two generated steps every training loop is made of, built from a Program:
+///
+/// - `TrainStep`: forward in op order (batch statistics), softmax cross-entropy, backward in
+///   reverse op order reading only the forward values the plan saved
+///   (`codegen::Tensor::saved`; every other buffer is reused), and the optimizer's update as
+///   one pass over the flat parameter block.
+/// - `EvalStep`: the folded inference program (`codegen::fold_inference`: BatchNorm folded
+///   into convolutions, residual sums and ReLUs as post-ops), running statistics, Dropout
+///   off, activation memory reused by liveness.
+///
+/// Both execute on the oneDNN backend; the trainer, the experiments and the benchmarks use
+/// them rather than driving an `onednn::Executable` themselves.
+
+#include <archetype/backends/onednn/executable.hpp>
+#include <archetype/codegen/program.hpp>
+#include <archetype/runtime/optimizer.hpp>
+
+#include <span>
+
+namespace archetype::runtime {
+
+class TrainStep {
+ public:
+  /// Builds the step for `batch` images; parameters start at zero (initialise or load them
+  /// through parameters() and buffers()).
+  TrainStep(const codegen::ProgramView& program, int batch, const onednn::Options& options, Optimizer optimizer);
+
+  struct Result {
+    float loss = 0;                 ///< mean softmax cross-entropy of the batch
+    std::span<const float> logits;  ///< batch x classes, valid until the next step
+  };
+  /// One step on `images` (batch x input shape, NCHW) with `labels` and learning rate `lr`.
+  /// Throws std::runtime_error when the loss is not finite (parameters then not updated).
+  Result operator()(std::span<const float> images, std::span<const int> labels, double lr);
+
+  [[nodiscard]] std::span<float> parameters() { return executable_.parameters(); }
+  [[nodiscard]] std::span<float> buffers() { return executable_.buffers(); }
+  [[nodiscard]] Optimizer& optimizer() { return optimizer_; }
+  [[nodiscard]] onednn::Executable& executable() { return executable_; }
+  [[nodiscard]] int batch() const { return executable_.batch(); }
+
+ private:
+  onednn::Executable executable_;
+  Optimizer optimizer_;
+};
+
+class EvalStep {
+ public:
+  /// `program` as lowered (it is folded here, by codegen) or already folded.
+  EvalStep(const codegen::ProgramView& program, int batch, const onednn::Options& options);
+
+  /// Copies the parameters and running statistics (sizes must be the program's).
+  void load(std::span<const float> parameters, std::span<const float> buffers);
+  /// Logits of `images` (batch x input shape, NCHW): batch x classes.
+  std::span<const float> operator()(std::span<const float> images) { return executable_.forward(images); }
+
+  [[nodiscard]] onednn::Executable& executable() { return executable_; }
+  [[nodiscard]] int batch() const { return executable_.batch(); }
+
+ private:
+  onednn::Executable executable_;
+};
+
+}  // namespace archetype::runtime
