@@ -21,7 +21,9 @@ double seconds_since(Clock::time_point t0) {
 onednn::Executable build_timed(const ModelInfo& info, int batch, onednn::Mode mode,
                                const onednn::Options& options, double& seconds) {
   const auto t0 = Clock::now();
-  onednn::Executable executable(info.program, batch, mode, options);
+  onednn::Options o = options;
+  o.input_gradient = false;  // a training step updates parameters only (as the peer's)
+  onednn::Executable executable(info.program, batch, mode, o);
   seconds = seconds_since(t0);
   return executable;
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace archetype::runtime {
 
@@ -12,11 +13,16 @@ onednn::Options with_fold(onednn::Options o) {
   o.fold = true;
   return o;
 }
+onednn::Options without_input_gradient(onednn::Options o) {
+  o.input_gradient = false;  // a training step updates parameters only
+  return o;
+}
 }  // namespace
 
 TrainStep::TrainStep(const codegen::ProgramView& program, int batch, const onednn::Options& options,
                      Optimizer optimizer)
-    : executable_(program, batch, onednn::Mode::training, options), optimizer_(std::move(optimizer)) {
+    : executable_(program, batch, onednn::Mode::training, without_input_gradient(options)),
+      optimizer_(std::move(optimizer)) {
   if (program.folded) {
     throw std::invalid_argument("TrainStep: the program is folded for inference; train the lowered program");
   }

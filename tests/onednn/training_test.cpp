@@ -239,6 +239,32 @@ TEST(Zoo, CifarResNet20AndAdaptedLeNet5RunForwardAndBackward) {
   EXPECT_EQ(lenet.input_gradient().size(), 3u * 28 * 28);
 }
 
+// Without the input gradient (what training steps build), the backward skips the steps that
+// lead only to it (LeNet-5 through its PadTo adapter: the PadTo backward and conv1's backward
+// data) and every parameter gradient is what the full backward computes.
+TEST(Backward, WithoutInputGradientSameParameterGradients) {
+  using L = Adapted<architectures::LeNet5, Shape{1, 28, 28}>;
+  Options without;
+  without.input_gradient = false;
+  Executable full(program<L>(), 4, Mode::training);
+  Executable lean(program<L>(), 4, Mode::training, without);
+  initialize_parameters(program<L>(), full.parameters(), full.buffers(), 2);
+  std::copy(full.parameters().begin(), full.parameters().end(), lean.parameters().begin());
+  const Vec img = random_vec(4 * 28 * 28, 5);
+  const std::array<int, 4> labels{1, 7, 3, 3};
+  for (Executable* e : {&full, &lean}) {
+    e->forward(img);
+    e->softmax_cross_entropy(labels);
+    e->backward();
+  }
+  EXPECT_EQ(full.input_gradient().size(), 4u * 28 * 28);
+  EXPECT_TRUE(lean.input_gradient().empty());
+  expect_close(lean.gradients(), Vec(full.gradients().begin(), full.gradients().end()), 1e-6f);
+  double norm = 0;
+  for (float g : lean.gradients().first(6 * 25)) norm += double(g) * g;  // conv1's weights
+  EXPECT_GT(norm, 0.0);
+}
+
 TEST(Initialization, PyTorchDefaultsDeterministicFromTheSeed) {
   using N = Net<Input<Shape{3, 5, 5}>, Seq<Conv<8, 3, 1, 1, 1, true>, BatchNorm, Flatten, Linear<4>>>;
   const auto prog = program<N>();

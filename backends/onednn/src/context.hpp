@@ -66,6 +66,8 @@ struct Context {
   std::vector<TensorState> tensors;
   std::vector<int> readers;  ///< per tensor: how many op inputs read it
   std::vector<bool> fused;   ///< per op: computed by the op before it (built as part of it)
+  std::vector<bool> needs_grad;  ///< training, per tensor: some parameter (or the input, when
+                                ///< its gradient is asked for) lies upstream of it
   std::vector<bool> needed;  ///< training, per tensor: a backward step reads its forward value
                              ///< (codegen::Tensor::saved; the builders must keep to that rule)
   int output = 0;            ///< the program's output tensor

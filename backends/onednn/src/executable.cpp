@@ -132,6 +132,14 @@ Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode
   // Training: the forward values a backward step reads, as the program's plan says.
   ctx.needed.assign(program.tensors.size(), false);
   for (std::size_t t = 0; t < program.tensors.size(); ++t) ctx.needed[t] = program.tensors[t].saved;
+  // Training: the tensors whose gradient leads to a parameter (or to the input when asked).
+  ctx.needs_grad.assign(program.tensors.size(), false);
+  ctx.needs_grad[std::size_t(program.input)] = options.input_gradient;
+  for (const codegen::Op& op : ctx.ops) {
+    bool g = op.layer.params > 0;
+    for (int i = 0; i < op.input_count; ++i) g = g || ctx.needs_grad[std::size_t(op.inputs[i])];
+    ctx.needs_grad[std::size_t(op.output)] = g;
+  }
   ctx.tensors.resize(program.tensors.size());
   for (std::size_t t = 0; t < program.tensors.size(); ++t) ctx.tensors[t].shape = program.tensors[t].shape;
   m.input = program.input;
@@ -177,7 +185,9 @@ Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode
   int live_until = int(program.tensors.size());
   for (std::size_t b = ctx.backward_builders.size(); b-- > 0;) {
     try {
-      ctx.backward_builders[b]();
+      // An op with nothing upstream to update (no parameter, no wanted input gradient) has
+      // no backward.
+      if (ctx.needs_grad[std::size_t(ctx.ops[owner[b]].output)]) ctx.backward_builders[b]();
     } catch (const dnnl::error& e) {
       cannot_build(ctx.ops[owner[b]], "backward", e);
     }
@@ -188,6 +198,7 @@ Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode
     }
   }
   ctx.backward_builders.clear();
+  if (!options.input_gradient) return;
   memory in_grad = ctx.grad_any(m.input);
   if (in_grad.get_desc() == ctx.plain(m.input_shape)) {
     m.input_grad_plain = in_grad;

@@ -204,8 +204,9 @@ void build_conv(Context& ctx, const codegen::Op& op) {
     bs.push_back(std::move(ws));
     if (!dw_plain) bs.push_back(ctx.copy(dw, dw_user));
 
-    // Data gradient; its weights are reordered once per backward pass when their layout
-    // differs from the forward one.
+    // Data gradient (unless nothing upstream needs it); its weights are reordered once per
+    // backward pass when their layout differs from the forward one.
+    if (!ctx.needs_grad[std::size_t(in)]) return;
     const auto& dpd = pds.bwd_data;
     memory ddst_d = ctx.grad_as(out, dpd.diff_dst_desc(), bs);
     memory wb = dpd.weights_desc() == pds.fwd.weights_desc()
@@ -271,6 +272,7 @@ void build_linear(Context& ctx, const codegen::Op& op) {
     bs.push_back(std::move(ws));
     if (!dw_plain) bs.push_back(ctx.copy(dw, dw_user));
 
+    if (!ctx.needs_grad[std::size_t(in)]) return;  // nothing upstream needs the data gradient
     const dnnl::inner_product_backward_data::desc dd(ctx.any(is), w_any, dst2);
     const dnnl::inner_product_backward_data::primitive_desc dpd(dd, ctx.eng, fpd);
     memory wb = dpd.weights_desc() == fpd.weights_desc()

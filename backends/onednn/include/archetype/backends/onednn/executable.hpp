@@ -44,6 +44,10 @@ struct Options {
   /// convolution before it, residual sums and ReLUs as post-ops). An unfolded program is
   /// folded when the executable is built. false: every op runs as written (for checks).
   bool fold = true;
+  /// Training: compute d(loss)/d(input) (`input_gradient()`). false skips every backward
+  /// step that leads only there, e.g. the first convolution's backward data (training
+  /// needs gradients of parameters only; LeNet-5 spends half its step there otherwise).
+  bool input_gradient = true;
 };
 
 class Executable {
@@ -88,7 +92,8 @@ class Executable {
   /// Sets d(loss)/d(output) directly (batch x output shape), instead of the loss.
   void set_output_gradient(std::span<const float> gradient);
 
-  /// d(loss)/d(input) of the last backward() (batch x input shape), for gradient checks.
+  /// d(loss)/d(input) of the last backward() (batch x input shape), for gradient checks;
+  /// empty when built with `Options::input_gradient = false` or for inference.
   [[nodiscard]] std::span<const float> input_gradient();
 
  private:
