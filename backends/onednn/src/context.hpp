@@ -28,6 +28,7 @@
 #include <random>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace archetype::onednn::detail {
@@ -168,6 +169,41 @@ struct Context {
   [[nodiscard]] Step accumulate(const memory& src, const memory& dst) const;
   /// A reorder step src -> dst.
   [[nodiscard]] Step copy(const memory& src, const memory& dst) const;
+
+  // --- shared builder steps -----------------------------------------------------------------
+  /// The forward step of a one-source primitive `prim` (primitive_desc `pd`) reading `src`:
+  /// its output in a new activation (defined as `op`'s output) and, in training, its
+  /// workspace when it has one. Returns {dst, workspace (empty when none)}.
+  template <class PrimitiveDesc>
+  std::pair<memory, memory> forward_step(const codegen::Op& op, const dnnl::primitive& prim, const PrimitiveDesc& pd,
+                                         const memory& src) {
+    memory dst = activation(pd.dst_desc());
+    Step step{prim, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}}, {}};
+    memory ws;
+    if (training() && pd.workspace_desc().get_size() > 0) {
+      ws = alloc(pd.workspace_desc());
+      step.args[DNNL_ARG_WORKSPACE] = ws;
+    }
+    forward.push_back(std::move(step));
+    define(op.output, dst);
+    return {dst, ws};
+  }
+  /// The backward step of a one-source op: `prim` (primitive_desc `bpd`) reads the gradient
+  /// of `out` and writes (or adds to) the gradient of `in`, in place into `out`'s gradient
+  /// when `in_place` and it is the first contribution; `args` adds the forward values it
+  /// reads (source, destination) and a workspace when `ws` is not empty.
+  template <class PrimitiveDesc>
+  void backward_step(int in, int out, const dnnl::primitive& prim, const PrimitiveDesc& bpd,
+                     std::unordered_map<int, memory> args, const memory& ws = {}, bool in_place = false) {
+    memory ddst = grad_as(out, bpd.diff_dst_desc(), backward);
+    Steps post;
+    memory dsrc = grad_target(in, bpd.diff_src_desc(), post, in_place ? ddst : memory());
+    args[DNNL_ARG_DIFF_DST] = ddst;
+    args[DNNL_ARG_DIFF_SRC] = dsrc;
+    if (ws) args[DNNL_ARG_WORKSPACE] = ws;
+    backward.push_back(Step{prim, std::move(args), {}});
+    backward.insert(backward.end(), post.begin(), post.end());
+  }
 
   /// Name of an op for messages: `path (Kind)`.
   [[nodiscard]] static std::string name(const codegen::Op& op);

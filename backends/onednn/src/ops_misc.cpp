@@ -52,19 +52,12 @@ void build_relu(Context& ctx, const codegen::Op& op) {
   const algorithm alg = algorithm::eltwise_relu_use_dst_for_bwd;
   const dnnl::eltwise_forward::desc fd(prop, alg, md, 0.f, 0.f);
   const dnnl::eltwise_forward::primitive_desc fpd(fd, ctx.eng);
-  memory dst = ctx.activation(fpd.dst_desc());
-  ctx.forward.push_back(Step{dnnl::eltwise_forward(fpd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}}, {}});
-  ctx.define(out, dst);
+  const memory dst = ctx.forward_step(op, dnnl::eltwise_forward(fpd), fpd, src).first;
   if (!ctx.training()) return;
   ctx.backward_builders.push_back([&ctx, in, out, md, dst, fpd, alg] {
-    Steps& bs = ctx.backward;
     const dnnl::eltwise_backward::desc bd(alg, md, fpd.dst_desc(), 0.f, 0.f);
     const dnnl::eltwise_backward::primitive_desc bpd(bd, ctx.eng, fpd);
-    memory ddst = ctx.grad_as(out, bpd.diff_dst_desc(), bs);
-    Steps post;
-    memory dsrc = ctx.grad_target(in, bpd.diff_src_desc(), post, ddst);  // in place when first
-    bs.push_back(Step{dnnl::eltwise_backward(bpd), {{DNNL_ARG_DST, dst}, {DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_SRC, dsrc}}, {}});
-    bs.insert(bs.end(), post.begin(), post.end());
+    ctx.backward_step(in, out, dnnl::eltwise_backward(bpd), bpd, {{DNNL_ARG_DST, dst}}, {}, true);
   });
 }
 
@@ -238,20 +231,13 @@ void build_resize(Context& ctx, const codegen::Op& op) {
   // edges: F.interpolate(mode="bilinear", align_corners=False).
   const dnnl::resampling_forward::desc fd(prop, algorithm::resampling_linear, src_md, ctx.any(os));
   const dnnl::resampling_forward::primitive_desc fpd(fd, ctx.eng);
-  memory dst = ctx.activation(fpd.dst_desc());
-  ctx.forward.push_back(Step{dnnl::resampling_forward(fpd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}}, {}});
-  ctx.define(out, dst);
+  ctx.forward_step(op, dnnl::resampling_forward(fpd), fpd, src);
   if (!ctx.training()) return;
   const memory::desc dst_md = fpd.dst_desc();
   ctx.backward_builders.push_back([&ctx, in, out, src_md, dst_md, fpd] {
-    Steps& bs = ctx.backward;
     const dnnl::resampling_backward::desc bd(algorithm::resampling_linear, src_md, dst_md);
     const dnnl::resampling_backward::primitive_desc bpd(bd, ctx.eng, fpd);
-    memory ddst = ctx.grad_as(out, bpd.diff_dst_desc(), bs);
-    Steps post;
-    memory dsrc = ctx.grad_target(in, bpd.diff_src_desc(), post);
-    bs.push_back(Step{dnnl::resampling_backward(bpd), {{DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_SRC, dsrc}}, {}});
-    bs.insert(bs.end(), post.begin(), post.end());
+    ctx.backward_step(in, out, dnnl::resampling_backward(bpd), bpd, {});
   });
 }
 

@@ -179,28 +179,13 @@ void build_lrn(Context& ctx, const codegen::Op& op) {
   const prop_kind prop = ctx.training() ? prop_kind::forward_training : prop_kind::forward_inference;
   const dnnl::lrn_forward::desc fd(prop, dnnl::algorithm::lrn_across_channels, md, size, alpha, beta, k);
   const dnnl::lrn_forward::primitive_desc fpd(fd, ctx.eng);
-  memory dst = ctx.activation(fpd.dst_desc());
-  Step step{dnnl::lrn_forward(fpd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}}, {}};
-  memory ws;
-  if (ctx.training() && fpd.workspace_desc().get_size() > 0) {
-    ws = ctx.alloc(fpd.workspace_desc());
-    step.args[DNNL_ARG_WORKSPACE] = ws;
-  }
-  ctx.forward.push_back(std::move(step));
-  ctx.define(out, dst);
+  const memory ws = ctx.forward_step(op, dnnl::lrn_forward(fpd), fpd, src).second;
   if (!ctx.training()) return;
 
   ctx.backward_builders.push_back([&ctx, in, out, md, src, size, alpha, beta, k, fpd, ws] {
-    Steps& bs = ctx.backward;
     const dnnl::lrn_backward::desc bd(dnnl::algorithm::lrn_across_channels, md, md, size, alpha, beta, k);
     const dnnl::lrn_backward::primitive_desc bpd(bd, ctx.eng, fpd);
-    memory ddst = ctx.grad_as(out, bpd.diff_dst_desc(), bs);
-    Steps post;
-    memory dsrc = ctx.grad_target(in, bpd.diff_src_desc(), post);
-    Step step{dnnl::lrn_backward(bpd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_SRC, dsrc}}, {}};
-    if (ws) step.args[DNNL_ARG_WORKSPACE] = ws;
-    bs.push_back(std::move(step));
-    bs.insert(bs.end(), post.begin(), post.end());
+    ctx.backward_step(in, out, dnnl::lrn_backward(bpd), bpd, {{DNNL_ARG_SRC, src}}, ws);
   });
 }
 

@@ -137,29 +137,14 @@ void build_pooling(Context& ctx, const codegen::Op& op, algorithm alg, int kh, i
 
   const dnnl::pooling_forward::desc fd(prop, alg, src_md, ctx.any(os), strides, kernel, pad_l, pad_r);
   const dnnl::pooling_forward::primitive_desc fpd(fd, ctx.eng);
-  memory dst = ctx.activation(fpd.dst_desc());
-  Step step{dnnl::pooling_forward(fpd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}}, {}};
-  memory ws;
-  if (ctx.training() && fpd.workspace_desc().get_size() > 0) {
-    ws = ctx.alloc(fpd.workspace_desc());
-    step.args[DNNL_ARG_WORKSPACE] = ws;
-  }
-  ctx.forward.push_back(std::move(step));
-  ctx.define(out, dst);
+  const memory ws = ctx.forward_step(op, dnnl::pooling_forward(fpd), fpd, src).second;
   if (!ctx.training()) return;
 
   const memory::desc dst_md = fpd.dst_desc();
   ctx.backward_builders.push_back([&ctx, in, out, alg, src_md, dst_md, strides, kernel, pad_l, pad_r, fpd, ws] {
-    Steps& bs = ctx.backward;
     const dnnl::pooling_backward::desc bd(alg, src_md, dst_md, strides, kernel, pad_l, pad_r);
     const dnnl::pooling_backward::primitive_desc bpd(bd, ctx.eng, fpd);
-    memory ddst = ctx.grad_as(out, bpd.diff_dst_desc(), bs);
-    Steps post;
-    memory dsrc = ctx.grad_target(in, bpd.diff_src_desc(), post);
-    Step step{dnnl::pooling_backward(bpd), {{DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_SRC, dsrc}}, {}};
-    if (ws) step.args[DNNL_ARG_WORKSPACE] = ws;
-    bs.push_back(std::move(step));
-    bs.insert(bs.end(), post.begin(), post.end());
+    ctx.backward_step(in, out, dnnl::pooling_backward(bpd), bpd, {}, ws);
   });
 }
 
