@@ -32,6 +32,7 @@ struct BenchOptions {
   std::string mode = "both";
   bool fashion_mnist = false;
   std::string conv_algorithm = "direct";
+  std::string precision = "f32";
   double peak_gflops = 444.0;
   bool json = false;
 };
@@ -63,6 +64,7 @@ int run_bench(const BenchOptions& o) {
   eo.threads = o.threads;
   eo.conv_algorithm =
       bench::parse_conv_algorithm(o.conv_algorithm).value_or(onednn::ConvAlgorithm::direct);
+  eo.precision = bench::parse_precision(o.precision).value_or(onednn::Precision::f32);
 
   std::optional<Measured> train, infer;
   if (o.mode == "train" || o.mode == "both") {
@@ -93,6 +95,7 @@ int run_bench(const BenchOptions& o) {
         {"input", nlohmann::json::array({in.c, in.h, in.w})},
         {"fashion_mnist", o.fashion_mnist},
         {"conv_algorithm", o.conv_algorithm},
+        {"precision", o.precision},
         {"mode", o.mode},
         {"train_img_s", or_null(bool(train), train ? train->timing.images_per_second : 0)},
         {"infer_img_s", or_null(bool(infer), infer ? infer->timing.images_per_second : 0)},
@@ -117,8 +120,9 @@ int run_bench(const BenchOptions& o) {
 
   char line[512];
   std::string text;
-  std::snprintf(line, sizeof line, "%-16s params=%11s batch=%d threads=%d conv=%s", name.c_str(),
-                with_separators(info.params).c_str(), o.batch, threads, o.conv_algorithm.c_str());
+  std::snprintf(line, sizeof line, "%-16s params=%11s batch=%d threads=%d conv=%s %s", name.c_str(),
+                with_separators(info.params).c_str(), o.batch, threads, o.conv_algorithm.c_str(),
+                o.precision.c_str());
   text += line;
   if (train) {
     std::snprintf(line, sizeof line, " train=%9.1f img/s (%.1f GFLOP/s, %.1f%% of peak, setup %.2f s)",
@@ -160,6 +164,8 @@ Command add_bench(CLI::App& app) {
   sub->add_option("--conv-algorithm", o.conv_algorithm,
                   "direct, fastest (Winograd or direct per 3x3 stride-1 layer, measured at setup) or winograd")
       ->check(CLI::IsMember({"direct", "fastest", "winograd"}))->capture_default_str();
+  sub->add_option("--precision", o.precision, "f32, or bf16 (bfloat16 activations and weights, fp32 master weights)")
+      ->check(CLI::IsMember({"f32", "bf16"}))->capture_default_str();
   sub->add_option("--peak-gflops", o.peak_gflops,
                   "fp32 peak for the % of peak (default: the measured FMA peak of this machine, 2 Zen 5 cores)")
       ->check(CLI::PositiveNumber)->capture_default_str();

@@ -24,6 +24,7 @@ struct TrainCommandOptions {
   std::string data = "fashion-mnist";
   std::string augment = "auto";
   std::string conv_algorithm = "direct";
+  std::string precision = "f32";
   std::size_t limit_train = 0;
   std::size_t limit_test = 0;
   std::string save;
@@ -96,6 +97,7 @@ int run_train(TrainCommandOptions o) {
   o.train.conv_algorithm = o.conv_algorithm == "fastest"    ? onednn::ConvAlgorithm::fastest
                            : o.conv_algorithm == "winograd" ? onednn::ConvAlgorithm::winograd
                                                             : onednn::ConvAlgorithm::direct;
+  o.train.precision = o.precision == "bf16" ? onednn::Precision::bf16 : onednn::Precision::f32;
   if (o.augment == "auto") o.augment = data.colour ? "crop+flip" : "none";
   if (o.augment == "none") {
     o.train.augment = {};
@@ -165,6 +167,10 @@ Command add_train(CLI::App& app) {
   sub->add_option("--conv-algorithm", options->conv_algorithm,
                   "3x3 stride-1 convolutions in training: direct, winograd, or fastest (times both per layer)")
       ->check(CLI::IsMember({"direct", "fastest", "winograd"}))
+      ->capture_default_str();
+  sub->add_option("--precision", options->precision,
+                  "f32, or bf16 (bfloat16 activations and weights in oneDNN, fp32 master weights)")
+      ->check(CLI::IsMember({"f32", "bf16"}))
       ->capture_default_str();
   sub->add_option("--seed", t.seed, "Seed of initialisation, shuffling, augmentation, dropout")->capture_default_str();
   sub->add_option("--checkpoint", t.checkpoint_dir, "Directory for checkpoint.bin and model.params (each epoch)");

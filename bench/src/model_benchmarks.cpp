@@ -34,6 +34,7 @@ struct Config {
   bool fashion_mnist = false;
   int threads = 0;
   std::string conv_algorithm = "direct";
+  std::string precision = "f32";
   onednn::Options options;
   double peak_gflops = 0;  // 0: unknown, no %peak
   std::string peak_source;
@@ -45,8 +46,8 @@ struct Config {
 
 void print_usage(std::ostream& out, std::string_view program, std::string_view model) {
   out << "usage: " << program
-      << " [--threads N] [--conv-algorithm direct|fastest|winograd] [--fashion-mnist]\n"
-         "       [--peak-gflops X] [--benchmark_...]\n"
+      << " [--threads N] [--conv-algorithm direct|fastest|winograd] [--precision f32|bf16]\n"
+         "       [--fashion-mnist] [--peak-gflops X] [--benchmark_...]\n"
          "  Google Benchmark suite of "
       << model
       << " on the oneDNN backend: inference at batch 1, 32, 128 and\n"
@@ -58,6 +59,8 @@ void print_usage(std::ostream& out, std::string_view program, std::string_view m
          "  --threads N          oneDNN threads (default: every core this process may use)\n"
          "  --conv-algorithm A   direct (default), fastest (Winograd or direct per layer,\n"
          "                       measured at setup) or winograd\n"
+         "  --precision P        f32 (default) or bf16 (bfloat16 activations and weights,\n"
+         "                       fp32 master weights; %peak stays relative to the fp32 peak)\n"
          "  --fashion-mnist      1x28x28 inputs through the model's input adapter\n"
          "  --peak-gflops X      fp32 peak in GFLOP/s at these threads, for %peak (default:\n"
          "                       $ARCHETYPE_PEAK_GFLOPS, else measured at start for 0.4 s)\n";
@@ -89,6 +92,11 @@ int parse(int argc, char** argv, Config& c, std::vector<char*>& rest) {
       if (!a) return bad("--conv-algorithm", "direct, fastest or winograd", *v);
       c.conv_algorithm = std::string(*v);
       c.options.conv_algorithm = *a;
+    } else if (auto v = flags::value_of("--precision", argc, argv, i)) {
+      const auto pr = parse_precision(*v);
+      if (!pr) return bad("--precision", "f32 or bf16", *v);
+      c.precision = std::string(*v);
+      c.options.precision = *pr;
     } else if (auto v = flags::value_of("--peak-gflops", argc, argv, i)) {
       const auto x = flags::positive_number(*v);
       if (!x) return bad("--peak-gflops", "a positive number of GFLOP/s", *v);
@@ -242,6 +250,7 @@ int run_model_benchmarks(const char* model, int argc, char** argv) {
       "input", c.fashion_mnist ? input + " (Fashion-MNIST through the input adapter)" : input);
   benchmark::AddCustomContext("threads", std::to_string(c.threads));
   benchmark::AddCustomContext("conv_algorithm", c.conv_algorithm);
+  benchmark::AddCustomContext("precision", c.precision);
   benchmark::AddCustomContext("forward_flops_per_image", std::to_string(info.flops()));
   benchmark::AddCustomContext("peak_gflops_fp32",
                               c.peak_gflops > 0 ? std::to_string(c.peak_gflops) : "unknown");

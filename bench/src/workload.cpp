@@ -37,6 +37,12 @@ std::optional<onednn::ConvAlgorithm> parse_conv_algorithm(std::string_view name)
   return std::nullopt;
 }
 
+std::optional<onednn::Precision> parse_precision(std::string_view name) {
+  if (name == "f32") return onednn::Precision::f32;
+  if (name == "bf16") return onednn::Precision::bf16;
+  return std::nullopt;
+}
+
 int effective_threads(int requested) {
   if (requested > 0) return requested;
   if (const char* env = std::getenv("OMP_NUM_THREADS")) {

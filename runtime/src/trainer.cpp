@@ -91,11 +91,13 @@ std::vector<EpochMetrics> previous_metrics(const std::filesystem::path& metrics,
 }  // namespace
 
 Evaluation evaluate(const codegen::ProgramView& program, std::span<const float> parameters,
-                    std::span<const float> buffers, const Dataset& data, int batch, int threads) {
+                    std::span<const float> buffers, const Dataset& data, int batch, int threads,
+                    onednn::Precision precision) {
   if (batch < 1) throw std::invalid_argument("evaluation batch must be at least 1");
   batch = int(std::min<std::size_t>(std::size_t(batch), data.size()));
   onednn::Options eo;
   eo.threads = threads;
+  eo.precision = precision;
   EvalStep eval(program, batch, eo);
   eval.load(parameters, buffers);
   const Shape out = program.tensors[std::size_t(program.output)].shape;
@@ -145,6 +147,7 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
   onednn::Options eo;
   eo.threads = o.threads;
   eo.conv_algorithm = o.conv_algorithm;
+  eo.precision = o.precision;
   eo.dropout_seed = mix_seed(o.seed, 0xd209);
   TrainStep train_step(program, o.batch, eo, make_optimizer(o, std::size_t(program.params)));
   onednn::Executable& exec = train_step.executable();
@@ -231,7 +234,8 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
       progress.step(done, loss_sum / double(done), top1 / double(images), images);
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const Evaluation test = evaluate(program, exec.parameters(), exec.buffers(), test_data, o.eval_batch, o.threads);
+    const Evaluation test = evaluate(program, exec.parameters(), exec.buffers(), test_data, o.eval_batch, o.threads,
+                                     o.precision);
     EpochMetrics m;
     m.epoch = epoch + 1;
     m.train_loss = done > 0 ? loss_sum / double(done) : 0.0;

@@ -171,6 +171,12 @@ TEST(Cli, BadOptionsExitWithUsageError) {
   const Result conv = run("train lenet5 --data synthetic --conv-algorithm gemm");
   EXPECT_EQ(conv.rc, 2);
   EXPECT_NE(conv.err.find("--conv-algorithm"), std::string::npos) << conv.err;
+  const Result precision = run("train lenet5 --data synthetic --precision fp16");
+  EXPECT_EQ(precision.rc, 2);
+  EXPECT_NE(precision.err.find("--precision"), std::string::npos) << precision.err;
+  const Result bench_precision = run("bench lenet5 --precision f64");
+  EXPECT_EQ(bench_precision.rc, 2);
+  EXPECT_NE(bench_precision.err.find("--precision"), std::string::npos) << bench_precision.err;
   const Result batch0 = run("describe lenet5 --batch 0");
   EXPECT_NE(batch0.err.find("--batch"), std::string::npos) << batch0.err;
 }

@@ -96,8 +96,14 @@ struct Context {
 
   [[nodiscard]] bool training() const { return mode == Mode::training; }
   [[nodiscard]] memory::dims dims(Shape s) const { return {batch, s.c, s.h, s.w}; }
+  /// Data type of activations, weights and activation gradients in primitives (Precision).
+  [[nodiscard]] dt act() const { return options.precision == Precision::bf16 ? dt::bf16 : dt::f32; }
+  /// Plain fp32 NCHW: the executable's edges and the plain-loop ops.
   [[nodiscard]] memory::desc plain(Shape s) const { return {dims(s), dt::f32, tag::nchw}; }
-  [[nodiscard]] memory::desc any(Shape s) const { return {dims(s), dt::f32, tag::any}; }
+  /// Plain NCHW in the activation type.
+  [[nodiscard]] memory::desc plain_act(Shape s) const { return {dims(s), act(), tag::nchw}; }
+  /// Any layout oneDNN picks, in the activation type.
+  [[nodiscard]] memory::desc any(Shape s) const { return {dims(s), act(), tag::any}; }
   /// A memory that lives as long as the executable (parameters' copies, gradients, ...).
   [[nodiscard]] memory alloc(const memory::desc& md) const { return memory(md, eng); }
   /// A memory for a forward value (an op's output or a converted copy), from the pool:

@@ -94,6 +94,10 @@ Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode
   if (batch < 1) {
     throw std::invalid_argument("archetype::onednn: batch must be at least 1, got " + std::to_string(batch));
   }
+  if (options.precision == Precision::bf16 && !native_bf16()) {
+    throw std::invalid_argument(
+        "archetype::onednn: bf16 needs a CPU with AVX512-BF16 (oneDNN reports none on this one); use f32");
+  }
   if (program.ops.empty() || program.tensors.size() != program.ops.size() + 1) {
     throw std::invalid_argument("archetype::onednn: the program has no ops or an inconsistent tensor list");
   }

@@ -1,6 +1,8 @@
 // PyTorch's default initialisation of the flat parameter and buffer blocks.
 #include <archetype/backends/onednn/executable.hpp>
 
+#include <oneapi/dnnl/dnnl.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -8,6 +10,12 @@
 #include <string>
 
 namespace archetype::onednn {
+
+bool native_bf16() {
+  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  const auto bf16 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
+  return (isa & bf16) == bf16;  // ISA masks include the bits of the ISAs they extend
+}
 
 void initialize_parameters(const codegen::ProgramView& program, std::span<float> parameters,
                            std::span<float> buffers, std::uint64_t seed) {

@@ -26,6 +26,7 @@ struct ConvPds {
 
 struct ConvGeometry {
   memory::desc src, weights, bias, dst;  // format_tag::any, bias x (or empty)
+  memory::desc diff_weights;             // fp32 format_tag::any (weights may be bf16)
   memory::dims strides, pad;
   bool has_bias = false;
   dnnl::primitive_attr attr;  // inference: the folded chain's post-ops
@@ -41,10 +42,10 @@ ConvPds make_conv(const Context& ctx, const ConvGeometry& g, algorithm alg) {
   ConvPds p;
   p.fwd = dnnl::convolution_forward::primitive_desc(fd, g.attr, ctx.eng);
   if (!ctx.training()) return p;
-  const auto wd = g.has_bias ? dnnl::convolution_backward_weights::desc(alg, g.src, g.weights, g.bias, g.dst,
-                                                                        g.strides, g.pad, g.pad)
-                             : dnnl::convolution_backward_weights::desc(alg, g.src, g.weights, g.dst, g.strides,
-                                                                        g.pad, g.pad);
+  const auto wd = g.has_bias ? dnnl::convolution_backward_weights::desc(alg, g.src, g.diff_weights, g.bias,
+                                                                        g.dst, g.strides, g.pad, g.pad)
+                             : dnnl::convolution_backward_weights::desc(alg, g.src, g.diff_weights, g.dst,
+                                                                        g.strides, g.pad, g.pad);
   p.bwd_weights = dnnl::convolution_backward_weights::primitive_desc(wd, ctx.eng, p.fwd);
   const dnnl::convolution_backward_data::desc dd(alg, g.src, g.weights, g.dst, g.strides, g.pad, g.pad);
   p.bwd_data = dnnl::convolution_backward_data::primitive_desc(dd, ctx.eng, p.fwd);
@@ -137,10 +138,15 @@ void build_conv(Context& ctx, const codegen::Op& op) {
   const memory::desc w_plain(wdims, dt::f32, g == 1 ? tag::oihw : tag::goihw);
   const memory::desc b_md({os.c}, dt::f32, tag::x);
   const std::int64_t w_count = std::int64_t{os.c} * (is.c / g) * L.kernel_h * L.kernel_w;
-  ConvGeometry geometry{ctx.any(is),    memory::desc(wdims, dt::f32, tag::any),
-                        bias ? b_md : memory::desc(), ctx.any(os),
-                        {L.stride_h, L.stride_w}, {L.pad_h, L.pad_w},
-                        bias,           Context::post_ops(op)};
+  ConvGeometry geometry{ctx.any(is),
+                        memory::desc(wdims, ctx.act(), tag::any),
+                        bias ? b_md : memory::desc(),
+                        ctx.any(os),
+                        memory::desc(wdims, ctx.act(), tag::any),
+                        {L.stride_h, L.stride_w},
+                        {L.pad_h, L.pad_w},
+                        bias,
+                        Context::post_ops(op)};
   const ConvPds pds = choose_conv(ctx, op, geometry);
   const auto& fpd = pds.fwd;
 
@@ -231,9 +237,10 @@ void build_linear(Context& ctx, const codegen::Op& op) {
   // destination 2-D (batch x Out), viewed as a plain 4-D tensor Out x 1 x 1.
   const memory::dims wdims{os.c, is.c, is.h, is.w};
   const memory::desc w_plain(wdims, dt::f32, tag::oihw);
-  const memory::desc w_any(wdims, dt::f32, tag::any);
+  const memory::desc w_any(wdims, ctx.act(), tag::any);
+  const memory::desc dw_any(wdims, dt::f32, tag::any);  // parameter gradients stay fp32
   const memory::desc b_md({os.c}, dt::f32, tag::x);
-  const memory::desc dst2(memory::dims{ctx.batch, os.c}, dt::f32, tag::nc);
+  const memory::desc dst2(memory::dims{ctx.batch, os.c}, ctx.act(), tag::nc);
   const std::int64_t w_count = std::int64_t{os.c} * is.c * is.h * is.w;
   const prop_kind prop = ctx.training() ? prop_kind::forward_training : prop_kind::forward_inference;
 
@@ -244,7 +251,7 @@ void build_linear(Context& ctx, const codegen::Op& op) {
   memory src = ctx.value_as(in, fpd.src_desc(), ctx.forward);
   memory w_user = ctx.over_params(w_plain, op.param_offset);
   memory w = ctx.weights_as(w_user, fpd.weights_desc(), ctx.weights_forward);
-  memory dst = ctx.activation(ctx.plain(os));
+  memory dst = ctx.activation(ctx.plain_act(os));
   Step step{dnnl::inner_product_forward(fpd),
             {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, ctx.view(dst, dst2)}}, {}};
   if (L.bias) step.args[DNNL_ARG_BIAS] = ctx.over_params(b_md, op.param_offset + w_count);
@@ -252,15 +259,15 @@ void build_linear(Context& ctx, const codegen::Op& op) {
   ctx.define_chain(op, dst);
   if (!ctx.training()) return;
 
-  ctx.backward_builders.push_back([&ctx, op, is, os, w_plain, w_any, b_md, dst2, w_count, fpd, w_user, w] {
+  ctx.backward_builders.push_back([&ctx, op, is, os, w_plain, w_any, dw_any, b_md, dst2, w_count, fpd, w_user, w] {
     const bool bias = op.layer.bias;
     const int in = op.inputs[0];
     const int out = op.output;
     Steps& bs = ctx.backward;
-    memory ddst = ctx.view(ctx.grad_as(out, ctx.plain(os), bs), dst2);
+    memory ddst = ctx.view(ctx.grad_as(out, ctx.plain_act(os), bs), dst2);
 
-    const auto wd = bias ? dnnl::inner_product_backward_weights::desc(ctx.any(is), w_any, b_md, dst2)
-                         : dnnl::inner_product_backward_weights::desc(ctx.any(is), w_any, dst2);
+    const auto wd = bias ? dnnl::inner_product_backward_weights::desc(ctx.any(is), dw_any, b_md, dst2)
+                         : dnnl::inner_product_backward_weights::desc(ctx.any(is), dw_any, dst2);
     const dnnl::inner_product_backward_weights::primitive_desc wpd(wd, ctx.eng, fpd);
     memory src_w = ctx.value_as(in, wpd.src_desc(), bs);
     memory dw_user = ctx.over_grads(w_plain, op.param_offset);

@@ -68,8 +68,12 @@ void build_dropout(Context& ctx, const codegen::Op& op) {
   }
   const int in = op.inputs[0];
   const int out = op.output;
-  const memory::desc md = ctx.tensors[std::size_t(in)].md;
-  const memory src = ctx.tensors[std::size_t(in)].mem;
+  memory::desc md = ctx.tensors[std::size_t(in)].md;
+  memory src = ctx.tensors[std::size_t(in)].mem;
+  if (md.data.data_type != dnnl_f32) {  // bf16: the loop runs on an fp32 copy
+    md = ctx.plain(ctx.tensors[std::size_t(in)].shape);
+    src = ctx.value_as(in, md, ctx.forward);
+  }
   memory dst = ctx.activation(md);
   // Elementwise, so it runs on the physical buffer whatever the layout (padding stays 0).
   const std::int64_t count = physical_floats(md);
@@ -115,12 +119,12 @@ void build_flatten(Context& ctx, const codegen::Op& op) {
     return;
   }
   // NCHW order of C*H*W: a view of the plain input.
-  memory x = ctx.value_as(in, ctx.plain(is), ctx.forward);
-  ctx.define(out, ctx.view(x, ctx.plain(os)));
+  memory x = ctx.value_as(in, ctx.plain_act(is), ctx.forward);
+  ctx.define(out, ctx.view(x, ctx.plain_act(os)));
   if (!ctx.training()) return;
   ctx.backward_builders.push_back([&ctx, in, out, is, os] {
-    memory dy = ctx.grad_as(out, ctx.plain(os), ctx.backward);
-    ctx.push_grad(in, ctx.view(dy, ctx.plain(is)), ctx.backward, true);
+    memory dy = ctx.grad_as(out, ctx.plain_act(os), ctx.backward);
+    ctx.push_grad(in, ctx.view(dy, ctx.plain_act(is)), ctx.backward, true);
   });
 }
 

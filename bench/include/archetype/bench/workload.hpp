@@ -31,6 +31,8 @@ inline constexpr int warmup_steps = 2;
 
 /// "direct", "fastest" or "winograd"; nullopt for anything else.
 [[nodiscard]] std::optional<onednn::ConvAlgorithm> parse_conv_algorithm(std::string_view name);
+/// "f32" or "bf16"; nullopt otherwise.
+[[nodiscard]] std::optional<onednn::Precision> parse_precision(std::string_view name);
 
 /// The thread count oneDNN runs with for `requested` (Options::threads): `requested` when
 /// > 0, else OMP_NUM_THREADS when set, else the cores this process may run on (its CPU

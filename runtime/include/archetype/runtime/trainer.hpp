@@ -36,6 +36,7 @@ struct TrainOptions {
   /// The training executable's 3x3 stride-1 convolutions: direct, Winograd, or the faster
   /// of the two timed per layer when the executable is built (fastest).
   onednn::ConvAlgorithm conv_algorithm = onednn::ConvAlgorithm::direct;
+  onednn::Precision precision = onednn::Precision::f32;  ///< --precision (evaluation too)
   Augment augment{};
   std::filesystem::path checkpoint_dir;  ///< empty: no checkpoints
   bool resume = false;                   ///< continue from checkpoint_dir/checkpoint.bin
@@ -67,6 +68,7 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model_
 
 /// Inference on `data` with the given parameters and statistics.
 Evaluation evaluate(const codegen::ProgramView& program, std::span<const float> parameters,
-                    std::span<const float> buffers, const Dataset& data, int batch, int threads);
+                    std::span<const float> buffers, const Dataset& data, int batch, int threads,
+                    onednn::Precision precision = onednn::Precision::f32);
 
 }  // namespace archetype::runtime

@@ -33,6 +33,14 @@ enum class ConvAlgorithm {
   winograd,  ///< Winograd for every 3x3 stride-1 layer oneDNN has it for, direct elsewhere
 };
 
+/// Number format of activations, weights and gradients inside the executable.
+enum class Precision {
+  f32,   ///< fp32 everywhere
+  bf16,  ///< bfloat16 activations, weights and activation gradients in every oneDNN
+         ///< primitive (AVX512-BF16 where the CPU has it); fp32 master parameters, parameter
+         ///< gradients, BatchNorm statistics, logits and loss; plain-loop ops run in fp32
+};
+
 struct Options {
   int threads = 0;  ///< OpenMP threads for oneDNN (0: all cores)
   double batch_norm_momentum = 0.1;  ///< running = (1 - m) * running + m * batch (PyTorch)
@@ -48,6 +56,7 @@ struct Options {
   /// step that leads only there, e.g. the first convolution's backward data (training
   /// needs gradients of parameters only; LeNet-5 spends half its step there otherwise).
   bool input_gradient = true;
+  Precision precision = Precision::f32;
 };
 
 class Executable {
@@ -100,6 +109,9 @@ class Executable {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+/// Whether this CPU runs bfloat16 natively (AVX512-BF16), which `Precision::bf16` needs.
+[[nodiscard]] bool native_bf16();
 
 /// PyTorch's default initialisation, reproducible from `seed`: Conv and Linear weights
 /// and biases uniform in ±1/sqrt(fan_in) (kaiming_uniform with a = sqrt(5)); BatchNorm
