@@ -51,10 +51,13 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = [
     ("archetype-direct", "archetype", "Archetype, direct conv"),
     ("archetype-fastest", "archetype", "Archetype, fastest conv"),
+    ("archetype-bf16", "archetype", "Archetype, bf16 (direct conv)"),
     ("pytorch-nchw", "pytorch", "PyTorch, NCHW"),
     ("pytorch-cl", "pytorch", "PyTorch, channels-last"),
 ]
-CONV_ALGORITHM = {"archetype-direct": "direct", "archetype-fastest": "fastest"}
+CONV_ALGORITHM = {"archetype-direct": "direct", "archetype-fastest": "fastest", "archetype-bf16": "direct"}
+# Our configurations in another precision than fp32 (--precision); compared with our fp32 direct.
+PRECISION = {"archetype-bf16": "bf16"}
 PEER_ARGS = {"pytorch-nchw": [], "pytorch-cl": ["--channels-last"]}
 DLIB_KEY = "dlib"
 # The models of dlib_peer.cpp that match ours, with its default timed iterations.
@@ -138,6 +141,8 @@ def command_for(a, key, model, drivers, dlib):
     if key in CONV_ALGORITHM:
         d = drivers[model]
         algo = ["--conv-algorithm", CONV_ALGORITHM[key]]
+        if key in PRECISION:
+            algo += ["--precision", PRECISION[key]]
         fm = ["--fashion-mnist"] if model in FASHION_MNIST_MODELS else []
         if d["driver"] == "bench":
             return [str(d["exe"]), "--threads", str(a.threads), *algo, "--peak-gflops", str(a.peak_gflops),
@@ -582,20 +587,29 @@ def write_report(a, path, meta, summary, errors):
         w("")
         if d["driver"] == "bench":
             steps = "; ".join(
-                f"{CONV_ALGORITHM[k]} {fmt(s[k]['train_steps_min'], 'd')} / {fmt(s[k]['infer_steps_min'], 'd')}"
+                f"{k.removeprefix('archetype-')} {fmt(s[k]['train_steps_min'], 'd')} / {fmt(s[k]['infer_steps_min'], 'd')}"
                 for k in CONV_ALGORITHM if s.get(k))
             w(f"Ours: `{rel(d['exe'])}`; timed steps per measurement (train / inference, fewest of the rounds): "
               f"{steps or '–'}.")
         else:
             w(f"Ours: `{rel(a.archetype)} bench`, because {d['reason']}.")
+        for k, precision in PRECISION.items():
+            lo, hi = s.get("archetype-direct"), s.get(k)
+            if lo and hi:
+                bt = hi["train_img_s"] / lo["train_img_s"] if lo["train_img_s"] and hi["train_img_s"] else None
+                bi = hi["infer_img_s"] / lo["infer_img_s"] if lo["infer_img_s"] and hi["infer_img_s"] else None
+                w("")
+                w(f"{precision} against our fp32 (both direct conv): training {fmt(bt, '.2f')}x, inference "
+                  f"{fmt(bi, '.2f')}x. Its % of peak is of the fp32 peak; its ratio to the peer compares with "
+                  f"PyTorch in fp32.")
         if dlib.get("installed"):
             w("")
             if model not in DLIB_MODELS:
                 w(f"{dlib['label']}: not in the dlib peer (it has {', '.join(DLIB_MODELS)}).")
             elif s.get(DLIB_KEY):
                 r = s[DLIB_KEY]
-                ours_t = max((s[k]["train_img_s"] for k in CONV_ALGORITHM if s.get(k) and s[k]["train_img_s"]), default=None)
-                ours_i = max((s[k]["infer_img_s"] for k in CONV_ALGORITHM if s.get(k) and s[k]["infer_img_s"]), default=None)
+                ours_t = max((s[k]["train_img_s"] for k in CONV_ALGORITHM if k not in PRECISION and s.get(k) and s[k]["train_img_s"]), default=None)
+                ours_i = max((s[k]["infer_img_s"] for k in CONV_ALGORITHM if k not in PRECISION and s.get(k) and s[k]["infer_img_s"]), default=None)
                 dt = r["train_img_s"] / ours_t if ours_t and r["train_img_s"] else None
                 di = r["infer_img_s"] / ours_i if ours_i and r["infer_img_s"] else None
                 w(f"{dlib['label']} relative to ours (the faster Archetype configuration): training "

@@ -183,6 +183,28 @@ TEST(Options, WinogradAndFastestConvolutionsAgreeWithDirectOnes) {
   }
 }
 
+// Inference with Winograd picked for the folded chains (BatchNorm folded into the weights,
+// residual sum and ReLU as post-ops): the logits of direct convolutions, to fp32 accuracy.
+TEST(Options, WinogradInferenceOfFoldedChainsAgreesWithDirect) {
+  using N = Net<Input<Shape{32, 8, 8}>,
+                Seq<Conv3x3<64>, BatchNorm, ReLU,
+                    Residual<Seq<Conv3x3<64>, BatchNorm, ReLU, Conv3x3<64>, BatchNorm>, Identity, ReLU>,
+                    GlobalAvgPool, Linear<5>>>;
+  const int batch = 8;
+  Executable direct(program<N>(), batch, Mode::inference);
+  randomize(direct, 61);  // random running statistics too: the fold has work to do
+  const Vec x = random_vec(std::size_t(batch) * 32 * 8 * 8, 62);
+  const auto y = direct.forward(x);
+  const Vec want(y.begin(), y.end());
+  for (ConvAlgorithm algorithm : {ConvAlgorithm::winograd, ConvAlgorithm::fastest}) {
+    SCOPED_TRACE(algorithm == ConvAlgorithm::winograd ? "winograd" : "fastest");
+    Executable other(program<N>(), batch, Mode::inference, Options{.conv_algorithm = algorithm});
+    std::copy(direct.parameters().begin(), direct.parameters().end(), other.parameters().begin());
+    std::copy(direct.buffers().begin(), direct.buffers().end(), other.buffers().begin());
+    expect_close(other.forward(x), want, 1e-3f);
+  }
+}
+
 TEST(Training, LossDecreasesOverTwentySgdSteps) {
   using N = Net<Input<Shape{3, 8, 8}>,
                 Seq<Conv3x3<16>, BatchNorm, ReLU, Residual<Seq<Conv3x3<16>, BatchNorm, ReLU, Conv3x3<16>, BatchNorm>,
