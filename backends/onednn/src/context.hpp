@@ -163,6 +163,14 @@ struct Context {
   /// the transient scratch memories are dead: their buffers may be reused.
   void release_grads(int first, int last);
   std::vector<memory> transient;  ///< scratch gradients of the builder being built
+  /// A pooled memory live only within the backward steps of the builder being built (e.g.
+  /// blocked weight gradients before their copy into the plain gradient block).
+  memory scratch(const memory::desc& md) {
+    memory m = pooled(md);
+    take(m);
+    transient.push_back(m);
+    return m;
+  }
   /// Where an op writes its contribution to the gradient of `t` in layout `md`. The first
   /// contribution becomes the gradient (in `reuse`, a dead buffer of the right layout, when
   /// given: in-place); later ones go to a scratch memory that a step appended to `post`

@@ -203,7 +203,7 @@ void build_conv(Context& ctx, const codegen::Op& op) {
     memory ddst_w = ctx.grad_as(out, wpd.diff_dst_desc(), bs);
     memory dw_user = ctx.over_grads(w_plain, op.param_offset);
     const bool dw_plain = wpd.diff_weights_desc() == w_plain;
-    memory dw = dw_plain ? dw_user : ctx.alloc(wpd.diff_weights_desc());
+    memory dw = dw_plain ? dw_user : ctx.scratch(wpd.diff_weights_desc());
     Step ws{dnnl::convolution_backward_weights(wpd),
             {{DNNL_ARG_SRC, src_w}, {DNNL_ARG_DIFF_DST, ddst_w}, {DNNL_ARG_DIFF_WEIGHTS, dw}}, {}};
     if (bias) ws.args[DNNL_ARG_DIFF_BIAS] = ctx.over_grads(b_md, op.param_offset + w_count);
@@ -272,7 +272,7 @@ void build_linear(Context& ctx, const codegen::Op& op) {
     memory src_w = ctx.value_as(in, wpd.src_desc(), bs);
     memory dw_user = ctx.over_grads(w_plain, op.param_offset);
     const bool dw_plain = wpd.diff_weights_desc() == w_plain;
-    memory dw = dw_plain ? dw_user : ctx.alloc(wpd.diff_weights_desc());
+    memory dw = dw_plain ? dw_user : ctx.scratch(wpd.diff_weights_desc());
     Step ws{dnnl::inner_product_backward_weights(wpd),
             {{DNNL_ARG_SRC, src_w}, {DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_WEIGHTS, dw}}, {}};
     if (bias) ws.args[DNNL_ARG_DIFF_BIAS] = ctx.over_grads(b_md, op.param_offset + w_count);
