@@ -194,7 +194,7 @@ def row_from_benchmark(stdout, model, batch):
         row[f"{kind}_steps"] = b.get("iterations")
         if b.get("iterations") and b.get("real_time") is not None:
             row[f"{kind}_seconds"] = b["iterations"] * b["real_time"] * TIME_UNIT_S.get(b.get("time_unit", "ns"), 1e-9)
-        row[f"{kind}_setup_s"] = b.get("setup_s")  # a counter bench_<model> does not have yet
+        row[f"{kind}_setup_s"] = b.get("setup_s")  # building the executable (fastest: timing both)
         if b.get("peak_rss_MB") is not None:
             rss.append(b["peak_rss_MB"])
     row["peak_rss_mb"] = max(rss) if rss else None
@@ -638,9 +638,8 @@ def write_report(a, path, meta, summary, errors):
       "row. Both benchmarks run in one process, inference then training, each workload released "
       "before the next is built, and `peak_rss_MB` is `getrusage` `ru_maxrss` of the process so far, "
       "so the larger of the two is that model's peak RSS, training and inference together (the same "
-      "quantity as `archetype bench` and the peers report). bench_<model> does not report its setup "
-      "time (building the executable: for \"fastest\", timing Winograd against direct), so that column "
-      "is empty for it; `archetype bench M --json`, which the script falls back to when bench_<model> is "
+      "quantity as `archetype bench` and the peers report). Its counter `setup_s` is the time to build "
+      "the executable (for \"fastest\", timing Winograd against direct); `archetype bench M --json`, which the script falls back to when bench_<model> is "
       "missing or lacks the batch (the row is then marked), reports it and times at least `--steps` "
       "steps and at least `--min-time`, like the PyTorch peer.")
     w("")

@@ -54,7 +54,8 @@ void print_usage(std::ostream& out, std::string_view program, std::string_view m
          "  one training step (forward, softmax cross-entropy, backward, SGD momentum) at batch\n"
          "  128, on one fixed batch of synthetic inputs. Counters: img/s; GFLOP/s, analytic (2 x "
          "MACs per image\n"
-         "  forward, training 3 x forward); %peak of the fp32 peak; peak_rss_MB (getrusage\n"
+         "  forward, training 3 x forward); %peak of the fp32 peak; setup_s (building the\n"
+         "  executable); peak_rss_MB (getrusage\n"
          "  ru_maxrss of the whole process so far: filter one benchmark for its own).\n"
          "  --threads N          oneDNN threads (default: every core this process may use)\n"
          "  --conv-algorithm A   direct (default), fastest (Winograd or direct per layer,\n"
@@ -197,6 +198,7 @@ void run_step(benchmark::State& state, const Config& c, onednn::Mode mode, int b
   state.counters["GFLOP/s"] = gflops;
   if (c.peak_gflops > 0) state.counters["%peak"] = 100.0 * gflops / c.peak_gflops;
   state.counters["peak_rss_MB"] = peak_rss_mb();
+  state.counters["setup_s"] = w.setup_seconds();  // building the executable (fastest: timing both)
 }
 
 std::string program_name(const char* argv0) {
