@@ -8,6 +8,7 @@
 #include <archetype/dsl/analysis.hpp>
 #include <archetype/dsl/net.hpp>
 
+#include <cstddef>
 #include <span>
 #include <string_view>
 
@@ -32,22 +33,58 @@ consteval ModelInfo make_info() {
                    codegen::program_v<N>.view()};
 }
 
+/// A paper: the short reference `ModelEntry::paper`, its authors, venue and link.
+struct Paper {
+  std::string_view reference;
+  std::string_view authors;
+  std::string_view venue;
+  std::string_view link;
+};
+
+/// `T`'s name as the compiler spells it ("archetype::architectures::CifarResNet<20>"),
+/// from `__PRETTY_FUNCTION__` (g++: "... [with T = NAME; ...]", clang: "... [T = NAME]").
+template <class T>
+consteval std::string_view type_name() {
+  const std::string_view f = __PRETTY_FUNCTION__;
+  const std::size_t begin = f.find("T = ") + 4;
+  std::size_t end = f.find(';', begin);
+  if (end == std::string_view::npos) end = f.rfind(']');
+  return f.substr(begin, end - begin);
+}
+
 template <Network N>
 consteval ModelEntry make_entry(std::string_view name, std::string_view title,
-                                std::string_view paper, int year) {
-  return ModelEntry{name, title, paper, year, make_info<N>(),
-                    make_info<Adapted<N, fashion_mnist_shape>>()};
+                                const Paper& paper, int year) {
+  return ModelEntry{name,
+                    title,
+                    paper.reference,
+                    year,
+                    make_info<N>(),
+                    make_info<Adapted<N, fashion_mnist_shape>>(),
+                    paper.authors,
+                    paper.venue,
+                    paper.link,
+                    type_name<N>(),
+                    architectures::published_v<N>};
 }
 
 // Paper references shared by the families.
-inline constexpr std::string_view lecun1998 =
-    "LeCun et al. 1998, Gradient-based learning applied to document recognition";
-inline constexpr std::string_view krizhevsky2012 =
-    "Krizhevsky et al. 2012, ImageNet classification with deep convolutional neural networks";
-inline constexpr std::string_view simonyan2015 =
-    "Simonyan & Zisserman 2015, Very deep convolutional networks for large-scale image recognition";
-inline constexpr std::string_view he2016 =
-    "He et al. 2016, Deep residual learning for image recognition";
+inline constexpr Paper lecun1998{
+    "LeCun et al. 1998, Gradient-based learning applied to document recognition",
+    "Yann LeCun, Léon Bottou, Yoshua Bengio, Patrick Haffner", "Proceedings of the IEEE, 1998",
+    "http://yann.lecun.com/exdb/publis/pdf/lecun-01a.pdf"};
+inline constexpr Paper krizhevsky2012{
+    "Krizhevsky et al. 2012, ImageNet classification with deep convolutional neural networks",
+    "Alex Krizhevsky, Ilya Sutskever, Geoffrey E. Hinton", "NeurIPS 2012",
+    "https://papers.nips.cc/paper_files/paper/2012/hash/"
+    "c399862d3b9d6b76c8436e924a68c45b-Abstract.html"};
+inline constexpr Paper simonyan2015{
+    "Simonyan & Zisserman 2015, Very deep convolutional networks for large-scale image "
+    "recognition",
+    "Karen Simonyan, Andrew Zisserman", "ICLR 2015", "https://arxiv.org/abs/1409.1556"};
+inline constexpr Paper he2016{"He et al. 2016, Deep residual learning for image recognition",
+                              "Kaiming He, Xiangyu Zhang, Shaoqing Ren, Jian Sun", "CVPR 2016",
+                              "https://arxiv.org/abs/1512.03385"};
 
 /// LeNet-5, AlexNet, VGG (registry_classic.cpp).
 std::span<const ModelEntry> classic_models();

@@ -4,6 +4,7 @@
 /// convolutional neural networks", NeurIPS 2012), torchvision's single-tower variant.
 
 #include <archetype/archetype.hpp>
+#include <archetype/architectures/published.hpp>
 
 namespace archetype::architectures {
 
@@ -21,7 +22,10 @@ struct AlexNet final
                                       Linear<4096>, ReLU, Linear<1000>>>>,
           1000> {};
 
-static_assert(has_params_v<AlexNet, 61'100'840>);
-static_assert(has_macs_near_v<AlexNet, 714'000'000>);  // torchvision: 0.71 GFLOPS (MACs)
+// torchvision's `alexnet`: 61,100,840 parameters, 0.71 "GFLOPS" (MACs).
+template <>
+inline constexpr Published published_v<AlexNet>{
+    .params = 61'100'840, .macs = 714'000'000, .source = "torchvision"};
+static_assert(matches_published_v<AlexNet>);
 
 }  // namespace archetype::architectures

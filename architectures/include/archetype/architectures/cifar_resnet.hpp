@@ -51,14 +51,48 @@ struct CifarResNet final
 template <int Depth>
 struct PlainCifarNet final : Plain<CifarResNet<Depth>> {};
 
-static_assert(has_params_v<CifarResNet<20>, 269'722>);
-static_assert(has_params_v<CifarResNet<32>, 464'154>);
-static_assert(has_params_v<CifarResNet<44>, 658'586>);
-static_assert(has_params_v<CifarResNet<56>, 853'018>);
-static_assert(has_params_v<CifarResNet<110>, 1'727'962>);
-static_assert(has_params_v<PlainCifarNet<20>, 269'722>);
-static_assert(has_params_v<PlainCifarNet<56>, 853'018>);
-static_assert(has_params_v<PlainCifarNet<110>, 1'727'962>);
+// He et al. 2016, Table 6, as exact counts (the table prints 0.27M … 1.7M; checked below).
+template <>
+inline constexpr Published published_v<CifarResNet<20>>{
+    .params = 269'722, .source = "He et al. 2016, Table 6: 0.27M"};
+template <>
+inline constexpr Published published_v<CifarResNet<32>>{
+    .params = 464'154, .source = "He et al. 2016, Table 6: 0.46M"};
+template <>
+inline constexpr Published published_v<CifarResNet<44>>{
+    .params = 658'586, .source = "He et al. 2016, Table 6: 0.66M"};
+template <>
+inline constexpr Published published_v<CifarResNet<56>>{
+    .params = 853'018, .source = "He et al. 2016, Table 6: 0.85M"};
+template <>
+inline constexpr Published published_v<CifarResNet<110>>{
+    .params = 1'727'962, .source = "He et al. 2016, Table 6: 1.7M"};
+// Option-A shortcuts have no parameters: a plain net has its residual twin's count.
+template <>
+inline constexpr Published published_v<PlainCifarNet<20>>{
+    .params = published_v<CifarResNet<20>>.params, .source = "ResNet-20 without its shortcuts"};
+template <>
+inline constexpr Published published_v<PlainCifarNet<32>>{
+    .params = published_v<CifarResNet<32>>.params, .source = "ResNet-32 without its shortcuts"};
+template <>
+inline constexpr Published published_v<PlainCifarNet<44>>{
+    .params = published_v<CifarResNet<44>>.params, .source = "ResNet-44 without its shortcuts"};
+template <>
+inline constexpr Published published_v<PlainCifarNet<56>>{
+    .params = published_v<CifarResNet<56>>.params, .source = "ResNet-56 without its shortcuts"};
+template <>
+inline constexpr Published published_v<PlainCifarNet<110>>{
+    .params = published_v<CifarResNet<110>>.params, .source = "ResNet-110 without its shortcuts"};
+static_assert(matches_published_v<CifarResNet<20>>);
+static_assert(matches_published_v<CifarResNet<32>>);
+static_assert(matches_published_v<CifarResNet<44>>);
+static_assert(matches_published_v<CifarResNet<56>>);
+static_assert(matches_published_v<CifarResNet<110>>);
+static_assert(matches_published_v<PlainCifarNet<20>>);
+static_assert(matches_published_v<PlainCifarNet<32>>);
+static_assert(matches_published_v<PlainCifarNet<44>>);
+static_assert(matches_published_v<PlainCifarNet<56>>);
+static_assert(matches_published_v<PlainCifarNet<110>>);
 // He et al. 2016, Table 6, at its printed precision.
 static_assert((params_v<CifarResNet<20>> + 5'000) / 10'000 == 27);
 static_assert((params_v<CifarResNet<32>> + 5'000) / 10'000 == 46);

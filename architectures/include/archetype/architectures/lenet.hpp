@@ -4,6 +4,7 @@
 /// document recognition", Proc. IEEE 1998).
 
 #include <archetype/archetype.hpp>
+#include <archetype/architectures/published.hpp>
 
 namespace archetype::architectures {
 
@@ -22,7 +23,11 @@ struct LeNet5 final
           10> {};
 
 static_assert(output_shape_v<LeNet5> == Shape{10, 1, 1});
-static_assert(has_params_v<LeNet5, 61'706>);
-static_assert(has_macs_near_v<LeNet5, 416'520, 0>);  // 117,600 + 240,000 + 48,000 + 10,080 + 840
+// 61,706 parameters; 416,520 MACs = 117,600 + 240,000 + 48,000 + 10,080 + 840, exactly.
+template <>
+inline constexpr Published published_v<LeNet5>{
+    .params = 61'706, .macs = 416'520, .macs_per_mille = 0,
+    .source = "hand count of the layer table"};
+static_assert(matches_published_v<LeNet5>);
 
 }  // namespace archetype::architectures

@@ -11,6 +11,7 @@
 /// pass of one image, FLOPs = 2 x MACs; activation memory is counted in fp32 elements per
 /// image.
 
+#include <archetype/architectures/published.hpp>
 #include <archetype/codegen/program.hpp>
 #include <archetype/dsl/analysis.hpp>
 #include <archetype/dsl/layer.hpp>
@@ -60,6 +61,13 @@ struct ModelEntry {
   int year = 0;
   ModelInfo native;         ///< at the paper's input
   ModelInfo fashion_mnist;  ///< fed 1x28x28 images through the declared input adapter
+  std::string_view authors;  ///< the paper's authors, in order
+  std::string_view venue;    ///< e.g. "CVPR 2016"
+  std::string_view link;     ///< the paper (arXiv, or the publisher's page)
+  std::string_view type;     ///< the C++ type, e.g. "archetype::architectures::ResNet50"
+  /// The published figures the model's header static_asserts (`published_v`, the same
+  /// constants); a figure of 0 was not published.
+  architectures::Published published{};
 };
 
 /// Every model, by family (LeNet, AlexNet, VGG, ResNet, CIFAR variants), then by size.

@@ -5,6 +5,7 @@
 /// ResNet-18/34/50 (3x3 stem, no max pooling) and PlainNet-18.
 
 #include <archetype/archetype.hpp>
+#include <archetype/architectures/published.hpp>
 
 namespace archetype::architectures {
 
@@ -92,16 +93,27 @@ struct ResNet101 final : ResNet<Bottleneck, 3, 4, 23, 3> {};
 /// ResNet-152: 60,192,808 parameters, 11.51 G MACs.
 struct ResNet152 final : ResNet<Bottleneck, 3, 8, 36, 3> {};
 
-static_assert(has_params_v<ResNet18, 11'689'512>);
-static_assert(has_params_v<ResNet34, 21'797'672>);
-static_assert(has_params_v<ResNet50, 25'557'032>);
-static_assert(has_params_v<ResNet101, 44'549'160>);
-static_assert(has_params_v<ResNet152, 60'192'808>);
-static_assert(has_macs_near_v<ResNet18, 1'810'000'000>);
-static_assert(has_macs_near_v<ResNet34, 3'660'000'000>);
-static_assert(has_macs_near_v<ResNet50, 4'090'000'000>);
-static_assert(has_macs_near_v<ResNet101, 7'800'000'000>);
-static_assert(has_macs_near_v<ResNet152, 11'510'000'000>);
+// torchvision's parameter counts and "GFLOPS" column (MACs), within 1%.
+template <>
+inline constexpr Published published_v<ResNet18>{
+    .params = 11'689'512, .macs = 1'810'000'000, .source = "torchvision"};
+template <>
+inline constexpr Published published_v<ResNet34>{
+    .params = 21'797'672, .macs = 3'660'000'000, .source = "torchvision"};
+template <>
+inline constexpr Published published_v<ResNet50>{
+    .params = 25'557'032, .macs = 4'090'000'000, .source = "torchvision"};
+template <>
+inline constexpr Published published_v<ResNet101>{
+    .params = 44'549'160, .macs = 7'800'000'000, .source = "torchvision"};
+template <>
+inline constexpr Published published_v<ResNet152>{
+    .params = 60'192'808, .macs = 11'510'000'000, .source = "torchvision"};
+static_assert(matches_published_v<ResNet18>);
+static_assert(matches_published_v<ResNet34>);
+static_assert(matches_published_v<ResNet50>);
+static_assert(matches_published_v<ResNet101>);
+static_assert(matches_published_v<ResNet152>);
 
 /// The CIFAR-style ResNet common in CIFAR-10 code (e.g. the seed notebook): 3x3/1 stem
 /// with 64 filters, no max pooling, the four ImageNet stages on 32x32 inputs, global
@@ -125,9 +137,22 @@ struct ResNet50Cifar final : ResNetCifar<Bottleneck, 3, 4, 6, 3> {};
 /// (the seed notebook's `PlainNet18`): 11,000,138 parameters.
 struct PlainNet18Cifar final : Plain<ResNet18Cifar> {};
 
-static_assert(has_params_v<ResNet18Cifar, 11'173'962>);
-static_assert(has_params_v<ResNet34Cifar, 21'282'122>);
-static_assert(has_params_v<ResNet50Cifar, 23'520'842>);
-static_assert(has_params_v<PlainNet18Cifar, 11'000'138>);
+// The PyTorch definitions of the CIFAR-10 variants, counted by torch.
+template <>
+inline constexpr Published published_v<ResNet18Cifar>{
+    .params = 11'173'962, .source = "the common PyTorch CIFAR-10 port"};
+template <>
+inline constexpr Published published_v<ResNet34Cifar>{
+    .params = 21'282'122, .source = "the common PyTorch CIFAR-10 port"};
+template <>
+inline constexpr Published published_v<ResNet50Cifar>{
+    .params = 23'520'842, .source = "the common PyTorch CIFAR-10 port"};
+template <>
+inline constexpr Published published_v<PlainNet18Cifar>{
+    .params = 11'000'138, .source = "the seed notebook's PlainNet18"};
+static_assert(matches_published_v<ResNet18Cifar>);
+static_assert(matches_published_v<ResNet34Cifar>);
+static_assert(matches_published_v<ResNet50Cifar>);
+static_assert(matches_published_v<PlainNet18Cifar>);
 
 }  // namespace archetype::architectures

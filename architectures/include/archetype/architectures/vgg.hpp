@@ -5,6 +5,7 @@
 /// without batch normalization, and the CIFAR VGG-16 with BN.
 
 #include <archetype/archetype.hpp>
+#include <archetype/architectures/published.hpp>
 
 namespace archetype::architectures {
 
@@ -103,20 +104,39 @@ struct VGG16Cifar final
                                       Dropout<0.5>, Linear<10>>>>,
           10> {};
 
-static_assert(has_params_v<VGG11, 132'863'336>);
-static_assert(has_params_v<VGG13, 133'047'848>);
-static_assert(has_params_v<VGG16, 138'357'544>);
-static_assert(has_params_v<VGG19, 143'667'240>);
-static_assert(has_params_v<VGG11BN, 132'868'840>);
-static_assert(has_params_v<VGG13BN, 133'053'736>);
-static_assert(has_params_v<VGG16BN, 138'365'992>);
-static_assert(has_params_v<VGG19BN, 143'678'248>);
-static_assert(has_params_v<VGG16Cifar, 33'646'666>);
-// torchvision's GFLOPS column (MACs): 7.61, 11.31, 15.47, 19.63.
-static_assert(has_macs_near_v<VGG11, 7'610'000'000>);
-static_assert(has_macs_near_v<VGG13, 11'310'000'000>);
-static_assert(has_macs_near_v<VGG16, 15'470'000'000>);
-static_assert(has_macs_near_v<VGG19, 19'630'000'000>);
+// torchvision's parameter counts and "GFLOPS" column (MACs: 7.61, 11.31, 15.47, 19.63).
+template <>
+inline constexpr Published published_v<VGG11>{
+    .params = 132'863'336, .macs = 7'610'000'000, .source = "torchvision"};
+template <>
+inline constexpr Published published_v<VGG13>{
+    .params = 133'047'848, .macs = 11'310'000'000, .source = "torchvision"};
+template <>
+inline constexpr Published published_v<VGG16>{
+    .params = 138'357'544, .macs = 15'470'000'000, .source = "torchvision"};
+template <>
+inline constexpr Published published_v<VGG19>{
+    .params = 143'667'240, .macs = 19'630'000'000, .source = "torchvision"};
+template <>
+inline constexpr Published published_v<VGG11BN>{.params = 132'868'840, .source = "torchvision"};
+template <>
+inline constexpr Published published_v<VGG13BN>{.params = 133'053'736, .source = "torchvision"};
+template <>
+inline constexpr Published published_v<VGG16BN>{.params = 138'365'992, .source = "torchvision"};
+template <>
+inline constexpr Published published_v<VGG19BN>{.params = 143'678'248, .source = "torchvision"};
+template <>
+inline constexpr Published published_v<VGG16Cifar>{
+    .params = 33'646'666, .source = "the PyTorch port of the same layers"};
+static_assert(matches_published_v<VGG11>);
+static_assert(matches_published_v<VGG13>);
+static_assert(matches_published_v<VGG16>);
+static_assert(matches_published_v<VGG19>);
+static_assert(matches_published_v<VGG11BN>);
+static_assert(matches_published_v<VGG13BN>);
+static_assert(matches_published_v<VGG16BN>);
+static_assert(matches_published_v<VGG19BN>);
+static_assert(matches_published_v<VGG16Cifar>);
 
 
 }  // namespace archetype::architectures

@@ -7,7 +7,7 @@
 namespace archetype {
 
 /// He et al. 2016 (CIFAR experiments, option A): the identity subsampled with stride S
-/// (x[:, :, ::S, ::S]) and zero-padded from C to Out channels, (Out - C) / 2 on each side.
+/// (x[:, :, \::S, \::S]) and zero-padded from C to Out channels, (Out - C) / 2 on each side.
 /// Output: `Out x ceil(H / S) x ceil(W / S)`. Parameters: 0. MACs: 0.
 /// Rules: Out >= C, (Out - C) even, S positive.
 template <int Out, int Stride = 2>
