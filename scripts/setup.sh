@@ -31,6 +31,8 @@ PACKAGES=(
   libdnnl-dev            # oneDNN 2.6, the CPU backend
   doxygen                # docs/: API and architecture pages
   graphviz               # docs/: architecture diagrams (dot)
+  gnuplot-nox            # experiments/: the studies' report plots (PNG, pngcairo)
+  chromium               # tests/docs: headless screenshots of the documentation pages (slow test)
   dataset-fashion-mnist  # the default data set (IDX files under /usr/share)
   python3-torch          # PyTorch peer benchmarks and forward parity checks
   python3-torchvision    # reference models (parameter counts, weights) for parity checks

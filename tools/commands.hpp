@@ -33,12 +33,17 @@ inline constexpr int exit_usage = 2;
 Command add_list(CLI::App& app);
 /// `archetype describe NAME [--batch N] [--json] [--fashion-mnist]`.
 Command add_describe(CLI::App& app);
+/// `archetype docs --out DIR [MODEL...]`: the architecture pages and diagrams for Doxygen.
+Command add_docs(CLI::App& app);
 
 /// `archetype train MODEL --data …` (built with the oneDNN backend).
 Command add_train(CLI::App& app);
 /// `archetype bench MODEL [--batch N] [--mode train|inference|both] [--json] …` (oneDNN):
 /// training and inference images/s on synthetic inputs, measured like the PyTorch peer.
 Command add_bench(CLI::App& app);
+/// `archetype experiment NAME [--quick] [--epochs N] [--out DIR] [--data …]`: a study of
+/// experiments/ and its report (built with the oneDNN backend).
+Command add_experiment(CLI::App& app);
 
 /// The compile-time summary of one model (`info` is `m.native` or `m.fashion_mnist`):
 /// a header line, the per-layer table when `with_table`, and the totals at `batch`.

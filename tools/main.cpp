@@ -33,10 +33,13 @@ int main(int argc, char** argv) {
                "archetype"};
   app.set_help_all_flag("--help-all", "Print help for every subcommand and exit");
 
-  std::vector<Command> commands = {add_list(app), add_describe(app)};
+  std::vector<Command> commands = {add_list(app), add_describe(app), add_docs(app)};
 #ifdef ARCHETYPE_HAVE_TRAIN
   commands.push_back(add_train(app));
   commands.push_back(add_bench(app));
+#endif
+#ifdef ARCHETYPE_HAVE_EXPERIMENT
+  commands.push_back(add_experiment(app));
 #endif
   app.require_subcommand(0, 1);
   // "archetype describe: --batch: Value 0 not in range 1 to 1000000" and where to look.

@@ -227,6 +227,7 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
       }
       const float loss = r.loss;
       score(r.logits, b->labels, b->size, out.c, top1, top5);
+      if (o.on_gradients && step == 0) o.on_gradients(0, exec.gradients());
       ++step;
       ++done;
       loss_sum += loss;
@@ -234,6 +235,7 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
       progress.step(done, loss_sum / double(done), top1 / double(images), images);
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (o.on_gradients && done > 0) o.on_gradients(epoch + 1, exec.gradients());
     const Evaluation test = evaluate(program, exec.parameters(), exec.buffers(), test_data, o.eval_batch, o.threads,
                                      o.precision);
     EpochMetrics m;

@@ -203,4 +203,40 @@ TEST(Cli, ActivationBytesScaleWithBatch) {
   EXPECT_EQ(a32.at("training_saved").get<std::int64_t>(), 32 * a1.at("training_saved").get<std::int64_t>());
 }
 
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(Cli, DocsWritesPagesAndDiagrams) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("archetype_cli_docs_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const Result r = run("docs --out '" + dir.string() + "' lenet5 resnet50");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const std::string lenet = read_text(dir / "arch_lenet5.md");
+  EXPECT_NE(lenet.find("# LeNet-5 {#arch_lenet5}"), std::string::npos) << lenet;
+  EXPECT_NE(lenet.find("| parameters (trainable) | 61,706 | 61,706 ("), std::string::npos);
+  EXPECT_NE(lenet.find("lecun-01a.pdf"), std::string::npos);
+  EXPECT_NE(lenet.find("\\image html lenet5.svg"), std::string::npos);
+  const std::string dot = read_text(dir / "lenet5.dot");
+  EXPECT_EQ(dot.rfind("digraph \"lenet5\"", 0), 0u) << dot;
+  EXPECT_NE(dot.find("conv1\\nConv 5x5 s1 p0 +bias"), std::string::npos) << dot;
+  EXPECT_NE(dot.find("[label=\" 16x5x5\"]"), std::string::npos) << dot;  // shape on an edge
+  // ResNet-50 (174 ops): a compact diagram, one node per block, clusters per stage.
+  const std::string blocks = read_text(dir / "resnet50_blocks.dot");
+  EXPECT_NE(blocks.find("label=\"layer3\""), std::string::npos) << blocks;
+  EXPECT_NE(blocks.find("layer3.5\\n"), std::string::npos) << blocks;
+  EXPECT_TRUE(std::filesystem::exists(dir / "resnet50.dot"));
+  const std::string index = read_text(dir / "architectures.md");
+  EXPECT_NE(index.find("href=\"arch_resnet50.html\""), std::string::npos) << index;
+  EXPECT_NE(index.find("\\subpage arch_lenet5"), std::string::npos) << index;
+  std::filesystem::remove_all(dir);
+
+  EXPECT_EQ(run("docs --out '" + dir.string() + "' resnet5").rc, 2);
+  EXPECT_EQ(run("docs").rc, 2);  // --out is required
+}
+
 }  // namespace

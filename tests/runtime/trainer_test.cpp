@@ -8,8 +8,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <span>
+#include <vector>
 
 namespace archetype::runtime {
 namespace {
@@ -68,6 +71,41 @@ TEST(Trainer, ResumedRunContinuesWithTheSameLosses) {
   EXPECT_EQ(resumed.parameters, whole.parameters);
   EXPECT_EQ(resumed.steps, whole.steps);
   fs::remove_all(dir);
+  std::fclose(sink);
+}
+
+// TrainOptions::on_gradients sees the gradient block of the first batch (epoch 0) and of
+// the last batch of each epoch, and reading it changes nothing in the run.
+TEST(Trainer, GradientHookSeesInitialisationAndEachEpochWithoutChangingTheRun) {
+  const Dataset train_data = make_synthetic({640, {1, 28, 28}, 10, 1, 0.3f});
+  const Dataset test_data = make_synthetic({128, {1, 28, 28}, 10, 2, 0.3f});
+  const auto program = codegen::program_v<LeNet28>.view();
+  std::FILE* sink = std::tmpfile();
+  Progress quiet(sink, false);
+
+  const TrainResult plain = train(program, "lenet5", train_data, test_data, small_run(2), quiet);
+  std::vector<int> epochs;
+  std::vector<std::vector<float>> samples;
+  TrainOptions o = small_run(2);
+  o.on_gradients = [&](int epoch, std::span<const float> g) {
+    epochs.push_back(epoch);
+    samples.emplace_back(g.begin(), g.end());
+  };
+  const TrainResult hooked = train(program, "lenet5", train_data, test_data, o, quiet);
+  EXPECT_EQ(epochs, (std::vector<int>{0, 1, 2}));
+  for (const auto& g : samples) {
+    ASSERT_EQ(g.size(), std::size_t(program.params));
+    double norm = 0;
+    for (float x : g) norm += double(x) * double(x);
+    EXPECT_TRUE(std::isfinite(norm));
+    EXPECT_GT(norm, 0.0);
+  }
+  EXPECT_NE(samples.front(), samples.back());  // the gradient at init is not the last one
+  ASSERT_EQ(hooked.epochs.size(), plain.epochs.size());
+  for (std::size_t e = 0; e < plain.epochs.size(); ++e) {
+    EXPECT_EQ(hooked.epochs[e].train_loss, plain.epochs[e].train_loss) << "epoch " << e + 1;
+  }
+  EXPECT_EQ(hooked.parameters, plain.parameters);
   std::fclose(sink);
 }
 

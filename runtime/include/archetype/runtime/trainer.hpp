@@ -15,7 +15,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -43,6 +45,12 @@ struct TrainOptions {
   std::filesystem::path metrics;         ///< empty: none; else STEM.csv and STEM.json
   std::filesystem::path init_parameters; ///< a parameter file to start from (else random)
   std::int64_t max_steps = 0;            ///< stop after this many steps in all (0: no limit)
+  /// Called with the flat gradient block (parameter order) of one training batch: the
+  /// run's first batch, at the initial parameters (`epoch` 0; not on a resumed run), and
+  /// the last batch of each epoch (`epoch` 1, 2, …): the loss gradient at the parameters
+  /// that batch was computed with (before its update; weight decay not included). Empty:
+  /// not called, and the gradients are never read.
+  std::function<void(int epoch, std::span<const float> gradients)> on_gradients;
 };
 
 struct Evaluation {
