@@ -499,26 +499,11 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
         "a resumed run "
         "records only the epochs it ran). Raw values, BatchNorm layers included: `" +
         spec.name + "/MODEL-seedS-gradient-norms.csv`.");
-    Plot init{"Gradient norms at initialisation",
-              "layer depth",
-              "gradient L2 norm",
-              "",
-              false,
-              true,
-              {},
-              {},
-              900,
-              520};
-    Plot final_epoch{"Gradient norms after the last epoch",
-                     "layer depth",
-                     "gradient L2 norm",
-                     "",
-                     false,
-                     true,
-                     {},
-                     {},
-                     900,
-                     520};
+    auto gradient_plot = [](std::string title) {  // norms against depth, log scale
+      return Plot{std::move(title), "layer depth", "gradient L2 norm", "", false, true, {}, {}, 900, 520};
+    };
+    Plot init = gradient_plot("Gradient norms at initialisation");
+    Plot final_epoch = gradient_plot("Gradient norms after the last epoch");
     for (const ModelRun& run : runs) {
       if (run.seed != seeds.front() || run.gradients.empty()) continue;
       init.series.push_back(gradient_series(run, run.gradients.front(), run.model->label));
