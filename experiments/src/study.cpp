@@ -133,6 +133,13 @@ std::string shape_text(const Shape& s) {
   return std::to_string(s.c) + "x" + std::to_string(s.h) + "x" + std::to_string(s.w);
 }
 
+/// "B, T threads, after W warm-up steps, at least S timed steps[ and M s]": how a time was measured.
+std::string measured_as(int batch, int threads, int steps, double min_time) {
+  return std::to_string(batch) + ", " + threads_text(threads) + ", after " + std::to_string(bench::warmup_steps) +
+         " warm-up steps, at least " + std::to_string(steps) + (steps == 1 ? " timed step" : " timed steps") +
+         (min_time > 0 ? " and " + fixed(min_time, 0) + " s" : "");
+}
+
 std::string utc_now() {
   const std::time_t t = std::time(nullptr);
   char buffer[64];
@@ -677,10 +684,7 @@ int run_cost(Context& c, const std::vector<ModelPrograms>& models) {
       "linear layer "
       "(650 parameters, 640 MACs, included below). Parameters and MACs are compile-time (and "
       "static_asserted in `experiments/computational_cost.hpp`); times are measured at batch " +
-      std::to_string(batch) + ", " + threads_text(c.threads) + ", after " +
-      std::to_string(bench::warmup_steps) + " warm-up steps, at least " + std::to_string(steps) +
-      (steps == 1 ? " timed step" : " timed steps") +
-      (min_time > 0 ? " and " + fixed(min_time, 0) + " s" : "") +
+      measured_as(batch, c.threads, steps, min_time) +
       "; a training step is forward, backward and an SGD update.");
   std::vector<std::vector<std::string>> rows;
   Plot cost{"Compile-time cost of each probe",
@@ -804,10 +808,7 @@ int run_lineage(Context& c) {
       "at the paper's input) are compile-time. Inference images/s: measured here at the paper's "
       "input, "
       "batch " +
-      std::to_string(batch) + ", " + threads_text(c.threads) + ", after " +
-      std::to_string(bench::warmup_steps) + " warm-up steps, at least " + std::to_string(steps) +
-      (steps == 1 ? " timed step" : " timed steps") +
-      (min_time > 0 ? " and " + fixed(min_time, 0) + " s" : "") +
+      measured_as(batch, c.threads, steps, min_time) +
       " (fp32, oneDNN). Paper top-1: as published, on the data set named next to it.");
   Plot year{"Parameters by year of publication (the table names each point)",
             "year",
