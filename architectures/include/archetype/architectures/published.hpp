@@ -41,4 +41,28 @@ inline constexpr bool matches_published_v = [] {
   return ok;
 }();
 
+namespace published_detail {
+template <std::int64_t Computed, std::int64_t Printed, std::int64_t Unit>
+struct RoundsTo {
+  static_assert(Unit > 0 && 2 * Computed >= (2 * Printed - 1) * Unit &&
+                    2 * Computed < (2 * Printed + 1) * Unit,
+                "archetype: the figure computed from the definition does not round to the "
+                "published figure at its printed precision (Computed vs Printed x Unit below)");
+  static constexpr bool value = true;
+};
+}  // namespace published_detail
+
+/// `static_assert(rounds_to_v<params_v<PreActResNet164>, 17, 100'000>)`: a figure a paper
+/// prints only rounded ("1.7M" is 17 units of 100,000) is met when the computed figure
+/// rounds (half up) to it: `(Printed - 1/2) x Unit <= Computed < (Printed + 1/2) x Unit`.
+/// On a mismatch the error names the three numbers.
+template <std::int64_t Computed, std::int64_t Printed, std::int64_t Unit>
+inline constexpr bool rounds_to_v = published_detail::RoundsTo<Computed, Printed, Unit>::value;
+
+/// `static_assert(params_equal_v<GoogLeNetAux::params, 13'004'888>)`: an exact parameter
+/// count of something that is not one `Net` (a net and its auxiliary heads), with the same
+/// error as `has_params_v` on a mismatch.
+template <std::int64_t Computed, std::int64_t Published>
+inline constexpr bool params_equal_v = detail::ParamsMatch<Computed, Published>::value;
+
 }  // namespace archetype::architectures

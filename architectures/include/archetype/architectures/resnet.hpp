@@ -42,7 +42,7 @@ struct Bottleneck final
 
 namespace resnet_detail {
 template <template <int, int, class> class Block>
-inline constexpr int expansion = Block<1, 1, Identity>::expansion;
+inline constexpr int expansion = Block<64, 1, Identity>::expansion;  // any valid block
 
 /// One stage (`layer1` … `layer4`): the first block changes size and channels, the others
 /// repeat; numbered 0 … Blocks-1 like torchvision's `_make_layer`.
