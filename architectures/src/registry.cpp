@@ -14,7 +14,10 @@ std::span<const ModelEntry> models() {
   static const std::vector<ModelEntry> all = [] {
     std::vector<ModelEntry> v;
     for (auto family : {registry_detail::classic_models(), registry_detail::resnet_models(),
-                        registry_detail::cifar_models()}) {
+                        registry_detail::cifar_models(), registry_detail::inception_models(),
+                        registry_detail::resnet_variant_models(), registry_detail::mobile_models(),
+                        registry_detail::efficientnet_large_models(), registry_detail::efficientnet_b6_models(),
+                        registry_detail::efficientnet_b7_models()}) {
       v.insert(v.end(), family.begin(), family.end());
     }
     return v;

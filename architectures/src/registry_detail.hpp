@@ -93,5 +93,18 @@ std::span<const ModelEntry> resnet_models();
 /// CIFAR-10 variants: ResNet-18/34/50, Plain-18, ResNet-20…110, Plain-20…110
 /// (registry_cifar.cpp).
 std::span<const ModelEntry> cifar_models();
+/// GoogLeNet, Inception v3, Xception (registry_inception.cpp).
+std::span<const ModelEntry> inception_models();
+/// PreAct ResNet-18 (CIFAR-10) and -164, SE-ResNet-50, ResNeXt, Wide ResNet
+/// (registry_resnet_variants.cpp).
+std::span<const ModelEntry> resnet_variant_models();
+/// MobileNetV2, EfficientNet-B0 … B3 (registry_mobile.cpp).
+std::span<const ModelEntry> mobile_models();
+/// EfficientNet-B4 and B5 (registry_efficientnet.cpp).
+std::span<const ModelEntry> efficientnet_large_models();
+/// EfficientNet-B6 (registry_efficientnet_b6.cpp).
+std::span<const ModelEntry> efficientnet_b6_models();
+/// EfficientNet-B7 (registry_efficientnet_b7.cpp).
+std::span<const ModelEntry> efficientnet_b7_models();
 
 }  // namespace archetype::registry_detail

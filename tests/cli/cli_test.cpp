@@ -140,6 +140,19 @@ TEST(Cli, DescribeTextNamesConventions) {
   EXPECT_NE(r.out.find("layer4.2.conv3"), std::string::npos);
 }
 
+TEST(Cli, DescribeKeepsConcatBranchesReadable) {
+  const Result r = run("describe googlenet");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("6,624,904"), std::string::npos);
+  // a branch's layers sit under its number, as torchvision's state_dict names them
+  EXPECT_NE(r.out.find("inception3a.branch2.1.conv"), std::string::npos);
+  EXPECT_NE(r.out.find("inception3a.branch4.0 "), std::string::npos);
+  EXPECT_NE(r.out.find("inception3a.concat"), std::string::npos);
+  const Result v3 = run("describe inception_v3");
+  ASSERT_EQ(v3.rc, 0) << v3.err;
+  EXPECT_NE(v3.out.find("Mixed_7b.branch3.branch3x3dbl_3.branch3x3dbl_3a.conv"), std::string::npos);
+}
+
 TEST(Cli, DescribeFashionMnistLeNet) {
   const nlohmann::json d = run_json("describe lenet5 --json --fashion-mnist");
   EXPECT_EQ(d.at("input"), nlohmann::json::array({1, 28, 28}));

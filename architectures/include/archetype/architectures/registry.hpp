@@ -70,7 +70,8 @@ struct ModelEntry {
   architectures::Published published{};
 };
 
-/// Every model, by family (LeNet, AlexNet, VGG, ResNet, CIFAR variants), then by size.
+/// Every model, by family (LeNet, AlexNet, VGG, ResNet, CIFAR variants, Inception,
+/// ResNet variants, MobileNet and EfficientNet), then by size.
 [[nodiscard]] std::span<const ModelEntry> models();
 
 /// The model called `name` (exact match), or nullptr.
