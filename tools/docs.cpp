@@ -106,13 +106,17 @@ std::string node_style(LayerKind kind) {
     case LayerKind::conv: return "fillcolor=\"#cfe2ff\"";
     case LayerKind::batch_norm:
     case LayerKind::local_response_norm: return "fillcolor=\"#d1e7dd\"";
-    case LayerKind::relu: return "fillcolor=\"#fff3cd\"";
+    case LayerKind::relu:
+    case LayerKind::relu6:
+    case LayerKind::silu:
+    case LayerKind::sigmoid: return "fillcolor=\"#fff3cd\"";
     case LayerKind::max_pool:
     case LayerKind::avg_pool:
     case LayerKind::global_avg_pool:
     case LayerKind::adaptive_avg_pool: return "fillcolor=\"#ffe5d0\"";
     case LayerKind::linear: return "fillcolor=\"#e2d9f3\"";
     case LayerKind::add:
+    case LayerKind::scale:
     case LayerKind::concat: return "shape=ellipse, fillcolor=\"#e9ecef\"";
     case LayerKind::zero_pad_shortcut: return "fillcolor=\"#f1e3f5\"";
     default: return "fillcolor=\"#f8f9fa\"";
@@ -219,6 +223,7 @@ std::string full_diagram(const ModelEntry& m) {
       std::string label = (unnamed ? "" : parts.back() + "\\n") + std::string(row.kind.view());
       if (!row.attributes.view().empty()) label += " " + dot_escape(row.attributes.view());
       if (row.op == LayerKind::add) label = "+";
+      if (row.op == LayerKind::scale) label = "×";
       dot << indent << "op" << i << " [label=\"" << label << "\", tooltip=\""
           << dot_escape(row.path.view()) << ": " << with_separators(row.params) << " params, "
           << with_separators(row.macs) << " MACs\", " << node_style(row.op) << "];\n";

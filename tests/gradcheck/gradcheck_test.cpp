@@ -70,6 +70,15 @@ TEST(BatchNorm, TrainingUpdatesRunningStatistics) {
 
 // --- Activations, dropout --------------------------------------------------------------------
 TEST(ReLU, AwayFromKinks) { check<Net<Input<Shape{3, 4, 4}>, ReLU>>("relu", {2, InputKind::away_from_zero, 1}); }
+TEST(ReLU6, BothKinksOutOfReach) {
+  check<Net<Input<Shape{3, 4, 4}>, ReLU6>>("relu6", {2, InputKind::clipping, 1});
+}
+TEST(ReLU6, AfterConvolution) {
+  // The gradient flows through the clip into the weights (values above 6 give none).
+  check<Net<Input<Shape{3, 4, 4}>, Seq<Conv3x3<3, 1, true>, ReLU6>>>("conv+relu6", {2, InputKind::clipping, 2});
+}
+TEST(SiLU, Smooth) { check<Net<Input<Shape{3, 4, 4}>, Seq<Conv3x3<3, 1, true>, SiLU>>>("conv+silu"); }
+TEST(Sigmoid, Smooth) { check<Net<Input<Shape{3, 4, 4}>, Seq<Conv3x3<3, 1, true>, Sigmoid>>>("conv+sigmoid"); }
 TEST(Dropout, ZeroProbabilityIsIdentity) { check<Net<Input<Shape{2, 3, 3}>, Seq<Conv3x3<2>, Dropout<0.0>>>>("dropout p=0"); }
 
 // With p = 0.5 the mask is random, but every output is 0 or x / (1 - p) and the input
@@ -99,6 +108,44 @@ TEST(Dropout, TrainingMaskIsConsistentBetweenForwardAndBackward) {
   }
   EXPECT_GT(dropped, 32) << "p = 0.5 of 128 values";
   EXPECT_LT(dropped, 96) << "p = 0.5 of 128 values";
+}
+
+TEST(StochasticDepth, ZeroProbabilityIsIdentity) {
+  check<Net<Input<Shape{2, 3, 3}>, Residual<Seq<Conv3x3<2>, StochasticDepth<0.0>>>>>("stochastic depth p=0");
+}
+
+// With p = 0.5 each image is either dropped whole (zeros) or kept whole, scaled by 2, and
+// the backward uses the same per-image decision.
+TEST(StochasticDepth, TrainingDropsWholeImagesConsistently) {
+  constexpr int batch = 16;
+  using N = Net<Input<Shape{4, 3, 3}>, StochasticDepth<0.5>>;
+  const codegen::ProgramView program = codegen::program_v<N>.view();
+  std::mt19937_64 rng(6);
+  const std::vector<float> x = random_input(batch * 36, InputKind::away_from_zero, rng);
+  const std::vector<float> w = random_input(batch * 36, InputKind::away_from_zero, rng);
+  Executable exe(program, batch, Mode::training);
+  auto y = exe.forward(x);
+  const std::vector<float> out(y.begin(), y.end());
+  exe.set_output_gradient(w);
+  exe.backward();
+  auto gx = exe.input_gradient();
+  ASSERT_EQ(out.size(), x.size());
+  int dropped = 0;
+  for (int n = 0; n < batch; ++n) {
+    const bool kept = out[std::size_t(n * 36)] != 0.0f;
+    dropped += !kept;
+    for (int i = 0; i < 36; ++i) {
+      const auto k = std::size_t(n * 36 + i);
+      EXPECT_NEAR(out[k], kept ? 2.0f * x[k] : 0.0f, 1e-6) << "image " << n << " value " << i;
+      EXPECT_NEAR(gx[k], kept ? 2.0f * w[k] : 0.0f, 1e-6) << "gradient mask differs, image " << n << " value " << i;
+    }
+  }
+  EXPECT_GT(dropped, 1) << "p = 0.5 of 16 images";
+  EXPECT_LT(dropped, 15) << "p = 0.5 of 16 images";
+  // Inference: the identity.
+  Executable inference(program, batch, Mode::inference);
+  auto yi = inference.forward(x);
+  for (std::size_t k = 0; k < x.size(); ++k) ASSERT_EQ(yi[k], x[k]) << "inference is not the identity at " << k;
 }
 
 // --- Pooling ---------------------------------------------------------------------------------
@@ -174,6 +221,27 @@ TEST(Add, ResidualZeroPadShortcut) {
 TEST(Add, NestedResiduals) {
   check<Net<Input<Shape{2, 4, 4}>, Residual<Seq<Conv3x3<2>, Residual<Conv3x3<2>>>>>>("nested residuals");
 }
+// --- Scale (squeeze-and-excitation) -----------------------------------------------------------
+TEST(Scale, GateAfterConvolution) {
+  // The tensor reaches the output twice: scaled directly, and through the gate.
+  check<Net<Input<Shape{3, 4, 4}>, Seq<Conv3x3<4, 1, true>, Scale<Seq<GlobalAvgPool, Conv1x1<4, 1, true>, Sigmoid>>>>>(
+      "conv+scale");
+}
+TEST(Scale, SqueezeExcitationSiLU) {
+  check<Net<Input<Shape{8, 3, 3}>, Seq<Conv1x1<8>, SqueezeExcitation<8, 2, SiLU>, Conv1x1<3>>>>("squeeze-excitation silu");
+}
+TEST(Scale, SEBlockInResidual) {
+  check<Net<Input<Shape{16, 3, 3}>, Residual<Seq<Conv3x3<16, 1, true>, SE<16, 4>>>>>("residual+se",
+                                                                                      {2, InputKind::uniform, 4});
+}
+
+// --- Depthwise and separable convolutions ------------------------------------------------------
+TEST(DepthwiseConv, Stride2Bias) { check<Net<Input<Shape{4, 6, 6}>, DepthwiseConv<4, 3, 2, same, true>>>("depthwise 3x3 s2"); }
+TEST(DepthwiseConv, Kernel5) { check<Net<Input<Shape{3, 6, 6}>, DepthwiseConv<3, 5>>>("depthwise 5x5"); }
+TEST(SeparableConv, DepthwiseThenPointwise) {
+  check<Net<Input<Shape{3, 5, 5}>, SeparableConv<6, 3, 1, same, true>>>("separable 3x3 -> 6");
+}
+
 TEST(Concat, TwoBranches) {
   check<Net<Input<Shape{3, 4, 4}>, Concat<Conv1x1<2>, Conv3x3<3, 1, true>>>>("concat 2 branches");
 }
@@ -317,8 +385,34 @@ using FoldedStage = Net<Input<Shape{3, 6, 6}>,
                         3>;
 static_assert(codegen::inference_program_v<FoldedStage>.ops[6].fusion.sum >= 0, "identity block: sum folded");
 
+// A MobileNetV2 / EfficientNet block as inference folds it: Conv+BN+ReLU6 and
+// depthwise Conv+BN+SiLU chains, the SE gate's Conv+SiLU and Conv+Sigmoid, the projection
+// Conv+BN taking the residual sum, then a Linear+Sigmoid head.
+template <double DropP, class Last>
+using MobileBlockP = Net<Input<Shape{8, 4, 4}>,
+                         Seq<Conv1x1<8>, BatchNorm, ReLU6,
+                             Residual<Seq<Conv1x1<16>, BatchNorm, SiLU, DepthwiseConv<16, 3>, BatchNorm, SiLU,
+                                          SqueezeExcitation<16, 4, SiLU>, Conv1x1<8>, BatchNorm, StochasticDepth<DropP>>>,
+                             GlobalAvgPool, Flatten, Linear<5>, Last>,
+                         5>;
+using MobileBlock = MobileBlockP<0.1, Sigmoid>;
+constexpr int folded_activations(LayerKind kind) {
+  int n = 0;
+  for (const codegen::Op& op : codegen::inference_program_v<MobileBlock>.ops) {
+    n += op.fusion.activated && op.fusion.activation == kind ? 1 : 0;
+  }
+  return n;
+}
+static_assert(folded_activations(LayerKind::relu6) == 1 && folded_activations(LayerKind::silu) == 3 &&
+                  folded_activations(LayerKind::sigmoid) == 2,
+              "ReLU6, SiLU (expand, depthwise, SE fc1) and Sigmoid (SE fc2, head) become post-ops");
+// Training, with the stochastic depth off (random masks have no finite differences; its
+// own tests above check the mask) and without the saturating head.
+TEST(Composite, MobileBlockTrains) { check<MobileBlockP<0.0, Identity>>("mobile block", {2, InputKind::uniform, 8}); }
+
 // The same nets in inference mode: running statistics, and whatever the backend folds.
 TEST(Composite, InferenceForward) {
+  check_inference<MobileBlock>("mobile block (relu6, silu, sigmoid post-ops)");
   check_inference<Composite>("composite");
   check_inference<Blocked>("blocked layouts (16-24 ch)");
   check_inference<AlexNetLike>("alexnet-like");

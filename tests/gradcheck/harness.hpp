@@ -57,6 +57,7 @@ enum class InputKind {
   uniform,         ///< U(-1, 1)
   away_from_zero,  ///< ±U(0.1, 1): no ReLU kink within reach
   distinct,        ///< a shuffled grid with spacing 2 / n: no max-pool ties
+  clipping,        ///< ±U(0.1, 1) or U(6.5, 9) (one in three): both ReLU6 kinks out of reach
 };
 
 struct Case {
@@ -160,6 +161,12 @@ inline std::vector<float> random_input(std::int64_t n, InputKind kind, std::mt19
       break;
     case InputKind::away_from_zero:
       for (float& v : x) v = float((u(rng) < 0 ? -1.0 : 1.0) * mag(rng));
+      break;
+    case InputKind::clipping:
+      for (std::int64_t i = 0; i < n; ++i) {
+        x[std::size_t(i)] = i % 3 == 2 ? float(6.5 + 2.5 * (u(rng) + 1.0) / 2.0)
+                                       : float((u(rng) < 0 ? -1.0 : 1.0) * mag(rng));
+      }
       break;
     case InputKind::distinct: {
       for (std::int64_t i = 0; i < n; ++i) x[std::size_t(i)] = float(-1.0 + 2.0 * (double(i) + 0.5) / double(n));

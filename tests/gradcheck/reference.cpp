@@ -268,9 +268,31 @@ std::vector<double> reference_forward(const codegen::ProgramView& program, int b
           m.relu = std::min(m.relu, std::abs(x.v[i]));
         }
         break;
+      case LayerKind::relu6:
+        for (std::size_t i = 0; i < x.v.size(); ++i) {
+          y.v[i] = std::min(std::max(x.v[i], 0.0), 6.0);
+          m.relu = std::min({m.relu, std::abs(x.v[i]), std::abs(x.v[i] - 6.0)});
+        }
+        break;
+      case LayerKind::sigmoid:
+        for (std::size_t i = 0; i < x.v.size(); ++i) y.v[i] = 1.0 / (1.0 + std::exp(-x.v[i]));
+        break;
+      case LayerKind::silu:
+        for (std::size_t i = 0; i < x.v.size(); ++i) y.v[i] = x.v[i] / (1.0 + std::exp(-x.v[i]));
+        break;
+      case LayerKind::scale: {
+        const Tensor4& g = t[std::size_t(op.inputs[1])];
+        if (g.c != x.c || g.h != 1 || g.w != 1) throw std::logic_error("reference: Scale gate shape at " + where(op));
+        for (int n = 0; n < x.n; ++n)
+          for (int c = 0; c < x.c; ++c)
+            for (int i = 0; i < x.h; ++i)
+              for (int j = 0; j < x.w; ++j) y.at(n, c, i, j) = x.at(n, c, i, j) * g.at(n, c, 0, 0);
+        break;
+      }
+      case LayerKind::stochastic_depth:
       case LayerKind::dropout:
         if (training && r.p > 0)
-          throw std::invalid_argument("reference_forward: Dropout with p > 0 in training at " + where(op));
+          throw std::invalid_argument("reference_forward: a random mask (p > 0) in training at " + where(op));
         y.v = x.v;
         break;
       case LayerKind::max_pool: max_pool(r, x, y, m); break;

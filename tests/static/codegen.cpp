@@ -81,7 +81,7 @@ constexpr FoldCounts fold_counts() {
     ++c.heads;
     c.batch_norm += op.fusion.batch_norm >= 0 ? 1 : 0;
     c.sum += op.fusion.sum >= 0 ? 1 : 0;
-    c.relu += op.fusion.relu ? 1 : 0;
+    c.relu += op.fusion.activated && op.fusion.activation == LayerKind::relu ? 1 : 0;
     c.absorbed += op.fusion.absorbed;
   }
   return c;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 namespace archetype::onednn::detail {
 
@@ -80,10 +81,23 @@ void Context::define_chain(const codegen::Op& head, const memory& mem) {
   for (int k = 1; k <= head.fusion.absorbed; ++k) define(ops[h + std::size_t(k)].output, mem);
 }
 
+Context::Eltwise Context::eltwise(LayerKind kind) {
+  switch (kind) {
+    case LayerKind::relu: return {dnnl::algorithm::eltwise_relu, 0.f, 0.f};
+    case LayerKind::relu6: return {dnnl::algorithm::eltwise_clip_v2, 0.f, 6.f};
+    case LayerKind::silu: return {dnnl::algorithm::eltwise_swish, 1.f, 0.f};
+    case LayerKind::sigmoid: return {dnnl::algorithm::eltwise_logistic, 0.f, 0.f};
+    default: throw std::logic_error("archetype::onednn: not an activation");
+  }
+}
+
 dnnl::primitive_attr Context::post_ops(const codegen::Op& head) {
   dnnl::post_ops po;
   if (head.fusion.sum >= 0) po.append_sum(1.f);
-  if (head.fusion.relu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+  if (head.fusion.activated) {
+    const Eltwise e = eltwise(head.fusion.activation);
+    po.append_eltwise(1.f, e.alg, e.alpha, e.beta);
+  }
   dnnl::primitive_attr attr;
   attr.set_post_ops(po);
   return attr;

@@ -136,7 +136,15 @@ struct Context {
   /// Sets the forward value of `head`'s output and of every op folded into it
   /// (codegen::Fusion: inference only) to `mem`, the chain's result.
   void define_chain(const codegen::Op& head, const memory& mem);
-  /// The post-ops of a folded chain (`head.fusion`): in-place sum, then ReLU.
+  /// A oneDNN eltwise algorithm with its constants.
+  struct Eltwise {
+    dnnl::algorithm alg;
+    float alpha = 0.f, beta = 0.f;
+  };
+  /// The eltwise computing activation `kind` (ReLU, ReLU6, SiLU, Sigmoid), in its forward-
+  /// only form (post-ops, inference).
+  [[nodiscard]] static Eltwise eltwise(LayerKind kind);
+  /// The post-ops of a folded chain (`head.fusion`): in-place sum, then the activation.
   [[nodiscard]] static dnnl::primitive_attr post_ops(const codegen::Op& head);
   /// Tensor `t` is no longer read in the forward pass (inference: its buffers may be reused
   /// by ops built from now on).
@@ -238,8 +246,11 @@ void build_max_pool(Context& ctx, const codegen::Op& op);
 void build_avg_pool(Context& ctx, const codegen::Op& op);
 void build_global_avg_pool(Context& ctx, const codegen::Op& op);
 void build_adaptive_avg_pool(Context& ctx, const codegen::Op& op);
-void build_relu(Context& ctx, const codegen::Op& op);
+/// ReLU, ReLU6, SiLU, Sigmoid (oneDNN eltwise).
+void build_activation(Context& ctx, const codegen::Op& op);
 void build_dropout(Context& ctx, const codegen::Op& op);
+void build_stochastic_depth(Context& ctx, const codegen::Op& op);
+void build_scale(Context& ctx, const codegen::Op& op);
 void build_flatten(Context& ctx, const codegen::Op& op);
 void build_add(Context& ctx, const codegen::Op& op);
 void build_concat(Context& ctx, const codegen::Op& op);

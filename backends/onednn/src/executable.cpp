@@ -60,7 +60,12 @@ void build_op(detail::Context& ctx, const codegen::Op& op) {
     case K::conv: return detail::build_conv(ctx, op);
     case K::batch_norm: return detail::build_batch_norm(ctx, op);
     case K::local_response_norm: return detail::build_lrn(ctx, op);
-    case K::relu: return detail::build_relu(ctx, op);
+    case K::relu:
+    case K::relu6:
+    case K::silu:
+    case K::sigmoid: return detail::build_activation(ctx, op);
+    case K::scale: return detail::build_scale(ctx, op);
+    case K::stochastic_depth: return detail::build_stochastic_depth(ctx, op);
     case K::dropout: return detail::build_dropout(ctx, op);
     case K::max_pool: return detail::build_max_pool(ctx, op);
     case K::avg_pool: return detail::build_avg_pool(ctx, op);

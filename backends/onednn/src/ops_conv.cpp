@@ -105,7 +105,7 @@ ConvPds choose_conv(Context& ctx, const codegen::Op& op, const ConvGeometry& g) 
       return make_conv(ctx, g, algorithm::convolution_direct);
     }
   }
-  const std::string key = std::to_string(op.fusion.sum >= 0) + std::to_string(op.fusion.relu) + std::to_string(L.in.c) + "x" + std::to_string(L.in.h) + "x" + std::to_string(L.in.w) +
+  const std::string key = std::to_string(op.fusion.sum >= 0) + std::to_string(op.fusion.activated) + std::to_string(int(op.fusion.activation)) + std::to_string(L.in.c) + "x" + std::to_string(L.in.h) + "x" + std::to_string(L.in.w) +
                           ">" + std::to_string(L.out.c) + "p" + std::to_string(L.pad_h) + "x" +
                           std::to_string(L.pad_w) + (L.bias ? "b" : "");
   auto known = ctx.conv_choices.find(key);

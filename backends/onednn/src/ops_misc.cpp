@@ -41,27 +41,62 @@ void build_identity(Context& ctx, const codegen::Op& op) {
   ctx.backward_builders.push_back([&ctx, in, out] { ctx.push_grad(in, ctx.grad_any(out), ctx.backward, true); });
 }
 
-void build_relu(Context& ctx, const codegen::Op& op) {
-  // Differentiated from its output (relu_use_dst_for_bwd: y > 0 exactly where x > 0), so
-  // that the input's value need not be kept for the backward pass.
+void build_activation(Context& ctx, const codegen::Op& op) {
+  // ReLU, ReLU6 and Sigmoid are differentiated from their outputs (the *_use_dst_for_bwd
+  // algorithms: ReLU y > 0 exactly where x > 0, ReLU6 0 < y < 6, Sigmoid y (1 - y)), so
+  // that their inputs' values need not be kept for the backward pass (codegen's
+  // Tensor::saved); SiLU reads its input.
+  algorithm alg = algorithm::eltwise_relu_use_dst_for_bwd;
+  float alpha = 0.f, beta = 0.f;
+  bool from_dst = true;
+  switch (op.layer.op) {
+    case LayerKind::relu: break;
+    case LayerKind::relu6:
+      alg = algorithm::eltwise_clip_v2_use_dst_for_bwd;
+      beta = 6.f;
+      break;
+    case LayerKind::sigmoid: alg = algorithm::eltwise_logistic_use_dst_for_bwd; break;
+    case LayerKind::silu:
+      alg = algorithm::eltwise_swish;
+      alpha = 1.f;
+      from_dst = false;
+      break;
+    default: throw std::logic_error("build_activation: not an activation: " + Context::name(op));
+  }
   const int in = op.inputs[0];
   const int out = op.output;
   const memory::desc md = ctx.tensors[std::size_t(in)].md;
   const memory src = ctx.tensors[std::size_t(in)].mem;
   const prop_kind prop = ctx.training() ? prop_kind::forward_training : prop_kind::forward_inference;
-  const algorithm alg = algorithm::eltwise_relu_use_dst_for_bwd;
-  const dnnl::eltwise_forward::desc fd(prop, alg, md, 0.f, 0.f);
+  const dnnl::eltwise_forward::desc fd(prop, alg, md, alpha, beta);
   const dnnl::eltwise_forward::primitive_desc fpd(fd, ctx.eng);
   const memory dst = ctx.forward_step(op, dnnl::eltwise_forward(fpd), fpd, src).first;
   if (!ctx.training()) return;
-  ctx.backward_builders.push_back([&ctx, in, out, md, dst, fpd, alg] {
-    const dnnl::eltwise_backward::desc bd(alg, md, fpd.dst_desc(), 0.f, 0.f);
+  ctx.backward_builders.push_back([&ctx, in, out, md, src, dst, fpd, alg, alpha, beta, from_dst] {
+    const dnnl::eltwise_backward::desc bd(alg, md, fpd.dst_desc(), alpha, beta);
     const dnnl::eltwise_backward::primitive_desc bpd(bd, ctx.eng, fpd);
-    ctx.backward_step(in, out, dnnl::eltwise_backward(bpd), bpd, {{DNNL_ARG_DST, dst}}, {}, true);
+    ctx.backward_step(in, out, dnnl::eltwise_backward(bpd), bpd,
+                      {{from_dst ? DNNL_ARG_DST : DNNL_ARG_SRC, from_dst ? dst : src}}, {}, true);
   });
 }
 
-void build_dropout(Context& ctx, const codegen::Op& op) {
+namespace {
+
+/// True when every image of the batch is one contiguous run of `md`'s buffer (the batch is
+/// the outermost dimension and is not blocked), so a per-sample loop can run on it.
+bool batch_outermost(const memory::desc& md, int batch) {
+  if (md.data.format_kind != dnnl_blocked) return false;
+  const auto& b = md.data.format_desc.blocking;
+  for (int i = 0; i < b.inner_nblks; ++i) {
+    if (b.inner_idxs[i] == 0) return false;
+  }
+  return b.strides[0] * batch == physical_floats(md);
+}
+
+/// Dropout (`per_sample` false: each value kept with probability 1 - p) and stochastic
+/// depth (`per_sample` true: each image's whole tensor), inverted: kept values are scaled
+/// by 1 / (1 - p). The forward draws a mask; the backward multiplies by the same mask.
+void build_random_mask(Context& ctx, const codegen::Op& op, bool per_sample) {
   if (!ctx.training() || !ctx.options.dropout) {  // identity at inference (or when disabled)
     build_identity(ctx, op);
     return;
@@ -70,30 +105,33 @@ void build_dropout(Context& ctx, const codegen::Op& op) {
   const int out = op.output;
   memory::desc md = ctx.tensors[std::size_t(in)].md;
   memory src = ctx.tensors[std::size_t(in)].mem;
-  if (md.data.data_type != dnnl_f32) {  // bf16: the loop runs on an fp32 copy
+  if (md.data.data_type != dnnl_f32 || (per_sample && !batch_outermost(md, ctx.batch))) {
+    // bf16, or a layout that interleaves images: the loop runs on a plain fp32 copy
     md = ctx.plain(ctx.tensors[std::size_t(in)].shape);
     src = ctx.value_as(in, md, ctx.forward);
   }
   memory dst = ctx.activation(md);
   // Elementwise, so it runs on the physical buffer whatever the layout (padding stays 0).
   const std::int64_t count = physical_floats(md);
+  const std::int64_t run = per_sample ? count / ctx.batch : 1;  // values sharing one draw
   const double p = op.layer.p;
   const auto scale = static_cast<float>(1.0 / (1.0 - p));
-  auto mask = std::make_shared<std::vector<float>>(std::size_t(count));
+  auto mask = std::make_shared<std::vector<float>>(std::size_t(count / run));
   std::mt19937_64* rng = &ctx.rng;
   ctx.forward.push_back(Step{{}, {}, [=] {
                                const float* x = data(src);
                                float* y = data(dst);
                                float* m = mask->data();
                                constexpr double to_unit = 1.0 / 9007199254740992.0;  // 2^-53
-                               for (std::int64_t i = 0; i < count; ++i) {
+                               for (std::size_t k = 0; k < mask->size(); ++k) {
                                  const double u = double((*rng)() >> 11) * to_unit;
-                                 m[i] = u < p ? 0.f : scale;
-                                 y[i] = x[i] * m[i];
+                                 m[k] = u < p ? 0.f : scale;
                                }
+#pragma omp parallel for simd
+                               for (std::int64_t i = 0; i < count; ++i) y[i] = x[i] * m[i / run];
                              }});
   ctx.define(out, dst);
-  ctx.backward_builders.push_back([&ctx, in, out, md, count, mask] {
+  ctx.backward_builders.push_back([&ctx, in, out, md, count, run, mask] {
     Steps& bs = ctx.backward;
     memory ddst = ctx.grad_as(out, md, bs);
     Steps post;
@@ -103,11 +141,17 @@ void build_dropout(Context& ctx, const codegen::Op& op) {
                         float* dx = data(dsrc);
                         const float* m = mask->data();
 #pragma omp parallel for simd
-                        for (std::int64_t i = 0; i < count; ++i) dx[i] = dy[i] * m[i];
+                        for (std::int64_t i = 0; i < count; ++i) dx[i] = dy[i] * m[i / run];
                       }});
     bs.insert(bs.end(), post.begin(), post.end());
   });
 }
+
+}  // namespace
+
+void build_dropout(Context& ctx, const codegen::Op& op) { build_random_mask(ctx, op, false); }
+
+void build_stochastic_depth(Context& ctx, const codegen::Op& op) { build_random_mask(ctx, op, true); }
 
 void build_flatten(Context& ctx, const codegen::Op& op) {
   const int in = op.inputs[0];
@@ -136,7 +180,7 @@ void build_add(Context& ctx, const codegen::Op& op) {
     srcs.push_back(ctx.value_as(op.inputs[i], md, ctx.forward));  // all in the first one's layout
     mds.push_back(md);
   }
-  if (op.input_count == 2 && op.fusion.relu) {  // inference: Add + ReLU in one binary primitive
+  if (op.input_count == 2 && op.fusion.activated) {  // inference: Add + activation in one binary primitive
     const dnnl::binary::desc d(algorithm::binary_add, md, md, md);
     const dnnl::binary::primitive_desc pd(d, Context::post_ops(op), ctx.eng);
     memory dst = ctx.activation(pd.dst_desc());
@@ -150,9 +194,9 @@ void build_add(Context& ctx, const codegen::Op& op) {
   Step step{dnnl::sum(pd), {{DNNL_ARG_DST, dst}}, {}};
   for (int i = 0; i < op.input_count; ++i) step.args[DNNL_ARG_MULTIPLE_SRC + i] = srcs[std::size_t(i)];
   ctx.forward.push_back(std::move(step));
-  if (op.fusion.relu) {  // inference, more than two summands: the ReLU in place after the sum
-    const dnnl::eltwise_forward::desc rd(prop_kind::forward_inference, algorithm::eltwise_relu, pd.dst_desc(), 0.f,
-                                         0.f);
+  if (op.fusion.activated) {  // inference, more than two summands: the activation in place after the sum
+    const Context::Eltwise e = Context::eltwise(op.fusion.activation);
+    const dnnl::eltwise_forward::desc rd(prop_kind::forward_inference, e.alg, pd.dst_desc(), e.alpha, e.beta);
     const dnnl::eltwise_forward::primitive_desc rpd(rd, ctx.eng);
     ctx.forward.push_back(Step{dnnl::eltwise_forward(rpd), {{DNNL_ARG_SRC, dst}, {DNNL_ARG_DST, dst}}, {}});
   }

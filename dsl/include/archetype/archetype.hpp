@@ -2,12 +2,14 @@
 /// \file
 /// \brief The whole vocabulary and its compile-time analysis: `#include <archetype/archetype.hpp>`.
 
+#include <archetype/dsl/activations.hpp>
 #include <archetype/dsl/adaptive_avg_pool.hpp>
 #include <archetype/dsl/analysis.hpp>
 #include <archetype/dsl/avg_pool.hpp>
 #include <archetype/dsl/batch_norm.hpp>
 #include <archetype/dsl/concat.hpp>
 #include <archetype/dsl/conv.hpp>
+#include <archetype/dsl/depthwise.hpp>
 #include <archetype/dsl/dropout.hpp>
 #include <archetype/dsl/flatten.hpp>
 #include <archetype/dsl/global_avg_pool.hpp>
@@ -23,6 +25,8 @@
 #include <archetype/dsl/relu.hpp>
 #include <archetype/dsl/repeat.hpp>
 #include <archetype/dsl/residual.hpp>
+#include <archetype/dsl/scale.hpp>
 #include <archetype/dsl/seq.hpp>
 #include <archetype/dsl/shape.hpp>
+#include <archetype/dsl/stochastic_depth.hpp>
 #include <archetype/dsl/zero_pad_shortcut.hpp>

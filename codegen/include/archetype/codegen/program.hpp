@@ -17,7 +17,8 @@
 /// - Inference folding (`fold_inference`, `inference_program_v<N>`) rewrites the program
 ///   once for every backend: a BatchNorm right after a convolution is folded into that
 ///   convolution's weights and bias, a residual sum becomes the in-place sum post-op of the
-///   convolution computed just before it, and a ReLU becomes a post-op of the op before it.
+///   convolution computed just before it, and an activation (ReLU, ReLU6, SiLU, Sigmoid)
+///   becomes a post-op of the op before it (a BatchNorm head takes only ReLU).
 ///   The absorbed ops stay in the list (parameter offsets and state_dict order do not
 ///   change) and are marked `Fusion::into`; their outputs alias the chain's memory.
 
@@ -43,23 +44,26 @@ struct Tensor {
   int alias_of = -1;        ///< a view's base tensor (memory shared), else -1
   std::int64_t offset = 0;  ///< inference arena offset, elements per image
   /// Training: the backward pass reads this forward value, so it is kept from the forward
-  /// pass (a view's base is saved with it). Every op's backward reads its input but Add and
-  /// Concat (nothing), Dropout (its mask) and ReLU, which is differentiated from its output
-  /// (y > 0 exactly where x > 0): a backend keeps these and may reuse every other buffer.
+  /// pass (a view's base is saved with it). Every op's backward reads its inputs but Add
+  /// and Concat (nothing), Dropout and StochasticDepth (their masks), and ReLU, ReLU6 and
+  /// Sigmoid, which are differentiated from their outputs (ReLU: y > 0 exactly where x > 0;
+  /// ReLU6: 0 < y < 6; Sigmoid: y (1 - y)): a backend keeps these and may reuse every
+  /// other buffer. Scale reads both its inputs (the tensor and the gate).
   bool saved = false;
 };
 
 /// How an op is computed in a folded (inference) program. All fields keep their defaults
 /// in a training program. A chain is one head op plus the ops absorbed into it:
-/// `Conv [+ BatchNorm folded] [+ residual sum] [+ ReLU]`, `Linear [+ ReLU]`,
-/// `BatchNorm [+ ReLU]`, `Add [+ ReLU]`.
+/// `Conv [+ BatchNorm folded] [+ residual sum] [+ activation]`, `Linear [+ activation]`,
+/// `BatchNorm [+ ReLU]`, `Add [+ activation]`; an activation is ReLU, ReLU6, SiLU or Sigmoid.
 struct Fusion {
   int into = -1;        ///< absorbed: computed by the head op `into` (not executed itself)
   int batch_norm = -1;  ///< Conv head: the BatchNorm op folded into its weights and bias:
                         ///< s = gamma / sqrt(var + eps), W' = s W, b' = s (b - mean) + beta
   int sum = -1;         ///< Conv head: tensor added to the result in place (its buffer becomes
                         ///< the result), after the folded BatchNorm and before the ReLU
-  bool relu = false;    ///< ReLU applied to the result, last
+  bool activated = false;                   ///< an activation applied to the result, last
+  LayerKind activation = LayerKind::relu;   ///< which (when `activated`)
   int result = -1;      ///< head: the tensor holding the chain's final value
   int absorbed = 0;     ///< head: how many ops it absorbed
 
@@ -181,8 +185,13 @@ constexpr void fold_inference(std::span<Op> ops, int output) {
         absorb();
       }
     }
-    if (next_reads(last, result, LayerKind::relu) && ops[last + 1].input_count == 1) {
-      head.fusion.relu = true;
+    const LayerKind next = last + 1 < n ? ops[last + 1].layer.op : LayerKind::conv;
+    const bool activation = next == LayerKind::relu || next == LayerKind::relu6 || next == LayerKind::silu ||
+                            next == LayerKind::sigmoid;
+    if (activation && (kind != LayerKind::batch_norm || next == LayerKind::relu) &&
+        next_reads(last, result, next) && ops[last + 1].input_count == 1) {
+      head.fusion.activated = true;
+      head.fusion.activation = next;
       absorb();
     }
     head.fusion.result = result;
@@ -310,8 +319,9 @@ constexpr void plan_saved(Program<NOps, NTensors>& p) {
   };
   for (const Op& op : p.ops) {
     const LayerKind k = op.layer.op;
-    if (k == LayerKind::relu) save(op.output);
-    if (k == LayerKind::add || k == LayerKind::concat || k == LayerKind::relu || op.layer.view) continue;
+    const bool from_output = k == LayerKind::relu || k == LayerKind::relu6 || k == LayerKind::sigmoid;
+    if (from_output) save(op.output);
+    if (k == LayerKind::add || k == LayerKind::concat || from_output || op.layer.view) continue;
     for (int i = 0; i < op.input_count; ++i) save(op.inputs[i]);
   }
   p.training_saved = 0;

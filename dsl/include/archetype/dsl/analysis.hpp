@@ -17,7 +17,9 @@
 ///     output of every layer and join that is not a view;
 ///   - the receptive field is that of one output position of the last layer before the
 ///     first global layer (GlobalAvgPool, Flatten, Linear), in input pixels, per side,
-///     the largest over parallel branches; it may exceed the image (ResNet-50: 427).
+///     the largest over parallel branches; it may exceed the image (ResNet-50: 427). The
+///     gate of a `Scale` (squeeze-and-excitation) is global but does not count: the field
+///     is that of the scaled path, the net without its gates.
 
 #include <archetype/dsl/layer.hpp>
 #include <archetype/dsl/net.hpp>
@@ -127,7 +129,9 @@ struct Analyzer {
     totals.training_saved_elements += join.out.elements();
     base = f.outer_base;
     cur = join.out.elements();
-    rf = wider(f.best, rf);
+    // A Scale's gate (global pooling) does not widen the field: it follows the scaled
+    // tensor, the first branch (what the net would have without its gates).
+    rf = join.op == LayerKind::scale ? f.best : wider(f.best, rf);
     --depth;
   }
 };

@@ -28,7 +28,8 @@ using LayerPath = detail::Text<64>;
 /// dispatches on this.
 enum class LayerKind : unsigned char {
   conv, batch_norm, local_response_norm, relu, dropout, max_pool, avg_pool, global_avg_pool,
-  adaptive_avg_pool, flatten, linear, zero_pad_shortcut, pad_to, resize, add, concat
+  adaptive_avg_pool, flatten, linear, zero_pad_shortcut, pad_to, resize, add, concat,
+  relu6, silu, sigmoid, scale, stochastic_depth
 };
 
 /// One row of the per-layer table (`layers_v<Net>`): everything the analysis, the
@@ -47,7 +48,7 @@ struct LayerRow {
   int pad_h = 0, pad_w = 0, groups = 1;  ///< convolution and pooling geometry
   bool bias = false;       ///< Conv, Linear: has a bias vector
   bool ceil_mode = false;  ///< pooling: PyTorch's ceil_mode
-  double p = 0.0;          ///< Dropout probability
+  double p = 0.0;          ///< Dropout / StochasticDepth probability
   int lrn_size = 0;        ///< LocalResponseNorm: channels in the window
   double alpha = 0.0, beta = 0.0, k = 0.0;  ///< LocalResponseNorm constants
   bool global = false;  ///< mixes all positions (GlobalAvgPool, Flatten, Linear): ends the receptive field

@@ -1,0 +1,50 @@
+// Scale (squeeze-and-excitation's channel gating): y = x * g, g one value per image and
+// channel. Forward: a oneDNN binary multiplication broadcasting g over H x W. Backward:
+// dg = sum over H x W of dy * x (a binary multiplication, then a oneDNN reduction), and
+// dx = dy * g (the forward's broadcast multiplication, in place in dy's buffer).
+#include "context.hpp"
+
+namespace archetype::onednn::detail {
+
+using dnnl::algorithm;
+
+void build_scale(Context& ctx, const codegen::Op& op) {
+  const int x_t = op.inputs[0];
+  const int g_t = op.inputs[1];
+  const int out = op.output;
+  const Shape gs = ctx.tensors[std::size_t(g_t)].shape;
+  const memory::desc x_md = ctx.tensors[std::size_t(x_t)].md;
+  const memory x = ctx.tensors[std::size_t(x_t)].mem;
+  const memory::desc g_md = ctx.plain_act(gs);  // N x C x 1 x 1: broadcast over H x W
+  const memory g = ctx.value_as(g_t, g_md, ctx.forward);
+  const dnnl::binary::desc fd(algorithm::binary_mul, x_md, g_md, x_md);
+  const dnnl::binary::primitive_desc fpd(fd, ctx.eng);
+  memory y = ctx.activation(fpd.dst_desc());
+  ctx.forward.push_back(Step{dnnl::binary(fpd), {{DNNL_ARG_SRC_0, x}, {DNNL_ARG_SRC_1, g}, {DNNL_ARG_DST, y}}, {}});
+  ctx.define(out, y);
+  if (!ctx.training()) return;
+  ctx.backward_builders.push_back([&ctx, x_t, g_t, out, x_md, g_md, x, g, fpd] {
+    Steps& bs = ctx.backward;
+    memory dy = ctx.grad_as(out, x_md, bs);
+    if (ctx.needs_grad[std::size_t(g_t)]) {
+      memory product = ctx.scratch(x_md);  // dy * x, then summed over H x W
+      const dnnl::binary::desc pd(algorithm::binary_mul, x_md, x_md, x_md);
+      bs.push_back(Step{dnnl::binary(dnnl::binary::primitive_desc(pd, ctx.eng)),
+                        {{DNNL_ARG_SRC_0, dy}, {DNNL_ARG_SRC_1, x}, {DNNL_ARG_DST, product}}, {}});
+      const dnnl::reduction::desc rd(algorithm::reduction_sum, x_md, g_md, 0.f, 0.f);
+      const dnnl::reduction::primitive_desc rpd(rd, ctx.eng);
+      Steps post;
+      memory dg = ctx.grad_target(g_t, g_md, post);
+      bs.push_back(Step{dnnl::reduction(rpd), {{DNNL_ARG_SRC, product}, {DNNL_ARG_DST, dg}}, {}});
+      bs.insert(bs.end(), post.begin(), post.end());
+    }
+    if (ctx.needs_grad[std::size_t(x_t)]) {
+      Steps post;
+      memory dx = ctx.grad_target(x_t, x_md, post, dy);
+      bs.push_back(Step{dnnl::binary(fpd), {{DNNL_ARG_SRC_0, dy}, {DNNL_ARG_SRC_1, g}, {DNNL_ARG_DST, dx}}, {}});
+      bs.insert(bs.end(), post.begin(), post.end());
+    }
+  });
+}
+
+}  // namespace archetype::onednn::detail

@@ -1,0 +1,84 @@
+#pragma once
+/// \file
+/// \brief `Scale<Gate>`: y = x * Gate(x), channel by channel; `SqueezeExcitation` and `SE`.
+
+#include <archetype/dsl/activations.hpp>
+#include <archetype/dsl/conv.hpp>
+#include <archetype/dsl/global_avg_pool.hpp>
+#include <archetype/dsl/named.hpp>
+#include <archetype/dsl/relu.hpp>
+#include <archetype/dsl/seq.hpp>
+
+namespace archetype {
+
+/// Channel gating (the excitation of Hu et al. 2018): `y[c, i, j] = x[c, i, j] * g[c]`,
+/// where `g = Gate(x)` is `C x 1 x 1`. Output: the input shape. Parameters and MACs: the
+/// gate's (the product is not counted as MACs).
+/// Rule: the gate's output is `C x 1 x 1`, C the input channels.
+/// Paths: the gate's rows sit directly under the Scale's path (torchvision's
+/// `SqueezeExcitation.fc1`); the product is `scale`.
+template <class Gate>
+struct Scale {
+  static_assert(Layer<Gate>, "archetype: the gate of Scale must be a layer");
+  using archetype_block = detail::block_tag;
+  using gate = Gate;
+
+  template <Shape In>
+  static consteval Shape output_shape() {
+    if constexpr (!Layer<Gate>) {
+      return detail::poisoned_shape;  // reported by the static_assert above
+    } else {
+      constexpr Shape g = Gate::template output_shape<In>();
+      if constexpr (detail::poisoned(g)) {
+        return detail::poisoned_shape;
+      } else {
+        static_assert(g.h == 1 && g.w == 1, "archetype: the gate of Scale must end at 1x1 (one value per channel)");
+        static_assert(g.c == In.c, "archetype: Scale gate output channels differ from the tensor they scale");
+        if constexpr (g.h != 1 || g.w != 1 || g.c != In.c) {
+          return detail::poisoned_shape;
+        } else {
+          return In;
+        }
+      }
+    }
+  }
+
+  template <Shape In, class Visitor>
+  static constexpr void walk(Visitor& v, const LayerPath& path) {
+    v.begin_block(In);
+    v.next_branch();  // the first factor is the block's input itself
+    detail::walk<Gate, In>(v, path);
+    LayerRow join;
+    join.path = detail::join_path(path, "scale");
+    join.op = LayerKind::scale;
+    join.kind = "Scale";
+    join.in = In;
+    join.out = In;
+    v.end_block(join);
+  }
+};
+
+/// torchvision's `SqueezeExcitation(Channels, Squeeze, Activation, Sigmoid)`: global
+/// average pooling, a 1x1 convolution to `Squeeze` channels with bias (`fc1`),
+/// `Activation`, a 1x1 convolution back to `Channels` with bias (`fc2`), a sigmoid, and
+/// the input scaled by the result. Parameters: `2 * Channels * Squeeze + Squeeze +
+/// Channels`. Rule: the input has `Channels` channels (Scale's rule).
+template <int Channels, int Squeeze, class Activation = ReLU>
+struct SqueezeExcitation
+    : Scale<Seq<Named<"avgpool", GlobalAvgPool>, Named<"fc1", Conv1x1<Squeeze, 1, true>>,
+                Named<"activation", Activation>, Named<"fc2", Conv1x1<Channels, 1, true>>,
+                Named<"scale_activation", Sigmoid>>> {
+  static_assert(Squeeze > 0 && Squeeze <= Channels,
+                "archetype: SqueezeExcitation squeeze channels must be in [1, Channels]");
+};
+
+/// The SE block of Hu et al. 2018 ("Squeeze-and-Excitation Networks", CVPR 2018), with
+/// reduction ratio r (16 in the paper): `SqueezeExcitation<Channels, Channels / r>`.
+/// Usable after any block whose output has `Channels` channels.
+template <int Channels, int Reduction = 16>
+struct SE : SqueezeExcitation<Channels, Channels / Reduction> {
+  static_assert(Reduction > 0 && Channels % Reduction == 0,
+                "archetype: SE reduction must divide the channels");
+};
+
+}  // namespace archetype
