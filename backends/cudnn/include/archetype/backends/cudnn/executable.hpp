@@ -1,0 +1,171 @@
+#pragma once
+/// \file
+/// \brief The cuDNN/cuBLAS (GPU) backend: a `Program` compiled for one batch size into
+/// cuDNN convolutions and batch norms, cuBLAS matrix products and small CUDA kernels,
+/// planned once and executed many times; the whole training step (forward, loss, backward,
+/// optimizer) can be captured once as a CUDA Graph and replayed.
+///
+/// The interface mirrors `archetype::onednn::Executable`: the same constructor arguments
+/// (program, batch, mode, options), data in and out as plain fp32 NCHW host arrays, and the
+/// flat parameter, gradient and buffer blocks of `codegen/program.hpp` (PyTorch state_dict
+/// order) as host-visible `std::span<float>`s. This header needs no CUDA header.
+///
+/// Host and device. The device copies of the parameters, the running statistics and the
+/// optimizer state are the master copies; each has a host mirror:
+/// - `parameters()`, `buffers()` and `optimizer_state()` first bring the mirror up to date
+///   (a device-to-host copy when the device changed it since the last call), then hand it
+///   out for reading *and writing*: the next call that runs on the device (`forward`,
+///   `backward`, `update`, `train_step`) first copies a mirror that was handed out back to
+///   the device. A span stays valid, but its values are those of the moment of the call:
+///   call again after a step to read the new values.
+/// - `gradients()` and `input_gradient()` are read-only snapshots copied from the device at
+///   the call (writing to them changes nothing on the device).
+/// - `forward()` returns the output copied to a host array (valid until the next call).
+/// Every public call returns with the device idle (the stream synchronised), so host
+/// timers around a call measure the device work.
+
+#include <archetype/codegen/program.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+namespace archetype::cudnn {
+
+/// What the executable is built for (as `onednn::Mode`).
+enum class Mode {
+  training,   ///< forward with batch statistics, backward, gradients, optimizer on the device
+  inference,  ///< forward only, BatchNorm with running statistics, Dropout off
+};
+
+/// The optimizer `update()` and `train_step()` run over the flat parameter block, on the
+/// device, with the semantics of `runtime::Optimizer` (torch.optim.SGD / Adam / AdamW):
+/// SGD: d = g + wd p; v = d at the first step, else mu v + d; p -= lr (Nesterov: d + mu v,
+/// else v). Adam: m, v moments, bias-corrected, eps added to sqrt(v) / sqrt(1 - beta2^t).
+struct OptimizerOptions {
+  enum class Kind { sgd, adam };
+  Kind kind = Kind::sgd;
+  double momentum = 0.9;        ///< SGD
+  bool nesterov = false;        ///< SGD
+  double weight_decay = 5e-4;   ///< SGD and Adam: g + wd p; AdamW: p *= 1 - lr wd
+  double beta1 = 0.9;           ///< Adam
+  double beta2 = 0.999;         ///< Adam
+  double epsilon = 1e-8;        ///< Adam
+  bool decoupled = false;       ///< AdamW
+};
+
+struct Options {
+  int device = 0;  ///< CUDA device ordinal
+  double batch_norm_momentum = 0.1;  ///< running = (1 - m) running + m batch (PyTorch, unbiased variance)
+  double batch_norm_epsilon = 1e-5;  ///< at least CUDNN_BN_MIN_EPSILON (1e-5)
+  std::uint64_t dropout_seed = 0x5eed;  ///< Dropout masks: a counter-based hash of (seed, step, element)
+  bool dropout = true;  ///< false: Dropout is the identity also in training, for parity checks
+  /// Inference: accepted for symmetry with oneDNN; the cuDNN backend runs every op as
+  /// written (BatchNorm folding is not implemented on it yet): results are the same.
+  bool fold = true;
+  /// Training: compute d(loss)/d(input) (`input_gradient()`); false skips every backward
+  /// step that leads only there.
+  bool input_gradient = true;
+  /// TF32 tensor cores for convolutions and matrix products (faster, 10-bit mantissa
+  /// products). false: every algorithm is plain fp32 FMA (CUDNN_FMA_MATH, CUBLAS_DEFAULT_MATH),
+  /// as the parity tests require.
+  bool tf32 = false;
+  /// Convolution algorithms restricted to deterministic ones (same bits run to run).
+  bool deterministic = false;
+  /// `train_step()` captures its whole step as a CUDA Graph at its second call (the first
+  /// runs eagerly and warms cuDNN and cuBLAS up) and replays it afterwards. false: every
+  /// step is launched op by op (for debugging, and to compare).
+  bool cuda_graph = true;
+  /// Largest workspace a convolution algorithm may use, in bytes (the one workspace is the
+  /// largest need among the chosen algorithms, never more than this).
+  std::int64_t workspace_limit = std::int64_t{1} << 30;
+  OptimizerOptions optimizer{};
+};
+
+/// Why no usable CUDA device is present ("" when there is one: the CUDA runtime sees a
+/// device of compute capability 7.0 or newer and cuDNN loads). Tests skip on a non-empty
+/// answer.
+[[nodiscard]] std::string unavailable_reason(int device = 0);
+
+class Executable {
+ public:
+  /// Plans the memory, creates the cuDNN descriptors, chooses every convolution algorithm
+  /// (measured once per distinct geometry with cudnnFind*AlgorithmEx and cached) and
+  /// allocates the device memory: parameters, gradients, buffers, optimizer state, one
+  /// activation arena and one workspace. Throws `std::invalid_argument` for a batch < 1 or
+  /// an inconsistent program, and `std::runtime_error` naming the op (path and kind) that
+  /// CUDA, cuDNN or cuBLAS refuses, or when no device is usable (`unavailable_reason`).
+  Executable(const codegen::ProgramView& program, int batch, Mode mode, const Options& options = {});
+  ~Executable();
+  Executable(Executable&&) noexcept;
+  Executable& operator=(Executable&&) noexcept;
+  Executable(const Executable&) = delete;
+  Executable& operator=(const Executable&) = delete;
+
+  [[nodiscard]] int batch() const;
+  [[nodiscard]] Mode mode() const;
+
+  /// The flat parameter block (program.params floats), host mirror (see the file comment).
+  [[nodiscard]] std::span<float> parameters();
+  /// Gradients of the last backward(), same layout as parameters(); a snapshot.
+  [[nodiscard]] std::span<float> gradients();
+  /// BatchNorm running statistics (program.buffers floats): per BN op, mean then variance.
+  [[nodiscard]] std::span<float> buffers();
+  /// The optimizer's state: SGD with momentum: the velocity [params]; Adam: m then v
+  /// [2 x params]; empty for SGD without momentum. Host mirror, read/write.
+  [[nodiscard]] std::span<float> optimizer_state();
+  /// Optimizer steps taken (SGD's first step sets the velocity; Adam's bias correction).
+  [[nodiscard]] std::int64_t optimizer_steps();
+  void set_optimizer_steps(std::int64_t steps);
+
+  /// Runs the forward pass on `input` (batch x input shape, NCHW) and returns the output
+  /// (batch x output shape, NCHW; for a classifier: batch x classes logits).
+  std::span<const float> forward(std::span<const float> input);
+
+  /// Softmax cross-entropy of the last forward's logits against `labels` (batch values in
+  /// [0, classes)), computed on the device: returns the mean loss and stores
+  /// d(loss)/d(logits) for backward(). Throws std::out_of_range for a label outside
+  /// [0, classes).
+  float softmax_cross_entropy(std::span<const int> labels);
+
+  /// Backward pass (training only) from the gradient stored by softmax_cross_entropy() or
+  /// set by set_output_gradient(): overwrites gradients().
+  void backward();
+
+  /// Sets d(loss)/d(output) directly (batch x output shape), instead of the loss.
+  void set_output_gradient(std::span<const float> gradient);
+
+  /// d(loss)/d(input) of the last backward() (batch x input shape), a snapshot; empty when
+  /// built with `Options::input_gradient = false` or for inference.
+  [[nodiscard]] std::span<const float> input_gradient();
+
+  /// One optimizer step (Options::optimizer) from the gradients of the last backward(),
+  /// with learning rate `lr`, on the device.
+  void update(double lr);
+
+  struct StepResult {
+    float loss = 0;                 ///< mean softmax cross-entropy of the batch
+    std::span<const float> logits;  ///< batch x classes, valid until the next call
+  };
+  /// The whole training step on the device: forward, softmax cross-entropy, backward and the
+  /// optimizer's update with learning rate `lr` (a CUDA Graph replay when
+  /// Options::cuda_graph, see there). Throws std::runtime_error when the loss is not finite;
+  /// the parameters are then not updated (the update kernel reads the loss first).
+  StepResult train_step(std::span<const float> images, std::span<const int> labels, double lr);
+
+  /// Whether train_step() now replays a captured graph (false before its second call, or
+  /// without Options::cuda_graph).
+  [[nodiscard]] bool graph_captured() const;
+  /// Device memory the executable holds, in bytes: {activation arena, workspace, everything}.
+  struct Memory {
+    std::int64_t arena = 0, workspace = 0, total = 0;
+  };
+  [[nodiscard]] Memory memory() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace archetype::cudnn

@@ -1,0 +1,1029 @@
+// The cuDNN Executable: plans memory (plan.hpp), builds one forward and one backward
+// closure per op once, then forward()/backward()/train_step() only enqueue them on one
+// stream (or replay them as a captured CUDA Graph).
+//
+// Why cuDNN's legacy ("v7") API rather than the graph API: every op here is one call with
+// alpha/beta blending, which gives the backward pass its "write the first contribution,
+// add the later ones" rule for free (conv backward data, BN backward); cudnnFind*AlgorithmEx
+// measures the algorithms of each geometry once on the real buffers; all of it is
+// capturable in CUDA Graphs; and it needs nothing beyond cudnn.h (the graph API wants either
+// the header-only cudnn-frontend, which none of our machines has, or hundreds of lines of
+// backend descriptors per op). cuDNN 9 still ships it (cudnn_cnn, cudnn_ops), deprecated.
+// The graph API's gain is fusion (conv + bias + activation, BN + ReLU, conv + add): the
+// next step once this version has been verified on a GPU.
+#include <archetype/backends/cudnn/executable.hpp>
+#include <archetype/backends/cudnn/plan.hpp>
+
+#include "kernels.hpp"
+
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+#include <cudnn.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace archetype::cudnn {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& what, const char* error) {
+  throw std::runtime_error("archetype::cudnn: " + what + ": " + error);
+}
+void check(cudaError_t e, const std::string& what) {
+  if (e != cudaSuccess) fail(what, cudaGetErrorString(e));
+}
+void check(cudnnStatus_t s, const std::string& what) {
+  if (s != CUDNN_STATUS_SUCCESS) fail(what, cudnnGetErrorString(s));
+}
+void check(cublasStatus_t s, const std::string& what) {
+  if (s != CUBLAS_STATUS_SUCCESS) fail(what, cublasGetStatusString(s));
+}
+
+const float one = 1.f, zero = 0.f;
+
+/// Device memory, freed with the owner.
+struct DeviceMemory {
+  void* ptr = nullptr;
+  std::size_t bytes = 0;
+  DeviceMemory() = default;
+  DeviceMemory(const DeviceMemory&) = delete;
+  DeviceMemory& operator=(const DeviceMemory&) = delete;
+  ~DeviceMemory() {
+    if (ptr != nullptr) cudaFree(ptr);
+  }
+  void allocate(std::size_t n, const std::string& what) {
+    bytes = n;
+    if (n > 0) check(cudaMalloc(&ptr, n), "cannot allocate " + std::to_string(n) + " bytes for " + what);
+  }
+  template <class T>
+  [[nodiscard]] T* as() const {
+    return static_cast<T*>(ptr);
+  }
+};
+
+/// Pinned host memory (the staging buffers that captured copies read and write).
+struct PinnedMemory {
+  void* ptr = nullptr;
+  PinnedMemory() = default;
+  PinnedMemory(const PinnedMemory&) = delete;
+  PinnedMemory& operator=(const PinnedMemory&) = delete;
+  ~PinnedMemory() {
+    if (ptr != nullptr) cudaFreeHost(ptr);
+  }
+  void allocate(std::size_t n, const std::string& what) {
+    check(cudaMallocHost(&ptr, std::max<std::size_t>(n, 1)), "cannot allocate pinned host memory for " + what);
+  }
+  template <class T>
+  [[nodiscard]] T* as() const {
+    return static_cast<T*>(ptr);
+  }
+};
+
+template <class H>
+using Shared = std::shared_ptr<std::remove_pointer_t<H>>;
+
+Shared<cudnnTensorDescriptor_t> tensor_desc(int n, int c, int h, int w) {
+  cudnnTensorDescriptor_t d = nullptr;
+  check(cudnnCreateTensorDescriptor(&d), "cudnnCreateTensorDescriptor");
+  Shared<cudnnTensorDescriptor_t> owned(d, cudnnDestroyTensorDescriptor);
+  check(cudnnSetTensor4dDescriptor(d, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, n, c, h, w), "cudnnSetTensor4dDescriptor");
+  return owned;
+}
+
+Shared<cudnnFilterDescriptor_t> filter_desc(int k, int c, int h, int w) {
+  cudnnFilterDescriptor_t d = nullptr;
+  check(cudnnCreateFilterDescriptor(&d), "cudnnCreateFilterDescriptor");
+  Shared<cudnnFilterDescriptor_t> owned(d, cudnnDestroyFilterDescriptor);
+  check(cudnnSetFilter4dDescriptor(d, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, k, c, h, w), "cudnnSetFilter4dDescriptor");
+  return owned;
+}
+
+Shared<cudnnConvolutionDescriptor_t> conv_desc(const LayerRow& L, bool tf32) {
+  cudnnConvolutionDescriptor_t d = nullptr;
+  check(cudnnCreateConvolutionDescriptor(&d), "cudnnCreateConvolutionDescriptor");
+  Shared<cudnnConvolutionDescriptor_t> owned(d, cudnnDestroyConvolutionDescriptor);
+  check(cudnnSetConvolution2dDescriptor(d, L.pad_h, L.pad_w, L.stride_h, L.stride_w, 1, 1, CUDNN_CROSS_CORRELATION,
+                                        CUDNN_DATA_FLOAT),
+        "cudnnSetConvolution2dDescriptor");
+  check(cudnnSetConvolutionGroupCount(d, L.groups), "cudnnSetConvolutionGroupCount");
+  // FMA math: plain fp32 products; default math lets Ampere and later use TF32.
+  check(cudnnSetConvolutionMathType(d, tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH), "cudnnSetConvolutionMathType");
+  return owned;
+}
+
+/// The algorithm chosen for one direction of one convolution geometry.
+template <class Algo>
+struct Choice {
+  Algo algo{};
+  cudnnMathType_t math = CUDNN_FMA_MATH;
+  std::size_t workspace = 0;
+};
+
+/// The first (fastest) of cudnnFind*'s results that succeeded, fits the limit and, when
+/// asked, is deterministic.
+template <class Perf>
+const Perf* pick(const Perf* results, int count, std::size_t limit, bool deterministic) {
+  for (int i = 0; i < count; ++i) {
+    const Perf& r = results[i];
+    if (r.status != CUDNN_STATUS_SUCCESS || r.memory > limit) continue;
+    if (deterministic && r.determinism != CUDNN_DETERMINISTIC) continue;
+    return &r;
+  }
+  return nullptr;
+}
+
+std::string op_name(const codegen::Op& op) {
+  return std::string(op.layer.path.view()) + " (" + std::string(op.layer.kind.view()) + ")";
+}
+
+using Step = std::function<void()>;
+
+}  // namespace
+
+std::string unavailable_reason(int device) {
+  int count = 0;
+  const cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess) return std::string("no CUDA device available (") + cudaGetErrorString(e) + ")";
+  if (count == 0) return "no CUDA device available (device count is 0)";
+  if (device < 0 || device >= count) {
+    return "CUDA device " + std::to_string(device) + " does not exist (" + std::to_string(count) + " found)";
+  }
+  cudaDeviceProp prop{};
+  if (cudaGetDeviceProperties(&prop, device) != cudaSuccess) return "cannot read the properties of the CUDA device";
+  if (prop.major < 7) {
+    return std::string("CUDA device ") + prop.name + " has compute capability " + std::to_string(prop.major) + "." +
+           std::to_string(prop.minor) + ", below the 7.0 the cuDNN backend needs";
+  }
+  if (cudaSetDevice(device) != cudaSuccess) return "cannot select CUDA device " + std::to_string(device);
+  cudnnHandle_t h = nullptr;
+  const cudnnStatus_t s = cudnnCreate(&h);
+  if (s != CUDNN_STATUS_SUCCESS) return std::string("cuDNN cannot start: ") + cudnnGetErrorString(s);
+  cudnnDestroy(h);
+  return "";
+}
+
+struct Executable::Impl {
+  std::vector<codegen::Op> ops;
+  std::vector<codegen::Tensor> tensors;
+  int batch = 1;
+  Mode mode = Mode::training;
+  Options options{};
+  MemoryPlan plan;
+  int input = 0, output = 0;
+  Shape input_shape{}, output_shape{};
+  std::int64_t input_size = 0, output_size = 0;  // floats, batch included
+  std::int64_t params_count = 0, buffers_count = 0, state_count = 0;
+
+  cudaStream_t stream = nullptr;
+  cudnnHandle_t dnn = nullptr;
+  cublasHandle_t blas = nullptr;
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t graph_exec = nullptr;
+
+  DeviceMemory arena, params, grads, buffers, state, workspace, blas_workspace;
+  DeviceMemory scalars;  // lr (float), loss (float), steps (int64), dropout step (uint64)
+  DeviceMemory labels, per_sample, loss_gradient_scratch;
+  std::vector<std::unique_ptr<DeviceMemory>> op_memory;  // BN saved statistics, discarded gradients
+  PinnedMemory staged_images, staged_labels, staged_lr, staged_loss, staged_logits;
+
+  std::vector<float> host_params, host_grads, host_buffers, host_state, host_output, host_input_grad;
+  bool params_device_newer = false, buffers_device_newer = false, state_device_newer = false;
+  bool params_host_dirty = false, buffers_host_dirty = false, state_host_dirty = false;
+  bool have_forward = false, have_output_grad = false;
+  int train_calls = 0;
+
+  std::vector<Step> forward_steps, backward_steps;
+
+  // Device scalars.
+  [[nodiscard]] float* lr() const { return scalars.as<float>(); }
+  [[nodiscard]] float* loss() const { return scalars.as<float>() + 1; }
+  [[nodiscard]] std::int64_t* steps() const { return reinterpret_cast<std::int64_t*>(scalars.as<char>() + 8); }
+  [[nodiscard]] std::uint64_t* dropout_step() const {
+    return reinterpret_cast<std::uint64_t*>(scalars.as<char>() + 16);
+  }
+
+  [[nodiscard]] bool training() const { return mode == Mode::training; }
+  [[nodiscard]] float* value(int t) const { return arena.as<float>() + plan.value[std::size_t(t)]; }
+  [[nodiscard]] float* gradient(int t) const {
+    const std::int64_t g = plan.gradient[std::size_t(t)];
+    return g < 0 ? nullptr : arena.as<float>() + g;
+  }
+  [[nodiscard]] bool needs_grad(int t) const { return plan.needs_grad[std::size_t(t)]; }
+  [[nodiscard]] Shape shape(int t) const { return tensors[std::size_t(t)].shape; }
+  [[nodiscard]] std::int64_t count(int t) const { return std::int64_t{batch} * shape(t).elements(); }
+  [[nodiscard]] std::size_t workspace_bytes() const { return workspace.bytes; }
+
+  ~Impl() {
+    if (graph_exec != nullptr) cudaGraphExecDestroy(graph_exec);
+    if (graph != nullptr) cudaGraphDestroy(graph);
+    if (blas != nullptr) cublasDestroy(blas);
+    if (dnn != nullptr) cudnnDestroy(dnn);
+    if (stream != nullptr) cudaStreamDestroy(stream);
+  }
+
+  void synchronize(const char* what) { check(cudaStreamSynchronize(stream), what); }
+
+  template <class T>
+  void upload(DeviceMemory& d, const std::vector<T>& h, const char* what) {
+    if (!h.empty()) check(cudaMemcpy(d.ptr, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice), what);
+  }
+  template <class T>
+  void download(std::vector<T>& h, const void* d, const char* what) {
+    if (!h.empty()) check(cudaMemcpy(h.data(), d, h.size() * sizeof(T), cudaMemcpyDeviceToHost), what);
+  }
+  /// Mirrors handed out since the last device call go back to the device first.
+  void push_host_mirrors() {
+    if (params_host_dirty) upload(params, host_params, "parameters to the device");
+    if (buffers_host_dirty) upload(buffers, host_buffers, "buffers to the device");
+    if (state_host_dirty) upload(state, host_state, "optimizer state to the device");
+    params_host_dirty = buffers_host_dirty = state_host_dirty = false;
+  }
+
+  // --- building ------------------------------------------------------------------------------
+  struct Find {
+    DeviceMemory memory;  // the scratch workspace algorithms are measured with
+  };
+  std::map<std::string, Choice<cudnnConvolutionFwdAlgo_t>> fwd_cache;
+  std::map<std::string, Choice<cudnnConvolutionBwdDataAlgo_t>> data_cache;
+  std::map<std::string, Choice<cudnnConvolutionBwdFilterAlgo_t>> filter_cache;
+  std::size_t workspace_needed = 0;
+
+  void build(Find& find);
+  void build_op(int o, Find& find);
+  void build_conv(int o, Find& find);
+  void build_linear(int o);
+  void build_batch_norm(int o);
+  void build_simple(int o);
+  /// A device buffer owned by the executable for one op.
+  float* op_buffer(std::int64_t floats, const std::string& what) {
+    op_memory.push_back(std::make_unique<DeviceMemory>());
+    op_memory.back()->allocate(std::size_t(floats) * sizeof(float), what);
+    return op_memory.back()->as<float>();
+  }
+  /// Where op `o`'s backward writes the gradient of input slot `i`, or null when it is not
+  /// needed.
+  [[nodiscard]] float* input_gradient_of(int o, int i) const {
+    const int t = ops[std::size_t(o)].inputs[i];
+    return needs_grad(t) ? gradient(t) : nullptr;
+  }
+  [[nodiscard]] bool accumulate(int o, int i) const { return plan.accumulate[std::size_t(o)][std::size_t(i)]; }
+
+  std::vector<Step> backward_of;  // per op, empty when it has none
+
+  // --- running -------------------------------------------------------------------------------
+  void run(const std::vector<Step>& steps) {
+    for (const Step& s : steps) s();
+  }
+  void enqueue_loss() {
+    const int classes = int(output_size / batch);
+    float* dlogits = gradient(output) != nullptr ? gradient(output) : loss_gradient_scratch.as<float>();
+    kernels::softmax_cross_entropy(stream, value(output), labels.as<int>(), dlogits, loss(), per_sample.as<double>(),
+                                   batch, classes);
+  }
+  void enqueue_update(const float* loss_or_null) {
+    const OptimizerOptions& o = options.optimizer;
+    kernels::OptimizerStep k;
+    k.adam = o.kind == OptimizerOptions::Kind::adam;
+    k.momentum = float(o.momentum);
+    k.weight_decay = float(o.weight_decay);
+    k.nesterov = o.nesterov;
+    k.beta1 = o.beta1;
+    k.beta2 = o.beta2;
+    k.epsilon = float(o.epsilon);
+    k.decoupled = o.decoupled;
+    kernels::optimizer_step(stream, k, params.as<float>(), grads.as<float>(),
+                            state_count > 0 ? state.as<float>() : nullptr, params_count, lr(), steps(),
+                            loss_or_null);
+  }
+  /// The whole training step, enqueued (captured when a graph is being recorded).
+  void enqueue_train_step() {
+    check(cudaMemcpyAsync(value(input), staged_images.ptr, std::size_t(input_size) * sizeof(float),
+                          cudaMemcpyHostToDevice, stream),
+          "images to the device");
+    check(cudaMemcpyAsync(labels.ptr, staged_labels.ptr, std::size_t(batch) * sizeof(int), cudaMemcpyHostToDevice,
+                          stream),
+          "labels to the device");
+    check(cudaMemcpyAsync(lr(), staged_lr.ptr, sizeof(float), cudaMemcpyHostToDevice, stream),
+          "learning rate to the device");
+    run(forward_steps);
+    enqueue_loss();
+    run(backward_steps);
+    enqueue_update(loss());
+    check(cudaMemcpyAsync(staged_loss.ptr, loss(), sizeof(float), cudaMemcpyDeviceToHost, stream),
+          "loss to the host");
+    check(cudaMemcpyAsync(staged_logits.ptr, value(output), std::size_t(output_size) * sizeof(float),
+                          cudaMemcpyDeviceToHost, stream),
+          "logits to the host");
+  }
+};
+
+void Executable::Impl::build(Find& find) {
+  const int n = int(ops.size());
+  backward_of.assign(std::size_t(n), Step{});
+  if (training()) {
+    bool random = false;
+    for (int o = 0; o < n; ++o) {
+      const LayerKind k = ops[std::size_t(o)].layer.op;
+      random = random || ((k == LayerKind::dropout || k == LayerKind::stochastic_depth) && !plan.view_op[std::size_t(o)]);
+    }
+    if (random) {  // new dropout draws for every forward pass (the backward reuses them)
+      std::uint64_t* step = dropout_step();
+      forward_steps.push_back([this, step] { kernels::advance_counter(stream, step); });
+    }
+  }
+  for (int o = 0; o < n; ++o) {
+    if (plan.view_op[std::size_t(o)]) continue;
+    try {
+      build_op(o, find);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("archetype::cudnn: cannot build " + op_name(ops[std::size_t(o)]) + ": " + e.what());
+    }
+  }
+  if (!training()) return;
+  for (int o = n - 1; o >= 0; --o) {
+    const int out = ops[std::size_t(o)].output;
+    if (plan.view_op[std::size_t(o)] || !needs_grad(out)) continue;
+    if (plan.gradient_unwritten[std::size_t(plan.base[std::size_t(out)])]) {
+      float* g = gradient(out);
+      const std::size_t bytes = std::size_t(count(out)) * sizeof(float);
+      backward_steps.push_back([this, g, bytes] { check(cudaMemsetAsync(g, 0, bytes, stream), "zero gradient"); });
+    }
+    if (backward_of[std::size_t(o)]) backward_steps.push_back(backward_of[std::size_t(o)]);
+  }
+}
+
+void Executable::Impl::build_op(int o, Find& find) {
+  switch (ops[std::size_t(o)].layer.op) {
+    case LayerKind::conv: return build_conv(o, find);
+    case LayerKind::linear: return build_linear(o);
+    case LayerKind::batch_norm: return build_batch_norm(o);
+    default: return build_simple(o);
+  }
+}
+
+void Executable::Impl::build_conv(int o, Find& find) {
+  const codegen::Op& op = ops[std::size_t(o)];
+  const LayerRow& L = op.layer;
+  const int in = op.inputs[0], out = op.output;
+  const Shape is = shape(in), os = shape(out);
+  const int g = L.groups;
+  auto x = tensor_desc(batch, is.c, is.h, is.w);
+  auto y = tensor_desc(batch, os.c, os.h, os.w);
+  auto w = filter_desc(os.c, is.c / g, L.kernel_h, L.kernel_w);
+  auto b = tensor_desc(1, os.c, 1, 1);
+  auto conv_f = conv_desc(L, options.tf32), conv_d = conv_desc(L, options.tf32), conv_w = conv_desc(L, options.tf32);
+  {  // cuDNN must agree with codegen on the output shape
+    int dn = 0, dc = 0, dh = 0, dw = 0;
+    check(cudnnGetConvolution2dForwardOutputDim(conv_f.get(), x.get(), w.get(), &dn, &dc, &dh, &dw),
+          "cudnnGetConvolution2dForwardOutputDim");
+    if (dc != os.c || dh != os.h || dw != os.w) {
+      throw std::logic_error("cuDNN computes a " + std::to_string(dc) + "x" + std::to_string(dh) + "x" +
+                             std::to_string(dw) + " output, the program says " + std::to_string(os.c) + "x" +
+                             std::to_string(os.h) + "x" + std::to_string(os.w));
+    }
+  }
+  const std::int64_t w_count = std::int64_t{os.c} * (is.c / g) * L.kernel_h * L.kernel_w;
+  float* X = value(in);
+  float* Y = value(out);
+  float* W = params.as<float>() + op.param_offset;
+  float* B = L.bias ? W + w_count : nullptr;
+  float* dW = grads.as<float>() + op.param_offset;
+  float* dB = L.bias ? dW + w_count : nullptr;
+  float* dY = gradient(out);
+  float* dX = input_gradient_of(o, 0);
+  const bool acc = accumulate(o, 0);
+
+  // Algorithms: measured once per geometry (and direction) on this op's buffers.
+  const std::string key = std::to_string(batch) + ":" + std::to_string(is.c) + "x" + std::to_string(is.h) + "x" +
+                          std::to_string(is.w) + ">" + std::to_string(os.c) + ":k" + std::to_string(L.kernel_h) +
+                          "x" + std::to_string(L.kernel_w) + "s" + std::to_string(L.stride_h) + "x" +
+                          std::to_string(L.stride_w) + "p" + std::to_string(L.pad_h) + "x" + std::to_string(L.pad_w) +
+                          "g" + std::to_string(g);
+  const std::size_t limit = std::min<std::size_t>(find.memory.bytes, std::size_t(options.workspace_limit));
+  auto fwd = fwd_cache.find(key);
+  if (fwd == fwd_cache.end()) {
+    cudnnConvolutionFwdAlgoPerf_t results[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    int returned = 0;
+    check(cudnnFindConvolutionForwardAlgorithmEx(dnn, x.get(), X, w.get(), W, conv_f.get(), y.get(), Y,
+                                                 CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned, results, find.memory.ptr,
+                                                 limit),
+          "cudnnFindConvolutionForwardAlgorithmEx");
+    const auto* r = pick(results, returned, limit, options.deterministic);
+    if (r == nullptr) throw std::runtime_error("no forward convolution algorithm fits the workspace limit");
+    fwd = fwd_cache.emplace(key, Choice<cudnnConvolutionFwdAlgo_t>{r->algo, r->mathType, r->memory}).first;
+  }
+  const auto fwd_choice = fwd->second;
+  if (options.tf32) check(cudnnSetConvolutionMathType(conv_f.get(), fwd_choice.math), "cudnnSetConvolutionMathType");
+  workspace_needed = std::max(workspace_needed, fwd_choice.workspace);
+  forward_steps.push_back([this, x, y, w, b, conv_f, fwd_choice, X, Y, W, B] {
+    check(cudnnConvolutionForward(dnn, &one, x.get(), X, w.get(), W, conv_f.get(), fwd_choice.algo, workspace.ptr,
+                                  workspace_bytes(), &zero, y.get(), Y),
+          "cudnnConvolutionForward");
+    if (B != nullptr) check(cudnnAddTensor(dnn, &one, b.get(), B, &one, y.get(), Y), "cudnnAddTensor (bias)");
+  });
+  if (!training() || dY == nullptr) return;
+
+  auto flt = filter_cache.find(key);
+  if (flt == filter_cache.end()) {
+    cudnnConvolutionBwdFilterAlgoPerf_t results[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+    int returned = 0;
+    check(cudnnFindConvolutionBackwardFilterAlgorithmEx(dnn, x.get(), X, y.get(), dY, conv_w.get(), w.get(), dW,
+                                                        CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &returned, results,
+                                                        find.memory.ptr, limit),
+          "cudnnFindConvolutionBackwardFilterAlgorithmEx");
+    const auto* r = pick(results, returned, limit, options.deterministic);
+    if (r == nullptr) throw std::runtime_error("no backward-filter convolution algorithm fits the workspace limit");
+    flt = filter_cache.emplace(key, Choice<cudnnConvolutionBwdFilterAlgo_t>{r->algo, r->mathType, r->memory}).first;
+  }
+  const auto filter_choice = flt->second;
+  if (options.tf32) check(cudnnSetConvolutionMathType(conv_w.get(), filter_choice.math), "cudnnSetConvolutionMathType");
+  workspace_needed = std::max(workspace_needed, filter_choice.workspace);
+
+  Choice<cudnnConvolutionBwdDataAlgo_t> data_choice{};
+  if (dX != nullptr) {
+    auto dat = data_cache.find(key);
+    if (dat == data_cache.end()) {
+      cudnnConvolutionBwdDataAlgoPerf_t results[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+      int returned = 0;
+      check(cudnnFindConvolutionBackwardDataAlgorithmEx(dnn, w.get(), W, y.get(), dY, conv_d.get(), x.get(), dX,
+                                                        CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &returned, results,
+                                                        find.memory.ptr, limit),
+            "cudnnFindConvolutionBackwardDataAlgorithmEx");
+      const auto* r = pick(results, returned, limit, options.deterministic);
+      if (r == nullptr) throw std::runtime_error("no backward-data convolution algorithm fits the workspace limit");
+      dat = data_cache.emplace(key, Choice<cudnnConvolutionBwdDataAlgo_t>{r->algo, r->mathType, r->memory}).first;
+    }
+    data_choice = dat->second;
+    if (options.tf32) check(cudnnSetConvolutionMathType(conv_d.get(), data_choice.math), "cudnnSetConvolutionMathType");
+    workspace_needed = std::max(workspace_needed, data_choice.workspace);
+  }
+  backward_of[std::size_t(o)] = [this, x, y, w, b, conv_w, conv_d, filter_choice, data_choice, X, W, dW, dB, dY, dX,
+                                 acc] {
+    check(cudnnConvolutionBackwardFilter(dnn, &one, x.get(), X, y.get(), dY, conv_w.get(), filter_choice.algo,
+                                         workspace.ptr, workspace_bytes(), &zero, w.get(), dW),
+          "cudnnConvolutionBackwardFilter");
+    if (dB != nullptr) {
+      check(cudnnConvolutionBackwardBias(dnn, &one, y.get(), dY, &zero, b.get(), dB), "cudnnConvolutionBackwardBias");
+    }
+    if (dX != nullptr) {
+      check(cudnnConvolutionBackwardData(dnn, &one, w.get(), W, y.get(), dY, conv_d.get(), data_choice.algo,
+                                         workspace.ptr, workspace_bytes(), acc ? &one : &zero, x.get(), dX),
+            "cudnnConvolutionBackwardData");
+    }
+  };
+}
+
+// Linear with cuBLAS (column-major): a row-major [rows, cols] matrix is its column-major
+// transpose, so with X [N, In], W [Out, In], Y [N, Out] row-major:
+//   Y^T = W X^T:   sgemm(T, N, Out, N, In, W (ld In), X (ld In), Y (ld Out))
+//   dW^T = X^T dY: sgemm(N, T, In, Out, N, X (ld In), dY (ld Out), dW (ld In))
+//   dX^T = W^T dY^T: sgemm(N, N, In, N, Out, W (ld In), dY (ld Out), dX (ld In))
+void Executable::Impl::build_linear(int o) {
+  const codegen::Op& op = ops[std::size_t(o)];
+  const int in = op.inputs[0], out = op.output;
+  const int features = int(shape(in).elements()), outs = int(shape(out).elements());
+  const int rows = batch;
+  float* X = value(in);
+  float* Y = value(out);
+  float* W = params.as<float>() + op.param_offset;
+  const std::int64_t w_count = std::int64_t{outs} * features;
+  float* B = op.layer.bias ? W + w_count : nullptr;
+  forward_steps.push_back([this, X, Y, W, B, features, outs, rows] {
+    check(cublasSgemm(blas, CUBLAS_OP_T, CUBLAS_OP_N, outs, rows, features, &one, W, features, X, features, &zero, Y,
+                      outs),
+          "cublasSgemm (linear forward)");
+    if (B != nullptr) kernels::add_bias_rows(stream, Y, B, rows, outs);
+  });
+  float* dY = gradient(out);
+  if (!training() || dY == nullptr) return;
+  float* dW = grads.as<float>() + op.param_offset;
+  float* dB = op.layer.bias ? dW + w_count : nullptr;
+  float* dX = input_gradient_of(o, 0);
+  const bool acc = accumulate(o, 0);
+  backward_of[std::size_t(o)] = [this, X, W, dW, dB, dY, dX, acc, features, outs, rows] {
+    check(cublasSgemm(blas, CUBLAS_OP_N, CUBLAS_OP_T, features, outs, rows, &one, X, features, dY, outs, &zero, dW,
+                      features),
+          "cublasSgemm (linear weight gradient)");
+    if (dB != nullptr) kernels::bias_gradient_rows(stream, dY, dB, rows, outs);
+    if (dX != nullptr) {
+      check(cublasSgemm(blas, CUBLAS_OP_N, CUBLAS_OP_N, features, rows, outs, &one, W, features, dY, outs,
+                        acc ? &one : &zero, dX, features),
+            "cublasSgemm (linear input gradient)");
+    }
+  };
+}
+
+// BatchNorm with cuDNN (spatial mode). Training normalises with the batch statistics and
+// updates the running ones as PyTorch does: exponentialAverageFactor = momentum, and cuDNN
+// stores the unbiased variance in the running variance (as PyTorch, which calls the same
+// function). The backward reads the mean and inverse standard deviation cuDNN saved.
+void Executable::Impl::build_batch_norm(int o) {
+  const codegen::Op& op = ops[std::size_t(o)];
+  const int in = op.inputs[0], out = op.output;
+  const Shape s = shape(in);
+  auto x = tensor_desc(batch, s.c, s.h, s.w);
+  cudnnTensorDescriptor_t raw = nullptr;
+  check(cudnnCreateTensorDescriptor(&raw), "cudnnCreateTensorDescriptor");
+  Shared<cudnnTensorDescriptor_t> bn(raw, cudnnDestroyTensorDescriptor);
+  check(cudnnDeriveBNTensorDescriptor(raw, x.get(), CUDNN_BATCHNORM_SPATIAL), "cudnnDeriveBNTensorDescriptor");
+  const double eps = std::max(options.batch_norm_epsilon, CUDNN_BN_MIN_EPSILON);
+  const double momentum = options.batch_norm_momentum;
+  float* X = value(in);
+  float* Y = value(out);
+  float* gamma = params.as<float>() + op.param_offset;
+  float* beta = gamma + s.c;
+  float* mean = buffers.as<float>() + op.buffer_offset;
+  float* var = mean + s.c;
+  if (!training()) {
+    forward_steps.push_back([this, x, bn, X, Y, gamma, beta, mean, var, eps] {
+      check(cudnnBatchNormalizationForwardInference(dnn, CUDNN_BATCHNORM_SPATIAL, &one, &zero, x.get(), X, x.get(), Y,
+                                                    bn.get(), gamma, beta, mean, var, eps),
+            "cudnnBatchNormalizationForwardInference");
+    });
+    return;
+  }
+  float* saved = op_buffer(2 * std::int64_t{s.c}, "batch-norm saved statistics");  // mean, 1/sqrt(var + eps)
+  forward_steps.push_back([this, x, bn, X, Y, gamma, beta, mean, var, saved, eps, momentum, c = s.c] {
+    check(cudnnBatchNormalizationForwardTraining(dnn, CUDNN_BATCHNORM_SPATIAL, &one, &zero, x.get(), X, x.get(), Y,
+                                                 bn.get(), gamma, beta, momentum, mean, var, eps, saved, saved + c),
+          "cudnnBatchNormalizationForwardTraining");
+  });
+  float* dY = gradient(out);
+  if (dY == nullptr) return;
+  float* dGamma = grads.as<float>() + op.param_offset;
+  float* dBeta = dGamma + s.c;
+  float* dX = input_gradient_of(o, 0);
+  const bool acc = dX != nullptr && accumulate(o, 0);
+  // cuDNN always writes an input gradient: one nobody needs goes to a buffer of its own.
+  if (dX == nullptr) dX = op_buffer(count(in), "batch-norm discarded input gradient");
+  backward_of[std::size_t(o)] = [this, x, bn, X, gamma, dGamma, dBeta, dY, dX, acc, saved, eps, c = s.c] {
+    check(cudnnBatchNormalizationBackward(dnn, CUDNN_BATCHNORM_SPATIAL, &one, acc ? &one : &zero, &one, &zero, x.get(),
+                                          X, x.get(), dY, x.get(), dX, bn.get(), gamma, dGamma, dBeta, eps, saved,
+                                          saved + c),
+          "cudnnBatchNormalizationBackward");
+  };
+}
+
+// Everything else: the kernels of kernels.cu.
+void Executable::Impl::build_simple(int o) {
+  const codegen::Op& op = ops[std::size_t(o)];
+  const LayerRow& L = op.layer;
+  const int in = op.inputs[0], out = op.output;
+  const Shape is = shape(in), os = shape(out);
+  float* X = value(in);
+  float* Y = value(out);
+  float* dY = training() ? gradient(out) : nullptr;
+  float* dX = training() ? input_gradient_of(o, 0) : nullptr;
+  const bool acc = training() && accumulate(o, 0);
+  const std::int64_t n_out = count(out);
+  const bool backward = dY != nullptr;
+  auto set_backward = [&](Step s) {
+    if (backward) backward_of[std::size_t(o)] = std::move(s);
+  };
+  cudaStream_t st = stream;
+
+  switch (L.op) {
+    case LayerKind::relu:
+    case LayerKind::relu6:
+    case LayerKind::silu:
+    case LayerKind::sigmoid: {
+      const kernels::Activation a = L.op == LayerKind::relu    ? kernels::Activation::relu
+                                    : L.op == LayerKind::relu6 ? kernels::Activation::relu6
+                                    : L.op == LayerKind::silu  ? kernels::Activation::silu
+                                                               : kernels::Activation::sigmoid;
+      forward_steps.push_back([st, a, X, Y, n_out] { kernels::activation_forward(st, a, X, Y, n_out); });
+      const float* from = a == kernels::Activation::silu ? X : Y;  // plan.cpp keeps the one read
+      if (dX != nullptr) {
+        set_backward([st, a, from, dY, dX, n_out, acc] {
+          kernels::activation_backward(st, a, from, dY, dX, n_out, acc);
+        });
+      }
+      return;
+    }
+    case LayerKind::dropout:
+    case LayerKind::stochastic_depth: {  // active (plan.cpp makes the inactive ones views)
+      const std::int64_t run = L.op == LayerKind::stochastic_depth ? is.elements() : 1;
+      const double p = L.p;
+      const std::uint64_t seed = options.dropout_seed + std::uint64_t(o) * 0x632be59bd9b4e019ULL;
+      const std::uint64_t* step = dropout_step();
+      forward_steps.push_back(
+          [st, X, Y, n_out, run, p, seed, step] { kernels::dropout_forward(st, X, Y, n_out, run, p, seed, step); });
+      if (dX != nullptr) {
+        set_backward([st, dY, dX, n_out, run, p, seed, step, acc] {
+          kernels::dropout_backward(st, dY, dX, n_out, run, p, seed, step, acc);
+        });
+      }
+      return;
+    }
+    case LayerKind::max_pool:
+    case LayerKind::avg_pool:
+    case LayerKind::global_avg_pool:
+    case LayerKind::adaptive_avg_pool: {
+      kernels::Pool g;
+      g.planes = batch * is.c;
+      g.in_h = is.h, g.in_w = is.w, g.out_h = os.h, g.out_w = os.w;
+      g.kernel_h = L.kernel_h, g.kernel_w = L.kernel_w, g.stride_h = L.stride_h, g.stride_w = L.stride_w;
+      g.pad_h = L.pad_h, g.pad_w = L.pad_w;
+      g.adaptive = L.op == LayerKind::global_avg_pool || L.op == LayerKind::adaptive_avg_pool;
+      if (L.op == LayerKind::max_pool) {
+        forward_steps.push_back([st, g, X, Y] { kernels::max_pool_forward(st, g, X, Y); });
+        if (dX != nullptr) set_backward([st, g, X, dY, dX, acc] { kernels::max_pool_backward(st, g, X, dY, dX, acc); });
+      } else {
+        forward_steps.push_back([st, g, X, Y] { kernels::avg_pool_forward(st, g, X, Y); });
+        if (dX != nullptr) set_backward([st, g, dY, dX, acc] { kernels::avg_pool_backward(st, g, dY, dX, acc); });
+      }
+      return;
+    }
+    case LayerKind::local_response_norm: {
+      const kernels::Lrn g{batch, is.c, std::int64_t{is.h} * is.w, L.lrn_size, float(L.alpha), float(L.beta),
+                           float(L.k)};
+      forward_steps.push_back([st, g, X, Y] { kernels::lrn_forward(st, g, X, Y); });
+      if (dX != nullptr) set_backward([st, g, X, dY, dX, acc] { kernels::lrn_backward(st, g, X, dY, dX, acc); });
+      return;
+    }
+    case LayerKind::scale: {
+      const int gate_t = op.inputs[1];
+      const float* G = value(gate_t);
+      const std::int64_t planes = std::int64_t{batch} * is.c, plane = std::int64_t{is.h} * is.w;
+      forward_steps.push_back([st, X, G, Y, planes, plane] { kernels::scale_forward(st, X, G, Y, planes, plane); });
+      float* dG = training() ? input_gradient_of(o, 1) : nullptr;
+      const bool acc_g = training() && accumulate(o, 1);
+      if (dX != nullptr || dG != nullptr) {
+        set_backward([st, X, G, dY, dX, acc, dG, acc_g, planes, plane] {
+          kernels::scale_backward(st, X, G, dY, dX, acc, dG, acc_g, planes, plane);
+        });
+      }
+      return;
+    }
+    case LayerKind::zero_pad_shortcut: {
+      const kernels::ZeroPad g{batch, is.c, is.h, is.w, os.c, os.h, os.w, L.stride_h};
+      forward_steps.push_back([st, g, X, Y] { kernels::zero_pad_forward(st, g, X, Y); });
+      if (dX != nullptr) set_backward([st, g, dY, dX, acc] { kernels::zero_pad_backward(st, g, dY, dX, acc); });
+      return;
+    }
+    case LayerKind::pad_to: {
+      const kernels::PadTo g{batch * is.c, is.h, is.w, os.h, os.w};
+      forward_steps.push_back([st, g, X, Y] { kernels::pad_to_forward(st, g, X, Y); });
+      if (dX != nullptr) set_backward([st, g, dY, dX, acc] { kernels::pad_to_backward(st, g, dY, dX, acc); });
+      return;
+    }
+    case LayerKind::resize: {
+      const kernels::Resize g{batch * is.c, is.h, is.w, os.h, os.w};
+      forward_steps.push_back([st, g, X, Y] { kernels::resize_forward(st, g, X, Y); });
+      if (dX != nullptr) set_backward([st, g, dY, dX, acc] { kernels::resize_backward(st, g, dY, dX, acc); });
+      return;
+    }
+    case LayerKind::add: {
+      kernels::Sources sources;
+      sources.count = op.input_count;
+      for (int i = 0; i < op.input_count; ++i) sources.data[i] = value(op.inputs[i]);
+      forward_steps.push_back([st, sources, Y, n_out] { kernels::sum_forward(st, sources, Y, n_out); });
+      std::vector<std::pair<float*, bool>> targets;  // every input receives the whole gradient
+      for (int i = 0; i < op.input_count; ++i) {
+        if (float* d = training() ? input_gradient_of(o, i) : nullptr) targets.emplace_back(d, accumulate(o, i));
+      }
+      if (!targets.empty()) {
+        set_backward([st, dY, targets, n_out] {
+          for (const auto& [d, a] : targets) kernels::copy_or_add(st, dY, d, n_out, a);
+        });
+      }
+      return;
+    }
+    case LayerKind::concat: {
+      struct Part {
+        kernels::Slice slice;
+        const float* x;
+        float* dx;
+        bool acc;
+      };
+      std::vector<Part> parts;
+      int offset = 0;
+      for (int i = 0; i < op.input_count; ++i) {
+        const Shape s = shape(op.inputs[i]);
+        const kernels::Slice slice{batch, s.c, os.c, offset, std::int64_t{s.h} * s.w};
+        parts.push_back({slice, value(op.inputs[i]), training() ? input_gradient_of(o, i) : nullptr,
+                         training() && accumulate(o, i)});
+        offset += s.c;
+      }
+      if (offset != os.c) throw std::logic_error("concat: the inputs' channels do not add up to the output's");
+      forward_steps.push_back([st, parts, Y] {
+        for (const Part& p : parts) kernels::concat_forward(st, p.slice, p.x, Y);
+      });
+      set_backward([st, parts, dY] {
+        for (const Part& p : parts) {
+          if (p.dx != nullptr) kernels::concat_backward(st, p.slice, dY, p.dx, p.acc);
+        }
+      });
+      return;
+    }
+    default: break;
+  }
+  throw std::logic_error("no cuDNN implementation of this op kind");
+}
+
+Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode, const Options& options)
+    : impl_(std::make_unique<Impl>()) {
+  if (batch < 1) {
+    throw std::invalid_argument("archetype::cudnn: batch must be at least 1, got " + std::to_string(batch));
+  }
+  if (program.ops.empty() || program.tensors.size() != program.ops.size() + 1) {
+    throw std::invalid_argument("archetype::cudnn: the program has no ops or an inconsistent tensor list");
+  }
+  if (const std::string reason = unavailable_reason(options.device); !reason.empty()) {
+    throw std::runtime_error("archetype::cudnn: " + reason);
+  }
+  Impl& m = *impl_;
+  m.ops.assign(program.ops.begin(), program.ops.end());
+  for (codegen::Op& op : m.ops) op.fusion = codegen::Fusion{};  // every op runs as written
+  m.tensors.assign(program.tensors.begin(), program.tensors.end());
+  m.batch = batch;
+  m.mode = mode;
+  m.options = options;
+  m.input = program.input;
+  m.output = program.output;
+  m.input_shape = program.tensors[std::size_t(m.input)].shape;
+  m.output_shape = program.tensors[std::size_t(m.output)].shape;
+  m.input_size = batch * m.input_shape.elements();
+  m.output_size = batch * m.output_shape.elements();
+  m.params_count = program.params;
+  m.buffers_count = program.buffers;
+  const OptimizerOptions& opt = options.optimizer;
+  m.state_count = opt.kind == OptimizerOptions::Kind::adam ? 2 * program.params
+                  : opt.momentum != 0.0                    ? program.params
+                                                           : 0;
+  m.plan = plan_memory(program, batch, mode == Mode::training, options.dropout, options.input_gradient);
+
+  check(cudaSetDevice(options.device), "cudaSetDevice");
+  check(cudaStreamCreateWithFlags(&m.stream, cudaStreamNonBlocking), "cudaStreamCreate");
+  check(cudnnCreate(&m.dnn), "cudnnCreate");
+  check(cudnnSetStream(m.dnn, m.stream), "cudnnSetStream");
+  check(cublasCreate(&m.blas), "cublasCreate");
+  check(cublasSetStream(m.blas, m.stream), "cublasSetStream");
+  check(cublasSetMathMode(m.blas, options.tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
+        "cublasSetMathMode");
+  // cuBLAS gets a workspace of its own so that it never allocates inside a captured graph
+  // (32 MiB: NVIDIA's recommendation for Hopper).
+  m.blas_workspace.allocate(std::size_t{32} << 20, "the cuBLAS workspace");
+  check(cublasSetWorkspace(m.blas, m.blas_workspace.ptr, m.blas_workspace.bytes), "cublasSetWorkspace");
+
+  const auto floats = [](std::int64_t n) { return std::size_t(n) * sizeof(float); };
+  m.arena.allocate(floats(m.plan.arena), "the activation arena");
+  m.params.allocate(floats(m.params_count), "the parameters");
+  m.grads.allocate(floats(m.params_count), "the gradients");
+  m.buffers.allocate(floats(m.buffers_count), "the running statistics");
+  m.state.allocate(floats(m.state_count), "the optimizer state");
+  m.scalars.allocate(32, "the step scalars");
+  m.labels.allocate(std::size_t(batch) * sizeof(int), "the labels");
+  m.per_sample.allocate(std::size_t(batch) * sizeof(double), "the per-image losses");
+  if (m.gradient(m.output) == nullptr) m.loss_gradient_scratch.allocate(floats(m.output_size), "the loss gradient");
+  for (DeviceMemory* d : {&m.arena, &m.params, &m.grads, &m.state, &m.scalars}) {
+    if (d->bytes > 0) check(cudaMemset(d->ptr, 0, d->bytes), "zeroing device memory");
+  }
+  m.host_params.assign(std::size_t(m.params_count), 0.f);
+  m.host_grads.assign(std::size_t(m.params_count), 0.f);
+  m.host_buffers.assign(std::size_t(m.buffers_count), 0.f);
+  m.host_state.assign(std::size_t(m.state_count), 0.f);
+  for (const codegen::Op& op : m.ops) {  // running variance 1, as PyTorch starts
+    if (op.layer.op == LayerKind::batch_norm) {
+      std::fill_n(m.host_buffers.begin() + op.buffer_offset + op.layer.in.c, op.layer.in.c, 1.f);
+    }
+  }
+  m.upload(m.buffers, m.host_buffers, "buffers to the device");
+
+  {
+    // Measure convolution algorithms with the largest workspace allowed (at most half the
+    // free memory), then keep only what the chosen ones need.
+    std::size_t free_bytes = 0, total_bytes = 0;
+    check(cudaMemGetInfo(&free_bytes, &total_bytes), "cudaMemGetInfo");
+    Impl::Find find;
+    find.memory.allocate(std::min<std::size_t>(std::size_t(options.workspace_limit), free_bytes / 2),
+                         "the algorithm search workspace");
+    m.build(find);
+  }
+  m.workspace.allocate(m.workspace_needed, "the convolution workspace");
+  check(cudaDeviceSynchronize(), "building the executable");
+
+  m.staged_images.allocate(floats(m.input_size), "the images");
+  m.staged_labels.allocate(std::size_t(batch) * sizeof(int), "the labels");
+  m.staged_lr.allocate(sizeof(float), "the learning rate");
+  m.staged_loss.allocate(sizeof(float), "the loss");
+  m.staged_logits.allocate(floats(m.output_size), "the logits");
+  m.host_output.assign(std::size_t(m.output_size), 0.f);
+  if (m.training() && options.input_gradient) m.host_input_grad.assign(std::size_t(m.input_size), 0.f);
+}
+
+Executable::~Executable() = default;
+Executable::Executable(Executable&&) noexcept = default;
+Executable& Executable::operator=(Executable&&) noexcept = default;
+
+int Executable::batch() const { return impl_->batch; }
+Mode Executable::mode() const { return impl_->mode; }
+
+std::span<float> Executable::parameters() {
+  Impl& m = *impl_;
+  if (m.params_device_newer) m.download(m.host_params, m.params.ptr, "parameters to the host");
+  m.params_device_newer = false;
+  m.params_host_dirty = true;
+  return m.host_params;
+}
+
+std::span<float> Executable::gradients() {
+  Impl& m = *impl_;
+  m.download(m.host_grads, m.grads.ptr, "gradients to the host");
+  return m.host_grads;
+}
+
+std::span<float> Executable::buffers() {
+  Impl& m = *impl_;
+  if (m.buffers_device_newer) m.download(m.host_buffers, m.buffers.ptr, "buffers to the host");
+  m.buffers_device_newer = false;
+  m.buffers_host_dirty = true;
+  return m.host_buffers;
+}
+
+std::span<float> Executable::optimizer_state() {
+  Impl& m = *impl_;
+  if (m.state_device_newer) m.download(m.host_state, m.state.ptr, "optimizer state to the host");
+  m.state_device_newer = false;
+  m.state_host_dirty = true;
+  return m.host_state;
+}
+
+std::int64_t Executable::optimizer_steps() {
+  std::int64_t steps = 0;
+  check(cudaMemcpy(&steps, impl_->steps(), sizeof steps, cudaMemcpyDeviceToHost), "step count to the host");
+  return steps;
+}
+
+void Executable::set_optimizer_steps(std::int64_t steps) {
+  check(cudaMemcpy(impl_->steps(), &steps, sizeof steps, cudaMemcpyHostToDevice), "step count to the device");
+}
+
+std::span<const float> Executable::forward(std::span<const float> input) {
+  Impl& m = *impl_;
+  if (std::int64_t(input.size()) != m.input_size) {
+    throw std::invalid_argument("archetype::cudnn: forward() expected " + std::to_string(m.input_size) +
+                                " floats (batch x input shape), got " + std::to_string(input.size()));
+  }
+  m.push_host_mirrors();
+  check(cudaMemcpyAsync(m.value(m.input), input.data(), input.size() * sizeof(float), cudaMemcpyHostToDevice,
+                        m.stream),
+        "input to the device");
+  m.run(m.forward_steps);
+  check(cudaMemcpyAsync(m.host_output.data(), m.value(m.output), m.host_output.size() * sizeof(float),
+                        cudaMemcpyDeviceToHost, m.stream),
+        "output to the host");
+  m.synchronize("forward");
+  if (m.training()) m.buffers_device_newer = true;
+  m.have_forward = true;
+  m.have_output_grad = false;
+  return m.host_output;
+}
+
+float Executable::softmax_cross_entropy(std::span<const int> labels) {
+  Impl& m = *impl_;
+  if (!m.have_forward) throw std::logic_error("archetype::cudnn: softmax_cross_entropy() before forward()");
+  if (std::int64_t(labels.size()) != m.batch) {
+    throw std::invalid_argument("archetype::cudnn: softmax_cross_entropy() expected " + std::to_string(m.batch) +
+                                " labels, got " + std::to_string(labels.size()));
+  }
+  const std::int64_t classes = m.output_size / m.batch;
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] < 0 || labels[i] >= classes) {
+      throw std::out_of_range("archetype::cudnn: label " + std::to_string(labels[i]) + " of image " +
+                              std::to_string(i) + " is outside [0, " + std::to_string(classes) + ")");
+    }
+  }
+  check(cudaMemcpyAsync(m.labels.ptr, labels.data(), labels.size() * sizeof(int), cudaMemcpyHostToDevice, m.stream),
+        "labels to the device");
+  m.enqueue_loss();
+  float loss = 0;
+  check(cudaMemcpyAsync(&loss, m.loss(), sizeof loss, cudaMemcpyDeviceToHost, m.stream), "loss to the host");
+  m.synchronize("softmax cross-entropy");
+  m.have_output_grad = m.training();
+  return loss;
+}
+
+void Executable::set_output_gradient(std::span<const float> gradient) {
+  Impl& m = *impl_;
+  if (std::int64_t(gradient.size()) != m.output_size) {
+    throw std::invalid_argument("archetype::cudnn: set_output_gradient() expected " + std::to_string(m.output_size) +
+                                " floats, got " + std::to_string(gradient.size()));
+  }
+  if (!m.training()) {
+    throw std::logic_error("archetype::cudnn: set_output_gradient() needs an executable built for training");
+  }
+  if (float* g = m.gradient(m.output)) {
+    check(cudaMemcpy(g, gradient.data(), gradient.size() * sizeof(float), cudaMemcpyHostToDevice),
+          "output gradient to the device");
+  }
+  m.have_output_grad = true;
+}
+
+void Executable::backward() {
+  Impl& m = *impl_;
+  if (!m.training()) throw std::logic_error("archetype::cudnn: backward() needs an executable built for training");
+  if (!m.have_forward || !m.have_output_grad) {
+    throw std::logic_error(
+        "archetype::cudnn: backward() needs a forward() then softmax_cross_entropy() or set_output_gradient()");
+  }
+  m.push_host_mirrors();
+  m.run(m.backward_steps);
+  m.synchronize("backward");
+}
+
+std::span<const float> Executable::input_gradient() {
+  Impl& m = *impl_;
+  if (m.host_input_grad.empty() || m.gradient(m.input) == nullptr) return {};
+  m.download(m.host_input_grad, m.gradient(m.input), "input gradient to the host");
+  return m.host_input_grad;
+}
+
+void Executable::update(double lr) {
+  Impl& m = *impl_;
+  if (!m.training()) throw std::logic_error("archetype::cudnn: update() needs an executable built for training");
+  m.push_host_mirrors();
+  *m.staged_lr.as<float>() = float(lr);
+  check(cudaMemcpyAsync(m.lr(), m.staged_lr.ptr, sizeof(float), cudaMemcpyHostToDevice, m.stream),
+        "learning rate to the device");
+  m.enqueue_update(nullptr);
+  m.synchronize("optimizer step");
+  m.params_device_newer = m.state_device_newer = true;
+}
+
+Executable::StepResult Executable::train_step(std::span<const float> images, std::span<const int> labels, double lr) {
+  Impl& m = *impl_;
+  if (!m.training()) throw std::logic_error("archetype::cudnn: train_step() needs an executable built for training");
+  if (std::int64_t(images.size()) != m.input_size || std::int64_t(labels.size()) != m.batch) {
+    throw std::invalid_argument("archetype::cudnn: train_step() expected " + std::to_string(m.input_size) +
+                                " floats and " + std::to_string(m.batch) + " labels, got " +
+                                std::to_string(images.size()) + " and " + std::to_string(labels.size()));
+  }
+  const std::int64_t classes = m.output_size / m.batch;
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] < 0 || labels[i] >= classes) {
+      throw std::out_of_range("archetype::cudnn: label " + std::to_string(labels[i]) + " of image " +
+                              std::to_string(i) + " is outside [0, " + std::to_string(classes) + ")");
+    }
+  }
+  m.push_host_mirrors();
+  std::memcpy(m.staged_images.ptr, images.data(), images.size() * sizeof(float));
+  std::memcpy(m.staged_labels.ptr, labels.data(), labels.size() * sizeof(int));
+  *m.staged_lr.as<float>() = float(lr);
+  ++m.train_calls;
+  if (m.options.cuda_graph && m.train_calls >= 2) {
+    if (m.graph_exec == nullptr) {  // the first call ran eagerly: cuDNN and cuBLAS are warm
+      check(cudaStreamBeginCapture(m.stream, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+      try {
+        m.enqueue_train_step();
+      } catch (...) {
+        cudaGraph_t broken = nullptr;
+        cudaStreamEndCapture(m.stream, &broken);
+        if (broken != nullptr) cudaGraphDestroy(broken);
+        throw;
+      }
+      check(cudaStreamEndCapture(m.stream, &m.graph), "cudaStreamEndCapture");
+      check(cudaGraphInstantiate(&m.graph_exec, m.graph, 0), "cudaGraphInstantiate");
+    }
+    check(cudaGraphLaunch(m.graph_exec, m.stream), "cudaGraphLaunch");
+  } else {
+    m.enqueue_train_step();
+  }
+  m.synchronize("training step");
+  m.params_device_newer = m.state_device_newer = m.buffers_device_newer = true;
+  m.have_forward = true;
+  m.have_output_grad = true;
+  const float loss = *m.staged_loss.as<float>();
+  if (!std::isfinite(loss)) {
+    throw std::runtime_error("the loss is " + std::to_string(loss));
+  }
+  return StepResult{loss, {m.staged_logits.as<const float>(), std::size_t(m.output_size)}};
+}
+
+bool Executable::graph_captured() const { return impl_->graph_exec != nullptr; }
+
+Executable::Memory Executable::memory() const {
+  const Impl& m = *impl_;
+  Memory r;
+  r.arena = std::int64_t(m.arena.bytes);
+  r.workspace = std::int64_t(m.workspace.bytes + m.blas_workspace.bytes);
+  r.total = r.arena + r.workspace;
+  for (const DeviceMemory* d : {&m.params, &m.grads, &m.buffers, &m.state, &m.scalars, &m.labels, &m.per_sample,
+                                &m.loss_gradient_scratch}) {
+    r.total += std::int64_t(d->bytes);
+  }
+  for (const auto& d : m.op_memory) r.total += std::int64_t(d->bytes);
+  return r;
+}
+
+}  // namespace archetype::cudnn
