@@ -1,0 +1,191 @@
+// gpu.cudnn.*: what the cuDNN backend has beyond the per-op gradient checks (gpu.gradcheck):
+// the device optimizer against runtime::Optimizer, the captured CUDA Graph against the eager
+// step, and the host mirrors of the flat blocks. Skips without a GPU (gpu_main.cpp).
+#include <archetype/archetype.hpp>
+#include <archetype/backends/cudnn/executable.hpp>
+#include <archetype/codegen/program.hpp>
+#include <archetype/runtime/optimizer.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <span>
+#include <vector>
+
+namespace archetype::cudnn {
+namespace {
+
+using Small = Net<Input<Shape{3, 8, 8}>,
+                  Seq<Conv3x3<8, 1, true>, BatchNorm, ReLU, MaxPool<2>, Residual<Seq<Conv3x3<8>, BatchNorm>>, ReLU,
+                      GlobalAvgPool, Flatten, Linear<10>>,
+                  10>;
+constexpr int batch = 4;
+
+std::vector<float> uniform(std::size_t n, std::uint64_t seed, double bound = 1.0) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(-bound, bound);
+  std::vector<float> v(n);
+  for (float& x : v) x = float(u(rng));
+  return v;
+}
+
+struct Data {
+  std::vector<float> params, images;
+  std::vector<int> labels;
+};
+
+Data make_data(const codegen::ProgramView& program) {
+  Data d;
+  d.params = uniform(std::size_t(program.params), 1, 0.3);
+  for (const codegen::Op& op : program.ops) {  // gammas near 1
+    if (op.layer.op != LayerKind::batch_norm) continue;
+    for (int c = 0; c < op.layer.in.c; ++c) d.params[std::size_t(op.param_offset + c)] += 1.f;
+  }
+  d.images = uniform(std::size_t(batch * program.tensors[0].shape.elements()), 2);
+  for (int n = 0; n < batch; ++n) d.labels.push_back((3 * n + 1) % 10);
+  return d;
+}
+
+double max_relative(std::span<const float> a, std::span<const float> b) {
+  double m = a.size() == b.size() ? 0.0 : 1e300;
+  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+    m = std::max(m, std::abs(double(a[i]) - double(b[i])) / std::max(1e-30, std::abs(double(b[i]))));
+  }
+  return m;
+}
+
+// The device update equals runtime::Optimizer on the same gradients: same float operations
+// in the same order, no fused multiply-adds (kernels.cu), so the same bits are expected; the
+// assertion leaves one rounding of room.
+void expect_optimizer_matches(const OptimizerOptions& device, runtime::Optimizer host, const char* name) {
+  const codegen::ProgramView program = codegen::program_v<Small>.view();
+  const Data d = make_data(program);
+  Options options;
+  options.optimizer = device;
+  Executable exe(program, batch, Mode::training, options);
+  std::copy(d.params.begin(), d.params.end(), exe.parameters().begin());
+  std::vector<float> want = d.params;
+  double worst = 0;
+  for (int step = 0; step < 3; ++step) {
+    exe.forward(d.images);
+    exe.softmax_cross_entropy(d.labels);
+    exe.backward();
+    const std::vector<float> g(exe.gradients().begin(), exe.gradients().end());
+    host.step(want, g, 0.05);
+    exe.update(0.05);
+    worst = std::max(worst, max_relative(exe.parameters(), want));
+  }
+  EXPECT_EQ(exe.optimizer_steps(), 3);
+  EXPECT_LE(worst, 2e-7) << name << ": the device update differs from runtime::Optimizer";
+  std::printf("[cudnn] optimizer %-14s max relative difference from runtime::Optimizer after 3 steps: %.2e\n", name,
+              worst);
+}
+
+TEST(Optimizer, SgdMomentumWeightDecay) {
+  const auto n = std::size_t(codegen::program_v<Small>.params);
+  expect_optimizer_matches({}, runtime::Optimizer::sgd(n, {}), "sgd");
+}
+TEST(Optimizer, SgdNesterov) {
+  const auto n = std::size_t(codegen::program_v<Small>.params);
+  OptimizerOptions o;
+  o.nesterov = true;
+  expect_optimizer_matches(o, runtime::Optimizer::sgd(n, {0.9, true, 5e-4}), "sgd nesterov");
+}
+TEST(Optimizer, SgdWithoutMomentum) {
+  const auto n = std::size_t(codegen::program_v<Small>.params);
+  OptimizerOptions o;
+  o.momentum = 0;
+  expect_optimizer_matches(o, runtime::Optimizer::sgd(n, {0.0, false, 5e-4}), "sgd plain");
+}
+TEST(Optimizer, Adam) {
+  const auto n = std::size_t(codegen::program_v<Small>.params);
+  OptimizerOptions o;
+  o.kind = OptimizerOptions::Kind::adam;
+  o.weight_decay = 1e-4;
+  expect_optimizer_matches(o, runtime::Optimizer::adam(n, {0.9, 0.999, 1e-8, 1e-4, false}), "adam");
+}
+TEST(Optimizer, AdamW) {
+  const auto n = std::size_t(codegen::program_v<Small>.params);
+  OptimizerOptions o;
+  o.kind = OptimizerOptions::Kind::adam;
+  o.weight_decay = 1e-2;
+  o.decoupled = true;
+  expect_optimizer_matches(o, runtime::Optimizer::adam(n, {0.9, 0.999, 1e-8, 1e-2, true}), "adamw");
+}
+
+// The captured graph replays exactly the eager step: with deterministic algorithms both give
+// the same bits, step after step (the graph is captured at the second call).
+TEST(CudaGraph, ReplayEqualsEagerSteps) {
+  const codegen::ProgramView program = codegen::program_v<Small>.view();
+  const Data d = make_data(program);
+  Options eager_options, graph_options;
+  eager_options.deterministic = graph_options.deterministic = true;
+  eager_options.cuda_graph = false;
+  Executable eager(program, batch, Mode::training, eager_options);
+  Executable graph(program, batch, Mode::training, graph_options);
+  for (Executable* e : {&eager, &graph}) std::copy(d.params.begin(), d.params.end(), e->parameters().begin());
+  for (int step = 0; step < 4; ++step) {
+    const auto a = eager.train_step(d.images, d.labels, 0.05);
+    const std::vector<float> logits_a(a.logits.begin(), a.logits.end());
+    const auto b = graph.train_step(d.images, d.labels, 0.05);
+    EXPECT_EQ(a.loss, b.loss) << "step " << step;
+    EXPECT_EQ(max_relative(b.logits, logits_a), 0.0) << "step " << step;
+    EXPECT_EQ(graph.graph_captured(), step >= 1) << "step " << step;
+  }
+  EXPECT_FALSE(eager.graph_captured());
+  EXPECT_EQ(max_relative(graph.parameters(), eager.parameters()), 0.0);
+  EXPECT_EQ(max_relative(graph.buffers(), eager.buffers()), 0.0) << "running statistics";
+  EXPECT_EQ(graph.optimizer_steps(), 4);
+}
+
+// train_step is forward, loss, backward and update.
+TEST(TrainStep, EqualsItsParts) {
+  const codegen::ProgramView program = codegen::program_v<Small>.view();
+  const Data d = make_data(program);
+  Options options;
+  options.deterministic = true;
+  Executable whole(program, batch, Mode::training, options);
+  Executable parts(program, batch, Mode::training, options);
+  for (Executable* e : {&whole, &parts}) std::copy(d.params.begin(), d.params.end(), e->parameters().begin());
+  const float loss = whole.train_step(d.images, d.labels, 0.1).loss;
+  parts.forward(d.images);
+  EXPECT_EQ(parts.softmax_cross_entropy(d.labels), loss);
+  parts.backward();
+  parts.update(0.1);
+  EXPECT_EQ(max_relative(whole.parameters(), parts.parameters()), 0.0);
+}
+
+// Host mirrors: a write through parameters() reaches the next forward; buffers() shows the
+// running statistics a training forward updated.
+TEST(HostMirrors, WritesReachTheDeviceAndUpdatesComeBack) {
+  using N = Net<Input<Shape{2, 2, 2}>, Seq<BatchNorm, Flatten, Linear<2, false>>, 2>;
+  const codegen::ProgramView program = codegen::program_v<N>.view();
+  Executable exe(program, 2, Mode::training);
+  // gamma 1, beta 0; the first output reads the first element of channel 0 alone.
+  ASSERT_EQ(exe.parameters().size(), std::size_t{2 + 2 + 2 * 8});
+  std::vector<float> p(20, 0.f);
+  p[0] = p[1] = 1.f;
+  p[4] = 1.f;
+  std::copy(p.begin(), p.end(), exe.parameters().begin());
+  const std::vector<float> x{1, 2, 3, 4, 5, 6, 7, 8, -1, -2, -3, -4, -5, -6, -7, -8};
+  exe.forward(x);
+  const std::span<float> running = exe.buffers();
+  ASSERT_EQ(running.size(), 4u);
+  // channel 0 holds 1..4 and -1..-4: mean 0; running mean stays 0.9 * 0 + 0.1 * 0.
+  EXPECT_NEAR(running[0], 0.0, 1e-6);
+  EXPECT_GT(running[2], 1.0f) << "running variance: 0.9 * 1 + 0.1 * unbiased variance (about 8.6)";
+  exe.parameters()[0] = 2.0f;  // gamma of channel 0 doubled: the first output doubles
+  const std::span<const float> y2 = exe.forward(x);
+  const std::vector<float> before(y2.begin(), y2.end());
+  exe.parameters()[0] = 1.0f;
+  const std::span<const float> y1 = exe.forward(x);
+  const std::vector<float> after(y1.begin(), y1.end());
+  EXPECT_GT(std::abs(after[0]), 0.1f);
+  EXPECT_NEAR(before[0], 2 * after[0], 1e-5);
+}
+
+}  // namespace
+}  // namespace archetype::cudnn
