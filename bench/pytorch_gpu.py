@@ -1,0 +1,244 @@
+#!/usr/bin/env python3
+"""Peer baseline on a GPU: PyTorch (CUDA) training and inference throughput for the seed
+architectures, the GPU counterpart of ../shared/peers/pytorch_cpu.py (same models, same
+definitions, same optimizer), for comparing the cuDNN backend in the same run.
+
+Usage: python3 bench/pytorch_gpu.py [--models resnet20,resnet18_cifar,resnet50] [--batch 128,256]
+       [--steps 20] [--min-time 2] [--amp bf16|off] [--channels-last] [--tf32] [--compile]
+       [--cuda-graph] [--json out.json | --json -]
+Prints one line per model and batch: training and inference images/s. Timing: warm-up
+steps first (cuDNN autotuning with torch.backends.cudnn.benchmark = True), then at least
+--steps steps and --min-time seconds between two torch.cuda.synchronize() calls: device
+time, launch overhead included (what a training loop sees). --amp bf16 runs the forward
+and the loss under torch.autocast(dtype=torch.bfloat16) (fp32 master weights);
+--channels-last converts model and input to NHWC; --tf32 allows TF32 in convolutions and
+matrix products (off by default: fp32, as the parity tests); --cuda-graph captures the
+whole training step with torch.cuda.graphs (PyTorch's own answer to launch overhead).
+Runs where PyTorch sees a GPU (the GPU machines' python3); written on a machine without
+one: not yet run.
+"""
+import argparse, json, sys, time
+import torch, torch.nn as nn, torch.nn.functional as F
+
+
+class Basic(nn.Module):
+    expansion = 1
+    def __init__(s, i, o, stride=1, skip=True):
+        super().__init__()
+        s.c1 = nn.Conv2d(i, o, 3, stride, 1, bias=False); s.b1 = nn.BatchNorm2d(o)
+        s.c2 = nn.Conv2d(o, o, 3, 1, 1, bias=False); s.b2 = nn.BatchNorm2d(o)
+        s.skip = skip
+        s.sc = nn.Sequential()
+        if skip and (stride != 1 or i != o):
+            s.sc = nn.Sequential(nn.Conv2d(i, o, 1, stride, bias=False), nn.BatchNorm2d(o))
+    def forward(s, x):
+        y = F.relu(s.b1(s.c1(x))); y = s.b2(s.c2(y))
+        if s.skip: y = y + s.sc(x)
+        return F.relu(y)
+
+
+class BasicA(Basic):
+    """He et al. 2016 CIFAR block with the parameter-free "option A" shortcut:
+    strided identity, extra channels zero-padded."""
+    def __init__(s, i, o, stride=1, skip=True):
+        super().__init__(i, o, stride, False)
+        s.skip, s.stride, s.pad = skip, stride, o - i
+    def forward(s, x):
+        y = F.relu(s.b1(s.c1(x))); y = s.b2(s.c2(y))
+        if s.skip:
+            sc = x[:, :, ::s.stride, ::s.stride] if s.stride > 1 else x
+            if s.pad: sc = F.pad(sc, (0, 0, 0, 0, s.pad // 2, s.pad - s.pad // 2))
+            y = y + sc
+        return F.relu(y)
+
+
+class Bottleneck(nn.Module):
+    expansion = 4
+    def __init__(s, i, p, stride=1, skip=True):
+        super().__init__()
+        o = p * 4
+        s.c1 = nn.Conv2d(i, p, 1, bias=False); s.b1 = nn.BatchNorm2d(p)
+        s.c2 = nn.Conv2d(p, p, 3, stride, 1, bias=False); s.b2 = nn.BatchNorm2d(p)
+        s.c3 = nn.Conv2d(p, o, 1, bias=False); s.b3 = nn.BatchNorm2d(o)
+        s.sc = nn.Sequential()
+        if stride != 1 or i != o:
+            s.sc = nn.Sequential(nn.Conv2d(i, o, 1, stride, bias=False), nn.BatchNorm2d(o))
+    def forward(s, x):
+        y = F.relu(s.b1(s.c1(x))); y = F.relu(s.b2(s.c2(y))); y = s.b3(s.c3(y))
+        return F.relu(y + s.sc(x))
+
+
+class ResNetCifar(nn.Module):
+    """The seeds' CIFAR ResNet: 3x3 stem, no max-pool, widths 64..512."""
+    def __init__(s, block, nb, skip=True, in_ch=3, classes=10):
+        super().__init__()
+        s.inp = 64
+        s.c1 = nn.Conv2d(in_ch, 64, 3, 1, 1, bias=False); s.b1 = nn.BatchNorm2d(64)
+        layers = []
+        for w, n, st in zip((64, 128, 256, 512), nb, (1, 2, 2, 2)):
+            for k in range(n):
+                layers.append(block(s.inp, w, st if k == 0 else 1, skip) if block is Basic
+                              else block(s.inp, w, st if k == 0 else 1))
+                s.inp = w * block.expansion
+        s.layers = nn.Sequential(*layers)
+        s.fc = nn.Linear(512 * block.expansion, classes)
+    def forward(s, x):
+        x = F.relu(s.b1(s.c1(x))); x = s.layers(x)
+        return s.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+class ResNetHe(nn.Module):
+    """He et al. 2015 section 4.2 CIFAR ResNet-(6n+2): widths 16/32/64."""
+    def __init__(s, n, skip=True, in_ch=3, classes=10, block=BasicA):
+        super().__init__()
+        s.c1 = nn.Conv2d(in_ch, 16, 3, 1, 1, bias=False); s.b1 = nn.BatchNorm2d(16)
+        layers, inp = [], 16
+        for w, st in ((16, 1), (32, 2), (64, 2)):
+            for k in range(n):
+                layers.append(block(inp, w, st if k == 0 else 1, skip)); inp = w
+        s.layers = nn.Sequential(*layers)
+        s.fc = nn.Linear(64, classes)
+    def forward(s, x):
+        x = F.relu(s.b1(s.c1(x))); x = s.layers(x)
+        return s.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+def vgg_cifar(classes=10, in_ch=3):
+    """The seeds' VGGNet for 32x32: conv-BN-ReLU blocks, 512-4096-4096 head."""
+    cfg = [(64, 2), (128, 2), (256, 3), (512, 3), (512, 3)]
+    layers, c = [], in_ch
+    for w, n in cfg:
+        for _ in range(n):
+            layers += [nn.Conv2d(c, w, 3, padding=1), nn.BatchNorm2d(w), nn.ReLU(inplace=True)]; c = w
+        layers.append(nn.MaxPool2d(2))
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(512, 4096), nn.ReLU(True), nn.Dropout(0.5),
+                         nn.Linear(4096, 4096), nn.ReLU(True), nn.Dropout(0.5), nn.Linear(4096, classes))
+
+
+def lenet5(classes=10):
+    """LeNet-5 on 28x28 (conv1 padded by 2, i.e. the classic 32x32 geometry), ReLU, max-pool."""
+    return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(16, 120, 5), nn.ReLU(), nn.Flatten(),
+                         nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, classes))
+
+
+MODELS = {
+    # name: (constructor, input shape C,H,W)
+    "lenet5": (lambda: lenet5(), (1, 28, 28)),
+    "resnet20": (lambda: ResNetHe(3), (3, 32, 32)),            # option A: 269,722 params
+    "resnet20_b": (lambda: ResNetHe(3, block=Basic), (3, 32, 32)),  # projection: 272,474
+    "plain20": (lambda: ResNetHe(3, skip=False), (3, 32, 32)),
+    "resnet56": (lambda: ResNetHe(9), (3, 32, 32)),
+    "plain56": (lambda: ResNetHe(9, skip=False), (3, 32, 32)),
+    "resnet110": (lambda: ResNetHe(18), (3, 32, 32)),
+    "resnet18_cifar": (lambda: ResNetCifar(Basic, [2, 2, 2, 2]), (3, 32, 32)),
+    "plain18_cifar": (lambda: ResNetCifar(Basic, [2, 2, 2, 2], skip=False), (3, 32, 32)),
+    "resnet50_cifar": (lambda: ResNetCifar(Bottleneck, [3, 4, 6, 3]), (3, 32, 32)),
+    "vgg16_cifar": (lambda: vgg_cifar(), (3, 32, 32)),
+    # ImageNet-size ResNet-50 (torchvision's definition, 25,557,032 params), 224x224
+    "resnet50": (lambda: __import__("torchvision").models.resnet50(), (3, 224, 224)),
+}
+
+
+
+def bench(name, batch, steps, warmup=5, channels_last=False, amp="off", compile_model=False,
+          cuda_graph=False, min_time=2.0):
+    ctor, shape = MODELS[name]
+    torch.manual_seed(0)
+    dev = torch.device("cuda")
+    model = ctor().to(dev)
+    params = sum(p.numel() for p in model.parameters())
+    classes = 1000 if name == "resnet50" else 10
+    x = torch.randn(batch, *shape, device=dev); y = torch.randint(0, classes, (batch,), device=dev)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+    run = torch.compile(model) if compile_model else model
+    dtype = torch.bfloat16 if amp == "bf16" else None
+
+    def forward(inp):
+        if dtype is None:
+            return run(inp)
+        with torch.autocast("cuda", dtype=dtype):
+            return run(inp)
+
+    def train_step():
+        opt.zero_grad(set_to_none=False)
+        out = forward(x)
+        loss = F.cross_entropy(out.float(), y); loss.backward(); opt.step()
+        return loss
+
+    def timed(step):  # at least `steps` steps and at least `min_time` seconds, synchronised
+        for _ in range(warmup): step()
+        torch.cuda.synchronize()
+        t0, done = time.perf_counter(), 0
+        while done < steps or time.perf_counter() - t0 < min_time:
+            step(); done += 1
+            if done % steps == 0: torch.cuda.synchronize()
+        torch.cuda.synchronize()
+        return batch * done / (time.perf_counter() - t0)
+
+    model.train()
+    if cuda_graph:  # capture forward + loss + backward + update once, replay it
+        s = torch.cuda.Stream(); s.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(s):
+            for _ in range(3): train_step()
+        torch.cuda.current_stream().wait_stream(s)
+        g = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(g):
+            train_step()
+        train = timed(g.replay)
+    else:
+        train = timed(train_step)
+    model.eval()
+    with torch.no_grad():
+        infer = timed(lambda: forward(x))
+    return {"peer": "pytorch-cuda", "torch": torch.__version__, "device": torch.cuda.get_device_name(),
+            "model": name, "params": params, "batch": batch, "channels_last": channels_last, "amp": amp,
+            "tf32": torch.backends.cudnn.allow_tf32, "compile": compile_model, "cuda_graph": cuda_graph,
+            "train_img_s": train, "infer_img_s": infer,
+            "peak_gpu_mb": torch.cuda.max_memory_allocated() / 2**20}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--models", default="lenet5,resnet20,resnet18_cifar,vgg16_cifar,resnet50")
+    ap.add_argument("--batch", default="128,256", help="comma-separated batch sizes")
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--min-time", type=float, default=2.0, help="seconds per measurement, at least")
+    ap.add_argument("--amp", choices=["off", "bf16"], default="off")
+    ap.add_argument("--channels-last", action="store_true")
+    ap.add_argument("--tf32", action="store_true")
+    ap.add_argument("--compile", action="store_true", help="torch.compile the model")
+    ap.add_argument("--cuda-graph", action="store_true", help="capture the training step as a CUDA Graph")
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    if not torch.cuda.is_available():
+        sys.exit("pytorch_gpu.py: PyTorch sees no CUDA device")
+    torch.backends.cudnn.benchmark = True
+    torch.backends.cudnn.allow_tf32 = a.tf32
+    torch.backends.cuda.matmul.allow_tf32 = a.tf32
+    rows = []
+    for n in a.models.split(","):
+        if n not in MODELS:
+            sys.exit(f"unknown model {n!r}; known: {', '.join(MODELS)}")
+        for b in (int(v) for v in a.batch.split(",")):
+            torch.cuda.reset_peak_memory_stats()
+            r = bench(n, b, a.steps, channels_last=a.channels_last, amp=a.amp, compile_model=a.compile,
+                      cuda_graph=a.cuda_graph, min_time=a.min_time)
+            rows.append(r)
+            if a.json == "-":
+                print(json.dumps(r), flush=True)
+            else:
+                print(f"{r['model']:16s} params={r['params']:>11,d} batch={b:4d} amp={a.amp:4s} "
+                      f"nhwc={int(a.channels_last)} tf32={int(a.tf32)} graph={int(a.cuda_graph)} "
+                      f"train={r['train_img_s']:10.1f} img/s infer={r['infer_img_s']:10.1f} img/s "
+                      f"gpu={r['peak_gpu_mb']:.0f} MB", flush=True)
+    if a.json and a.json != "-":
+        json.dump({"torch": torch.__version__, "rows": rows}, open(a.json, "w"), indent=1)
+
+
+if __name__ == "__main__":
+    main()
