@@ -125,7 +125,7 @@ int main(int argc, char** argv) {
         std::mt19937_64 rng(2);
         std::normal_distribution<float> normal;
         for (float& v : images) v = normal(rng);
-        std::vector<int> labels(std::size_t(batch));
+        std::vector<int> labels(static_cast<std::size_t>(batch));
         for (int n = 0; n < batch; ++n) labels[std::size_t(n)] = n % classes;
 
         const auto built = std::chrono::steady_clock::now();
