@@ -39,11 +39,11 @@ cat > .gpu/run.sh <<'RUN'
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="${OUT:-$here/out}"; mkdir -p "$out"
-libs=""
-for mod in nvidia.cudnn nvidia.cublas nvidia.cuda_runtime; do
-  d="$(python3 -c "import $mod, os; print(list($mod.__path__)[0])" 2>/dev/null)" && libs="$libs:$d/lib"
-done
-export LD_LIBRARY_PATH="${libs#:}:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+# Every lib/ folder of python3's nvidia.* wheels (nvidia/cudnn/lib, nvidia/cu13/lib, ...).
+libs="$(python3 -c "import nvidia; print(':'.join(nvidia.__path__))" 2>/dev/null | tr ':' '\n' |
+        while read -r d; do [[ -n "$d" ]] && find "$d" -maxdepth 3 -type d -name lib; done | paste -sd: -)"
+export LD_LIBRARY_PATH="${libs:+$libs:}/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 export ARCHETYPE_GPU_PARITY_DIR="$here/parity"
 nvidia-smi -L || true
 status=0
@@ -68,11 +68,11 @@ set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="${OUT:-$here/out}"; mkdir -p "$out"
 models="${1:-resnet20,resnet18_cifar,resnet50}"
-libs=""
-for mod in nvidia.cudnn nvidia.cublas nvidia.cuda_runtime; do
-  d="$(python3 -c "import $mod, os; print(list($mod.__path__)[0])" 2>/dev/null)" && libs="$libs:$d/lib"
-done
-export LD_LIBRARY_PATH="${libs#:}:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+# Every lib/ folder of python3's nvidia.* wheels (nvidia/cudnn/lib, nvidia/cu13/lib, ...).
+libs="$(python3 -c "import nvidia; print(':'.join(nvidia.__path__))" 2>/dev/null | tr ':' '\n' |
+        while read -r d; do [[ -n "$d" ]] && find "$d" -maxdepth 3 -type d -name lib; done | paste -sd: -)"
+export LD_LIBRARY_PATH="${libs:+$libs:}/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,temperature.gpu --format=csv || true
 {
   "$here/bench_cuda" --models "$models" --batch 128,256 --json
