@@ -419,8 +419,14 @@ void Executable::Impl::build_conv(int o, Find& find) {
                                                  limit),
           "cudnnFindConvolutionForwardAlgorithmEx");
     const auto* r = pick(results, returned, limit, options.deterministic);
-    if (r == nullptr) throw std::runtime_error("no forward convolution algorithm fits the workspace limit");
-    fwd = fwd_cache.emplace(key, Choice<cudnnConvolutionFwdAlgo_t>{r->algo, r->mathType, r->memory}).first;
+    Choice<cudnnConvolutionFwdAlgo_t> c{CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, CUDNN_FMA_MATH, 0};
+    if (r != nullptr) {
+      c = {r->algo, r->mathType, r->memory};
+    } else {  // nothing measured fits: implicit GEMM, which every geometry has (no workspace)
+      check(cudnnGetConvolutionForwardWorkspaceSize(dnn, x.get(), w.get(), conv_f.get(), y.get(), c.algo, &c.workspace),
+            "cudnnGetConvolutionForwardWorkspaceSize");
+    }
+    fwd = fwd_cache.emplace(key, c).first;
   }
   const auto fwd_choice = fwd->second;
   if (options.tf32) check(cudnnSetConvolutionMathType(conv_f.get(), fwd_choice.math), "cudnnSetConvolutionMathType");
@@ -442,8 +448,15 @@ void Executable::Impl::build_conv(int o, Find& find) {
                                                         find.memory.ptr, limit),
           "cudnnFindConvolutionBackwardFilterAlgorithmEx");
     const auto* r = pick(results, returned, limit, options.deterministic);
-    if (r == nullptr) throw std::runtime_error("no backward-filter convolution algorithm fits the workspace limit");
-    flt = filter_cache.emplace(key, Choice<cudnnConvolutionBwdFilterAlgo_t>{r->algo, r->mathType, r->memory}).first;
+    Choice<cudnnConvolutionBwdFilterAlgo_t> c{CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, CUDNN_FMA_MATH, 0};
+    if (r != nullptr) {
+      c = {r->algo, r->mathType, r->memory};
+    } else {  // nothing measured fits: algorithm 1 (deterministic, small workspace)
+      check(cudnnGetConvolutionBackwardFilterWorkspaceSize(dnn, x.get(), y.get(), conv_w.get(), w.get(), c.algo,
+                                                           &c.workspace),
+            "cudnnGetConvolutionBackwardFilterWorkspaceSize");
+    }
+    flt = filter_cache.emplace(key, c).first;
   }
   const auto filter_choice = flt->second;
   if (options.tf32) check(cudnnSetConvolutionMathType(conv_w.get(), filter_choice.math), "cudnnSetConvolutionMathType");
@@ -460,8 +473,15 @@ void Executable::Impl::build_conv(int o, Find& find) {
                                                         find.memory.ptr, limit),
             "cudnnFindConvolutionBackwardDataAlgorithmEx");
       const auto* r = pick(results, returned, limit, options.deterministic);
-      if (r == nullptr) throw std::runtime_error("no backward-data convolution algorithm fits the workspace limit");
-      dat = data_cache.emplace(key, Choice<cudnnConvolutionBwdDataAlgo_t>{r->algo, r->mathType, r->memory}).first;
+      Choice<cudnnConvolutionBwdDataAlgo_t> c{CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, CUDNN_FMA_MATH, 0};
+      if (r != nullptr) {
+        c = {r->algo, r->mathType, r->memory};
+      } else {  // nothing measured fits: algorithm 1 (deterministic)
+        check(cudnnGetConvolutionBackwardDataWorkspaceSize(dnn, w.get(), y.get(), conv_d.get(), x.get(), c.algo,
+                                                           &c.workspace),
+              "cudnnGetConvolutionBackwardDataWorkspaceSize");
+      }
+      dat = data_cache.emplace(key, c).first;
     }
     data_choice = dat->second;
     if (options.tf32) check(cudnnSetConvolutionMathType(conv_d.get(), data_choice.math), "cudnnSetConvolutionMathType");
