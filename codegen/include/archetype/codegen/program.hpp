@@ -30,6 +30,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 namespace archetype::codegen {
 
@@ -112,15 +113,6 @@ struct Program {
 };
 
 
-/// Readers of tensor `t` among `ops`.
-constexpr int readers_of(std::span<const Op> ops, int t) {
-  int n = 0;
-  for (const Op& op : ops) {
-    for (int i = 0; i < op.input_count; ++i) n += op.inputs[i] == t ? 1 : 0;
-  }
-  return n;
-}
-
 /// Inference folding, in place on `ops` (whose tensor `output` is the program's result):
 /// marks chains as documented at `Fusion`. A candidate is absorbed only when it is the next
 /// op, reads only the chain's current result, and nothing else reads that result (and the
@@ -134,8 +126,25 @@ constexpr int readers_of(std::span<const Op> ops, int t) {
 constexpr void fold_inference(std::span<Op> ops, int output) {
   for (Op& op : ops) op.fusion = Fusion{};
   const auto n = ops.size();
+  // Per tensor, in one pass (linear, so that deep nets fold within the compiler's
+  // constant-evaluation budget): how many op inputs read it, the two last distinct ops
+  // reading it, and whether a view op produced it. Tensor ids are below n + 1.
+  std::vector<int> readers(n + 1, 0), last_reader(n + 1, -1), previous_reader(n + 1, -1);
+  std::vector<bool> from_view(n + 1, false);
+  for (std::size_t k = 0; k < n; ++k) {
+    const Op& op = ops[k];
+    if (op.output >= 0 && std::size_t(op.output) <= n) from_view[std::size_t(op.output)] = op.layer.view;
+    for (int i = 0; i < op.input_count; ++i) {
+      const auto t = std::size_t(op.inputs[i]);
+      ++readers[t];
+      if (last_reader[t] != int(k)) {
+        previous_reader[t] = last_reader[t];
+        last_reader[t] = int(k);
+      }
+    }
+  }
   auto next_reads = [&](std::size_t last, int result, LayerKind kind) -> bool {
-    if (last + 1 >= n || result == output || readers_of(ops, result) != 1) return false;
+    if (last + 1 >= n || result == output || readers[std::size_t(result)] != 1) return false;
     const Op& next = ops[last + 1];
     if (next.layer.op != kind) return false;
     for (int i = 0; i < next.input_count; ++i) {
@@ -143,19 +152,12 @@ constexpr void fold_inference(std::span<Op> ops, int output) {
     }
     return false;
   };
-  auto producer_is_view = [&](int t) {
-    for (const Op& op : ops) {
-      if (op.output == t) return op.layer.view;
-    }
-    return false;
-  };
+  auto producer_is_view = [&](int t) { return bool(from_view[std::size_t(t)]); };
+  // Some op k >= first, k != except, reads t.
   auto read_from_except = [&](int t, std::size_t first, std::size_t except) {
-    for (std::size_t k = first; k < n; ++k) {
-      for (int i = 0; i < ops[k].input_count; ++i) {
-        if (k != except && ops[k].inputs[i] == t) return true;
-      }
-    }
-    return false;
+    const int last = last_reader[std::size_t(t)];
+    const int other = last == int(except) ? previous_reader[std::size_t(t)] : last;
+    return other >= int(first);
   };
   for (std::size_t h = 0; h < n; ++h) {
     Op& head = ops[h];
@@ -279,31 +281,38 @@ constexpr void plan_inference_memory(Program<NOps, NTensors>& p) {
   int out_base = p.tensors[std::size_t(out)].alias_of >= 0 ? p.tensors[std::size_t(out)].alias_of : out;
   p.tensors[std::size_t(out_base)].last_use = int(NOps);
 
+  // Tensors are placed in birth order. `live` holds the placed tensors still alive, by
+  // offset; producers only advance, so a tensor dead at one birth stays dead and is dropped
+  // for good: the placement is linear in the number of tensors, not quadratic (a
+  // 1000-layer net must lower within the compiler's constant-evaluation budget).
   std::int64_t arena = 0;
-  std::array<std::size_t, NTensors> live{};  // placed tensors alive when `t` is born, by offset
+  std::array<std::size_t, NTensors> live{};
+  std::size_t n = 0;
   for (std::size_t t = 0; t < NTensors; ++t) {
     Tensor& x = p.tensors[t];
     if (x.alias_of >= 0) continue;
     const std::int64_t size = x.shape.elements();
-    std::size_t n = 0;
-    for (std::size_t u = 0; u < t; ++u) {
-      const Tensor& y = p.tensors[u];
-      if (y.alias_of >= 0 || y.last_use < x.producer) continue;
-      std::size_t k = n++;  // insertion by offset
-      while (k > 0 && p.tensors[live[k - 1]].offset > y.offset) {
-        live[k] = live[k - 1];
-        --k;
-      }
-      live[k] = u;
+    std::size_t kept = 0;
+    for (std::size_t k = 0; k < n; ++k) {
+      if (p.tensors[live[k]].last_use >= x.producer) live[kept++] = live[k];
     }
+    n = kept;
     std::int64_t candidate = 0;  // the lowest gap that holds `size`
+    std::size_t at = n;          // where `t` goes in `live`
     for (std::size_t k = 0; k < n; ++k) {
       const Tensor& y = p.tensors[live[k]];
-      if (y.offset >= candidate + size) break;
+      if (y.offset >= candidate + size) {
+        at = k;
+        break;
+      }
       candidate = std::max(candidate, y.offset + y.shape.elements());
     }
     x.offset = candidate;
     arena = std::max(arena, candidate + size);
+    while (at < n && p.tensors[live[at]].offset <= candidate) ++at;  // keep `live` sorted
+    for (std::size_t k = n; k > at; --k) live[k] = live[k - 1];
+    live[at] = t;
+    ++n;
   }
   for (std::size_t t = 0; t < NTensors; ++t) {
     if (p.tensors[t].alias_of >= 0) p.tensors[t].offset = p.tensors[std::size_t(p.tensors[t].alias_of)].offset;

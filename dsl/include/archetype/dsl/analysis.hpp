@@ -53,6 +53,7 @@ struct NetTotals {
   std::int64_t training_saved_elements = 0;  ///< per image
   ReceptiveField receptive_field{};
   std::size_t rows = 0;  ///< rows of the per-layer table
+  std::size_t long_paths = 0;  ///< rows whose path did not fit `LayerPath` (must be 0)
 };
 
 namespace detail {
@@ -90,6 +91,7 @@ struct Analyzer {
 
   constexpr void leaf(const LayerRow& row) {
     ++totals.rows;
+    totals.long_paths += row.path.truncated ? 1 : 0;
     totals.params += row.params;
     totals.buffers += row.buffers;
     totals.macs += row.macs;
@@ -124,6 +126,7 @@ struct Analyzer {
   constexpr void end_block(const LayerRow& join) {
     Frame& f = frames[depth - 1];
     ++totals.rows;
+    totals.long_paths += join.path.truncated ? 1 : 0;
     totals.inference_peak_elements =
         std::max(totals.inference_peak_elements, base + cur + join.out.elements());
     totals.training_saved_elements += join.out.elements();
@@ -161,7 +164,12 @@ struct RowCollector {
 
 /// All whole-net figures of `N` (per image).
 template <Network N>
-inline constexpr NetTotals totals_v = detail::analyze<N>();
+inline constexpr NetTotals totals_v = [] {
+  constexpr NetTotals t = detail::analyze<N>();
+  static_assert(t.long_paths == 0,
+                "archetype: a layer path is longer than 63 characters, shorten the Named names on it");
+  return t;
+}();
 
 /// Output shape of one image: `output_shape_v<ResNet50> == Shape{1000, 1, 1}`.
 template <Network N>

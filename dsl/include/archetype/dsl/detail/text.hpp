@@ -26,6 +26,7 @@ template <std::size_t Capacity>
 struct Text {
   char data[Capacity]{};
   std::size_t size = 0;
+  bool truncated = false;  ///< some text did not fit (a path must not: see `totals_v`)
 
   constexpr Text() = default;
   constexpr Text(std::string_view s) { append(s); }  // NOLINT(google-explicit-constructor)
@@ -36,7 +37,11 @@ struct Text {
 
   constexpr Text& append(std::string_view s) {
     for (char ch : s) {
-      if (size + 1 < Capacity) data[size++] = ch;
+      if (size + 1 < Capacity) {
+        data[size++] = ch;
+      } else {
+        truncated = true;
+      }
     }
     return *this;
   }
