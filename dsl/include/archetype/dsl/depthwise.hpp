@@ -63,8 +63,8 @@ struct DepthwiseConv {
 /// a depthwise K x K convolution with the stride (channel multiplier 1, no bias), then a
 /// pointwise 1x1 convolution to `Out` channels (with the bias when `Bias`). Rows:
 /// `<path>.depthwise`, `<path>.pointwise`. Output: `Out x ((H + 2P - K) / S + 1) x …`.
-/// Parameters: `C * K * K + Out * C` (+ `Out`). MACs per image: `out.h * out.w * C * (K * K
-/// + Out)`.
+/// Parameters: `C * K * K + Out * C` (+ `Out`).
+/// MACs per image: `out.h * out.w * C * (K * K + Out)`.
 template <int Out, int K, int Stride = 1, int Pad = same, bool Bias = false>
 struct SeparableConv : Seq<Named<"depthwise", detail::DepthwiseOf<K, Stride, Pad>>,
                            Named<"pointwise", Conv1x1<Out, 1, Bias>>> {};

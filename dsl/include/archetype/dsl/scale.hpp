@@ -68,17 +68,34 @@ struct SqueezeExcitation
     : Scale<Seq<Named<"avgpool", GlobalAvgPool>, Named<"fc1", Conv1x1<Squeeze, 1, true>>,
                 Named<"activation", Activation>, Named<"fc2", Conv1x1<Channels, 1, true>>,
                 Named<"scale_activation", Sigmoid>>> {
-  static_assert(Squeeze > 0 && Squeeze <= Channels,
-                "archetype: SqueezeExcitation squeeze channels must be in [1, Channels]");
+  // The rules are checked where the block meets its input (not when the type is merely
+  // named, e.g. by a family probing a constant of a block template).
+  template <Shape In>
+  static consteval Shape output_shape() {
+    static_assert(Squeeze > 0 && Squeeze <= Channels,
+                  "archetype: SqueezeExcitation squeeze channels must be in [1, Channels]");
+    if constexpr (!(Squeeze > 0 && Squeeze <= Channels)) {
+      return detail::poisoned_shape;
+    } else {
+      return SqueezeExcitation::Scale::template output_shape<In>();
+    }
+  }
 };
 
 /// The SE block of Hu et al. 2018 ("Squeeze-and-Excitation Networks", CVPR 2018), with
 /// reduction ratio r (16 in the paper): `SqueezeExcitation<Channels, Channels / r>`.
-/// Usable after any block whose output has `Channels` channels.
+/// Usable after any block whose output has `Channels` channels. Rule: r divides Channels.
 template <int Channels, int Reduction = 16>
-struct SE : SqueezeExcitation<Channels, Channels / Reduction> {
-  static_assert(Reduction > 0 && Channels % Reduction == 0,
-                "archetype: SE reduction must divide the channels");
+struct SE : SqueezeExcitation<Channels, Channels / (Reduction > 0 ? Reduction : 1)> {
+  template <Shape In>
+  static consteval Shape output_shape() {
+    static_assert(Reduction > 0 && Channels % Reduction == 0, "archetype: SE reduction must divide the channels");
+    if constexpr (!(Reduction > 0 && Channels % Reduction == 0)) {
+      return detail::poisoned_shape;
+    } else {
+      return SE::SqueezeExcitation::template output_shape<In>();
+    }
+  }
 };
 
 }  // namespace archetype
