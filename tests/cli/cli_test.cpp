@@ -63,7 +63,7 @@ const std::vector<std::string> expected_names = {
     "resnet110",      "plain20",        "plain32",        "plain44",
     "plain56",        "plain110",
     "googlenet",      "inception_v3",   "xception",       "preact_resnet18_cifar",
-    "preact_resnet164", "se_resnet50",  "resnext50_32x4d", "resnext101_32x8d",
+    "preact_resnet164", "preact_resnet1001", "se_resnet50",  "resnext50_32x4d", "resnext101_32x8d",
     "wide_resnet50_2", "mobilenet_v2",  "efficientnet_b0", "efficientnet_b1",
     "efficientnet_b2", "efficientnet_b3", "efficientnet_b4", "efficientnet_b5",
     "efficientnet_b6", "efficientnet_b7"};
