@@ -36,6 +36,8 @@ PACKAGES=(
   dataset-fashion-mnist  # the default data set (IDX files under /usr/share)
   python3-torch          # PyTorch peer benchmarks and forward parity checks
   python3-torchvision    # reference models (parameter counts, weights) for parity checks
+  libdlib-dev            # bench/compare.py: the dlib peer (the closest C++ peer, nets as types)
+  libopenblas0-pthread   # the BLAS dlib's CPU layers run on
 )
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
