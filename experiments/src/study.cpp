@@ -760,6 +760,11 @@ int run_lineage(Context& c) {
   Series speed{"the other models", {}, {}, {}, false, "points pointsize 1.5"};
   Series plain_speed{"plain (shortcuts removed)", {},        {}, {}, false,
                      "points pointsize 1.5",      "0.6,-0.6"};
+  for (const PaperTop1& p : spec.paper_top1) {  // a misspelt name would silently print no figure
+    if (find_model(p.model) == nullptr) {
+      throw std::logic_error("lineage: paper_top1 names '" + std::string(p.model) + "', which is not a registered model");
+    }
+  }
   for (const ModelEntry& m : models()) {
     const ModelInfo& info = m.native;
     const int depth = depth_of(info.program);
