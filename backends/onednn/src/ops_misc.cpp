@@ -46,22 +46,15 @@ void build_activation(Context& ctx, const codegen::Op& op) {
   // algorithms: ReLU y > 0 exactly where x > 0, ReLU6 0 < y < 6, Sigmoid y (1 - y)), so
   // that their inputs' values need not be kept for the backward pass (codegen's
   // Tensor::saved); SiLU reads its input.
-  algorithm alg = algorithm::eltwise_relu_use_dst_for_bwd;
-  float alpha = 0.f, beta = 0.f;
+  const Context::Eltwise e = Context::eltwise(op.layer.op);  // throws for a non-activation
+  const float alpha = e.alpha, beta = e.beta;
+  algorithm alg = e.alg;
   bool from_dst = true;
-  switch (op.layer.op) {
-    case LayerKind::relu: break;
-    case LayerKind::relu6:
-      alg = algorithm::eltwise_clip_v2_use_dst_for_bwd;
-      beta = 6.f;
-      break;
-    case LayerKind::sigmoid: alg = algorithm::eltwise_logistic_use_dst_for_bwd; break;
-    case LayerKind::silu:
-      alg = algorithm::eltwise_swish;
-      alpha = 1.f;
-      from_dst = false;
-      break;
-    default: throw std::logic_error("build_activation: not an activation: " + Context::name(op));
+  switch (e.alg) {
+    case algorithm::eltwise_relu: alg = algorithm::eltwise_relu_use_dst_for_bwd; break;
+    case algorithm::eltwise_clip_v2: alg = algorithm::eltwise_clip_v2_use_dst_for_bwd; break;
+    case algorithm::eltwise_logistic: alg = algorithm::eltwise_logistic_use_dst_for_bwd; break;
+    default: from_dst = false;  // SiLU (swish)
   }
   const int in = op.inputs[0];
   const int out = op.output;
@@ -91,6 +84,21 @@ bool batch_outermost(const memory::desc& md, int batch) {
     if (b.inner_idxs[i] == 0) return false;
   }
   return b.strides[0] * batch == physical_floats(md);
+}
+
+/// y = x * m, one mask value per `run` consecutive values (1: elementwise).
+void apply_mask(const float* x, float* y, const float* m, std::int64_t count, std::int64_t run) {
+  if (run == 1) {
+#pragma omp parallel for simd
+    for (std::int64_t i = 0; i < count; ++i) y[i] = x[i] * m[i];
+    return;
+  }
+#pragma omp parallel for
+  for (std::int64_t n = 0; n < count / run; ++n) {
+    const float scale = m[n];
+#pragma omp simd
+    for (std::int64_t j = n * run; j < (n + 1) * run; ++j) y[j] = x[j] * scale;
+  }
 }
 
 /// Dropout (`per_sample` false: each value kept with probability 1 - p) and stochastic
@@ -127,8 +135,7 @@ void build_random_mask(Context& ctx, const codegen::Op& op, bool per_sample) {
                                  const double u = double((*rng)() >> 11) * to_unit;
                                  m[k] = u < p ? 0.f : scale;
                                }
-#pragma omp parallel for simd
-                               for (std::int64_t i = 0; i < count; ++i) y[i] = x[i] * m[i / run];
+                               apply_mask(x, y, m, count, run);
                              }});
   ctx.define(out, dst);
   ctx.backward_builders.push_back([&ctx, in, out, md, count, run, mask] {
@@ -140,8 +147,7 @@ void build_random_mask(Context& ctx, const codegen::Op& op, bool per_sample) {
                         const float* dy = data(ddst);
                         float* dx = data(dsrc);
                         const float* m = mask->data();
-#pragma omp parallel for simd
-                        for (std::int64_t i = 0; i < count; ++i) dx[i] = dy[i] * m[i / run];
+                        apply_mask(dy, dx, m, count, run);
                       }});
     bs.insert(bs.end(), post.begin(), post.end());
   });
