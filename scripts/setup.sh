@@ -29,6 +29,9 @@ PACKAGES=(
   libgmock-dev           # matchers for the unit tests
   libbenchmark-dev       # bench/: one Google Benchmark executable per architecture
   libdnnl-dev            # oneDNN 2.6, the CPU backend
+  ocl-icd-opencl-dev     # OpenCL headers + loader: Debian's oneDNN is built with its OpenCL GPU
+                         # runtime, and its dnnl-config.cmake fails without them (a mere
+                         # Recommends of libdnnl-dev, which --no-install-recommends skips)
   doxygen                # docs/: API and architecture pages
   graphviz               # docs/: architecture diagrams (dot)
   gnuplot-nox            # experiments/: the studies' report plots (PNG, pngcairo)
