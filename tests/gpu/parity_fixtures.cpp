@@ -37,12 +37,13 @@ int main(int argc, char** argv) {
       std::copy(params.begin(), params.end(), exe.parameters().begin());
       std::copy(buffers.begin(), buffers.end(), exe.buffers().begin());
       auto sgd = runtime::Optimizer::sgd(params.size(), {gpu_parity::momentum, false, gpu_parity::weight_decay});
-      std::vector<float> logits, losses;
+      std::vector<float> logits, losses, gradients;
       for (int step = 0; step < gpu_parity::steps; ++step) {
         const auto y = exe.forward(x);
         if (step == 0) logits.assign(y.begin(), y.end());
         losses.push_back(exe.softmax_cross_entropy(labels));
         exe.backward();
+        if (step == 0) gradients.assign(exe.gradients().begin(), exe.gradients().end());
         sgd.step(exe.parameters(), exe.gradients(), gpu_parity::lr);
       }
       const std::vector<float> final_params(exe.parameters().begin(), exe.parameters().end());
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
       gpu_parity::write(dir / (std::string(name) + ".losses.f32"), losses);
       gpu_parity::write(dir / (std::string(name) + ".final.f32"), gpu_parity::sample(final_params));
       gpu_parity::write(dir / (std::string(name) + ".initial.f32"), gpu_parity::sample(params));
+      gpu_parity::write(dir / (std::string(name) + ".gradients.f32"), gpu_parity::sample(gradients));
       gpu_parity::write(dir / (std::string(name) + ".buffers.f32"), final_buffers);
       std::printf("%s: losses %.6f %.6f %.6f\n", name, double(losses[0]), double(losses[1]), double(losses[2]));
     }
