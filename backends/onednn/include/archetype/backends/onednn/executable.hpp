@@ -113,9 +113,8 @@ class Executable {
 /// Whether this CPU runs bfloat16 natively (AVX512-BF16), which `Precision::bf16` needs.
 [[nodiscard]] bool native_bf16();
 
-/// PyTorch's default initialisation, reproducible from `seed`: Conv and Linear weights
-/// and biases uniform in ±1/sqrt(fan_in) (kaiming_uniform with a = sqrt(5)); BatchNorm
-/// gamma 1, beta 0; running mean 0, running variance 1.
+/// PyTorch's default initialisation, reproducible from `seed`: `codegen::initialize_parameters`
+/// (the same for every backend).
 void initialize_parameters(const codegen::ProgramView& program, std::span<float> parameters,
                            std::span<float> buffers, std::uint64_t seed);
 
