@@ -1,5 +1,5 @@
-// `archetype train MODEL --data …`: trains a model of the zoo on the oneDNN backend, after
-// printing its compile-time summary.
+// `archetype train MODEL --data …`: trains a model of the zoo on the oneDNN backend (or, with
+// --device cuda, on the cuDNN one), after printing its compile-time summary.
 #include "commands.hpp"
 
 #include <archetype/architectures/registry.hpp>
@@ -25,6 +25,7 @@ struct TrainCommandOptions {
   std::string augment = "auto";
   std::string conv_algorithm = "direct";
   std::string precision = "f32";
+  std::string device = "cpu";
   std::size_t limit_train = 0;
   std::size_t limit_test = 0;
   std::string save;
@@ -69,6 +70,21 @@ Data load_data(const std::string& spec) {
 int run_train(TrainCommandOptions o) {
   const ModelEntry* m = model_or_report(o.model);
   if (m == nullptr) return exit_usage;
+  o.train.device = o.device == "cuda" ? runtime::Device::cuda : runtime::Device::cpu;
+  if (o.train.device == runtime::Device::cuda && o.precision != "f32") {
+    std::cerr << "archetype train: --precision bf16 is for the CPU (oneDNN); on --device cuda use --tf32\n";
+    return exit_usage;
+  }
+  if (o.train.device == runtime::Device::cpu && o.train.tf32) {
+    std::cerr << "archetype train: --tf32 is for --device cuda\n";
+    return exit_usage;
+  }
+  if (o.device == "cuda") {
+    if (const std::string reason = runtime::cuda_unavailable_reason(); !reason.empty()) {
+      std::cerr << "archetype train: --device cuda: " << reason << "\n";
+      return 1;
+    }
+  }
   Data data = load_data(o.data);
   if (o.limit_train > 0) data.train = data.train.subset(o.limit_train);
   if (o.limit_test > 0) data.test = data.test.subset(o.limit_test);
@@ -116,7 +132,10 @@ int run_train(TrainCommandOptions o) {
   std::cout << "\ntraining on " << data.train.name << " (" << data.train.size() << " images), testing on "
             << data.test.name << " (" << data.test.size() << "); " << o.train.epochs << " epochs, batch "
             << o.train.batch << ", " << o.train.optimizer << " lr " << o.train.lr << " (" << o.train.schedule
-            << "), augment " << o.augment << ", seed " << o.train.seed << "\n"
+            << "), augment " << o.augment << ", seed " << o.train.seed << "; "
+            << (o.train.device == runtime::Device::cuda ? (o.train.tf32 ? "cuDNN on the GPU, TF32" : "cuDNN on the GPU, fp32")
+                                                        : (o.precision == "bf16" ? "oneDNN on the CPU, bf16" : "oneDNN on the CPU, fp32"))
+            << "\n"
             << std::flush;
 
   runtime::Progress progress(stderr);
@@ -140,7 +159,7 @@ int run_train(TrainCommandOptions o) {
 
 Command add_train(CLI::App& app) {
   auto options = std::make_shared<TrainCommandOptions>();
-  CLI::App* sub = app.add_subcommand("train", "Train a model of the zoo on the CPU (oneDNN)");
+  CLI::App* sub = app.add_subcommand("train", "Train a model of the zoo on the CPU (oneDNN) or a GPU (cuDNN)");
   auto& t = options->train;
   sub->add_option("model", options->model, "Model name (see archetype list)")->required();
   sub->add_option("--data", options->data,
@@ -172,6 +191,12 @@ Command add_train(CLI::App& app) {
                   "f32, or bf16 (bfloat16 activations and weights in oneDNN, fp32 master weights)")
       ->check(CLI::IsMember({"f32", "bf16"}))
       ->capture_default_str();
+  sub->add_option("--device", options->device,
+                  "cpu (oneDNN) or cuda (cuDNN + cuBLAS, the step captured as a CUDA Graph; where built and a GPU is "
+                  "present)")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
+  sub->add_flag("--tf32", t.tf32, "--device cuda: TF32 tensor cores in convolutions and matrix products (default: fp32)");
   sub->add_option("--seed", t.seed, "Seed of initialisation, shuffling, augmentation, dropout")->capture_default_str();
   sub->add_option("--checkpoint", t.checkpoint_dir, "Directory for checkpoint.bin and model.params (each epoch)");
   sub->add_flag("--resume", t.resume, "Continue from --checkpoint DIR/checkpoint.bin if present");

@@ -1,6 +1,10 @@
 #include <archetype/runtime/trainer.hpp>
 #include <archetype/runtime/steps.hpp>
 
+#include "engine.hpp"
+
+#include <archetype/codegen/initialize.hpp>
+
 #include <archetype/backends/onednn/executable.hpp>
 #include <archetype/runtime/batches.hpp>
 #include <archetype/runtime/checkpoint.hpp>
@@ -50,16 +54,6 @@ void score(std::span<const float> logits, const int* labels, int n, int classes,
   }
 }
 
-Optimizer make_optimizer(const TrainOptions& o, std::size_t n) {
-  if (o.optimizer == "sgd") return Optimizer::sgd(n, o.sgd);
-  if (o.optimizer == "adam" || o.optimizer == "adamw") {
-    AdamOptions a = o.adam;
-    a.decoupled = o.optimizer == "adamw";
-    return Optimizer::adam(n, a);
-  }
-  throw std::invalid_argument("unknown optimizer '" + o.optimizer + "': use sgd, adam or adamw");
-}
-
 std::vector<EpochMetrics> previous_metrics(const std::filesystem::path& metrics, int epochs_done) {
   std::vector<EpochMetrics> rows;
   std::filesystem::path json = metrics;
@@ -88,18 +82,10 @@ std::vector<EpochMetrics> previous_metrics(const std::filesystem::path& metrics,
   return rows;
 }
 
-}  // namespace
-
-Evaluation evaluate(const codegen::ProgramView& program, std::span<const float> parameters,
-                    std::span<const float> buffers, const Dataset& data, int batch, int threads,
-                    onednn::Precision precision) {
-  if (batch < 1) throw std::invalid_argument("evaluation batch must be at least 1");
-  batch = int(std::min<std::size_t>(std::size_t(batch), data.size()));
-  onednn::Options eo;
-  eo.threads = threads;
-  eo.precision = precision;
-  EvalStep eval(program, batch, eo);
-  eval.load(parameters, buffers);
+/// The evaluation loop: `data` in batches of `batch` through `forward` (batch x classes
+/// logits; the last batch padded with zero images, whose rows are ignored).
+template <class Forward>
+Evaluation evaluate_batches(const codegen::ProgramView& program, const Dataset& data, int batch, Forward&& forward) {
   const Shape out = program.tensors[std::size_t(program.output)].shape;
   const int classes = out.c;
   const std::size_t image = data.dims.size();
@@ -113,7 +99,7 @@ Evaluation evaluate(const codegen::ProgramView& program, std::span<const float> 
     std::fill(images.begin() + std::ptrdiff_t(std::size_t(n) * image), images.end(), 0.0f);
     std::copy_n(data.labels.begin() + std::ptrdiff_t(first), n, labels.begin());
     std::fill(labels.begin() + n, labels.end(), 0);
-    const auto logits = eval(images);
+    const std::span<const float> logits = forward(std::span<const float>(images));
     // Per-image cross-entropy of the real images only (the padding rows are ignored).
     for (int i = 0; i < n; ++i) {
       const float* row = logits.data() + std::size_t(i) * std::size_t(classes);
@@ -131,6 +117,50 @@ Evaluation evaluate(const codegen::ProgramView& program, std::span<const float> 
   return e;
 }
 
+}  // namespace
+
+bool cuda_built() noexcept {
+#if ARCHETYPE_HAVE_CUDA
+  return true;
+#else
+  return false;
+#endif
+}
+
+std::string cuda_unavailable_reason() {
+#if ARCHETYPE_HAVE_CUDA
+  return cudnn_unavailable_reason();
+#else
+  return "this build has no CUDA backend (the CUDA toolkit and cuDNN 9 were not found when it was configured; see "
+         "cmake/ArchetypeCuda.cmake)";
+#endif
+}
+
+std::unique_ptr<Engine> make_engine(const codegen::ProgramView& program, const TrainOptions& options, int eval_batch) {
+  if (options.device == Device::cpu) return make_onednn_engine(program, options, eval_batch);
+#if ARCHETYPE_HAVE_CUDA
+  if (options.precision != onednn::Precision::f32) {
+    throw std::invalid_argument("--precision bf16 is for the CPU (oneDNN); on --device cuda use --tf32");
+  }
+  return make_cudnn_engine(program, options, eval_batch);
+#else
+  throw std::invalid_argument("--device cuda: " + cuda_unavailable_reason());
+#endif
+}
+
+Evaluation evaluate(const codegen::ProgramView& program, std::span<const float> parameters,
+                    std::span<const float> buffers, const Dataset& data, int batch, int threads,
+                    onednn::Precision precision) {
+  if (batch < 1) throw std::invalid_argument("evaluation batch must be at least 1");
+  batch = int(std::min<std::size_t>(std::size_t(batch), data.size()));
+  onednn::Options eo;
+  eo.threads = threads;
+  eo.precision = precision;
+  EvalStep eval(program, batch, eo);
+  eval.load(parameters, buffers);
+  return evaluate_batches(program, data, batch, [&](std::span<const float> images) { return eval(images); });
+}
+
 TrainResult train(const codegen::ProgramView& program, const std::string& model,
                   const Dataset& train_data, const Dataset& test_data, const TrainOptions& o,
                   Progress& progress) {
@@ -144,17 +174,12 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
                                 std::to_string(train_data.size()) + " training images");
   }
 
-  onednn::Options eo;
-  eo.threads = o.threads;
-  eo.conv_algorithm = o.conv_algorithm;
-  eo.precision = o.precision;
-  eo.dropout_seed = mix_seed(o.seed, 0xd209);
-  TrainStep train_step(program, o.batch, eo, make_optimizer(o, std::size_t(program.params)));
-  onednn::Executable& exec = train_step.executable();
-  Optimizer& optimizer = train_step.optimizer();
-  onednn::initialize_parameters(program, exec.parameters(), exec.buffers(), o.seed);
+  if (o.eval_batch < 1) throw std::invalid_argument("--eval-batch must be at least 1");
+  const int eval_batch = int(std::min<std::size_t>(std::size_t(o.eval_batch), test_data.size()));
+  const std::unique_ptr<Engine> engine = make_engine(program, o, eval_batch);
+  codegen::initialize_parameters(program, engine->parameters(), engine->buffers(), o.seed);
   if (!o.init_parameters.empty()) {
-    const std::string note = load_parameters(o.init_parameters, program, exec.parameters(), exec.buffers());
+    const std::string note = load_parameters(o.init_parameters, program, engine->parameters(), engine->buffers());
     if (!note.empty()) std::fprintf(stderr, "%s: %s\n", o.init_parameters.c_str(), note.c_str());
   }
 
@@ -184,18 +209,18 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
       if (c.fingerprint != print) {
         throw CheckpointError(checkpoint_path.string() + ": written for another architecture than " + model);
       }
-      if (c.params.size() != exec.parameters().size() || c.buffers.size() != exec.buffers().size() ||
-          c.optimizer_state.size() != optimizer.state().size()) {
+      if (c.params.size() != engine->parameters().size() || c.buffers.size() != engine->buffers().size() ||
+          c.optimizer_state.size() != engine->optimizer_state().size()) {
         throw CheckpointError(checkpoint_path.string() + ": sizes do not match " + model + " with --optimizer " + o.optimizer);
       }
       if (c.seed != o.seed) {
         throw CheckpointError(checkpoint_path.string() + ": written with --seed " + std::to_string(c.seed) +
                               "; resume with the same seed");
       }
-      std::copy(c.params.begin(), c.params.end(), exec.parameters().begin());
-      std::copy(c.buffers.begin(), c.buffers.end(), exec.buffers().begin());
-      std::copy(c.optimizer_state.begin(), c.optimizer_state.end(), optimizer.state().begin());
-      optimizer.set_steps(c.steps_done);
+      std::copy(c.params.begin(), c.params.end(), engine->parameters().begin());
+      std::copy(c.buffers.begin(), c.buffers.end(), engine->buffers().begin());
+      std::copy(c.optimizer_state.begin(), c.optimizer_state.end(), engine->optimizer_state().begin());
+      engine->set_optimizer_steps(c.steps_done);
       first_epoch = c.epochs_done;
       step = c.steps_done;
       if (!o.metrics.empty()) result.epochs = previous_metrics(o.metrics, first_epoch);
@@ -217,9 +242,9 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
       if (o.max_steps > 0 && step >= o.max_steps) break;
       lr = schedule.lr(step);
       const std::size_t n = std::size_t(b->size) * train_data.dims.size();
-      TrainStep::Result r;
+      Engine::Result r;
       try {
-        r = train_step(std::span<const float>(b->images, n), std::span<const int>(b->labels, std::size_t(b->size)), lr);
+        r = engine->step(std::span<const float>(b->images, n), std::span<const int>(b->labels, std::size_t(b->size)), lr);
       } catch (const std::runtime_error& e) {
         throw std::runtime_error("training diverged: " + std::string(e.what()) + " at epoch " +
                                  std::to_string(epoch + 1) + ", step " + std::to_string(step) +
@@ -227,7 +252,7 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
       }
       const float loss = r.loss;
       score(r.logits, b->labels, b->size, out.c, top1, top5);
-      if (o.on_gradients && step == 0) o.on_gradients(0, exec.gradients());
+      if (o.on_gradients && step == 0) o.on_gradients(0, engine->gradients());
       ++step;
       ++done;
       loss_sum += loss;
@@ -235,9 +260,10 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
       progress.step(done, loss_sum / double(done), top1 / double(images), images);
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (o.on_gradients && done > 0) o.on_gradients(epoch + 1, exec.gradients());
-    const Evaluation test = evaluate(program, exec.parameters(), exec.buffers(), test_data, o.eval_batch, o.threads,
-                                     o.precision);
+    if (o.on_gradients && done > 0) o.on_gradients(epoch + 1, engine->gradients());
+    engine->begin_evaluation();
+    const Evaluation test = evaluate_batches(program, test_data, eval_batch,
+                                             [&](std::span<const float> images) { return engine->evaluate(images); });
     EpochMetrics m;
     m.epoch = epoch + 1;
     m.train_loss = done > 0 ? loss_sum / double(done) : 0.0;
@@ -257,15 +283,20 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
       c.epochs_done = epoch + 1;
       c.steps_done = step;
       c.seed = o.seed;
-      c.params.assign(exec.parameters().begin(), exec.parameters().end());
-      c.buffers.assign(exec.buffers().begin(), exec.buffers().end());
-      c.optimizer_state.assign(optimizer.state().begin(), optimizer.state().end());
+      const auto params = engine->parameters();
+      const auto buffers = engine->buffers();
+      const auto state = engine->optimizer_state();
+      c.params.assign(params.begin(), params.end());
+      c.buffers.assign(buffers.begin(), buffers.end());
+      c.optimizer_state.assign(state.begin(), state.end());
       save_checkpoint(checkpoint_path, c);
-      save_parameters(o.checkpoint_dir / "model.params", program, exec.parameters(), exec.buffers());
+      save_parameters(o.checkpoint_dir / "model.params", program, params, buffers);
     }
   }
-  result.parameters.assign(exec.parameters().begin(), exec.parameters().end());
-  result.buffers.assign(exec.buffers().begin(), exec.buffers().end());
+  const auto params = engine->parameters();
+  const auto buffers = engine->buffers();
+  result.parameters.assign(params.begin(), params.end());
+  result.buffers.assign(buffers.begin(), buffers.end());
   result.steps = step;
   return result;
 }

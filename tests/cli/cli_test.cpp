@@ -199,6 +199,29 @@ TEST(Cli, BadOptionsExitWithUsageError) {
   EXPECT_NE(batch0.err.find("--batch"), std::string::npos) << batch0.err;
 }
 
+// --device: cpu or cuda; cuda trains where the CUDA backend is built and a GPU is there, and
+// otherwise stops before loading anything, saying why. TF32 is a GPU option, bf16 a CPU one.
+TEST(Cli, TrainDeviceCudaTrainsOrSaysWhyNot) {
+  const Result bad = run("train lenet5 --data synthetic --device gpu");
+  EXPECT_EQ(bad.rc, 2);
+  EXPECT_NE(bad.err.find("--device"), std::string::npos) << bad.err;
+  const Result tf32 = run("train lenet5 --data synthetic --tf32 --max-steps 1");
+  EXPECT_EQ(tf32.rc, 2);
+  EXPECT_NE(tf32.err.find("--tf32 is for --device cuda"), std::string::npos) << tf32.err;
+  const Result bf16 = run("train lenet5 --data synthetic --device cuda --precision bf16 --max-steps 1");
+  EXPECT_EQ(bf16.rc, 2);
+  EXPECT_NE(bf16.err.find("on --device cuda use --tf32"), std::string::npos) << bf16.err;
+  const Result cuda = run("train lenet5 --data synthetic --device cuda --epochs 1 --max-steps 3");
+  if (cuda.rc == 0) {
+    EXPECT_NE(cuda.out.find("cuDNN on the GPU"), std::string::npos) << cuda.out;
+    EXPECT_NE(cuda.out.find("final test accuracy"), std::string::npos) << cuda.out;
+  } else {
+    EXPECT_EQ(cuda.rc, 1) << cuda.err;
+    EXPECT_NE(cuda.err.find("archetype train: --device cuda: "), std::string::npos) << cuda.err;
+    EXPECT_EQ(cuda.out.find("training on"), std::string::npos) << "stopped before loading the data: " << cuda.out;
+  }
+}
+
 TEST(Cli, HelpWorksForEachSubcommand) {
   for (const char* args : {"--help", "list --help", "describe --help"}) {
     const Result r = run(args);

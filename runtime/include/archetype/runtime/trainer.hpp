@@ -23,7 +23,19 @@
 
 namespace archetype::runtime {
 
+/// Where the training loop runs: the CPU (oneDNN) or an NVIDIA GPU (cuDNN, cuBLAS, CUDA
+/// Graphs; only where the CUDA backend is built: `cuda_built()`).
+enum class Device { cpu, cuda };
+
+/// Whether this build has the cuDNN backend (the CUDA toolkit and cuDNN were found).
+[[nodiscard]] bool cuda_built() noexcept;
+/// Why `Device::cuda` cannot train here ("" when it can): no CUDA backend in this build, or
+/// no usable GPU (the CUDA runtime's words).
+[[nodiscard]] std::string cuda_unavailable_reason();
+
 struct TrainOptions {
+  Device device = Device::cpu;  ///< --device
+  bool tf32 = false;            ///< cuda: TF32 tensor cores in convolutions and products
   int epochs = 10;
   int batch = 128;
   int eval_batch = 500;
@@ -34,11 +46,12 @@ struct TrainOptions {
   SgdOptions sgd{};
   AdamOptions adam{};
   std::uint64_t seed = 1;           ///< initialisation, shuffling, augmentation, dropout
-  int threads = 0;                  ///< 0: all cores
-  /// The training executable's 3x3 stride-1 convolutions: direct, Winograd, or the faster
-  /// of the two timed per layer when the executable is built (fastest).
+  int threads = 0;                  ///< cpu: oneDNN threads, 0: all cores
+  /// cpu: the training executable's 3x3 stride-1 convolutions: direct, Winograd, or the
+  /// faster of the two timed per layer when the executable is built (fastest). (cuda: cuDNN
+  /// measures its algorithms per layer itself.)
   onednn::ConvAlgorithm conv_algorithm = onednn::ConvAlgorithm::direct;
-  onednn::Precision precision = onednn::Precision::f32;  ///< --precision (evaluation too)
+  onednn::Precision precision = onednn::Precision::f32;  ///< --precision (evaluation too; cpu only)
   Augment augment{};
   std::filesystem::path checkpoint_dir;  ///< empty: no checkpoints
   bool resume = false;                   ///< continue from checkpoint_dir/checkpoint.bin

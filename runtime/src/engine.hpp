@@ -1,0 +1,60 @@
+#pragma once
+// What the training loop (trainer.cpp) asks of a backend: one training step, the flat
+// blocks to checkpoint, and evaluation batches. One engine per backend: the oneDNN one
+// (engine_onednn.cpp: TrainStep and EvalStep, the optimizer on the host) and the cuDNN one
+// (engine_cudnn.cpp, where the CUDA backend is built: the whole step on the device, a CUDA
+// Graph replayed from the second step). Private to runtime/.
+#include <archetype/codegen/program.hpp>
+#include <archetype/runtime/trainer.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+namespace archetype::runtime {
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+
+  struct Result {
+    float loss = 0;                 ///< mean softmax cross-entropy of the batch
+    std::span<const float> logits;  ///< batch x classes, valid until the next call
+  };
+  /// One step (forward, loss, backward, optimizer update) on a full training batch. Throws
+  /// std::runtime_error when the loss is not finite (the parameters are then not updated).
+  virtual Result step(std::span<const float> images, std::span<const int> labels, double lr) = 0;
+
+  /// The flat blocks, read/write (a resumed run writes them before its first step).
+  virtual std::span<float> parameters() = 0;
+  virtual std::span<float> buffers() = 0;
+  virtual std::span<float> optimizer_state() = 0;
+  virtual void set_optimizer_steps(std::int64_t steps) = 0;
+  /// The gradients of the last step (before its update).
+  virtual std::span<const float> gradients() = 0;
+
+  /// Starts an evaluation pass: the inference program takes the current parameters and
+  /// running statistics (built at the first call).
+  virtual void begin_evaluation() = 0;
+  /// Logits (eval_batch() x classes) of one evaluation batch (inference: BatchNorm with the
+  /// running statistics, Dropout off), with what the last begin_evaluation() took.
+  virtual std::span<const float> evaluate(std::span<const float> images) = 0;
+  [[nodiscard]] virtual int eval_batch() const = 0;
+  /// One line for the log: the backend and its device.
+  [[nodiscard]] virtual std::string describe() const = 0;
+};
+
+/// The engine of `options.device` for `program`, training batch `options.batch` and
+/// evaluation batch `eval_batch`. Throws std::invalid_argument when that backend is not
+/// built or its device is not there, with the reason.
+std::unique_ptr<Engine> make_engine(const codegen::ProgramView& program, const TrainOptions& options, int eval_batch);
+
+std::unique_ptr<Engine> make_onednn_engine(const codegen::ProgramView& program, const TrainOptions& options,
+                                           int eval_batch);
+/// cudnn::unavailable_reason() (engine_cudnn.cpp, where the CUDA backend is built).
+std::string cudnn_unavailable_reason();
+std::unique_ptr<Engine> make_cudnn_engine(const codegen::ProgramView& program, const TrainOptions& options,
+                                          int eval_batch);
+
+}  // namespace archetype::runtime

@@ -1,0 +1,90 @@
+// The cuDNN engine of the training loop (`archetype train --device cuda`): the whole step on
+// the GPU (cudnn::Executable::train_step: forward, loss, backward and the optimizer over the
+// flat block, captured as a CUDA Graph at the second step and replayed), evaluation by an
+// inference executable of the same program. Parameters, running statistics and optimizer
+// state live on the device; the trainer reads them through the host mirrors for
+// checkpoints and writes them on --resume.
+#include "engine.hpp"
+
+#include <archetype/backends/cudnn/executable.hpp>
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace archetype::runtime {
+namespace {
+
+cudnn::Options backend_options(const TrainOptions& o) {
+  cudnn::Options co;
+  co.tf32 = o.tf32;
+  co.dropout_seed = mix_seed(o.seed, 0xd209);
+  co.input_gradient = false;  // a training step updates parameters only
+  if (o.optimizer == "sgd") {
+    co.optimizer.kind = cudnn::OptimizerOptions::Kind::sgd;
+    co.optimizer.momentum = o.sgd.momentum;
+    co.optimizer.nesterov = o.sgd.nesterov;
+    co.optimizer.weight_decay = o.sgd.weight_decay;
+  } else if (o.optimizer == "adam" || o.optimizer == "adamw") {
+    co.optimizer.kind = cudnn::OptimizerOptions::Kind::adam;
+    co.optimizer.beta1 = o.adam.beta1;
+    co.optimizer.beta2 = o.adam.beta2;
+    co.optimizer.epsilon = o.adam.epsilon;
+    co.optimizer.weight_decay = o.adam.weight_decay;
+    co.optimizer.decoupled = o.optimizer == "adamw";
+  } else {
+    throw std::invalid_argument("unknown optimizer '" + o.optimizer + "': use sgd, adam or adamw");
+  }
+  return co;
+}
+
+class CudnnEngine final : public Engine {
+ public:
+  CudnnEngine(const codegen::ProgramView& program, const TrainOptions& o, int eval_batch)
+      : program_(program), options_(backend_options(o)), eval_batch_(eval_batch),
+        train_(program, o.batch, cudnn::Mode::training, options_) {}
+
+  Result step(std::span<const float> images, std::span<const int> labels, double lr) override {
+    const cudnn::Executable::StepResult r = train_.train_step(images, labels, lr);
+    return {r.loss, r.logits};
+  }
+  std::span<float> parameters() override { return train_.parameters(); }
+  std::span<float> buffers() override { return train_.buffers(); }
+  std::span<float> optimizer_state() override { return train_.optimizer_state(); }
+  void set_optimizer_steps(std::int64_t steps) override { train_.set_optimizer_steps(steps); }
+  std::span<const float> gradients() override { return train_.gradients(); }
+
+  void begin_evaluation() override {
+    if (!eval_) eval_.emplace(program_, eval_batch_, cudnn::Mode::inference, options_);
+    const auto p = train_.parameters();
+    const auto b = train_.buffers();
+    std::copy(p.begin(), p.end(), eval_->parameters().begin());
+    std::copy(b.begin(), b.end(), eval_->buffers().begin());
+  }
+  std::span<const float> evaluate(std::span<const float> images) override { return eval_->forward(images); }
+  [[nodiscard]] int eval_batch() const override { return eval_batch_; }
+  [[nodiscard]] std::string describe() const override {
+    return std::string("cuDNN on GPU ") + std::to_string(options_.device) + (options_.tf32 ? " (TF32)" : " (fp32)");
+  }
+
+ private:
+  codegen::ProgramView program_;
+  cudnn::Options options_;
+  int eval_batch_;
+  cudnn::Executable train_;
+  std::optional<cudnn::Executable> eval_;
+};
+
+}  // namespace
+
+std::string cudnn_unavailable_reason() { return cudnn::unavailable_reason(); }
+
+std::unique_ptr<Engine> make_cudnn_engine(const codegen::ProgramView& program, const TrainOptions& options,
+                                          int eval_batch) {
+  if (const std::string reason = cudnn::unavailable_reason(); !reason.empty()) {
+    throw std::invalid_argument("--device cuda: " + reason);
+  }
+  return std::make_unique<CudnnEngine>(program, options, eval_batch);
+}
+
+}  // namespace archetype::runtime

@@ -1,0 +1,78 @@
+// The oneDNN engine of the training loop: TrainStep (forward, loss, backward, the host
+// optimizer over the flat block) and EvalStep (the folded inference program), on the CPU.
+#include "engine.hpp"
+
+#include <archetype/runtime/steps.hpp>
+
+#include <optional>
+#include <string>
+
+namespace archetype::runtime {
+namespace {
+
+Optimizer make_optimizer(const TrainOptions& o, std::size_t n) {
+  if (o.optimizer == "sgd") return Optimizer::sgd(n, o.sgd);
+  if (o.optimizer == "adam" || o.optimizer == "adamw") {
+    AdamOptions a = o.adam;
+    a.decoupled = o.optimizer == "adamw";
+    return Optimizer::adam(n, a);
+  }
+  throw std::invalid_argument("unknown optimizer '" + o.optimizer + "': use sgd, adam or adamw");
+}
+
+onednn::Options backend_options(const TrainOptions& o) {
+  onednn::Options eo;
+  eo.threads = o.threads;
+  eo.conv_algorithm = o.conv_algorithm;
+  eo.precision = o.precision;
+  eo.dropout_seed = mix_seed(o.seed, 0xd209);
+  return eo;
+}
+
+class OneDnnEngine final : public Engine {
+ public:
+  OneDnnEngine(const codegen::ProgramView& program, const TrainOptions& o, int eval_batch)
+      : program_(program), options_(backend_options(o)), eval_batch_(eval_batch),
+        train_(program, o.batch, options_, make_optimizer(o, std::size_t(program.params))) {}
+
+  Result step(std::span<const float> images, std::span<const int> labels, double lr) override {
+    const TrainStep::Result r = train_(images, labels, lr);
+    return {r.loss, r.logits};
+  }
+  std::span<float> parameters() override { return train_.parameters(); }
+  std::span<float> buffers() override { return train_.buffers(); }
+  std::span<float> optimizer_state() override { return train_.optimizer().state(); }
+  void set_optimizer_steps(std::int64_t steps) override { train_.optimizer().set_steps(steps); }
+  std::span<const float> gradients() override { return train_.executable().gradients(); }
+
+  void begin_evaluation() override {
+    if (!eval_) {
+      onednn::Options eo;  // evaluation: the training options' threads and precision
+      eo.threads = options_.threads;
+      eo.precision = options_.precision;
+      eval_.emplace(program_, eval_batch_, eo);
+    }
+    eval_->load(train_.parameters(), train_.buffers());
+  }
+  std::span<const float> evaluate(std::span<const float> images) override { return (*eval_)(images); }
+  [[nodiscard]] int eval_batch() const override { return eval_batch_; }
+  [[nodiscard]] std::string describe() const override {
+    return "oneDNN on the CPU (" + std::string(options_.precision == onednn::Precision::bf16 ? "bf16" : "fp32") + ")";
+  }
+
+ private:
+  codegen::ProgramView program_;
+  onednn::Options options_;
+  int eval_batch_;
+  TrainStep train_;
+  std::optional<EvalStep> eval_;
+};
+
+}  // namespace
+
+std::unique_ptr<Engine> make_onednn_engine(const codegen::ProgramView& program, const TrainOptions& options,
+                                           int eval_batch) {
+  return std::make_unique<OneDnnEngine>(program, options, eval_batch);
+}
+
+}  // namespace archetype::runtime
