@@ -663,6 +663,12 @@ def write_report(a, path, meta, summary, errors):
         w("")
         for (model, key), e in errors.items():
             w(f"- {model}, {key}: " + " ".join(e.split()).replace("`", "'"))
+    # The GPU section (bench/gpu_report.py, from a device call) is not this run's: keep it.
+    previous = Path(path).read_text() if Path(path).exists() else ""
+    gpu = re.search(r"<!-- gpu:begin -->.*?<!-- gpu:end -->", previous, flags=re.S)
+    if gpu:
+        w("")
+        w(gpu.group(0))
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text("\n".join(lines) + "\n")
 
