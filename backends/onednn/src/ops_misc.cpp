@@ -1,7 +1,7 @@
 // ReLU (oneDNN eltwise), Add (oneDNN sum), Concat (oneDNN concat; backward: reorders out
 // of sub-memories), Resize (oneDNN resampling, linear), Dropout (a loop on the physical
 // buffer: elementwise, so any layout), Flatten (a view of plain memory), and the plain
-// loops for what oneDNN lacks: ZeroPadShortcut (option A), PadTo.
+// loops for what oneDNN lacks: PadTo. (ZeroPadShortcut, option A, is a constant 1x1 convolution.)
 #include "context.hpp"
 
 #include <algorithm>
@@ -295,45 +295,55 @@ void build_resize(Context& ctx, const codegen::Op& op) {
   });
 }
 
+// Option A: y[n, c + pad, i, j] = x[n, c, i*s, j*s], the other channels 0. As a 1x1
+// convolution of stride s whose constant weights pick input channel c for output channel
+// c + pad, it runs on oneDNN in the blocked layout of its neighbours (no reorder to plain
+// NCHW and back, as plain loops needed), and exactly: each output is 1 * x plus zeros. In
+// inference the residual sum after it is the next convolution's in-place sum post-op, into
+// this output's buffer. Its backward is the same convolution's backward data (no weight
+// gradient, and nothing of the forward pass is read).
 void build_zero_pad_shortcut(Context& ctx, const codegen::Op& op) {
-  const Shape is = ctx.tensors[std::size_t(op.inputs[0])].shape;
+  const int in = op.inputs[0];
+  const Shape is = ctx.tensors[std::size_t(in)].shape;
   const Shape os = ctx.tensors[std::size_t(op.output)].shape;
-  const int n_img = ctx.batch;
-  const int s = op.layer.stride_h;
   const int pad = (os.c - is.c) / 2;
-  const std::int64_t in_plane = std::int64_t{is.h} * is.w, out_plane = std::int64_t{os.h} * os.w;
-  // y[n, c + pad, i, j] = x[n, c, i*s, j*s]; other channels 0.
-  auto forward = [=](const float* x, float* y) {
-#pragma omp parallel for collapse(2)
-    for (int n = 0; n < n_img; ++n) {
-      for (int c = 0; c < os.c; ++c) {
-        float* yp = y + (std::int64_t{n} * os.c + c) * out_plane;
-        const int ci = c - pad;
-        if (ci < 0 || ci >= is.c) {
-          std::fill(yp, yp + out_plane, 0.f);
-          continue;
-        }
-        const float* xp = x + (std::int64_t{n} * is.c + ci) * in_plane;
-        for (int i = 0; i < os.h; ++i) {
-          for (int j = 0; j < os.w; ++j) yp[i * os.w + j] = xp[std::int64_t{i} * s * is.w + j * s];
-        }
-      }
-    }
-  };
-  auto backward = [=](const float*, const float* dy, float* dx) {
-#pragma omp parallel for collapse(2)
-    for (int n = 0; n < n_img; ++n) {
-      for (int c = 0; c < is.c; ++c) {
-        float* xp = dx + (std::int64_t{n} * is.c + c) * in_plane;
-        const float* yp = dy + (std::int64_t{n} * os.c + c + pad) * out_plane;
-        std::fill(xp, xp + in_plane, 0.f);
-        for (int i = 0; i < os.h; ++i) {
-          for (int j = 0; j < os.w; ++j) xp[std::int64_t{i} * s * is.w + j * s] = yp[i * os.w + j];
-        }
-      }
-    }
-  };
-  build_plain_op(ctx, op, forward, backward);
+  const memory::dims wdims{os.c, is.c, 1, 1}, strides{op.layer.stride_h, op.layer.stride_w}, zero{0, 0};
+  const memory::desc w_plain(wdims, dt::f32, tag::oihw);
+  const memory::desc w_any(wdims, ctx.act(), tag::any);
+  const prop_kind prop = ctx.training() ? prop_kind::forward_training : prop_kind::forward_inference;
+  const dnnl::convolution_forward::desc fd(prop, algorithm::convolution_direct, ctx.any(is), w_any, ctx.any(os),
+                                           strides, zero, zero);
+  // Inference: the residual sum after it and that sum's activation as post-ops (codegen's
+  // fold: the sum goes in place into the body's output buffer).
+  const dnnl::convolution_forward::primitive_desc fpd(fd, Context::post_ops(op), ctx.eng);
+  memory w_user = ctx.alloc(w_plain);  // the selection: w[c + pad][c] = 1
+  float* w = data(w_user);
+  std::fill_n(w, std::size_t(os.c) * std::size_t(is.c), 0.f);
+  for (int c = 0; c < is.c; ++c) w[std::size_t(c + pad) * std::size_t(is.c) + std::size_t(c)] = 1.f;
+  memory wf = ctx.weights_as(w_user, fpd.weights_desc(), ctx.weights_forward);
+  memory src = ctx.value_as(in, fpd.src_desc(), ctx.forward);
+  memory dst = op.fusion.sum >= 0 ? ctx.value_as(op.fusion.sum, fpd.dst_desc(), ctx.forward)
+                                  : ctx.activation(fpd.dst_desc());
+  ctx.forward.push_back(
+      Step{dnnl::convolution_forward(fpd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wf}, {DNNL_ARG_DST, dst}}, {}});
+  ctx.define_chain(op, dst);
+  if (!ctx.training()) return;
+  ctx.backward_builders.push_back([&ctx, in, out = op.output, is, os, w_any, strides, zero, fpd, w_user, wf] {
+    if (!ctx.needs_grad[std::size_t(in)]) return;
+    const dnnl::convolution_backward_data::desc dd(algorithm::convolution_direct, ctx.any(is), w_any, ctx.any(os),
+                                                   strides, zero, zero);
+    const dnnl::convolution_backward_data::primitive_desc dpd(dd, ctx.eng, fpd);
+    memory wb = dpd.weights_desc() == fpd.weights_desc()
+                    ? wf
+                    : ctx.weights_as(w_user, dpd.weights_desc(), ctx.weights_backward);
+    Steps& bs = ctx.backward;
+    memory ddst = ctx.grad_as(out, dpd.diff_dst_desc(), bs);
+    Steps post;
+    memory dsrc = ctx.grad_target(in, dpd.diff_src_desc(), post);
+    bs.push_back(Step{dnnl::convolution_backward_data(dpd),
+                      {{DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_WEIGHTS, wb}, {DNNL_ARG_DIFF_SRC, dsrc}}, {}});
+    bs.insert(bs.end(), post.begin(), post.end());
+  });
 }
 
 void build_pad_to(Context& ctx, const codegen::Op& op) {

@@ -56,12 +56,13 @@ struct Tensor {
 /// How an op is computed in a folded (inference) program. All fields keep their defaults
 /// in a training program. A chain is one head op plus the ops absorbed into it:
 /// `Conv [+ BatchNorm folded] [+ residual sum] [+ activation]`, `Linear [+ activation]`,
-/// `BatchNorm [+ ReLU]`, `Add [+ activation]`; an activation is ReLU, ReLU6, SiLU or Sigmoid.
+/// `BatchNorm [+ ReLU]`, `Add [+ activation]`, `ZeroPadShortcut [+ residual sum]
+/// [+ activation]`; an activation is ReLU, ReLU6, SiLU or Sigmoid.
 struct Fusion {
   int into = -1;        ///< absorbed: computed by the head op `into` (not executed itself)
   int batch_norm = -1;  ///< Conv head: the BatchNorm op folded into its weights and bias:
                         ///< s = gamma / sqrt(var + eps), W' = s W, b' = s (b - mean) + beta
-  int sum = -1;         ///< Conv head: tensor added to the result in place (its buffer becomes
+  int sum = -1;         ///< Conv or ZeroPadShortcut head: tensor added to the result in place (its buffer becomes
                         ///< the result), after the folded BatchNorm and before the ReLU
   bool activated = false;                   ///< an activation applied to the result, last
   LayerKind activation = LayerKind::relu;   ///< which (when `activated`)
@@ -163,7 +164,7 @@ constexpr void fold_inference(std::span<Op> ops, int output) {
     Op& head = ops[h];
     const LayerKind kind = head.layer.op;
     if (kind != LayerKind::conv && kind != LayerKind::linear && kind != LayerKind::batch_norm &&
-        kind != LayerKind::add) {
+        kind != LayerKind::add && kind != LayerKind::zero_pad_shortcut) {
       continue;
     }
     std::size_t last = h;
@@ -179,7 +180,10 @@ constexpr void fold_inference(std::span<Op> ops, int output) {
       head.fusion.batch_norm = int(last + 1);
       absorb();
     }
-    if (kind == LayerKind::conv && next_reads(last, result, LayerKind::add) && ops[last + 1].input_count == 2) {
+    // The sum: into a Conv chain, or into an option-A shortcut (a constant strided 1x1
+    // convolution on the backends), which is computed after its block's body.
+    const bool sums = kind == LayerKind::conv || kind == LayerKind::zero_pad_shortcut;
+    if (sums && next_reads(last, result, LayerKind::add) && ops[last + 1].input_count == 2) {
       const Op& add = ops[last + 1];
       const int other = add.inputs[0] == result ? add.inputs[1] : add.inputs[0];
       if (other != result && other != 0 && !producer_is_view(other) && !read_from_except(other, h, last + 1)) {
