@@ -5,7 +5,7 @@ Usage: bench/compare.py [--models lenet5,resnet20,resnet18_cifar,vgg16_cifar] [-
        [--threads 2] [--rounds 2] [--steps 10] [--min-time 2] [--bench-dir build/release/bench]
        [--archetype build/release/tools/archetype] [--peer ../shared/peers/pytorch_cpu.py]
        [--dlib-peer ../shared/peers/dlib/dlib_peer.cpp] [--dlib-iters N] [--no-dlib]
-       [--no-compile-times] [--python /usr/bin/python3] [--peak-gflops 444] [--timeout 3600]
+       [--no-compile-times] [--python /usr/bin/python3] [--peak-gflops G] [--timeout 3600]
        [--out reports/performance.md]
 
 First, unless --no-compile-times, re-runs the compile commands of each measured model's
@@ -545,7 +545,11 @@ def write_report(a, path, meta, summary, errors):
       f"2 warm-up steps; bench_<model>: `--benchmark_min_time={a.min_time:g}`, so Google Benchmark "
       f"chooses the number of steps (shown under each table); dlib: a fixed number of steps "
       f"({dlib_iters_text(a)}). "
-      f"% of peak is of {peak:g} GFLOP/s (`--peak-gflops`), the measured FMA peak of this machine.")
+      + (f"% of peak is of {peak:g} GFLOP/s, the fp32 FMA peak `build/release/bench/bench_peak --threads "
+         f"{a.threads}` measured before the rounds (after them: {meta['peak_measured'][-1]:.1f}); the "
+         "executables' own %peak counters use the same figure."
+         if meta.get("peak_measured") else
+         f"% of peak is of {peak:g} GFLOP/s (`--peak-gflops`)."))
     write_compile_section(w, a, meta)
     w("")
     w("## Results")
@@ -694,8 +698,9 @@ def main():
     ap.add_argument("--no-compile-times", action="store_true",
                     help="skip re-running the compile commands of the bench_<model> executables")
     ap.add_argument("--python", default="/usr/bin/python3")
-    ap.add_argument("--peak-gflops", type=float, default=444.0,
-                    help="fp32 peak for the %% of peak: the measured FMA peak of this machine")
+    ap.add_argument("--peak-gflops", type=float, default=None,
+                    help="fp32 peak for the %% of peak (default: measured by bench_peak in this run, "
+                         "before and after the rounds, the larger of the two)")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per process, at most")
     ap.add_argument("--out", default="reports/performance.md")
     a = ap.parse_args()
@@ -705,6 +710,27 @@ def main():
     if not a.peer.exists():
         sys.exit(f"compare.py: peer {a.peer} not found")
     models = [m for m in a.models.split(",") if m]
+
+    # The fp32 peak, measured (bench_peak: AVX-512 FMA on --threads threads) unless given.
+    peak_exe = a.bench_dir / "bench_peak"
+    peaks = []
+
+    def measure_peak():
+        if a.peak_gflops is not None and not peaks:
+            return
+        if not peak_exe.exists():
+            sys.exit(f"compare.py: {peak_exe} not found: build it, or give --peak-gflops")
+        row, err = run_one([str(peak_exe), "--threads", str(a.threads), "--json"], timeout=120,
+                           parse=lambda out: (json.loads(out), ""))
+        if err or row is None:
+            sys.exit(f"compare.py: bench_peak failed: {err}")
+        peaks.append(float(row["fp32_peak_gflops"]))
+        print(f"fp32 peak (bench_peak --threads {a.threads}): {peaks[-1]:.1f} GFLOP/s", file=sys.stderr, flush=True)
+
+    measured = a.peak_gflops is None
+    measure_peak()
+    if measured:
+        a.peak_gflops = round(peaks[0], 1)
 
     meta = {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
@@ -765,6 +791,9 @@ def main():
                 raw.append({"round": rnd + 1, "model": model, "config": key, "command": cmd, "row": row,
                             "error": err or None})
     meta["loadavg_end"] = sh(["cat", "/proc/loadavg"])
+    if measured:
+        measure_peak()  # again after the rounds: the report gives both
+    meta["peak_measured"] = peaks if measured else None
     summary = summarize(results, meta["flops"])
     write_report(a, out, meta, summary, errors)
     json_path = out.with_suffix(".json")
