@@ -95,8 +95,8 @@ Command add_experiment(CLI::App& app) {
       ->check(CLI::IsMember({"direct", "fastest", "winograd"}))
       ->capture_default_str();
   sub->add_flag("--resume", s.resume, "Continue each model from its checkpoint, if any");
-  sub->add_option("--device", s.device, "cpu (oneDNN; the GPU backend is planned)")
-      ->check(CLI::IsMember({"cpu"}))
+  sub->add_option("--device", s.device, "cpu (oneDNN), or cuda (cuDNN: the training studies, where built and a GPU is present)")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
       ->capture_default_str();
   return Command{sub, [options] { return run_experiment(*options); }};
 }

@@ -37,7 +37,7 @@ using Clock = std::chrono::steady_clock;
       << "usage: " << study
       << " [--quick] [--epochs N] [--data fashion-mnist[:DIR]|cifar10:DIR|synthetic] [--out DIR]"
          " [--checkpoints DIR] [--threads N] [--conv-algorithm direct|fastest|winograd] [--resume]"
-         " [--device cpu]\n"
+         " [--device cpu|cuda]\n"
          "  --quick  a few steps on a tiny subset (checks the pipeline; into runs/quick/)\n"
          "  --out    report OUT/"
       << study << ".md, metrics and plots in OUT/" << study << "/ (default: reports)\n";
@@ -257,6 +257,7 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
   base.sgd.weight_decay = spec.weight_decay;
   base.schedule = spec.schedule;
   base.threads = o.threads;
+  base.device = o.device == "cuda" ? runtime::Device::cuda : runtime::Device::cpu;
   base.resume = o.resume;
   if (auto a = bench::parse_conv_algorithm(o.conv_algorithm)) base.conv_algorithm = *a;
   if (colour) base.augment = runtime::Augment{4, true};  // CIFAR: random crop (pad 4) and flip
@@ -890,10 +891,17 @@ int run_study(const StudySpec& spec, const std::vector<ModelPrograms>& models,
               const StudyOptions& options) {
   const std::string& name = spec.name;
   try {
-    if (options.device != "cpu") {
-      throw std::invalid_argument(
-          "--device " + options.device +
-          ": studies run on the CPU (oneDNN); the GPU backend (cuDNN) is planned");
+    if (options.device != "cpu" && options.device != "cuda") {
+      throw std::invalid_argument("--device " + options.device + ": use cpu or cuda");
+    }
+    if (options.device == "cuda" && spec.kind != StudyKind::training) {
+      throw std::invalid_argument("--device cuda: " + name +
+                                  " measures the CPU backend (oneDNN); only the training studies run on a GPU");
+    }
+    if (options.device == "cuda") {
+      if (const std::string reason = runtime::cuda_unavailable_reason(); !reason.empty()) {
+        throw std::invalid_argument("--device cuda: " + reason);
+      }
     }
     if (!bench::parse_conv_algorithm(options.conv_algorithm)) {
       throw std::invalid_argument("--conv-algorithm " + options.conv_algorithm +

@@ -220,6 +220,10 @@ TEST(Cli, TrainDeviceCudaTrainsOrSaysWhyNot) {
     EXPECT_NE(cuda.err.find("archetype train: --device cuda: "), std::string::npos) << cuda.err;
     EXPECT_EQ(cuda.out.find("training on"), std::string::npos) << "stopped before loading the data: " << cuda.out;
   }
+  // Studies: the training ones may run on a GPU; the cost and lineage ones measure oneDNN.
+  const Result lineage = run("experiment lineage --quick --device cuda --out /tmp/archetype-cli-lineage-cuda");
+  EXPECT_NE(lineage.rc, 0);
+  EXPECT_NE(lineage.err.find("only the training studies run on a GPU"), std::string::npos) << lineage.err;
 }
 
 TEST(Cli, HelpWorksForEachSubcommand) {

@@ -103,13 +103,13 @@ struct StudyOptions {
   int threads = 0;                    ///< 0: all cores
   std::string conv_algorithm =
       "direct";                ///< direct | fastest | winograd (3x3 stride-1 convolutions)
-  std::string device = "cpu";  ///< only the CPU (oneDNN) runs studies for now
+  std::string device = "cpu";  ///< cpu (oneDNN), or cuda (cuDNN) for the training studies
   bool resume = false;
   std::string command;  ///< the command as typed, for the report
 };
 
 /// Parses a study executable's arguments (`--quick --epochs N --data SPEC --out DIR
-/// --checkpoints DIR --threads N --conv-algorithm A --resume --device cpu`); prints usage
+/// --checkpoints DIR --threads N --conv-algorithm A --resume --device cpu|cuda`); prints usage
 /// and exits 2 on a bad one.
 StudyOptions parse_study_options(int argc, char** argv, std::string_view study);
 
