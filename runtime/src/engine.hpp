@@ -41,8 +41,6 @@ class Engine {
   /// running statistics, Dropout off), with what the last begin_evaluation() took.
   virtual std::span<const float> evaluate(std::span<const float> images) = 0;
   [[nodiscard]] virtual int eval_batch() const = 0;
-  /// One line for the log: the backend and its device.
-  [[nodiscard]] virtual std::string describe() const = 0;
 };
 
 /// The engine of `options.device` for `program`, training batch `options.batch` and

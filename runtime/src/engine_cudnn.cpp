@@ -63,9 +63,6 @@ class CudnnEngine final : public Engine {
   }
   std::span<const float> evaluate(std::span<const float> images) override { return eval_->forward(images); }
   [[nodiscard]] int eval_batch() const override { return eval_batch_; }
-  [[nodiscard]] std::string describe() const override {
-    return std::string("cuDNN on GPU ") + std::to_string(options_.device) + (options_.tf32 ? " (TF32)" : " (fp32)");
-  }
 
  private:
   codegen::ProgramView program_;

@@ -56,9 +56,6 @@ class OneDnnEngine final : public Engine {
   }
   std::span<const float> evaluate(std::span<const float> images) override { return (*eval_)(images); }
   [[nodiscard]] int eval_batch() const override { return eval_batch_; }
-  [[nodiscard]] std::string describe() const override {
-    return "oneDNN on the CPU (" + std::string(options_.precision == onednn::Precision::bf16 ? "bf16" : "fp32") + ")";
-  }
 
  private:
   codegen::ProgramView program_;
