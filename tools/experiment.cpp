@@ -95,6 +95,9 @@ Command add_experiment(CLI::App& app) {
       ->check(CLI::IsMember({"direct", "fastest", "winograd"}))
       ->capture_default_str();
   sub->add_flag("--resume", s.resume, "Continue each model from its checkpoint, if any");
+  sub->add_flag("--draw", s.draw,
+                "Run nothing: draw the plots a run left undrawn in OUT/NAME.md (it ran where "
+                "gnuplot is not installed, e.g. a GPU machine)");
   sub->add_option("--device", s.device, "cpu (oneDNN), or cuda (cuDNN: the training studies, where built and a GPU is present)")
       ->check(CLI::IsMember({"cpu", "cuda"}))
       ->capture_default_str();

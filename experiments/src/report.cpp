@@ -122,6 +122,18 @@ void Markdown::image(std::string_view alt, std::string_view path) {
   text_ += "\n![" + std::string(alt) + "](" + std::string(path) + ")\n";
 }
 
+namespace {
+constexpr std::string_view pending_marker = "<!-- archetype:undrawn ";
+}
+
+void Markdown::pending_image(std::string_view alt, std::string_view path, std::string_view note) {
+  // One line: the marker (the path has no spaces: the studies name their files), then the note.
+  std::string a(alt);
+  for (std::size_t at; (at = a.find("--")) != std::string::npos;) a.replace(at, 2, "-");
+  text_ += "\n" + std::string(pending_marker) + std::string(path) + " " + a + " -->\n*(" +
+           std::string(note) + ")*\n";
+}
+
 void Markdown::write(const std::filesystem::path& path) const {
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
   std::filesystem::path temp = path;
@@ -140,11 +152,15 @@ bool gnuplot_available() {
 }
 
 void draw(const Plot& plot, const std::filesystem::path& png) {
+  write_plot(plot, png);
+  render_plot(png);
+}
+
+void write_plot(const Plot& plot, const std::filesystem::path& png) {
   if (png.has_parent_path()) std::filesystem::create_directories(png.parent_path());
-  std::filesystem::path data = png, script = png, log = png;
+  std::filesystem::path data = png, script = png;
   data.replace_extension(".dat");
   script.replace_extension(".gp");
-  log.replace_extension(".log");
   const bool bars = !plot.categories.empty();
   {
     std::ofstream d(data);
@@ -219,6 +235,17 @@ void draw(const Plot& plot, const std::filesystem::path& png) {
       }
       g << "\n";
     }
+    if (!g) throw std::runtime_error("cannot write " + script.string());
+  }
+}
+
+void render_plot(const std::filesystem::path& png) {
+  std::filesystem::path script = png, log = png;
+  script.replace_extension(".gp");
+  log.replace_extension(".log");
+  if (!std::filesystem::is_regular_file(script)) {
+    throw std::runtime_error("cannot draw " + png.string() + ": its script " + script.string() +
+                             " is missing");
   }
   std::error_code ignored;
   std::filesystem::remove(png, ignored);
@@ -248,6 +275,53 @@ bool is_valid_png(const std::filesystem::path& path) {
   };
   if (bytes.compare(12, 4, "IHDR") != 0 || be32(16) == 0 || be32(20) == 0) return false;
   return bytes.compare(bytes.size() - 8, 4, "IEND") == 0;
+}
+
+std::vector<std::string> draw_pending_plots(const std::filesystem::path& report) {
+  std::ifstream in(report, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read the report " + report.string());
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  const std::filesystem::path folder = report.parent_path();
+  std::vector<std::string> drawn;
+  std::string text;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::string& line = lines[i];
+    if (line.rfind(pending_marker, 0) != 0 || line.size() < pending_marker.size() + 4 ||
+        line.compare(line.size() - 4, 4, " -->") != 0) {
+      text += line + "\n";
+      continue;
+    }
+    const std::string body =
+        line.substr(pending_marker.size(), line.size() - pending_marker.size() - 4);
+    const std::size_t space = body.find(' ');
+    const std::string path = body.substr(0, space);
+    const std::string alt = space == std::string::npos ? path : body.substr(space + 1);
+    if (const std::filesystem::path p(path);
+        p.empty() || p.is_absolute() || path.find("..") != std::string::npos ||
+        p.extension() != ".png") {
+      throw std::runtime_error(report.string() + ": '" + path +
+                               "' is not a plot inside the report's folder");
+    }
+    if (drawn.empty() && !gnuplot_available()) {
+      throw std::runtime_error(report.string() + " has plots to draw (the first: " + path +
+                               "), but gnuplot is not installed: apt-get install gnuplot-nox");
+    }
+    render_plot(folder / path);
+    drawn.push_back(path);
+    text += "![" + alt + "](" + path + ")\n";
+    // The note that said why it was not drawn goes with the marker.
+    if (i + 1 < lines.size() && lines[i + 1].rfind("*(", 0) == 0) ++i;
+  }
+  if (drawn.empty()) return drawn;
+  const std::filesystem::path temp = report.string() + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::binary);
+    out << text;
+    if (!out) throw std::runtime_error("cannot write " + temp.string());
+  }
+  std::filesystem::rename(temp, report);
+  return drawn;
 }
 
 std::string machine_description(int threads) {

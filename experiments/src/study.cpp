@@ -37,8 +37,10 @@ using Clock = std::chrono::steady_clock;
       << "usage: " << study
       << " [--quick] [--epochs N] [--data fashion-mnist[:DIR]|cifar10:DIR|synthetic] [--out DIR]"
          " [--checkpoints DIR] [--threads N] [--conv-algorithm direct|fastest|winograd] [--resume]"
-         " [--device cpu|cuda]\n"
+         " [--device cpu|cuda] [--draw]\n"
          "  --quick  a few steps on a tiny subset (checks the pipeline; into runs/quick/)\n"
+         "  --draw   run nothing: draw the plots a run left undrawn in OUT/"
+      << study << ".md (it ran where gnuplot is not installed)\n"
          "  --out    report OUT/"
       << study << ".md, metrics and plots in OUT/" << study << "/ (default: reports)\n";
   std::exit(problem.empty() ? 0 : 2);
@@ -169,15 +171,22 @@ struct Context {
   std::vector<std::string> plots;  ///< PNG files drawn (relative to OUT)
   nlohmann::json summary;
 
-  /// Draws `plot` as OUT/NAME/FILE and shows it in the report.
+  std::vector<std::string> pending;  ///< PNG files to draw later (no gnuplot here)
+
+  /// Draws `plot` as OUT/NAME/FILE and shows it in the report. Without gnuplot, writes its
+  /// data and script and leaves a marker that `--draw` replaces by the image later.
   void figure(const Plot& plot, const std::string& file) {
+    const std::string relative = spec.name + "/" + file;
     if (!gnuplot_available()) {
-      md.paragraph("*(" + file +
-                   " not drawn: gnuplot is not installed; `apt-get install gnuplot-nox`)*");
+      write_plot(plot, dir / file);
+      pending.push_back(relative);
+      md.pending_image(plot.title, relative,
+                       relative + " not drawn: gnuplot is not installed where this ran. `archetype "
+                       "experiment " + spec.name + " --draw --out OUT` draws it (`apt-get install "
+                       "gnuplot-nox`)");
       return;
     }
     draw(plot, dir / file);
-    const std::string relative = spec.name + "/" + file;
     plots.push_back(relative);
     md.image(plot.title, relative);
   }
@@ -842,6 +851,33 @@ int run_lineage(Context& c) {
   return 0;
 }
 
+/// `--draw`: the plots a run left undrawn in OUT/NAME.md, drawn from their scripts; the
+/// report and summary.json then show them as if they had been drawn by the run.
+int draw_pending(const StudySpec& spec, const StudyOptions& options) {
+  const fs::path out = !options.out.empty() ? options.out
+                       : options.quick      ? fs::path("runs/quick")
+                                            : fs::path("reports");
+  const fs::path report = out / (spec.name + ".md");
+  const std::vector<std::string> drawn = draw_pending_plots(report);
+  if (drawn.empty()) {
+    std::printf("%s: %s has no plots left to draw\n", spec.name.c_str(), report.c_str());
+    return 0;
+  }
+  const fs::path summary_file = out / spec.name / "summary.json";
+  if (std::ifstream in(summary_file); in) {
+    nlohmann::json summary = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (summary.is_object()) {
+      std::vector<std::string> plots = summary.value("plots", std::vector<std::string>{});
+      plots.insert(plots.end(), drawn.begin(), drawn.end());
+      summary["plots"] = plots;
+      summary["undrawn"] = nlohmann::json::array();
+      std::ofstream(summary_file) << summary.dump(2) << "\n";
+    }
+  }
+  std::printf("%s: drew %zu plots into %s\n", spec.name.c_str(), drawn.size(), report.c_str());
+  return 0;
+}
+
 }  // namespace
 
 StudyOptions parse_study_options(int argc, char** argv, std::string_view study) {
@@ -881,6 +917,8 @@ StudyOptions parse_study_options(int argc, char** argv, std::string_view study) 
       o.resume = true;
     else if (flag == "--device")
       o.device = value();
+    else if (flag == "--draw")
+      o.draw = true;
     else
       study_usage(study, "unknown option '" + flag + "'");
   }
@@ -891,6 +929,7 @@ int run_study(const StudySpec& spec, const std::vector<ModelPrograms>& models,
               const StudyOptions& options) {
   const std::string& name = spec.name;
   try {
+    if (options.draw) return draw_pending(spec, options);
     if (options.device != "cpu" && options.device != "cuda") {
       throw std::invalid_argument("--device " + options.device + ": use cpu or cuda");
     }
@@ -921,7 +960,7 @@ int run_study(const StudySpec& spec, const std::vector<ModelPrograms>& models,
             "' does not match the study's declared model (parameters or MACs differ)");
       }
     }
-    Context c{spec, options, {}, {}, bench::effective_threads(options.threads), {}, {}, {}};
+    Context c{spec, options, {}, {}, bench::effective_threads(options.threads), {}, {}, {}, {}};
     c.out = !options.out.empty() ? options.out
             : options.quick      ? fs::path("runs/quick")
                                  : fs::path("reports");
@@ -978,10 +1017,16 @@ int run_study(const StudySpec& spec, const std::vector<ModelPrograms>& models,
     c.summary["started"] = started;
     c.summary["seconds"] = seconds;
     c.summary["plots"] = c.plots;
+    c.summary["undrawn"] = c.pending;
     std::ofstream(c.dir / "summary.json") << c.summary.dump(2) << "\n";
     c.md.write(c.out / (name + ".md"));
     std::printf("%s: report %s (%zu plots), metrics in %s, %.1f s\n", name.c_str(),
                 (c.out / (name + ".md")).c_str(), c.plots.size(), c.dir.c_str(), seconds);
+    if (!c.pending.empty()) {
+      std::printf("%s: %zu plots not drawn (gnuplot is not installed here); `archetype experiment "
+                  "%s --draw --out %s` draws them where it is\n",
+                  name.c_str(), c.pending.size(), name.c_str(), c.out.c_str());
+    }
     return rc;
   } catch (const std::invalid_argument& e) {
     std::cerr << name << ": " << e.what() << "\n";

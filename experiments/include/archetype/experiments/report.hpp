@@ -23,6 +23,9 @@ class Markdown {
   void code(std::string_view text, std::string_view language = "");
   /// An image, `path` relative to the document.
   void image(std::string_view alt, std::string_view path);
+  /// An image not drawn yet (no gnuplot here): a marker, then `note` in italics.
+  /// `draw_pending_plots` draws it later and puts the image in their place.
+  void pending_image(std::string_view alt, std::string_view path, std::string_view note);
   [[nodiscard]] const std::string& text() const { return text_; }
   /// Writes the document to `path` (temp file + rename). Throws std::runtime_error.
   void write(const std::filesystem::path& path) const;
@@ -59,6 +62,21 @@ struct Plot {
 /// (`STEM.dat`) and the script (`STEM.gp`) next to it so the figure can be redrawn.
 /// Throws std::runtime_error when gnuplot fails or writes no valid PNG.
 void draw(const Plot& plot, const std::filesystem::path& png);
+
+/// The first half of `draw`: writes `STEM.dat` and `STEM.gp` next to `png`, draws nothing.
+void write_plot(const Plot& plot, const std::filesystem::path& png);
+
+/// The second half of `draw`: runs `STEM.gp` (from `write_plot`) to draw `png`.
+/// Throws std::runtime_error when the script is missing, gnuplot fails or the PNG is not valid.
+void render_plot(const std::filesystem::path& png);
+
+/// Draws every plot the Markdown report at `report` left pending (`Markdown::pending_image`,
+/// e.g. a run on a machine without gnuplot) from its `.gp` script, and rewrites the report
+/// with the images in their place (atomically, once all are drawn). Returns the drawn
+/// paths as the report names them (relative to its folder); none when nothing is pending.
+/// Throws std::runtime_error (naming the file) when the report cannot be read, gnuplot is
+/// not installed, or a plot cannot be drawn; the report is then left as it was.
+std::vector<std::string> draw_pending_plots(const std::filesystem::path& report);
 
 /// Whether `path` is a PNG file: the 8-byte signature, an IHDR chunk with a non-zero size
 /// first and an IEND chunk last.

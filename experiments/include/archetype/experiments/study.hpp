@@ -105,11 +105,12 @@ struct StudyOptions {
       "direct";                ///< direct | fastest | winograd (3x3 stride-1 convolutions)
   std::string device = "cpu";  ///< cpu (oneDNN), or cuda (cuDNN) for the training studies
   bool resume = false;
+  bool draw = false;    ///< only draw the plots a run left pending in OUT/NAME.md (no gnuplot there)
   std::string command;  ///< the command as typed, for the report
 };
 
 /// Parses a study executable's arguments (`--quick --epochs N --data SPEC --out DIR
-/// --checkpoints DIR --threads N --conv-algorithm A --resume --device cpu|cuda`); prints usage
+/// --checkpoints DIR --threads N --conv-algorithm A --resume --device cpu|cuda --draw`); prints usage
 /// and exits 2 on a bad one.
 StudyOptions parse_study_options(int argc, char** argv, std::string_view study);
 
