@@ -14,6 +14,10 @@
 #   bash .gpu/bench.sh [MODELS]        bench_cuda and bench/pytorch_gpu.py in the same run
 #   bash .gpu/train.sh ARGS...         archetype train ARGS --device cuda (Fashion-MNIST is
 #                                      carried: --data fashion-mnist:.gpu/data is added)
+#   bash .gpu/study.sh NAME ARGS...    archetype experiment NAME ARGS --device cuda (the
+#                                      training studies; report and metrics in $OUT/reports;
+#                                      the GPU machines have no gnuplot: here, copy them into
+#                                      reports/ and run `archetype experiment NAME --draw`)
 #   bash .gpu/all.sh                   run.sh then bench.sh, within BUDGET seconds (480)
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -112,6 +116,19 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 exit "${PIPESTATUS[0]}"
 TRAIN
 
+cat > .gpu/study.sh <<'STUDY'
+#!/usr/bin/env bash
+# archetype experiment NAME ARGS --device cuda --data fashion-mnist:<carried copy>, report and
+# raw metrics into $OUT/reports (checkpoints in $OUT/runs: a cut run continues with --resume
+# where $OUT came back), the log to $OUT/study-NAME.log. Plots are left as data and scripts:
+# draw them on the CPU machine with `archetype experiment NAME --draw --out DIR`.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+"$bin/archetype" experiment "$@" --device cuda --data "fashion-mnist:$here/data" \
+  --out "$out/reports" --checkpoints "$out/runs" 2>&1 | tee "$out/study-$1.log"
+exit "${PIPESTATUS[0]}"
+STUDY
+
 cat > .gpu/all.sh <<'ALL'
 #!/usr/bin/env bash
 # run.sh, then bench.sh, inside BUDGET seconds (480).
@@ -123,4 +140,4 @@ left=$(( ${BUDGET:-480} - (SECONDS - t0) ))
 ALL
 chmod +x .gpu/*.sh
 du -sh .gpu
-echo "gpu-bundle: .gpu/ is ready; device tool: run(command='bash .gpu/run.sh' | 'bash .gpu/bench.sh' | 'bash .gpu/train.sh MODEL ARGS' | 'bash .gpu/all.sh', carry=['.gpu'])"
+echo "gpu-bundle: .gpu/ is ready; device tool: run(command='bash .gpu/run.sh' | 'bash .gpu/bench.sh' | 'bash .gpu/train.sh MODEL ARGS' | 'bash .gpu/study.sh NAME ARGS' | 'bash .gpu/all.sh', carry=['.gpu'])"
