@@ -43,6 +43,11 @@ class Engine {
   [[nodiscard]] virtual int eval_batch() const = 0;
 };
 
+/// The optimizers a TrainOptions can name (`optimizer`: sgd | adam | adamw), parsed once for
+/// both engines. Throws std::invalid_argument for any other name.
+enum class OptimizerKind { sgd, adam, adamw };
+OptimizerKind optimizer_kind(const std::string& name);
+
 /// The engine of `options.device` for `program`, training batch `options.batch` and
 /// evaluation batch `eval_batch`. Throws std::invalid_argument when that backend is not
 /// built or its device is not there, with the reason.

@@ -20,20 +20,19 @@ cudnn::Options backend_options(const TrainOptions& o) {
   co.tf32 = o.tf32;
   co.dropout_seed = mix_seed(o.seed, 0xd209);
   co.input_gradient = false;  // a training step updates parameters only
-  if (o.optimizer == "sgd") {
+  const OptimizerKind kind = optimizer_kind(o.optimizer);
+  if (kind == OptimizerKind::sgd) {
     co.optimizer.kind = cudnn::OptimizerOptions::Kind::sgd;
     co.optimizer.momentum = o.sgd.momentum;
     co.optimizer.nesterov = o.sgd.nesterov;
     co.optimizer.weight_decay = o.sgd.weight_decay;
-  } else if (o.optimizer == "adam" || o.optimizer == "adamw") {
+  } else {
     co.optimizer.kind = cudnn::OptimizerOptions::Kind::adam;
     co.optimizer.beta1 = o.adam.beta1;
     co.optimizer.beta2 = o.adam.beta2;
     co.optimizer.epsilon = o.adam.epsilon;
     co.optimizer.weight_decay = o.adam.weight_decay;
-    co.optimizer.decoupled = o.optimizer == "adamw";
-  } else {
-    throw std::invalid_argument("unknown optimizer '" + o.optimizer + "': use sgd, adam or adamw");
+    co.optimizer.decoupled = kind == OptimizerKind::adamw;
   }
   return co;
 }

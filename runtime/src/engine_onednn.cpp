@@ -11,13 +11,11 @@ namespace archetype::runtime {
 namespace {
 
 Optimizer make_optimizer(const TrainOptions& o, std::size_t n) {
-  if (o.optimizer == "sgd") return Optimizer::sgd(n, o.sgd);
-  if (o.optimizer == "adam" || o.optimizer == "adamw") {
-    AdamOptions a = o.adam;
-    a.decoupled = o.optimizer == "adamw";
-    return Optimizer::adam(n, a);
-  }
-  throw std::invalid_argument("unknown optimizer '" + o.optimizer + "': use sgd, adam or adamw");
+  const OptimizerKind kind = optimizer_kind(o.optimizer);
+  if (kind == OptimizerKind::sgd) return Optimizer::sgd(n, o.sgd);
+  AdamOptions a = o.adam;
+  a.decoupled = kind == OptimizerKind::adamw;
+  return Optimizer::adam(n, a);
 }
 
 onednn::Options backend_options(const TrainOptions& o) {

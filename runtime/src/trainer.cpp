@@ -136,6 +136,13 @@ std::string cuda_unavailable_reason() {
 #endif
 }
 
+OptimizerKind optimizer_kind(const std::string& name) {
+  if (name == "sgd") return OptimizerKind::sgd;
+  if (name == "adam") return OptimizerKind::adam;
+  if (name == "adamw") return OptimizerKind::adamw;
+  throw std::invalid_argument("unknown optimizer '" + name + "': use sgd, adam or adamw");
+}
+
 std::unique_ptr<Engine> make_engine(const codegen::ProgramView& program, const TrainOptions& options, int eval_batch) {
   if (options.device == Device::cpu) return make_onednn_engine(program, options, eval_batch);
 #if ARCHETYPE_HAVE_CUDA
