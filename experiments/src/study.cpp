@@ -969,6 +969,9 @@ int run_study(const StudySpec& spec, const std::vector<ModelPrograms>& models,
 
     const auto start = Clock::now();
     const std::string started = utc_now();
+    // The tree as the run starts (the one built into this executable, as a rule): a long
+    // run must not report the commit the tree has moved on to by its end.
+    const std::string commit = source_commit();
     c.md.heading(1, spec.title);
     c.md.paragraph(spec.question);
     if (options.quick) {
@@ -993,7 +996,7 @@ int run_study(const StudySpec& spec, const std::vector<ModelPrograms>& models,
     c.md.heading(2, "How this report was made");
     c.md.table({"", ""}, {{"command", "`" + options.command + "`"},
                           {"machine", machine_description(c.threads)},
-                          {"commit", source_commit()},
+                          {"commit", commit},
                           {"started", started},
                           {"wall time", fixed(seconds, 1) + " s"}});
     const std::string metrics =
@@ -1013,7 +1016,7 @@ int run_study(const StudySpec& spec, const std::vector<ModelPrograms>& models,
     c.summary["quick"] = options.quick;
     c.summary["command"] = options.command;
     c.summary["machine"] = machine_description(c.threads);
-    c.summary["commit"] = source_commit();
+    c.summary["commit"] = commit;
     c.summary["started"] = started;
     c.summary["seconds"] = seconds;
     c.summary["plots"] = c.plots;
