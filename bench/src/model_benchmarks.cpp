@@ -8,6 +8,11 @@
 
 #include <benchmark/benchmark.h>
 
+#if ARCHETYPE_HAVE_CUDA
+#include <archetype/backends/cudnn/executable.hpp>
+#include <archetype/codegen/initialize.hpp>
+#endif
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -15,6 +20,7 @@
 #include <exception>
 #include <iostream>
 #include <memory>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +31,8 @@ namespace {
 constexpr int exit_usage = 2;
 constexpr int inference_batches[] = {1, 32, 128};
 constexpr int training_batch = 128;
+/// --device cuda also times a training step at 256 (issue 7 compares 128 and 256).
+constexpr int cuda_training_batches[] = {128, 256};
 /// How long bench_<model> measures the peak at start when none is given.
 constexpr double quick_peak_seconds = 0.4;
 
@@ -35,6 +43,9 @@ struct Config {
   int threads = 0;
   std::string conv_algorithm = "direct";
   std::string precision = "f32";
+  bool cuda = false;        // --device cuda: the cuDNN backend
+  bool tf32 = false;        // --tf32 (cuda)
+  bool cuda_graph = true;   // --no-graph (cuda): the training step launched op by op
   onednn::Options options;
   double peak_gflops = 0;  // 0: unknown, no %peak
   std::string peak_source;
@@ -47,7 +58,8 @@ struct Config {
 void print_usage(std::ostream& out, std::string_view program, std::string_view model) {
   out << "usage: " << program
       << " [--threads N] [--conv-algorithm direct|fastest|winograd] [--precision f32|bf16]\n"
-         "       [--fashion-mnist] [--peak-gflops X] [--benchmark_...]\n"
+         "       [--fashion-mnist] [--peak-gflops X] [--device cpu|cuda [--tf32] [--no-graph]]\n"
+         "       [--benchmark_...]\n"
          "  Google Benchmark suite of "
       << model
       << " on the oneDNN backend: inference at batch 1, 32, 128 and\n"
@@ -64,7 +76,16 @@ void print_usage(std::ostream& out, std::string_view program, std::string_view m
          "                       fp32 master weights; %peak stays relative to the fp32 peak)\n"
          "  --fashion-mnist      1x28x28 inputs through the model's input adapter\n"
          "  --peak-gflops X      fp32 peak in GFLOP/s at these threads, for %peak (default:\n"
-         "                       $ARCHETYPE_PEAK_GFLOPS, else measured at start for 0.4 s)\n";
+         "                       $ARCHETYPE_PEAK_GFLOPS, else measured at start for 0.4 s)\n"
+         "  --device cuda        the cuDNN backend on GPU 0 instead (where built and a GPU is\n"
+         "                       present; exit code 77 with the reason otherwise): inference\n"
+         "                       at batch 1, 32, 128 (host images in, host logits out) and the\n"
+         "                       whole training step on the device (forward, loss, backward,\n"
+         "                       SGD momentum; a CUDA Graph replayed) at batch 128 and 256,\n"
+         "                       each step ending with the loss read by the host. Counters:\n"
+         "                       img/s, GFLOP/s, device_MB, setup_s; no %peak. fp32 unless\n"
+         "  --tf32               TF32 tensor cores for convolutions and matrix products\n"
+         "  --no-graph           the training step launched op by op (no CUDA Graph)\n";
 }
 
 /// Returns -1 when the run goes on, else the exit code. Consumes our options from argv
@@ -103,6 +124,13 @@ int parse(int argc, char** argv, Config& c, std::vector<char*>& rest) {
       if (!x) return bad("--peak-gflops", "a positive number of GFLOP/s", *v);
       c.peak_gflops = *x;
       c.peak_source = "--peak-gflops";
+    } else if (auto v = flags::value_of("--device", argc, argv, i)) {
+      if (*v != "cpu" && *v != "cuda") return bad("--device", "cpu or cuda", *v);
+      c.cuda = *v == "cuda";
+    } else if (arg == "--tf32") {
+      c.tf32 = true;
+    } else if (arg == "--no-graph") {
+      c.cuda_graph = false;
     } else if (arg.substr(0, 2) == "--" && arg.substr(0, 12) != "--benchmark_" &&
                arg.substr(0, 3) != "--v") {
       std::cerr << c.program << ": unknown option '" << arg << "' (--help lists the options)\n";
@@ -111,6 +139,17 @@ int parse(int argc, char** argv, Config& c, std::vector<char*>& rest) {
       rest.push_back(argv[i]);
     }
   }
+  // What belongs to one device only.
+  auto conflict = [&](const std::string& what) {
+    std::cerr << c.program << ": " << what << "\n";
+    return exit_usage;
+  };
+  if (c.cuda && c.precision != "f32")
+    return conflict("--precision bf16 is for the CPU (oneDNN); with --device cuda use --tf32");
+  if (c.cuda && c.conv_algorithm != "direct")
+    return conflict("--conv-algorithm is oneDNN's; --device cuda measures cuDNN's algorithms itself");
+  if (!c.cuda && (c.tf32 || !c.cuda_graph))
+    return conflict(std::string(c.tf32 ? "--tf32" : "--no-graph") + " needs --device cuda");
   return -1;
 }
 
@@ -201,6 +240,92 @@ void run_step(benchmark::State& state, const Config& c, onednn::Mode mode, int b
   state.counters["setup_s"] = w.setup_seconds();  // building the executable (fastest: timing both)
 }
 
+#if ARCHETYPE_HAVE_CUDA
+/// The cuDNN counterpart of `current`: one executable (and its batch of synthetic images
+/// and labels) kept across Google Benchmark's repeated calls of one benchmark.
+struct CudaWorkload {
+  cudnn::Executable executable;
+  bool training;
+  std::vector<float> images;
+  std::vector<int> labels;
+  double setup_seconds = 0;
+  float loss = 0;
+  void step() {
+    if (training)
+      loss = executable.train_step(images, labels, 0.01).loss;
+    else
+      (void)executable.forward(images);
+  }
+};
+std::unique_ptr<CudaWorkload> current_cuda;
+
+void run_cuda_step(benchmark::State& state, const Config& c, bool training, int batch) {
+  const ModelInfo& info = c.info();
+  if (!current_cuda || current_cuda->training != training ||
+      current_cuda->executable.batch() != batch) {
+    current_cuda.reset();
+    try {
+      cudnn::Options o;
+      o.tf32 = c.tf32;
+      o.cuda_graph = c.cuda_graph;
+      o.input_gradient = false;  // a training step updates the parameters only
+      o.optimizer.momentum = 0.9;
+      const auto t0 = std::chrono::steady_clock::now();
+      cudnn::Executable e(info.program, batch, training ? cudnn::Mode::training : cudnn::Mode::inference, o);
+      const double setup =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      codegen::initialize_parameters(info.program, e.parameters(), e.buffers(), 1);
+      const Shape in = info.program.tensors[std::size_t(info.program.input)].shape;
+      std::vector<float> images(std::size_t(batch) * std::size_t(in.elements()));
+      std::mt19937_64 rng(2);
+      std::normal_distribution<float> normal;
+      for (float& v : images) v = normal(rng);
+      std::vector<int> labels(static_cast<std::size_t>(batch));
+      for (int n = 0; n < batch; ++n) labels[std::size_t(n)] = n % info.output.c;
+      current_cuda = std::make_unique<CudaWorkload>(
+          CudaWorkload{std::move(e), training, std::move(images), std::move(labels), setup, 0});
+      for (int i = 0; i < warmup_steps; ++i) current_cuda->step();
+    } catch (const std::exception& e) {
+      current_cuda.reset();
+      state.SkipWithError(e.what());
+      return;
+    }
+  }
+  CudaWorkload& w = *current_cuda;
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    for (auto _ : state) w.step();
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (training && !std::isfinite(w.loss)) {
+    state.SkipWithError("the training loss is not finite");
+    return;
+  }
+  const double steps_per_second = double(state.iterations()) / seconds;
+  state.counters["img/s"] = double(batch) * steps_per_second;
+  state.counters["GFLOP/s"] =
+      step_flops(info, training ? onednn::Mode::training : onednn::Mode::inference, batch) / 1e9 *
+      steps_per_second;
+  state.counters["device_MB"] = double(w.executable.memory().total) / 1048576.0;
+  state.counters["peak_rss_MB"] = peak_rss_mb();
+  state.counters["setup_s"] = w.setup_seconds;
+}
+#endif
+
+/// Why `--device cuda` cannot run here ("" when it can).
+std::string cuda_unavailable() {
+#if ARCHETYPE_HAVE_CUDA
+  return cudnn::unavailable_reason();
+#else
+  return "this build has no CUDA backend (the CUDA toolkit and cuDNN 9 were not found when it was "
+         "configured; see cmake/ArchetypeCuda.cmake)";
+#endif
+}
+
 std::string program_name(const char* argv0) {
   const std::string_view path = argv0 != nullptr ? argv0 : "bench";
   const auto slash = path.rfind('/');
@@ -232,8 +357,16 @@ int run_model_benchmarks(const char* model, int argc, char** argv) {
 
   c.threads = effective_threads(c.threads);
   c.options.threads = c.threads;
+  if (c.cuda && !list_only) {
+    if (const std::string reason = cuda_unavailable(); !reason.empty()) {
+      std::cerr << c.program << ": --device cuda: " << reason << "\n";
+      return 77;  // what bench_cuda and the GPU tests return: nothing measured, with the reason
+    }
+  }
   try {
-    if (list_only && c.peak_gflops <= 0) {
+    if (c.cuda) {
+      c.peak_source = "none: --device cuda (the CPU's FMA peak says nothing of a GPU)";
+    } else if (list_only && c.peak_gflops <= 0) {
       c.peak_source = "not measured (--benchmark_list_tests)";
     } else if (!resolve_peak(c)) {
       return exit_usage;
@@ -250,9 +383,15 @@ int run_model_benchmarks(const char* model, int argc, char** argv) {
   benchmark::AddCustomContext("model", name);
   benchmark::AddCustomContext(
       "input", c.fashion_mnist ? input + " (Fashion-MNIST through the input adapter)" : input);
-  benchmark::AddCustomContext("threads", std::to_string(c.threads));
-  benchmark::AddCustomContext("conv_algorithm", c.conv_algorithm);
-  benchmark::AddCustomContext("precision", c.precision);
+  benchmark::AddCustomContext("device", c.cuda ? "cuda (cuDNN backend, GPU 0)" : "cpu (oneDNN backend)");
+  if (c.cuda) {
+    benchmark::AddCustomContext("precision", c.tf32 ? "fp32 with TF32 tensor cores" : "fp32");
+    benchmark::AddCustomContext("cuda_graph", c.cuda_graph ? "train_step replays a CUDA Graph" : "off (eager)");
+  } else {
+    benchmark::AddCustomContext("threads", std::to_string(c.threads));
+    benchmark::AddCustomContext("conv_algorithm", c.conv_algorithm);
+    benchmark::AddCustomContext("precision", c.precision);
+  }
   benchmark::AddCustomContext("forward_flops_per_image", std::to_string(info.flops()));
   benchmark::AddCustomContext("peak_gflops_fp32",
                               c.peak_gflops > 0 ? std::to_string(c.peak_gflops) : "unknown");
@@ -270,12 +409,29 @@ int run_model_benchmarks(const char* model, int argc, char** argv) {
         ->MeasureProcessCPUTime()
         ->Unit(benchmark::kMillisecond);
   };
-  for (int batch : inference_batches) add("inference", onednn::Mode::inference, batch);
-  add("train_step", onednn::Mode::training, training_batch);
+  if (c.cuda) {
+#if ARCHETYPE_HAVE_CUDA
+    auto add_cuda = [&](const std::string& label, bool training, int batch) {
+      benchmark::RegisterBenchmark(
+          (name + "/cuda/" + label + "/batch:" + std::to_string(batch)).c_str(),
+          [&c, training, batch](benchmark::State& state) { run_cuda_step(state, c, training, batch); })
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
+    };
+    for (int batch : inference_batches) add_cuda("inference", false, batch);
+    for (int batch : cuda_training_batches) add_cuda("train_step", true, batch);
+#endif
+  } else {
+    for (int batch : inference_batches) add("inference", onednn::Mode::inference, batch);
+    add("train_step", onednn::Mode::training, training_batch);
+  }
 
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   current.reset();
+#if ARCHETYPE_HAVE_CUDA
+  current_cuda.reset();
+#endif
   return 0;
 }
 

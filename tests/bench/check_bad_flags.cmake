@@ -19,6 +19,11 @@ expect_usage_error("--conv-algorithm expects direct, fastest or winograd, got 'f
                    --conv-algorithm fast)
 expect_usage_error("--peak-gflops expects a positive number of GFLOP/s, got '-3'" --peak-gflops -3)
 expect_usage_error("unknown option '--batch'" --batch 64)
+expect_usage_error("--device expects cpu or cuda, got 'gpu'" --device gpu)
+expect_usage_error("--tf32 needs --device cuda" --tf32)
+expect_usage_error("--no-graph needs --device cuda" --device cpu --no-graph)
+expect_usage_error("--precision bf16 is for the CPU" --device cuda --precision bf16)
+expect_usage_error("--conv-algorithm is oneDNN's" --device=cuda --conv-algorithm fastest)
 expect_usage_error("unrecognized command-line flag: --benchmark_no_such_flag"
                    --benchmark_no_such_flag=1)
 
@@ -36,4 +41,12 @@ execute_process(COMMAND ${CMAKE_COMMAND} -E env ARCHETYPE_PEAK_GFLOPS=100 ${BENC
                 OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "good flags: expected exit code 0, got ${rc}:\n${err}")
+endif()
+
+# --device cuda with good flags: runs nothing here (the filter) and succeeds on a GPU, or
+# says why not with exit code 77 where there is none (or the build has no CUDA backend).
+execute_process(COMMAND ${BENCH} --device cuda --tf32 --benchmark_filter=none_at_all
+                OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+if(NOT (rc EQUAL 0 OR (rc EQUAL 77 AND err MATCHES "--device cuda: (no CUDA device|this build has no CUDA backend|CUDA device|cannot|cuDNN)")))
+  message(FATAL_ERROR "--device cuda: expected exit code 0 (a GPU) or 77 and the reason, got ${rc}:\n${err}")
 endif()
