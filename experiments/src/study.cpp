@@ -237,7 +237,15 @@ void write_gradient_csv(const fs::path& path, const ModelRun& run) {
   }
 }
 
+/// Three significant digits ("0.00823", "447", "1.2e+03").
+std::string significant(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3g", v);
+  return text;
+}
+
 /// One series of the weight layers' gradient norms of a sample, against their depth.
+
 Series gradient_series(const ModelRun& run, const GradientSample& s, const std::string& title) {
   Series series{title, {}, {}, {}, false, "linespoints"};
   const auto depth = weight_depths(run.program);
@@ -553,6 +561,44 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
             gradient_series(run, run.gradients[i], e == 0 ? "init" : "epoch " + std::to_string(e)));
       }
       c.figure(per, "gradient_norms_" + run.model->label + ".png");
+    }
+    // What reaches the first layer, as a number: its gradient norm over the deepest
+    // convolution's (the last before the classifier), at initialisation and at the end.
+    std::vector<std::vector<std::string>> table;
+    nlohmann::json reach = nlohmann::json::object();
+    for (const ModelRun& run : runs) {
+      if (run.seed != seeds.front() || run.gradients.empty()) continue;
+      const auto depth = weight_depths(run.program);
+      std::size_t first = run.program.ops.size(), last = first;
+      for (std::size_t i = 0; i < run.program.ops.size(); ++i) {
+        const codegen::Op& op = run.program.ops[i];
+        if (op.layer.op != LayerKind::conv) continue;
+        const int d = depth[std::size_t(op.output)];
+        if (first == run.program.ops.size() || d < depth[std::size_t(run.program.ops[first].output)])
+          first = i;
+        if (last == run.program.ops.size() || d >= depth[std::size_t(run.program.ops[last].output)])
+          last = i;
+      }
+      if (first == run.program.ops.size()) continue;
+      std::vector<std::string> row{run.model->label};
+      nlohmann::json j = nlohmann::json::object();
+      for (const GradientSample* s : {&run.gradients.front(), &run.gradients.back()}) {
+        const double a = s->norms[first], b = s->norms[last];
+        const double ratio = b > 0 ? a / b : 0.0;
+        row.push_back(significant(a) + " / " + significant(b) + " = " + significant(ratio));
+        j[s == &run.gradients.front() ? "init" : "final"] = {
+            {"epoch", s->epoch}, {"first_conv", a}, {"last_conv", b}, {"ratio", ratio}};
+      }
+      reach[run.model->label] = j;
+      table.push_back(std::move(row));
+    }
+    if (!table.empty()) {
+      c.md.paragraph("The first convolution's gradient norm over the deepest convolution's: above 1, "
+                     "the gradient grows on its way back to the input; below 1, it shrinks.");
+      c.md.table({"model", "at initialisation: first / last = ratio",
+                  "after the last epoch: first / last = ratio"},
+                 table);
+      c.summary["gradient_reach"] = reach;
     }
   }
 
