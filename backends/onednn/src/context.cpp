@@ -20,6 +20,37 @@ const codegen::Op* Context::sole_successor(const codegen::Op& op, LayerKind kind
 
 memory Context::activation(const memory::desc& md) { return pooled(md); }
 
+dnnl::primitive_attr Context::user_scratchpad(dnnl::primitive_attr attr) {
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+namespace {
+/// The scratchpad `step`'s primitive was built to be given (empty: none, or library-managed).
+memory::desc scratchpad_of(const Step& step) {
+  if (!step.prim) return {};
+  const dnnl_memory_desc_t* md =
+      dnnl_primitive_desc_query_md(step.prim.get_primitive_desc(), dnnl_query_scratchpad_md, 0);
+  return md != nullptr ? memory::desc(*md) : memory::desc();
+}
+}  // namespace
+
+void Context::attach_scratchpad() {
+  Steps* lists[] = {&weights_forward, &forward, &weights_backward, &backward};
+  std::size_t bytes = 0;
+  for (Steps* steps : lists) {
+    for (const Step& s : *steps) bytes = std::max(bytes, scratchpad_of(s).get_size());
+  }
+  if (bytes == 0) return;
+  scratchpad = alloc(memory::desc({memory::dim(bytes)}, dt::u8, tag::a));
+  for (Steps* steps : lists) {
+    for (Step& s : *steps) {
+      const memory::desc md = scratchpad_of(s);
+      if (md.get_size() > 0) s.args[DNNL_ARG_SCRATCHPAD] = memory(md, eng, scratchpad.get_data_handle());
+    }
+  }
+}
+
 memory Context::pooled(const memory::desc& md) {
   const std::size_t bytes = md.get_size();
   std::size_t best = pool.size();

@@ -80,6 +80,14 @@ struct Context {
   std::vector<std::function<void()>> backward_builders;  ///< registered by forward builders
   std::mt19937_64 rng;     ///< dropout masks
   std::unordered_map<std::string, dnnl::algorithm> conv_choices;  ///< ConvAlgorithm::fastest, per geometry
+  /// One scratchpad for every primitive built with `user_scratchpad` (the convolutions:
+  /// Winograd's are tens of MB each): sized to the largest, allocated once the executable is
+  /// built and given to each of them by `attach_scratchpad` (primitives run one at a time).
+  memory scratchpad;
+  /// `attr` asking for a user-provided scratchpad (attach_scratchpad provides it).
+  [[nodiscard]] static dnnl::primitive_attr user_scratchpad(dnnl::primitive_attr attr = {});
+  /// Allocates `scratchpad` and adds it to every recorded step whose primitive wants one.
+  void attach_scratchpad();
 
   /// Inference: the buffers forward values live in, shared by tensors whose lifetimes do
   /// not overlap (first fit by size, in build order = execution order).

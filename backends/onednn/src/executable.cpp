@@ -183,7 +183,10 @@ Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode
     m.output_plain = ctx.alloc(ctx.plain(m.output_shape));
     ctx.forward.push_back(ctx.copy(out.mem, m.output_plain));
   }
-  if (mode != Mode::training) return;
+  if (mode != Mode::training) {
+    ctx.attach_scratchpad();
+    return;
+  }
 
   // Backward pass, in reverse op order, from the output's (plain) gradient.
   m.output_grad = ctx.alloc(ctx.plain(m.output_shape));
@@ -207,7 +210,10 @@ Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode
     }
   }
   ctx.backward_builders.clear();
-  if (!options.input_gradient) return;
+  if (!options.input_gradient) {
+    ctx.attach_scratchpad();
+    return;
+  }
   memory in_grad = ctx.grad_any(m.input);
   if (in_grad.get_desc() == ctx.plain(m.input_shape)) {
     m.input_grad_plain = in_grad;
@@ -215,6 +221,7 @@ Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode
     m.input_grad_plain = ctx.alloc(ctx.plain(m.input_shape));
     ctx.backward.push_back(ctx.copy(in_grad, m.input_grad_plain));
   }
+  ctx.attach_scratchpad();
 }
 
 Executable::~Executable() = default;

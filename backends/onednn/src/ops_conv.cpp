@@ -8,7 +8,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <functional>
+#include <memory>
+#include <new>
 #include <string>
+
+#include <sys/mman.h>
 
 namespace archetype::onednn::detail {
 
@@ -40,44 +45,51 @@ ConvPds make_conv(const Context& ctx, const ConvGeometry& g, algorithm alg) {
                              : dnnl::convolution_forward::desc(prop, alg, g.src, g.weights, g.dst, g.strides,
                                                                g.pad, g.pad);
   ConvPds p;
-  p.fwd = dnnl::convolution_forward::primitive_desc(fd, g.attr, ctx.eng);
+  p.fwd = dnnl::convolution_forward::primitive_desc(fd, g.attr, ctx.eng);  // g.attr: user scratchpad
   if (!ctx.training()) return p;
   const auto wd = g.has_bias ? dnnl::convolution_backward_weights::desc(alg, g.src, g.diff_weights, g.bias,
                                                                         g.dst, g.strides, g.pad, g.pad)
                              : dnnl::convolution_backward_weights::desc(alg, g.src, g.diff_weights, g.dst,
                                                                         g.strides, g.pad, g.pad);
-  p.bwd_weights = dnnl::convolution_backward_weights::primitive_desc(wd, ctx.eng, p.fwd);
+  p.bwd_weights = dnnl::convolution_backward_weights::primitive_desc(wd, Context::user_scratchpad(), ctx.eng, p.fwd);
   const dnnl::convolution_backward_data::desc dd(alg, g.src, g.weights, g.dst, g.strides, g.pad, g.pad);
-  p.bwd_data = dnnl::convolution_backward_data::primitive_desc(dd, ctx.eng, p.fwd);
+  p.bwd_data = dnnl::convolution_backward_data::primitive_desc(dd, Context::user_scratchpad(), ctx.eng, p.fwd);
   return p;
 }
 
 /// Seconds one pass (forward, and both backwards in training) takes, on zeroed scratch
 /// memory, after one warm-up run.
 double time_conv(const Context& ctx, const ConvPds& p) {
-  std::vector<memory> keep;
+  // Its own pages, returned to the system at the end: malloc would keep these transient
+  // tensors (tens of MB each) in its heap, and the process's peak resident memory with them.
+  std::vector<std::unique_ptr<void, std::function<void(void*)>>> pages;
   auto scratch = [&](const memory::desc& md) {
-    memory m(md, ctx.eng);
-    if (md.get_size() > 0) std::memset(m.get_data_handle(), 0, md.get_size());
-    keep.push_back(m);
-    return m;
+    const std::size_t bytes = md.get_size();
+    if (bytes == 0) return memory(md, ctx.eng, nullptr);
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();  // zero-filled by the system
+    pages.emplace_back(p, [bytes](void* q) { munmap(q, bytes); });
+    return memory(md, ctx.eng, p);
   };
   std::vector<std::pair<dnnl::primitive, std::unordered_map<int, memory>>> runs;
   runs.push_back({dnnl::convolution_forward(p.fwd),
                   {{DNNL_ARG_SRC, scratch(p.fwd.src_desc())},
                    {DNNL_ARG_WEIGHTS, scratch(p.fwd.weights_desc())},
                    {DNNL_ARG_BIAS, scratch(p.fwd.bias_desc())},
-                   {DNNL_ARG_DST, scratch(p.fwd.dst_desc())}}});
+                   {DNNL_ARG_DST, scratch(p.fwd.dst_desc())},
+                   {DNNL_ARG_SCRATCHPAD, scratch(p.fwd.scratchpad_desc())}}});
   if (ctx.training()) {
     runs.push_back({dnnl::convolution_backward_data(p.bwd_data),
                     {{DNNL_ARG_DIFF_DST, scratch(p.bwd_data.diff_dst_desc())},
                      {DNNL_ARG_WEIGHTS, scratch(p.bwd_data.weights_desc())},
-                     {DNNL_ARG_DIFF_SRC, scratch(p.bwd_data.diff_src_desc())}}});
+                     {DNNL_ARG_DIFF_SRC, scratch(p.bwd_data.diff_src_desc())},
+                     {DNNL_ARG_SCRATCHPAD, scratch(p.bwd_data.scratchpad_desc())}}});
     runs.push_back({dnnl::convolution_backward_weights(p.bwd_weights),
                     {{DNNL_ARG_SRC, scratch(p.bwd_weights.src_desc())},
                      {DNNL_ARG_DIFF_DST, scratch(p.bwd_weights.diff_dst_desc())},
                      {DNNL_ARG_DIFF_WEIGHTS, scratch(p.bwd_weights.diff_weights_desc())},
-                     {DNNL_ARG_DIFF_BIAS, scratch(p.bwd_weights.diff_bias_desc())}}});
+                     {DNNL_ARG_DIFF_BIAS, scratch(p.bwd_weights.diff_bias_desc())},
+                     {DNNL_ARG_SCRATCHPAD, scratch(p.bwd_weights.scratchpad_desc())}}});
   }
   dnnl::stream stream(ctx.eng);
   double seconds = 0;
@@ -146,7 +158,7 @@ void build_conv(Context& ctx, const codegen::Op& op) {
                         {L.stride_h, L.stride_w},
                         {L.pad_h, L.pad_w},
                         bias,
-                        Context::post_ops(op)};
+                        Context::user_scratchpad(Context::post_ops(op))};
   const ConvPds pds = choose_conv(ctx, op, geometry);
   const auto& fpd = pds.fwd;
 
