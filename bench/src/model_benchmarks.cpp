@@ -20,6 +20,7 @@
 #include <exception>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -188,6 +189,21 @@ bool resolve_peak(Config& c) {
 /// Executable is built once; released before the next one is built.
 std::unique_ptr<Workload> current;
 
+/// Google Benchmark's timed loop over `w.step()`, also timed here by the wall clock (so that
+/// the counters are plain numbers: a rate counter would print as "GFLOP/s=52/s"): its
+/// seconds, or nothing when a step threw (the benchmark then carries the error).
+template <class Work>
+std::optional<double> timed_steps(benchmark::State& state, Work& w) {
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    for (auto _ : state) w.step();
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return std::nullopt;
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 void run_step(benchmark::State& state, const Config& c, onednn::Mode mode, int batch) {
   const ModelInfo& info = c.info();
   const double needed = estimated_bytes(info, mode, batch);
@@ -215,17 +231,9 @@ void run_step(benchmark::State& state, const Config& c, onednn::Mode mode, int b
     }
   }
   Workload& w = *current;
-  // Timed here as well as by Google Benchmark (the same loop, wall clock), so that the
-  // counters are plain numbers: a rate counter would print as "GFLOP/s=52/s".
-  const auto t0 = std::chrono::steady_clock::now();
-  try {
-    for (auto _ : state) w.step();
-  } catch (const std::exception& e) {
-    state.SkipWithError(e.what());
-    return;
-  }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const std::optional<double> timed = timed_steps(state, w);
+  if (!timed) return;
+  const double seconds = *timed;
   if (mode == onednn::Mode::training && !std::isfinite(w.last_loss())) {
     state.SkipWithError("the training loss is not finite");
     return;
@@ -292,15 +300,9 @@ void run_cuda_step(benchmark::State& state, const Config& c, bool training, int 
     }
   }
   CudaWorkload& w = *current_cuda;
-  const auto t0 = std::chrono::steady_clock::now();
-  try {
-    for (auto _ : state) w.step();
-  } catch (const std::exception& e) {
-    state.SkipWithError(e.what());
-    return;
-  }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const std::optional<double> timed = timed_steps(state, w);
+  if (!timed) return;
+  const double seconds = *timed;
   if (training && !std::isfinite(w.loss)) {
     state.SkipWithError("the training loss is not finite");
     return;
