@@ -43,6 +43,7 @@ struct Measured {
   bench::Timing timing;
   double setup_seconds = 0;  // building the Executable
   float last_loss = 0;       // training only: the loss of the last step (a sanity check)
+  onednn::Executable::Footprint footprint;  // values and scratchpad of the Executable
 };
 
 /// Builds the workload (the Executable, initialised parameters, one synthetic batch) and
@@ -51,7 +52,7 @@ Measured measure(const ModelInfo& info, onednn::Mode mode, const BenchOptions& o
                  const onednn::Options& eo) {
   bench::Workload w(info, o.batch, mode, eo);
   const bench::Timing t = bench::timed([&] { w.step(); }, o.batch, o.steps, o.min_time);
-  return Measured{t, w.setup_seconds(), w.last_loss()};
+  return Measured{t, w.setup_seconds(), w.last_loss(), w.footprint()};
 }
 
 int run_bench(const BenchOptions& o) {
@@ -114,6 +115,14 @@ int run_bench(const BenchOptions& o) {
         {"train_last_loss", or_null(bool(train), train ? double(train->last_loss) : 0)},
         {"peak_rss_mb", rss},
     };
+    for (const auto& [key, r] : {std::pair{"train", &train}, std::pair{"infer", &infer}}) {
+      if (!*r) continue;
+      const onednn::Executable::Footprint& mem = (*r)->footprint;
+      row[std::string(key) + "_values_mb"] = double(mem.values) / 1e6;
+      row[std::string(key) + "_values_live_peak_mb"] = double(mem.values_live_peak) / 1e6;
+      row[std::string(key) + "_values_best_fit_mb"] = double(mem.values_best_fit) / 1e6;
+      row[std::string(key) + "_scratchpad_mb"] = double(mem.scratchpad) / 1e6;
+    }
     std::cout << row.dump() << std::endl;
     return 0;
   }
@@ -138,6 +147,16 @@ int run_bench(const BenchOptions& o) {
   }
   std::snprintf(line, sizeof line, " rss=%.0f MB", rss);
   text += line;
+  // Where the memory goes: forward values and gradients (their planned arena, the most
+  // alive at one time, what a best-fit pool took) and the convolutions' scratchpad.
+  for (const auto& [key, r] : {std::pair{"train", &train}, std::pair{"infer", &infer}}) {
+    if (!*r) continue;
+    const onednn::Executable::Footprint& mem = (*r)->footprint;
+    std::snprintf(line, sizeof line, "\n  %-5s values %.0f MB (alive at once at most %.0f MB; best-fit pool %.0f MB), scratchpad %.0f MB",
+                  key, double(mem.values) / 1e6, double(mem.values_live_peak) / 1e6,
+                  double(mem.values_best_fit) / 1e6, double(mem.scratchpad) / 1e6);
+    text += line;
+  }
   std::cout << text << std::endl;
   return 0;
 }

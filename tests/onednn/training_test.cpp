@@ -6,6 +6,7 @@
 #include <archetype/architectures/cifar_resnet.hpp>
 #include <archetype/architectures/lenet.hpp>
 
+#include <algorithm>
 #include <array>
 #include <numeric>
 #include <stdexcept>
@@ -285,6 +286,58 @@ TEST(Backward, WithoutInputGradientSameParameterGradients) {
   double norm = 0;
   for (float g : lean.gradients().first(6 * 25)) norm += double(g) * g;  // conv1's weights
   EXPECT_GT(norm, 0.0);
+}
+
+// Forward values and gradients laid out in one arena planned from their lifetimes: the
+// same results, bit for bit, as the best-fit pool, in no more memory than the pool and no
+// less than the most bytes alive at one time.
+TEST(Memory, PlannedArenaComputesWhatTheBestFitPoolDoes) {
+  using R = architectures::CifarResNet<20>;
+  Options pool_only;
+  pool_only.plan_memory = false;
+  Executable planned(program<R>(), 4, Mode::training);
+  Executable pooled(program<R>(), 4, Mode::training, pool_only);
+  initialize_parameters(program<R>(), planned.parameters(), planned.buffers(), 3);
+  std::copy(planned.parameters().begin(), planned.parameters().end(), pooled.parameters().begin());
+  std::copy(planned.buffers().begin(), planned.buffers().end(), pooled.buffers().begin());
+  const Vec x = random_vec(4 * 3 * 32 * 32, 6);
+  const std::array<int, 4> labels{0, 9, 4, 4};
+  for (int step = 0; step < 2; ++step) {
+    for (Executable* e : {&planned, &pooled}) {
+      e->forward(x);
+      e->softmax_cross_entropy(labels);
+      e->backward();
+    }
+    const auto a = planned.gradients();
+    const auto b = pooled.gradients();
+    ASSERT_EQ(a.size(), b.size());
+    EXPECT_TRUE(std::equal(a.begin(), a.end(), b.begin())) << "step " << step;
+    EXPECT_TRUE(std::equal(planned.buffers().begin(), planned.buffers().end(), pooled.buffers().begin()));
+  }
+  const Executable::Footprint p = planned.footprint();
+  const Executable::Footprint q = pooled.footprint();
+  EXPECT_EQ(q.values, q.values_best_fit);
+  EXPECT_EQ(p.values_best_fit, q.values_best_fit);
+  EXPECT_GE(p.values, p.values_live_peak);
+  EXPECT_LT(p.values, q.values) << "the plan saves nothing on ResNet-20";
+  EXPECT_LE(double(p.values), 1.05 * double(p.values_live_peak)) << "the plan leaves holes";
+
+  Executable inference(program<R>(), 4, Mode::inference);
+  std::copy(planned.parameters().begin(), planned.parameters().end(), inference.parameters().begin());
+  std::copy(planned.buffers().begin(), planned.buffers().end(), inference.buffers().begin());
+  Executable inference_pooled(program<R>(), 4, Mode::inference, [] {
+    Options o;
+    o.plan_memory = false;
+    return o;
+  }());
+  std::copy(planned.parameters().begin(), planned.parameters().end(), inference_pooled.parameters().begin());
+  std::copy(planned.buffers().begin(), planned.buffers().end(), inference_pooled.buffers().begin());
+  const auto y = inference.forward(x);
+  const Vec y_planned(y.begin(), y.end());
+  const auto z = inference_pooled.forward(x);
+  EXPECT_TRUE(std::equal(y_planned.begin(), y_planned.end(), z.begin()));
+  EXPECT_LE(inference.footprint().values, inference_pooled.footprint().values);
+  EXPECT_GE(inference.footprint().values, inference.footprint().values_live_peak);
 }
 
 TEST(Initialization, PyTorchDefaultsDeterministicFromTheSeed) {

@@ -53,6 +53,12 @@ void Context::attach_scratchpad() {
 
 memory Context::pooled(const memory::desc& md) {
   const std::size_t bytes = md.get_size();
+  const std::size_t k = requests.size();
+  requests.push_back({bytes, npos});
+  if (plan != nullptr) {
+    if (k >= plan->bytes.size() || plan->bytes[k] != bytes) throw PlanMismatch{};
+    return memory(md, eng, static_cast<char*>(arena.get_data_handle()) + plan->offsets[k]);
+  }
   std::size_t best = pool.size();
   for (std::size_t i = 0; i < pool.size(); ++i) {
     const Buffer& b = pool[i];
@@ -68,8 +74,68 @@ memory Context::pooled(const memory::desc& md) {
     buffer_of[b.owner.get_data_handle()] = pool.size();
     pool.push_back(b);
   }
-  pool[best].pending = true;
-  return memory(md, eng, pool[best].owner.get_data_handle());
+  Buffer& b = pool[best];
+  if (b.request != npos) requests[b.request].end = b.free_since;  // its last user is gone
+  b.request = k;
+  b.free_since = npos;
+  b.pending = true;
+  return memory(md, eng, b.owner.get_data_handle());
+}
+
+std::size_t Context::pool_bytes() const {
+  std::size_t total = 0;
+  for (const Buffer& b : pool) total += b.bytes;
+  return total;
+}
+
+Context::PoolPlan Context::plan_pool() const {
+  const std::size_t n = requests.size();
+  std::vector<std::size_t> end(n);
+  for (std::size_t i = 0; i < n; ++i) end[i] = requests[i].end;
+  for (const Buffer& b : pool) {
+    if (b.request != npos) end[b.request] = b.users == 0 && !b.pending ? b.free_since : npos;
+  }
+  static constexpr std::size_t align = 64;  // oneDNN's alignment for its own allocations
+  auto rounded = [](std::size_t bytes) { return std::max(align, (bytes + align - 1) / align * align); };
+  std::vector<std::size_t> order(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return requests[a].bytes > requests[b].bytes; });
+  PoolPlan plan;
+  plan.bytes.resize(n);
+  plan.offsets.assign(n, npos);
+  std::vector<std::size_t> placed;  // requests with an offset
+  std::vector<std::pair<std::size_t, std::size_t>> taken;  // [offset, offset + size) of overlapping ones
+  for (std::size_t i : order) {
+    plan.bytes[i] = requests[i].bytes;
+    const std::size_t size = rounded(requests[i].bytes);
+    taken.clear();
+    for (std::size_t j : placed) {
+      if (j < end[i] && i < end[j]) taken.emplace_back(plan.offsets[j], plan.offsets[j] + rounded(requests[j].bytes));
+    }
+    std::sort(taken.begin(), taken.end());
+    std::size_t offset = 0;
+    for (const auto& [first, last] : taken) {
+      if (offset + size <= first) break;
+      offset = std::max(offset, last);
+    }
+    plan.offsets[i] = offset;
+    plan.total = std::max(plan.total, offset + size);
+    placed.push_back(i);
+  }
+  // The most bytes alive at one time: request i is alive for the calls i .. end[i] - 1.
+  std::vector<std::pair<std::size_t, std::ptrdiff_t>> events;  // (call, +bytes / -bytes)
+  for (std::size_t i = 0; i < n; ++i) {
+    events.emplace_back(i, std::ptrdiff_t(requests[i].bytes));
+    if (end[i] != npos) events.emplace_back(end[i], -std::ptrdiff_t(requests[i].bytes));
+  }
+  std::sort(events.begin(), events.end());  // at one call, the ends (negative) first
+  std::ptrdiff_t live = 0;
+  for (const auto& [call, delta] : events) {
+    live += delta;
+    plan.live_peak = std::max(plan.live_peak, std::size_t(live));
+  }
+  return plan;
 }
 
 void Context::release_grads(int first, int last) {
@@ -86,10 +152,9 @@ void Context::take(const memory& m) {
   auto it = buffer_of.find(m.get_data_handle());
   if (it == buffer_of.end()) return;  // not a pooled buffer
   Buffer& b = pool[it->second];
-  if (b.pending) {
-    b.pending = false;
-  }
+  b.pending = false;
   ++b.users;
+  b.free_since = npos;
 }
 
 void Context::drop(const memory& m) {
@@ -97,6 +162,7 @@ void Context::drop(const memory& m) {
   if (it == buffer_of.end()) return;
   Buffer& b = pool[it->second];
   if (b.users > 0) --b.users;
+  if (b.users == 0 && !b.pending) b.free_since = requests.size();
 }
 
 void Context::define(int t, const memory& mem) {
@@ -157,6 +223,13 @@ memory Context::value_as(int t, const memory::desc& md, Steps& steps) {
 memory Context::weights_as(const memory& plain_weights, const memory::desc& md, Steps& steps) {
   if (plain_weights.get_desc() == md) return plain_weights;
   memory m = alloc(md);
+  steps.push_back(copy(plain_weights, m));
+  return m;
+}
+
+memory Context::weights_transient(const memory& plain_weights, const memory::desc& md, Steps& steps) {
+  if (plain_weights.get_desc() == md) return plain_weights;
+  memory m = scratch(md);
   steps.push_back(copy(plain_weights, m));
   return m;
 }

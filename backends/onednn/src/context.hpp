@@ -89,18 +89,48 @@ struct Context {
   /// Allocates `scratchpad` and adds it to every recorded step whose primitive wants one.
   void attach_scratchpad();
 
-  /// Inference: the buffers forward values live in, shared by tensors whose lifetimes do
-  /// not overlap (first fit by size, in build order = execution order).
+  /// The buffers that forward values (inference; training: those no backward step reads)
+  /// and gradients live in, shared by values whose lifetimes do not overlap. A first build
+  /// hands them out by best fit, in build order (= execution order), and records every
+  /// request with its lifetime; `plan_pool` then packs the requests into one arena by
+  /// offset, and a second build with that plan (`plan`) takes each request's memory from
+  /// the arena: best fit in build order leaves holes that a plan made knowing every
+  /// lifetime does not (ResNet-18-CIFAR, batch 128: 825 -> 701 MB).
   struct Buffer {
     memory owner;
     std::size_t bytes = 0;
     int users = 0;         ///< live tensors whose value (or converted copy) is in it
     bool pending = false;  ///< handed out by activation(), not yet given to a tensor
+    std::size_t request = npos;     ///< the request it serves now
+    std::size_t free_since = npos;  ///< requests.size() when it last became free (npos: in use)
   };
+  static constexpr std::size_t npos = std::size_t(-1);
   std::vector<Buffer> pool;
   std::unordered_map<void*, std::size_t> buffer_of;  ///< data handle -> pool index
   void take(const memory& m);   ///< a tensor now uses m's buffer
   void drop(const memory& m);   ///< a tensor no longer uses m's buffer
+  /// One call of `pooled`, in call order: live from that call until the call numbered `end`
+  /// (npos: to the end of the build).
+  struct Request {
+    std::size_t bytes = 0;
+    std::size_t end = npos;
+  };
+  std::vector<Request> requests;
+  /// Where each request of a build lives in one arena (the second build).
+  struct PoolPlan {
+    std::vector<std::size_t> bytes, offsets;  ///< per request
+    std::size_t total = 0;                    ///< the arena's size
+    std::size_t live_peak = 0;                ///< the most bytes alive at one time
+  };
+  /// The requests of this (first) build packed into one arena: greedy by size, each at the
+  /// lowest offset free of every request whose lifetime overlaps its own.
+  [[nodiscard]] PoolPlan plan_pool() const;
+  /// Bytes the pool's buffers hold (first build).
+  [[nodiscard]] std::size_t pool_bytes() const;
+  const PoolPlan* plan = nullptr;  ///< second build: the plan its requests must follow
+  memory arena;                    ///< second build: the plan's memory
+  /// Thrown by `pooled` in a second build whose requests differ from its plan's.
+  struct PlanMismatch {};
 
   [[nodiscard]] bool training() const { return mode == Mode::training; }
   [[nodiscard]] memory::dims dims(Shape s) const { return {batch, s.c, s.h, s.w}; }
@@ -164,6 +194,10 @@ struct Context {
   /// A parameter block in the layout `md` wants: the plain block itself, or a copy reordered
   /// once per pass by a step appended to `steps` (weights_forward or weights_backward).
   memory weights_as(const memory& plain_weights, const memory::desc& md, Steps& steps);
+  /// Backward: a parameter block in the layout `md` wants, for the steps of the builder being
+  /// built only: the plain block itself, or a pooled copy (`scratch`) reordered by a step
+  /// appended to `steps` (so that only one such copy is alive at a time, not one per layer).
+  memory weights_transient(const memory& plain_weights, const memory::desc& md, Steps& steps);
 
   // --- backward ------------------------------------------------------------------------
   /// The gradient of `t` (complete: all its readers have been built) in layout `md`.

@@ -31,6 +31,7 @@ struct Executable::Impl {
   bool have_forward = false;
   bool weights_ready = false;  // inference: weights_forward has run since the last change
   bool have_output_grad = false;
+  Footprint footprint;  // the values' figures (the constructor's)
 
   /// Options::threads for oneDNN's OpenMP (and the plain loops), on the calling thread.
   void apply_threads() const {
@@ -38,6 +39,11 @@ struct Executable::Impl {
     if (ctx.options.threads > 0) omp_set_num_threads(ctx.options.threads);
 #endif
   }
+
+  /// Builds every primitive and memory of the executable into `ctx` (context.hpp); with
+  /// `plan`, the pool's requests take their memory from one arena laid out by it.
+  void build(const codegen::ProgramView& program, int batch, Mode mode, const Options& options,
+             const detail::Context::PoolPlan* plan);
 
   void run(Steps& steps) {
     for (detail::Step& s : steps) {
@@ -106,8 +112,47 @@ Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode
   if (program.ops.empty() || program.tensors.size() != program.ops.size() + 1) {
     throw std::invalid_argument("archetype::onednn: the program has no ops or an inconsistent tensor list");
   }
-  Impl& m = *impl_;
+  impl_->build(program, batch, mode, options, nullptr);
+  // A second build whose pool follows a plan made from the first one's lifetimes, when the
+  // plan needs less memory (the first build's buffers are mostly untouched pages, and are
+  // released before the second allocates).
+  const detail::Context::PoolPlan plan = impl_->ctx.plan_pool();
+  impl_->footprint.values_best_fit = impl_->ctx.pool_bytes();
+  impl_->footprint.values = impl_->footprint.values_best_fit;
+  impl_->footprint.values_live_peak = plan.live_peak;
+  if (!options.plan_memory || plan.total >= impl_->footprint.values_best_fit) return;
+  const Footprint footprint{plan.total, plan.live_peak, impl_->footprint.values_best_fit, 0};
+  const auto choices = impl_->ctx.conv_choices;  // ConvAlgorithm::fastest: measured once
+  const auto rebuild = [&](const detail::Context::PoolPlan* p) {
+    impl_ = std::make_unique<Impl>();
+    impl_->ctx.conv_choices = choices;
+    impl_->build(program, batch, mode, options, p);
+  };
+  try {
+    rebuild(&plan);
+    impl_->footprint = footprint;
+  } catch (const detail::Context::PlanMismatch&) {  // a build that is not deterministic
+    rebuild(nullptr);
+    impl_->footprint = Footprint{impl_->ctx.pool_bytes(), plan.live_peak, impl_->ctx.pool_bytes(), 0};
+  }
+}
+
+void Executable::Impl::build(const codegen::ProgramView& program, int batch, Mode mode, const Options& options,
+                             const detail::Context::PoolPlan* plan) {
+  Impl& m = *this;
   detail::Context& ctx = m.ctx;
+  if (plan != nullptr) {
+    ctx.plan = plan;
+    ctx.arena = ctx.alloc(memory::desc({memory::dim(std::max<std::size_t>(plan->total, 1))}, detail::dt::u8,
+                                       detail::tag::a));
+  }
+  // The end of the build: one scratchpad for the convolutions; a planned build must have
+  // made exactly the plan's requests.
+  const auto finish = [&] {
+    ctx.attach_scratchpad();
+    if (plan != nullptr && ctx.requests.size() != plan->bytes.size()) throw detail::Context::PlanMismatch{};
+    ctx.plan = nullptr;
+  };
   ctx.ops.assign(program.ops.begin(), program.ops.end());
   if (mode == Mode::inference && options.fold) {
     if (!program.folded) codegen::fold_inference(ctx.ops, program.output);
@@ -184,7 +229,7 @@ Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode
     ctx.forward.push_back(ctx.copy(out.mem, m.output_plain));
   }
   if (mode != Mode::training) {
-    ctx.attach_scratchpad();
+    finish();
     return;
   }
 
@@ -211,7 +256,7 @@ Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode
   }
   ctx.backward_builders.clear();
   if (!options.input_gradient) {
-    ctx.attach_scratchpad();
+    finish();
     return;
   }
   memory in_grad = ctx.grad_any(m.input);
@@ -221,7 +266,7 @@ Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode
     m.input_grad_plain = ctx.alloc(ctx.plain(m.input_shape));
     ctx.backward.push_back(ctx.copy(in_grad, m.input_grad_plain));
   }
-  ctx.attach_scratchpad();
+  finish();
 }
 
 Executable::~Executable() = default;
@@ -230,6 +275,11 @@ Executable& Executable::operator=(Executable&&) noexcept = default;
 
 int Executable::batch() const { return impl_->ctx.batch; }
 Mode Executable::mode() const { return impl_->ctx.mode; }
+Executable::Footprint Executable::footprint() const {
+  Footprint m = impl_->footprint;
+  m.scratchpad = impl_->ctx.scratchpad ? impl_->ctx.scratchpad.get_desc().get_size() : 0;
+  return m;
+}
 std::span<float> Executable::parameters() {
   impl_->weights_ready = false;
   return impl_->params;

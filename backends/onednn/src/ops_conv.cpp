@@ -223,13 +223,14 @@ void build_conv(Context& ctx, const codegen::Op& op) {
     if (!dw_plain) bs.push_back(ctx.copy(dw, dw_user));
 
     // Data gradient (unless nothing upstream needs it); its weights are reordered once per
-    // backward pass when their layout differs from the forward one.
+    // backward pass, right before it into a pooled buffer, when their layout differs from
+    // the forward one.
     if (!ctx.needs_grad[std::size_t(in)]) return;
     const auto& dpd = pds.bwd_data;
     memory ddst_d = ctx.grad_as(out, dpd.diff_dst_desc(), bs);
     memory wb = dpd.weights_desc() == pds.fwd.weights_desc()
                     ? w
-                    : ctx.weights_as(w_user, dpd.weights_desc(), ctx.weights_backward);
+                    : ctx.weights_transient(w_user, dpd.weights_desc(), bs);
     Steps post;
     memory dsrc = ctx.grad_target(in, dpd.diff_src_desc(), post);
     bs.push_back(Step{dnnl::convolution_backward_data(dpd),
@@ -296,7 +297,7 @@ void build_linear(Context& ctx, const codegen::Op& op) {
     const dnnl::inner_product_backward_data::primitive_desc dpd(dd, ctx.eng, fpd);
     memory wb = dpd.weights_desc() == fpd.weights_desc()
                     ? w
-                    : ctx.weights_as(w_user, dpd.weights_desc(), ctx.weights_backward);
+                    : ctx.weights_transient(w_user, dpd.weights_desc(), bs);
     Steps post;
     memory dsrc = ctx.grad_target(in, dpd.diff_src_desc(), post);
     bs.push_back(Step{dnnl::inner_product_backward_data(dpd),

@@ -74,6 +74,8 @@ class Workload {
   [[nodiscard]] double setup_seconds() const { return setup_seconds_; }
   /// The loss of the last training step (a sanity check that training ran), 0 otherwise.
   [[nodiscard]] float last_loss() const { return last_loss_; }
+  /// What the Executable holds for values and scratchpad (Executable::memory()).
+  [[nodiscard]] onednn::Executable::Footprint footprint() const { return executable_.footprint(); }
 
  private:
   int batch_;

@@ -9,6 +9,7 @@
 /// blocks of `codegen/program.hpp` (PyTorch state_dict order, plain layouts), so the
 /// optimizer is one loop over one array and checkpoints are one copy.
 
+#include <cstddef>
 #include <archetype/codegen/program.hpp>
 
 #include <cstdint>
@@ -57,6 +58,9 @@ struct Options {
   /// needs gradients of parameters only; LeNet-5 spends half its step there otherwise).
   bool input_gradient = true;
   Precision precision = Precision::f32;
+  /// Lay forward values and gradients out in one arena planned from their lifetimes (the
+  /// executable is built twice: once to learn them). false: a best-fit pool, built once.
+  bool plan_memory = true;
 };
 
 class Executable {
@@ -73,6 +77,20 @@ class Executable {
 
   [[nodiscard]] int batch() const;
   [[nodiscard]] Mode mode() const;
+
+  /// The memory the executable holds besides its parameters, gradients and buffers, in bytes.
+  struct Footprint {
+    /// Forward values and gradients: one arena laid out from every value's lifetime (or,
+    /// where that plan saves nothing, the buffers of a best-fit pool).
+    std::size_t values = 0;
+    /// The most bytes of values alive at one time: no layout of them needs less.
+    std::size_t values_live_peak = 0;
+    /// What a best-fit pool, handing out buffers in execution order, took for them.
+    std::size_t values_best_fit = 0;
+    /// The convolutions' shared scratchpad (Winograd's transforms, ...).
+    std::size_t scratchpad = 0;
+  };
+  [[nodiscard]] Footprint footprint() const;
 
   /// The flat parameter block (program.params floats), read/write; initialise it with
   /// `initialize_parameters` or load it before the first forward. An inference executable
