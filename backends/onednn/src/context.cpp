@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <stdexcept>
+
+#include <sys/mman.h>
 
 namespace archetype::onednn::detail {
 
@@ -16,6 +19,16 @@ const codegen::Op* Context::sole_successor(const codegen::Op& op, LayerKind kind
   const codegen::Op& succ = ops[next];
   if (succ.layer.op != kind || succ.input_count != 1 || succ.inputs[0] != op.output) return nullptr;
   return &succ;
+}
+
+memory Context::alloc(const memory::desc& md) const {
+  constexpr std::size_t large = std::size_t{256} << 10;
+  const std::size_t bytes = md.get_size();
+  if (bytes < large) return memory(md, eng);
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();  // zero-filled by the system
+  pages.emplace_back(p, [bytes](void* q) { munmap(q, bytes); });
+  return memory(md, eng, p);
 }
 
 memory Context::activation(const memory::desc& md) { return pooled(md); }

@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -142,8 +143,13 @@ struct Context {
   [[nodiscard]] memory::desc plain_act(Shape s) const { return {dims(s), act(), tag::nchw}; }
   /// Any layout oneDNN picks, in the activation type.
   [[nodiscard]] memory::desc any(Shape s) const { return {dims(s), act(), tag::any}; }
-  /// A memory that lives as long as the executable (parameters' copies, gradients, ...).
-  [[nodiscard]] memory alloc(const memory::desc& md) const { return memory(md, eng); }
+  /// A memory that lives as long as the executable (parameters' copies, gradients, the
+  /// arena, ...). A large one gets pages of its own (mmap), unmapped with the Context: given
+  /// back to the system whatever the C library's heap does (glibc serves blocks below its
+  /// sliding mmap threshold, up to 32 MB, from a heap that keeps freed pages: a process that
+  /// builds one executable after another would otherwise carry the first one's pages).
+  [[nodiscard]] memory alloc(const memory::desc& md) const;
+  mutable std::vector<std::shared_ptr<void>> pages;  ///< the large allocs' pages
   /// A memory for a forward value (an op's output or a converted copy), from the pool:
   /// the buffers of dead tensors are reused (see `define`, `release` and `needed`).
   memory activation(const memory::desc& md);
