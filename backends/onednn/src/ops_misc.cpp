@@ -1,4 +1,5 @@
-// ReLU (oneDNN eltwise), Add (oneDNN sum), Concat (oneDNN concat; backward: reorders out
+// ReLU (oneDNN eltwise), Add (oneDNN sum; in training, binary add with a following ReLU
+// fused when it alone reads the sum), Concat (oneDNN concat; backward: reorders out
 // of sub-memories), Resize (oneDNN resampling, linear), Dropout (a loop on the physical
 // buffer: elementwise, so any layout), Flatten (a view of plain memory), and the plain
 // loops for what oneDNN lacks: PadTo. (ZeroPadShortcut, option A, is a constant 1x1 convolution.)
@@ -193,6 +194,37 @@ void build_add(Context& ctx, const codegen::Op& op) {
     ctx.forward.push_back(
         Step{dnnl::binary(pd), {{DNNL_ARG_SRC_0, srcs[0]}, {DNNL_ARG_SRC_1, srcs[1]}, {DNNL_ARG_DST, dst}}, {}});
     ctx.define_chain(op, dst);
+    return;
+  }
+  // Training: a ReLU that alone reads a sum of two is fused into it (one binary primitive
+  // with a ReLU post-op instead of a sum pass and an eltwise pass, the residual block's
+  // ending). The sum itself is never materialised: the ReLU is differentiated from its
+  // output, the fused result, and the sum's gradient goes to both summands.
+  const codegen::Op* relu =
+      ctx.training() && op.input_count == 2 ? ctx.sole_successor(op, LayerKind::relu) : nullptr;
+  if (relu != nullptr) {
+    dnnl::post_ops po;
+    po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(po);
+    const dnnl::binary::desc d(algorithm::binary_add, md, md, md);
+    const dnnl::binary::primitive_desc pd(d, attr, ctx.eng);
+    memory dst = ctx.activation(pd.dst_desc());
+    ctx.forward.push_back(
+        Step{dnnl::binary(pd), {{DNNL_ARG_SRC_0, srcs[0]}, {DNNL_ARG_SRC_1, srcs[1]}, {DNNL_ARG_DST, dst}}, {}});
+    ctx.define(op.output, dst);  // read by nobody else
+    ctx.define(relu->output, dst);
+    ctx.fused[ctx.index(*relu)] = true;
+    ctx.backward_builders.push_back([&ctx, op, result = relu->output, md = pd.dst_desc(), dst] {
+      const algorithm alg = algorithm::eltwise_relu_use_dst_for_bwd;
+      const dnnl::eltwise_forward::desc fd(prop_kind::forward_training, alg, md, 0.f, 0.f);
+      const dnnl::eltwise_forward::primitive_desc fpd(fd, ctx.eng);
+      const dnnl::eltwise_backward::desc bd(alg, md, md, 0.f, 0.f);
+      const dnnl::eltwise_backward::primitive_desc bpd(bd, ctx.eng, fpd);
+      ctx.backward_step(op.output, result, dnnl::eltwise_backward(bpd), bpd, {{DNNL_ARG_DST, dst}}, {}, true);
+      memory g = ctx.grad_any(op.output);
+      for (int i = 0; i < 2; ++i) ctx.push_grad(op.inputs[i], g, ctx.backward, i == 0);
+    });
     return;
   }
   const dnnl::sum::primitive_desc pd(md, std::vector<float>(std::size_t(op.input_count), 1.f), mds, ctx.eng);
