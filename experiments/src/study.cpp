@@ -4,6 +4,7 @@
 
 #include <archetype/architectures/registry.hpp>
 #include <archetype/bench/workload.hpp>
+#include <archetype/runtime/batches.hpp>
 #include <archetype/runtime/cifar.hpp>
 #include <archetype/runtime/idx.hpp>
 #include <archetype/runtime/synthetic.hpp>
@@ -207,6 +208,7 @@ struct ModelRun {
   runtime::TrainResult result;
   std::vector<GradientSample> gradients;
   double wall_seconds = 0;
+  bool earlier = false;  ///< taken from an earlier run's metrics (finished_run), not trained here
 };
 
 std::vector<double> op_gradient_norms(const codegen::ProgramView& p, std::span<const float> g) {
@@ -256,6 +258,62 @@ Series gradient_series(const ModelRun& run, const GradientSample& s, const std::
     series.y.push_back(s.norms[i]);
   }
   return series;
+}
+
+/// The per-epoch metrics of a finished run of this model and seed in the study's folder,
+/// taken by a resumed study (--resume) where no checkpoint is left to continue from: a study
+/// longer than one machine's life is finished model by model, on later machines. They count
+/// only when they hold every epoch asked for, each at the learning rate this study's
+/// schedule gives its last step; otherwise the model is trained (empty result, and why in
+/// `why`).
+std::vector<runtime::EpochMetrics> finished_run(const runtime::TrainOptions& t, std::size_t train_images,
+                                                std::string& why) {
+  std::vector<runtime::EpochMetrics> rows;
+  fs::path json = t.metrics;
+  json.replace_extension(".json");
+  std::ifstream in(json);
+  if (!in) return rows;
+  try {
+    const auto doc = nlohmann::json::parse(in);
+    for (const auto& e : doc.at("epochs")) {
+      runtime::EpochMetrics m;
+      m.epoch = e.at("epoch");
+      m.train_loss = e.at("train_loss");
+      m.train_accuracy = e.at("train_accuracy");
+      m.test_loss = e.at("test_loss");
+      m.test_accuracy = e.at("test_accuracy");
+      m.test_top5 = e.value("test_top5", 0.0);
+      m.lr = e.at("lr");
+      m.seconds = e.at("seconds");
+      m.images_per_second = e.at("images_per_second");
+      rows.push_back(m);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    why = json.string() + ": unreadable (" + e.what() + ")";
+    return {};
+  }
+  if (int(rows.size()) != t.epochs) {
+    why = json.string() + ": " + std::to_string(rows.size()) + " epochs, not " + std::to_string(t.epochs);
+    return {};
+  }
+  runtime::Schedule schedule;
+  schedule.kind = runtime::Schedule::parse(t.schedule, schedule.milestones);
+  if (schedule.kind == runtime::Schedule::Kind::step && schedule.milestones.empty()) {
+    schedule.milestones = {std::max(1, t.epochs / 2), std::max(1, 3 * t.epochs / 4)};
+  }
+  schedule.base_lr = t.lr;
+  schedule.steps_per_epoch = runtime::batches_per_epoch(train_images, t.batch, true);
+  schedule.total_steps = schedule.steps_per_epoch * t.epochs;
+  schedule.warmup_steps = schedule.steps_per_epoch * t.warmup_epochs;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const double expected = schedule.lr(std::int64_t(i + 1) * schedule.steps_per_epoch - 1);
+    if (rows[i].epoch != int(i) + 1 || std::abs(rows[i].lr - expected) > 1e-6 * std::max(1.0, t.lr)) {
+      why = json.string() + ": epoch " + std::to_string(i + 1) + " ran at lr " + std::to_string(rows[i].lr) +
+            ", this study's schedule gives " + std::to_string(expected);
+      return {};
+    }
+  }
+  return rows;
 }
 
 int run_training(Context& c, const std::vector<ModelPrograms>& models) {
@@ -322,6 +380,7 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
         const fs::path root = o.checkpoints.empty() ? fs::path("runs") : o.checkpoints;
         t.checkpoint_dir = root / spec.name / stem;
       }
+      if (t.checkpoint_dir.empty()) t.resume = false;  // --quick keeps no checkpoints
       if (spec.gradient_norms) {
         t.on_gradients = [&run](int epoch, std::span<const float> g) {
           run.gradients.push_back({epoch, op_gradient_norms(run.program, g)});
@@ -332,6 +391,18 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
                   grouped(run.program.params).c_str(), grouped(macs_of(run.program)).c_str(),
                   depth_of(run.program));
       std::fflush(stdout);
+      if (o.resume && !spec.gradient_norms && (t.checkpoint_dir.empty() || !fs::exists(t.checkpoint_dir / "checkpoint.bin"))) {
+        std::string why;
+        run.result.epochs = finished_run(t, data.train.size(), why);
+        if (!run.result.epochs.empty()) {
+          std::printf("finished before: its %d epochs are in %s; not trained again\n", t.epochs,
+                      t.metrics.c_str());
+          run.earlier = true;
+          runs.push_back(std::move(run));
+          continue;
+        }
+        if (!why.empty()) std::printf("not taken from an earlier run: %s\n", why.c_str());
+      }
       const auto start = Clock::now();
       run.result = runtime::train(run.program, m.label, data.train, data.test, t, progress);
       run.wall_seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -412,6 +483,19 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
       ". Errors and accuracies are fractions of the images of the last epoch" +
       (seeds.size() > 1 ? ", mean ± standard deviation over the seeds." : "."));
   c.summary["models"] = models_json;
+  {
+    std::string earlier;
+    for (const ModelRun& run : runs) {
+      if (!run.earlier) continue;
+      earlier += (earlier.empty() ? "" : ", ") + run.model->label + " (seed " + std::to_string(run.seed) + ")";
+    }
+    if (!earlier.empty()) {
+      c.md.paragraph("Not trained by this run: " + earlier +
+                     ". Resumed with no checkpoint left, the study took their per-epoch metrics from this folder, "
+                     "written by an earlier run with every epoch asked for and this schedule's learning rates; "
+                     "their times are that run's, on its machine.");
+    }
+  }
 
   // Curves (the seeds' mean, epoch by epoch).
   auto curve = [&](const Row& r, auto field) {

@@ -187,6 +187,26 @@ foreach(name resnet_vs_vgg depth_analysis skip_connections computational_cost li
   check_study(${name})
 endforeach()
 
+# --resume with every model's metrics already there (and no checkpoint): the study takes
+# them instead of training again, and its report says which; with another number of
+# epochs they do not fit, and the models are trained.
+execute_process(COMMAND ${ARCHETYPE} experiment resnet_vs_vgg --quick --resume ${threads} --out ${OUT}
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+string(REGEX MATCHALL "not trained again" taken "${out}")
+list(LENGTH taken n_taken)
+file(READ ${OUT}/resnet_vs_vgg.md text)
+if(NOT rc EQUAL 0 OR NOT n_taken EQUAL 2 OR NOT text MATCHES "Not trained by this run: vgg16_cifar \\(seed 1\\), resnet18_cifar")
+  message(FATAL_ERROR "resnet_vs_vgg --resume over finished metrics (rc ${rc}, ${n_taken} taken):\n${out}\n${err}")
+endif()
+check_study(resnet_vs_vgg)
+execute_process(COMMAND ${ARCHETYPE} experiment resnet_vs_vgg --quick --resume --epochs 3 ${threads} --out ${OUT}
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+file(STRINGS ${OUT}/resnet_vs_vgg/vgg16_cifar-seed1.csv rows)
+list(LENGTH rows n)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "2 epochs, not 3" OR out MATCHES "not trained again" OR NOT n EQUAL 4)
+  message(FATAL_ERROR "resnet_vs_vgg --resume --epochs 3 (rc ${rc}, ${n} CSV lines):\n${out}\n${err}")
+endif()
+
 # Per-layer gradient norms: every conv/linear/BatchNorm layer at init (epoch 0) and after
 # each of the 2 epochs; ResNet-56 has 56 weight layers (55 convolutions, 1 linear) and 55
 # BatchNorms.
