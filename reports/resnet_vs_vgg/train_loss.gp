@@ -1,0 +1,11 @@
+# Training loss (drawn by archetype's study report; `gnuplot train_loss.gp` redraws it)
+set terminal pngcairo noenhanced size 900,520 font 'sans,10'
+set output 'train_loss.png'
+set title 'Training loss'
+set xlabel 'epoch'
+set ylabel 'mean cross-entropy'
+set grid
+set key outside right top
+set datafile missing 'NaN'
+plot 'train_loss.dat' index 0 using 1:2 with linespoints title 'vgg16_cifar', \
+  'train_loss.dat' index 1 using 1:2 with linespoints title 'resnet18_cifar'
