@@ -271,27 +271,13 @@ std::vector<runtime::EpochMetrics> finished_run(const runtime::TrainOptions& t, 
   std::vector<runtime::EpochMetrics> rows;
   fs::path json = t.metrics;
   json.replace_extension(".json");
-  std::ifstream in(json);
-  if (!in) return rows;
   try {
-    const auto doc = nlohmann::json::parse(in);
-    for (const auto& e : doc.at("epochs")) {
-      runtime::EpochMetrics m;
-      m.epoch = e.at("epoch");
-      m.train_loss = e.at("train_loss");
-      m.train_accuracy = e.at("train_accuracy");
-      m.test_loss = e.at("test_loss");
-      m.test_accuracy = e.at("test_accuracy");
-      m.test_top5 = e.value("test_top5", 0.0);
-      m.lr = e.at("lr");
-      m.seconds = e.at("seconds");
-      m.images_per_second = e.at("images_per_second");
-      rows.push_back(m);
-    }
-  } catch (const nlohmann::json::exception& e) {
-    why = json.string() + ": unreadable (" + e.what() + ")";
+    rows = runtime::read_metrics(t.metrics);
+  } catch (const std::runtime_error& e) {
+    why = e.what();
     return {};
   }
+  if (rows.empty()) return rows;
   if (int(rows.size()) != t.epochs) {
     why = json.string() + ": " + std::to_string(rows.size()) + " epochs, not " + std::to_string(t.epochs);
     return {};

@@ -23,6 +23,33 @@ void replace_file(const std::filesystem::path& path, const std::string& text) {
 
 }  // namespace
 
+std::vector<EpochMetrics> read_metrics(const std::filesystem::path& path) {
+  std::filesystem::path json = path;
+  json.replace_extension(".json");
+  std::vector<EpochMetrics> rows;
+  std::ifstream in(json);
+  if (!in) return rows;
+  try {
+    const auto doc = nlohmann::json::parse(in);
+    for (const auto& e : doc.at("epochs")) {
+      EpochMetrics m;
+      m.epoch = e.at("epoch");
+      m.train_loss = e.at("train_loss");
+      m.train_accuracy = e.at("train_accuracy");
+      m.test_loss = e.at("test_loss");
+      m.test_accuracy = e.at("test_accuracy");
+      m.test_top5 = e.value("test_top5", 0.0);
+      m.lr = e.at("lr");
+      m.seconds = e.at("seconds");
+      m.images_per_second = e.at("images_per_second");
+      rows.push_back(m);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(json.string() + ": not a metrics file (" + e.what() + ")");
+  }
+  return rows;
+}
+
 void write_metrics(const std::filesystem::path& path, const std::string& model,
                    const std::vector<EpochMetrics>& epochs) {
   std::filesystem::path stem = path;

@@ -56,29 +56,13 @@ void score(std::span<const float> logits, const int* labels, int n, int classes,
 
 std::vector<EpochMetrics> previous_metrics(const std::filesystem::path& metrics, int epochs_done) {
   std::vector<EpochMetrics> rows;
-  std::filesystem::path json = metrics;
-  json.replace_extension(".json");
-  std::ifstream in(json);
-  if (!in) return rows;
   try {
-    const auto doc = nlohmann::json::parse(in);
-    for (const auto& e : doc.at("epochs")) {
-      EpochMetrics m;
-      m.epoch = e.at("epoch");
-      if (m.epoch > epochs_done) break;
-      m.train_loss = e.at("train_loss");
-      m.train_accuracy = e.at("train_accuracy");
-      m.test_loss = e.at("test_loss");
-      m.test_accuracy = e.at("test_accuracy");
-      m.test_top5 = e.value("test_top5", 0.0);
-      m.lr = e.at("lr");
-      m.seconds = e.at("seconds");
-      m.images_per_second = e.at("images_per_second");
-      rows.push_back(m);
-    }
-  } catch (const nlohmann::json::exception&) {
-    rows.clear();  // an unreadable history is not worth failing the run for
+    rows = read_metrics(metrics);
+  } catch (const std::runtime_error&) {
+    return {};  // an unreadable history is not worth failing the run for
   }
+  const auto done = std::find_if(rows.begin(), rows.end(), [&](const EpochMetrics& m) { return m.epoch > epochs_done; });
+  rows.erase(done, rows.end());
   return rows;
 }
 

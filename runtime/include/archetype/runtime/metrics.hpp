@@ -21,6 +21,11 @@ struct EpochMetrics {
   double images_per_second = 0;
 };
 
+/// Reads the epochs `write_metrics` wrote to `stem`.json (the extension of `path` is
+/// replaced): empty when there is no such file; throws std::runtime_error naming the file
+/// when it cannot be read as metrics.
+[[nodiscard]] std::vector<EpochMetrics> read_metrics(const std::filesystem::path& path);
+
 /// Writes `stem`.csv and `stem`.json (the extension of `path`, if any, is replaced).
 void write_metrics(const std::filesystem::path& path, const std::string& model,
                    const std::vector<EpochMetrics>& epochs);
