@@ -25,10 +25,14 @@ memory Context::alloc(const memory::desc& md) const {
   constexpr std::size_t large = std::size_t{256} << 10;
   const std::size_t bytes = md.get_size();
   if (bytes < large) return memory(md, eng);
+  pages.push_back(map_pages(bytes));
+  return memory(md, eng, pages.back().get());
+}
+
+std::shared_ptr<void> Context::map_pages(std::size_t bytes) {
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();  // zero-filled by the system
-  pages.emplace_back(p, [bytes](void* q) { munmap(q, bytes); });
-  return memory(md, eng, p);
+  return {p, [bytes](void* q) { munmap(q, bytes); }};
 }
 
 memory Context::activation(const memory::desc& md) { return pooled(md); }

@@ -150,6 +150,8 @@ struct Context {
   /// builds one executable after another would otherwise carry the first one's pages).
   [[nodiscard]] memory alloc(const memory::desc& md) const;
   mutable std::vector<std::shared_ptr<void>> pages;  ///< the large allocs' pages
+  /// `bytes` of zeroed pages of their own (mmap), unmapped when the last owner goes.
+  [[nodiscard]] static std::shared_ptr<void> map_pages(std::size_t bytes);
   /// A memory for a forward value (an op's output or a converted copy), from the pool:
   /// the buffers of dead tensors are reused (see `define`, `release` and `needed`).
   memory activation(const memory::desc& md);

@@ -8,12 +8,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <functional>
 #include <memory>
-#include <new>
 #include <string>
-
-#include <sys/mman.h>
 
 namespace archetype::onednn::detail {
 
@@ -62,14 +58,12 @@ ConvPds make_conv(const Context& ctx, const ConvGeometry& g, algorithm alg) {
 double time_conv(const Context& ctx, const ConvPds& p) {
   // Its own pages, returned to the system at the end: malloc would keep these transient
   // tensors (tens of MB each) in its heap, and the process's peak resident memory with them.
-  std::vector<std::unique_ptr<void, std::function<void(void*)>>> pages;
+  std::vector<std::shared_ptr<void>> pages;
   auto scratch = [&](const memory::desc& md) {
     const std::size_t bytes = md.get_size();
     if (bytes == 0) return memory(md, ctx.eng, nullptr);
-    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) throw std::bad_alloc();  // zero-filled by the system
-    pages.emplace_back(p, [bytes](void* q) { munmap(q, bytes); });
-    return memory(md, ctx.eng, p);
+    pages.push_back(Context::map_pages(bytes));
+    return memory(md, ctx.eng, pages.back().get());
   };
   std::vector<std::pair<dnnl::primitive, std::unordered_map<int, memory>>> runs;
   runs.push_back({dnnl::convolution_forward(p.fwd),

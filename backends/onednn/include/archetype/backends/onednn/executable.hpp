@@ -9,9 +9,9 @@
 /// blocks of `codegen/program.hpp` (PyTorch state_dict order, plain layouts), so the
 /// optimizer is one loop over one array and checkpoints are one copy.
 
-#include <cstddef>
 #include <archetype/codegen/program.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
