@@ -30,7 +30,7 @@ fi
 grep -q "CUDA backend ON\|ARCHETYPE_CUDNN_LIBRARY:FILEPATH=/" "$build/CMakeCache.txt" ||
   { echo "gpu-bundle: $build has no CUDA backend (see cmake/ArchetypeCuda.cmake)" >&2; exit 1; }
 tests=(archetype_gpu_device_query archetype_gpu_cudnn_tests archetype_gpu_gradcheck_tests archetype_gpu_parity_tests)
-nice -n 10 ninja -C "$build" -j "${ARCHETYPE_JOBS:-2}" "${tests[@]}" archetype_gpu_parity_fixture_files bench_cuda archetype
+nice -n 10 ninja -C "$build" -j "${ARCHETYPE_JOBS:-2}" "${tests[@]}" archetype_gpu_parity_fixture_files bench_cuda archetype archetype_cudnn_plugin
 
 grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
 rm -rf .gpu && mkdir -p .gpu/parity .gpu/bin .gpu/lib .gpu/data
@@ -42,6 +42,8 @@ pack() {  # pack EXECUTABLE: stripped and gzipped into .gpu/bin
 for t in "${tests[@]}"; do pack "$build/tests/gpu/$t"; done
 pack "$build/bench/bench_cuda"
 pack "$build/tools/archetype"
+# The cuDNN backend is a plug-in the executables look for beside themselves first.
+pack "$build/lib/libarchetype_cudnn_plugin.so"
 for lib in libdnnl.so.2 libOpenCL.so.1 libgomp.so.1; do
   path="$(ldd "$build/tools/archetype" | awk -v l="$lib" '$1 == l { print $3 }')"
   [[ -n "$path" ]] && gzip -6 -c "$(readlink -f "$path")" > ".gpu/lib/$lib.gz"
@@ -77,7 +79,7 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,memory.total 
 python3 -c "import torch; print('torch', torch.__version__, 'cudnn', torch.backends.cudnn.version())" 2>&1 | tee -a "$out/machine.txt"
 status=0
 for t in ${TESTS:-archetype_gpu_device_query archetype_gpu_cudnn_tests archetype_gpu_gradcheck_tests archetype_gpu_parity_tests}; do
-  ldd "$bin/$t" | grep "not found" && status=1
+  ldd "$bin/$t" "$bin/libarchetype_cudnn_plugin.so" | grep "not found" && status=1
   echo "=== $t"
   ARCHETYPE_GPU_PARITY_OUT="$out/parity" timeout -k 5 "${TEST_TIMEOUT:-200}" "$bin/$t" "$@" > "$out/$t.log" 2>&1
   rc=$?

@@ -23,14 +23,15 @@ struct Result {
   std::string err;
 };
 
-/// Runs `archetype ARGS`, capturing stdout (pipe) and stderr (a temporary file).
-Result run(const std::string& args) {
+/// Runs `archetype ARGS` (with the environment assignments ENV before it, e.g. "A=1 B=2"),
+/// capturing stdout (pipe) and stderr (a temporary file).
+Result run(const std::string& args, const std::string& env = "") {
   static std::atomic<int> counter{0};
   const auto err_path = std::filesystem::temp_directory_path() /
                         ("archetype_cli_test_" + std::to_string(::getpid()) + "_" +
                          std::to_string(counter++) + ".err");
   const std::string command =
-      std::string("'") + ARCHETYPE_CLI_PATH + "' " + args + " 2>'" + err_path.string() + "'";
+      env + " '" + ARCHETYPE_CLI_PATH + "' " + args + " 2>'" + err_path.string() + "'";
   Result r;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe == nullptr) return r;
@@ -224,6 +225,29 @@ TEST(Cli, TrainDeviceCudaTrainsOrSaysWhyNot) {
   const Result lineage = run("experiment lineage --quick --device cuda --out /tmp/archetype-cli-lineage-cuda");
   EXPECT_NE(lineage.rc, 0);
   EXPECT_NE(lineage.err.find("only the training studies run on a GPU"), std::string::npos) << lineage.err;
+}
+
+// The cuDNN backend is a plug-in opened only for --device cuda (backends/cudnn/src/plugin.hpp):
+// a CPU run loads no CUDA library (the dynamic loader's own log says what it loads), and a
+// missing plug-in is named, with where it was looked for.
+TEST(Cli, CpuRunsLoadNoCudaLibrary) {
+  const Result cpu = run("train lenet5 --data synthetic --epochs 1 --max-steps 2", "LD_DEBUG=files");
+  ASSERT_EQ(cpu.rc, 0) << cpu.err;
+  EXPECT_NE(cpu.err.find("libdnnl"), std::string::npos) << "LD_DEBUG shows the libraries loaded: " << cpu.err;
+  for (const char* lib : {"libcudart", "libcublas", "libcudnn", "libarchetype_cudnn_plugin"}) {
+    EXPECT_EQ(cpu.err.find(lib), std::string::npos) << lib << " was loaded by a CPU run";
+  }
+  const Result missing = run("train lenet5 --data synthetic --device cuda --epochs 1 --max-steps 1",
+                             "ARCHETYPE_CUDNN_PLUGIN=/nonexistent/libarchetype_cudnn_plugin.so");
+  EXPECT_EQ(missing.rc, 1) << missing.err;
+#if ARCHETYPE_HAVE_CUDA
+  EXPECT_NE(missing.err.find("plug-in libarchetype_cudnn_plugin.so was not found; looked for:\n"
+                             "  /nonexistent/libarchetype_cudnn_plugin.so"),
+            std::string::npos)
+      << missing.err;
+#else
+  EXPECT_NE(missing.err.find("this build has no CUDA backend"), std::string::npos) << missing.err;
+#endif
 }
 
 TEST(Cli, HelpWorksForEachSubcommand) {

@@ -1,6 +1,8 @@
 // The cuDNN Executable: plans memory (plan.hpp), builds one forward and one backward
 // closure per op once, then forward()/backward()/train_step() only enqueue them on one
-// stream (or replay them as a captured CUDA Graph).
+// stream (or replay them as a captured CUDA Graph). Built into the backend's plug-in
+// (plugin.hpp), with plan.cpp and kernels.cu: `DeviceExecutable` is what the public
+// `cudnn::Executable` (facade.cpp) forwards to.
 //
 // Why cuDNN's legacy ("v7") API rather than the graph API: every op here is one call with
 // alpha/beta blending, which gives the backward pass its "write the first contribution,
@@ -13,6 +15,8 @@
 // next step once this version has been verified on a GPU.
 #include <archetype/backends/cudnn/executable.hpp>
 #include <archetype/backends/cudnn/plan.hpp>
+
+#include "plugin.hpp"
 
 #include "kernels.hpp"
 
@@ -150,7 +154,9 @@ using Step = std::function<void()>;
 
 }  // namespace
 
-std::string unavailable_reason(int device) {
+namespace {
+
+std::string device_unavailable_reason(int device) {
   int count = 0;
   const cudaError_t e = cudaGetDeviceCount(&count);
   if (e != cudaSuccess) return std::string("no CUDA device available (") + cudaGetErrorString(e) + ")";
@@ -172,7 +178,9 @@ std::string unavailable_reason(int device) {
   return "";
 }
 
-struct Executable::Impl {
+}  // namespace
+
+struct Impl {
   std::vector<codegen::Op> ops;
   std::vector<codegen::Tensor> tensors;
   int batch = 1;
@@ -327,7 +335,7 @@ struct Executable::Impl {
   }
 };
 
-void Executable::Impl::build(Find& find) {
+void Impl::build(Find& find) {
   const int n = int(ops.size());
   backward_of.assign(std::size_t(n), Step{});
   if (training()) {
@@ -362,7 +370,7 @@ void Executable::Impl::build(Find& find) {
   }
 }
 
-void Executable::Impl::build_op(int o, Find& find) {
+void Impl::build_op(int o, Find& find) {
   switch (ops[std::size_t(o)].layer.op) {
     case LayerKind::conv: return build_conv(o, find);
     case LayerKind::linear: return build_linear(o);
@@ -371,7 +379,7 @@ void Executable::Impl::build_op(int o, Find& find) {
   }
 }
 
-void Executable::Impl::build_conv(int o, Find& find) {
+void Impl::build_conv(int o, Find& find) {
   const codegen::Op& op = ops[std::size_t(o)];
   const LayerRow& L = op.layer;
   const int in = op.inputs[0], out = op.output;
@@ -508,7 +516,7 @@ void Executable::Impl::build_conv(int o, Find& find) {
 //   Y^T = W X^T:   sgemm(T, N, Out, N, In, W (ld In), X (ld In), Y (ld Out))
 //   dW^T = X^T dY: sgemm(N, T, In, Out, N, X (ld In), dY (ld Out), dW (ld In))
 //   dX^T = W^T dY^T: sgemm(N, N, In, N, Out, W (ld In), dY (ld Out), dX (ld In))
-void Executable::Impl::build_linear(int o) {
+void Impl::build_linear(int o) {
   const codegen::Op& op = ops[std::size_t(o)];
   const int in = op.inputs[0], out = op.output;
   const int features = int(shape(in).elements()), outs = int(shape(out).elements());
@@ -547,7 +555,7 @@ void Executable::Impl::build_linear(int o) {
 // updates the running ones as PyTorch does: exponentialAverageFactor = momentum, and cuDNN
 // stores the unbiased variance in the running variance (as PyTorch, which calls the same
 // function). The backward reads the mean and inverse standard deviation cuDNN saved.
-void Executable::Impl::build_batch_norm(int o) {
+void Impl::build_batch_norm(int o) {
   const codegen::Op& op = ops[std::size_t(o)];
   const int in = op.inputs[0], out = op.output;
   const Shape s = shape(in);
@@ -595,7 +603,7 @@ void Executable::Impl::build_batch_norm(int o) {
 }
 
 // Everything else: the kernels of kernels.cu.
-void Executable::Impl::build_simple(int o) {
+void Impl::build_simple(int o) {
   const codegen::Op& op = ops[std::size_t(o)];
   const LayerRow& L = op.layer;
   const int in = op.inputs[0], out = op.output;
@@ -751,7 +759,36 @@ void Executable::Impl::build_simple(int o) {
   throw std::logic_error("no cuDNN implementation of this op kind");
 }
 
-Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode, const Options& options)
+/// The plug-in's side of `cudnn::Executable` (plugin.hpp): what executable.hpp documents,
+/// done on the device.
+class DeviceExecutable final : public plugin::Executable {
+ public:
+  using StepResult = cudnn::Executable::StepResult;
+  using Memory = cudnn::Executable::Memory;
+  DeviceExecutable(const codegen::ProgramView& program, int batch, Mode mode, const Options& options);
+  [[nodiscard]] int batch() const override;
+  [[nodiscard]] Mode mode() const override;
+  std::span<float> parameters() override;
+  std::span<float> gradients() override;
+  std::span<float> buffers() override;
+  std::span<float> optimizer_state() override;
+  std::int64_t optimizer_steps() override;
+  void set_optimizer_steps(std::int64_t steps) override;
+  std::span<const float> forward(std::span<const float> input) override;
+  float softmax_cross_entropy(std::span<const int> labels) override;
+  void backward() override;
+  void set_output_gradient(std::span<const float> gradient) override;
+  std::span<const float> input_gradient() override;
+  void update(double lr) override;
+  StepResult train_step(std::span<const float> images, std::span<const int> labels, double lr) override;
+  [[nodiscard]] bool graph_captured() const override;
+  [[nodiscard]] Memory memory() const override;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+DeviceExecutable::DeviceExecutable(const codegen::ProgramView& program, int batch, Mode mode, const Options& options)
     : impl_(std::make_unique<Impl>()) {
   if (batch < 1) {
     throw std::invalid_argument("archetype::cudnn: batch must be at least 1, got " + std::to_string(batch));
@@ -759,7 +796,7 @@ Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode
   if (program.ops.empty() || program.tensors.size() != program.ops.size() + 1) {
     throw std::invalid_argument("archetype::cudnn: the program has no ops or an inconsistent tensor list");
   }
-  if (const std::string reason = unavailable_reason(options.device); !reason.empty()) {
+  if (const std::string reason = device_unavailable_reason(options.device); !reason.empty()) {
     throw std::runtime_error("archetype::cudnn: " + reason);
   }
   Impl& m = *impl_;
@@ -842,14 +879,10 @@ Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode
   if (m.training() && options.input_gradient) m.host_input_grad.assign(std::size_t(m.input_size), 0.f);
 }
 
-Executable::~Executable() = default;
-Executable::Executable(Executable&&) noexcept = default;
-Executable& Executable::operator=(Executable&&) noexcept = default;
+int DeviceExecutable::batch() const { return impl_->batch; }
+Mode DeviceExecutable::mode() const { return impl_->mode; }
 
-int Executable::batch() const { return impl_->batch; }
-Mode Executable::mode() const { return impl_->mode; }
-
-std::span<float> Executable::parameters() {
+std::span<float> DeviceExecutable::parameters() {
   Impl& m = *impl_;
   if (m.params_device_newer) m.download(m.host_params, m.params.ptr, "parameters to the host");
   m.params_device_newer = false;
@@ -857,13 +890,13 @@ std::span<float> Executable::parameters() {
   return m.host_params;
 }
 
-std::span<float> Executable::gradients() {
+std::span<float> DeviceExecutable::gradients() {
   Impl& m = *impl_;
   m.download(m.host_grads, m.grads.ptr, "gradients to the host");
   return m.host_grads;
 }
 
-std::span<float> Executable::buffers() {
+std::span<float> DeviceExecutable::buffers() {
   Impl& m = *impl_;
   if (m.buffers_device_newer) m.download(m.host_buffers, m.buffers.ptr, "buffers to the host");
   m.buffers_device_newer = false;
@@ -871,7 +904,7 @@ std::span<float> Executable::buffers() {
   return m.host_buffers;
 }
 
-std::span<float> Executable::optimizer_state() {
+std::span<float> DeviceExecutable::optimizer_state() {
   Impl& m = *impl_;
   if (m.state_device_newer) m.download(m.host_state, m.state.ptr, "optimizer state to the host");
   m.state_device_newer = false;
@@ -879,17 +912,17 @@ std::span<float> Executable::optimizer_state() {
   return m.host_state;
 }
 
-std::int64_t Executable::optimizer_steps() {
+std::int64_t DeviceExecutable::optimizer_steps() {
   std::int64_t steps = 0;
   check(cudaMemcpy(&steps, impl_->steps(), sizeof steps, cudaMemcpyDeviceToHost), "step count to the host");
   return steps;
 }
 
-void Executable::set_optimizer_steps(std::int64_t steps) {
+void DeviceExecutable::set_optimizer_steps(std::int64_t steps) {
   check(cudaMemcpy(impl_->steps(), &steps, sizeof steps, cudaMemcpyHostToDevice), "step count to the device");
 }
 
-std::span<const float> Executable::forward(std::span<const float> input) {
+std::span<const float> DeviceExecutable::forward(std::span<const float> input) {
   Impl& m = *impl_;
   if (std::int64_t(input.size()) != m.input_size) {
     throw std::invalid_argument("archetype::cudnn: forward() expected " + std::to_string(m.input_size) +
@@ -910,7 +943,7 @@ std::span<const float> Executable::forward(std::span<const float> input) {
   return m.host_output;
 }
 
-float Executable::softmax_cross_entropy(std::span<const int> labels) {
+float DeviceExecutable::softmax_cross_entropy(std::span<const int> labels) {
   Impl& m = *impl_;
   if (!m.have_forward) throw std::logic_error("archetype::cudnn: softmax_cross_entropy() before forward()");
   if (std::int64_t(labels.size()) != m.batch) {
@@ -934,7 +967,7 @@ float Executable::softmax_cross_entropy(std::span<const int> labels) {
   return loss;
 }
 
-void Executable::set_output_gradient(std::span<const float> gradient) {
+void DeviceExecutable::set_output_gradient(std::span<const float> gradient) {
   Impl& m = *impl_;
   if (std::int64_t(gradient.size()) != m.output_size) {
     throw std::invalid_argument("archetype::cudnn: set_output_gradient() expected " + std::to_string(m.output_size) +
@@ -950,7 +983,7 @@ void Executable::set_output_gradient(std::span<const float> gradient) {
   m.have_output_grad = true;
 }
 
-void Executable::backward() {
+void DeviceExecutable::backward() {
   Impl& m = *impl_;
   if (!m.training()) throw std::logic_error("archetype::cudnn: backward() needs an executable built for training");
   if (!m.have_forward || !m.have_output_grad) {
@@ -962,14 +995,14 @@ void Executable::backward() {
   m.synchronize("backward");
 }
 
-std::span<const float> Executable::input_gradient() {
+std::span<const float> DeviceExecutable::input_gradient() {
   Impl& m = *impl_;
   if (m.host_input_grad.empty() || m.gradient(m.input) == nullptr) return {};
   m.download(m.host_input_grad, m.gradient(m.input), "input gradient to the host");
   return m.host_input_grad;
 }
 
-void Executable::update(double lr) {
+void DeviceExecutable::update(double lr) {
   Impl& m = *impl_;
   if (!m.training()) throw std::logic_error("archetype::cudnn: update() needs an executable built for training");
   m.push_host_mirrors();
@@ -981,7 +1014,7 @@ void Executable::update(double lr) {
   m.params_device_newer = m.state_device_newer = true;
 }
 
-Executable::StepResult Executable::train_step(std::span<const float> images, std::span<const int> labels, double lr) {
+DeviceExecutable::StepResult DeviceExecutable::train_step(std::span<const float> images, std::span<const int> labels, double lr) {
   Impl& m = *impl_;
   if (!m.training()) throw std::logic_error("archetype::cudnn: train_step() needs an executable built for training");
   if (std::int64_t(images.size()) != m.input_size || std::int64_t(labels.size()) != m.batch) {
@@ -1030,9 +1063,9 @@ Executable::StepResult Executable::train_step(std::span<const float> images, std
   return StepResult{loss, {m.staged_logits.as<const float>(), std::size_t(m.output_size)}};
 }
 
-bool Executable::graph_captured() const { return impl_->graph_exec != nullptr; }
+bool DeviceExecutable::graph_captured() const { return impl_->graph_exec != nullptr; }
 
-Executable::Memory Executable::memory() const {
+DeviceExecutable::Memory DeviceExecutable::memory() const {
   const Impl& m = *impl_;
   Memory r;
   r.arena = std::int64_t(m.arena.bytes);
@@ -1046,4 +1079,18 @@ Executable::Memory Executable::memory() const {
   return r;
 }
 
+namespace {
+
+std::unique_ptr<plugin::Executable> create(const codegen::ProgramView& program, int batch, Mode mode,
+                                           const Options& options) {
+  return std::make_unique<DeviceExecutable>(program, batch, mode, options);
+}
+
+}  // namespace
 }  // namespace archetype::cudnn
+
+extern "C" __attribute__((visibility("default"))) const archetype::cudnn::plugin::Api* archetype_cudnn_plugin_api() {
+  static const archetype::cudnn::plugin::Api api{{}, &archetype::cudnn::device_unavailable_reason,
+                                                 &archetype::cudnn::create};
+  return &api;
+}
