@@ -94,6 +94,10 @@ Command add_experiment(CLI::App& app) {
                   "3x3 stride-1 convolutions: direct, fastest or winograd")
       ->check(CLI::IsMember({"direct", "fastest", "winograd"}))
       ->capture_default_str();
+  sub->add_option("--precision", s.precision,
+                  "Training on the CPU: f32, or bf16 (bfloat16 activations and weights in oneDNN, "
+                  "fp32 master weights); default: the study's")
+      ->check(CLI::IsMember({"f32", "bf16"}));
   sub->add_flag("--resume", s.resume, "Continue each model from its checkpoint, if any");
   sub->add_flag("--draw", s.draw,
                 "Run nothing: draw the plots a run left undrawn in OUT/NAME.md (it ran where "

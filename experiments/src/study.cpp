@@ -37,8 +37,8 @@ using Clock = std::chrono::steady_clock;
   std::cerr
       << "usage: " << study
       << " [--quick] [--epochs N] [--data fashion-mnist[:DIR]|cifar10:DIR|synthetic] [--out DIR]"
-         " [--checkpoints DIR] [--threads N] [--conv-algorithm direct|fastest|winograd] [--resume]"
-         " [--device cpu|cuda] [--draw]\n"
+         " [--checkpoints DIR] [--threads N] [--conv-algorithm direct|fastest|winograd]"
+         " [--precision f32|bf16] [--resume] [--device cpu|cuda] [--draw]\n"
          "  --quick  a few steps on a tiny subset (checks the pipeline; into runs/quick/)\n"
          "  --draw   run nothing: draw the plots a run left undrawn in OUT/"
       << study << ".md (it ran where gnuplot is not installed)\n"
@@ -321,6 +321,8 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
   base.device = o.device == "cuda" ? runtime::Device::cuda : runtime::Device::cpu;
   base.resume = o.resume;
   if (auto a = bench::parse_conv_algorithm(o.conv_algorithm)) base.conv_algorithm = *a;
+  const std::string precision = o.precision.empty() ? spec.precision : o.precision;
+  if (base.device == runtime::Device::cpu && precision == "bf16") base.precision = onednn::Precision::bf16;
   if (colour) base.augment = runtime::Augment{4, true};  // CIFAR: random crop (pad 4) and flip
   const std::vector<std::uint64_t> seeds =
       quick ? std::vector<std::uint64_t>{spec.seeds.front()} : spec.seeds;
@@ -334,7 +336,10 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
             ", weight decay " + fixed(spec.weight_decay, 4) + ", " + spec.schedule + " schedule, " +
             std::to_string(base.epochs) + " epochs, batch " + std::to_string(base.batch) +
             (colour ? ", random crop (pad 4) and horizontal flip" : ", no augmentation") +
-            ", convolutions: " + o.conv_algorithm},
+            ", convolutions: " + o.conv_algorithm +
+            (base.device == runtime::Device::cuda ? std::string{}
+             : precision == "bf16" ? ", bf16 (bfloat16 activations and weights in oneDNN, fp32 master weights)"
+                                   : ", fp32")},
        {"seeds",
         [&] {
           std::string s;
@@ -1029,6 +1034,8 @@ StudyOptions parse_study_options(int argc, char** argv, std::string_view study) 
       o.threads = number(value());
     else if (flag == "--conv-algorithm")
       o.conv_algorithm = value();
+    else if (flag == "--precision")
+      o.precision = value();
     else if (flag == "--resume")
       o.resume = true;
     else if (flag == "--device")
@@ -1057,6 +1064,16 @@ int run_study(const StudySpec& spec, const std::vector<ModelPrograms>& models,
       if (const std::string reason = runtime::cuda_unavailable_reason(); !reason.empty()) {
         throw std::invalid_argument("--device cuda: " + reason);
       }
+    }
+    if (!options.precision.empty() && options.precision != "f32" && options.precision != "bf16") {
+      throw std::invalid_argument("--precision " + options.precision + ": use f32 or bf16");
+    }
+    if (options.precision == "bf16" && spec.kind != StudyKind::training) {
+      throw std::invalid_argument("--precision bf16: " + name +
+                                  " measures fp32 inference; only the training studies train in bf16");
+    }
+    if (options.precision == "bf16" && options.device == "cuda") {
+      throw std::invalid_argument("--precision bf16 is for the CPU (oneDNN); --device cuda trains in fp32");
     }
     if (!bench::parse_conv_algorithm(options.conv_algorithm)) {
       throw std::invalid_argument("--conv-algorithm " + options.conv_algorithm +

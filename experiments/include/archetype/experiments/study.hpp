@@ -8,7 +8,8 @@
 /// - `StudyKind::training` trains every model for each seed and reports accuracy, curves,
 ///   parameters, MACs, planned training memory, time per epoch, images/s; with
 ///   `gradient_norms` also the per-layer gradient norms at initialisation and after each
-///   epoch; with `against_depth` the figures against depth.
+///   epoch; with `against_depth` the figures against depth; `precision = "bf16"` trains in
+///   bfloat16 on the CPU (the study's default; `--precision` overrides it).
 /// - `StudyKind::cost` prints the per-layer MACs and activation memory of the zoo models in
 ///   `tables` and times its own models (small probe nets) against their compile-time cost.
 /// - `StudyKind::lineage` tabulates every model of the zoo (`Models<Zoo>`) and measures
@@ -89,6 +90,7 @@ struct StudySpec {
   std::vector<std::uint64_t> seeds{1};
   bool gradient_norms = false;  ///< per-layer gradient norms at init and after each epoch
   bool against_depth = false;   ///< plots of accuracy, parameters and MACs against depth
+  std::string precision = "f32";  ///< training on the CPU: f32, or bf16 (oneDNN, fp32 master weights)
   QuickRun quick{};
   std::vector<PaperTop1> paper_top1;
 };
@@ -104,13 +106,15 @@ struct StudyOptions {
   std::string conv_algorithm =
       "direct";                ///< direct | fastest | winograd (3x3 stride-1 convolutions)
   std::string device = "cpu";  ///< cpu (oneDNN), or cuda (cuDNN) for the training studies
+  std::string precision;       ///< empty: the study's; f32 or bf16 (training studies on the CPU)
   bool resume = false;
   bool draw = false;    ///< only draw the plots a run left pending in OUT/NAME.md (no gnuplot there)
   std::string command;  ///< the command as typed, for the report
 };
 
 /// Parses a study executable's arguments (`--quick --epochs N --data SPEC --out DIR
-/// --checkpoints DIR --threads N --conv-algorithm A --resume --device cpu|cuda --draw`); prints usage
+/// --checkpoints DIR --threads N --conv-algorithm A --precision f32|bf16 --resume --device cpu|cuda
+/// --draw`); prints usage
 /// and exits 2 on a bad one.
 StudyOptions parse_study_options(int argc, char** argv, std::string_view study);
 
@@ -179,6 +183,7 @@ StudySpec study_spec() {
   if constexpr (requires { E::seeds; }) s.seeds.assign(std::begin(E::seeds), std::end(E::seeds));
   if constexpr (requires { E::gradient_norms; }) s.gradient_norms = E::gradient_norms;
   if constexpr (requires { E::against_depth; }) s.against_depth = E::against_depth;
+  if constexpr (requires { E::precision; }) s.precision = std::string(E::precision);
   if constexpr (requires { E::quick; }) s.quick = E::quick;
   if constexpr (requires { E::paper_top1; })
     s.paper_top1.assign(std::begin(E::paper_top1), std::end(E::paper_top1));
