@@ -264,8 +264,9 @@ Series gradient_series(const ModelRun& run, const GradientSample& s, const std::
 /// taken by a resumed study (--resume) where no checkpoint is left to continue from: a study
 /// longer than one machine's life is finished model by model, on later machines. They count
 /// only when they hold every epoch asked for, each at the learning rate this study's
-/// schedule gives its last step; otherwise the model is trained (empty result, and why in
-/// `why`).
+/// schedule gives its last step, and in the study's precision where the file records one
+/// (files written before 2026-12-05 do not); otherwise the model is trained (empty result,
+/// and why in `why`).
 std::vector<runtime::EpochMetrics> finished_run(const runtime::TrainOptions& t, std::size_t train_images,
                                                 std::string& why) {
   std::vector<runtime::EpochMetrics> rows;
@@ -296,6 +297,11 @@ std::vector<runtime::EpochMetrics> finished_run(const runtime::TrainOptions& t, 
     if (rows[i].epoch != int(i) + 1 || std::abs(rows[i].lr - expected) > 1e-6 * std::max(1.0, t.lr)) {
       why = json.string() + ": epoch " + std::to_string(i + 1) + " ran at lr " + std::to_string(rows[i].lr) +
             ", this study's schedule gives " + std::to_string(expected);
+      return {};
+    }
+    if (!rows[i].precision.empty() && rows[i].precision != runtime::precision_of(t)) {
+      why = json.string() + ": epoch " + std::to_string(i + 1) + " was trained in " + rows[i].precision +
+            ", this study runs in " + runtime::precision_of(t);
       return {};
     }
   }

@@ -42,6 +42,7 @@ std::vector<EpochMetrics> read_metrics(const std::filesystem::path& path) {
       m.lr = e.at("lr");
       m.seconds = e.at("seconds");
       m.images_per_second = e.at("images_per_second");
+      m.precision = e.value("precision", std::string{});
       rows.push_back(m);
     }
   } catch (const nlohmann::json::exception& e) {
@@ -63,7 +64,7 @@ void write_metrics(const std::filesystem::path& path, const std::string& model,
                   e.train_loss, e.train_accuracy, e.test_loss, e.test_accuracy, e.test_top5, e.lr,
                   e.seconds, e.images_per_second);
     csv += line;
-    rows.push_back({{"epoch", e.epoch},
+    nlohmann::json row = {{"epoch", e.epoch},
                     {"train_loss", e.train_loss},
                     {"train_accuracy", e.train_accuracy},
                     {"test_loss", e.test_loss},
@@ -71,7 +72,9 @@ void write_metrics(const std::filesystem::path& path, const std::string& model,
                     {"test_top5", e.test_top5},
                     {"lr", e.lr},
                     {"seconds", e.seconds},
-                    {"images_per_second", e.images_per_second}});
+                    {"images_per_second", e.images_per_second}};
+    if (!e.precision.empty()) row["precision"] = e.precision;
+    rows.push_back(std::move(row));
   }
   replace_file(stem.string() + ".csv", csv);
   nlohmann::json doc = {{"model", model}, {"epochs", rows}};

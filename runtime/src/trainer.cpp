@@ -152,6 +152,11 @@ Evaluation evaluate(const codegen::ProgramView& program, std::span<const float> 
   return evaluate_batches(program, data, batch, [&](std::span<const float> images) { return eval(images); });
 }
 
+std::string precision_of(const TrainOptions& o) {
+  if (o.device == Device::cuda) return o.tf32 ? "tf32" : "f32";
+  return o.precision == onednn::Precision::bf16 ? "bf16" : "f32";
+}
+
 TrainResult train(const codegen::ProgramView& program, const std::string& model,
                   const Dataset& train_data, const Dataset& test_data, const TrainOptions& o,
                   Progress& progress) {
@@ -215,6 +220,12 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
       first_epoch = c.epochs_done;
       step = c.steps_done;
       if (!o.metrics.empty()) result.epochs = previous_metrics(o.metrics, first_epoch);
+      for (const EpochMetrics& m : result.epochs) {
+        if (!m.precision.empty() && m.precision != precision_of(o)) {
+          std::fprintf(stderr, "note: epoch %d of %s was trained in %s; this run goes on in %s\n", m.epoch,
+                       model.c_str(), m.precision.c_str(), precision_of(o).c_str());
+        }
+      }
       std::fprintf(stderr, "resuming %s from %s after epoch %d (step %lld)\n", model.c_str(),
                    checkpoint_path.c_str(), first_epoch, static_cast<long long>(step));
     }
@@ -265,6 +276,7 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
     m.lr = lr;
     m.seconds = seconds;
     m.images_per_second = seconds > 0 ? double(images) / seconds : 0.0;
+    m.precision = precision_of(o);
     result.epochs.push_back(m);
     progress.end_epoch(m.train_loss, m.train_accuracy, m.test_loss, m.test_accuracy, m.lr);
     if (!o.metrics.empty()) write_metrics(o.metrics, model, result.epochs);

@@ -199,6 +199,14 @@ if(NOT rc EQUAL 0 OR NOT n_taken EQUAL 2 OR NOT text MATCHES "Not trained by thi
   message(FATAL_ERROR "resnet_vs_vgg --resume over finished metrics (rc ${rc}, ${n_taken} taken):\n${out}\n${err}")
 endif()
 check_study(resnet_vs_vgg)
+# The metrics record each epoch's precision: in bf16 the fp32 runs do not count.
+execute_process(COMMAND ${ARCHETYPE} experiment resnet_vs_vgg --quick --resume --precision bf16 ${threads} --out ${OUT}
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+file(READ ${OUT}/resnet_vs_vgg/vgg16_cifar-seed1.json json)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "epoch 1 was trained in f32, this study runs in bf16" OR out MATCHES "not trained again"
+   OR NOT json MATCHES "\"precision\": \"bf16\"")
+  message(FATAL_ERROR "resnet_vs_vgg --resume --precision bf16 over fp32 metrics (rc ${rc}):\n${out}\n${err}")
+endif()
 execute_process(COMMAND ${ARCHETYPE} experiment resnet_vs_vgg --quick --resume --epochs 3 ${threads} --out ${OUT}
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 file(STRINGS ${OUT}/resnet_vs_vgg/vgg16_cifar-seed1.csv rows)

@@ -56,6 +56,9 @@ TEST(Trainer, ResumedRunContinuesWithTheSameLosses) {
   const TrainResult interrupted = train(program, "lenet5", train_data, test_data, first, quiet);
   ASSERT_TRUE(fs::exists(dir / "checkpoint.bin"));
   ASSERT_TRUE(fs::exists(dir / "metrics.json"));
+  const std::vector<EpochMetrics> written = read_metrics(dir / "metrics.csv");
+  ASSERT_FALSE(written.empty());
+  for (const EpochMetrics& m : written) EXPECT_EQ(m.precision, "f32");  // recorded: a study tells fp32 from bf16 runs
   EXPECT_EQ(interrupted.epochs.front().train_loss, whole.epochs.front().train_loss);
 
   TrainOptions again = small_run(3);

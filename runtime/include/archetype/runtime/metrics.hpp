@@ -19,6 +19,9 @@ struct EpochMetrics {
   double lr = 0;               ///< at the end of the epoch
   double seconds = 0;          ///< training time of the epoch (evaluation excluded)
   double images_per_second = 0;
+  std::string precision;       ///< "f32" or "bf16": the arithmetic of the epoch's training
+                               ///< steps; empty where the file does not say (written before
+                               ///< 2026-12-05). In the JSON only; the CSV keeps its columns.
 };
 
 /// Reads the epochs `write_metrics` wrote to `stem`.json (the extension of `path` is

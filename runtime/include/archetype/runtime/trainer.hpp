@@ -66,6 +66,10 @@ struct TrainOptions {
   std::function<void(int epoch, std::span<const float> gradients)> on_gradients;
 };
 
+/// The arithmetic a run with these options trains in, as its metrics record it: "bf16"
+/// (cpu, --precision bf16), "tf32" (cuda, --tf32) or "f32".
+[[nodiscard]] std::string precision_of(const TrainOptions& options);
+
 struct Evaluation {
   double loss = 0;
   double accuracy = 0;  ///< top-1
