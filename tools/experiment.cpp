@@ -99,6 +99,10 @@ Command add_experiment(CLI::App& app) {
                   "fp32 master weights); default: the study's")
       ->check(CLI::IsMember({"f32", "bf16"}));
   sub->add_flag("--resume", s.resume, "Continue each model from its checkpoint, if any");
+  sub->add_option("--models", s.models,
+                  "Training studies: train only these of its models now (comma-separated); the others are "
+                  "taken from finished earlier runs in OUT/NAME/, else left out of the report")
+      ->delimiter(',');
   sub->add_flag("--draw", s.draw,
                 "Run nothing: draw the plots a run left undrawn in OUT/NAME.md (it ran where "
                 "gnuplot is not installed, e.g. a GPU machine)");

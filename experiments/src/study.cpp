@@ -38,7 +38,10 @@ using Clock = std::chrono::steady_clock;
       << "usage: " << study
       << " [--quick] [--epochs N] [--data fashion-mnist[:DIR]|cifar10:DIR|synthetic] [--out DIR]"
          " [--checkpoints DIR] [--threads N] [--conv-algorithm direct|fastest|winograd]"
-         " [--precision f32|bf16] [--resume] [--device cpu|cuda] [--draw]\n"
+         " [--precision f32|bf16] [--resume] [--models A,B] [--device cpu|cuda] [--draw]\n"
+         "  --models train only these of the study's models now; the others are taken from\n"
+         "           finished earlier runs in OUT/"
+      << study << "/ where there are any, else left out of the report\n"
          "  --quick  a few steps on a tiny subset (checks the pipeline; into runs/quick/)\n"
          "  --draw   run nothing: draw the plots a run left undrawn in OUT/"
       << study << ".md (it ran where gnuplot is not installed)\n"
@@ -360,6 +363,7 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
 
   runtime::Progress progress(stderr);
   std::vector<ModelRun> runs;
+  std::string left_out;  // --models: neither trained nor finished before
   for (const ModelPrograms& m : models) {
     const Shape in = m.native.tensors[std::size_t(m.native.input)].shape;
     const bool native =
@@ -388,6 +392,21 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
                   grouped(run.program.params).c_str(), grouped(macs_of(run.program)).c_str(),
                   depth_of(run.program));
       std::fflush(stdout);
+      const bool selected = o.models.empty() || std::find(o.models.begin(), o.models.end(), m.label) != o.models.end();
+      if (!selected) {  // --models leaves it out: an earlier finished run, or nothing
+        std::string why;
+        if (!spec.gradient_norms) run.result.epochs = finished_run(t, data.train.size(), why);
+        if (!run.result.epochs.empty()) {
+          std::printf("not in --models; finished before: its %d epochs are in %s\n", t.epochs, t.metrics.c_str());
+          run.earlier = true;
+          runs.push_back(std::move(run));
+        } else {
+          std::printf("not in --models and not finished before%s: left out of this report\n",
+                      why.empty() ? "" : (" (" + why + ")").c_str());
+          left_out += (left_out.empty() ? "" : ", ") + m.label + " (seed " + std::to_string(seed) + ")";
+        }
+        continue;
+      }
       if (o.resume && !spec.gradient_norms && (t.checkpoint_dir.empty() || !fs::exists(t.checkpoint_dir / "checkpoint.bin"))) {
         std::string why;
         run.result.epochs = finished_run(t, data.train.size(), why);
@@ -491,6 +510,10 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
                      ". Resumed with no checkpoint left, the study took their per-epoch metrics from this folder, "
                      "written by an earlier run with every epoch asked for and this schedule's learning rates; "
                      "their times are that run's, on its machine.");
+    }
+    if (!left_out.empty()) {
+      c.md.paragraph("**Incomplete:** left out of this run (`--models`), with no finished run to take: " + left_out +
+                     ". Run them with `--models` (and `--resume`) to complete the study.");
     }
   }
 
@@ -1044,6 +1067,15 @@ StudyOptions parse_study_options(int argc, char** argv, std::string_view study) 
       o.precision = value();
     else if (flag == "--resume")
       o.resume = true;
+    else if (flag == "--models") {
+      const std::string list = value();
+      for (std::size_t at = 0; at <= list.size();) {
+        const std::size_t comma = std::min(list.find(',', at), list.size());
+        if (comma > at) o.models.push_back(list.substr(at, comma - at));
+        at = comma + 1;
+      }
+      if (o.models.empty()) study_usage(study, "--models wants model names separated by commas");
+    }
     else if (flag == "--device")
       o.device = value();
     else if (flag == "--draw")
@@ -1080,6 +1112,16 @@ int run_study(const StudySpec& spec, const std::vector<ModelPrograms>& models,
     }
     if (options.precision == "bf16" && options.device == "cuda") {
       throw std::invalid_argument("--precision bf16 is for the CPU (oneDNN); --device cuda trains in fp32");
+    }
+    if (!options.models.empty() && spec.kind != StudyKind::training) {
+      throw std::invalid_argument("--models: " + name + " trains nothing; only the training studies take it");
+    }
+    for (const std::string& m : options.models) {
+      if (std::find(spec.labels.begin(), spec.labels.end(), m) == spec.labels.end()) {
+        std::string known;
+        for (const auto& l : spec.labels) known += (known.empty() ? "" : ", ") + std::string(l);
+        throw std::invalid_argument("--models: " + name + " has no model '" + m + "' (its models: " + known + ")");
+      }
     }
     if (!bench::parse_conv_algorithm(options.conv_algorithm)) {
       throw std::invalid_argument("--conv-algorithm " + options.conv_algorithm +

@@ -215,6 +215,26 @@ if(NOT rc EQUAL 0 OR NOT out MATCHES "2 epochs, not 3" OR out MATCHES "not train
   message(FATAL_ERROR "resnet_vs_vgg --resume --epochs 3 (rc ${rc}, ${n} CSV lines):\n${out}\n${err}")
 endif()
 
+# --models: only the named models are trained; the others, with no finished run in a fresh
+# folder, are left out and the report says the study is incomplete. A name the study does
+# not have is an error that lists its models.
+execute_process(COMMAND ${ARCHETYPE} experiment resnet_vs_vgg --quick --models resnet18_cifar ${threads}
+                        --out ${OUT}/models_subset
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+file(READ ${OUT}/models_subset/resnet_vs_vgg.md text)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "not in --models and not finished before"
+   OR NOT text MATCHES "Incomplete:\\*\\* left out of this run \\(`--models`\\), with no finished run to take: vgg16_cifar"
+   OR NOT EXISTS ${OUT}/models_subset/resnet_vs_vgg/resnet18_cifar-seed1.csv
+   OR EXISTS ${OUT}/models_subset/resnet_vs_vgg/vgg16_cifar-seed1.csv)
+  message(FATAL_ERROR "resnet_vs_vgg --models resnet18_cifar (rc ${rc}):\n${out}\n${err}")
+endif()
+execute_process(COMMAND ${ARCHETYPE} experiment resnet_vs_vgg --quick --models resnet19 ${threads}
+                        --out ${OUT}/models_subset
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(rc EQUAL 0 OR NOT err MATCHES "has no model 'resnet19' \\(its models: vgg16_cifar, resnet18_cifar\\)")
+  message(FATAL_ERROR "resnet_vs_vgg --models resnet19 should fail naming the study's models (rc ${rc}):\n${out}\n${err}")
+endif()
+
 # Per-layer gradient norms: every conv/linear/BatchNorm layer at init (epoch 0) and after
 # each of the 2 epochs; ResNet-56 has 56 weight layers (55 convolutions, 1 linear) and 55
 # BatchNorms.

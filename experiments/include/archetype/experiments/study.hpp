@@ -108,13 +108,18 @@ struct StudyOptions {
   std::string device = "cpu";  ///< cpu (oneDNN), or cuda (cuDNN) for the training studies
   std::string precision;       ///< empty: the study's; f32 or bf16 (training studies on the CPU)
   bool resume = false;
+  /// Training studies: empty, every model; else only these (labels) are trained by this run.
+  /// The others are taken from finished earlier runs in OUT/NAME/ where there are any (as
+  /// --resume takes them), else left out of this report, which says so: a study too long
+  /// for one sitting is run a few models at a time, in any order.
+  std::vector<std::string> models;
   bool draw = false;    ///< only draw the plots a run left pending in OUT/NAME.md (no gnuplot there)
   std::string command;  ///< the command as typed, for the report
 };
 
 /// Parses a study executable's arguments (`--quick --epochs N --data SPEC --out DIR
-/// --checkpoints DIR --threads N --conv-algorithm A --precision f32|bf16 --resume --device cpu|cuda
-/// --draw`); prints usage
+/// --checkpoints DIR --threads N --conv-algorithm A --precision f32|bf16 --resume --models A,B
+/// --device cpu|cuda --draw`); prints usage
 /// and exits 2 on a bad one.
 StudyOptions parse_study_options(int argc, char** argv, std::string_view study);
 
