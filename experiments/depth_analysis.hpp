@@ -9,8 +9,10 @@
 /// schedule is the one that fits this project's 2-core CPU: the seven models cost 2.4
 /// GMACs per image together, about 30 minutes per epoch of all of them in bf16 (ResNet-50
 /// half of it), so 5 epochs take about 2.5 hours; 10 epochs in fp32 would take about 8. The
-/// study is resumable model by model (`--resume`), so it can be finished over several
-/// sessions; on a GPU (`--device cuda`, fp32) it takes minutes.
+/// study is resumable model by model (`--resume`), and `--models` trains a subset now and
+/// takes the others from finished earlier runs, so it can be finished over several sittings
+/// in any order (the CIFAR family together is about an hour; ResNet-50 alone about two); on
+/// a GPU (`--device cuda`, fp32) it takes minutes.
 
 #include <archetype/architectures/cifar_resnet.hpp>
 #include <archetype/architectures/resnet.hpp>
