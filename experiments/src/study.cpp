@@ -615,6 +615,64 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
     c.figure(accuracy, "accuracy_vs_depth.png");
     c.figure(params, "params_vs_depth.png");
     c.figure(macs, "macs_vs_depth.png");
+
+    // The CIFAR family in order of depth: does accuracy rise with every step, as in He et al.
+    // 2016, Table 6? Where it does not, the final training errors tell under-training (they
+    // rise with depth too) from over-fitting (they fall).
+    std::vector<const Row*> family;
+    for (const Row& r : rows) {
+      if (r.model->label.find("_cifar") == std::string::npos) family.push_back(&r);
+    }
+    std::sort(family.begin(), family.end(),
+              [](const Row* a, const Row* b) { return depth_of(a->program) < depth_of(b->program); });
+    if (family.size() >= 2) {
+      // A step in depth that loses test accuracy while its training error rises is a net
+      // further from convergence; one that loses it while fitting the training set better
+      // generalises worse.
+      bool accuracy_rises = true, losses_underfit = true;
+      std::string chain, errors;
+      nlohmann::json trend = nlohmann::json::array();
+      for (std::size_t i = 0; i < family.size(); ++i) {
+        const Row& r = *family[i];
+        if (i > 0 && !(mean(r.test_accuracy) > mean(family[i - 1]->test_accuracy))) {
+          accuracy_rises = false;
+          losses_underfit = losses_underfit && mean(r.train_error) > mean(family[i - 1]->train_error);
+        }
+        chain += (i ? " → " : "") + r.model->label + " " + percent(mean(r.test_accuracy));
+        errors += (i ? ", " : "") + percent(mean(r.train_error));
+        trend.push_back({{"label", r.model->label},
+                         {"depth", depth_of(r.program)},
+                         {"final_test_accuracy", mean(r.test_accuracy)},
+                         {"final_train_error", mean(r.train_error)}});
+      }
+      const auto best = *std::max_element(family.begin(), family.end(), [](const Row* a, const Row* b) {
+        return mean(a->test_accuracy) < mean(b->test_accuracy);
+      });
+      const std::int64_t steps = std::int64_t(base.epochs) * runtime::batches_per_epoch(data.train.size(), base.batch, true);
+      std::string text = "CIFAR ResNets in order of depth, final test accuracy: " + chain +
+                         " (final training error, same order: " + errors + "). ";
+      if (accuracy_rises) {
+        text += "Test accuracy rises with every step in depth, as in He et al. 2016, Table 6.";
+      } else {
+        text += "Unlike He et al. 2016, Table 6, test accuracy does not rise with every step in depth; it is highest at " +
+                best->model->label + ". ";
+        text += losses_underfit
+                    ? "Every step in depth that loses test accuracy also raises the final training error: the deeper "
+                      "net fits its training set worse there, so it is further from convergence, not over-fitted. This "
+                      "run trained " +
+                          std::to_string(base.epochs) + " epochs (" + grouped(steps) + " iterations at batch " +
+                          std::to_string(base.batch) +
+                          "), the paper 64,000 iterations at batch 128 (about 164 epochs of CIFAR-10); deeper nets "
+                          "need more of them to converge."
+                    : "At least one step in depth loses test accuracy while fitting the training set no worse: there "
+                      "the deeper net generalises worse.";
+      }
+      c.md.heading(3, "Accuracy and depth");
+      c.md.paragraph(text);
+      c.summary["depth_trend"] = {{"cifar_family", trend},
+                                  {"test_accuracy_rises_with_depth", accuracy_rises},
+                                  {"accuracy_losses_are_underfitting", !accuracy_rises && losses_underfit}};
+    }
   }
 
   if (spec.gradient_norms) {

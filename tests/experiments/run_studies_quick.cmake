@@ -184,6 +184,14 @@ foreach(name resnet_vs_vgg depth_analysis skip_connections computational_cost li
   if(name STREQUAL "skip_connections")
     check_undrawn(${name} "${out}")
   endif()
+  if(name STREQUAL "depth_analysis")  # the CIFAR family's accuracy in order of depth, said in words
+    file(READ ${OUT}/depth_analysis.md text)
+    file(READ ${OUT}/depth_analysis/summary.json summary)
+    if(NOT text MATCHES "### Accuracy and depth\n\nCIFAR ResNets in order of depth, final test accuracy: resnet20 [0-9.]+% → resnet32"
+       OR NOT summary MATCHES "\"test_accuracy_rises_with_depth\": (true|false)")
+      message(FATAL_ERROR "depth_analysis.md: no 'Accuracy and depth' paragraph over the CIFAR family, or summary.json has no depth_trend")
+    endif()
+  endif()
   check_study(${name})
 endforeach()
 
