@@ -627,16 +627,28 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
               [](const Row* a, const Row* b) { return depth_of(a->program) < depth_of(b->program); });
     if (family.size() >= 2) {
       // A step in depth that loses test accuracy while its training error rises is a net
-      // further from convergence; one that loses it while fitting the training set better
-      // generalises worse.
-      bool accuracy_rises = true, losses_underfit = true;
-      std::string chain, errors;
-      nlohmann::json trend = nlohmann::json::array();
+      // further from convergence; one that loses it while fitting the training set no worse
+      // generalises no better.
+      std::string chain, errors, steps_down;
+      bool any_underfit = false;
+      nlohmann::json trend = nlohmann::json::array(), losses = nlohmann::json::array();
       for (std::size_t i = 0; i < family.size(); ++i) {
         const Row& r = *family[i];
-        if (i > 0 && !(mean(r.test_accuracy) > mean(family[i - 1]->test_accuracy))) {
-          accuracy_rises = false;
-          losses_underfit = losses_underfit && mean(r.train_error) > mean(family[i - 1]->train_error);
+        if (i > 0) {
+          const Row& p = *family[i - 1];
+          const double d_test = mean(r.test_accuracy) - mean(p.test_accuracy);
+          const double d_train = mean(r.train_error) - mean(p.train_error);
+          if (!(d_test > 0)) {
+            const bool underfit = d_train > 0;
+            any_underfit = any_underfit || underfit;
+            steps_down += std::string(steps_down.empty() ? "" : "; ") + p.model->label + " → " + r.model->label +
+                          ": test accuracy " + fixed(100 * d_test, 2) + " points, training error " +
+                          (d_train > 0 ? "+" : "") + fixed(100 * d_train, 2) + " points" +
+                          (underfit ? " (fits its training set worse: further from convergence)"
+                                    : " (fits its training set no worse, tests no better)");
+            losses.push_back({{"from", p.model->label}, {"to", r.model->label}, {"test_accuracy_change", d_test},
+                              {"train_error_change", d_train}});
+          }
         }
         chain += (i ? " → " : "") + r.model->label + " " + percent(mean(r.test_accuracy));
         errors += (i ? ", " : "") + percent(mean(r.train_error));
@@ -645,6 +657,7 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
                          {"final_test_accuracy", mean(r.test_accuracy)},
                          {"final_train_error", mean(r.train_error)}});
       }
+      const bool accuracy_rises = steps_down.empty();
       const auto best = *std::max_element(family.begin(), family.end(), [](const Row* a, const Row* b) {
         return mean(a->test_accuracy) < mean(b->test_accuracy);
       });
@@ -655,23 +668,23 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
         text += "Test accuracy rises with every step in depth, as in He et al. 2016, Table 6.";
       } else {
         text += "Unlike He et al. 2016, Table 6, test accuracy does not rise with every step in depth; it is highest at " +
-                best->model->label + ". ";
-        text += losses_underfit
-                    ? "Every step in depth that loses test accuracy also raises the final training error: the deeper "
-                      "net fits its training set worse there, so it is further from convergence, not over-fitted. This "
-                      "run trained " +
-                          std::to_string(base.epochs) + " epochs (" + grouped(steps) + " iterations at batch " +
-                          std::to_string(base.batch) +
-                          "), the paper 64,000 iterations at batch 128 (about 164 epochs of CIFAR-10); deeper nets "
-                          "need more of them to converge."
-                    : "At least one step in depth loses test accuracy while fitting the training set no worse: there "
-                      "the deeper net generalises worse.";
+                best->model->label + ". The steps that lose it: " + steps_down + ".";
+        if (any_underfit) {
+          text += " This run trained " + std::to_string(base.epochs) + " epochs (" + grouped(steps) +
+                  " iterations at batch " + std::to_string(base.batch) +
+                  "), the paper 64,000 iterations at batch 128 (about 164 epochs of CIFAR-10); deeper nets need more "
+                  "of them to converge.";
+        }
+      }
+      if (seeds.size() == 1) {
+        text += " One seed per model: differences of a few tenths of a point between neighbours are within what "
+                "another seed could change.";
       }
       c.md.heading(3, "Accuracy and depth");
       c.md.paragraph(text);
       c.summary["depth_trend"] = {{"cifar_family", trend},
                                   {"test_accuracy_rises_with_depth", accuracy_rises},
-                                  {"accuracy_losses_are_underfitting", !accuracy_rises && losses_underfit}};
+                                  {"steps_losing_accuracy", losses}};
     }
   }
 
