@@ -25,13 +25,14 @@ void Progress::begin_epoch(int epoch, int epochs, long long steps) {
   epochs_ = epochs;
   steps_ = steps;
   images_ = 0;
-  start_ = last_draw_ = std::chrono::steady_clock::now();
+  start_ = last_draw_ = last_step_ = std::chrono::steady_clock::now();
 }
 
 void Progress::step(long long done, double loss, double accuracy, long long images) {
   images_ = images;
-  if (!interactive_) return;
   const auto now = std::chrono::steady_clock::now();
+  last_step_ = now;
+  if (!interactive_) return;
   if (done < steps_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
   last_draw_ = now;
   const double elapsed = std::chrono::duration<double>(now - start_).count();
@@ -52,7 +53,8 @@ void Progress::end_epoch(double train_loss, double train_accuracy, double test_l
                          double test_accuracy, double lr) {
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  const double rate = elapsed > 0 ? double(images_) / elapsed : 0.0;
+  const double training = std::chrono::duration<double>(last_step_ - start_).count();
+  const double rate = training > 0 ? double(images_) / training : 0.0;
   if (interactive_) std::fprintf(out_, "\r\033[K");
   std::fprintf(out_,
                "epoch %d/%d  train loss %.4f  acc %5.2f%%  |  test loss %.4f  acc %5.2f%%  |  "

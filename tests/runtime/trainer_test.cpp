@@ -8,10 +8,13 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <span>
+#include <string>
+#include <thread>
 #include <vector>
 
 namespace archetype::runtime {
@@ -75,6 +78,31 @@ TEST(Trainer, ResumedRunContinuesWithTheSameLosses) {
   EXPECT_EQ(resumed.steps, whole.steps);
   fs::remove_all(dir);
   std::fclose(sink);
+}
+
+// The epoch line's images/s counts the training steps only, as the metrics do, not the
+// evaluation after them: a 20 ms "step" and a 500 ms "evaluation" give a rate well above
+// images / (the whole epoch's wall time).
+TEST(Progress, EpochRateLeavesOutTheEvaluation) {
+  std::FILE* sink = std::tmpfile();
+  ASSERT_NE(sink, nullptr);
+  Progress progress(sink, false);
+  const auto start = std::chrono::steady_clock::now();
+  progress.begin_epoch(1, 1, 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  progress.step(1, 1.0, 0.5, 1000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  progress.end_epoch(1.0, 0.5, 1.0, 0.5, 0.1);
+  const double whole = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::rewind(sink);
+  char line[512] = {};
+  ASSERT_NE(std::fgets(line, sizeof line, sink), nullptr);
+  std::fclose(sink);
+  const std::string text = line;
+  const auto at = text.find(" img/s");
+  ASSERT_NE(at, std::string::npos) << text;
+  const double rate = std::stod(text.substr(text.rfind(' ', at - 1) + 1));
+  EXPECT_GT(rate, 2.0 * 1000 / whole) << text;  // the whole epoch's rate would be about 1000 / 0.52
 }
 
 // TrainOptions::on_gradients sees the gradient block of the first batch (epoch 0) and of

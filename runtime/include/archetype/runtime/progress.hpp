@@ -18,7 +18,9 @@ class Progress {
   void begin_epoch(int epoch, int epochs, long long steps);
   /// After each step: running mean loss and accuracy of the epoch so far.
   void step(long long done, double loss, double accuracy, long long images);
-  /// Prints the epoch's summary line (the bar's final state on a terminal).
+  /// Prints the epoch's summary line (the bar's final state on a terminal): images/s of the
+  /// training steps alone (as the metrics count them: from begin_epoch to the last step),
+  /// and the epoch's wall time with its evaluation.
   void end_epoch(double train_loss, double train_accuracy, double test_loss, double test_accuracy,
                  double lr);
   [[nodiscard]] bool interactive() const { return interactive_; }
@@ -28,7 +30,7 @@ class Progress {
   bool interactive_;
   int epoch_ = 0, epochs_ = 0;
   long long steps_ = 0, images_ = 0;
-  std::chrono::steady_clock::time_point start_{}, last_draw_{};
+  std::chrono::steady_clock::time_point start_{}, last_draw_{}, last_step_{};
 };
 
 /// `1:02:03` / `2:03` for a duration in seconds.
