@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -206,6 +207,10 @@ void write_plot(const Plot& plot, const std::filesystem::path& png) {
     g << "set grid\nset key outside right top\nset datafile missing 'NaN'\n";
     if (plot.log_x) g << "set logscale x\n";
     if (plot.log_y) g << "set logscale y\n";
+    // Point labels are drawn to the right of their points: room for the rightmost ones.
+    const bool labelled =
+        std::any_of(plot.series.begin(), plot.series.end(), [](const Series& s) { return !s.labels.empty(); });
+    if (labelled && !bars) g << "set offsets graph 0, graph 0.15, graph 0.05, graph 0.05\n";
     const std::string file = gnuplot_string(data.filename().string());
     if (bars) {
       g << "set style data histograms\nset style histogram clustered gap 1\nset style fill solid "
