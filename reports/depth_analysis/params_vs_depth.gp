@@ -8,5 +8,6 @@ set grid
 set key outside right top
 set datafile missing 'NaN'
 set logscale y
+set offsets graph 0, graph 0.15, graph 0.05, graph 0.05
 plot 'params_vs_depth.dat' index 0 using 1:2 with points pointsize 2 title 'CIFAR ResNets (6n+2)', 'params_vs_depth.dat' index 0 using 1:2:3 with labels left offset 0.6,0.3 notitle, \
   'params_vs_depth.dat' index 1 using 1:2 with points pointsize 2 title 'ResNet-18/50 (CIFAR variants)', 'params_vs_depth.dat' index 1 using 1:2:3 with labels left offset 0.6,0.3 notitle
