@@ -393,22 +393,11 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
                   depth_of(run.program));
       std::fflush(stdout);
       const bool selected = o.models.empty() || std::find(o.models.begin(), o.models.end(), m.label) != o.models.end();
-      if (!selected) {  // --models leaves it out: an earlier finished run, or nothing
-        std::string why;
-        if (!spec.gradient_norms) run.result.epochs = finished_run(t, data.train.size(), why);
-        if (!run.result.epochs.empty()) {
-          std::printf("not in --models; finished before: its %d epochs are in %s\n", t.epochs, t.metrics.c_str());
-          run.earlier = true;
-          runs.push_back(std::move(run));
-        } else {
-          std::printf("not in --models and not finished before%s: left out of this report\n",
-                      why.empty() ? "" : (" (" + why + ")").c_str());
-          left_out += (left_out.empty() ? "" : ", ") + m.label + " (seed " + std::to_string(seed) + ")";
-        }
-        continue;
-      }
-      if (o.resume && !spec.gradient_norms && (t.checkpoint_dir.empty() || !fs::exists(t.checkpoint_dir / "checkpoint.bin"))) {
-        std::string why;
+      // A model --models leaves out, or one resumed with no checkpoint left, is taken from an
+      // earlier finished run where there is one; a left-out one without it is not run.
+      const bool no_checkpoint = t.checkpoint_dir.empty() || !fs::exists(t.checkpoint_dir / "checkpoint.bin");
+      std::string why;
+      if (!spec.gradient_norms && (!selected || (o.resume && no_checkpoint))) {
         run.result.epochs = finished_run(t, data.train.size(), why);
         if (!run.result.epochs.empty()) {
           std::printf("finished before: its %d epochs are in %s; not trained again\n", t.epochs,
@@ -417,7 +406,13 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
           runs.push_back(std::move(run));
           continue;
         }
-        if (!why.empty()) std::printf("not taken from an earlier run: %s\n", why.c_str());
+        if (!why.empty() && selected) std::printf("not taken from an earlier run: %s\n", why.c_str());
+      }
+      if (!selected) {
+        std::printf("not in --models and not finished before%s: left out of this report\n",
+                    why.empty() ? "" : (" (" + why + ")").c_str());
+        left_out += (left_out.empty() ? "" : ", ") + m.label + " (seed " + std::to_string(seed) + ")";
+        continue;
       }
       const auto start = Clock::now();
       run.result = runtime::train(run.program, m.label, data.train, data.test, t, progress);
@@ -617,8 +612,9 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
     c.figure(macs, "macs_vs_depth.png");
 
     // The CIFAR family in order of depth: does accuracy rise with every step, as in He et al.
-    // 2016, Table 6? Where it does not, the final training errors tell under-training (they
-    // rise with depth too) from over-fitting (they fall).
+    // 2016, Table 6? A step that loses test accuracy while its training error rises is a net
+    // further from convergence; one that loses it fitting the training set no worse
+    // generalises no better.
     std::vector<const Row*> family;
     for (const Row& r : rows) {
       if (r.model->label.find("_cifar") == std::string::npos) family.push_back(&r);
@@ -626,9 +622,6 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
     std::sort(family.begin(), family.end(),
               [](const Row* a, const Row* b) { return depth_of(a->program) < depth_of(b->program); });
     if (family.size() >= 2) {
-      // A step in depth that loses test accuracy while its training error rises is a net
-      // further from convergence; one that loses it while fitting the training set no worse
-      // generalises no better.
       std::string chain, errors, steps_down;
       bool any_underfit = false;
       nlohmann::json trend = nlohmann::json::array(), losses = nlohmann::json::array();
