@@ -18,7 +18,8 @@ std::string format_duration(double seconds) {
 }
 
 Progress::Progress(std::FILE* out) : Progress(out, ::isatty(::fileno(out)) != 0) {}
-Progress::Progress(std::FILE* out, bool interactive) : out_(out), interactive_(interactive) {}
+Progress::Progress(std::FILE* out, bool interactive, std::chrono::milliseconds log_every)
+    : out_(out), interactive_(interactive), log_every_(log_every) {}
 
 void Progress::begin_epoch(int epoch, int epochs, long long steps) {
   epoch_ = epoch;
@@ -32,12 +33,19 @@ void Progress::step(long long done, double loss, double accuracy, long long imag
   images_ = images;
   const auto now = std::chrono::steady_clock::now();
   last_step_ = now;
-  if (!interactive_) return;
-  if (done < steps_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
+  if (!interactive_ && (done >= steps_ || now - last_draw_ < log_every_)) return;
+  if (interactive_ && done < steps_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
   last_draw_ = now;
   const double elapsed = std::chrono::duration<double>(now - start_).count();
   const double rate = elapsed > 0 ? double(images) / elapsed : 0.0;
   const double eta = done > 0 ? elapsed * double(steps_ - done) / double(done) : 0.0;
+  if (!interactive_) {
+    std::fprintf(out_, "epoch %d/%d  step %lld/%lld (%lld%%)  loss %.4f  acc %5.2f%%  %.0f img/s  ETA %s\n",
+                 epoch_, epochs_, done, steps_, steps_ > 0 ? 100 * done / steps_ : 100, loss,
+                 100.0 * accuracy, rate, format_duration(eta).c_str());
+    std::fflush(out_);
+    return;
+  }
   constexpr int width = 24;
   const int filled = steps_ > 0 ? int(width * done / steps_) : width;
   char bar[width + 1];

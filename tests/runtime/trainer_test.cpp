@@ -105,6 +105,43 @@ TEST(Progress, EpochRateLeavesOutTheEvaluation) {
   EXPECT_GT(rate, 2.0 * 1000 / whole) << text;  // the whole epoch's rate would be about 1000 / 0.52
 }
 
+// Written to a log (not a terminal), a long epoch says where it is: one plain line per
+// `log_every` within the epoch, none for its last step (the summary line follows), and
+// none at all when the epoch is shorter than `log_every`.
+TEST(Progress, LogsProgressLinesWithinALongEpochWhenNotATerminal) {
+  const auto lines_of = [](std::FILE* sink) {
+    std::rewind(sink);
+    std::vector<std::string> lines;
+    char line[512];
+    while (std::fgets(line, sizeof line, sink) != nullptr) lines.emplace_back(line);
+    std::fclose(sink);
+    return lines;
+  };
+  std::FILE* sink = std::tmpfile();
+  ASSERT_NE(sink, nullptr);
+  {
+    Progress progress(sink, false, std::chrono::milliseconds(0));
+    progress.begin_epoch(2, 5, 4);
+    for (long long done = 1; done <= 4; ++done) progress.step(done, 0.5, 0.25, 128 * done);
+  }
+  const auto lines = lines_of(sink);
+  ASSERT_EQ(lines.size(), 3u);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::string want = "epoch 2/5  step " + std::to_string(i + 1) + "/4 (" + std::to_string(25 * (i + 1)) + "%)";
+    EXPECT_EQ(lines[i].rfind(want, 0), 0u) << lines[i];
+    EXPECT_NE(lines[i].find("loss 0.5000  acc 25.00%"), std::string::npos) << lines[i];
+    EXPECT_EQ(lines[i].find_first_of("\r\033"), std::string::npos) << lines[i];
+  }
+  std::FILE* quiet_sink = std::tmpfile();
+  ASSERT_NE(quiet_sink, nullptr);
+  {
+    Progress progress(quiet_sink, false);  // a minute between lines: none in a short epoch
+    progress.begin_epoch(1, 1, 4);
+    for (long long done = 1; done <= 4; ++done) progress.step(done, 0.5, 0.25, 128 * done);
+  }
+  EXPECT_TRUE(lines_of(quiet_sink).empty());
+}
+
 // TrainOptions::on_gradients sees the gradient block of the first batch (epoch 0) and of
 // the last batch of each epoch, and reading it changes nothing in the run.
 TEST(Trainer, GradientHookSeesInitialisationAndEachEpochWithoutChangingTheRun) {

@@ -1,7 +1,8 @@
 #pragma once
 /// \file
 /// \brief Progress of a training run: a live bar on a terminal (loss, accuracy, images/s,
-/// ETA), one plain line per epoch otherwise (logs, CI).
+/// ETA); otherwise (logs, CI) a plain progress line at most once a minute within an epoch,
+/// and one summary line per epoch.
 
 #include <chrono>
 #include <cstdio>
@@ -11,9 +12,13 @@ namespace archetype::runtime {
 
 class Progress {
  public:
-  /// `interactive`: redraw a bar in place (default: whether `out` is a terminal).
+  /// `interactive`: redraw a bar in place (default: whether `out` is a terminal). Otherwise
+  /// a step prints one plain line (no carriage return, no escape codes) when `log_every` has
+  /// passed since the epoch began or since the last such line, so that a long epoch written
+  /// to a log file shows where it is; the epoch's last step prints none (its summary follows).
   explicit Progress(std::FILE* out = stderr);
-  Progress(std::FILE* out, bool interactive);
+  Progress(std::FILE* out, bool interactive,
+           std::chrono::milliseconds log_every = std::chrono::seconds(60));
 
   void begin_epoch(int epoch, int epochs, long long steps);
   /// After each step: running mean loss and accuracy of the epoch so far.
@@ -28,6 +33,7 @@ class Progress {
  private:
   std::FILE* out_;
   bool interactive_;
+  std::chrono::milliseconds log_every_;
   int epoch_ = 0, epochs_ = 0;
   long long steps_ = 0, images_ = 0;
   std::chrono::steady_clock::time_point start_{}, last_draw_{}, last_step_{};
