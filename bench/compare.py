@@ -38,6 +38,7 @@ import datetime
 import json
 import os
 import re
+import resource
 import shlex
 import shutil
 import subprocess
@@ -210,6 +211,7 @@ def run_one(cmd, env=None, timeout=None, parse=None):
     exe = Path(cmd[0])
     if not (exe.exists() if exe.is_absolute() else shutil.which(cmd[0])):
         return None, f"{rel(exe)} not found"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=timeout)
     except OSError as e:
@@ -219,15 +221,28 @@ def run_one(cmd, env=None, timeout=None, parse=None):
         return None, f"timed out after {timeout:g} s (--timeout): {tail(err)}"
     if p.returncode != 0:
         return None, f"exit {p.returncode}: {tail(p.stderr or p.stdout)}"
+    usage = process_usage(before, resource.getrusage(resource.RUSAGE_CHILDREN))
     if parse is not None:
         row, err = parse(p.stdout)
         if err:
             err += f" (stderr: {tail(p.stderr, 300)})" if p.stderr.strip() else ""
+        if row is not None:
+            row["process"] = usage
         return row, err
     rows = [line for line in p.stdout.splitlines() if line.startswith("{")]
     if not rows:
         return None, f"exit {p.returncode}, no JSON row: {tail(p.stderr or p.stdout)}"
-    return json.loads(rows[-1]), ""
+    row = json.loads(rows[-1])
+    row["process"] = usage
+    return row, ""
+
+
+def process_usage(before, after):
+    """What one finished child process used, from getrusage(RUSAGE_CHILDREN) before and after it:
+    CPU seconds in user mode and in the kernel, and minor page faults (a page first touched,
+    e.g. memory mapped anew by an allocator that returned it to the kernel)."""
+    return {"user_s": after.ru_utime - before.ru_utime, "sys_s": after.ru_stime - before.ru_stime,
+            "minor_faults": after.ru_minflt - before.ru_minflt}
 
 
 # --- Compile cost.
@@ -498,7 +513,37 @@ def dlib_iters_text(a):
     return "the larger of --steps and its own default: " + ", ".join(f"{m} {n}" for m, n in DLIB_MODELS.items())
 
 
-def write_report(a, path, meta, summary, errors):
+def write_rounds(w, per_config, dlib):
+    """Every round of every configuration of one model, with what its process spent in the
+    kernel: the spread between rounds, and whether a slow round went into page faults."""
+    rounds = max((len(rows) for rows in per_config.values()), default=0)
+    if rounds < 1:
+        return
+
+    def each(rows, value):
+        return " / ".join("–" if r is None or value(r) is None else value(r) for r in rows)
+
+    def sys_share(r):
+        u = r.get("process")
+        return None if not u or u["user_s"] + u["sys_s"] <= 0 else \
+            f"{100 * u['sys_s'] / (u['user_s'] + u['sys_s']):.0f}%"
+
+    w("")
+    w("Each round (in round order), and what each configuration's process spent in the kernel: its "
+      "share of the process's CPU time in system mode, and its minor page faults (`getrusage` of the "
+      "finished process: setup, warm-up and both measurements).")
+    w("")
+    w("| configuration | train img/s | inference img/s | CPU time in the kernel | minor page faults |")
+    w("|---|---:|---:|---:|---:|")
+    for key, rows in per_config.items():
+        w(f"| {label_of(key, dlib)} | "
+          f"{each(rows, lambda r: fmt(r.get('train_img_s'), ',.0f'))} | "
+          f"{each(rows, lambda r: fmt(r.get('infer_img_s'), ',.0f'))} | "
+          f"{each(rows, sys_share)} | "
+          f"{each(rows, lambda r: r.get('process') and format(r['process']['minor_faults'], ','))} |")
+
+
+def write_report(a, path, meta, summary, errors, results):
     lines = []
     w = lines.append
     peak = a.peak_gflops
@@ -620,6 +665,7 @@ def write_report(a, path, meta, summary, errors):
                   f"{fmt(dt, '.3f')}x, inference {fmt(di, '.3f')}x ({fmt(r['train_steps_min'], 'd')} timed steps)"
                   + ("; its LeNet-5 takes the classic 1x32x32 input (valid first convolution): the same "
                      "parameters and FLOPs." if model == "lenet5" else "."))
+        write_rounds(w, results.get(model, {}), dlib)
     w("")
     w("## How measured")
     w("")
@@ -795,7 +841,7 @@ def main():
         measure_peak()  # again after the rounds: the report gives both
     meta["peak_measured"] = peaks if measured else None
     summary = summarize(results, meta["flops"])
-    write_report(a, out, meta, summary, errors)
+    write_report(a, out, meta, summary, errors, results)
     json_path = out.with_suffix(".json")
     json_path.write_text(json.dumps({"meta": meta, "best": summary, "rows": raw}, indent=1,
                                     default=str) + "\n")
