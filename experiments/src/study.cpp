@@ -156,6 +156,15 @@ std::string utc_now() {
 double mean(const std::vector<double>& v) {
   return v.empty() ? 0.0 : std::accumulate(v.begin(), v.end(), 0.0) / double(v.size());
 }
+/// The middle value (the mean of the two middle ones for an even count): a time per epoch
+/// that one disturbed epoch (a paused or shared run) does not move.
+double median(std::vector<double> v) {
+  if (v.empty()) return 0.0;
+  const auto mid = v.begin() + std::ptrdiff_t(v.size() / 2);
+  std::nth_element(v.begin(), mid, v.end());
+  if (v.size() % 2 == 1) return *mid;
+  return (*mid + *std::max_element(v.begin(), mid)) / 2;
+}
 double deviation(const std::vector<double>& v) {
   if (v.size() < 2) return 0.0;
   const double m = mean(v);
@@ -460,7 +469,7 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
                      grouped(macs_of(r.program)),
                      mib(planned_training_bytes(r.program, base.batch)),
                      with_spread(r.train_error, true), with_spread(r.test_accuracy, true),
-                     fixed(mean(r.seconds), 1), fixed(mean(r.images_per_second), 1)});
+                     fixed(median(r.seconds), 1), fixed(median(r.images_per_second), 1)});
     nlohmann::json mj{{"label", r.model->label},
                       {"depth", depth_of(r.program)},
                       {"params", r.program.params},
@@ -471,7 +480,9 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
                       {"final_train_error", r.train_error},
                       {"final_test_accuracy", r.test_accuracy},
                       {"mean_epoch_seconds", mean(r.seconds)},
-                      {"mean_images_per_second", mean(r.images_per_second)}};
+                      {"mean_images_per_second", mean(r.images_per_second)},
+                      {"median_epoch_seconds", median(r.seconds)},
+                      {"median_images_per_second", median(r.images_per_second)}};
     models_json.push_back(mj);
   }
   c.md.table({"model", "depth", "params", "MACs/image", "training memory (MiB, planned)",
@@ -489,7 +500,10 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
       " plus weights, gradients and momentum (fp32), compile-time; the executable adds a pool for "
       "the "
       "transient activations and gradients. s/epoch and img/s: training only (evaluation "
-      "excluded), measured, " +
+      "excluded), measured, the median over the epochs" +
+      std::string(seeds.size() > 1 ? " and seeds" : "") +
+      " (wall-clock: an epoch paused or sharing the cores is slower, and the median leaves it "
+      "out), " +
       threads_text(c.threads) +
       ". Errors and accuracies are fractions of the images of the last epoch" +
       (seeds.size() > 1 ? ", mean ± standard deviation over the seeds." : "."));

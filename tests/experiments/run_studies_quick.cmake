@@ -191,6 +191,11 @@ foreach(name resnet_vs_vgg depth_analysis skip_connections computational_cost li
        OR NOT summary MATCHES "\"test_accuracy_rises_with_depth\": (true|false)")
       message(FATAL_ERROR "depth_analysis.md: no 'Accuracy and depth' paragraph over the CIFAR family, or summary.json has no depth_trend")
     endif()
+    # The time per epoch is the median over the epochs (one paused epoch does not move it).
+    if(NOT summary MATCHES "\"median_epoch_seconds\": [0-9]*[.]?[0-9]*[1-9]"
+       OR NOT text MATCHES "s/epoch and img/s: training only [(]evaluation excluded[)], measured, the median over the epochs")
+      message(FATAL_ERROR "depth_analysis: summary.json has no positive median_epoch_seconds, or the report does not say s/epoch is a median")
+    endif()
   endif()
   check_study(${name})
 endforeach()
