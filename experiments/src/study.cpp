@@ -402,11 +402,13 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
                   depth_of(run.program));
       std::fflush(stdout);
       const bool selected = o.models.empty() || std::find(o.models.begin(), o.models.end(), m.label) != o.models.end();
-      // A model --models leaves out, or one resumed with no checkpoint left, is taken from an
-      // earlier finished run where there is one; a left-out one without it is not run.
+      // A model --models leaves out, or one resumed, is taken from an earlier finished run
+      // where there is one (resumed from its last checkpoint it would train nothing, and the
+      // report would not say its figures are an earlier run's); a left-out one without it is
+      // not run, a resumed one continues from its checkpoint or starts anew.
       const bool no_checkpoint = t.checkpoint_dir.empty() || !fs::exists(t.checkpoint_dir / "checkpoint.bin");
       std::string why;
-      if (!spec.gradient_norms && (!selected || (o.resume && no_checkpoint))) {
+      if (!spec.gradient_norms && (!selected || o.resume)) {
         run.result.epochs = finished_run(t, data.train.size(), why);
         if (!run.result.epochs.empty()) {
           std::printf("finished before: its %d epochs are in %s; not trained again\n", t.epochs,
@@ -415,7 +417,9 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
           runs.push_back(std::move(run));
           continue;
         }
-        if (!why.empty() && selected) std::printf("not taken from an earlier run: %s\n", why.c_str());
+        if (!why.empty() && selected && no_checkpoint) {
+          std::printf("not taken from an earlier run: %s\n", why.c_str());
+        }
       }
       if (!selected) {
         std::printf("not in --models and not finished before%s: left out of this report\n",
@@ -516,9 +520,9 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
     }
     if (!earlier.empty()) {
       c.md.paragraph("Not trained by this run: " + earlier +
-                     ". Resumed with no checkpoint left, the study took their per-epoch metrics from this folder, "
-                     "written by an earlier run with every epoch asked for and this schedule's learning rates; "
-                     "their times are that run's, on its machine.");
+                     ". Resumed or left out by `--models`, the study took their per-epoch metrics from this "
+                     "folder, written by an earlier run that finished every epoch asked for with this schedule's "
+                     "learning rates; their times are that run's, on its machine.");
     }
     if (!left_out.empty()) {
       c.md.paragraph("**Incomplete:** left out of this run (`--models`), with no finished run to take: " + left_out +
