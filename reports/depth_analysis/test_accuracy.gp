@@ -8,8 +8,9 @@ set grid
 set key outside right top
 set datafile missing 'NaN'
 plot 'test_accuracy.dat' index 0 using 1:2 with linespoints title 'resnet18_cifar', \
-  'test_accuracy.dat' index 1 using 1:2 with linespoints title 'resnet20', \
-  'test_accuracy.dat' index 2 using 1:2 with linespoints title 'resnet32', \
-  'test_accuracy.dat' index 3 using 1:2 with linespoints title 'resnet44', \
-  'test_accuracy.dat' index 4 using 1:2 with linespoints title 'resnet56', \
-  'test_accuracy.dat' index 5 using 1:2 with linespoints title 'resnet110'
+  'test_accuracy.dat' index 1 using 1:2 with linespoints title 'resnet50_cifar', \
+  'test_accuracy.dat' index 2 using 1:2 with linespoints title 'resnet20', \
+  'test_accuracy.dat' index 3 using 1:2 with linespoints title 'resnet32', \
+  'test_accuracy.dat' index 4 using 1:2 with linespoints title 'resnet44', \
+  'test_accuracy.dat' index 5 using 1:2 with linespoints title 'resnet56', \
+  'test_accuracy.dat' index 6 using 1:2 with linespoints title 'resnet110'
