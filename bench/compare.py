@@ -516,8 +516,7 @@ def dlib_iters_text(a):
 def write_rounds(w, per_config, dlib):
     """Every round of every configuration of one model, with what its process spent in the
     kernel: the spread between rounds, and whether a slow round went into page faults."""
-    rounds = max((len(rows) for rows in per_config.values()), default=0)
-    if rounds < 1:
+    if not any(per_config.values()):
         return
 
     def each(rows, value):

@@ -33,8 +33,11 @@ void Progress::step(long long done, double loss, double accuracy, long long imag
   images_ = images;
   const auto now = std::chrono::steady_clock::now();
   last_step_ = now;
-  if (!interactive_ && (done >= steps_ || now - last_draw_ < log_every_)) return;
-  if (interactive_ && done < steps_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
+  // A bar redraws every 100 ms and at the last step; a log line waits `log_every_` and skips
+  // the last step, whose summary line follows.
+  const bool draw = interactive_ ? done >= steps_ || now - last_draw_ >= std::chrono::milliseconds(100)
+                                 : done < steps_ && now - last_draw_ >= log_every_;
+  if (!draw) return;
   last_draw_ = now;
   const double elapsed = std::chrono::duration<double>(now - start_).count();
   const double rate = elapsed > 0 ? double(images) / elapsed : 0.0;
