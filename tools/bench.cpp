@@ -44,6 +44,7 @@ struct Measured {
   double setup_seconds = 0;  // building the Executable
   float last_loss = 0;       // training only: the loss of the last step (a sanity check)
   onednn::Executable::Footprint footprint;  // values and scratchpad of the Executable
+  onednn::Executable::Passes passes;        // steps and reorders per pass
 };
 
 /// Builds the workload (the Executable, initialised parameters, one synthetic batch) and
@@ -52,7 +53,7 @@ Measured measure(const ModelInfo& info, onednn::Mode mode, const BenchOptions& o
                  const onednn::Options& eo) {
   bench::Workload w(info, o.batch, mode, eo);
   const bench::Timing t = bench::timed([&] { w.step(); }, o.batch, o.steps, o.min_time);
-  return Measured{t, w.setup_seconds(), w.last_loss(), w.footprint()};
+  return Measured{t, w.setup_seconds(), w.last_loss(), w.footprint(), w.passes()};
 }
 
 int run_bench(const BenchOptions& o) {
@@ -122,6 +123,9 @@ int run_bench(const BenchOptions& o) {
       row[std::string(key) + "_values_live_peak_mb"] = double(mem.values_live_peak) / 1e6;
       row[std::string(key) + "_values_best_fit_mb"] = double(mem.values_best_fit) / 1e6;
       row[std::string(key) + "_scratchpad_mb"] = double(mem.scratchpad) / 1e6;
+      const onednn::Executable::Passes& p = (*r)->passes;
+      row[std::string(key) + "_pass_steps"] = p.forward + p.backward;
+      row[std::string(key) + "_pass_reorders"] = p.forward_reorders + p.backward_reorders;
     }
     std::cout << row.dump() << std::endl;
     return 0;
@@ -156,6 +160,10 @@ int run_bench(const BenchOptions& o) {
                   key, double(mem.values) / 1e6, double(mem.values_live_peak) / 1e6,
                   double(mem.values_best_fit) / 1e6, double(mem.scratchpad) / 1e6);
     text += line;
+    const onednn::Executable::Passes& p = (*r)->passes;
+    std::snprintf(line, sizeof line, "; a step runs %d kernels, %d of them reorders", p.forward + p.backward,
+                  p.forward_reorders + p.backward_reorders);
+    text += line;
   }
   std::cout << text << std::endl;
   return 0;
@@ -181,7 +189,7 @@ Command add_bench(CLI::App& app) {
       ->check(CLI::IsMember({"train", "inference", "both"}))->capture_default_str();
   sub->add_flag("--fashion-mnist", o.fashion_mnist, "1x28x28 inputs through the model's input adapter");
   sub->add_option("--conv-algorithm", o.conv_algorithm,
-                  "direct, fastest (Winograd or direct per 3x3 stride-1 layer, measured at setup) or winograd")
+                  "direct, fastest (Winograd or direct per 3x3 stride-1 layer and pass, measured at setup) or winograd")
       ->check(CLI::IsMember({"direct", "fastest", "winograd"}))->capture_default_str();
   sub->add_option("--precision", o.precision, "f32, or bf16 (bfloat16 activations and weights, fp32 master weights)")
       ->check(CLI::IsMember({"f32", "bf16"}))->capture_default_str();

@@ -184,6 +184,29 @@ TEST(Options, WinogradAndFastestConvolutionsAgreeWithDirectOnes) {
   }
 }
 
+// Winograd layers between direct ones (a strided convolution, batch norm, pooling): one
+// layout for all of them, so the only reorder of a forward pass is the input's (channels
+// first, as the user gives it). Left to pick their own layouts, oneDNN's direct kernels
+// take channels-last and its Winograd ones only blocked, with two reorders around each.
+TEST(Options, WinogradAndDirectLayersShareOneLayout) {
+  using N = Net<Input<Shape{32, 16, 16}>,
+                Seq<Conv3x3<32>, BatchNorm, ReLU, Conv<64, 3, 2, 1, 1, false>, BatchNorm, ReLU, Conv3x3<64>,
+                    BatchNorm, ReLU, MaxPool<2>, Conv3x3<64>, GlobalAvgPool, Linear<5>>>;
+  const int batch = 4;
+  for (Mode mode : {Mode::inference, Mode::training}) {
+    SCOPED_TRACE(mode == Mode::training ? "training" : "inference");
+    const Executable direct(program<N>(), batch, mode);
+    const Executable winograd(program<N>(), batch, mode, Options{.conv_algorithm = ConvAlgorithm::winograd});
+    EXPECT_EQ(winograd.passes().forward_reorders, 1);
+    EXPECT_EQ(direct.passes().forward_reorders, 1);
+    EXPECT_LE(winograd.passes().backward_reorders, direct.passes().backward_reorders);
+    EXPECT_GT(winograd.passes().forward, 5);
+    if (mode == Mode::training) {
+      EXPECT_GT(winograd.passes().backward, 5);
+    }
+  }
+}
+
 // Inference with Winograd picked for the folded chains (BatchNorm folded into the weights,
 // residual sum and ReLU as post-ops): the logits of direct convolutions, to fp32 accuracy.
 TEST(Options, WinogradInferenceOfFoldedChainsAgreesWithDirect) {

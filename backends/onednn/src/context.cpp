@@ -9,6 +9,52 @@
 
 namespace archetype::onednn::detail {
 
+bool same_bytes(const memory::desc& a, const memory::desc& b) {
+  if (a == b) return true;
+  const dnnl_memory_desc_t& x = a.data;
+  const dnnl_memory_desc_t& y = b.data;
+  if (x.format_kind != dnnl_blocked || y.format_kind != dnnl_blocked || x.data_type != y.data_type ||
+      x.ndims != y.ndims || x.offset0 != y.offset0 || x.extra.flags != 0 || y.extra.flags != 0) {
+    return false;
+  }
+  for (int d = 0; d < x.ndims; ++d) {
+    if (x.dims[d] != y.dims[d] || x.padded_dims[d] != x.dims[d] || y.padded_dims[d] != y.dims[d]) return false;
+  }
+  // Per dimension, its index split into (extent, stride) pieces from outer to inner: the
+  // outer piece, then its inner blocks in order; pieces of extent 1 dropped, and a piece
+  // merged into the one before it where the two are contiguous.
+  using Pieces = std::vector<std::pair<dnnl_dim_t, dnnl_dim_t>>;
+  const auto pieces = [](const dnnl_memory_desc_t& m, int d) {
+    const dnnl_blocking_desc_t& bd = m.format_desc.blocking;
+    dnnl_dim_t inner = 1;
+    for (int i = 0; i < bd.inner_nblks; ++i) {
+      if (bd.inner_idxs[i] == d) inner *= bd.inner_blks[i];
+    }
+    Pieces p;
+    const auto add = [&p](dnnl_dim_t extent, dnnl_dim_t stride) {
+      if (extent == 1) return;
+      if (!p.empty() && p.back().second == extent * stride) {
+        p.back() = {p.back().first * extent, stride};
+      } else {
+        p.emplace_back(extent, stride);
+      }
+    };
+    add(m.padded_dims[d] / inner, bd.strides[d]);
+    for (int i = 0; i < bd.inner_nblks; ++i) {
+      if (bd.inner_idxs[i] != d) continue;
+      dnnl_dim_t stride = 1;
+      for (int k = i + 1; k < bd.inner_nblks; ++k) stride *= bd.inner_blks[k];
+      add(bd.inner_blks[i], stride);
+    }
+    return p;
+  };
+  for (int d = 0; d < x.ndims; ++d) {
+    if (pieces(x, d) != pieces(y, d)) return false;
+  }
+  return true;
+}
+
+
 namespace {
 void zero(const memory& m) { std::memset(m.get_data_handle(), 0, m.get_desc().get_size()); }
 }  // namespace
@@ -230,6 +276,12 @@ memory Context::value_as(int t, const memory::desc& md, Steps& steps) {
   for (const memory& m : ts.converted) {
     if (m.get_desc() == md) return m;
   }
+  if (same_bytes(ts.md, md)) {  // another name for the same layout: a view, no copy
+    memory v = view(ts.mem, md);
+    take(v);
+    ts.converted.push_back(v);
+    return v;
+  }
   memory m = activation(md);
   take(m);
   steps.push_back(copy(ts.mem, m));
@@ -260,6 +312,12 @@ memory Context::grad_as(int t, const memory::desc& md, Steps& steps) {
   if (ts.grad.get_desc() == md) return ts.grad;
   for (const memory& m : ts.grad_converted) {
     if (m.get_desc() == md) return m;
+  }
+  if (same_bytes(ts.grad.get_desc(), md)) {
+    memory v = view(ts.grad, md);
+    take(v);
+    ts.grad_converted.push_back(v);
+    return v;
   }
   memory m = pooled(md);
   take(m);
@@ -313,10 +371,10 @@ void Context::push_grad(int t, const memory& src, Steps& steps, bool can_alias) 
 Step Context::accumulate(const memory& src, const memory& dst) const {
   const memory::desc& smd = src.get_desc();
   const memory::desc& dmd = dst.get_desc();
-  if (smd == dmd) {
-    dnnl::binary::desc d(dnnl::algorithm::binary_add, dmd, smd, dmd);
+  if (same_bytes(smd, dmd)) {
+    dnnl::binary::desc d(dnnl::algorithm::binary_add, dmd, dmd, dmd);
     dnnl::binary::primitive_desc pd(d, eng);
-    return Step{dnnl::binary(pd), {{DNNL_ARG_SRC_0, dst}, {DNNL_ARG_SRC_1, src}, {DNNL_ARG_DST, dst}}, {}};
+    return Step{dnnl::binary(pd), {{DNNL_ARG_SRC_0, dst}, {DNNL_ARG_SRC_1, view(src, dmd)}, {DNNL_ARG_DST, dst}}, {}};
   }
   dnnl::post_ops po;
   po.append_sum(1.f);

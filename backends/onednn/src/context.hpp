@@ -23,6 +23,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -45,6 +46,11 @@ struct Step {
   std::function<void()> fn;
 };
 using Steps = std::vector<Step>;
+
+/// Whether two descriptions lay the same values out at the same bytes (nChw16c and
+/// channels-last for 16 channels, or for a 1x1 image; any layout for a single channel...):
+/// a value in one is read in the other through a view, without a reorder.
+[[nodiscard]] bool same_bytes(const memory::desc& a, const memory::desc& b);
 
 /// One tensor of the program, batch included.
 struct TensorState {
@@ -80,7 +86,9 @@ struct Context {
   Steps backward;          ///< the backward pass (reverse op order)
   std::vector<std::function<void()>> backward_builders;  ///< registered by forward builders
   std::mt19937_64 rng;     ///< dropout masks
-  std::unordered_map<std::string, dnnl::algorithm> conv_choices;  ///< ConvAlgorithm::fastest, per geometry
+  /// ConvAlgorithm::fastest: per geometry, the algorithm of each pass (forward, backward
+  /// data, backward weights), measured once.
+  std::unordered_map<std::string, std::array<dnnl::algorithm, 3>> conv_choices;
   /// One scratchpad for every primitive built with `user_scratchpad` (the convolutions:
   /// Winograd's are tens of MB each): sized to the largest, allocated once the executable is
   /// built and given to each of them by `attach_scratchpad` (primitives run one at a time).
@@ -143,6 +151,20 @@ struct Context {
   [[nodiscard]] memory::desc plain_act(Shape s) const { return {dims(s), act(), tag::nchw}; }
   /// Any layout oneDNN picks, in the activation type.
   [[nodiscard]] memory::desc any(Shape s) const { return {dims(s), act(), tag::any}; }
+  /// Convolutions and pooling keep fp32 values with a multiple of 16 channels blocked by 16
+  /// channels (nChw16c) when Winograd may run (ConvAlgorithm winograd or fastest): its
+  /// kernels take no other layout, while the direct ones oneDNN picks for `any` (brgconv)
+  /// take only channels-last, so that letting each primitive choose puts two reorders
+  /// around every Winograd layer. One layout lets the two algorithms alternate layer by
+  /// layer, and pass by pass, with no reorder between them.
+  [[nodiscard]] bool blocked_layout() const {
+    return options.conv_algorithm != ConvAlgorithm::direct && options.precision == Precision::f32;
+  }
+  /// The layout of a convolution's or pooling's source or destination: `any`, or nChw16c
+  /// (see `blocked_layout`).
+  [[nodiscard]] memory::desc spatial(Shape s) const {
+    return blocked_layout() && s.c % 16 == 0 ? memory::desc(dims(s), act(), tag::nChw16c) : any(s);
+  }
   /// A memory that lives as long as the executable (parameters' copies, gradients, the
   /// arena, ...). A large one gets pages of its own (mmap), unmapped with the Context: given
   /// back to the system whatever the C library's heap does (glibc serves blocks below its

@@ -280,6 +280,18 @@ Executable::Footprint Executable::footprint() const {
   m.scratchpad = impl_->ctx.scratchpad ? impl_->ctx.scratchpad.get_desc().get_size() : 0;
   return m;
 }
+Executable::Passes Executable::passes() const {
+  const auto count = [](const detail::Steps& steps, int& all, int& reorders) {
+    for (const detail::Step& s : steps) {
+      ++all;
+      if (s.prim && s.prim.get_kind() == dnnl::primitive::kind::reorder) ++reorders;
+    }
+  };
+  Passes p;
+  count(impl_->ctx.forward, p.forward, p.forward_reorders);
+  count(impl_->ctx.backward, p.backward, p.backward_reorders);
+  return p;
+}
 std::span<float> Executable::parameters() {
   impl_->weights_ready = false;
   return impl_->params;

@@ -5,6 +5,7 @@
 // 3x3 stride-1 convolutions use Winograd (where oneDNN has it / where it measures faster).
 #include "context.hpp"
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -33,29 +34,38 @@ struct ConvGeometry {
   dnnl::primitive_attr attr;  // inference: the folded chain's post-ops
 };
 
-/// Throws dnnl::error when oneDNN has no implementation of `alg` for this geometry.
-ConvPds make_conv(const Context& ctx, const ConvGeometry& g, algorithm alg) {
+/// The algorithm of each pass: forward, backward data, backward weights.
+using ConvChoice = std::array<algorithm, 3>;
+constexpr ConvChoice all_direct{algorithm::convolution_direct, algorithm::convolution_direct,
+                                algorithm::convolution_direct};
+constexpr ConvChoice all_winograd{algorithm::convolution_winograd, algorithm::convolution_winograd,
+                                  algorithm::convolution_winograd};
+
+/// Throws dnnl::error when oneDNN has no implementation of an algorithm for this geometry.
+/// Passes of different algorithms agree on the layouts of values and gradients only where
+/// these are fixed (`Context::blocked_layout`); only `choose_conv` mixes them, and only then.
+ConvPds make_conv(const Context& ctx, const ConvGeometry& g, const ConvChoice& alg) {
   const prop_kind prop = ctx.training() ? prop_kind::forward_training : prop_kind::forward_inference;
-  const auto fd = g.has_bias ? dnnl::convolution_forward::desc(prop, alg, g.src, g.weights, g.bias, g.dst,
+  const auto fd = g.has_bias ? dnnl::convolution_forward::desc(prop, alg[0], g.src, g.weights, g.bias, g.dst,
                                                                g.strides, g.pad, g.pad)
-                             : dnnl::convolution_forward::desc(prop, alg, g.src, g.weights, g.dst, g.strides,
+                             : dnnl::convolution_forward::desc(prop, alg[0], g.src, g.weights, g.dst, g.strides,
                                                                g.pad, g.pad);
   ConvPds p;
   p.fwd = dnnl::convolution_forward::primitive_desc(fd, g.attr, ctx.eng);  // g.attr: user scratchpad
   if (!ctx.training()) return p;
-  const auto wd = g.has_bias ? dnnl::convolution_backward_weights::desc(alg, g.src, g.diff_weights, g.bias,
+  const dnnl::convolution_backward_data::desc dd(alg[1], g.src, g.weights, g.dst, g.strides, g.pad, g.pad);
+  p.bwd_data = dnnl::convolution_backward_data::primitive_desc(dd, Context::user_scratchpad(), ctx.eng, p.fwd);
+  const auto wd = g.has_bias ? dnnl::convolution_backward_weights::desc(alg[2], g.src, g.diff_weights, g.bias,
                                                                         g.dst, g.strides, g.pad, g.pad)
-                             : dnnl::convolution_backward_weights::desc(alg, g.src, g.diff_weights, g.dst,
+                             : dnnl::convolution_backward_weights::desc(alg[2], g.src, g.diff_weights, g.dst,
                                                                         g.strides, g.pad, g.pad);
   p.bwd_weights = dnnl::convolution_backward_weights::primitive_desc(wd, Context::user_scratchpad(), ctx.eng, p.fwd);
-  const dnnl::convolution_backward_data::desc dd(alg, g.src, g.weights, g.dst, g.strides, g.pad, g.pad);
-  p.bwd_data = dnnl::convolution_backward_data::primitive_desc(dd, Context::user_scratchpad(), ctx.eng, p.fwd);
   return p;
 }
 
-/// Seconds one pass (forward, and both backwards in training) takes, on zeroed scratch
-/// memory, after one warm-up run.
-double time_conv(const Context& ctx, const ConvPds& p) {
+/// Seconds each pass (forward, and both backwards in training; 0 for a pass not built)
+/// takes, on zeroed scratch memory: the faster of two runs after one warm-up run.
+std::array<double, 3> time_conv(const Context& ctx, const ConvPds& p) {
   // Its own pages, returned to the system at the end: malloc would keep these transient
   // tensors (tens of MB each) in its heap, and the process's peak resident memory with them.
   std::vector<std::shared_ptr<void>> pages;
@@ -86,29 +96,33 @@ double time_conv(const Context& ctx, const ConvPds& p) {
                      {DNNL_ARG_SCRATCHPAD, scratch(p.bwd_weights.scratchpad_desc())}}});
   }
   dnnl::stream stream(ctx.eng);
-  double seconds = 0;
-  for (int rep = 0; rep < 2; ++rep) {
-    const auto start = std::chrono::steady_clock::now();
-    for (auto& [prim, args] : runs) prim.execute(stream, args);
-    stream.wait();
-    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::array<double, 3> best{0, 0, 0};
+  for (int rep = 0; rep < 3; ++rep) {
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      runs[i].first.execute(stream, runs[i].second);
+      stream.wait();
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (rep == 1 || (rep > 1 && seconds < best[i])) best[i] = seconds;  // rep 0: warm-up
+    }
   }
-  return seconds;
+  return best;
 }
 
 /// The primitives for this convolution: direct, or for a 3x3 stride-1 ungrouped one
-/// Winograd when asked for (ConvAlgorithm::winograd) or when it measured faster for this
-/// geometry (ConvAlgorithm::fastest, measured once per distinct geometry).
+/// Winograd when asked for (ConvAlgorithm::winograd), or per pass whichever of the two
+/// measured faster for this geometry (ConvAlgorithm::fastest, measured once per distinct
+/// geometry; in training, forward, backward data and backward weights each choose).
 ConvPds choose_conv(Context& ctx, const codegen::Op& op, const ConvGeometry& g) {
   const LayerRow& L = op.layer;
   const bool candidate = ctx.options.conv_algorithm != ConvAlgorithm::direct && L.kernel_h == 3 &&
                          L.kernel_w == 3 && L.stride_h == 1 && L.stride_w == 1 && L.groups == 1;
-  if (!candidate) return make_conv(ctx, g, algorithm::convolution_direct);
+  if (!candidate) return make_conv(ctx, g, all_direct);
   if (ctx.options.conv_algorithm == ConvAlgorithm::winograd) {
     try {
-      return make_conv(ctx, g, algorithm::convolution_winograd);
+      return make_conv(ctx, g, all_winograd);
     } catch (const dnnl::error&) {  // no Winograd implementation for this geometry
-      return make_conv(ctx, g, algorithm::convolution_direct);
+      return make_conv(ctx, g, all_direct);
     }
   }
   const std::string key = std::to_string(op.fusion.sum >= 0) + std::to_string(op.fusion.activated) + std::to_string(int(op.fusion.activation)) + std::to_string(L.in.c) + "x" + std::to_string(L.in.h) + "x" + std::to_string(L.in.w) +
@@ -116,15 +130,32 @@ ConvPds choose_conv(Context& ctx, const codegen::Op& op, const ConvGeometry& g) 
                           std::to_string(L.pad_w) + (L.bias ? "b" : "");
   auto known = ctx.conv_choices.find(key);
   if (known != ctx.conv_choices.end()) return make_conv(ctx, g, known->second);
-  ConvPds direct = make_conv(ctx, g, algorithm::convolution_direct);
-  algorithm choice = algorithm::convolution_direct;
+  ConvPds direct = make_conv(ctx, g, all_direct);
+  ConvChoice choice = all_direct;
   try {
-    ConvPds winograd = make_conv(ctx, g, algorithm::convolution_winograd);
-    if (time_conv(ctx, winograd) < time_conv(ctx, direct)) choice = algorithm::convolution_winograd;
+    const ConvPds winograd = make_conv(ctx, g, all_winograd);
+    const std::array<double, 3> tw = time_conv(ctx, winograd);
+    const std::array<double, 3> td = time_conv(ctx, direct);
+    // Passes may mix algorithms only where their layouts are fixed; elsewhere each
+    // algorithm's primitives pick their own, and the layer takes one algorithm whole.
+    if (ctx.blocked_layout()) {
+      for (std::size_t i = 0; i < 3; ++i) {
+        if (tw[i] < td[i]) choice[i] = algorithm::convolution_winograd;
+      }
+    } else if (tw[0] + tw[1] + tw[2] < td[0] + td[1] + td[2]) {
+      choice = all_winograd;
+    }
   } catch (const dnnl::error&) {  // no Winograd implementation for this geometry
   }
+  if (choice != all_direct) {
+    try {
+      direct = make_conv(ctx, g, choice);
+    } catch (const dnnl::error&) {  // oneDNN refused this mix: the layer stays direct
+      choice = all_direct;
+    }
+  }
   ctx.conv_choices[key] = choice;
-  return choice == algorithm::convolution_direct ? direct : make_conv(ctx, g, choice);
+  return direct;
 }
 
 }  // namespace
@@ -144,10 +175,10 @@ void build_conv(Context& ctx, const codegen::Op& op) {
   const memory::desc w_plain(wdims, dt::f32, g == 1 ? tag::oihw : tag::goihw);
   const memory::desc b_md({os.c}, dt::f32, tag::x);
   const std::int64_t w_count = std::int64_t{os.c} * (is.c / g) * L.kernel_h * L.kernel_w;
-  ConvGeometry geometry{ctx.any(is),
+  ConvGeometry geometry{ctx.spatial(is),
                         memory::desc(wdims, ctx.act(), tag::any),
                         bias ? b_md : memory::desc(),
-                        ctx.any(os),
+                        ctx.spatial(os),
                         memory::desc(wdims, ctx.act(), tag::any),
                         {L.stride_h, L.stride_w},
                         {L.pad_h, L.pad_w},

@@ -315,7 +315,7 @@ void build_resize(Context& ctx, const codegen::Op& op) {
   const prop_kind prop = ctx.training() ? prop_kind::forward_training : prop_kind::forward_inference;
   // oneDNN's linear resampling maps dst x to src (x + 0.5) * in / out - 0.5, clamped at the
   // edges: F.interpolate(mode="bilinear", align_corners=False).
-  const dnnl::resampling_forward::desc fd(prop, algorithm::resampling_linear, src_md, ctx.any(os));
+  const dnnl::resampling_forward::desc fd(prop, algorithm::resampling_linear, src_md, ctx.spatial(os));
   const dnnl::resampling_forward::primitive_desc fpd(fd, ctx.eng);
   ctx.forward_step(op, dnnl::resampling_forward(fpd), fpd, src);
   if (!ctx.training()) return;
@@ -343,7 +343,7 @@ void build_zero_pad_shortcut(Context& ctx, const codegen::Op& op) {
   const memory::desc w_plain(wdims, dt::f32, tag::oihw);
   const memory::desc w_any(wdims, ctx.act(), tag::any);
   const prop_kind prop = ctx.training() ? prop_kind::forward_training : prop_kind::forward_inference;
-  const dnnl::convolution_forward::desc fd(prop, algorithm::convolution_direct, ctx.any(is), w_any, ctx.any(os),
+  const dnnl::convolution_forward::desc fd(prop, algorithm::convolution_direct, ctx.spatial(is), w_any, ctx.spatial(os),
                                            strides, zero, zero);
   // Inference: the residual sum after it and that sum's activation as post-ops (codegen's
   // fold: the sum goes in place into the body's output buffer).
@@ -362,7 +362,7 @@ void build_zero_pad_shortcut(Context& ctx, const codegen::Op& op) {
   if (!ctx.training()) return;
   ctx.backward_builders.push_back([&ctx, in, out = op.output, is, os, w_any, strides, zero, fpd, w_user, wf] {
     if (!ctx.needs_grad[std::size_t(in)]) return;
-    const dnnl::convolution_backward_data::desc dd(algorithm::convolution_direct, ctx.any(is), w_any, ctx.any(os),
+    const dnnl::convolution_backward_data::desc dd(algorithm::convolution_direct, ctx.spatial(is), w_any, ctx.spatial(os),
                                                    strides, zero, zero);
     const dnnl::convolution_backward_data::primitive_desc dpd(dd, ctx.eng, fpd);
     memory wb = dpd.weights_desc() == fpd.weights_desc()

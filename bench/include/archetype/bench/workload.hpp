@@ -76,6 +76,8 @@ class Workload {
   [[nodiscard]] float last_loss() const { return last_loss_; }
   /// What the Executable holds for values and scratchpad (Executable::memory()).
   [[nodiscard]] onednn::Executable::Footprint footprint() const { return executable_.footprint(); }
+  /// What one step runs, reorders counted (Executable::passes()).
+  [[nodiscard]] onednn::Executable::Passes passes() const { return executable_.passes(); }
 
  private:
   int batch_;

@@ -27,11 +27,15 @@ enum class Mode {
 /// How convolutions choose their oneDNN algorithm.
 enum class ConvAlgorithm {
   direct,   ///< direct convolution everywhere: reproducible, quick to build
-  fastest,  ///< per 3x3 stride-1 layer, Winograd or direct, whichever runs this batch faster
-            ///< (forward + both backwards in training), measured once when the executable
-            ///< is built (about a second per distinct layer shape at batch 128); Winograd
-            ///< rounds differently from direct (same accuracy, not the same bits)
+  fastest,  ///< per 3x3 stride-1 layer and per pass (forward, backward data, backward
+            ///< weights), Winograd or direct, whichever runs this batch faster, measured once
+            ///< when the executable is built (about a second per distinct layer shape at
+            ///< batch 128); Winograd rounds differently from direct (same accuracy, not the
+            ///< same bits). In fp32, values with a multiple of 16 channels are then kept
+            ///< blocked by 16 channels everywhere (nChw16c), the one layout both algorithms'
+            ///< kernels take, so that no reorder runs between layers of the two
   winograd,  ///< Winograd for every 3x3 stride-1 layer oneDNN has it for, direct elsewhere
+             ///< (layouts as for `fastest`)
 };
 
 /// Number format of activations, weights and gradients inside the executable.
@@ -91,6 +95,18 @@ class Executable {
     std::size_t scratchpad = 0;
   };
   [[nodiscard]] Footprint footprint() const;
+
+  /// What one step runs: the steps of the forward and of the backward pass (oneDNN
+  /// primitives and the few plain loops), and how many of them are reorders, i.e. layout
+  /// conversions: of values and gradients between ops (the input's and the output's
+  /// included) and, in the backward pass, of weights and weight gradients for primitives
+  /// whose layout differs from the forward one. The reorders of the parameters into the
+  /// forward layouts, once per update, are not counted.
+  struct Passes {
+    int forward = 0, forward_reorders = 0;
+    int backward = 0, backward_reorders = 0;  ///< 0 for inference
+  };
+  [[nodiscard]] Passes passes() const;
 
   /// The flat parameter block (program.params floats), read/write; initialise it with
   /// `initialize_parameters` or load it before the first forward. An inference executable
