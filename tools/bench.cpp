@@ -126,6 +126,7 @@ int run_bench(const BenchOptions& o) {
       const onednn::Executable::Passes& p = (*r)->passes;
       row[std::string(key) + "_pass_steps"] = p.forward + p.backward;
       row[std::string(key) + "_pass_reorders"] = p.forward_reorders + p.backward_reorders;
+      row[std::string(key) + "_pass_reference_kernels"] = p.reference;
     }
     std::cout << row.dump() << std::endl;
     return 0;
@@ -164,6 +165,10 @@ int run_bench(const BenchOptions& o) {
     std::snprintf(line, sizeof line, "; a step runs %d kernels, %d of them reorders", p.forward + p.backward,
                   p.forward_reorders + p.backward_reorders);
     text += line;
+    if (p.reference > 0) {
+      std::snprintf(line, sizeof line, ", %d on oneDNN's reference (slow) kernels", p.reference);
+      text += line;
+    }
   }
   std::cout << text << std::endl;
   return 0;

@@ -1,8 +1,9 @@
 // Every registered model of the zoo really trains on the oneDNN backend: its program, at
 // the paper's input, builds a training executable, one SGD step at batch 1 gives every
 // parameter tensor a finite, non-zero gradient, and a second forward on the same image has
-// a lower loss. (Dropout and stochastic depth are off, so no branch is dropped for the one
-// image.) One test per model: cpu.zoo.Step/<name>, label slow (about a minute for all).
+// a lower loss; and no step runs on one of oneDNN's reference kernels, with the layouts of
+// direct or of Winograd convolutions. (Dropout and stochastic depth are off, so no branch
+// is dropped for the one image.) One test per model: cpu.zoo.Step/<name>, label slow (about a minute for all).
 #include <archetype/architectures/registry.hpp>
 #include <archetype/backends/onednn/executable.hpp>
 
@@ -25,6 +26,15 @@ TEST_P(Step, OneSgdStepLowersTheLossAndReachesEveryParameter) {
   options.dropout = false;
   options.input_gradient = false;
   onednn::Executable exe(program, 1, onednn::Mode::training, options);
+  // No step of any size on oneDNN's reference kernels (naive loops, Executable::passes),
+  // with either conv algorithm's layouts.
+  for (const onednn::ConvAlgorithm algorithm : {onednn::ConvAlgorithm::direct, onednn::ConvAlgorithm::winograd}) {
+    onednn::Options o = options;
+    o.conv_algorithm = algorithm;
+    const onednn::Executable two(program, 2, onednn::Mode::training, o);
+    EXPECT_EQ(two.passes().reference, 0) << m.name << ": steps on oneDNN's reference kernels ("
+                                         << (algorithm == onednn::ConvAlgorithm::direct ? "direct" : "winograd") << ")";
+  }
   onednn::initialize_parameters(program, exe.parameters(), exe.buffers(), 7);
 
   std::mt19937_64 rng(11);

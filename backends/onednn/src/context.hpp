@@ -151,8 +151,8 @@ struct Context {
   [[nodiscard]] memory::desc plain_act(Shape s) const { return {dims(s), act(), tag::nchw}; }
   /// Any layout oneDNN picks, in the activation type.
   [[nodiscard]] memory::desc any(Shape s) const { return {dims(s), act(), tag::any}; }
-  /// Convolutions and pooling keep fp32 values with a multiple of 16 channels blocked by 16
-  /// channels (nChw16c) when Winograd may run (ConvAlgorithm winograd or fastest): its
+  /// Convolutions keep fp32 values with a multiple of 16 channels blocked by 16 channels
+  /// (nChw16c) when Winograd may run (ConvAlgorithm winograd or fastest): its
   /// kernels take no other layout, while the direct ones oneDNN picks for `any` (brgconv)
   /// take only channels-last, so that letting each primitive choose puts two reorders
   /// around every Winograd layer. One layout lets the two algorithms alternate layer by
@@ -160,10 +160,13 @@ struct Context {
   [[nodiscard]] bool blocked_layout() const {
     return options.conv_algorithm != ConvAlgorithm::direct && options.precision == Precision::f32;
   }
-  /// The layout of a convolution's or pooling's source or destination: `any`, or nChw16c
-  /// (see `blocked_layout`).
-  [[nodiscard]] memory::desc spatial(Shape s) const {
-    return blocked_layout() && s.c % 16 == 0 ? memory::desc(dims(s), act(), tag::nChw16c) : any(s);
+  /// The layouts of a convolution's source and destination: nChw16c for both (see
+  /// `blocked_layout`) where both have a multiple of 16 channels, else `any` for both (a
+  /// blocked destination over a plain 6-channel source, say, has only oneDNN's reference
+  /// kernel). Ops that follow their source's layout (batch norm, pooling, ...) keep it.
+  [[nodiscard]] std::pair<memory::desc, memory::desc> conv_layouts(Shape in, Shape out) const {
+    if (!blocked_layout() || in.c % 16 != 0 || out.c % 16 != 0) return {any(in), any(out)};
+    return {memory::desc(dims(in), act(), tag::nChw16c), memory::desc(dims(out), act(), tag::nChw16c)};
   }
   /// A memory that lives as long as the executable (parameters' copies, gradients, the
   /// arena, ...). A large one gets pages of its own (mmap), unmapped with the Context: given

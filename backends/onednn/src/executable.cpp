@@ -7,6 +7,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #if defined(ARCHETYPE_ONEDNN_OPENMP)
 #include <omp.h>
@@ -281,13 +282,27 @@ Executable::Footprint Executable::footprint() const {
   return m;
 }
 Executable::Passes Executable::passes() const {
-  const auto count = [](const detail::Steps& steps, int& all, int& reorders) {
+  Passes p;
+  const auto count = [&p](const detail::Steps& steps, int& all, int& reorders) {
     for (const detail::Step& s : steps) {
       ++all;
-      if (s.prim && s.prim.get_kind() == dnnl::primitive::kind::reorder) ++reorders;
+      if (!s.prim) continue;
+      if (s.prim.get_kind() == dnnl::primitive::kind::reorder) ++reorders;
+      const_dnnl_primitive_desc_t pd = nullptr;
+      const char* impl = nullptr;
+      if (dnnl_primitive_get_primitive_desc(s.prim.get(), &pd) != dnnl_success ||
+          dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success || impl == nullptr ||
+          !std::string_view(impl).starts_with("ref")) {
+        continue;
+      }
+      std::size_t bytes = 0;  // the largest of its outputs
+      for (const dnnl_query_t q : {dnnl_query_dst_md, dnnl_query_diff_src_md, dnnl_query_diff_weights_md}) {
+        const dnnl_memory_desc_t* md = dnnl_primitive_desc_query_md(pd, q, 0);
+        if (md != nullptr) bytes = std::max(bytes, dnnl_memory_desc_get_size(md));
+      }
+      if (bytes >= 16384) ++p.reference;
     }
   };
-  Passes p;
   count(impl_->ctx.forward, p.forward, p.forward_reorders);
   count(impl_->ctx.backward, p.backward, p.backward_reorders);
   return p;

@@ -109,6 +109,12 @@ std::array<double, 3> time_conv(const Context& ctx, const ConvPds& p) {
   return best;
 }
 
+/// Whether oneDNN fell back to its reference (naive loop) kernel for one of the passes.
+bool uses_reference(const Context& ctx, const ConvPds& p) {
+  const auto ref = [](const auto& pd) { return std::string(pd.impl_info_str()).rfind("ref", 0) == 0; };
+  return ref(p.fwd) || (ctx.training() && (ref(p.bwd_data) || ref(p.bwd_weights)));
+}
+
 /// The primitives for this convolution: direct, or for a 3x3 stride-1 ungrouped one
 /// Winograd when asked for (ConvAlgorithm::winograd), or per pass whichever of the two
 /// measured faster for this geometry (ConvAlgorithm::fastest, measured once per distinct
@@ -125,20 +131,22 @@ ConvPds choose_conv(Context& ctx, const codegen::Op& op, const ConvGeometry& g) 
       return make_conv(ctx, g, all_direct);
     }
   }
-  const std::string key = std::to_string(op.fusion.sum >= 0) + std::to_string(op.fusion.activated) + std::to_string(int(op.fusion.activation)) + std::to_string(L.in.c) + "x" + std::to_string(L.in.h) + "x" + std::to_string(L.in.w) +
+  const bool fixed = g.src.data.format_kind == dnnl_blocked && g.dst.data.format_kind == dnnl_blocked;
+  const std::string key = std::string(fixed ? "blocked:" : "any:") + std::to_string(op.fusion.sum >= 0) + std::to_string(op.fusion.activated) + std::to_string(int(op.fusion.activation)) + std::to_string(L.in.c) + "x" + std::to_string(L.in.h) + "x" + std::to_string(L.in.w) +
                           ">" + std::to_string(L.out.c) + "p" + std::to_string(L.pad_h) + "x" +
                           std::to_string(L.pad_w) + (L.bias ? "b" : "");
   auto known = ctx.conv_choices.find(key);
   if (known != ctx.conv_choices.end()) return make_conv(ctx, g, known->second);
-  ConvPds direct = make_conv(ctx, g, all_direct);
+  ConvPds chosen = make_conv(ctx, g, all_direct);
   ConvChoice choice = all_direct;
   try {
     const ConvPds winograd = make_conv(ctx, g, all_winograd);
     const std::array<double, 3> tw = time_conv(ctx, winograd);
-    const std::array<double, 3> td = time_conv(ctx, direct);
-    // Passes may mix algorithms only where their layouts are fixed; elsewhere each
-    // algorithm's primitives pick their own, and the layer takes one algorithm whole.
-    if (ctx.blocked_layout()) {
+    const std::array<double, 3> td = time_conv(ctx, chosen);
+    // Passes may mix algorithms only where the layouts of values and gradients are fixed
+    // (Context::conv_layouts); left to oneDNN, each algorithm's primitives pick their own, and
+    // the layer takes one algorithm for all three.
+    if (fixed) {
       for (std::size_t i = 0; i < 3; ++i) {
         if (tw[i] < td[i]) choice[i] = algorithm::convolution_winograd;
       }
@@ -149,13 +157,13 @@ ConvPds choose_conv(Context& ctx, const codegen::Op& op, const ConvGeometry& g) 
   }
   if (choice != all_direct) {
     try {
-      direct = make_conv(ctx, g, choice);
+      chosen = make_conv(ctx, g, choice);
     } catch (const dnnl::error&) {  // oneDNN refused this mix: the layer stays direct
       choice = all_direct;
     }
   }
   ctx.conv_choices[key] = choice;
-  return direct;
+  return chosen;
 }
 
 }  // namespace
@@ -175,16 +183,23 @@ void build_conv(Context& ctx, const codegen::Op& op) {
   const memory::desc w_plain(wdims, dt::f32, g == 1 ? tag::oihw : tag::goihw);
   const memory::desc b_md({os.c}, dt::f32, tag::x);
   const std::int64_t w_count = std::int64_t{os.c} * (is.c / g) * L.kernel_h * L.kernel_w;
-  ConvGeometry geometry{ctx.spatial(is),
+  const auto [src_md, dst_md] = ctx.conv_layouts(is, os);
+  ConvGeometry geometry{src_md,
                         memory::desc(wdims, ctx.act(), tag::any),
                         bias ? b_md : memory::desc(),
-                        ctx.spatial(os),
+                        dst_md,
                         memory::desc(wdims, ctx.act(), tag::any),
                         {L.stride_h, L.stride_w},
                         {L.pad_h, L.pad_w},
                         bias,
                         Context::user_scratchpad(Context::post_ops(op))};
-  const ConvPds pds = choose_conv(ctx, op, geometry);
+  ConvPds pds = choose_conv(ctx, op, geometry);
+  if (geometry.src.data.format_kind == dnnl_blocked && uses_reference(ctx, pds)) {
+    // No optimized kernel takes the blocked layout for this geometry: let oneDNN choose.
+    geometry.src = ctx.any(is);
+    geometry.dst = ctx.any(os);
+    pds = choose_conv(ctx, op, geometry);
+  }
   const auto& fpd = pds.fwd;
 
   memory src = ctx.value_as(in, fpd.src_desc(), ctx.forward);

@@ -227,14 +227,26 @@ void build_add(Context& ctx, const codegen::Op& op) {
     });
     return;
   }
-  const dnnl::sum::primitive_desc pd(md, std::vector<float>(std::size_t(op.input_count), 1.f), mds, ctx.eng);
-  memory dst = ctx.activation(pd.dst_desc());
-  Step step{dnnl::sum(pd), {{DNNL_ARG_DST, dst}}, {}};
-  for (int i = 0; i < op.input_count; ++i) step.args[DNNL_ARG_MULTIPLE_SRC + i] = srcs[std::size_t(i)];
-  ctx.forward.push_back(std::move(step));
+  memory dst;
+  if (op.input_count == 2) {
+    // Two summands (no activation: that case is above): a binary addition. oneDNN 2.6's
+    // sum has only its reference kernel for a padded blocked layout (728 channels in
+    // nChw16c, say).
+    const dnnl::binary::desc d(algorithm::binary_add, md, md, md);
+    const dnnl::binary::primitive_desc pd(d, ctx.eng);
+    dst = ctx.activation(pd.dst_desc());
+    ctx.forward.push_back(
+        Step{dnnl::binary(pd), {{DNNL_ARG_SRC_0, srcs[0]}, {DNNL_ARG_SRC_1, srcs[1]}, {DNNL_ARG_DST, dst}}, {}});
+  } else {
+    const dnnl::sum::primitive_desc pd(md, std::vector<float>(std::size_t(op.input_count), 1.f), mds, ctx.eng);
+    dst = ctx.activation(pd.dst_desc());
+    Step step{dnnl::sum(pd), {{DNNL_ARG_DST, dst}}, {}};
+    for (int i = 0; i < op.input_count; ++i) step.args[DNNL_ARG_MULTIPLE_SRC + i] = srcs[std::size_t(i)];
+    ctx.forward.push_back(std::move(step));
+  }
   if (op.fusion.activated) {  // inference, more than two summands: the activation in place after the sum
     const Context::Eltwise e = Context::eltwise(op.fusion.activation);
-    const dnnl::eltwise_forward::desc rd(prop_kind::forward_inference, e.alg, pd.dst_desc(), e.alpha, e.beta);
+    const dnnl::eltwise_forward::desc rd(prop_kind::forward_inference, e.alg, dst.get_desc(), e.alpha, e.beta);
     const dnnl::eltwise_forward::primitive_desc rpd(rd, ctx.eng);
     ctx.forward.push_back(Step{dnnl::eltwise_forward(rpd), {{DNNL_ARG_SRC, dst}, {DNNL_ARG_DST, dst}}, {}});
   }
@@ -315,7 +327,7 @@ void build_resize(Context& ctx, const codegen::Op& op) {
   const prop_kind prop = ctx.training() ? prop_kind::forward_training : prop_kind::forward_inference;
   // oneDNN's linear resampling maps dst x to src (x + 0.5) * in / out - 0.5, clamped at the
   // edges: F.interpolate(mode="bilinear", align_corners=False).
-  const dnnl::resampling_forward::desc fd(prop, algorithm::resampling_linear, src_md, ctx.spatial(os));
+  const dnnl::resampling_forward::desc fd(prop, algorithm::resampling_linear, src_md, ctx.any(os));
   const dnnl::resampling_forward::primitive_desc fpd(fd, ctx.eng);
   ctx.forward_step(op, dnnl::resampling_forward(fpd), fpd, src);
   if (!ctx.training()) return;
@@ -343,8 +355,9 @@ void build_zero_pad_shortcut(Context& ctx, const codegen::Op& op) {
   const memory::desc w_plain(wdims, dt::f32, tag::oihw);
   const memory::desc w_any(wdims, ctx.act(), tag::any);
   const prop_kind prop = ctx.training() ? prop_kind::forward_training : prop_kind::forward_inference;
-  const dnnl::convolution_forward::desc fd(prop, algorithm::convolution_direct, ctx.spatial(is), w_any, ctx.spatial(os),
-                                           strides, zero, zero);
+  const auto [src_md, dst_md] = ctx.conv_layouts(is, os);
+  const dnnl::convolution_forward::desc fd(prop, algorithm::convolution_direct, src_md, w_any, dst_md, strides,
+                                           zero, zero);
   // Inference: the residual sum after it and that sum's activation as post-ops (codegen's
   // fold: the sum goes in place into the body's output buffer).
   const dnnl::convolution_forward::primitive_desc fpd(fd, Context::post_ops(op), ctx.eng);
@@ -360,10 +373,10 @@ void build_zero_pad_shortcut(Context& ctx, const codegen::Op& op) {
       Step{dnnl::convolution_forward(fpd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wf}, {DNNL_ARG_DST, dst}}, {}});
   ctx.define_chain(op, dst);
   if (!ctx.training()) return;
-  ctx.backward_builders.push_back([&ctx, in, out = op.output, is, os, w_any, strides, zero, fpd, w_user, wf] {
+  ctx.backward_builders.push_back([&ctx, in, out = op.output, src_md, dst_md, w_any, strides, zero, fpd, w_user, wf] {
     if (!ctx.needs_grad[std::size_t(in)]) return;
-    const dnnl::convolution_backward_data::desc dd(algorithm::convolution_direct, ctx.spatial(is), w_any, ctx.spatial(os),
-                                                   strides, zero, zero);
+    const dnnl::convolution_backward_data::desc dd(algorithm::convolution_direct, src_md, w_any, dst_md, strides,
+                                                   zero, zero);
     const dnnl::convolution_backward_data::primitive_desc dpd(dd, ctx.eng, fpd);
     memory wb = dpd.weights_desc() == fpd.weights_desc()
                     ? wf

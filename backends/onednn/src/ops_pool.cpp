@@ -135,7 +135,7 @@ void build_pooling(Context& ctx, const codegen::Op& op, algorithm alg, int kh, i
   const memory::dims pad_r{right_pad(is.h, os.h, kh, sh, ph), right_pad(is.w, os.w, kw, sw, pw)};
   const prop_kind prop = ctx.training() ? prop_kind::forward_training : prop_kind::forward_inference;
 
-  const dnnl::pooling_forward::desc fd(prop, alg, src_md, ctx.spatial(os), strides, kernel, pad_l, pad_r);
+  const dnnl::pooling_forward::desc fd(prop, alg, src_md, ctx.any(os), strides, kernel, pad_l, pad_r);
   const dnnl::pooling_forward::primitive_desc fpd(fd, ctx.eng);
   const memory ws = ctx.forward_step(op, dnnl::pooling_forward(fpd), fpd, src).second;
   if (!ctx.training()) return;

@@ -1,6 +1,6 @@
 // Scale (squeeze-and-excitation's channel gating): y = x * g, g one value per image and
 // channel. Forward: a oneDNN binary multiplication broadcasting g over H x W. Backward:
-// dg = sum over H x W of dy * x (a binary multiplication, then a oneDNN reduction), and
+// dg = sum over H x W of dy * x (a binary multiplication, then an average pooling), and
 // dx = dy * g (the forward's broadcast multiplication, in place in dy's buffer).
 #include "context.hpp"
 
@@ -15,7 +15,18 @@ void build_scale(Context& ctx, const codegen::Op& op) {
   const Shape gs = ctx.tensors[std::size_t(g_t)].shape;
   const memory::desc x_md = ctx.tensors[std::size_t(x_t)].md;
   const memory x = ctx.tensors[std::size_t(x_t)].mem;
-  const memory::desc g_md = ctx.plain_act(gs);  // N x C x 1 x 1: broadcast over H x W
+  // N x C x 1 x 1, broadcast over H x W, in x's channel layout: oneDNN's optimized binary
+  // and reduction kernels want both sides alike (with a plain gate over a blocked x, they
+  // fall back to the reference ones). For a multiple of 16 channels the three layouts are
+  // the same bytes, so the gate is read through a view (Context::value_as).
+  memory::desc g_md = ctx.plain_act(gs);
+  for (const tag t : {tag::nChw16c, tag::nhwc}) {  // the first that names x's layout
+    const Shape xs = ctx.tensors[std::size_t(x_t)].shape;
+    if (same_bytes(x_md, memory::desc(ctx.dims(xs), ctx.act(), t))) {
+      g_md = memory::desc(ctx.dims(gs), ctx.act(), t);
+      break;
+    }
+  }
   const memory g = ctx.value_as(g_t, g_md, ctx.forward);
   const dnnl::binary::desc fd(algorithm::binary_mul, x_md, g_md, x_md);
   const dnnl::binary::primitive_desc fpd(fd, ctx.eng);
@@ -27,15 +38,23 @@ void build_scale(Context& ctx, const codegen::Op& op) {
     Steps& bs = ctx.backward;
     memory dy = ctx.grad_as(out, x_md, bs);
     if (ctx.needs_grad[std::size_t(g_t)]) {
-      memory product = ctx.scratch(x_md);  // dy * x, then summed over H x W
+      // dy * x * (H W), then averaged over H x W by a pooling: the sum. (oneDNN 2.6 has
+      // its reduction for blocked layouts only as a reference kernel, ~100x slower.)
+      const memory::dims xd = x_md.dims();
+      memory product = ctx.scratch(x_md);
+      dnnl::post_ops times_area;
+      times_area.append_eltwise(1.f, algorithm::eltwise_linear, float(xd[2] * xd[3]), 0.f);
+      dnnl::primitive_attr attr;
+      attr.set_post_ops(times_area);
       const dnnl::binary::desc pd(algorithm::binary_mul, x_md, x_md, x_md);
-      bs.push_back(Step{dnnl::binary(dnnl::binary::primitive_desc(pd, ctx.eng)),
+      bs.push_back(Step{dnnl::binary(dnnl::binary::primitive_desc(pd, attr, ctx.eng)),
                         {{DNNL_ARG_SRC_0, dy}, {DNNL_ARG_SRC_1, x}, {DNNL_ARG_DST, product}}, {}});
-      const dnnl::reduction::desc rd(algorithm::reduction_sum, x_md, g_md, 0.f, 0.f);
-      const dnnl::reduction::primitive_desc rpd(rd, ctx.eng);
+      const dnnl::pooling_forward::desc rd(dnnl::prop_kind::forward_inference, algorithm::pooling_avg_include_padding,
+                                           x_md, g_md, {1, 1}, {xd[2], xd[3]}, {0, 0}, {0, 0});
+      const dnnl::pooling_forward::primitive_desc rpd(rd, ctx.eng);
       Steps post;
       memory dg = ctx.grad_target(g_t, g_md, post);
-      bs.push_back(Step{dnnl::reduction(rpd), {{DNNL_ARG_SRC, product}, {DNNL_ARG_DST, dg}}, {}});
+      bs.push_back(Step{dnnl::pooling_forward(rpd), {{DNNL_ARG_SRC, product}, {DNNL_ARG_DST, dg}}, {}});
       bs.insert(bs.end(), post.begin(), post.end());
     }
     if (ctx.needs_grad[std::size_t(x_t)]) {

@@ -101,10 +101,15 @@ class Executable {
   /// conversions: of values and gradients between ops (the input's and the output's
   /// included) and, in the backward pass, of weights and weight gradients for primitives
   /// whose layout differs from the forward one. The reorders of the parameters into the
-  /// forward layouts, once per update, are not counted.
+  /// forward layouts, once per update, are not counted. `reference`: the steps of both
+  /// passes that oneDNN runs with its reference kernel (plain loops, orders of magnitude
+  /// slower than its optimized ones), which a layout no optimized kernel takes can cause;
+  /// those writing less than 16 KB (a squeeze-and-excitation gate of a few dozen values
+  /// per image, say) are not counted: they take microseconds.
   struct Passes {
     int forward = 0, forward_reorders = 0;
     int backward = 0, backward_reorders = 0;  ///< 0 for inference
+    int reference = 0;
   };
   [[nodiscard]] Passes passes() const;
 
