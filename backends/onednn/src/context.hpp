@@ -25,6 +25,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string_view>
 #include <functional>
 #include <memory>
 #include <random>
@@ -51,6 +52,10 @@ using Steps = std::vector<Step>;
 /// channels-last for 16 channels, or for a 1x1 image; any layout for a single channel...):
 /// a value in one is read in the other through a view, without a reorder.
 [[nodiscard]] bool same_bytes(const memory::desc& a, const memory::desc& b);
+
+/// Whether an implementation name (`impl_info_str`) is one of oneDNN's reference kernels:
+/// plain loops, orders of magnitude slower than its optimized ones.
+[[nodiscard]] inline bool reference_kernel(std::string_view impl) { return impl.starts_with("ref"); }
 
 /// One tensor of the program, batch included.
 struct TensorState {

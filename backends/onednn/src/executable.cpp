@@ -292,7 +292,7 @@ Executable::Passes Executable::passes() const {
       const char* impl = nullptr;
       if (dnnl_primitive_get_primitive_desc(s.prim.get(), &pd) != dnnl_success ||
           dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success || impl == nullptr ||
-          !std::string_view(impl).starts_with("ref")) {
+          !detail::reference_kernel(impl)) {
         continue;
       }
       std::size_t bytes = 0;  // the largest of its outputs

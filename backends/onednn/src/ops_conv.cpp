@@ -32,6 +32,10 @@ struct ConvGeometry {
   memory::dims strides, pad;
   bool has_bias = false;
   dnnl::primitive_attr attr;  // inference: the folded chain's post-ops
+  /// Source and destination in layouts fixed beforehand (Context::conv_layouts), not `any`.
+  [[nodiscard]] bool fixed() const {
+    return src.data.format_kind == dnnl_blocked && dst.data.format_kind == dnnl_blocked;
+  }
 };
 
 /// The algorithm of each pass: forward, backward data, backward weights.
@@ -43,7 +47,7 @@ constexpr ConvChoice all_winograd{algorithm::convolution_winograd, algorithm::co
 
 /// Throws dnnl::error when oneDNN has no implementation of an algorithm for this geometry.
 /// Passes of different algorithms agree on the layouts of values and gradients only where
-/// these are fixed (`Context::blocked_layout`); only `choose_conv` mixes them, and only then.
+/// these are fixed (`ConvGeometry::fixed`); only `choose_conv` mixes them, and only then.
 ConvPds make_conv(const Context& ctx, const ConvGeometry& g, const ConvChoice& alg) {
   const prop_kind prop = ctx.training() ? prop_kind::forward_training : prop_kind::forward_inference;
   const auto fd = g.has_bias ? dnnl::convolution_forward::desc(prop, alg[0], g.src, g.weights, g.bias, g.dst,
@@ -111,7 +115,7 @@ std::array<double, 3> time_conv(const Context& ctx, const ConvPds& p) {
 
 /// Whether oneDNN fell back to its reference (naive loop) kernel for one of the passes.
 bool uses_reference(const Context& ctx, const ConvPds& p) {
-  const auto ref = [](const auto& pd) { return std::string(pd.impl_info_str()).rfind("ref", 0) == 0; };
+  const auto ref = [](const auto& pd) { return reference_kernel(pd.impl_info_str()); };
   return ref(p.fwd) || (ctx.training() && (ref(p.bwd_data) || ref(p.bwd_weights)));
 }
 
@@ -131,7 +135,7 @@ ConvPds choose_conv(Context& ctx, const codegen::Op& op, const ConvGeometry& g) 
       return make_conv(ctx, g, all_direct);
     }
   }
-  const bool fixed = g.src.data.format_kind == dnnl_blocked && g.dst.data.format_kind == dnnl_blocked;
+  const bool fixed = g.fixed();
   const std::string key = std::string(fixed ? "blocked:" : "any:") + std::to_string(op.fusion.sum >= 0) + std::to_string(op.fusion.activated) + std::to_string(int(op.fusion.activation)) + std::to_string(L.in.c) + "x" + std::to_string(L.in.h) + "x" + std::to_string(L.in.w) +
                           ">" + std::to_string(L.out.c) + "p" + std::to_string(L.pad_h) + "x" +
                           std::to_string(L.pad_w) + (L.bias ? "b" : "");
@@ -194,7 +198,7 @@ void build_conv(Context& ctx, const codegen::Op& op) {
                         bias,
                         Context::user_scratchpad(Context::post_ops(op))};
   ConvPds pds = choose_conv(ctx, op, geometry);
-  if (geometry.src.data.format_kind == dnnl_blocked && uses_reference(ctx, pds)) {
+  if (geometry.fixed() && uses_reference(ctx, pds)) {
     // No optimized kernel takes the blocked layout for this geometry: let oneDNN choose.
     geometry.src = ctx.any(is);
     geometry.dst = ctx.any(os);
