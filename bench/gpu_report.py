@@ -36,7 +36,8 @@ def load(path):
         r = json.loads(line)
         key = (r["model"], r["batch"])
         if r.get("backend") == "cudnn":
-            mode = ("tf32" if r["tf32"] else "fp32") + ("" if r["cuda_graph"] else " eager")
+            base = "bf16" if r.get("bf16") else ("tf32" if r["tf32"] else "fp32")
+            mode = base + ("" if r["cuda_graph"] else " eager")
             ours.setdefault(key, {})[mode] = r
         elif r.get("peer") == "pytorch-cuda":
             if r.get("compile") or r.get("cuda_graph"):
@@ -79,40 +80,41 @@ def section(ours, peer, machine, date, results):
     w("")
     w("Ours: `cudnn::Executable::train_step` (forward, loss, backward and the SGD update on the device, a "
       "CUDA Graph replayed from the second step; \"eager\": the same calls launched one by one), each step "
-      "ending with the loss read by the host; fp32 NCHW, TF32 off unless marked. PyTorch 2.11 eager "
+      "ending with the loss read by the host; fp32 NCHW, TF32 off unless marked; bf16: `--bf16` (bf16 "
+      "activations on tensor cores, fp32 master weights, NCHW). PyTorch 2.11 eager "
       "(`torch.backends.cudnn.benchmark = True`), synchronised around its timed loop: fp32, TF32, and bf16 "
       "autocast with channels-last. Inference: a forward pass, host images in and host logits out.")
     w("")
     w("### Training, images/s")
     w("")
-    w("| model | batch | ours fp32 | ours fp32 eager | ours TF32 | PyTorch fp32 | PyTorch TF32 | PyTorch bf16 + channels-last | fp32 vs fp32 | TF32 vs TF32 | ours best vs PyTorch bf16 |")
-    w("|---|---|---|---|---|---|---|---|---|---|---|")
+    w("| model | batch | ours fp32 | ours fp32 eager | ours TF32 | ours bf16 | PyTorch fp32 | PyTorch TF32 | PyTorch bf16 + channels-last | fp32 vs fp32 | TF32 vs TF32 | bf16 vs bf16 | ours best vs PyTorch bf16 |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     keys = sorted(set(ours) | set(peer), key=lambda k: (["resnet20", "resnet18_cifar", "resnet50"].index(k[0])
                                                          if k[0] in ("resnet20", "resnet18_cifar", "resnet50") else 9, k))
     for key in keys:
-        o32, oe, o_tf = (get(ours, key, m, "train_img_s") for m in ("fp32", "fp32 eager", "tf32"))
+        o32, oe, o_tf, obf = (get(ours, key, m, "train_img_s") for m in ("fp32", "fp32 eager", "tf32", "bf16"))
         p32, ptf, pbf = (get(peer, key, m, "train_img_s") for m in ("fp32", "tf32", "bf16+cl"))
-        best = max([v for v in (o32, o_tf) if v is not None], default=None)
-        w(f"| {key[0]} | {key[1]} | {fmt(o32)} | {fmt(oe)} | {fmt(o_tf)} | {fmt(p32)} | {fmt(ptf)} | {fmt(pbf)} | "
-          f"{ratio(o32, p32)} | {ratio(o_tf, ptf)} | {ratio(best, pbf)} |")
+        best = max([v for v in (o32, o_tf, obf) if v is not None], default=None)
+        w(f"| {key[0]} | {key[1]} | {fmt(o32)} | {fmt(oe)} | {fmt(o_tf)} | {fmt(obf)} | {fmt(p32)} | {fmt(ptf)} | "
+          f"{fmt(pbf)} | {ratio(o32, p32)} | {ratio(o_tf, ptf)} | {ratio(obf, pbf)} | {ratio(best, pbf)} |")
     w("")
     w("### Inference, images/s")
     w("")
-    w("| model | batch | ours fp32 | ours TF32 | PyTorch fp32 | PyTorch TF32 | PyTorch bf16 + channels-last | fp32 vs fp32 | TF32 vs TF32 |")
-    w("|---|---|---|---|---|---|---|---|---|")
+    w("| model | batch | ours fp32 | ours TF32 | ours bf16 | PyTorch fp32 | PyTorch TF32 | PyTorch bf16 + channels-last | fp32 vs fp32 | TF32 vs TF32 | bf16 vs bf16 |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|")
     for key in keys:
-        o32, o_tf = (get(ours, key, m, "infer_img_s") for m in ("fp32", "tf32"))
+        o32, o_tf, obf = (get(ours, key, m, "infer_img_s") for m in ("fp32", "tf32", "bf16"))
         p32, ptf, pbf = (get(peer, key, m, "infer_img_s") for m in ("fp32", "tf32", "bf16+cl"))
-        w(f"| {key[0]} | {key[1]} | {fmt(o32)} | {fmt(o_tf)} | {fmt(p32)} | {fmt(ptf)} | {fmt(pbf)} | "
-          f"{ratio(o32, p32)} | {ratio(o_tf, ptf)} |")
+        w(f"| {key[0]} | {key[1]} | {fmt(o32)} | {fmt(o_tf)} | {fmt(obf)} | {fmt(p32)} | {fmt(ptf)} | {fmt(pbf)} | "
+          f"{ratio(o32, p32)} | {ratio(o_tf, ptf)} | {ratio(obf, pbf)} |")
     w("")
     w("### Device memory while training, MB")
     w("")
-    w("| model | batch | ours fp32 (arena + workspace + blocks) | PyTorch fp32 peak allocated | PyTorch bf16 + channels-last |")
-    w("|---|---|---|---|---|")
+    w("| model | batch | ours fp32 (arena + workspace + blocks) | ours bf16 | PyTorch fp32 peak allocated | PyTorch bf16 + channels-last |")
+    w("|---|---|---|---|---|---|")
     for key in keys:
-        w(f"| {key[0]} | {key[1]} | {fmt(get(ours, key, 'fp32', 'device_mb'))} | {fmt(get(peer, key, 'fp32', 'peak_gpu_mb'))} | "
-          f"{fmt(get(peer, key, 'bf16+cl', 'peak_gpu_mb'))} |")
+        w(f"| {key[0]} | {key[1]} | {fmt(get(ours, key, 'fp32', 'device_mb'))} | {fmt(get(ours, key, 'bf16', 'device_mb'))} | "
+          f"{fmt(get(peer, key, 'fp32', 'peak_gpu_mb'))} | {fmt(get(peer, key, 'bf16+cl', 'peak_gpu_mb'))} |")
     w("")
     w("### The issue's training targets")
     w("")
@@ -122,7 +124,7 @@ def section(ours, peer, machine, date, results):
         cells, met = [], True
         for batch in (128, 256):
             key = (model, batch)
-            best = max([v for v in (get(ours, key, "fp32", "train_img_s"), get(ours, key, "tf32", "train_img_s"))
+            best = max([v for v in (get(ours, key, m, "train_img_s") for m in ("fp32", "tf32", "bf16"))
                         if v is not None], default=None)
             if model == "resnet20":
                 ref = max([v for v in (get(peer, key, m, "train_img_s") for m in ("fp32", "tf32", "bf16+cl"))

@@ -29,7 +29,7 @@ if [[ ! -f "$build/build.ninja" ]]; then
 fi
 grep -q "CUDA backend ON\|ARCHETYPE_CUDNN_LIBRARY:FILEPATH=/" "$build/CMakeCache.txt" ||
   { echo "gpu-bundle: $build has no CUDA backend (see cmake/ArchetypeCuda.cmake)" >&2; exit 1; }
-tests=(archetype_gpu_device_query archetype_gpu_cudnn_tests archetype_gpu_gradcheck_tests archetype_gpu_parity_tests)
+tests=(archetype_gpu_device_query archetype_gpu_cudnn_tests archetype_gpu_gradcheck_tests archetype_gpu_parity_tests archetype_gpu_bf16_tests)
 nice -n 10 ninja -C "$build" -j "${ARCHETYPE_JOBS:-2}" "${tests[@]}" archetype_gpu_parity_fixture_files bench_cuda archetype archetype_cudnn_plugin
 
 grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
@@ -78,7 +78,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,memory.total --format=csv 2>&1 | tee "$out/machine.txt"
 python3 -c "import torch; print('torch', torch.__version__, 'cudnn', torch.backends.cudnn.version())" 2>&1 | tee -a "$out/machine.txt"
 status=0
-for t in ${TESTS:-archetype_gpu_device_query archetype_gpu_cudnn_tests archetype_gpu_gradcheck_tests archetype_gpu_parity_tests}; do
+for t in ${TESTS:-archetype_gpu_device_query archetype_gpu_cudnn_tests archetype_gpu_gradcheck_tests archetype_gpu_parity_tests archetype_gpu_bf16_tests}; do
   ldd "$bin/$t" "$bin/libarchetype_cudnn_plugin.so" | grep "not found" && status=1
   echo "=== $t"
   ARCHETYPE_GPU_PARITY_OUT="$out/parity" timeout -k 5 "${TEST_TIMEOUT:-200}" "$bin/$t" "$@" > "$out/$t.log" 2>&1
@@ -92,7 +92,7 @@ RUN
 
 cat > .gpu/bench.sh <<'BENCH'
 #!/usr/bin/env bash
-# The cuDNN backend (bench_cuda: fp32, TF32, eager) and the PyTorch peer (pytorch_gpu.py:
+# The cuDNN backend (bench_cuda: fp32, bf16, TF32, eager) and the PyTorch peer (pytorch_gpu.py:
 # fp32, TF32, bf16 autocast + channels-last) on the same GPU in the same run, training and
 # inference at batch 128 and 256; JSON lines in $OUT/bench.jsonl. Argument: the models.
 set -uo pipefail
@@ -102,6 +102,7 @@ common=(--models "$m" --batch 128,256 --min-time 1 --steps 20)
 run() { echo "=== $*"; timeout -k 5 "${BENCH_TIMEOUT:-150}" "$@" 2>&1 | tee -a "$out/bench.jsonl"; }
 run "$bin/bench_cuda" "${common[@]}" --json
 run python3 "$here/pytorch_gpu.py" "${common[@]}" --json - --amp bf16 --channels-last
+run "$bin/bench_cuda" "${common[@]}" --json --bf16
 run "$bin/bench_cuda" "${common[@]}" --json --tf32
 run python3 "$here/pytorch_gpu.py" "${common[@]}" --json -
 run python3 "$here/pytorch_gpu.py" "${common[@]}" --json - --tf32

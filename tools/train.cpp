@@ -71,10 +71,6 @@ int run_train(TrainCommandOptions o) {
   const ModelEntry* m = model_or_report(o.model);
   if (m == nullptr) return exit_usage;
   o.train.device = o.device == "cuda" ? runtime::Device::cuda : runtime::Device::cpu;
-  if (o.train.device == runtime::Device::cuda && o.precision != "f32") {
-    std::cerr << "archetype train: --precision bf16 is for the CPU (oneDNN); on --device cuda use --tf32\n";
-    return exit_usage;
-  }
   if (o.train.device == runtime::Device::cpu && o.train.tf32) {
     std::cerr << "archetype train: --tf32 is for --device cuda\n";
     return exit_usage;
@@ -133,7 +129,9 @@ int run_train(TrainCommandOptions o) {
             << data.test.name << " (" << data.test.size() << "); " << o.train.epochs << " epochs, batch "
             << o.train.batch << ", " << o.train.optimizer << " lr " << o.train.lr << " (" << o.train.schedule
             << "), augment " << o.augment << ", seed " << o.train.seed << "; "
-            << (o.train.device == runtime::Device::cuda ? (o.train.tf32 ? "cuDNN on the GPU, TF32" : "cuDNN on the GPU, fp32")
+            << (o.train.device == runtime::Device::cuda
+                    ? (o.precision == "bf16" ? "cuDNN on the GPU, bf16"
+                                             : (o.train.tf32 ? "cuDNN on the GPU, TF32" : "cuDNN on the GPU, fp32"))
                                                         : (o.precision == "bf16" ? "oneDNN on the CPU, bf16" : "oneDNN on the CPU, fp32"))
             << "\n"
             << std::flush;
@@ -188,7 +186,8 @@ Command add_train(CLI::App& app) {
       ->check(CLI::IsMember({"direct", "fastest", "winograd"}))
       ->capture_default_str();
   sub->add_option("--precision", options->precision,
-                  "f32, or bf16 (bfloat16 activations and weights in oneDNN, fp32 master weights)")
+                  "f32, or bf16 (bfloat16 activations and weights, fp32 master weights; oneDNN, or cuDNN with "
+                  "--device cuda)")
       ->check(CLI::IsMember({"f32", "bf16"}))
       ->capture_default_str();
   sub->add_option("--device", options->device,

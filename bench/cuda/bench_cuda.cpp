@@ -3,13 +3,15 @@
 // PyTorch peer on the same GPU; run both in one session to report a ratio).
 //
 // Usage: bench_cuda [--models resnet20,resnet18_cifar] [--batch 128,256] [--steps 50]
-//                   [--min-time 2] [--tf32] [--no-graph] [--json]
+//                   [--min-time 2] [--tf32] [--bf16] [--no-graph] [--json]
 // Training: Executable::train_step (forward, loss, backward, SGD update on the device; a
 // CUDA Graph replay from the second step unless --no-graph), timed over at least --steps
 // steps and --min-time seconds after 5 warm-up steps; each step ends with the stream
 // synchronised and the loss read by the host (what a training loop that prints its loss
 // does; the peer synchronises only around its timed loop). Inference: forward() in
-// inference mode, host images in and host logits out included. fp32 (TF32 with --tf32).
+// inference mode, host images in and host logits out included. fp32 (TF32 with --tf32), or
+// bf16 mixed precision with --bf16 (Options::bf16: bf16 activations on tensor cores, fp32
+// master weights, as PyTorch's bf16 autocast).
 // Figures: images/s, and the analytic training TFLOP/s = 3 x 2 x MACs x images/s (the
 // backward counted as twice the forward).
 #include <archetype/architectures/registry.hpp>
@@ -77,7 +79,7 @@ int main(int argc, char** argv) {
   std::string batches = "128,256";
   int steps = 50;
   double min_time = 2.0;
-  bool tf32 = false, graph = true, json = false;
+  bool tf32 = false, bf16 = false, graph = true, json = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -92,12 +94,13 @@ int main(int argc, char** argv) {
     else if (a == "--steps") steps = std::atoi(value().c_str());
     else if (a == "--min-time") min_time = std::atof(value().c_str());
     else if (a == "--tf32") tf32 = true;
+    else if (a == "--bf16") bf16 = true;
     else if (a == "--no-graph") graph = false;
     else if (a == "--json") json = true;
     else {
       std::fprintf(stderr,
                    "usage: bench_cuda [--models a,b] [--batch 128,256] [--steps N] [--min-time S] [--tf32] "
-                   "[--no-graph] [--json]\n");
+                   "[--bf16] [--no-graph] [--json]\n");
       return a == "--help" || a == "-h" ? 0 : 2;
     }
   }
@@ -120,6 +123,7 @@ int main(int argc, char** argv) {
       try {
         cudnn::Options options;
         options.tf32 = tf32;
+        options.bf16 = bf16;
         options.cuda_graph = graph;
         std::vector<float> images(std::size_t(batch * program.tensors[std::size_t(program.input)].shape.elements()));
         std::mt19937_64 rng(2);
@@ -139,16 +143,18 @@ int main(int argc, char** argv) {
         const double infer_ips = images_per_second([&] { infer.forward(images); }, batch, steps, min_time);
         const double tflops = 6.0 * double(model->native.macs) * train_ips / 1e12;
         if (json) {
-          std::printf("{\"backend\": \"cudnn\", \"model\": \"%s\", \"batch\": %d, \"tf32\": %s, \"cuda_graph\": %s, "
+          std::printf("{\"backend\": \"cudnn\", \"model\": \"%s\", \"batch\": %d, \"tf32\": %s, \"bf16\": %s, "
+                      "\"cuda_graph\": %s, "
                       "\"train_img_s\": %.1f, \"infer_img_s\": %.1f, \"train_tflops\": %.3f, \"setup_s\": %.2f, "
                       "\"arena_mb\": %.1f, \"workspace_mb\": %.1f, \"device_mb\": %.1f}\n",
-                      name.c_str(), batch, tf32 ? "true" : "false", graph ? "true" : "false", train_ips, infer_ips,
+                      name.c_str(), batch, tf32 ? "true" : "false", bf16 ? "true" : "false", graph ? "true" : "false",
+                      train_ips, infer_ips,
                       tflops, setup_s, double(memory.arena) / 1048576, double(memory.workspace) / 1048576,
                       double(memory.total) / 1048576);
         } else {
           std::printf("%-16s batch=%4d %s%s train=%10.1f img/s (%.2f TFLOP/s analytic) infer=%10.1f img/s "
                       "setup=%.1f s device=%.0f MB\n",
-                      name.c_str(), batch, tf32 ? "tf32" : "fp32", graph ? " graph" : " eager", train_ips, tflops,
+                      name.c_str(), batch, bf16 ? "bf16" : tf32 ? "tf32" : "fp32", graph ? " graph" : " eager", train_ips, tflops,
                       infer_ips, setup_s, double(memory.total) / 1048576);
         }
         std::fflush(stdout);

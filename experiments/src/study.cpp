@@ -1192,9 +1192,6 @@ int run_study(const StudySpec& spec, const std::vector<ModelPrograms>& models,
       throw std::invalid_argument("--precision bf16: " + name +
                                   " measures fp32 inference; only the training studies train in bf16");
     }
-    if (options.precision == "bf16" && options.device == "cuda") {
-      throw std::invalid_argument("--precision bf16 is for the CPU (oneDNN); --device cuda trains in fp32");
-    }
     if (!options.models.empty() && spec.kind != StudyKind::training) {
       throw std::invalid_argument("--models: " + name + " trains nothing; only the training studies take it");
     }

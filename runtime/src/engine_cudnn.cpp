@@ -18,6 +18,7 @@ namespace {
 cudnn::Options backend_options(const TrainOptions& o) {
   cudnn::Options co;
   co.tf32 = o.tf32;
+  co.bf16 = o.precision == onednn::Precision::bf16;
   co.dropout_seed = mix_seed(o.seed, 0xd209);
   co.input_gradient = false;  // a training step updates parameters only
   const OptimizerKind kind = optimizer_kind(o.optimizer);

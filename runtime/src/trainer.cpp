@@ -130,9 +130,6 @@ OptimizerKind optimizer_kind(const std::string& name) {
 std::unique_ptr<Engine> make_engine(const codegen::ProgramView& program, const TrainOptions& options, int eval_batch) {
   if (options.device == Device::cpu) return make_onednn_engine(program, options, eval_batch);
 #if ARCHETYPE_HAVE_CUDA
-  if (options.precision != onednn::Precision::f32) {
-    throw std::invalid_argument("--precision bf16 is for the CPU (oneDNN); on --device cuda use --tf32");
-  }
   return make_cudnn_engine(program, options, eval_batch);
 #else
   throw std::invalid_argument("--device cuda: " + cuda_unavailable_reason());
@@ -153,8 +150,8 @@ Evaluation evaluate(const codegen::ProgramView& program, std::span<const float> 
 }
 
 std::string precision_of(const TrainOptions& o) {
-  if (o.device == Device::cuda) return o.tf32 ? "tf32" : "f32";
-  return o.precision == onednn::Precision::bf16 ? "bf16" : "f32";
+  if (o.precision == onednn::Precision::bf16) return "bf16";
+  return o.device == Device::cuda && o.tf32 ? "tf32" : "f32";
 }
 
 TrainResult train(const codegen::ProgramView& program, const std::string& model,

@@ -22,7 +22,6 @@ expect_usage_error("unknown option '--batch'" --batch 64)
 expect_usage_error("--device expects cpu or cuda, got 'gpu'" --device gpu)
 expect_usage_error("--tf32 needs --device cuda" --tf32)
 expect_usage_error("--no-graph needs --device cuda" --device cpu --no-graph)
-expect_usage_error("--precision bf16 is for the CPU" --device cuda --precision bf16)
 expect_usage_error("--conv-algorithm is oneDNN's" --device=cuda --conv-algorithm fastest)
 expect_usage_error("unrecognized command-line flag: --benchmark_no_such_flag"
                    --benchmark_no_such_flag=1)

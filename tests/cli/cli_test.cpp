@@ -201,7 +201,7 @@ TEST(Cli, BadOptionsExitWithUsageError) {
 }
 
 // --device: cpu or cuda; cuda trains where the CUDA backend is built and a GPU is there, and
-// otherwise stops before loading anything, saying why. TF32 is a GPU option, bf16 a CPU one.
+// otherwise stops before loading anything, saying why. TF32 is a GPU option; bf16 is both's.
 TEST(Cli, TrainDeviceCudaTrainsOrSaysWhyNot) {
   const Result bad = run("train lenet5 --data synthetic --device gpu");
   EXPECT_EQ(bad.rc, 2);
@@ -209,9 +209,13 @@ TEST(Cli, TrainDeviceCudaTrainsOrSaysWhyNot) {
   const Result tf32 = run("train lenet5 --data synthetic --tf32 --max-steps 1");
   EXPECT_EQ(tf32.rc, 2);
   EXPECT_NE(tf32.err.find("--tf32 is for --device cuda"), std::string::npos) << tf32.err;
-  const Result bf16 = run("train lenet5 --data synthetic --device cuda --precision bf16 --max-steps 1");
-  EXPECT_EQ(bf16.rc, 2);
-  EXPECT_NE(bf16.err.find("on --device cuda use --tf32"), std::string::npos) << bf16.err;
+  const Result bf16 = run("train lenet5 --data synthetic --device cuda --precision bf16 --epochs 1 --max-steps 3");
+  if (bf16.rc == 0) {
+    EXPECT_NE(bf16.out.find("cuDNN on the GPU, bf16"), std::string::npos) << bf16.out;
+  } else {
+    EXPECT_EQ(bf16.rc, 1) << bf16.err;
+    EXPECT_NE(bf16.err.find("archetype train: --device cuda: "), std::string::npos) << bf16.err;
+  }
   const Result cuda = run("train lenet5 --data synthetic --device cuda --epochs 1 --max-steps 3");
   if (cuda.rc == 0) {
     EXPECT_NE(cuda.out.find("cuDNN on the GPU"), std::string::npos) << cuda.out;

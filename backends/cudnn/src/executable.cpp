@@ -96,23 +96,34 @@ struct PinnedMemory {
 template <class H>
 using Shared = std::shared_ptr<std::remove_pointer_t<H>>;
 
-Shared<cudnnTensorDescriptor_t> tensor_desc(int n, int c, int h, int w) {
+using kernels::Bf16;
+
+/// The element type of the activations: fp32, or bfloat16 with Options::bf16.
+template <class T>
+constexpr cudnnDataType_t data_type = std::is_same_v<T, Bf16> ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
+template <class T>
+constexpr cudaDataType_t blas_type = std::is_same_v<T, Bf16> ? CUDA_R_16BF : CUDA_R_32F;
+
+Shared<cudnnTensorDescriptor_t> tensor_desc(int n, int c, int h, int w, cudnnDataType_t type = CUDNN_DATA_FLOAT) {
   cudnnTensorDescriptor_t d = nullptr;
   check(cudnnCreateTensorDescriptor(&d), "cudnnCreateTensorDescriptor");
   Shared<cudnnTensorDescriptor_t> owned(d, cudnnDestroyTensorDescriptor);
-  check(cudnnSetTensor4dDescriptor(d, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, n, c, h, w), "cudnnSetTensor4dDescriptor");
+  check(cudnnSetTensor4dDescriptor(d, CUDNN_TENSOR_NCHW, type, n, c, h, w), "cudnnSetTensor4dDescriptor");
   return owned;
 }
 
-Shared<cudnnFilterDescriptor_t> filter_desc(int k, int c, int h, int w) {
+Shared<cudnnFilterDescriptor_t> filter_desc(int k, int c, int h, int w, cudnnDataType_t type) {
   cudnnFilterDescriptor_t d = nullptr;
   check(cudnnCreateFilterDescriptor(&d), "cudnnCreateFilterDescriptor");
   Shared<cudnnFilterDescriptor_t> owned(d, cudnnDestroyFilterDescriptor);
-  check(cudnnSetFilter4dDescriptor(d, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, k, c, h, w), "cudnnSetFilter4dDescriptor");
+  check(cudnnSetFilter4dDescriptor(d, type, CUDNN_TENSOR_NCHW, k, c, h, w), "cudnnSetFilter4dDescriptor");
   return owned;
 }
 
-Shared<cudnnConvolutionDescriptor_t> conv_desc(const LayerRow& L, bool tf32) {
+/// fp32 accumulation in every case (bf16 data: cuDNN's PSEUDO_BFLOAT16 configuration).
+/// Math: bf16 takes tensor cores (CUDNN_TENSOR_OP_MATH); fp32 takes them only with TF32
+/// (default math), else plain FMA.
+Shared<cudnnConvolutionDescriptor_t> conv_desc(const LayerRow& L, bool tf32, bool bf16) {
   cudnnConvolutionDescriptor_t d = nullptr;
   check(cudnnCreateConvolutionDescriptor(&d), "cudnnCreateConvolutionDescriptor");
   Shared<cudnnConvolutionDescriptor_t> owned(d, cudnnDestroyConvolutionDescriptor);
@@ -121,7 +132,8 @@ Shared<cudnnConvolutionDescriptor_t> conv_desc(const LayerRow& L, bool tf32) {
         "cudnnSetConvolution2dDescriptor");
   check(cudnnSetConvolutionGroupCount(d, L.groups), "cudnnSetConvolutionGroupCount");
   // FMA math: plain fp32 products; default math lets Ampere and later use TF32.
-  check(cudnnSetConvolutionMathType(d, tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH), "cudnnSetConvolutionMathType");
+  const cudnnMathType_t math = bf16 ? CUDNN_TENSOR_OP_MATH : tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+  check(cudnnSetConvolutionMathType(d, math), "cudnnSetConvolutionMathType");
   return owned;
 }
 
@@ -199,12 +211,18 @@ struct Impl {
   cudaGraphExec_t graph_exec = nullptr;
 
   DeviceMemory arena, params, grads, buffers, state, workspace, blas_workspace;
+  // bf16 only: the parameters rounded to bf16 at the start of every forward pass (what the
+  // convolutions and matrix products read), the bf16 weight gradients they write (cast to the
+  // fp32 `grads` right after), and the fp32 input on the device before its cast.
+  DeviceMemory params_lp, grads_lp, input_f32;
+  std::size_t elem = sizeof(float);  // bytes of an activation: 4, or 2 with bf16
   DeviceMemory scalars;  // lr (float), loss (float), steps (int64), dropout step (uint64)
   DeviceMemory labels, per_sample, loss_gradient_scratch;
   std::vector<std::unique_ptr<DeviceMemory>> op_memory;  // BN saved statistics, discarded gradients
   PinnedMemory staged_images, staged_labels, staged_lr, staged_loss, staged_logits;
 
   std::vector<float> host_params, host_grads, host_buffers, host_state, host_output, host_input_grad;
+  std::vector<Bf16> host_lp;  // bf16 data on its way between the host's floats and the device
   bool params_device_newer = false, buffers_device_newer = false, state_device_newer = false;
   bool params_host_dirty = false, buffers_host_dirty = false, state_host_dirty = false;
   bool have_forward = false, have_output_grad = false;
@@ -221,10 +239,46 @@ struct Impl {
   }
 
   [[nodiscard]] bool training() const { return mode == Mode::training; }
-  [[nodiscard]] float* value(int t) const { return arena.as<float>() + plan.value[std::size_t(t)]; }
-  [[nodiscard]] float* gradient(int t) const {
+  [[nodiscard]] bool bf16() const { return options.bf16; }
+  // The plan's offsets count elements (floats, or bf16 values with Options::bf16).
+  [[nodiscard]] void* value(int t) const { return arena.as<char>() + plan.value[std::size_t(t)] * std::int64_t(elem); }
+  [[nodiscard]] void* gradient(int t) const {
     const std::int64_t g = plan.gradient[std::size_t(t)];
-    return g < 0 ? nullptr : arena.as<float>() + g;
+    return g < 0 ? nullptr : arena.as<char>() + g * std::int64_t(elem);
+  }
+  template <class T>
+  [[nodiscard]] T* value(int t) const {
+    return static_cast<T*>(value(t));
+  }
+  template <class T>
+  [[nodiscard]] T* gradient(int t) const {
+    return static_cast<T*>(gradient(t));
+  }
+  /// The parameters and weight gradients a convolution or a matrix product reads and
+  /// writes: the fp32 blocks, or their bf16 copies.
+  template <class T>
+  [[nodiscard]] T* weights(std::int64_t offset) const {
+    if constexpr (std::is_same_v<T, Bf16>) return params_lp.as<Bf16>() + offset;
+    else return params.as<float>() + offset;
+  }
+  template <class T>
+  [[nodiscard]] T* weight_gradients(std::int64_t offset) const {
+    if constexpr (std::is_same_v<T, Bf16>) return grads_lp.as<Bf16>() + offset;
+    else return grads.as<float>() + offset;
+  }
+  /// bf16: after an op's backward, its weight gradients [offset, offset + n) to fp32.
+  template <class T>
+  [[nodiscard]] Step with_gradient_cast(Step backward, std::int64_t offset, std::int64_t n) {
+    if constexpr (!std::is_same_v<T, Bf16>) {
+      return backward;
+    } else {
+      const Bf16* from = grads_lp.as<Bf16>() + offset;
+      float* to = grads.as<float>() + offset;
+      return [this, backward = std::move(backward), from, to, n] {
+        backward();
+        kernels::cast(stream, from, to, n);
+      };
+    }
   }
   [[nodiscard]] bool needs_grad(int t) const { return plan.needs_grad[std::size_t(t)]; }
   [[nodiscard]] Shape shape(int t) const { return tensors[std::size_t(t)].shape; }
@@ -267,11 +321,16 @@ struct Impl {
   std::size_t workspace_needed = 0;
 
   void build(Find& find);
+  template <class T>
   void build_op(int o, Find& find);
+  template <class T>
   void build_conv(int o, Find& find);
+  template <class T>
   void build_linear(int o);
   void build_batch_norm(int o);
+  template <class T>
   void build_simple(int o);
+  void build_batch_norm_bf16(int o);
   /// A device buffer owned by the executable for one op.
   float* op_buffer(std::int64_t floats, const std::string& what) {
     op_memory.push_back(std::make_unique<DeviceMemory>());
@@ -280,9 +339,10 @@ struct Impl {
   }
   /// Where op `o`'s backward writes the gradient of input slot `i`, or null when it is not
   /// needed.
-  [[nodiscard]] float* input_gradient_of(int o, int i) const {
+  template <class T>
+  [[nodiscard]] T* input_gradient_of(int o, int i) const {
     const int t = ops[std::size_t(o)].inputs[i];
-    return needs_grad(t) ? gradient(t) : nullptr;
+    return needs_grad(t) ? gradient<T>(t) : nullptr;
   }
   [[nodiscard]] bool accumulate(int o, int i) const { return plan.accumulate[std::size_t(o)][std::size_t(i)]; }
 
@@ -294,9 +354,35 @@ struct Impl {
   }
   void enqueue_loss() {
     const int classes = int(output_size / batch);
-    float* dlogits = gradient(output) != nullptr ? gradient(output) : loss_gradient_scratch.as<float>();
-    kernels::softmax_cross_entropy(stream, value(output), labels.as<int>(), dlogits, loss(), per_sample.as<double>(),
-                                   batch, classes);
+    void* dlogits = gradient(output) != nullptr ? gradient(output) : loss_gradient_scratch.ptr;
+    if (bf16()) {
+      kernels::softmax_cross_entropy(stream, value<Bf16>(output), labels.as<int>(), static_cast<Bf16*>(dlogits),
+                                     loss(), per_sample.as<double>(), batch, classes);
+    } else {
+      kernels::softmax_cross_entropy(stream, value<float>(output), labels.as<int>(), static_cast<float*>(dlogits),
+                                     loss(), per_sample.as<double>(), batch, classes);
+    }
+  }
+  /// The input images (fp32 NCHW at `source`, host memory) into the arena: copied,
+  /// or with bf16 copied to the device in fp32 and cast there.
+  void enqueue_input(const void* source) {
+    const std::size_t bytes = std::size_t(input_size) * sizeof(float);
+    if (!bf16()) {
+      check(cudaMemcpyAsync(value(input), source, bytes, cudaMemcpyHostToDevice, stream), "images to the device");
+      return;
+    }
+    check(cudaMemcpyAsync(input_f32.ptr, source, bytes, cudaMemcpyHostToDevice, stream), "images to the device");
+    kernels::cast(stream, input_f32.as<float>(), value<Bf16>(input), input_size);
+  }
+  /// `n` elements of device data of the activation type as floats: `raw` holds the bytes
+  /// copied from the device.
+  void to_floats(const void* raw, float* out, std::int64_t n) {
+    if (!bf16()) {
+      std::memcpy(out, raw, std::size_t(n) * sizeof(float));
+      return;
+    }
+    const Bf16* b = static_cast<const Bf16*>(raw);
+    for (std::int64_t i = 0; i < n; ++i) out[i] = kernels::to_float(b[i]);
   }
   void enqueue_update(const float* loss_or_null) {
     const OptimizerOptions& o = options.optimizer;
@@ -315,9 +401,7 @@ struct Impl {
   }
   /// The whole training step, enqueued (captured when a graph is being recorded).
   void enqueue_train_step() {
-    check(cudaMemcpyAsync(value(input), staged_images.ptr, std::size_t(input_size) * sizeof(float),
-                          cudaMemcpyHostToDevice, stream),
-          "images to the device");
+    enqueue_input(staged_images.ptr);
     check(cudaMemcpyAsync(labels.ptr, staged_labels.ptr, std::size_t(batch) * sizeof(int), cudaMemcpyHostToDevice,
                           stream),
           "labels to the device");
@@ -329,8 +413,8 @@ struct Impl {
     enqueue_update(loss());
     check(cudaMemcpyAsync(staged_loss.ptr, loss(), sizeof(float), cudaMemcpyDeviceToHost, stream),
           "loss to the host");
-    check(cudaMemcpyAsync(staged_logits.ptr, value(output), std::size_t(output_size) * sizeof(float),
-                          cudaMemcpyDeviceToHost, stream),
+    check(cudaMemcpyAsync(staged_logits.ptr, value(output), std::size_t(output_size) * elem, cudaMemcpyDeviceToHost,
+                          stream),
           "logits to the host");
   }
 };
@@ -349,10 +433,14 @@ void Impl::build(Find& find) {
       forward_steps.push_back([this, step] { kernels::advance_counter(stream, step); });
     }
   }
+  if (bf16() && params_count > 0) {  // this step's parameters in bf16, for the products
+    forward_steps.push_back([this] { kernels::cast(stream, params.as<float>(), params_lp.as<Bf16>(), params_count); });
+  }
   for (int o = 0; o < n; ++o) {
     if (plan.view_op[std::size_t(o)]) continue;
     try {
-      build_op(o, find);
+      if (bf16()) build_op<Bf16>(o, find);
+      else build_op<float>(o, find);
     } catch (const std::exception& e) {
       throw std::runtime_error("archetype::cudnn: cannot build " + op_name(ops[std::size_t(o)]) + ": " + e.what());
     }
@@ -362,34 +450,40 @@ void Impl::build(Find& find) {
     const int out = ops[std::size_t(o)].output;
     if (plan.view_op[std::size_t(o)] || !needs_grad(out)) continue;
     if (plan.gradient_unwritten[std::size_t(plan.base[std::size_t(out)])]) {
-      float* g = gradient(out);
-      const std::size_t bytes = std::size_t(count(out)) * sizeof(float);
+      void* g = gradient(out);
+      const std::size_t bytes = std::size_t(count(out)) * elem;
       backward_steps.push_back([this, g, bytes] { check(cudaMemsetAsync(g, 0, bytes, stream), "zero gradient"); });
     }
     if (backward_of[std::size_t(o)]) backward_steps.push_back(backward_of[std::size_t(o)]);
   }
 }
 
+template <class T>
 void Impl::build_op(int o, Find& find) {
   switch (ops[std::size_t(o)].layer.op) {
-    case LayerKind::conv: return build_conv(o, find);
-    case LayerKind::linear: return build_linear(o);
-    case LayerKind::batch_norm: return build_batch_norm(o);
-    default: return build_simple(o);
+    case LayerKind::conv: return build_conv<T>(o, find);
+    case LayerKind::linear: return build_linear<T>(o);
+    case LayerKind::batch_norm:
+      if constexpr (std::is_same_v<T, Bf16>) return build_batch_norm_bf16(o);
+      else return build_batch_norm(o);
+    default: return build_simple<T>(o);
   }
 }
 
+template <class T>
 void Impl::build_conv(int o, Find& find) {
   const codegen::Op& op = ops[std::size_t(o)];
   const LayerRow& L = op.layer;
   const int in = op.inputs[0], out = op.output;
   const Shape is = shape(in), os = shape(out);
   const int g = L.groups;
-  auto x = tensor_desc(batch, is.c, is.h, is.w);
-  auto y = tensor_desc(batch, os.c, os.h, os.w);
-  auto w = filter_desc(os.c, is.c / g, L.kernel_h, L.kernel_w);
-  auto b = tensor_desc(1, os.c, 1, 1);
-  auto conv_f = conv_desc(L, options.tf32), conv_d = conv_desc(L, options.tf32), conv_w = conv_desc(L, options.tf32);
+  constexpr bool low = std::is_same_v<T, Bf16>;
+  auto x = tensor_desc(batch, is.c, is.h, is.w, data_type<T>);
+  auto y = tensor_desc(batch, os.c, os.h, os.w, data_type<T>);
+  auto w = filter_desc(os.c, is.c / g, L.kernel_h, L.kernel_w, data_type<T>);
+  auto b = tensor_desc(1, os.c, 1, 1, data_type<T>);
+  auto conv_f = conv_desc(L, options.tf32, low), conv_d = conv_desc(L, options.tf32, low),
+       conv_w = conv_desc(L, options.tf32, low);
   {  // cuDNN must agree with codegen on the output shape
     int dn = 0, dc = 0, dh = 0, dw = 0;
     check(cudnnGetConvolution2dForwardOutputDim(conv_f.get(), x.get(), w.get(), &dn, &dc, &dh, &dw),
@@ -401,15 +495,16 @@ void Impl::build_conv(int o, Find& find) {
     }
   }
   const std::int64_t w_count = std::int64_t{os.c} * (is.c / g) * L.kernel_h * L.kernel_w;
-  float* X = value(in);
-  float* Y = value(out);
-  float* W = params.as<float>() + op.param_offset;
-  float* B = L.bias ? W + w_count : nullptr;
-  float* dW = grads.as<float>() + op.param_offset;
-  float* dB = L.bias ? dW + w_count : nullptr;
-  float* dY = gradient(out);
-  float* dX = input_gradient_of(o, 0);
+  T* X = value<T>(in);
+  T* Y = value<T>(out);
+  T* W = weights<T>(op.param_offset);
+  T* B = L.bias ? W + w_count : nullptr;
+  T* dW = weight_gradients<T>(op.param_offset);
+  T* dB = L.bias ? dW + w_count : nullptr;
+  T* dY = gradient<T>(out);
+  T* dX = input_gradient_of<T>(o, 0);
   const bool acc = accumulate(o, 0);
+  const int batch_ = batch;
 
   // Algorithms: measured once per geometry (and direction) on this op's buffers.
   const std::string key = std::to_string(batch) + ":" + std::to_string(is.c) + "x" + std::to_string(is.h) + "x" +
@@ -437,13 +532,18 @@ void Impl::build_conv(int o, Find& find) {
     fwd = fwd_cache.emplace(key, c).first;
   }
   const auto fwd_choice = fwd->second;
-  if (options.tf32) check(cudnnSetConvolutionMathType(conv_f.get(), fwd_choice.math), "cudnnSetConvolutionMathType");
+  if (options.tf32 || low) check(cudnnSetConvolutionMathType(conv_f.get(), fwd_choice.math), "cudnnSetConvolutionMathType");
   workspace_needed = std::max(workspace_needed, fwd_choice.workspace);
-  forward_steps.push_back([this, x, y, w, b, conv_f, fwd_choice, X, Y, W, B] {
+  forward_steps.push_back([this, x, y, w, b, conv_f, fwd_choice, X, Y, W, B, batch_, os] {
     check(cudnnConvolutionForward(dnn, &one, x.get(), X, w.get(), W, conv_f.get(), fwd_choice.algo, workspace.ptr,
                                   workspace_bytes(), &zero, y.get(), Y),
           "cudnnConvolutionForward");
-    if (B != nullptr) check(cudnnAddTensor(dnn, &one, b.get(), B, &one, y.get(), Y), "cudnnAddTensor (bias)");
+    if (B == nullptr) return;
+    if constexpr (low) {  // a kernel of ours: cuDNN's AddTensor is not documented for bf16
+      kernels::add_bias_channels(stream, Y, B, batch_, os.c, std::int64_t{os.h} * os.w);
+    } else {
+      check(cudnnAddTensor(dnn, &one, b.get(), B, &one, y.get(), Y), "cudnnAddTensor (bias)");
+    }
   });
   if (!training() || dY == nullptr) return;
 
@@ -467,7 +567,9 @@ void Impl::build_conv(int o, Find& find) {
     flt = filter_cache.emplace(key, c).first;
   }
   const auto filter_choice = flt->second;
-  if (options.tf32) check(cudnnSetConvolutionMathType(conv_w.get(), filter_choice.math), "cudnnSetConvolutionMathType");
+  if (options.tf32 || low) {
+    check(cudnnSetConvolutionMathType(conv_w.get(), filter_choice.math), "cudnnSetConvolutionMathType");
+  }
   workspace_needed = std::max(workspace_needed, filter_choice.workspace);
 
   Choice<cudnnConvolutionBwdDataAlgo_t> data_choice{};
@@ -492,16 +594,22 @@ void Impl::build_conv(int o, Find& find) {
       dat = data_cache.emplace(key, c).first;
     }
     data_choice = dat->second;
-    if (options.tf32) check(cudnnSetConvolutionMathType(conv_d.get(), data_choice.math), "cudnnSetConvolutionMathType");
+    if (options.tf32 || low) {
+      check(cudnnSetConvolutionMathType(conv_d.get(), data_choice.math), "cudnnSetConvolutionMathType");
+    }
     workspace_needed = std::max(workspace_needed, data_choice.workspace);
   }
-  backward_of[std::size_t(o)] = [this, x, y, w, b, conv_w, conv_d, filter_choice, data_choice, X, W, dW, dB, dY, dX,
-                                 acc] {
+  Step backward = [this, x, y, w, b, conv_w, conv_d, filter_choice, data_choice, X, W, dW, dB, dY, dX, acc, batch_,
+                   os] {
     check(cudnnConvolutionBackwardFilter(dnn, &one, x.get(), X, y.get(), dY, conv_w.get(), filter_choice.algo,
                                          workspace.ptr, workspace_bytes(), &zero, w.get(), dW),
           "cudnnConvolutionBackwardFilter");
     if (dB != nullptr) {
-      check(cudnnConvolutionBackwardBias(dnn, &one, y.get(), dY, &zero, b.get(), dB), "cudnnConvolutionBackwardBias");
+      if constexpr (low) {
+        kernels::bias_gradient_channels(stream, dY, dB, batch_, os.c, std::int64_t{os.h} * os.w);
+      } else {
+        check(cudnnConvolutionBackwardBias(dnn, &one, y.get(), dY, &zero, b.get(), dB), "cudnnConvolutionBackwardBias");
+      }
     }
     if (dX != nullptr) {
       check(cudnnConvolutionBackwardData(dnn, &one, w.get(), W, y.get(), dY, conv_d.get(), data_choice.algo,
@@ -509,6 +617,8 @@ void Impl::build_conv(int o, Find& find) {
             "cudnnConvolutionBackwardData");
     }
   };
+  backward_of[std::size_t(o)] =
+      with_gradient_cast<T>(std::move(backward), op.param_offset, w_count + (L.bias ? os.c : 0));
 }
 
 // Linear with cuBLAS (column-major): a row-major [rows, cols] matrix is its column-major
@@ -516,39 +626,53 @@ void Impl::build_conv(int o, Find& find) {
 //   Y^T = W X^T:   sgemm(T, N, Out, N, In, W (ld In), X (ld In), Y (ld Out))
 //   dW^T = X^T dY: sgemm(N, T, In, Out, N, X (ld In), dY (ld Out), dW (ld In))
 //   dX^T = W^T dY^T: sgemm(N, N, In, N, Out, W (ld In), dY (ld Out), dX (ld In))
+// fp32: cublasSgemm (TF32 only with Options::tf32, through the handle's math mode); bf16:
+// cublasGemmEx on bf16 matrices with fp32 accumulation.
+template <class T>
+void gemm(cublasHandle_t blas, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const T* A, int lda,
+          const T* B, int ldb, const float* beta, T* C, int ldc, const char* what) {
+  if constexpr (std::is_same_v<T, float>) {
+    check(cublasSgemm(blas, ta, tb, m, n, k, &one, A, lda, B, ldb, beta, C, ldc), what);
+  } else {
+    check(cublasGemmEx(blas, ta, tb, m, n, k, &one, A, blas_type<T>, lda, B, blas_type<T>, ldb, beta, C, blas_type<T>,
+                       ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+          what);
+  }
+}
+
+template <class T>
 void Impl::build_linear(int o) {
   const codegen::Op& op = ops[std::size_t(o)];
   const int in = op.inputs[0], out = op.output;
   const int features = int(shape(in).elements()), outs = int(shape(out).elements());
   const int rows = batch;
-  float* X = value(in);
-  float* Y = value(out);
-  float* W = params.as<float>() + op.param_offset;
+  T* X = value<T>(in);
+  T* Y = value<T>(out);
+  T* W = weights<T>(op.param_offset);
   const std::int64_t w_count = std::int64_t{outs} * features;
-  float* B = op.layer.bias ? W + w_count : nullptr;
+  T* B = op.layer.bias ? W + w_count : nullptr;
   forward_steps.push_back([this, X, Y, W, B, features, outs, rows] {
-    check(cublasSgemm(blas, CUBLAS_OP_T, CUBLAS_OP_N, outs, rows, features, &one, W, features, X, features, &zero, Y,
-                      outs),
-          "cublasSgemm (linear forward)");
+    gemm<T>(blas, CUBLAS_OP_T, CUBLAS_OP_N, outs, rows, features, W, features, X, features, &zero, Y, outs,
+            "cuBLAS (linear forward)");
     if (B != nullptr) kernels::add_bias_rows(stream, Y, B, rows, outs);
   });
-  float* dY = gradient(out);
+  T* dY = gradient<T>(out);
   if (!training() || dY == nullptr) return;
-  float* dW = grads.as<float>() + op.param_offset;
-  float* dB = op.layer.bias ? dW + w_count : nullptr;
-  float* dX = input_gradient_of(o, 0);
+  T* dW = weight_gradients<T>(op.param_offset);
+  T* dB = op.layer.bias ? dW + w_count : nullptr;
+  T* dX = input_gradient_of<T>(o, 0);
   const bool acc = accumulate(o, 0);
-  backward_of[std::size_t(o)] = [this, X, W, dW, dB, dY, dX, acc, features, outs, rows] {
-    check(cublasSgemm(blas, CUBLAS_OP_N, CUBLAS_OP_T, features, outs, rows, &one, X, features, dY, outs, &zero, dW,
-                      features),
-          "cublasSgemm (linear weight gradient)");
+  Step backward = [this, X, W, dW, dB, dY, dX, acc, features, outs, rows] {
+    gemm<T>(blas, CUBLAS_OP_N, CUBLAS_OP_T, features, outs, rows, X, features, dY, outs, &zero, dW, features,
+            "cuBLAS (linear weight gradient)");
     if (dB != nullptr) kernels::bias_gradient_rows(stream, dY, dB, rows, outs);
     if (dX != nullptr) {
-      check(cublasSgemm(blas, CUBLAS_OP_N, CUBLAS_OP_N, features, rows, outs, &one, W, features, dY, outs,
-                        acc ? &one : &zero, dX, features),
-            "cublasSgemm (linear input gradient)");
+      gemm<T>(blas, CUBLAS_OP_N, CUBLAS_OP_N, features, rows, outs, W, features, dY, outs, acc ? &one : &zero, dX,
+              features, "cuBLAS (linear input gradient)");
     }
   };
+  backward_of[std::size_t(o)] =
+      with_gradient_cast<T>(std::move(backward), op.param_offset, w_count + (op.layer.bias ? outs : 0));
 }
 
 // BatchNorm with cuDNN (spatial mode). Training normalises with the batch statistics and
@@ -566,8 +690,8 @@ void Impl::build_batch_norm(int o) {
   check(cudnnDeriveBNTensorDescriptor(raw, x.get(), CUDNN_BATCHNORM_SPATIAL), "cudnnDeriveBNTensorDescriptor");
   const double eps = std::max(options.batch_norm_epsilon, CUDNN_BN_MIN_EPSILON);
   const double momentum = options.batch_norm_momentum;
-  float* X = value(in);
-  float* Y = value(out);
+  float* X = value<float>(in);
+  float* Y = value<float>(out);
   float* gamma = params.as<float>() + op.param_offset;
   float* beta = gamma + s.c;
   float* mean = buffers.as<float>() + op.buffer_offset;
@@ -586,11 +710,11 @@ void Impl::build_batch_norm(int o) {
                                                  bn.get(), gamma, beta, momentum, mean, var, eps, saved, saved + c),
           "cudnnBatchNormalizationForwardTraining");
   });
-  float* dY = gradient(out);
+  float* dY = gradient<float>(out);
   if (dY == nullptr) return;
   float* dGamma = grads.as<float>() + op.param_offset;
   float* dBeta = dGamma + s.c;
-  float* dX = input_gradient_of(o, 0);
+  float* dX = input_gradient_of<float>(o, 0);
   const bool acc = dX != nullptr && accumulate(o, 0);
   // cuDNN always writes an input gradient: one nobody needs goes to a buffer of its own.
   if (dX == nullptr) dX = op_buffer(count(in), "batch-norm discarded input gradient");
@@ -602,16 +726,57 @@ void Impl::build_batch_norm(int o) {
   };
 }
 
+// BatchNorm on bf16 data: the kernels of kernels.cu (statistics in double, fp32 parameters
+// and running statistics, PyTorch's definitions), as PyTorch, which does not call cuDNN's
+// batch norm for bfloat16 either.
+void Impl::build_batch_norm_bf16(int o) {
+  const codegen::Op& op = ops[std::size_t(o)];
+  const int in = op.inputs[0], out = op.output;
+  const Shape s = shape(in);
+  const kernels::BatchNormShape g = kernels::batch_norm_shape(batch, s.c, std::int64_t{s.h} * s.w);
+  const double eps = options.batch_norm_epsilon;
+  const double momentum = options.batch_norm_momentum;
+  const Bf16* X = value<Bf16>(in);
+  Bf16* Y = value<Bf16>(out);
+  const float* gamma = params.as<float>() + op.param_offset;
+  const float* beta = gamma + s.c;
+  float* mean = buffers.as<float>() + op.buffer_offset;
+  float* var = mean + s.c;
+  cudaStream_t st = stream;
+  if (!training()) {
+    forward_steps.push_back([st, g, X, Y, gamma, beta, mean, var, eps] {
+      kernels::batch_norm_forward_inference(st, g, X, Y, gamma, beta, mean, var, eps);
+    });
+    return;
+  }
+  float* saved = op_buffer(2 * std::int64_t{s.c}, "batch-norm saved statistics");  // mean, 1/sqrt(var + eps)
+  auto* partial = reinterpret_cast<double*>(op_buffer(2 * g.partial_doubles(), "batch-norm partial sums"));
+  forward_steps.push_back([st, g, X, Y, gamma, beta, mean, var, saved, partial, momentum, eps] {
+    kernels::batch_norm_forward_training(st, g, X, Y, gamma, beta, mean, var, saved, partial, momentum, eps);
+  });
+  const Bf16* dY = gradient<Bf16>(out);
+  if (dY == nullptr) return;
+  float* dGamma = grads.as<float>() + op.param_offset;
+  float* dBeta = dGamma + s.c;
+  Bf16* dX = input_gradient_of<Bf16>(o, 0);
+  const bool acc = dX != nullptr && accumulate(o, 0);
+  float* coefficients = op_buffer(2 * std::int64_t{s.c}, "batch-norm gradient coefficients");
+  backward_of[std::size_t(o)] = [st, g, X, dY, dX, acc, gamma, saved, dGamma, dBeta, partial, coefficients] {
+    kernels::batch_norm_backward(st, g, X, dY, dX, acc, gamma, saved, dGamma, dBeta, partial, coefficients);
+  };
+}
+
 // Everything else: the kernels of kernels.cu.
+template <class T>
 void Impl::build_simple(int o) {
   const codegen::Op& op = ops[std::size_t(o)];
   const LayerRow& L = op.layer;
   const int in = op.inputs[0], out = op.output;
   const Shape is = shape(in), os = shape(out);
-  float* X = value(in);
-  float* Y = value(out);
-  float* dY = training() ? gradient(out) : nullptr;
-  float* dX = training() ? input_gradient_of(o, 0) : nullptr;
+  T* X = value<T>(in);
+  T* Y = value<T>(out);
+  T* dY = training() ? gradient<T>(out) : nullptr;
+  T* dX = training() ? input_gradient_of<T>(o, 0) : nullptr;
   const bool acc = training() && accumulate(o, 0);
   const std::int64_t n_out = count(out);
   const bool backward = dY != nullptr;
@@ -630,7 +795,7 @@ void Impl::build_simple(int o) {
                                     : L.op == LayerKind::silu  ? kernels::Activation::silu
                                                                : kernels::Activation::sigmoid;
       forward_steps.push_back([st, a, X, Y, n_out] { kernels::activation_forward(st, a, X, Y, n_out); });
-      const float* from = a == kernels::Activation::silu ? X : Y;  // plan.cpp keeps the one read
+      const T* from = a == kernels::Activation::silu ? X : Y;  // plan.cpp keeps the one read
       if (dX != nullptr) {
         set_backward([st, a, from, dY, dX, n_out, acc] {
           kernels::activation_backward(st, a, from, dY, dX, n_out, acc);
@@ -681,10 +846,10 @@ void Impl::build_simple(int o) {
     }
     case LayerKind::scale: {
       const int gate_t = op.inputs[1];
-      const float* G = value(gate_t);
+      const T* G = value<T>(gate_t);
       const std::int64_t planes = std::int64_t{batch} * is.c, plane = std::int64_t{is.h} * is.w;
       forward_steps.push_back([st, X, G, Y, planes, plane] { kernels::scale_forward(st, X, G, Y, planes, plane); });
-      float* dG = training() ? input_gradient_of(o, 1) : nullptr;
+      T* dG = training() ? input_gradient_of<T>(o, 1) : nullptr;
       const bool acc_g = training() && accumulate(o, 1);
       if (dX != nullptr || dG != nullptr) {
         set_backward([st, X, G, dY, dX, acc, dG, acc_g, planes, plane] {
@@ -712,13 +877,13 @@ void Impl::build_simple(int o) {
       return;
     }
     case LayerKind::add: {
-      kernels::Sources sources;
+      kernels::Sources<T> sources;
       sources.count = op.input_count;
-      for (int i = 0; i < op.input_count; ++i) sources.data[i] = value(op.inputs[i]);
+      for (int i = 0; i < op.input_count; ++i) sources.data[i] = value<T>(op.inputs[i]);
       forward_steps.push_back([st, sources, Y, n_out] { kernels::sum_forward(st, sources, Y, n_out); });
-      std::vector<std::pair<float*, bool>> targets;  // every input receives the whole gradient
+      std::vector<std::pair<T*, bool>> targets;  // every input receives the whole gradient
       for (int i = 0; i < op.input_count; ++i) {
-        if (float* d = training() ? input_gradient_of(o, i) : nullptr) targets.emplace_back(d, accumulate(o, i));
+        if (T* d = training() ? input_gradient_of<T>(o, i) : nullptr) targets.emplace_back(d, accumulate(o, i));
       }
       if (!targets.empty()) {
         set_backward([st, dY, targets, n_out] {
@@ -730,8 +895,8 @@ void Impl::build_simple(int o) {
     case LayerKind::concat: {
       struct Part {
         kernels::Slice slice;
-        const float* x;
-        float* dx;
+        const T* x;
+        T* dx;
         bool acc;
       };
       std::vector<Part> parts;
@@ -739,7 +904,7 @@ void Impl::build_simple(int o) {
       for (int i = 0; i < op.input_count; ++i) {
         const Shape s = shape(op.inputs[i]);
         const kernels::Slice slice{batch, s.c, os.c, offset, std::int64_t{s.h} * s.w};
-        parts.push_back({slice, value(op.inputs[i]), training() ? input_gradient_of(o, i) : nullptr,
+        parts.push_back({slice, value<T>(op.inputs[i]), training() ? input_gradient_of<T>(o, i) : nullptr,
                          training() && accumulate(o, i)});
         offset += s.c;
       }
@@ -819,6 +984,7 @@ DeviceExecutable::DeviceExecutable(const codegen::ProgramView& program, int batc
                   : opt.momentum != 0.0                    ? program.params
                                                            : 0;
   m.plan = plan_memory(program, batch, mode == Mode::training, options.dropout, options.input_gradient);
+  m.elem = options.bf16 ? sizeof(Bf16) : sizeof(float);
 
   check(cudaSetDevice(options.device), "cudaSetDevice");
   check(cudaStreamCreateWithFlags(&m.stream, cudaStreamNonBlocking), "cudaStreamCreate");
@@ -834,7 +1000,13 @@ DeviceExecutable::DeviceExecutable(const codegen::ProgramView& program, int batc
   check(cublasSetWorkspace(m.blas, m.blas_workspace.ptr, m.blas_workspace.bytes), "cublasSetWorkspace");
 
   const auto floats = [](std::int64_t n) { return std::size_t(n) * sizeof(float); };
-  m.arena.allocate(floats(m.plan.arena), "the activation arena");
+  const auto elements = [&m](std::int64_t n) { return std::size_t(n) * m.elem; };
+  m.arena.allocate(elements(m.plan.arena), "the activation arena");
+  if (options.bf16) {
+    m.params_lp.allocate(std::size_t(m.params_count) * sizeof(Bf16), "the bf16 parameters");
+    m.grads_lp.allocate(std::size_t(m.params_count) * sizeof(Bf16), "the bf16 weight gradients");
+    m.input_f32.allocate(floats(m.input_size), "the fp32 input");
+  }
   m.params.allocate(floats(m.params_count), "the parameters");
   m.grads.allocate(floats(m.params_count), "the gradients");
   m.buffers.allocate(floats(m.buffers_count), "the running statistics");
@@ -842,8 +1014,8 @@ DeviceExecutable::DeviceExecutable(const codegen::ProgramView& program, int batc
   m.scalars.allocate(32, "the step scalars");
   m.labels.allocate(std::size_t(batch) * sizeof(int), "the labels");
   m.per_sample.allocate(std::size_t(batch) * sizeof(double), "the per-image losses");
-  if (m.gradient(m.output) == nullptr) m.loss_gradient_scratch.allocate(floats(m.output_size), "the loss gradient");
-  for (DeviceMemory* d : {&m.arena, &m.params, &m.grads, &m.state, &m.scalars}) {
+  if (m.gradient(m.output) == nullptr) m.loss_gradient_scratch.allocate(elements(m.output_size), "the loss gradient");
+  for (DeviceMemory* d : {&m.arena, &m.params, &m.grads, &m.state, &m.scalars, &m.params_lp, &m.grads_lp}) {
     if (d->bytes > 0) check(cudaMemset(d->ptr, 0, d->bytes), "zeroing device memory");
   }
   m.host_params.assign(std::size_t(m.params_count), 0.f);
@@ -874,7 +1046,7 @@ DeviceExecutable::DeviceExecutable(const codegen::ProgramView& program, int batc
   m.staged_labels.allocate(std::size_t(batch) * sizeof(int), "the labels");
   m.staged_lr.allocate(sizeof(float), "the learning rate");
   m.staged_loss.allocate(sizeof(float), "the loss");
-  m.staged_logits.allocate(floats(m.output_size), "the logits");
+  m.staged_logits.allocate(elements(m.output_size), "the logits");
   m.host_output.assign(std::size_t(m.output_size), 0.f);
   if (m.training() && options.input_gradient) m.host_input_grad.assign(std::size_t(m.input_size), 0.f);
 }
@@ -929,14 +1101,13 @@ std::span<const float> DeviceExecutable::forward(std::span<const float> input) {
                                 " floats (batch x input shape), got " + std::to_string(input.size()));
   }
   m.push_host_mirrors();
-  check(cudaMemcpyAsync(m.value(m.input), input.data(), input.size() * sizeof(float), cudaMemcpyHostToDevice,
-                        m.stream),
-        "input to the device");
+  m.enqueue_input(input.data());
   m.run(m.forward_steps);
-  check(cudaMemcpyAsync(m.host_output.data(), m.value(m.output), m.host_output.size() * sizeof(float),
+  check(cudaMemcpyAsync(m.staged_logits.ptr, m.value(m.output), std::size_t(m.output_size) * m.elem,
                         cudaMemcpyDeviceToHost, m.stream),
         "output to the host");
   m.synchronize("forward");
+  m.to_floats(m.staged_logits.ptr, m.host_output.data(), m.output_size);
   if (m.training()) m.buffers_device_newer = true;
   m.have_forward = true;
   m.have_output_grad = false;
@@ -976,9 +1147,14 @@ void DeviceExecutable::set_output_gradient(std::span<const float> gradient) {
   if (!m.training()) {
     throw std::logic_error("archetype::cudnn: set_output_gradient() needs an executable built for training");
   }
-  if (float* g = m.gradient(m.output)) {
-    check(cudaMemcpy(g, gradient.data(), gradient.size() * sizeof(float), cudaMemcpyHostToDevice),
-          "output gradient to the device");
+  if (void* g = m.gradient(m.output)) {
+    const void* from = gradient.data();
+    if (m.bf16()) {
+      m.host_lp.resize(gradient.size());
+      std::transform(gradient.begin(), gradient.end(), m.host_lp.begin(), kernels::to_bf16);
+      from = m.host_lp.data();
+    }
+    check(cudaMemcpy(g, from, gradient.size() * m.elem, cudaMemcpyHostToDevice), "output gradient to the device");
   }
   m.have_output_grad = true;
 }
@@ -998,7 +1174,13 @@ void DeviceExecutable::backward() {
 std::span<const float> DeviceExecutable::input_gradient() {
   Impl& m = *impl_;
   if (m.host_input_grad.empty() || m.gradient(m.input) == nullptr) return {};
-  m.download(m.host_input_grad, m.gradient(m.input), "input gradient to the host");
+  if (!m.bf16()) {
+    m.download(m.host_input_grad, m.gradient(m.input), "input gradient to the host");
+  } else {
+    m.host_lp.resize(m.host_input_grad.size());
+    m.download(m.host_lp, m.gradient(m.input), "input gradient to the host");
+    m.to_floats(m.host_lp.data(), m.host_input_grad.data(), std::int64_t(m.host_input_grad.size()));
+  }
   return m.host_input_grad;
 }
 
@@ -1060,7 +1242,8 @@ DeviceExecutable::StepResult DeviceExecutable::train_step(std::span<const float>
   if (!std::isfinite(loss)) {
     throw std::runtime_error("the loss is " + std::to_string(loss));
   }
-  return StepResult{loss, {m.staged_logits.as<const float>(), std::size_t(m.output_size)}};
+  m.to_floats(m.staged_logits.ptr, m.host_output.data(), m.output_size);
+  return StepResult{loss, m.host_output};
 }
 
 bool DeviceExecutable::graph_captured() const { return impl_->graph_exec != nullptr; }
@@ -1072,7 +1255,7 @@ DeviceExecutable::Memory DeviceExecutable::memory() const {
   r.workspace = std::int64_t(m.workspace.bytes + m.blas_workspace.bytes);
   r.total = r.arena + r.workspace;
   for (const DeviceMemory* d : {&m.params, &m.grads, &m.buffers, &m.state, &m.scalars, &m.labels, &m.per_sample,
-                                &m.loss_gradient_scratch}) {
+                                &m.loss_gradient_scratch, &m.params_lp, &m.grads_lp, &m.input_f32}) {
     r.total += std::int64_t(d->bytes);
   }
   for (const auto& d : m.op_memory) r.total += std::int64_t(d->bytes);

@@ -1,10 +1,13 @@
 // The small CUDA kernels of the cuDNN backend (kernels.hpp): one grid-stride kernel per
-// op direction, plain fp32 NCHW. Written for clarity first: they carry the ops cuDNN lacks,
+// op direction, NCHW, element type T (float or Bf16: read as float with ld(), computed in
+// fp32, rounded once by put()). Written for clarity first: they carry the ops cuDNN lacks,
 // a small share of a step's time.
 #include "kernels.hpp"
 
+#include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
@@ -26,36 +29,57 @@ unsigned blocks_for(std::int64_t count) {
   for (std::int64_t i = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x; i < (count);           \
        i += std::int64_t{blockDim.x} * gridDim.x)
 
-__device__ inline void store(float* dst, std::int64_t i, float v, bool accumulate) {
-  dst[i] = accumulate ? dst[i] + v : v;
+static_assert(sizeof(Bf16) == sizeof(__nv_bfloat16));
+
+__device__ inline float ld(const float* p, std::int64_t i) { return p[i]; }
+__device__ inline float ld(const Bf16* p, std::int64_t i) {
+  return __bfloat162float(reinterpret_cast<const __nv_bfloat16*>(p)[i]);
+}
+__device__ inline void put(float* p, std::int64_t i, float v) { p[i] = v; }
+__device__ inline void put(Bf16* p, std::int64_t i, float v) {
+  reinterpret_cast<__nv_bfloat16*>(p)[i] = __float2bfloat16_rn(v);
+}
+__device__ inline void atomic_add(float* p, float v) { atomicAdd(p, v); }
+__device__ inline void atomic_add(Bf16* p, float v) {
+  atomicAdd(reinterpret_cast<__nv_bfloat16*>(p), __float2bfloat16_rn(v));
+}
+
+template <class T>
+__device__ inline void store(T* dst, std::int64_t i, float v, bool accumulate) {
+  put(dst, i, accumulate ? ld(dst, i) + v : v);
 }
 
 // --- activations ---------------------------------------------------------------------------
 
-__global__ void activation_forward_kernel(Activation a, const float* x, float* y, std::int64_t count) {
+template <class T>
+__global__ void activation_forward_kernel(Activation a, const T* x, T* y, std::int64_t count) {
   ARCHETYPE_GRID_STRIDE(i, count) {
-    const float v = x[i];
+    const float v = ld(x, i);
+    float r = 0.f;
     switch (a) {
-      case Activation::relu: y[i] = v > 0.f ? v : 0.f; break;
-      case Activation::relu6: y[i] = fminf(fmaxf(v, 0.f), 6.f); break;
-      case Activation::silu: y[i] = v / (1.f + expf(-v)); break;
-      case Activation::sigmoid: y[i] = 1.f / (1.f + expf(-v)); break;
+      case Activation::relu: r = v > 0.f ? v : 0.f; break;
+      case Activation::relu6: r = fminf(fmaxf(v, 0.f), 6.f); break;
+      case Activation::silu: r = v / (1.f + expf(-v)); break;
+      case Activation::sigmoid: r = 1.f / (1.f + expf(-v)); break;
     }
+    put(y, i, r);
   }
 }
 
-__global__ void activation_backward_kernel(Activation a, const float* from, const float* dy, float* dx,
-                                           std::int64_t count, bool accumulate) {
+template <class T>
+__global__ void activation_backward_kernel(Activation a, const T* from, const T* dy, T* dx, std::int64_t count,
+                                           bool accumulate) {
   ARCHETYPE_GRID_STRIDE(i, count) {
-    const float v = from[i];
+    const float v = ld(from, i);
+    const float g = ld(dy, i);
     float d = 0.f;
     switch (a) {
-      case Activation::relu: d = v > 0.f ? dy[i] : 0.f; break;               // y > 0 exactly where x > 0
-      case Activation::relu6: d = v > 0.f && v < 6.f ? dy[i] : 0.f; break;  // 0 < y < 6
-      case Activation::sigmoid: d = dy[i] * v * (1.f - v); break;            // y (1 - y)
-      case Activation::silu: {                                               // s (1 + x (1 - s))
+      case Activation::relu: d = v > 0.f ? g : 0.f; break;               // y > 0 exactly where x > 0
+      case Activation::relu6: d = v > 0.f && v < 6.f ? g : 0.f; break;  // 0 < y < 6
+      case Activation::sigmoid: d = g * v * (1.f - v); break;            // y (1 - y)
+      case Activation::silu: {                                           // s (1 + x (1 - s))
         const float s = 1.f / (1.f + expf(-v));
-        d = dy[i] * s * (1.f + v * (1.f - s));
+        d = g * s * (1.f + v * (1.f - s));
         break;
       }
     }
@@ -76,13 +100,14 @@ __device__ inline double uniform(std::uint64_t seed, std::uint64_t step, std::ui
   return double(z >> 11) * (1.0 / 9007199254740992.0);  // 53 bits in [0, 1)
 }
 
-__global__ void dropout_kernel(const float* x, float* y, std::int64_t count, std::int64_t run, double p,
-                               std::uint64_t seed, const std::uint64_t* step, bool accumulate) {
+template <class T>
+__global__ void dropout_kernel(const T* x, T* y, std::int64_t count, std::int64_t run, double p, std::uint64_t seed,
+                               const std::uint64_t* step, bool accumulate) {
   const std::uint64_t s = *step;
   const float scale = float(1.0 / (1.0 - p));
   ARCHETYPE_GRID_STRIDE(i, count) {
     const bool keep = uniform(seed, s, std::uint64_t(i / run)) >= p;
-    store(y, i, keep ? x[i] * scale : 0.f, accumulate);
+    store(y, i, keep ? ld(x, i) * scale : 0.f, accumulate);
   }
 }
 
@@ -104,31 +129,33 @@ __device__ inline Window window(int o, int k, int s, int p, int in, int out, boo
   return Window{max(start, 0), min(end, in), end - start};
 }
 
-__global__ void max_pool_forward_kernel(Pool g, const float* x, float* y) {
+template <class T>
+__global__ void max_pool_forward_kernel(Pool g, const T* x, T* y) {
   const std::int64_t count = std::int64_t{g.planes} * g.out_h * g.out_w;
   ARCHETYPE_GRID_STRIDE(i, count) {
     const int ow = int(i % g.out_w), oh = int((i / g.out_w) % g.out_h);
     const std::int64_t plane = i / (std::int64_t{g.out_w} * g.out_h);
-    const float* xp = x + plane * g.in_h * g.in_w;
+    const T* xp = x + plane * g.in_h * g.in_w;
     const Window wh = window(oh, g.kernel_h, g.stride_h, g.pad_h, g.in_h, g.out_h, g.adaptive);
     const Window ww = window(ow, g.kernel_w, g.stride_w, g.pad_w, g.in_w, g.out_w, g.adaptive);
     float best = -INFINITY;
     for (int r = wh.start; r < wh.end; ++r) {
-      for (int c = ww.start; c < ww.end; ++c) best = fmaxf(best, xp[r * g.in_w + c]);
+      for (int c = ww.start; c < ww.end; ++c) best = fmaxf(best, ld(xp, r * g.in_w + c));
     }
-    y[i] = best;
+    put(y, i, best);
   }
 }
 
 /// Gathers, per input element, the gradients of the windows whose first maximum it is
 /// (deterministic: no atomics).
-__global__ void max_pool_backward_kernel(Pool g, const float* x, const float* dy, float* dx, bool accumulate) {
+template <class T>
+__global__ void max_pool_backward_kernel(Pool g, const T* x, const T* dy, T* dx, bool accumulate) {
   const std::int64_t count = std::int64_t{g.planes} * g.in_h * g.in_w;
   ARCHETYPE_GRID_STRIDE(i, count) {
     const int iw = int(i % g.in_w), ih = int((i / g.in_w) % g.in_h);
     const std::int64_t plane = i / (std::int64_t{g.in_w} * g.in_h);
-    const float* xp = x + plane * g.in_h * g.in_w;
-    const float* dyp = dy + plane * g.out_h * g.out_w;
+    const T* xp = x + plane * g.in_h * g.in_w;
+    const T* dyp = dy + plane * g.out_h * g.out_w;
     // Outputs whose window may hold (ih, iw): o s - p <= ih < o s - p + k.
     const int oh0 = max(0, (ih + g.pad_h - g.kernel_h + g.stride_h) / g.stride_h);
     const int oh1 = min(g.out_h - 1, (ih + g.pad_h) / g.stride_h);
@@ -145,43 +172,45 @@ __global__ void max_pool_backward_kernel(Pool g, const float* x, const float* dy
         float best = -INFINITY;
         for (int r = wh.start; r < wh.end; ++r) {
           for (int c = ww.start; c < ww.end; ++c) {
-            const float v = xp[r * g.in_w + c];
+            const float v = ld(xp, r * g.in_w + c);
             if (arg < 0 || v > best) {
               best = v;
               arg = r * g.in_w + c;
             }
           }
         }
-        if (arg == ih * g.in_w + iw) sum += dyp[oh * g.out_w + ow];
+        if (arg == ih * g.in_w + iw) sum += ld(dyp, oh * g.out_w + ow);
       }
     }
     store(dx, i, sum, accumulate);
   }
 }
 
-__global__ void avg_pool_forward_kernel(Pool g, const float* x, float* y) {
+template <class T>
+__global__ void avg_pool_forward_kernel(Pool g, const T* x, T* y) {
   const std::int64_t count = std::int64_t{g.planes} * g.out_h * g.out_w;
   ARCHETYPE_GRID_STRIDE(i, count) {
     const int ow = int(i % g.out_w), oh = int((i / g.out_w) % g.out_h);
     const std::int64_t plane = i / (std::int64_t{g.out_w} * g.out_h);
-    const float* xp = x + plane * g.in_h * g.in_w;
+    const T* xp = x + plane * g.in_h * g.in_w;
     const Window wh = window(oh, g.kernel_h, g.stride_h, g.pad_h, g.in_h, g.out_h, g.adaptive);
     const Window ww = window(ow, g.kernel_w, g.stride_w, g.pad_w, g.in_w, g.out_w, g.adaptive);
     float sum = 0.f;
     for (int r = wh.start; r < wh.end; ++r) {
-      for (int c = ww.start; c < ww.end; ++c) sum += xp[r * g.in_w + c];
+      for (int c = ww.start; c < ww.end; ++c) sum += ld(xp, r * g.in_w + c);
     }
-    y[i] = sum / float(wh.extent * ww.extent);
+    put(y, i, sum / float(wh.extent * ww.extent));
   }
 }
 
 /// Per input element, the sum over the windows holding it of dy / divisor.
-__global__ void avg_pool_backward_kernel(Pool g, const float* dy, float* dx, bool accumulate) {
+template <class T>
+__global__ void avg_pool_backward_kernel(Pool g, const T* dy, T* dx, bool accumulate) {
   const std::int64_t count = std::int64_t{g.planes} * g.in_h * g.in_w;
   ARCHETYPE_GRID_STRIDE(i, count) {
     const int iw = int(i % g.in_w), ih = int((i / g.in_w) % g.in_h);
     const std::int64_t plane = i / (std::int64_t{g.in_w} * g.in_h);
-    const float* dyp = dy + plane * g.out_h * g.out_w;
+    const T* dyp = dy + plane * g.out_h * g.out_w;
     int oh0 = 0, oh1 = g.out_h - 1, ow0 = 0, ow1 = g.out_w - 1;
     if (!g.adaptive) {
       oh0 = max(0, (ih + g.pad_h - g.kernel_h + g.stride_h) / g.stride_h);
@@ -196,7 +225,7 @@ __global__ void avg_pool_backward_kernel(Pool g, const float* dy, float* dx, boo
       for (int ow = ow0; ow <= ow1; ++ow) {
         const Window ww = window(ow, g.kernel_w, g.stride_w, g.pad_w, g.in_w, g.out_w, g.adaptive);
         if (iw < ww.start || iw >= ww.end) continue;
-        sum += dyp[oh * g.out_w + ow] / float(wh.extent * ww.extent);
+        sum += ld(dyp, oh * g.out_w + ow) / float(wh.extent * ww.extent);
       }
     }
     store(dx, i, sum, accumulate);
@@ -206,63 +235,67 @@ __global__ void avg_pool_backward_kernel(Pool g, const float* dy, float* dx, boo
 // --- local response norm ---------------------------------------------------------------------
 
 /// k + alpha / size * sum of x^2 over channel c's window, at (n, p).
-__device__ inline float lrn_scale(const Lrn& g, const float* x, int n, int c, std::int64_t p) {
+template <class T>
+__device__ inline float lrn_scale(const Lrn& g, const T* x, int n, int c, std::int64_t p) {
   const int lo = max(0, c - g.size / 2), hi = min(g.c - 1, c + (g.size - 1) / 2);
   float sum = 0.f;
   for (int j = lo; j <= hi; ++j) {
-    const float v = x[(std::int64_t{n} * g.c + j) * g.plane + p];
+    const float v = ld(x, (std::int64_t{n} * g.c + j) * g.plane + p);
     sum += v * v;
   }
   return g.k + g.alpha / float(g.size) * sum;
 }
 
-__global__ void lrn_forward_kernel(Lrn g, const float* x, float* y) {
+template <class T>
+__global__ void lrn_forward_kernel(Lrn g, const T* x, T* y) {
   const std::int64_t count = std::int64_t{g.n} * g.c * g.plane;
   ARCHETYPE_GRID_STRIDE(i, count) {
     const std::int64_t p = i % g.plane;
     const int c = int((i / g.plane) % g.c), n = int(i / (g.plane * g.c));
-    y[i] = x[i] * powf(lrn_scale(g, x, n, c, p), -g.beta);
+    put(y, i, ld(x, i) * powf(lrn_scale(g, x, n, c, p), -g.beta));
   }
 }
 
 /// dx_j = dy_j s_j^-beta - 2 alpha beta / size x_j sum_{c: j in window(c)} dy_c x_c s_c^(-beta-1).
-__global__ void lrn_backward_kernel(Lrn g, const float* x, const float* dy, float* dx, bool accumulate) {
+template <class T>
+__global__ void lrn_backward_kernel(Lrn g, const T* x, const T* dy, T* dx, bool accumulate) {
   const std::int64_t count = std::int64_t{g.n} * g.c * g.plane;
   const float f = 2.f * g.alpha * g.beta / float(g.size);
   ARCHETYPE_GRID_STRIDE(i, count) {
     const std::int64_t p = i % g.plane;
     const int j = int((i / g.plane) % g.c), n = int(i / (g.plane * g.c));
-    float d = dy[i] * powf(lrn_scale(g, x, n, j, p), -g.beta);
+    float d = ld(dy, i) * powf(lrn_scale(g, x, n, j, p), -g.beta);
     const int lo = max(0, j - (g.size - 1) / 2), hi = min(g.c - 1, j + g.size / 2);
     float sum = 0.f;
     for (int c = lo; c <= hi; ++c) {
       const std::int64_t k = (std::int64_t{n} * g.c + c) * g.plane + p;
-      sum += dy[k] * x[k] * powf(lrn_scale(g, x, n, c, p), -g.beta - 1.f);
+      sum += ld(dy, k) * ld(x, k) * powf(lrn_scale(g, x, n, c, p), -g.beta - 1.f);
     }
-    d -= f * x[i] * sum;
+    d -= f * ld(x, i) * sum;
     store(dx, i, d, accumulate);
   }
 }
 
 // --- scale, pads, resize, sums, concat ----------------------------------------------------------
 
-__global__ void scale_forward_kernel(const float* x, const float* gate, float* y, std::int64_t planes,
-                                     std::int64_t plane) {
-  ARCHETYPE_GRID_STRIDE(i, planes * plane) { y[i] = x[i] * gate[i / plane]; }
+template <class T>
+__global__ void scale_forward_kernel(const T* x, const T* gate, T* y, std::int64_t planes, std::int64_t plane) {
+  ARCHETYPE_GRID_STRIDE(i, planes * plane) { put(y, i, ld(x, i) * ld(gate, i / plane)); }
 }
 
-__global__ void scale_dx_kernel(const float* gate, const float* dy, float* dx, bool accumulate, std::int64_t planes,
+template <class T>
+__global__ void scale_dx_kernel(const T* gate, const T* dy, T* dx, bool accumulate, std::int64_t planes,
                                 std::int64_t plane) {
-  ARCHETYPE_GRID_STRIDE(i, planes * plane) { store(dx, i, dy[i] * gate[i / plane], accumulate); }
+  ARCHETYPE_GRID_STRIDE(i, planes * plane) { store(dx, i, ld(dy, i) * ld(gate, i / plane), accumulate); }
 }
 
 /// One block per plane: dgate = sum of dy x over the plane (a fixed-order tree: deterministic).
-__global__ void scale_dgate_kernel(const float* x, const float* dy, float* dgate, bool accumulate,
-                                   std::int64_t plane) {
+template <class T>
+__global__ void scale_dgate_kernel(const T* x, const T* dy, T* dgate, bool accumulate, std::int64_t plane) {
   __shared__ float partial[threads];
   const std::int64_t base = std::int64_t{blockIdx.x} * plane;
   float sum = 0.f;
-  for (std::int64_t k = threadIdx.x; k < plane; k += blockDim.x) sum += dy[base + k] * x[base + k];
+  for (std::int64_t k = threadIdx.x; k < plane; k += blockDim.x) sum += ld(dy, base + k) * ld(x, base + k);
   partial[threadIdx.x] = sum;
   __syncthreads();
   for (int half = threads / 2; half > 0; half /= 2) {
@@ -272,7 +305,8 @@ __global__ void scale_dgate_kernel(const float* x, const float* dy, float* dgate
   if (threadIdx.x == 0) store(dgate, blockIdx.x, partial[0], accumulate);
 }
 
-__global__ void zero_pad_forward_kernel(ZeroPad g, const float* x, float* y) {
+template <class T>
+__global__ void zero_pad_forward_kernel(ZeroPad g, const T* x, T* y) {
   const std::int64_t count = std::int64_t{g.n} * g.out_c * g.out_h * g.out_w;
   const int pad = (g.out_c - g.in_c) / 2;
   ARCHETYPE_GRID_STRIDE(i, count) {
@@ -280,13 +314,15 @@ __global__ void zero_pad_forward_kernel(ZeroPad g, const float* x, float* y) {
     const int c = int((i / (std::int64_t{g.out_w} * g.out_h)) % g.out_c);
     const int n = int(i / (std::int64_t{g.out_w} * g.out_h * g.out_c));
     const int ci = c - pad;
-    y[i] = ci < 0 || ci >= g.in_c
-               ? 0.f
-               : x[((std::int64_t{n} * g.in_c + ci) * g.in_h + std::int64_t{r} * g.stride) * g.in_w + j * g.stride];
+    put(y, i,
+        ci < 0 || ci >= g.in_c
+            ? 0.f
+            : ld(x, ((std::int64_t{n} * g.in_c + ci) * g.in_h + std::int64_t{r} * g.stride) * g.in_w + j * g.stride));
   }
 }
 
-__global__ void zero_pad_backward_kernel(ZeroPad g, const float* dy, float* dx, bool accumulate) {
+template <class T>
+__global__ void zero_pad_backward_kernel(ZeroPad g, const T* dy, T* dx, bool accumulate) {
   const std::int64_t count = std::int64_t{g.n} * g.in_c * g.in_h * g.in_w;
   const int pad = (g.out_c - g.in_c) / 2;
   ARCHETYPE_GRID_STRIDE(i, count) {
@@ -295,29 +331,31 @@ __global__ void zero_pad_backward_kernel(ZeroPad g, const float* dy, float* dx, 
     const int n = int(i / (std::int64_t{g.in_w} * g.in_h * g.in_c));
     float v = 0.f;
     if (r % g.stride == 0 && j % g.stride == 0 && r / g.stride < g.out_h && j / g.stride < g.out_w) {
-      v = dy[((std::int64_t{n} * g.out_c + c + pad) * g.out_h + r / g.stride) * g.out_w + j / g.stride];
+      v = ld(dy, ((std::int64_t{n} * g.out_c + c + pad) * g.out_h + r / g.stride) * g.out_w + j / g.stride);
     }
     store(dx, i, v, accumulate);
   }
 }
 
-__global__ void pad_to_forward_kernel(PadTo g, const float* x, float* y) {
+template <class T>
+__global__ void pad_to_forward_kernel(PadTo g, const T* x, T* y) {
   const std::int64_t count = std::int64_t{g.planes} * g.out_h * g.out_w;
   const int top = (g.out_h - g.in_h) / 2, left = (g.out_w - g.in_w) / 2;
   ARCHETYPE_GRID_STRIDE(i, count) {
     const int j = int(i % g.out_w) - left, r = int((i / g.out_w) % g.out_h) - top;
     const std::int64_t plane = i / (std::int64_t{g.out_w} * g.out_h);
-    y[i] = r < 0 || r >= g.in_h || j < 0 || j >= g.in_w ? 0.f : x[(plane * g.in_h + r) * g.in_w + j];
+    put(y, i, r < 0 || r >= g.in_h || j < 0 || j >= g.in_w ? 0.f : ld(x, (plane * g.in_h + r) * g.in_w + j));
   }
 }
 
-__global__ void pad_to_backward_kernel(PadTo g, const float* dy, float* dx, bool accumulate) {
+template <class T>
+__global__ void pad_to_backward_kernel(PadTo g, const T* dy, T* dx, bool accumulate) {
   const std::int64_t count = std::int64_t{g.planes} * g.in_h * g.in_w;
   const int top = (g.out_h - g.in_h) / 2, left = (g.out_w - g.in_w) / 2;
   ARCHETYPE_GRID_STRIDE(i, count) {
     const int j = int(i % g.in_w), r = int((i / g.in_w) % g.in_h);
     const std::int64_t plane = i / (std::int64_t{g.in_w} * g.in_h);
-    store(dx, i, dy[(plane * g.out_h + r + top) * g.out_w + j + left], accumulate);
+    store(dx, i, ld(dy, (plane * g.out_h + r + top) * g.out_w + j + left), accumulate);
   }
 }
 
@@ -335,93 +373,108 @@ __device__ inline Tap tap(int d, int in, int out) {
   return Tap{i0, i1, 1.f - l1, l1};
 }
 
-__global__ void resize_forward_kernel(Resize g, const float* x, float* y) {
+template <class T>
+__global__ void resize_forward_kernel(Resize g, const T* x, T* y) {
   const std::int64_t count = std::int64_t{g.planes} * g.out_h * g.out_w;
   ARCHETYPE_GRID_STRIDE(i, count) {
     const int j = int(i % g.out_w), r = int((i / g.out_w) % g.out_h);
     const std::int64_t plane = i / (std::int64_t{g.out_w} * g.out_h);
-    const float* xp = x + plane * g.in_h * g.in_w;
+    const T* xp = x + plane * g.in_h * g.in_w;
     const Tap a = tap(r, g.in_h, g.out_h), b = tap(j, g.in_w, g.out_w);
-    y[i] = a.l0 * (b.l0 * xp[a.i0 * g.in_w + b.i0] + b.l1 * xp[a.i0 * g.in_w + b.i1]) +
-           a.l1 * (b.l0 * xp[a.i1 * g.in_w + b.i0] + b.l1 * xp[a.i1 * g.in_w + b.i1]);
+    put(y, i,
+        a.l0 * (b.l0 * ld(xp, a.i0 * g.in_w + b.i0) + b.l1 * ld(xp, a.i0 * g.in_w + b.i1)) +
+            a.l1 * (b.l0 * ld(xp, a.i1 * g.in_w + b.i0) + b.l1 * ld(xp, a.i1 * g.in_w + b.i1)));
   }
 }
 
-__global__ void resize_backward_kernel(Resize g, const float* dy, float* dx) {
+template <class T>
+__global__ void resize_backward_kernel(Resize g, const T* dy, T* dx) {
   const std::int64_t count = std::int64_t{g.planes} * g.out_h * g.out_w;
   ARCHETYPE_GRID_STRIDE(i, count) {
     const int j = int(i % g.out_w), r = int((i / g.out_w) % g.out_h);
     const std::int64_t plane = i / (std::int64_t{g.out_w} * g.out_h);
-    float* xp = dx + plane * g.in_h * g.in_w;
+    T* xp = dx + plane * g.in_h * g.in_w;
     const Tap a = tap(r, g.in_h, g.out_h), b = tap(j, g.in_w, g.out_w);
-    const float d = dy[i];
-    atomicAdd(xp + a.i0 * g.in_w + b.i0, a.l0 * b.l0 * d);
-    atomicAdd(xp + a.i0 * g.in_w + b.i1, a.l0 * b.l1 * d);
-    atomicAdd(xp + a.i1 * g.in_w + b.i0, a.l1 * b.l0 * d);
-    atomicAdd(xp + a.i1 * g.in_w + b.i1, a.l1 * b.l1 * d);
+    const float d = ld(dy, i);
+    atomic_add(xp + a.i0 * g.in_w + b.i0, a.l0 * b.l0 * d);
+    atomic_add(xp + a.i0 * g.in_w + b.i1, a.l0 * b.l1 * d);
+    atomic_add(xp + a.i1 * g.in_w + b.i0, a.l1 * b.l0 * d);
+    atomic_add(xp + a.i1 * g.in_w + b.i1, a.l1 * b.l1 * d);
   }
 }
 
-__global__ void sum_kernel(Sources s, float* y, std::int64_t count) {
+template <class T>
+__global__ void sum_kernel(Sources<T> s, T* y, std::int64_t count) {
   ARCHETYPE_GRID_STRIDE(i, count) {
-    float v = s.data[0][i];
-    for (int k = 1; k < s.count; ++k) v += s.data[k][i];
-    y[i] = v;
+    float v = ld(s.data[0], i);
+    for (int k = 1; k < s.count; ++k) v += ld(s.data[k], i);
+    put(y, i, v);
   }
 }
 
-__global__ void copy_or_add_kernel(const float* src, float* dst, std::int64_t count, bool accumulate) {
-  ARCHETYPE_GRID_STRIDE(i, count) { store(dst, i, src[i], accumulate); }
+template <class T>
+__global__ void copy_or_add_kernel(const T* src, T* dst, std::int64_t count, bool accumulate) {
+  ARCHETYPE_GRID_STRIDE(i, count) { store(dst, i, ld(src, i), accumulate); }
 }
 
-__global__ void concat_forward_kernel(Slice g, const float* x, float* y) {
+template <class From, class To>
+__global__ void cast_kernel(const From* src, To* dst, std::int64_t count) {
+  ARCHETYPE_GRID_STRIDE(i, count) { put(dst, i, ld(src, i)); }
+}
+
+template <class T>
+__global__ void concat_forward_kernel(Slice g, const T* x, T* y) {
   const std::int64_t count = std::int64_t{g.n} * g.part_c * g.plane;
   ARCHETYPE_GRID_STRIDE(i, count) {
     const std::int64_t p = i % g.plane;
     const int c = int((i / g.plane) % g.part_c), n = int(i / (g.plane * g.part_c));
-    y[(std::int64_t{n} * g.total_c + g.offset + c) * g.plane + p] = x[i];
+    put(y, (std::int64_t{n} * g.total_c + g.offset + c) * g.plane + p, ld(x, i));
   }
 }
 
-__global__ void concat_backward_kernel(Slice g, const float* dy, float* dx, bool accumulate) {
+template <class T>
+__global__ void concat_backward_kernel(Slice g, const T* dy, T* dx, bool accumulate) {
   const std::int64_t count = std::int64_t{g.n} * g.part_c * g.plane;
   ARCHETYPE_GRID_STRIDE(i, count) {
     const std::int64_t p = i % g.plane;
     const int c = int((i / g.plane) % g.part_c), n = int(i / (g.plane * g.part_c));
-    store(dx, i, dy[(std::int64_t{n} * g.total_c + g.offset + c) * g.plane + p], accumulate);
+    store(dx, i, ld(dy, (std::int64_t{n} * g.total_c + g.offset + c) * g.plane + p), accumulate);
   }
 }
 
-__global__ void add_bias_rows_kernel(float* y, const float* b, int rows, int cols) {
-  ARCHETYPE_GRID_STRIDE(i, std::int64_t{rows} * cols) { y[i] += b[i % cols]; }
+template <class T>
+__global__ void add_bias_rows_kernel(T* y, const T* b, int rows, int cols) {
+  ARCHETYPE_GRID_STRIDE(i, std::int64_t{rows} * cols) { put(y, i, ld(y, i) + ld(b, i % cols)); }
 }
 
 /// One thread per column, rows summed in order (deterministic).
-__global__ void bias_gradient_rows_kernel(const float* dy, float* db, int rows, int cols) {
+template <class T>
+__global__ void bias_gradient_rows_kernel(const T* dy, T* db, int rows, int cols) {
   ARCHETYPE_GRID_STRIDE(c, cols) {
     float sum = 0.f;
-    for (int r = 0; r < rows; ++r) sum += dy[std::int64_t{r} * cols + c];
-    db[c] = sum;
+    for (int r = 0; r < rows; ++r) sum += ld(dy, std::int64_t{r} * cols + c);
+    put(db, c, sum);
   }
 }
 
 // --- loss ------------------------------------------------------------------------------------
 
-__global__ void softmax_cross_entropy_kernel(const float* logits, const int* labels, float* dlogits, float* loss,
+template <class T>
+__global__ void softmax_cross_entropy_kernel(const T* logits, const int* labels, T* dlogits, float* loss,
                                              double* per_sample, int batch, int classes) {
   for (int n = int(threadIdx.x); n < batch; n += int(blockDim.x)) {
-    const float* z = logits + std::int64_t{n} * classes;
-    float* g = dlogits + std::int64_t{n} * classes;
-    float top = z[0];
-    for (int c = 1; c < classes; ++c) top = fmaxf(top, z[c]);
+    const T* z = logits + std::int64_t{n} * classes;
+    T* g = dlogits + std::int64_t{n} * classes;
+    float top = ld(z, 0);
+    for (int c = 1; c < classes; ++c) top = fmaxf(top, ld(z, c));
     double sum = 0;
-    for (int c = 0; c < classes; ++c) sum += exp(double(z[c]) - top);
+    for (int c = 0; c < classes; ++c) sum += exp(double(ld(z, c)) - top);
     const double log_sum = log(sum);
     const int label = labels[n];
-    per_sample[n] = -(double(z[label]) - top - log_sum);
+    per_sample[n] = -(double(ld(z, label)) - top - log_sum);
     for (int c = 0; c < classes; ++c) {
-      const double p = exp(double(z[c]) - top - log_sum);
-      g[c] = float((p - (c == label ? 1.0 : 0.0)) / batch);
+      const double p = exp(double(ld(z, c)) - top - log_sum);
+      put(g, c, float((p - (c == label ? 1.0 : 0.0)) / batch));
     }
   }
   __syncthreads();
@@ -484,6 +537,140 @@ __global__ void count_step_kernel(std::int64_t* steps, const float* loss) {
   if (loss == nullptr || isfinite(*loss)) *steps += 1;
 }
 
+// --- bias by channel, batch norm (the bf16 path) ---------------------------------------------
+
+template <class T>
+__global__ void add_bias_channels_kernel(T* y, const T* b, int c, std::int64_t plane, std::int64_t count) {
+  ARCHETYPE_GRID_STRIDE(i, count) { put(y, i, ld(y, i) + ld(b, (i / plane) % c)); }
+}
+
+/// Sums of `threads` doubles (two per thread) over the block, in a fixed tree: thread 0 gets them.
+__device__ inline void block_sum2(double& a, double& b) {
+  __shared__ double sa[threads], sb[threads];
+  sa[threadIdx.x] = a;
+  sb[threadIdx.x] = b;
+  __syncthreads();
+  for (int half = threads / 2; half > 0; half /= 2) {
+    if (int(threadIdx.x) < half) {
+      sa[threadIdx.x] += sa[threadIdx.x + half];
+      sb[threadIdx.x] += sb[threadIdx.x + half];
+    }
+    __syncthreads();
+  }
+  a = sa[0];
+  b = sb[0];
+}
+
+/// One block per channel (blockIdx.x): db[c] = sum over the images and the plane of dy.
+template <class T>
+__global__ void bias_gradient_channels_kernel(const T* dy, T* db, int n, int c, std::int64_t plane) {
+  const int ch = int(blockIdx.x);
+  double sum = 0, unused = 0;
+  const std::int64_t m = std::int64_t{n} * plane;
+  for (std::int64_t j = threadIdx.x; j < m; j += blockDim.x) sum += ld(dy, ((j / plane) * c + ch) * plane + j % plane);
+  block_sum2(sum, unused);
+  if (threadIdx.x == 0) put(db, ch, float(sum));
+}
+
+/// Block (chunk, channel): over the chunk's share of the channel's n x plane elements, the sums
+/// of x and x^2 (dy null) or of dy and dy (x - mean) (dy given), in double, into
+/// partial[2 (channel chunks + chunk) + {0, 1}].
+template <class T>
+__global__ void batch_norm_sums_kernel(BatchNormShape g, const T* x, const T* dy, const float* mean,
+                                       double* partial) {
+  const int ch = int(blockIdx.y), chunk = int(blockIdx.x);
+  const std::int64_t m = std::int64_t{g.n} * g.plane;
+  const std::int64_t begin = m * chunk / g.chunks, end = m * (chunk + 1) / g.chunks;
+  const float mu = dy == nullptr ? 0.f : mean[ch];
+  double s1 = 0, s2 = 0;
+  for (std::int64_t j = begin + threadIdx.x; j < end; j += blockDim.x) {
+    const std::int64_t k = ((j / g.plane) * g.c + ch) * g.plane + j % g.plane;
+    const double v = ld(x, k);
+    if (dy == nullptr) {
+      s1 += v;
+      s2 += v * v;
+    } else {
+      const double d = ld(dy, k);
+      s1 += d;
+      s2 += d * (v - mu);
+    }
+  }
+  block_sum2(s1, s2);
+  if (threadIdx.x == 0) {
+    partial[2 * (std::int64_t{ch} * g.chunks + chunk)] = s1;
+    partial[2 * (std::int64_t{ch} * g.chunks + chunk) + 1] = s2;
+  }
+}
+
+/// One thread per channel: the chunks' sums in order, then the batch statistics, the saved
+/// mean and inverse standard deviation, and the running statistics (PyTorch's update).
+__global__ void batch_norm_statistics_kernel(BatchNormShape g, const double* partial, float* saved,
+                                             float* running_mean, float* running_var, double momentum,
+                                             double epsilon) {
+  ARCHETYPE_GRID_STRIDE(ch, g.c) {
+    double s1 = 0, s2 = 0;
+    for (int k = 0; k < g.chunks; ++k) {
+      s1 += partial[2 * (ch * g.chunks + k)];
+      s2 += partial[2 * (ch * g.chunks + k) + 1];
+    }
+    const double m = double(g.n) * double(g.plane);
+    const double mean = s1 / m;
+    const double var = fmax(s2 / m - mean * mean, 0.0);
+    saved[ch] = float(mean);
+    saved[g.c + ch] = float(1.0 / sqrt(var + epsilon));
+    const double unbiased = m > 1 ? var * m / (m - 1) : var;
+    running_mean[ch] = float((1.0 - momentum) * running_mean[ch] + momentum * mean);
+    running_var[ch] = float((1.0 - momentum) * running_var[ch] + momentum * unbiased);
+  }
+}
+
+/// y = (x - mean) a + beta with a = gamma / sqrt(var + eps): `inverse_std` holds
+/// 1 / sqrt(var + eps) already (training's saved values) or, when null, `var` is read.
+template <class T>
+__global__ void batch_norm_apply_kernel(BatchNormShape g, const T* x, T* y, const float* gamma, const float* beta,
+                                        const float* mean, const float* inverse_std, const float* var,
+                                        double epsilon) {
+  const std::int64_t count = std::int64_t{g.n} * g.c * g.plane;
+  ARCHETYPE_GRID_STRIDE(i, count) {
+    const int ch = int((i / g.plane) % g.c);
+    const float inv = inverse_std != nullptr ? inverse_std[ch] : 1.f / sqrtf(var[ch] + float(epsilon));
+    put(y, i, (ld(x, i) - mean[ch]) * (gamma[ch] * inv) + beta[ch]);
+  }
+}
+
+/// One thread per channel: dgamma = sum dy (x - mean) / std, dbeta = sum dy, and the two
+/// coefficients of dx: sum dy / m and sum dy (x - mean) / (m var).
+__global__ void batch_norm_backward_statistics_kernel(BatchNormShape g, const double* partial, const float* saved,
+                                                      float* dgamma, float* dbeta, float* coefficients) {
+  ARCHETYPE_GRID_STRIDE(ch, g.c) {
+    double s1 = 0, s2 = 0;
+    for (int k = 0; k < g.chunks; ++k) {
+      s1 += partial[2 * (ch * g.chunks + k)];
+      s2 += partial[2 * (ch * g.chunks + k) + 1];
+    }
+    const double m = double(g.n) * double(g.plane);
+    const double inv = saved[g.c + ch];
+    dgamma[ch] = float(s2 * inv);
+    dbeta[ch] = float(s1);
+    coefficients[ch] = float(s1 / m);
+    coefficients[g.c + ch] = float(s2 / m * inv * inv);
+  }
+}
+
+/// dx = gamma / std (dy - sum dy / m - (x - mean) sum dy (x - mean) / (m var)).
+template <class T>
+__global__ void batch_norm_dx_kernel(BatchNormShape g, const T* x, const T* dy, T* dx, bool accumulate,
+                                     const float* gamma, const float* saved, const float* coefficients) {
+  const std::int64_t count = std::int64_t{g.n} * g.c * g.plane;
+  ARCHETYPE_GRID_STRIDE(i, count) {
+    const int ch = int((i / g.plane) % g.c);
+    const float inv = saved[g.c + ch];
+    const float d = gamma[ch] * inv *
+                    (ld(dy, i) - coefficients[ch] - (ld(x, i) - saved[ch]) * coefficients[g.c + ch]);
+    store(dx, i, d, accumulate);
+  }
+}
+
 }  // namespace
 
 void check_launch(const char* what) {
@@ -493,24 +680,28 @@ void check_launch(const char* what) {
   }
 }
 
-void activation_forward(cudaStream_t stream, Activation a, const float* x, float* y, std::int64_t count) {
+template <class T>
+void activation_forward(cudaStream_t stream, Activation a, const T* x, T* y, std::int64_t count) {
   activation_forward_kernel<<<blocks_for(count), threads, 0, stream>>>(a, x, y, count);
   check_launch("activation forward");
 }
 
-void activation_backward(cudaStream_t stream, Activation a, const float* from, const float* dy, float* dx,
-                         std::int64_t count, bool accumulate) {
+template <class T>
+void activation_backward(cudaStream_t stream, Activation a, const T* from, const T* dy, T* dx, std::int64_t count,
+                         bool accumulate) {
   activation_backward_kernel<<<blocks_for(count), threads, 0, stream>>>(a, from, dy, dx, count, accumulate);
   check_launch("activation backward");
 }
 
-void dropout_forward(cudaStream_t stream, const float* x, float* y, std::int64_t count, std::int64_t run, double p,
+template <class T>
+void dropout_forward(cudaStream_t stream, const T* x, T* y, std::int64_t count, std::int64_t run, double p,
                      std::uint64_t seed, const std::uint64_t* step) {
   dropout_kernel<<<blocks_for(count), threads, 0, stream>>>(x, y, count, run, p, seed, step, false);
   check_launch("dropout forward");
 }
 
-void dropout_backward(cudaStream_t stream, const float* dy, float* dx, std::int64_t count, std::int64_t run, double p,
+template <class T>
+void dropout_backward(cudaStream_t stream, const T* dy, T* dx, std::int64_t count, std::int64_t run, double p,
                       std::uint64_t seed, const std::uint64_t* step, bool accumulate) {
   dropout_kernel<<<blocks_for(count), threads, 0, stream>>>(dy, dx, count, run, p, seed, step, accumulate);
   check_launch("dropout backward");
@@ -521,48 +712,54 @@ void advance_counter(cudaStream_t stream, std::uint64_t* step) {
   check_launch("dropout step counter");
 }
 
-void max_pool_forward(cudaStream_t stream, const Pool& g, const float* x, float* y) {
+template <class T>
+void max_pool_forward(cudaStream_t stream, const Pool& g, const T* x, T* y) {
   max_pool_forward_kernel<<<blocks_for(std::int64_t{g.planes} * g.out_h * g.out_w), threads, 0, stream>>>(g, x, y);
   check_launch("max pool forward");
 }
 
-void max_pool_backward(cudaStream_t stream, const Pool& g, const float* x, const float* dy, float* dx,
-                       bool accumulate) {
+template <class T>
+void max_pool_backward(cudaStream_t stream, const Pool& g, const T* x, const T* dy, T* dx, bool accumulate) {
   max_pool_backward_kernel<<<blocks_for(std::int64_t{g.planes} * g.in_h * g.in_w), threads, 0, stream>>>(
       g, x, dy, dx, accumulate);
   check_launch("max pool backward");
 }
 
-void avg_pool_forward(cudaStream_t stream, const Pool& g, const float* x, float* y) {
+template <class T>
+void avg_pool_forward(cudaStream_t stream, const Pool& g, const T* x, T* y) {
   avg_pool_forward_kernel<<<blocks_for(std::int64_t{g.planes} * g.out_h * g.out_w), threads, 0, stream>>>(g, x, y);
   check_launch("average pool forward");
 }
 
-void avg_pool_backward(cudaStream_t stream, const Pool& g, const float* dy, float* dx, bool accumulate) {
+template <class T>
+void avg_pool_backward(cudaStream_t stream, const Pool& g, const T* dy, T* dx, bool accumulate) {
   avg_pool_backward_kernel<<<blocks_for(std::int64_t{g.planes} * g.in_h * g.in_w), threads, 0, stream>>>(
       g, dy, dx, accumulate);
   check_launch("average pool backward");
 }
 
-void lrn_forward(cudaStream_t stream, const Lrn& g, const float* x, float* y) {
+template <class T>
+void lrn_forward(cudaStream_t stream, const Lrn& g, const T* x, T* y) {
   lrn_forward_kernel<<<blocks_for(std::int64_t{g.n} * g.c * g.plane), threads, 0, stream>>>(g, x, y);
   check_launch("local response norm forward");
 }
 
-void lrn_backward(cudaStream_t stream, const Lrn& g, const float* x, const float* dy, float* dx, bool accumulate) {
+template <class T>
+void lrn_backward(cudaStream_t stream, const Lrn& g, const T* x, const T* dy, T* dx, bool accumulate) {
   lrn_backward_kernel<<<blocks_for(std::int64_t{g.n} * g.c * g.plane), threads, 0, stream>>>(g, x, dy, dx,
                                                                                               accumulate);
   check_launch("local response norm backward");
 }
 
-void scale_forward(cudaStream_t stream, const float* x, const float* gate, float* y, std::int64_t planes,
-                   std::int64_t plane) {
+template <class T>
+void scale_forward(cudaStream_t stream, const T* x, const T* gate, T* y, std::int64_t planes, std::int64_t plane) {
   scale_forward_kernel<<<blocks_for(planes * plane), threads, 0, stream>>>(x, gate, y, planes, plane);
   check_launch("scale forward");
 }
 
-void scale_backward(cudaStream_t stream, const float* x, const float* gate, const float* dy, float* dx,
-                    bool accumulate_x, float* dgate, bool accumulate_gate, std::int64_t planes, std::int64_t plane) {
+template <class T>
+void scale_backward(cudaStream_t stream, const T* x, const T* gate, const T* dy, T* dx, bool accumulate_x, T* dgate,
+                    bool accumulate_gate, std::int64_t planes, std::int64_t plane) {
   if (dgate != nullptr) {
     scale_dgate_kernel<<<unsigned(planes), threads, 0, stream>>>(x, dy, dgate, accumulate_gate, plane);
     check_launch("scale backward (gate)");
@@ -573,77 +770,154 @@ void scale_backward(cudaStream_t stream, const float* x, const float* gate, cons
   }
 }
 
-void zero_pad_forward(cudaStream_t stream, const ZeroPad& g, const float* x, float* y) {
+template <class T>
+void zero_pad_forward(cudaStream_t stream, const ZeroPad& g, const T* x, T* y) {
   zero_pad_forward_kernel<<<blocks_for(std::int64_t{g.n} * g.out_c * g.out_h * g.out_w), threads, 0, stream>>>(g, x,
                                                                                                                y);
   check_launch("zero-pad shortcut forward");
 }
 
-void zero_pad_backward(cudaStream_t stream, const ZeroPad& g, const float* dy, float* dx, bool accumulate) {
+template <class T>
+void zero_pad_backward(cudaStream_t stream, const ZeroPad& g, const T* dy, T* dx, bool accumulate) {
   zero_pad_backward_kernel<<<blocks_for(std::int64_t{g.n} * g.in_c * g.in_h * g.in_w), threads, 0, stream>>>(
       g, dy, dx, accumulate);
   check_launch("zero-pad shortcut backward");
 }
 
-void pad_to_forward(cudaStream_t stream, const PadTo& g, const float* x, float* y) {
+template <class T>
+void pad_to_forward(cudaStream_t stream, const PadTo& g, const T* x, T* y) {
   pad_to_forward_kernel<<<blocks_for(std::int64_t{g.planes} * g.out_h * g.out_w), threads, 0, stream>>>(g, x, y);
   check_launch("pad forward");
 }
 
-void pad_to_backward(cudaStream_t stream, const PadTo& g, const float* dy, float* dx, bool accumulate) {
+template <class T>
+void pad_to_backward(cudaStream_t stream, const PadTo& g, const T* dy, T* dx, bool accumulate) {
   pad_to_backward_kernel<<<blocks_for(std::int64_t{g.planes} * g.in_h * g.in_w), threads, 0, stream>>>(g, dy, dx,
                                                                                                        accumulate);
   check_launch("pad backward");
 }
 
-void resize_forward(cudaStream_t stream, const Resize& g, const float* x, float* y) {
+template <class T>
+void resize_forward(cudaStream_t stream, const Resize& g, const T* x, T* y) {
   resize_forward_kernel<<<blocks_for(std::int64_t{g.planes} * g.out_h * g.out_w), threads, 0, stream>>>(g, x, y);
   check_launch("resize forward");
 }
 
-void resize_backward(cudaStream_t stream, const Resize& g, const float* dy, float* dx, bool accumulate) {
+template <class T>
+void resize_backward(cudaStream_t stream, const Resize& g, const T* dy, T* dx, bool accumulate) {
   if (!accumulate) {
     const cudaError_t e =
-        cudaMemsetAsync(dx, 0, std::size_t(g.planes) * std::size_t(g.in_h) * std::size_t(g.in_w) * sizeof(float),
-                        stream);
+        cudaMemsetAsync(dx, 0, std::size_t(g.planes) * std::size_t(g.in_h) * std::size_t(g.in_w) * sizeof(T), stream);
     if (e != cudaSuccess) throw std::runtime_error(std::string("archetype::cudnn: resize backward: ") + cudaGetErrorString(e));
   }
   resize_backward_kernel<<<blocks_for(std::int64_t{g.planes} * g.out_h * g.out_w), threads, 0, stream>>>(g, dy, dx);
   check_launch("resize backward");
 }
 
-void sum_forward(cudaStream_t stream, const Sources& sources, float* y, std::int64_t count) {
+template <class T>
+void sum_forward(cudaStream_t stream, const Sources<T>& sources, T* y, std::int64_t count) {
   sum_kernel<<<blocks_for(count), threads, 0, stream>>>(sources, y, count);
   check_launch("sum forward");
 }
 
-void copy_or_add(cudaStream_t stream, const float* src, float* dst, std::int64_t count, bool accumulate) {
+template <class T>
+void copy_or_add(cudaStream_t stream, const T* src, T* dst, std::int64_t count, bool accumulate) {
   copy_or_add_kernel<<<blocks_for(count), threads, 0, stream>>>(src, dst, count, accumulate);
   check_launch("gradient copy");
 }
 
-void concat_forward(cudaStream_t stream, const Slice& g, const float* x, float* y) {
+template <class From, class To>
+void cast(cudaStream_t stream, const From* src, To* dst, std::int64_t n) {
+  cast_kernel<<<blocks_for(n), threads, 0, stream>>>(src, dst, n);
+  check_launch("precision cast");
+}
+
+template <class T>
+void concat_forward(cudaStream_t stream, const Slice& g, const T* x, T* y) {
   concat_forward_kernel<<<blocks_for(std::int64_t{g.n} * g.part_c * g.plane), threads, 0, stream>>>(g, x, y);
   check_launch("concat forward");
 }
 
-void concat_backward(cudaStream_t stream, const Slice& g, const float* dy, float* dx, bool accumulate) {
+template <class T>
+void concat_backward(cudaStream_t stream, const Slice& g, const T* dy, T* dx, bool accumulate) {
   concat_backward_kernel<<<blocks_for(std::int64_t{g.n} * g.part_c * g.plane), threads, 0, stream>>>(g, dy, dx,
                                                                                                      accumulate);
   check_launch("concat backward");
 }
 
-void add_bias_rows(cudaStream_t stream, float* y, const float* b, int rows, int cols) {
+template <class T>
+void add_bias_rows(cudaStream_t stream, T* y, const T* b, int rows, int cols) {
   add_bias_rows_kernel<<<blocks_for(std::int64_t{rows} * cols), threads, 0, stream>>>(y, b, rows, cols);
   check_launch("linear bias");
 }
 
-void bias_gradient_rows(cudaStream_t stream, const float* dy, float* db, int rows, int cols) {
+template <class T>
+void bias_gradient_rows(cudaStream_t stream, const T* dy, T* db, int rows, int cols) {
   bias_gradient_rows_kernel<<<blocks_for(cols), threads, 0, stream>>>(dy, db, rows, cols);
   check_launch("linear bias gradient");
 }
 
-void softmax_cross_entropy(cudaStream_t stream, const float* logits, const int* labels, float* dlogits, float* loss,
+template <class T>
+void add_bias_channels(cudaStream_t stream, T* y, const T* b, int n, int c, std::int64_t plane) {
+  const std::int64_t count = std::int64_t{n} * c * plane;
+  add_bias_channels_kernel<<<blocks_for(count), threads, 0, stream>>>(y, b, c, plane, count);
+  check_launch("convolution bias");
+}
+
+template <class T>
+void bias_gradient_channels(cudaStream_t stream, const T* dy, T* db, int n, int c, std::int64_t plane) {
+  bias_gradient_channels_kernel<<<unsigned(c), threads, 0, stream>>>(dy, db, n, c, plane);
+  check_launch("convolution bias gradient");
+}
+
+BatchNormShape batch_norm_shape(int n, int c, std::int64_t plane) {
+  // About 8192 elements a block, at most 1024 blocks a channel.
+  const std::int64_t m = std::int64_t{n} * plane;
+  const std::int64_t chunks = std::min<std::int64_t>(1024, std::max<std::int64_t>(1, (m + 8191) / 8192));
+  return BatchNormShape{n, c, plane, int(chunks)};
+}
+
+template <class T>
+void batch_norm_forward_training(cudaStream_t stream, const BatchNormShape& g, const T* x, T* y, const float* gamma,
+                                 const float* beta, float* running_mean, float* running_var, float* saved,
+                                 double* partial, double momentum, double epsilon) {
+  batch_norm_sums_kernel<<<dim3(unsigned(g.chunks), unsigned(g.c)), threads, 0, stream>>>(g, x, static_cast<const T*>(nullptr), nullptr, partial);
+  check_launch("batch norm statistics");
+  batch_norm_statistics_kernel<<<blocks_for(g.c), threads, 0, stream>>>(g, partial, saved, running_mean, running_var,
+                                                                         momentum, epsilon);
+  check_launch("batch norm statistics");
+  batch_norm_apply_kernel<<<blocks_for(std::int64_t{g.n} * g.c * g.plane), threads, 0, stream>>>(
+      g, x, y, gamma, beta, saved, saved + g.c, nullptr, epsilon);
+  check_launch("batch norm forward");
+}
+
+template <class T>
+void batch_norm_forward_inference(cudaStream_t stream, const BatchNormShape& g, const T* x, T* y, const float* gamma,
+                                  const float* beta, const float* running_mean, const float* running_var,
+                                  double epsilon) {
+  batch_norm_apply_kernel<<<blocks_for(std::int64_t{g.n} * g.c * g.plane), threads, 0, stream>>>(
+      g, x, y, gamma, beta, running_mean, nullptr, running_var, epsilon);
+  check_launch("batch norm inference");
+}
+
+template <class T>
+void batch_norm_backward(cudaStream_t stream, const BatchNormShape& g, const T* x, const T* dy, T* dx,
+                         bool accumulate, const float* gamma, const float* saved, float* dgamma, float* dbeta,
+                         double* partial, float* coefficients) {
+  batch_norm_sums_kernel<<<dim3(unsigned(g.chunks), unsigned(g.c)), threads, 0, stream>>>(g, x, dy, saved, partial);
+  check_launch("batch norm backward sums");
+  batch_norm_backward_statistics_kernel<<<blocks_for(g.c), threads, 0, stream>>>(g, partial, saved, dgamma, dbeta,
+                                                                                  coefficients);
+  check_launch("batch norm parameter gradients");
+  if (dx != nullptr) {
+    batch_norm_dx_kernel<<<blocks_for(std::int64_t{g.n} * g.c * g.plane), threads, 0, stream>>>(
+        g, x, dy, dx, accumulate, gamma, saved, coefficients);
+    check_launch("batch norm input gradient");
+  }
+}
+
+template <class T>
+void softmax_cross_entropy(cudaStream_t stream, const T* logits, const int* labels, T* dlogits, float* loss,
                            double* per_sample, int batch, int classes) {
   softmax_cross_entropy_kernel<<<1, threads, 0, stream>>>(logits, labels, dlogits, loss, per_sample, batch, classes);
   check_launch("softmax cross-entropy");
@@ -660,5 +934,52 @@ void optimizer_step(cudaStream_t stream, const OptimizerStep& o, float* params, 
   count_step_kernel<<<1, 1, 0, stream>>>(steps, loss);
   check_launch("optimizer step counter");
 }
+
+
+// Every launcher for both element types.
+#define ARCHETYPE_KERNELS_FOR(T)                                                                                     \
+  template void activation_forward<T>(cudaStream_t, Activation, const T*, T*, std::int64_t);                        \
+  template void activation_backward<T>(cudaStream_t, Activation, const T*, const T*, T*, std::int64_t, bool);       \
+  template void dropout_forward<T>(cudaStream_t, const T*, T*, std::int64_t, std::int64_t, double, std::uint64_t,   \
+                                   const std::uint64_t*);                                                           \
+  template void dropout_backward<T>(cudaStream_t, const T*, T*, std::int64_t, std::int64_t, double, std::uint64_t,  \
+                                    const std::uint64_t*, bool);                                                    \
+  template void max_pool_forward<T>(cudaStream_t, const Pool&, const T*, T*);                                       \
+  template void max_pool_backward<T>(cudaStream_t, const Pool&, const T*, const T*, T*, bool);                      \
+  template void avg_pool_forward<T>(cudaStream_t, const Pool&, const T*, T*);                                       \
+  template void avg_pool_backward<T>(cudaStream_t, const Pool&, const T*, T*, bool);                                \
+  template void lrn_forward<T>(cudaStream_t, const Lrn&, const T*, T*);                                             \
+  template void lrn_backward<T>(cudaStream_t, const Lrn&, const T*, const T*, T*, bool);                            \
+  template void scale_forward<T>(cudaStream_t, const T*, const T*, T*, std::int64_t, std::int64_t);                 \
+  template void scale_backward<T>(cudaStream_t, const T*, const T*, const T*, T*, bool, T*, bool, std::int64_t,     \
+                                  std::int64_t);                                                                    \
+  template void zero_pad_forward<T>(cudaStream_t, const ZeroPad&, const T*, T*);                                    \
+  template void zero_pad_backward<T>(cudaStream_t, const ZeroPad&, const T*, T*, bool);                             \
+  template void pad_to_forward<T>(cudaStream_t, const PadTo&, const T*, T*);                                        \
+  template void pad_to_backward<T>(cudaStream_t, const PadTo&, const T*, T*, bool);                                 \
+  template void resize_forward<T>(cudaStream_t, const Resize&, const T*, T*);                                       \
+  template void resize_backward<T>(cudaStream_t, const Resize&, const T*, T*, bool);                                \
+  template void sum_forward<T>(cudaStream_t, const Sources<T>&, T*, std::int64_t);                                  \
+  template void copy_or_add<T>(cudaStream_t, const T*, T*, std::int64_t, bool);                                     \
+  template void concat_forward<T>(cudaStream_t, const Slice&, const T*, T*);                                        \
+  template void concat_backward<T>(cudaStream_t, const Slice&, const T*, T*, bool);                                 \
+  template void add_bias_rows<T>(cudaStream_t, T*, const T*, int, int);                                             \
+  template void bias_gradient_rows<T>(cudaStream_t, const T*, T*, int, int);                                        \
+  template void add_bias_channels<T>(cudaStream_t, T*, const T*, int, int, std::int64_t);                           \
+  template void bias_gradient_channels<T>(cudaStream_t, const T*, T*, int, int, std::int64_t);                      \
+  template void batch_norm_forward_training<T>(cudaStream_t, const BatchNormShape&, const T*, T*, const float*,     \
+                                               const float*, float*, float*, float*, double*, double, double);      \
+  template void batch_norm_forward_inference<T>(cudaStream_t, const BatchNormShape&, const T*, T*, const float*,    \
+                                                const float*, const float*, const float*, double);                  \
+  template void batch_norm_backward<T>(cudaStream_t, const BatchNormShape&, const T*, const T*, T*, bool,           \
+                                       const float*, const float*, float*, float*, double*, float*);                \
+  template void softmax_cross_entropy<T>(cudaStream_t, const T*, const int*, T*, float*, double*, int, int);
+
+ARCHETYPE_KERNELS_FOR(float)
+ARCHETYPE_KERNELS_FOR(Bf16)
+#undef ARCHETYPE_KERNELS_FOR
+
+template void cast<float, Bf16>(cudaStream_t, const float*, Bf16*, std::int64_t);
+template void cast<Bf16, float>(cudaStream_t, const Bf16*, float*, std::int64_t);
 
 }  // namespace archetype::cudnn::kernels

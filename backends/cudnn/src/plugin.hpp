@@ -50,7 +50,7 @@ class Executable {
 /// Bumped whenever anything above, `Api`, `cudnn::Options` or `codegen::ProgramView` changes
 /// shape; the sizes catch most of what a forgotten bump would not.
 struct Abi {
-  int version = 1;
+  int version = 2;
   std::size_t options = sizeof(cudnn::Options);
   std::size_t program = sizeof(codegen::ProgramView);
   std::size_t op = sizeof(codegen::Op);

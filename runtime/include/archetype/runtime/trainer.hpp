@@ -51,7 +51,7 @@ struct TrainOptions {
   /// faster of the two timed per layer when the executable is built (fastest). (cuda: cuDNN
   /// measures its algorithms per layer itself.)
   onednn::ConvAlgorithm conv_algorithm = onednn::ConvAlgorithm::direct;
-  onednn::Precision precision = onednn::Precision::f32;  ///< --precision (evaluation too; cpu only)
+  onednn::Precision precision = onednn::Precision::f32;  ///< --precision (evaluation too; cpu and cuda)
   Augment augment{};
   std::filesystem::path checkpoint_dir;  ///< empty: no checkpoints
   bool resume = false;                   ///< continue from checkpoint_dir/checkpoint.bin
@@ -67,7 +67,7 @@ struct TrainOptions {
 };
 
 /// The arithmetic a run with these options trains in, as its metrics record it: "bf16"
-/// (cpu, --precision bf16), "tf32" (cuda, --tf32) or "f32".
+/// (--precision bf16, cpu or cuda), "tf32" (cuda, --tf32) or "f32".
 [[nodiscard]] std::string precision_of(const TrainOptions& options);
 
 struct Evaluation {

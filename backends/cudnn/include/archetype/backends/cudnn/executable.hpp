@@ -71,6 +71,14 @@ struct Options {
   /// products). false: every algorithm is plain fp32 FMA (CUDNN_FMA_MATH, CUBLAS_DEFAULT_MATH),
   /// as the parity tests require.
   bool tf32 = false;
+  /// bfloat16 mixed precision, as PyTorch's bf16 autocast: activations and their gradients
+  /// are bf16 in the arena; convolutions (cuDNN, tensor cores) and matrix products (cuBLAS)
+  /// read bf16 and accumulate in fp32; parameters, weight gradients, running statistics, the
+  /// optimizer and the loss stay fp32 (the parameters are rounded to a bf16 copy at the start
+  /// of every forward pass; bf16 weight gradients are widened right after their op's backward).
+  /// BatchNorm runs this backend's own kernels (statistics in double); data in and out of the
+  /// executable stays fp32.
+  bool bf16 = false;
   /// Convolution algorithms restricted to deterministic ones (same bits run to run).
   bool deterministic = false;
   /// `train_step()` captures its whole step as a CUDA Graph at its second call (the first

@@ -1,0 +1,232 @@
+// gpu.bf16.*: the cuDNN backend's bf16 mixed precision (Options::bf16) against its own fp32
+// path on the same weights and images. bf16 keeps 8 bits of mantissa, so the two differ by
+// rounding: about 2^-8 relative per op, growing with depth. The bounds below are loose enough
+// for that (each test prints what it measured) and far below what a wrong kernel, a missing
+// cast or a gradient that never reaches the fp32 block gives (differences of order 1). Every
+// op kind the backend runs in bf16 is in one of the nets. Skips without a GPU (gpu_main.cpp).
+#include <archetype/architectures/registry.hpp>
+#include <archetype/archetype.hpp>
+#include <archetype/backends/cudnn/executable.hpp>
+#include <archetype/codegen/program.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ostream>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace archetype::cudnn {
+namespace {
+
+constexpr double logits_bound = 5e-2;     // relative L2
+constexpr double gradient_bound = 1e-1;   // relative L2, per op's parameter block and the input's
+constexpr double statistics_bound = 2e-2; // relative L2 of the running statistics after a step
+
+// Conv with bias, BN, ReLU, max pooling, an identity residual (Add), GAP, Linear.
+using Small = Net<Input<Shape{3, 8, 8}>,
+                  Seq<Conv3x3<8, 1, true>, BatchNorm, ReLU, MaxPool<2>, Residual<Seq<Conv3x3<8>, BatchNorm>>, ReLU,
+                      GlobalAvgPool, Flatten, Linear<10>>,
+                  10>;
+// Strided convolutions, a projection shortcut, Concat.
+using Composite = Net<Input<Shape{3, 8, 8}>,
+                      Seq<Conv3x3<4>, BatchNorm, ReLU,
+                          Residual<Seq<Conv3x3<6, 2>, BatchNorm, ReLU, Conv3x3<6>, BatchNorm>,
+                                   Seq<Conv1x1<6, 2>, BatchNorm>, ReLU>,
+                          Concat<Conv1x1<3>, Seq<Conv3x3<2>, BatchNorm, ReLU, Conv3x3<3>>>, BatchNorm, ReLU,
+                          GlobalAvgPool, Linear<5>>,
+                      5>;
+// Resize, a strided convolution with bias, LRN, max pooling, adaptive average pooling, a
+// Linear on a 3x3 map (the flatten order matters), Dropout (off: Options::dropout false).
+using AlexNetLike = Net<Input<Shape{2, 5, 5}>,
+                        Seq<Resize<9, 9>, Conv<4, 3, 2, 1, 1, true>, ReLU, LocalResponseNorm<5, 0.1, 0.75, 2.0>,
+                            MaxPool<3, 2>, Conv3x3<6, 1, true>, ReLU, AdaptiveAvgPool<3>, Flatten, Dropout<0.5>,
+                            Linear<4>>,
+                        4>;
+// ReLU6, SiLU, a depthwise convolution, squeeze-and-excitation (Scale, Sigmoid), average
+// pooling, stochastic depth (off), a Sigmoid head.
+using Mobile = Net<Input<Shape{8, 4, 4}>,
+                   Seq<Conv1x1<8>, BatchNorm, ReLU6,
+                       Residual<Seq<Conv1x1<16>, BatchNorm, SiLU, DepthwiseConv<16, 3>, BatchNorm, SiLU,
+                                    SqueezeExcitation<16, 4, SiLU>, Conv1x1<8>, BatchNorm, StochasticDepth<0.1>>>,
+                       AvgPool<2>, GlobalAvgPool, Flatten, Linear<5>, Sigmoid>,
+                   5>;
+
+struct Case {
+  std::string name;
+  codegen::ProgramView program;
+  int batch;
+};
+
+// Names the case in test listings (instead of its bytes).
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
+std::vector<Case> cases() {
+  std::vector<Case> c{{"small", codegen::program_v<Small>.view(), 4},
+                      {"composite", codegen::program_v<Composite>.view(), 4},
+                      {"alexnet_like", codegen::program_v<AlexNetLike>.view(), 3},
+                      {"mobile", codegen::program_v<Mobile>.view(), 4}};
+  // ResNet-20: 19 convolutions deep, option-A shortcuts (ZeroPadShortcut).
+  if (const ModelEntry* m = find_model("resnet20")) c.push_back({"resnet20", m->native.program, 8});
+  return c;
+}
+
+std::vector<float> uniform(std::size_t n, std::uint64_t seed, double bound) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(-bound, bound);
+  std::vector<float> v(n);
+  for (float& x : v) x = float(u(rng));
+  return v;
+}
+
+struct Data {
+  std::vector<float> params, images;
+  std::vector<int> labels;
+};
+
+Data make_data(const codegen::ProgramView& program, int batch) {
+  Data d;
+  d.params = uniform(std::size_t(program.params), 1, 0.3);
+  for (const codegen::Op& op : program.ops) {  // BatchNorm gammas near 1
+    if (op.layer.op != LayerKind::batch_norm) continue;
+    for (int c = 0; c < op.layer.in.c; ++c) d.params[std::size_t(op.param_offset + c)] += 1.f;
+  }
+  d.images = uniform(std::size_t(batch * program.tensors[std::size_t(program.input)].shape.elements()), 2, 1.0);
+  const int classes = int(program.tensors[std::size_t(program.output)].shape.elements());
+  for (int n = 0; n < batch; ++n) d.labels.push_back((3 * n + 1) % classes);
+  return d;
+}
+
+double norm(std::span<const float> a) {
+  double s = 0;
+  for (float v : a) s += double(v) * v;
+  return std::sqrt(s);
+}
+
+/// ||a - b|| / max(||b||, floor).
+double relative_l2(std::span<const float> a, std::span<const float> b, double floor = 1e-30) {
+  if (a.size() != b.size()) return 1e300;
+  double d = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) d += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
+  return std::sqrt(d) / std::max(norm(b), floor);
+}
+
+Executable make(const Case& c, Mode mode, bool bf16, const Data& d, bool graph = true) {
+  Options o;
+  o.bf16 = bf16;
+  o.dropout = false;  // Dropout and StochasticDepth as the identity: both sides compute the same function
+  o.deterministic = true;
+  o.cuda_graph = graph;
+  Executable e(c.program, c.batch, mode, o);
+  std::copy(d.params.begin(), d.params.end(), e.parameters().begin());
+  return e;
+}
+
+class NearFp32 : public testing::TestWithParam<Case> {};
+
+// One training forward, loss and backward on both paths: the logits, the loss, every op's
+// parameter gradients, the input gradient and the running statistics; then inference.
+TEST_P(NearFp32, ForwardBackwardAndInference) {
+  const Case& c = GetParam();
+  const Data d = make_data(c.program, c.batch);
+  Executable f32 = make(c, Mode::training, false, d);
+  Executable b16 = make(c, Mode::training, true, d);
+
+  const std::span<const float> y32 = f32.forward(d.images);
+  const std::vector<float> logits32(y32.begin(), y32.end());
+  const std::span<const float> y16 = b16.forward(d.images);
+  const double logits = relative_l2(y16, logits32);
+  EXPECT_LT(logits, logits_bound) << c.name << ": training logits";
+  const float loss32 = f32.softmax_cross_entropy(d.labels), loss16 = b16.softmax_cross_entropy(d.labels);
+  EXPECT_NEAR(loss16, loss32, 0.05 * std::abs(loss32) + 1e-3) << c.name << ": loss";
+
+  f32.backward();
+  b16.backward();
+  const std::vector<float> g32(f32.gradients().begin(), f32.gradients().end());
+  const std::vector<float> g16(b16.gradients().begin(), b16.gradients().end());
+  const double floor = 1e-3 * norm(g32);  // a block whose gradient is ~0 is measured against the whole
+  double worst = 0;
+  std::string worst_op;
+  for (const codegen::Op& op : c.program.ops) {
+    if (op.layer.params == 0) continue;
+    const auto begin = std::size_t(op.param_offset), n = std::size_t(op.layer.params);
+    const double r = relative_l2(std::span<const float>(g16).subspan(begin, n),
+                                 std::span<const float>(g32).subspan(begin, n), floor);
+    EXPECT_LT(r, gradient_bound) << c.name << ": parameter gradients of " << op.layer.path.view();
+    if (r > worst) worst = r, worst_op = std::string(op.layer.path.view());
+  }
+  const std::vector<float> dx32(f32.input_gradient().begin(), f32.input_gradient().end());
+  const double dx = relative_l2(b16.input_gradient(), dx32);
+  EXPECT_LT(dx, gradient_bound) << c.name << ": input gradient";
+  const std::vector<float> s32(f32.buffers().begin(), f32.buffers().end());
+  const double stats = s32.empty() ? 0.0 : relative_l2(b16.buffers(), s32);
+  EXPECT_LT(stats, statistics_bound) << c.name << ": running statistics";
+
+  // Inference with the statistics of that step.
+  Executable i32 = make(c, Mode::inference, false, d);
+  Executable i16 = make(c, Mode::inference, true, d);
+  std::copy(s32.begin(), s32.end(), i32.buffers().begin());
+  std::copy(s32.begin(), s32.end(), i16.buffers().begin());
+  const std::span<const float> z32 = i32.forward(d.images);
+  const std::vector<float> inference32(z32.begin(), z32.end());
+  const double inference = relative_l2(i16.forward(d.images), inference32);
+  EXPECT_LT(inference, logits_bound) << c.name << ": inference logits";
+  std::printf("[bf16] %-13s relative L2 to fp32: logits %.2e, loss %.5f vs %.5f, worst parameter gradient %.2e (%s), "
+              "input gradient %.2e, running statistics %.2e, inference logits %.2e\n",
+              c.name.c_str(), logits, double(loss16), double(loss32), worst, worst_op.c_str(), dx, stats, inference);
+}
+
+INSTANTIATE_TEST_SUITE_P(Nets, NearFp32, testing::ValuesIn(cases()),
+                         [](const testing::TestParamInfo<Case>& i) { return i.param.name; });
+
+// The parameters handed in stay fp32: a forward reads their bf16 copy and never writes back.
+TEST(Bf16, ParametersStayFp32) {
+  const Case c{"small", codegen::program_v<Small>.view(), 4};
+  const Data d = make_data(c.program, c.batch);
+  Executable e = make(c, Mode::training, true, d);
+  e.forward(d.images);
+  const std::span<const float> p = e.parameters();
+  EXPECT_TRUE(std::equal(p.begin(), p.end(), d.params.begin())) << "a forward pass changed the fp32 parameters";
+}
+
+// The captured graph replays the eager bf16 step bit for bit (deterministic algorithms; the
+// parameter cast, the input cast and the gradient casts are inside the graph).
+TEST(Bf16, GraphReplayEqualsEagerSteps) {
+  const Case c{"small", codegen::program_v<Small>.view(), 4};
+  const Data d = make_data(c.program, c.batch);
+  Executable eager = make(c, Mode::training, true, d, false);
+  Executable graph = make(c, Mode::training, true, d, true);
+  for (int step = 0; step < 4; ++step) {
+    const auto a = eager.train_step(d.images, d.labels, 0.05);
+    const std::vector<float> logits_a(a.logits.begin(), a.logits.end());
+    const auto b = graph.train_step(d.images, d.labels, 0.05);
+    EXPECT_EQ(a.loss, b.loss) << "step " << step;
+    EXPECT_EQ(relative_l2(b.logits, logits_a), 0.0) << "step " << step;
+  }
+  EXPECT_TRUE(graph.graph_captured());
+  const std::vector<float> pe(eager.parameters().begin(), eager.parameters().end());
+  EXPECT_EQ(relative_l2(graph.parameters(), pe), 0.0);
+  EXPECT_NE(relative_l2(pe, d.params), 0.0) << "the steps changed the parameters";
+}
+
+// bf16 training learns: 40 steps on one batch take the loss well down, as in fp32.
+TEST(Bf16, TrainingLowersTheLoss) {
+  for (const Case& c : cases()) {
+    const Data d = make_data(c.program, c.batch);
+    Executable e = make(c, Mode::training, true, d);
+    const float first = e.train_step(d.images, d.labels, 0.05).loss;
+    float last = first;
+    for (int step = 1; step < 40; ++step) last = e.train_step(d.images, d.labels, 0.05).loss;
+    EXPECT_TRUE(std::isfinite(last)) << c.name;
+    EXPECT_LT(last, 0.5f * first) << c.name << ": the loss went from " << first << " to " << last;
+    std::printf("[bf16] %-13s loss over 40 steps on one batch: %.4f -> %.4f\n", c.name.c_str(), double(first),
+                double(last));
+  }
+}
+
+}  // namespace
+}  // namespace archetype::cudnn
