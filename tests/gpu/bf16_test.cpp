@@ -60,18 +60,19 @@ struct Case {
   std::string name;
   codegen::ProgramView program;
   int batch;
+  bool channels_last;  ///< what Options::channels_last gives (AlexNetLike's LRN and Resize keep NCHW)
 };
 
 // Names the case in test listings (instead of its bytes).
 void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 std::vector<Case> cases() {
-  std::vector<Case> c{{"small", codegen::program_v<Small>.view(), 4},
-                      {"composite", codegen::program_v<Composite>.view(), 4},
-                      {"alexnet_like", codegen::program_v<AlexNetLike>.view(), 3},
-                      {"mobile", codegen::program_v<Mobile>.view(), 4}};
+  std::vector<Case> c{{"small", codegen::program_v<Small>.view(), 4, true},
+                      {"composite", codegen::program_v<Composite>.view(), 4, true},
+                      {"alexnet_like", codegen::program_v<AlexNetLike>.view(), 3, false},
+                      {"mobile", codegen::program_v<Mobile>.view(), 4, true}};
   // ResNet-20: 19 convolutions deep, option-A shortcuts (ZeroPadShortcut).
-  if (const ModelEntry* m = find_model("resnet20")) c.push_back({"resnet20", m->native.program, 8});
+  if (const ModelEntry* m = find_model("resnet20")) c.push_back({"resnet20", m->native.program, 8, true});
   return c;
 }
 
@@ -115,9 +116,10 @@ double relative_l2(std::span<const float> a, std::span<const float> b, double fl
   return std::sqrt(d) / std::max(norm(b), floor);
 }
 
-Executable make(const Case& c, Mode mode, bool bf16, const Data& d, bool graph = true) {
+Executable make(const Case& c, Mode mode, bool bf16, const Data& d, bool graph = true, bool channels_last = true) {
   Options o;
   o.bf16 = bf16;
+  o.channels_last = channels_last;
   o.dropout = false;  // Dropout and StochasticDepth as the identity: both sides compute the same function
   o.deterministic = true;
   o.cuda_graph = graph;
@@ -135,6 +137,8 @@ TEST_P(NearFp32, ForwardBackwardAndInference) {
   const Data d = make_data(c.program, c.batch);
   Executable f32 = make(c, Mode::training, false, d);
   Executable b16 = make(c, Mode::training, true, d);
+  EXPECT_FALSE(f32.channels_last());
+  EXPECT_EQ(b16.channels_last(), c.channels_last) << c.name;
 
   const std::span<const float> y32 = f32.forward(d.images);
   const std::vector<float> logits32(y32.begin(), y32.end());
@@ -180,12 +184,41 @@ TEST_P(NearFp32, ForwardBackwardAndInference) {
               c.name.c_str(), logits, double(loss16), double(loss32), worst, worst_op.c_str(), dx, stats, inference);
 }
 
+// bf16 channels-last against bf16 NCHW: the same arithmetic in another order (cuDNN's
+// algorithms differ), so much closer than either is to fp32.
+TEST_P(NearFp32, ChannelsLastMatchesNchw) {
+  const Case& c = GetParam();
+  if (!c.channels_last) GTEST_SKIP() << c.name << " has ops without a channels-last implementation";
+  const Data d = make_data(c.program, c.batch);
+  Executable cl = make(c, Mode::training, true, d, true, true);
+  Executable nchw = make(c, Mode::training, true, d, true, false);
+  ASSERT_TRUE(cl.channels_last());
+  ASSERT_FALSE(nchw.channels_last());
+  const std::span<const float> y = nchw.forward(d.images);
+  const std::vector<float> logits(y.begin(), y.end());
+  const double l = relative_l2(cl.forward(d.images), logits);
+  EXPECT_LT(l, logits_bound / 2) << c.name << ": logits";
+  cl.softmax_cross_entropy(d.labels);
+  nchw.softmax_cross_entropy(d.labels);
+  cl.backward();
+  nchw.backward();
+  const std::vector<float> g(nchw.gradients().begin(), nchw.gradients().end());
+  const double grads = relative_l2(cl.gradients(), g);
+  EXPECT_LT(grads, gradient_bound / 2) << c.name << ": parameter gradients";
+  const std::vector<float> dx(nchw.input_gradient().begin(), nchw.input_gradient().end());
+  const double input = relative_l2(cl.input_gradient(), dx);
+  EXPECT_LT(input, gradient_bound / 2) << c.name << ": input gradient (NHWC on the device, NCHW out)";
+  std::printf("[bf16] %-13s channels-last vs NCHW, relative L2: logits %.2e, parameter gradients %.2e, input "
+              "gradient %.2e\n",
+              c.name.c_str(), l, grads, input);
+}
+
 INSTANTIATE_TEST_SUITE_P(Nets, NearFp32, testing::ValuesIn(cases()),
                          [](const testing::TestParamInfo<Case>& i) { return i.param.name; });
 
 // The parameters handed in stay fp32: a forward reads their bf16 copy and never writes back.
 TEST(Bf16, ParametersStayFp32) {
-  const Case c{"small", codegen::program_v<Small>.view(), 4};
+  const Case c{"small", codegen::program_v<Small>.view(), 4, true};
   const Data d = make_data(c.program, c.batch);
   Executable e = make(c, Mode::training, true, d);
   e.forward(d.images);
@@ -196,7 +229,7 @@ TEST(Bf16, ParametersStayFp32) {
 // The captured graph replays the eager bf16 step bit for bit (deterministic algorithms; the
 // parameter cast, the input cast and the gradient casts are inside the graph).
 TEST(Bf16, GraphReplayEqualsEagerSteps) {
-  const Case c{"small", codegen::program_v<Small>.view(), 4};
+  const Case c{"small", codegen::program_v<Small>.view(), 4, true};
   const Data d = make_data(c.program, c.batch);
   Executable eager = make(c, Mode::training, true, d, false);
   Executable graph = make(c, Mode::training, true, d, true);

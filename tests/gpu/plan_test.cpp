@@ -107,5 +107,22 @@ TEST(Plan, ViewsShareTheirInputsMemory) {
   EXPECT_TRUE(inference.view_op[1]);
 }
 
+// Channels-last (bf16): the ResNets can; a Flatten of a map larger than 1x1 into a Linear
+// (LeNet-5), LocalResponseNorm or a 2x2 output cannot.
+TEST(Plan, ChannelsLastWhereEveryOpHasIt) {
+  const auto possible = [](const codegen::ProgramView& p) {
+    return channels_last_possible(p, plan_memory(p, 2, true, true, true));
+  };
+  EXPECT_TRUE(possible(codegen::program_v<architectures::CifarResNet<20>>.view()));
+  EXPECT_TRUE(possible(codegen::program_v<architectures::ResNet18Cifar>.view()));
+  EXPECT_FALSE(possible(codegen::program_v<architectures::LeNet5>.view())) << "Flatten of 16x5x5 into a Linear";
+  using Pooled = Net<Input<Shape{2, 4, 4}>, Seq<Conv3x3<4>, GlobalAvgPool, Flatten, Linear<3>>, 3>;
+  EXPECT_TRUE(possible(codegen::program_v<Pooled>.view())) << "Flatten of a 1x1 map";
+  using Lrn = Net<Input<Shape{2, 4, 4}>, Seq<Conv3x3<4>, LocalResponseNorm<3, 0.1, 0.75, 2.0>, GlobalAvgPool, Linear<3>>, 3>;
+  EXPECT_FALSE(possible(codegen::program_v<Lrn>.view()));
+  using Map = Net<Input<Shape{2, 4, 4}>, Seq<Conv3x3<4>, MaxPool<2>>>;
+  EXPECT_FALSE(possible(codegen::program_v<Map>.view())) << "a 2x2 output would reach the host channels-last";
+}
+
 }  // namespace
 }  // namespace archetype::cudnn

@@ -104,21 +104,26 @@ constexpr cudnnDataType_t data_type = std::is_same_v<T, Bf16> ? CUDNN_DATA_BFLOA
 template <class T>
 constexpr cudaDataType_t blas_type = std::is_same_v<T, Bf16> ? CUDA_R_16BF : CUDA_R_32F;
 
-Shared<cudnnTensorDescriptor_t> tensor_desc(int n, int c, int h, int w, cudnnDataType_t type = CUDNN_DATA_FLOAT) {
+Shared<cudnnTensorDescriptor_t> tensor_desc(int n, int c, int h, int w, cudnnDataType_t type = CUDNN_DATA_FLOAT,
+                                            bool nhwc = false) {
   cudnnTensorDescriptor_t d = nullptr;
   check(cudnnCreateTensorDescriptor(&d), "cudnnCreateTensorDescriptor");
   Shared<cudnnTensorDescriptor_t> owned(d, cudnnDestroyTensorDescriptor);
-  check(cudnnSetTensor4dDescriptor(d, CUDNN_TENSOR_NCHW, type, n, c, h, w), "cudnnSetTensor4dDescriptor");
+  check(cudnnSetTensor4dDescriptor(d, nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW, type, n, c, h, w),
+        "cudnnSetTensor4dDescriptor");
   return owned;
 }
 
-Shared<cudnnFilterDescriptor_t> filter_desc(int k, int c, int h, int w, cudnnDataType_t type) {
+/// K x C x R x S filters: KCRS (NCHW) as the flat block holds them, or KRSC (NHWC).
+Shared<cudnnFilterDescriptor_t> filter_desc(int k, int c, int h, int w, cudnnDataType_t type, bool nhwc) {
   cudnnFilterDescriptor_t d = nullptr;
   check(cudnnCreateFilterDescriptor(&d), "cudnnCreateFilterDescriptor");
   Shared<cudnnFilterDescriptor_t> owned(d, cudnnDestroyFilterDescriptor);
-  check(cudnnSetFilter4dDescriptor(d, type, CUDNN_TENSOR_NCHW, k, c, h, w), "cudnnSetFilter4dDescriptor");
+  check(cudnnSetFilter4dDescriptor(d, type, nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW, k, c, h, w),
+        "cudnnSetFilter4dDescriptor");
   return owned;
 }
+
 
 /// fp32 accumulation in every case (bf16 data: cuDNN's PSEUDO_BFLOAT16 configuration).
 /// Math: bf16 takes tensor cores (CUDNN_TENSOR_OP_MATH); fp32 takes them only with TF32
@@ -216,6 +221,7 @@ struct Impl {
   // fp32 `grads` right after), and the fp32 input on the device before its cast.
   DeviceMemory params_lp, grads_lp, input_f32;
   std::size_t elem = sizeof(float);  // bytes of an activation: 4, or 2 with bf16
+  bool nhwc = false;                 // activations channels-last (bf16 with Options::channels_last)
   DeviceMemory scalars;  // lr (float), loss (float), steps (int64), dropout step (uint64)
   DeviceMemory labels, per_sample, loss_gradient_scratch;
   std::vector<std::unique_ptr<DeviceMemory>> op_memory;  // BN saved statistics, discarded gradients
@@ -372,7 +378,12 @@ struct Impl {
       return;
     }
     check(cudaMemcpyAsync(input_f32.ptr, source, bytes, cudaMemcpyHostToDevice, stream), "images to the device");
-    kernels::cast(stream, input_f32.as<float>(), value<Bf16>(input), input_size);
+    if (nhwc) {
+      kernels::transpose_cast(stream, input_f32.as<float>(), value<Bf16>(input), batch, input_shape.c,
+                              std::int64_t{input_shape.h} * input_shape.w, true);
+    } else {
+      kernels::cast(stream, input_f32.as<float>(), value<Bf16>(input), input_size);
+    }
   }
   /// `n` elements of device data of the activation type as floats: `raw` holds the bytes
   /// copied from the device.
@@ -434,7 +445,26 @@ void Impl::build(Find& find) {
     }
   }
   if (bf16() && params_count > 0) {  // this step's parameters in bf16, for the products
-    forward_steps.push_back([this] { kernels::cast(stream, params.as<float>(), params_lp.as<Bf16>(), params_count); });
+    struct Filter {
+      std::int64_t offset, k;
+      int c;
+      std::int64_t rs;
+    };
+    std::vector<Filter> filters;  // channels-last: convolution filters KCRS -> KRSC
+    if (nhwc) {
+      for (const codegen::Op& op : ops) {
+        if (op.layer.op != LayerKind::conv) continue;
+        const LayerRow& L = op.layer;
+        filters.push_back({op.param_offset, L.out.c, L.in.c / L.groups, std::int64_t{L.kernel_h} * L.kernel_w});
+      }
+    }
+    forward_steps.push_back([this, filters] {
+      kernels::cast(stream, params.as<float>(), params_lp.as<Bf16>(), params_count);
+      for (const Filter& f : filters) {
+        kernels::transpose_cast(stream, params.as<float>() + f.offset, params_lp.as<Bf16>() + f.offset, f.k, f.c, f.rs,
+                                true);
+      }
+    });
   }
   for (int o = 0; o < n; ++o) {
     if (plan.view_op[std::size_t(o)]) continue;
@@ -478,10 +508,11 @@ void Impl::build_conv(int o, Find& find) {
   const Shape is = shape(in), os = shape(out);
   const int g = L.groups;
   constexpr bool low = std::is_same_v<T, Bf16>;
-  auto x = tensor_desc(batch, is.c, is.h, is.w, data_type<T>);
-  auto y = tensor_desc(batch, os.c, os.h, os.w, data_type<T>);
-  auto w = filter_desc(os.c, is.c / g, L.kernel_h, L.kernel_w, data_type<T>);
+  auto x = tensor_desc(batch, is.c, is.h, is.w, data_type<T>, nhwc);
+  auto y = tensor_desc(batch, os.c, os.h, os.w, data_type<T>, nhwc);
+  auto w = filter_desc(os.c, is.c / g, L.kernel_h, L.kernel_w, data_type<T>, nhwc);
   auto b = tensor_desc(1, os.c, 1, 1, data_type<T>);
+  const bool cl = nhwc;
   auto conv_f = conv_desc(L, options.tf32, low), conv_d = conv_desc(L, options.tf32, low),
        conv_w = conv_desc(L, options.tf32, low);
   {  // cuDNN must agree with codegen on the output shape
@@ -534,13 +565,13 @@ void Impl::build_conv(int o, Find& find) {
   const auto fwd_choice = fwd->second;
   if (options.tf32 || low) check(cudnnSetConvolutionMathType(conv_f.get(), fwd_choice.math), "cudnnSetConvolutionMathType");
   workspace_needed = std::max(workspace_needed, fwd_choice.workspace);
-  forward_steps.push_back([this, x, y, w, b, conv_f, fwd_choice, X, Y, W, B, batch_, os] {
+  forward_steps.push_back([this, x, y, w, b, conv_f, fwd_choice, X, Y, W, B, batch_, os, cl] {
     check(cudnnConvolutionForward(dnn, &one, x.get(), X, w.get(), W, conv_f.get(), fwd_choice.algo, workspace.ptr,
                                   workspace_bytes(), &zero, y.get(), Y),
           "cudnnConvolutionForward");
     if (B == nullptr) return;
     if constexpr (low) {  // a kernel of ours: cuDNN's AddTensor is not documented for bf16
-      kernels::add_bias_channels(stream, Y, B, batch_, os.c, std::int64_t{os.h} * os.w);
+      kernels::add_bias_channels(stream, Y, B, batch_, os.c, std::int64_t{os.h} * os.w, cl);
     } else {
       check(cudnnAddTensor(dnn, &one, b.get(), B, &one, y.get(), Y), "cudnnAddTensor (bias)");
     }
@@ -600,13 +631,13 @@ void Impl::build_conv(int o, Find& find) {
     workspace_needed = std::max(workspace_needed, data_choice.workspace);
   }
   Step backward = [this, x, y, w, b, conv_w, conv_d, filter_choice, data_choice, X, W, dW, dB, dY, dX, acc, batch_,
-                   os] {
+                   os, cl] {
     check(cudnnConvolutionBackwardFilter(dnn, &one, x.get(), X, y.get(), dY, conv_w.get(), filter_choice.algo,
                                          workspace.ptr, workspace_bytes(), &zero, w.get(), dW),
           "cudnnConvolutionBackwardFilter");
     if (dB != nullptr) {
       if constexpr (low) {
-        kernels::bias_gradient_channels(stream, dY, dB, batch_, os.c, std::int64_t{os.h} * os.w);
+        kernels::bias_gradient_channels(stream, dY, dB, batch_, os.c, std::int64_t{os.h} * os.w, cl);
       } else {
         check(cudnnConvolutionBackwardBias(dnn, &one, y.get(), dY, &zero, b.get(), dB), "cudnnConvolutionBackwardBias");
       }
@@ -617,6 +648,19 @@ void Impl::build_conv(int o, Find& find) {
             "cudnnConvolutionBackwardData");
     }
   };
+  if (low && nhwc) {  // KRSC bf16 filter gradients back to the block's KCRS fp32, then the bias
+    const Bf16* from = grads_lp.as<Bf16>() + op.param_offset;
+    float* to = grads.as<float>() + op.param_offset;
+    const int k = os.c, c = is.c / g;
+    const std::int64_t rs = std::int64_t{L.kernel_h} * L.kernel_w;
+    const std::int64_t bias = L.bias ? os.c : 0;
+    backward_of[std::size_t(o)] = [this, backward = std::move(backward), from, to, k, c, rs, bias, w_count] {
+      backward();
+      kernels::transpose_cast(stream, from, to, k, c, rs, false);
+      if (bias > 0) kernels::cast(stream, from + w_count, to + w_count, bias);
+    };
+    return;
+  }
   backward_of[std::size_t(o)] =
       with_gradient_cast<T>(std::move(backward), op.param_offset, w_count + (L.bias ? os.c : 0));
 }
@@ -733,7 +777,7 @@ void Impl::build_batch_norm_bf16(int o) {
   const codegen::Op& op = ops[std::size_t(o)];
   const int in = op.inputs[0], out = op.output;
   const Shape s = shape(in);
-  const kernels::BatchNormShape g = kernels::batch_norm_shape(batch, s.c, std::int64_t{s.h} * s.w);
+  const kernels::BatchNormShape g = kernels::batch_norm_shape(batch, s.c, std::int64_t{s.h} * s.w, nhwc);
   const double eps = options.batch_norm_epsilon;
   const double momentum = options.batch_norm_momentum;
   const Bf16* X = value<Bf16>(in);
@@ -784,6 +828,9 @@ void Impl::build_simple(int o) {
     if (backward) backward_of[std::size_t(o)] = std::move(s);
   };
   cudaStream_t st = stream;
+  if (nhwc && (L.op == LayerKind::local_response_norm || L.op == LayerKind::pad_to || L.op == LayerKind::resize)) {
+    throw std::logic_error("no channels-last implementation (channels_last_possible must refuse it)");
+  }
 
   switch (L.op) {
     case LayerKind::relu:
@@ -828,6 +875,8 @@ void Impl::build_simple(int o) {
       g.kernel_h = L.kernel_h, g.kernel_w = L.kernel_w, g.stride_h = L.stride_h, g.stride_w = L.stride_w;
       g.pad_h = L.pad_h, g.pad_w = L.pad_w;
       g.adaptive = L.op == LayerKind::global_avg_pool || L.op == LayerKind::adaptive_avg_pool;
+      g.channels = is.c;
+      g.nhwc = nhwc;
       if (L.op == LayerKind::max_pool) {
         forward_steps.push_back([st, g, X, Y] { kernels::max_pool_forward(st, g, X, Y); });
         if (dX != nullptr) set_backward([st, g, X, dY, dX, acc] { kernels::max_pool_backward(st, g, X, dY, dX, acc); });
@@ -848,18 +897,22 @@ void Impl::build_simple(int o) {
       const int gate_t = op.inputs[1];
       const T* G = value<T>(gate_t);
       const std::int64_t planes = std::int64_t{batch} * is.c, plane = std::int64_t{is.h} * is.w;
-      forward_steps.push_back([st, X, G, Y, planes, plane] { kernels::scale_forward(st, X, G, Y, planes, plane); });
+      const int channels = is.c;
+      const bool cl = nhwc;
+      forward_steps.push_back([st, X, G, Y, planes, plane, channels, cl] {
+        kernels::scale_forward(st, X, G, Y, planes, plane, channels, cl);
+      });
       T* dG = training() ? input_gradient_of<T>(o, 1) : nullptr;
       const bool acc_g = training() && accumulate(o, 1);
       if (dX != nullptr || dG != nullptr) {
-        set_backward([st, X, G, dY, dX, acc, dG, acc_g, planes, plane] {
-          kernels::scale_backward(st, X, G, dY, dX, acc, dG, acc_g, planes, plane);
+        set_backward([st, X, G, dY, dX, acc, dG, acc_g, planes, plane, channels, cl] {
+          kernels::scale_backward(st, X, G, dY, dX, acc, dG, acc_g, planes, plane, channels, cl);
         });
       }
       return;
     }
     case LayerKind::zero_pad_shortcut: {
-      const kernels::ZeroPad g{batch, is.c, is.h, is.w, os.c, os.h, os.w, L.stride_h};
+      const kernels::ZeroPad g{batch, is.c, is.h, is.w, os.c, os.h, os.w, L.stride_h, nhwc};
       forward_steps.push_back([st, g, X, Y] { kernels::zero_pad_forward(st, g, X, Y); });
       if (dX != nullptr) set_backward([st, g, dY, dX, acc] { kernels::zero_pad_backward(st, g, dY, dX, acc); });
       return;
@@ -903,7 +956,7 @@ void Impl::build_simple(int o) {
       int offset = 0;
       for (int i = 0; i < op.input_count; ++i) {
         const Shape s = shape(op.inputs[i]);
-        const kernels::Slice slice{batch, s.c, os.c, offset, std::int64_t{s.h} * s.w};
+        const kernels::Slice slice{batch, s.c, os.c, offset, std::int64_t{s.h} * s.w, nhwc};
         parts.push_back({slice, value<T>(op.inputs[i]), training() ? input_gradient_of<T>(o, i) : nullptr,
                          training() && accumulate(o, i)});
         offset += s.c;
@@ -947,6 +1000,7 @@ class DeviceExecutable final : public plugin::Executable {
   void update(double lr) override;
   StepResult train_step(std::span<const float> images, std::span<const int> labels, double lr) override;
   [[nodiscard]] bool graph_captured() const override;
+  [[nodiscard]] bool channels_last() const override;
   [[nodiscard]] Memory memory() const override;
 
  private:
@@ -985,6 +1039,7 @@ DeviceExecutable::DeviceExecutable(const codegen::ProgramView& program, int batc
                                                            : 0;
   m.plan = plan_memory(program, batch, mode == Mode::training, options.dropout, options.input_gradient);
   m.elem = options.bf16 ? sizeof(Bf16) : sizeof(float);
+  m.nhwc = options.bf16 && options.channels_last && channels_last_possible(program, m.plan);
 
   check(cudaSetDevice(options.device), "cudaSetDevice");
   check(cudaStreamCreateWithFlags(&m.stream, cudaStreamNonBlocking), "cudaStreamCreate");
@@ -1179,7 +1234,18 @@ std::span<const float> DeviceExecutable::input_gradient() {
   } else {
     m.host_lp.resize(m.host_input_grad.size());
     m.download(m.host_lp, m.gradient(m.input), "input gradient to the host");
-    m.to_floats(m.host_lp.data(), m.host_input_grad.data(), std::int64_t(m.host_input_grad.size()));
+    if (!m.nhwc) {
+      m.to_floats(m.host_lp.data(), m.host_input_grad.data(), std::int64_t(m.host_input_grad.size()));
+    } else {  // NHWC on the device, NCHW for the caller
+      const std::int64_t c = m.input_shape.c, hw = std::int64_t{m.input_shape.h} * m.input_shape.w;
+      for (std::int64_t n = 0; n < m.batch; ++n) {
+        for (std::int64_t ch = 0; ch < c; ++ch) {
+          for (std::int64_t k = 0; k < hw; ++k) {
+            m.host_input_grad[std::size_t((n * c + ch) * hw + k)] = kernels::to_float(m.host_lp[std::size_t((n * hw + k) * c + ch)]);
+          }
+        }
+      }
+    }
   }
   return m.host_input_grad;
 }
@@ -1247,6 +1313,7 @@ DeviceExecutable::StepResult DeviceExecutable::train_step(std::span<const float>
 }
 
 bool DeviceExecutable::graph_captured() const { return impl_->graph_exec != nullptr; }
+bool DeviceExecutable::channels_last() const { return impl_->nhwc; }
 
 DeviceExecutable::Memory DeviceExecutable::memory() const {
   const Impl& m = *impl_;

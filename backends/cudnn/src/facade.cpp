@@ -117,6 +117,7 @@ Executable::StepResult Executable::train_step(std::span<const float> images, std
   return impl_->device->train_step(images, labels, lr);
 }
 bool Executable::graph_captured() const { return impl_->device->graph_captured(); }
+bool Executable::channels_last() const { return impl_->device->channels_last(); }
 Executable::Memory Executable::memory() const { return impl_->device->memory(); }
 
 }  // namespace archetype::cudnn

@@ -49,6 +49,46 @@ __device__ inline void store(T* dst, std::int64_t i, float v, bool accumulate) {
   put(dst, i, accumulate ? ld(dst, i) + v : v);
 }
 
+// --- layouts ---------------------------------------------------------------------------------
+// A tensor of n x C planes of S (= h w) elements: NCHW holds plane p = n C + c contiguously;
+// NHWC (channels-last) holds its elements C apart.
+
+/// One plane of a tensor, element k at p[k step].
+template <class T>
+struct Strided {
+  T* p;
+  std::int64_t step;
+};
+template <class T>
+__device__ inline float ld(Strided<T> s, std::int64_t k) {
+  return ld(s.p, k * s.step);
+}
+template <class T>
+__device__ inline Strided<T> plane_at(T* x, bool nhwc, int channels, std::int64_t plane, std::int64_t S) {
+  return nhwc ? Strided<T>{x + (plane / channels) * S * channels + plane % channels, channels}
+              : Strided<T>{x + plane * S, 1};
+}
+/// The plane (n C + c) and the position in it of the element at offset i.
+__device__ inline void split(bool nhwc, int channels, std::int64_t S, std::int64_t i, std::int64_t& plane,
+                             std::int64_t& k) {
+  if (nhwc) {
+    const std::int64_t rest = i / channels;
+    k = rest % S;
+    plane = (rest / S) * channels + i % channels;
+  } else {
+    plane = i / S;
+    k = i % S;
+  }
+}
+/// The offset of element k of plane (n C + c).
+__device__ inline std::int64_t at(bool nhwc, int channels, std::int64_t plane, std::int64_t S, std::int64_t k) {
+  return nhwc ? ((plane / channels) * S + k) * channels + plane % channels : plane * S + k;
+}
+/// The channel of the element at offset i of an n x C x S tensor.
+__device__ inline int channel_of(bool nhwc, int channels, std::int64_t S, std::int64_t i) {
+  return int(nhwc ? i % channels : (i / S) % channels);
+}
+
 // --- activations ---------------------------------------------------------------------------
 
 template <class T>
@@ -133,9 +173,10 @@ template <class T>
 __global__ void max_pool_forward_kernel(Pool g, const T* x, T* y) {
   const std::int64_t count = std::int64_t{g.planes} * g.out_h * g.out_w;
   ARCHETYPE_GRID_STRIDE(i, count) {
-    const int ow = int(i % g.out_w), oh = int((i / g.out_w) % g.out_h);
-    const std::int64_t plane = i / (std::int64_t{g.out_w} * g.out_h);
-    const T* xp = x + plane * g.in_h * g.in_w;
+    std::int64_t plane = 0, k = 0;
+    split(g.nhwc, g.channels, std::int64_t{g.out_h} * g.out_w, i, plane, k);
+    const int ow = int(k % g.out_w), oh = int(k / g.out_w);
+    const auto xp = plane_at(x, g.nhwc, g.channels, plane, std::int64_t{g.in_h} * g.in_w);
     const Window wh = window(oh, g.kernel_h, g.stride_h, g.pad_h, g.in_h, g.out_h, g.adaptive);
     const Window ww = window(ow, g.kernel_w, g.stride_w, g.pad_w, g.in_w, g.out_w, g.adaptive);
     float best = -INFINITY;
@@ -152,10 +193,11 @@ template <class T>
 __global__ void max_pool_backward_kernel(Pool g, const T* x, const T* dy, T* dx, bool accumulate) {
   const std::int64_t count = std::int64_t{g.planes} * g.in_h * g.in_w;
   ARCHETYPE_GRID_STRIDE(i, count) {
-    const int iw = int(i % g.in_w), ih = int((i / g.in_w) % g.in_h);
-    const std::int64_t plane = i / (std::int64_t{g.in_w} * g.in_h);
-    const T* xp = x + plane * g.in_h * g.in_w;
-    const T* dyp = dy + plane * g.out_h * g.out_w;
+    std::int64_t plane = 0, k = 0;
+    split(g.nhwc, g.channels, std::int64_t{g.in_h} * g.in_w, i, plane, k);
+    const int iw = int(k % g.in_w), ih = int(k / g.in_w);
+    const auto xp = plane_at(x, g.nhwc, g.channels, plane, std::int64_t{g.in_h} * g.in_w);
+    const auto dyp = plane_at(dy, g.nhwc, g.channels, plane, std::int64_t{g.out_h} * g.out_w);
     // Outputs whose window may hold (ih, iw): o s - p <= ih < o s - p + k.
     const int oh0 = max(0, (ih + g.pad_h - g.kernel_h + g.stride_h) / g.stride_h);
     const int oh1 = min(g.out_h - 1, (ih + g.pad_h) / g.stride_h);
@@ -190,9 +232,10 @@ template <class T>
 __global__ void avg_pool_forward_kernel(Pool g, const T* x, T* y) {
   const std::int64_t count = std::int64_t{g.planes} * g.out_h * g.out_w;
   ARCHETYPE_GRID_STRIDE(i, count) {
-    const int ow = int(i % g.out_w), oh = int((i / g.out_w) % g.out_h);
-    const std::int64_t plane = i / (std::int64_t{g.out_w} * g.out_h);
-    const T* xp = x + plane * g.in_h * g.in_w;
+    std::int64_t plane = 0, k = 0;
+    split(g.nhwc, g.channels, std::int64_t{g.out_h} * g.out_w, i, plane, k);
+    const int ow = int(k % g.out_w), oh = int(k / g.out_w);
+    const auto xp = plane_at(x, g.nhwc, g.channels, plane, std::int64_t{g.in_h} * g.in_w);
     const Window wh = window(oh, g.kernel_h, g.stride_h, g.pad_h, g.in_h, g.out_h, g.adaptive);
     const Window ww = window(ow, g.kernel_w, g.stride_w, g.pad_w, g.in_w, g.out_w, g.adaptive);
     float sum = 0.f;
@@ -208,9 +251,10 @@ template <class T>
 __global__ void avg_pool_backward_kernel(Pool g, const T* dy, T* dx, bool accumulate) {
   const std::int64_t count = std::int64_t{g.planes} * g.in_h * g.in_w;
   ARCHETYPE_GRID_STRIDE(i, count) {
-    const int iw = int(i % g.in_w), ih = int((i / g.in_w) % g.in_h);
-    const std::int64_t plane = i / (std::int64_t{g.in_w} * g.in_h);
-    const T* dyp = dy + plane * g.out_h * g.out_w;
+    std::int64_t plane = 0, k = 0;
+    split(g.nhwc, g.channels, std::int64_t{g.in_h} * g.in_w, i, plane, k);
+    const int iw = int(k % g.in_w), ih = int(k / g.in_w);
+    const auto dyp = plane_at(dy, g.nhwc, g.channels, plane, std::int64_t{g.out_h} * g.out_w);
     int oh0 = 0, oh1 = g.out_h - 1, ow0 = 0, ow1 = g.out_w - 1;
     if (!g.adaptive) {
       oh0 = max(0, (ih + g.pad_h - g.kernel_h + g.stride_h) / g.stride_h);
@@ -278,24 +322,34 @@ __global__ void lrn_backward_kernel(Lrn g, const T* x, const T* dy, T* dx, bool 
 
 // --- scale, pads, resize, sums, concat ----------------------------------------------------------
 
+/// The gate (n C + c) of the element at offset i.
+__device__ inline std::int64_t gate_of(bool nhwc, int channels, std::int64_t plane, std::int64_t i) {
+  return nhwc ? (i / (plane * channels)) * channels + i % channels : i / plane;
+}
+
 template <class T>
-__global__ void scale_forward_kernel(const T* x, const T* gate, T* y, std::int64_t planes, std::int64_t plane) {
-  ARCHETYPE_GRID_STRIDE(i, planes * plane) { put(y, i, ld(x, i) * ld(gate, i / plane)); }
+__global__ void scale_forward_kernel(const T* x, const T* gate, T* y, std::int64_t planes, std::int64_t plane,
+                                     int channels, bool nhwc) {
+  ARCHETYPE_GRID_STRIDE(i, planes * plane) { put(y, i, ld(x, i) * ld(gate, gate_of(nhwc, channels, plane, i))); }
 }
 
 template <class T>
 __global__ void scale_dx_kernel(const T* gate, const T* dy, T* dx, bool accumulate, std::int64_t planes,
-                                std::int64_t plane) {
-  ARCHETYPE_GRID_STRIDE(i, planes * plane) { store(dx, i, ld(dy, i) * ld(gate, i / plane), accumulate); }
+                                std::int64_t plane, int channels, bool nhwc) {
+  ARCHETYPE_GRID_STRIDE(i, planes * plane) {
+    store(dx, i, ld(dy, i) * ld(gate, gate_of(nhwc, channels, plane, i)), accumulate);
+  }
 }
 
 /// One block per plane: dgate = sum of dy x over the plane (a fixed-order tree: deterministic).
 template <class T>
-__global__ void scale_dgate_kernel(const T* x, const T* dy, T* dgate, bool accumulate, std::int64_t plane) {
+__global__ void scale_dgate_kernel(const T* x, const T* dy, T* dgate, bool accumulate, std::int64_t plane,
+                                   int channels, bool nhwc) {
   __shared__ float partial[threads];
-  const std::int64_t base = std::int64_t{blockIdx.x} * plane;
+  const auto xp = plane_at(x, nhwc, channels, blockIdx.x, plane);
+  const auto dyp = plane_at(dy, nhwc, channels, blockIdx.x, plane);
   float sum = 0.f;
-  for (std::int64_t k = threadIdx.x; k < plane; k += blockDim.x) sum += ld(dy, base + k) * ld(x, base + k);
+  for (std::int64_t k = threadIdx.x; k < plane; k += blockDim.x) sum += ld(dyp, k) * ld(xp, k);
   partial[threadIdx.x] = sum;
   __syncthreads();
   for (int half = threads / 2; half > 0; half /= 2) {
@@ -309,15 +363,18 @@ template <class T>
 __global__ void zero_pad_forward_kernel(ZeroPad g, const T* x, T* y) {
   const std::int64_t count = std::int64_t{g.n} * g.out_c * g.out_h * g.out_w;
   const int pad = (g.out_c - g.in_c) / 2;
+  const std::int64_t in_s = std::int64_t{g.in_h} * g.in_w, out_s = std::int64_t{g.out_h} * g.out_w;
   ARCHETYPE_GRID_STRIDE(i, count) {
-    const int j = int(i % g.out_w), r = int((i / g.out_w) % g.out_h);
-    const int c = int((i / (std::int64_t{g.out_w} * g.out_h)) % g.out_c);
-    const int n = int(i / (std::int64_t{g.out_w} * g.out_h * g.out_c));
+    std::int64_t plane = 0, k = 0;
+    split(g.nhwc, g.out_c, out_s, i, plane, k);
+    const int j = int(k % g.out_w), r = int(k / g.out_w);
+    const int c = int(plane % g.out_c);
+    const std::int64_t n = plane / g.out_c;
     const int ci = c - pad;
     put(y, i,
         ci < 0 || ci >= g.in_c
             ? 0.f
-            : ld(x, ((std::int64_t{n} * g.in_c + ci) * g.in_h + std::int64_t{r} * g.stride) * g.in_w + j * g.stride));
+            : ld(x, at(g.nhwc, g.in_c, n * g.in_c + ci, in_s, std::int64_t{r} * g.stride * g.in_w + j * g.stride)));
   }
 }
 
@@ -325,13 +382,17 @@ template <class T>
 __global__ void zero_pad_backward_kernel(ZeroPad g, const T* dy, T* dx, bool accumulate) {
   const std::int64_t count = std::int64_t{g.n} * g.in_c * g.in_h * g.in_w;
   const int pad = (g.out_c - g.in_c) / 2;
+  const std::int64_t in_s = std::int64_t{g.in_h} * g.in_w, out_s = std::int64_t{g.out_h} * g.out_w;
   ARCHETYPE_GRID_STRIDE(i, count) {
-    const int j = int(i % g.in_w), r = int((i / g.in_w) % g.in_h);
-    const int c = int((i / (std::int64_t{g.in_w} * g.in_h)) % g.in_c);
-    const int n = int(i / (std::int64_t{g.in_w} * g.in_h * g.in_c));
+    std::int64_t plane = 0, k = 0;
+    split(g.nhwc, g.in_c, in_s, i, plane, k);
+    const int j = int(k % g.in_w), r = int(k / g.in_w);
+    const int c = int(plane % g.in_c);
+    const std::int64_t n = plane / g.in_c;
     float v = 0.f;
     if (r % g.stride == 0 && j % g.stride == 0 && r / g.stride < g.out_h && j / g.stride < g.out_w) {
-      v = ld(dy, ((std::int64_t{n} * g.out_c + c + pad) * g.out_h + r / g.stride) * g.out_w + j / g.stride);
+      v = ld(dy, at(g.nhwc, g.out_c, n * g.out_c + c + pad, out_s,
+                    std::int64_t{r / g.stride} * g.out_w + j / g.stride));
     }
     store(dx, i, v, accumulate);
   }
@@ -422,13 +483,24 @@ __global__ void cast_kernel(const From* src, To* dst, std::int64_t count) {
   ARCHETYPE_GRID_STRIDE(i, count) { put(dst, i, ld(src, i)); }
 }
 
+/// dst (n x c x S) = src in the other layout, converted: to_nhwc: src NCHW, dst NHWC.
+template <class From, class To>
+__global__ void transpose_cast_kernel(const From* src, To* dst, std::int64_t n, int c, std::int64_t S, bool to_nhwc) {
+  ARCHETYPE_GRID_STRIDE(i, n * c * S) {
+    std::int64_t plane = 0, k = 0;
+    split(to_nhwc, c, S, i, plane, k);  // i in dst's layout
+    put(dst, i, ld(src, at(!to_nhwc, c, plane, S, k)));
+  }
+}
+
 template <class T>
 __global__ void concat_forward_kernel(Slice g, const T* x, T* y) {
   const std::int64_t count = std::int64_t{g.n} * g.part_c * g.plane;
   ARCHETYPE_GRID_STRIDE(i, count) {
-    const std::int64_t p = i % g.plane;
-    const int c = int((i / g.plane) % g.part_c), n = int(i / (g.plane * g.part_c));
-    put(y, (std::int64_t{n} * g.total_c + g.offset + c) * g.plane + p, ld(x, i));
+    std::int64_t plane = 0, p = 0;
+    split(g.nhwc, g.part_c, g.plane, i, plane, p);
+    const std::int64_t c = plane % g.part_c, n = plane / g.part_c;
+    put(y, at(g.nhwc, g.total_c, n * g.total_c + g.offset + c, g.plane, p), ld(x, i));
   }
 }
 
@@ -436,9 +508,10 @@ template <class T>
 __global__ void concat_backward_kernel(Slice g, const T* dy, T* dx, bool accumulate) {
   const std::int64_t count = std::int64_t{g.n} * g.part_c * g.plane;
   ARCHETYPE_GRID_STRIDE(i, count) {
-    const std::int64_t p = i % g.plane;
-    const int c = int((i / g.plane) % g.part_c), n = int(i / (g.plane * g.part_c));
-    store(dx, i, ld(dy, (std::int64_t{n} * g.total_c + g.offset + c) * g.plane + p), accumulate);
+    std::int64_t plane = 0, p = 0;
+    split(g.nhwc, g.part_c, g.plane, i, plane, p);
+    const std::int64_t c = plane % g.part_c, n = plane / g.part_c;
+    store(dx, i, ld(dy, at(g.nhwc, g.total_c, n * g.total_c + g.offset + c, g.plane, p)), accumulate);
   }
 }
 
@@ -540,8 +613,8 @@ __global__ void count_step_kernel(std::int64_t* steps, const float* loss) {
 // --- bias by channel, batch norm (the bf16 path) ---------------------------------------------
 
 template <class T>
-__global__ void add_bias_channels_kernel(T* y, const T* b, int c, std::int64_t plane, std::int64_t count) {
-  ARCHETYPE_GRID_STRIDE(i, count) { put(y, i, ld(y, i) + ld(b, (i / plane) % c)); }
+__global__ void add_bias_channels_kernel(T* y, const T* b, int c, std::int64_t plane, std::int64_t count, bool nhwc) {
+  ARCHETYPE_GRID_STRIDE(i, count) { put(y, i, ld(y, i) + ld(b, channel_of(nhwc, c, plane, i))); }
 }
 
 /// Sums of `threads` doubles (two per thread) over the block, in a fixed tree: thread 0 gets them.
@@ -562,12 +635,17 @@ __device__ inline void block_sum2(double& a, double& b) {
 }
 
 /// One block per channel (blockIdx.x): db[c] = sum over the images and the plane of dy.
+/// Element j (of n x plane) of channel ch.
+__device__ inline std::int64_t channel_element(bool nhwc, int c, std::int64_t plane, int ch, std::int64_t j) {
+  return nhwc ? j * c + ch : ((j / plane) * c + ch) * plane + j % plane;
+}
+
 template <class T>
-__global__ void bias_gradient_channels_kernel(const T* dy, T* db, int n, int c, std::int64_t plane) {
+__global__ void bias_gradient_channels_kernel(const T* dy, T* db, int n, int c, std::int64_t plane, bool nhwc) {
   const int ch = int(blockIdx.x);
   double sum = 0, unused = 0;
   const std::int64_t m = std::int64_t{n} * plane;
-  for (std::int64_t j = threadIdx.x; j < m; j += blockDim.x) sum += ld(dy, ((j / plane) * c + ch) * plane + j % plane);
+  for (std::int64_t j = threadIdx.x; j < m; j += blockDim.x) sum += ld(dy, channel_element(nhwc, c, plane, ch, j));
   block_sum2(sum, unused);
   if (threadIdx.x == 0) put(db, ch, float(sum));
 }
@@ -584,7 +662,7 @@ __global__ void batch_norm_sums_kernel(BatchNormShape g, const T* x, const T* dy
   const float mu = dy == nullptr ? 0.f : mean[ch];
   double s1 = 0, s2 = 0;
   for (std::int64_t j = begin + threadIdx.x; j < end; j += blockDim.x) {
-    const std::int64_t k = ((j / g.plane) * g.c + ch) * g.plane + j % g.plane;
+    const std::int64_t k = channel_element(g.nhwc, g.c, g.plane, ch, j);
     const double v = ld(x, k);
     if (dy == nullptr) {
       s1 += v;
@@ -632,7 +710,7 @@ __global__ void batch_norm_apply_kernel(BatchNormShape g, const T* x, T* y, cons
                                         double epsilon) {
   const std::int64_t count = std::int64_t{g.n} * g.c * g.plane;
   ARCHETYPE_GRID_STRIDE(i, count) {
-    const int ch = int((i / g.plane) % g.c);
+    const int ch = channel_of(g.nhwc, g.c, g.plane, i);
     const float inv = inverse_std != nullptr ? inverse_std[ch] : 1.f / sqrtf(var[ch] + float(epsilon));
     put(y, i, (ld(x, i) - mean[ch]) * (gamma[ch] * inv) + beta[ch]);
   }
@@ -663,7 +741,7 @@ __global__ void batch_norm_dx_kernel(BatchNormShape g, const T* x, const T* dy, 
                                      const float* gamma, const float* saved, const float* coefficients) {
   const std::int64_t count = std::int64_t{g.n} * g.c * g.plane;
   ARCHETYPE_GRID_STRIDE(i, count) {
-    const int ch = int((i / g.plane) % g.c);
+    const int ch = channel_of(g.nhwc, g.c, g.plane, i);
     const float inv = saved[g.c + ch];
     const float d = gamma[ch] * inv *
                     (ld(dy, i) - coefficients[ch] - (ld(x, i) - saved[ch]) * coefficients[g.c + ch]);
@@ -752,20 +830,22 @@ void lrn_backward(cudaStream_t stream, const Lrn& g, const T* x, const T* dy, T*
 }
 
 template <class T>
-void scale_forward(cudaStream_t stream, const T* x, const T* gate, T* y, std::int64_t planes, std::int64_t plane) {
-  scale_forward_kernel<<<blocks_for(planes * plane), threads, 0, stream>>>(x, gate, y, planes, plane);
+void scale_forward(cudaStream_t stream, const T* x, const T* gate, T* y, std::int64_t planes, std::int64_t plane,
+                   int channels, bool nhwc) {
+  scale_forward_kernel<<<blocks_for(planes * plane), threads, 0, stream>>>(x, gate, y, planes, plane, channels, nhwc);
   check_launch("scale forward");
 }
 
 template <class T>
 void scale_backward(cudaStream_t stream, const T* x, const T* gate, const T* dy, T* dx, bool accumulate_x, T* dgate,
-                    bool accumulate_gate, std::int64_t planes, std::int64_t plane) {
+                    bool accumulate_gate, std::int64_t planes, std::int64_t plane, int channels, bool nhwc) {
   if (dgate != nullptr) {
-    scale_dgate_kernel<<<unsigned(planes), threads, 0, stream>>>(x, dy, dgate, accumulate_gate, plane);
+    scale_dgate_kernel<<<unsigned(planes), threads, 0, stream>>>(x, dy, dgate, accumulate_gate, plane, channels, nhwc);
     check_launch("scale backward (gate)");
   }
   if (dx != nullptr) {
-    scale_dx_kernel<<<blocks_for(planes * plane), threads, 0, stream>>>(gate, dy, dx, accumulate_x, planes, plane);
+    scale_dx_kernel<<<blocks_for(planes * plane), threads, 0, stream>>>(gate, dy, dx, accumulate_x, planes, plane,
+                                                                         channels, nhwc);
     check_launch("scale backward (input)");
   }
 }
@@ -832,6 +912,13 @@ void cast(cudaStream_t stream, const From* src, To* dst, std::int64_t n) {
   check_launch("precision cast");
 }
 
+template <class From, class To>
+void transpose_cast(cudaStream_t stream, const From* src, To* dst, std::int64_t n, int c, std::int64_t plane,
+                    bool to_nhwc) {
+  transpose_cast_kernel<<<blocks_for(n * c * plane), threads, 0, stream>>>(src, dst, n, c, plane, to_nhwc);
+  check_launch("layout and precision cast");
+}
+
 template <class T>
 void concat_forward(cudaStream_t stream, const Slice& g, const T* x, T* y) {
   concat_forward_kernel<<<blocks_for(std::int64_t{g.n} * g.part_c * g.plane), threads, 0, stream>>>(g, x, y);
@@ -858,23 +945,23 @@ void bias_gradient_rows(cudaStream_t stream, const T* dy, T* db, int rows, int c
 }
 
 template <class T>
-void add_bias_channels(cudaStream_t stream, T* y, const T* b, int n, int c, std::int64_t plane) {
+void add_bias_channels(cudaStream_t stream, T* y, const T* b, int n, int c, std::int64_t plane, bool nhwc) {
   const std::int64_t count = std::int64_t{n} * c * plane;
-  add_bias_channels_kernel<<<blocks_for(count), threads, 0, stream>>>(y, b, c, plane, count);
+  add_bias_channels_kernel<<<blocks_for(count), threads, 0, stream>>>(y, b, c, plane, count, nhwc);
   check_launch("convolution bias");
 }
 
 template <class T>
-void bias_gradient_channels(cudaStream_t stream, const T* dy, T* db, int n, int c, std::int64_t plane) {
-  bias_gradient_channels_kernel<<<unsigned(c), threads, 0, stream>>>(dy, db, n, c, plane);
+void bias_gradient_channels(cudaStream_t stream, const T* dy, T* db, int n, int c, std::int64_t plane, bool nhwc) {
+  bias_gradient_channels_kernel<<<unsigned(c), threads, 0, stream>>>(dy, db, n, c, plane, nhwc);
   check_launch("convolution bias gradient");
 }
 
-BatchNormShape batch_norm_shape(int n, int c, std::int64_t plane) {
+BatchNormShape batch_norm_shape(int n, int c, std::int64_t plane, bool nhwc) {
   // About 8192 elements a block, at most 1024 blocks a channel.
   const std::int64_t m = std::int64_t{n} * plane;
   const std::int64_t chunks = std::min<std::int64_t>(1024, std::max<std::int64_t>(1, (m + 8191) / 8192));
-  return BatchNormShape{n, c, plane, int(chunks)};
+  return BatchNormShape{n, c, plane, int(chunks), nhwc};
 }
 
 template <class T>
@@ -950,9 +1037,9 @@ void optimizer_step(cudaStream_t stream, const OptimizerStep& o, float* params, 
   template void avg_pool_backward<T>(cudaStream_t, const Pool&, const T*, T*, bool);                                \
   template void lrn_forward<T>(cudaStream_t, const Lrn&, const T*, T*);                                             \
   template void lrn_backward<T>(cudaStream_t, const Lrn&, const T*, const T*, T*, bool);                            \
-  template void scale_forward<T>(cudaStream_t, const T*, const T*, T*, std::int64_t, std::int64_t);                 \
+  template void scale_forward<T>(cudaStream_t, const T*, const T*, T*, std::int64_t, std::int64_t, int, bool);      \
   template void scale_backward<T>(cudaStream_t, const T*, const T*, const T*, T*, bool, T*, bool, std::int64_t,     \
-                                  std::int64_t);                                                                    \
+                                  std::int64_t, int, bool);                                                         \
   template void zero_pad_forward<T>(cudaStream_t, const ZeroPad&, const T*, T*);                                    \
   template void zero_pad_backward<T>(cudaStream_t, const ZeroPad&, const T*, T*, bool);                             \
   template void pad_to_forward<T>(cudaStream_t, const PadTo&, const T*, T*);                                        \
@@ -965,8 +1052,8 @@ void optimizer_step(cudaStream_t stream, const OptimizerStep& o, float* params, 
   template void concat_backward<T>(cudaStream_t, const Slice&, const T*, T*, bool);                                 \
   template void add_bias_rows<T>(cudaStream_t, T*, const T*, int, int);                                             \
   template void bias_gradient_rows<T>(cudaStream_t, const T*, T*, int, int);                                        \
-  template void add_bias_channels<T>(cudaStream_t, T*, const T*, int, int, std::int64_t);                           \
-  template void bias_gradient_channels<T>(cudaStream_t, const T*, T*, int, int, std::int64_t);                      \
+  template void add_bias_channels<T>(cudaStream_t, T*, const T*, int, int, std::int64_t, bool);                     \
+  template void bias_gradient_channels<T>(cudaStream_t, const T*, T*, int, int, std::int64_t, bool);                \
   template void batch_norm_forward_training<T>(cudaStream_t, const BatchNormShape&, const T*, T*, const float*,     \
                                                const float*, float*, float*, float*, double*, double, double);      \
   template void batch_norm_forward_inference<T>(cudaStream_t, const BatchNormShape&, const T*, T*, const float*,    \
@@ -981,5 +1068,7 @@ ARCHETYPE_KERNELS_FOR(Bf16)
 
 template void cast<float, Bf16>(cudaStream_t, const float*, Bf16*, std::int64_t);
 template void cast<Bf16, float>(cudaStream_t, const Bf16*, float*, std::int64_t);
+template void transpose_cast<float, Bf16>(cudaStream_t, const float*, Bf16*, std::int64_t, int, std::int64_t, bool);
+template void transpose_cast<Bf16, float>(cudaStream_t, const Bf16*, float*, std::int64_t, int, std::int64_t, bool);
 
 }  // namespace archetype::cudnn::kernels

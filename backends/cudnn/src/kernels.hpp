@@ -5,7 +5,9 @@
 //
 // Conventions: every tensor is plain NCHW with the batch first, of element type T: `float`
 // or `Bf16` (bfloat16, Options::bf16; the kernels compute in fp32 and round once when they
-// store). Parameters, statistics, the loss and the optimizer are always fp32. A backward launcher
+// store), in NCHW or, where a struct or an argument says `nhwc`, channels-last (NHWC: the
+// channels of a pixel contiguous; bf16 with Options::channels_last). Parameters, statistics,
+// the loss and the optimizer are always fp32. A backward launcher
 // writes the gradient of its input (`accumulate` false: dx = contribution, dx is not read)
 // or adds to it (`accumulate` true). Every launch goes to `stream` and is capturable in a
 // CUDA Graph (no allocation, no synchronisation, scalars that change per step are read
@@ -73,6 +75,8 @@ struct Pool {
   /// PyTorch's adaptive bins [floor(i in / out), ceil((i + 1) in / out)) instead of windows
   /// (kernel, stride and padding ignored); GlobalAvgPool is adaptive to 1 x 1.
   bool adaptive = false;
+  int channels = 1;   ///< planes = batch x channels
+  bool nhwc = false;  ///< channels-last
 };
 /// Max pooling, windows clipped to the input (padding never wins), the first maximum in
 /// row-major order taking the gradient (as PyTorch).
@@ -103,17 +107,19 @@ void lrn_backward(cudaStream_t stream, const Lrn& g, const T* x, const T* dy, T*
 
 /// Scale: y[n, c, :] = x[n, c, :] * gate[n, c]. Backward: dx (+)= dy gate (when dx is not
 /// null), dgate[n, c] (+)= sum over the plane of dy x (when dgate is not null).
+/// `channels`, `nhwc`: the layout (planes = batch x channels).
 template <class T>
-void scale_forward(cudaStream_t stream, const T* x, const T* gate, T* y, std::int64_t planes,
-                   std::int64_t plane);
+void scale_forward(cudaStream_t stream, const T* x, const T* gate, T* y, std::int64_t planes, std::int64_t plane,
+                   int channels, bool nhwc);
 template <class T>
-void scale_backward(cudaStream_t stream, const T* x, const T* gate, const T* dy, T* dx,
-                    bool accumulate_x, T* dgate, bool accumulate_gate, std::int64_t planes, std::int64_t plane);
+void scale_backward(cudaStream_t stream, const T* x, const T* gate, const T* dy, T* dx, bool accumulate_x, T* dgate,
+                    bool accumulate_gate, std::int64_t planes, std::int64_t plane, int channels, bool nhwc);
 
 /// Option-A shortcut: y[n, c + pad, i, j] = x[n, c, i s, j s], other channels 0,
 /// pad = (out_c - in_c) / 2.
 struct ZeroPad {
   int n = 0, in_c = 0, in_h = 0, in_w = 0, out_c = 0, out_h = 0, out_w = 0, stride = 1;
+  bool nhwc = false;
 };
 template <class T>
 void zero_pad_forward(cudaStream_t stream, const ZeroPad& g, const T* x, T* y);
@@ -156,6 +162,7 @@ void copy_or_add(cudaStream_t stream, const T* src, T* dst, std::int64_t count, 
 struct Slice {
   int n = 0, part_c = 0, total_c = 0, offset = 0;
   std::int64_t plane = 0;
+  bool nhwc = false;
 };
 template <class T>
 void concat_forward(cudaStream_t stream, const Slice& g, const T* x, T* y);
@@ -178,14 +185,19 @@ void softmax_cross_entropy(cudaStream_t stream, const T* logits, const int* labe
 /// dst = src converted (float to Bf16 rounds to nearest even), n elements.
 template <class From, class To>
 void cast(cudaStream_t stream, const From* src, To* dst, std::int64_t n);
+/// dst = src (n x c x plane) converted and moved to the other layout: to_nhwc, src is NCHW
+/// and dst NHWC; else the reverse. Also filters: KCRS is NCHW with n = K, c = C / groups.
+template <class From, class To>
+void transpose_cast(cudaStream_t stream, const From* src, To* dst, std::int64_t n, int c, std::int64_t plane,
+                    bool to_nhwc);
 
 /// Convolution bias by channel (NCHW): y[n, c, :] += b[c]; db[c] = sum over n and the plane of
 /// dy[n, c, :] (written, deterministic). The bf16 path's (cuDNN's AddTensor and BackwardBias
 /// serve fp32).
 template <class T>
-void add_bias_channels(cudaStream_t stream, T* y, const T* b, int n, int c, std::int64_t plane);
+void add_bias_channels(cudaStream_t stream, T* y, const T* b, int n, int c, std::int64_t plane, bool nhwc);
 template <class T>
-void bias_gradient_channels(cudaStream_t stream, const T* dy, T* db, int n, int c, std::int64_t plane);
+void bias_gradient_channels(cudaStream_t stream, const T* dy, T* db, int n, int c, std::int64_t plane, bool nhwc);
 
 /// BatchNorm (spatial, NCHW) for the bf16 path, where cuDNN's legacy batch norm is not used
 /// (PyTorch, too, runs its own kernels for bfloat16): statistics in double over fixed chunks
@@ -196,9 +208,10 @@ struct BatchNormShape {
   int n = 0, c = 0;
   std::int64_t plane = 0;
   int chunks = 1;  ///< blocks per channel for the sums (batch_norm_shape chooses)
+  bool nhwc = false;
   [[nodiscard]] std::int64_t partial_doubles() const { return 2 * std::int64_t{c} * chunks; }
 };
-[[nodiscard]] BatchNormShape batch_norm_shape(int n, int c, std::int64_t plane);
+[[nodiscard]] BatchNormShape batch_norm_shape(int n, int c, std::int64_t plane, bool nhwc);
 /// `partial`: partial_doubles() of scratch.
 template <class T>
 void batch_norm_forward_training(cudaStream_t stream, const BatchNormShape& g, const T* x, T* y, const float* gamma,

@@ -220,4 +220,33 @@ std::string check_plan(const MemoryPlan& plan) {
   return "";
 }
 
+/// Whether every op of the program has a channels-last (NHWC) implementation here and no op
+/// reads a reshaped view of a map larger than 1x1 (Flatten to a Linear: the flattening order
+/// would differ from NCHW's, which the weights assume); the output must be 1x1 per channel.
+bool channels_last_possible(const codegen::ProgramView& program, const MemoryPlan& plan) {
+  const auto pixels = [&](int t) { return std::int64_t{program.tensors[std::size_t(t)].shape.h} * program.tensors[std::size_t(t)].shape.w; };
+  if (pixels(plan.base[std::size_t(program.output)]) != 1) return false;
+  for (std::size_t o = 0; o < program.ops.size(); ++o) {
+    if (plan.view_op[o]) continue;
+    const codegen::Op& op = program.ops[o];
+    switch (op.layer.op) {
+      case LayerKind::local_response_norm:
+      case LayerKind::pad_to:
+      case LayerKind::resize: return false;
+      case LayerKind::linear:
+        if (pixels(op.inputs[0]) != 1) return false;
+        break;
+      default: break;
+    }
+    for (int i = 0; i < op.input_count; ++i) {
+      const int t = op.inputs[i], base = plan.base[std::size_t(t)];
+      if (base != t && pixels(base) != 1 &&
+          !(program.tensors[std::size_t(t)].shape == program.tensors[std::size_t(base)].shape)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 }  // namespace archetype::cudnn

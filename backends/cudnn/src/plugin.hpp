@@ -44,13 +44,14 @@ class Executable {
   virtual cudnn::Executable::StepResult train_step(std::span<const float> images, std::span<const int> labels,
                                                    double lr) = 0;
   [[nodiscard]] virtual bool graph_captured() const = 0;
+  [[nodiscard]] virtual bool channels_last() const = 0;
   [[nodiscard]] virtual cudnn::Executable::Memory memory() const = 0;
 };
 
 /// Bumped whenever anything above, `Api`, `cudnn::Options` or `codegen::ProgramView` changes
 /// shape; the sizes catch most of what a forgotten bump would not.
 struct Abi {
-  int version = 2;
+  int version = 3;
   std::size_t options = sizeof(cudnn::Options);
   std::size_t program = sizeof(codegen::ProgramView);
   std::size_t op = sizeof(codegen::Op);

@@ -79,6 +79,12 @@ struct Options {
   /// BatchNorm runs this backend's own kernels (statistics in double); data in and out of the
   /// executable stays fp32.
   bool bf16 = false;
+  /// With bf16: activations channels-last (NHWC) where every op of the program has an NHWC
+  /// implementation here (not LocalResponseNorm, PadTo, Resize, nor a Linear reading a
+  /// flattened map larger than 1x1; `channels_last()` says what was chosen), so that cuDNN's
+  /// tensor-core convolutions run without transposes (filters are kept KRSC in the bf16
+  /// copy). Data in and out stays NCHW. fp32 is always NCHW.
+  bool channels_last = true;
   /// Convolution algorithms restricted to deterministic ones (same bits run to run).
   bool deterministic = false;
   /// `train_step()` captures its whole step as a CUDA Graph at its second call (the first
@@ -165,6 +171,9 @@ class Executable {
   /// Whether train_step() now replays a captured graph (false before its second call, or
   /// without Options::cuda_graph).
   [[nodiscard]] bool graph_captured() const;
+  /// Whether the activations are channels-last (Options::channels_last with bf16, where the
+  /// program allows it).
+  [[nodiscard]] bool channels_last() const;
   /// Device memory the executable holds, in bytes: {activation arena, workspace, everything}.
   struct Memory {
     std::int64_t arena = 0, workspace = 0, total = 0;
