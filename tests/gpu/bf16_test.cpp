@@ -9,13 +9,14 @@
 #include <archetype/backends/cudnn/executable.hpp>
 #include <archetype/codegen/program.hpp>
 
+#include "test_data.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ostream>
-#include <random>
 #include <span>
 #include <string>
 #include <vector>
@@ -27,11 +28,10 @@ constexpr double logits_bound = 5e-2;     // relative L2
 constexpr double gradient_bound = 1e-1;   // relative L2, per op's parameter block and the input's
 constexpr double statistics_bound = 2e-2; // relative L2 of the running statistics after a step
 
-// Conv with bias, BN, ReLU, max pooling, an identity residual (Add), GAP, Linear.
-using Small = Net<Input<Shape{3, 8, 8}>,
-                  Seq<Conv3x3<8, 1, true>, BatchNorm, ReLU, MaxPool<2>, Residual<Seq<Conv3x3<8>, BatchNorm>>, ReLU,
-                      GlobalAvgPool, Flatten, Linear<10>>,
-                  10>;
+using testing_data::Data;
+using testing_data::make_data;
+using testing_data::Small;
+
 // Strided convolutions, a projection shortcut, Concat.
 using Composite = Net<Input<Shape{3, 8, 8}>,
                       Seq<Conv3x3<4>, BatchNorm, ReLU,
@@ -74,32 +74,6 @@ std::vector<Case> cases() {
   // ResNet-20: 19 convolutions deep, option-A shortcuts (ZeroPadShortcut).
   if (const ModelEntry* m = find_model("resnet20")) c.push_back({"resnet20", m->native.program, 8, true});
   return c;
-}
-
-std::vector<float> uniform(std::size_t n, std::uint64_t seed, double bound) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> u(-bound, bound);
-  std::vector<float> v(n);
-  for (float& x : v) x = float(u(rng));
-  return v;
-}
-
-struct Data {
-  std::vector<float> params, images;
-  std::vector<int> labels;
-};
-
-Data make_data(const codegen::ProgramView& program, int batch) {
-  Data d;
-  d.params = uniform(std::size_t(program.params), 1, 0.3);
-  for (const codegen::Op& op : program.ops) {  // BatchNorm gammas near 1
-    if (op.layer.op != LayerKind::batch_norm) continue;
-    for (int c = 0; c < op.layer.in.c; ++c) d.params[std::size_t(op.param_offset + c)] += 1.f;
-  }
-  d.images = uniform(std::size_t(batch * program.tensors[std::size_t(program.input)].shape.elements()), 2, 1.0);
-  const int classes = int(program.tensors[std::size_t(program.output)].shape.elements());
-  for (int n = 0; n < batch; ++n) d.labels.push_back((3 * n + 1) % classes);
-  return d;
 }
 
 double norm(std::span<const float> a) {

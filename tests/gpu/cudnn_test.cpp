@@ -6,48 +6,24 @@
 #include <archetype/codegen/program.hpp>
 #include <archetype/runtime/optimizer.hpp>
 
+#include "test_data.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <random>
 #include <span>
 #include <vector>
 
 namespace archetype::cudnn {
 namespace {
 
-using Small = Net<Input<Shape{3, 8, 8}>,
-                  Seq<Conv3x3<8, 1, true>, BatchNorm, ReLU, MaxPool<2>, Residual<Seq<Conv3x3<8>, BatchNorm>>, ReLU,
-                      GlobalAvgPool, Flatten, Linear<10>>,
-                  10>;
+using testing_data::Data;
+using testing_data::Small;
 constexpr int batch = 4;
 
-std::vector<float> uniform(std::size_t n, std::uint64_t seed, double bound = 1.0) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> u(-bound, bound);
-  std::vector<float> v(n);
-  for (float& x : v) x = float(u(rng));
-  return v;
-}
-
-struct Data {
-  std::vector<float> params, images;
-  std::vector<int> labels;
-};
-
-Data make_data(const codegen::ProgramView& program) {
-  Data d;
-  d.params = uniform(std::size_t(program.params), 1, 0.3);
-  for (const codegen::Op& op : program.ops) {  // gammas near 1
-    if (op.layer.op != LayerKind::batch_norm) continue;
-    for (int c = 0; c < op.layer.in.c; ++c) d.params[std::size_t(op.param_offset + c)] += 1.f;
-  }
-  d.images = uniform(std::size_t(batch * program.tensors[0].shape.elements()), 2);
-  for (int n = 0; n < batch; ++n) d.labels.push_back((3 * n + 1) % 10);
-  return d;
-}
+Data make_data(const codegen::ProgramView& program) { return testing_data::make_data(program, batch); }
 
 double max_relative(std::span<const float> a, std::span<const float> b) {
   double m = a.size() == b.size() ? 0.0 : 1e300;

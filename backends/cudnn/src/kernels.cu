@@ -680,6 +680,15 @@ __global__ void batch_norm_sums_kernel(BatchNormShape g, const T* x, const T* dy
   }
 }
 
+/// Channel ch's two sums: its chunks' partial sums added in order.
+__device__ inline void channel_sums(const BatchNormShape& g, const double* partial, std::int64_t ch, double& s1,
+                                    double& s2) {
+  for (int k = 0; k < g.chunks; ++k) {
+    s1 += partial[2 * (ch * g.chunks + k)];
+    s2 += partial[2 * (ch * g.chunks + k) + 1];
+  }
+}
+
 /// One thread per channel: the chunks' sums in order, then the batch statistics, the saved
 /// mean and inverse standard deviation, and the running statistics (PyTorch's update).
 __global__ void batch_norm_statistics_kernel(BatchNormShape g, const double* partial, float* saved,
@@ -687,10 +696,7 @@ __global__ void batch_norm_statistics_kernel(BatchNormShape g, const double* par
                                              double epsilon) {
   ARCHETYPE_GRID_STRIDE(ch, g.c) {
     double s1 = 0, s2 = 0;
-    for (int k = 0; k < g.chunks; ++k) {
-      s1 += partial[2 * (ch * g.chunks + k)];
-      s2 += partial[2 * (ch * g.chunks + k) + 1];
-    }
+    channel_sums(g, partial, ch, s1, s2);
     const double m = double(g.n) * double(g.plane);
     const double mean = s1 / m;
     const double var = fmax(s2 / m - mean * mean, 0.0);
@@ -722,10 +728,7 @@ __global__ void batch_norm_backward_statistics_kernel(BatchNormShape g, const do
                                                       float* dgamma, float* dbeta, float* coefficients) {
   ARCHETYPE_GRID_STRIDE(ch, g.c) {
     double s1 = 0, s2 = 0;
-    for (int k = 0; k < g.chunks; ++k) {
-      s1 += partial[2 * (ch * g.chunks + k)];
-      s2 += partial[2 * (ch * g.chunks + k) + 1];
-    }
+    channel_sums(g, partial, ch, s1, s2);
     const double m = double(g.n) * double(g.plane);
     const double inv = saved[g.c + ch];
     dgamma[ch] = float(s2 * inv);
