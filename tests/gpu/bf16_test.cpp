@@ -220,18 +220,25 @@ TEST(Bf16, GraphReplayEqualsEagerSteps) {
   EXPECT_NE(relative_l2(pe, d.params), 0.0) << "the steps changed the parameters";
 }
 
-// bf16 training learns: 40 steps on one batch take the loss well down, as in fp32.
-TEST(Bf16, TrainingLowersTheLoss) {
+// bf16 training learns as fp32 does: 40 SGD steps (momentum 0.9) on one batch lower the loss,
+// to within 15% of the first loss of where fp32 takes it (the Sigmoid head of `mobile` bounds
+// its logits, so its loss cannot fall far: hence a comparison, not a fixed fraction).
+TEST(Bf16, TrainingFollowsFp32) {
   for (const Case& c : cases()) {
     const Data d = make_data(c.program, c.batch);
-    Executable e = make(c, Mode::training, true, d);
-    const float first = e.train_step(d.images, d.labels, 0.05).loss;
-    float last = first;
-    for (int step = 1; step < 40; ++step) last = e.train_step(d.images, d.labels, 0.05).loss;
-    EXPECT_TRUE(std::isfinite(last)) << c.name;
-    EXPECT_LT(last, 0.5f * first) << c.name << ": the loss went from " << first << " to " << last;
-    std::printf("[bf16] %-13s loss over 40 steps on one batch: %.4f -> %.4f\n", c.name.c_str(), double(first),
-                double(last));
+    float first = 0, last16 = 0, last32 = 0;
+    for (const bool bf16 : {false, true}) {
+      Executable e = make(c, Mode::training, bf16, d);
+      float loss = e.train_step(d.images, d.labels, 0.05).loss;
+      if (!bf16) first = loss;
+      for (int step = 1; step < 40; ++step) loss = e.train_step(d.images, d.labels, 0.05).loss;
+      (bf16 ? last16 : last32) = loss;
+    }
+    EXPECT_TRUE(std::isfinite(last16)) << c.name;
+    EXPECT_LT(last16, first) << c.name << ": bf16 training did not lower the loss";
+    EXPECT_NEAR(last16, last32, 0.15 * first) << c.name << ": fp32 went from " << first << " to " << last32;
+    std::printf("[bf16] %-13s loss over 40 steps on one batch: %.4f -> %.4f (fp32: %.4f)\n", c.name.c_str(),
+                double(first), double(last16), double(last32));
   }
 }
 
