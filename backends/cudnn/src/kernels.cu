@@ -3,6 +3,7 @@
 // fp32, rounded once by put()). Written for clarity first: they carry the ops cuDNN lacks,
 // a small share of a step's time.
 #include "kernels.hpp"
+#include "layout.hpp"
 
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -65,29 +66,12 @@ __device__ inline float ld(Strided<T> s, std::int64_t k) {
 }
 template <class T>
 __device__ inline Strided<T> plane_at(T* x, bool nhwc, int channels, std::int64_t plane, std::int64_t S) {
-  return nhwc ? Strided<T>{x + (plane / channels) * S * channels + plane % channels, channels}
-              : Strided<T>{x + plane * S, 1};
+  return Strided<T>{x + layout::at(nhwc, channels, plane, S, 0), nhwc ? channels : 1};
 }
-/// The plane (n C + c) and the position in it of the element at offset i.
-__device__ inline void split(bool nhwc, int channels, std::int64_t S, std::int64_t i, std::int64_t& plane,
-                             std::int64_t& k) {
-  if (nhwc) {
-    const std::int64_t rest = i / channels;
-    k = rest % S;
-    plane = (rest / S) * channels + i % channels;
-  } else {
-    plane = i / S;
-    k = i % S;
-  }
-}
-/// The offset of element k of plane (n C + c).
-__device__ inline std::int64_t at(bool nhwc, int channels, std::int64_t plane, std::int64_t S, std::int64_t k) {
-  return nhwc ? ((plane / channels) * S + k) * channels + plane % channels : plane * S + k;
-}
-/// The channel of the element at offset i of an n x C x S tensor.
-__device__ inline int channel_of(bool nhwc, int channels, std::int64_t S, std::int64_t i) {
-  return int(nhwc ? i % channels : (i / S) % channels);
-}
+using layout::at;
+using layout::channel_element;
+using layout::channel_of;
+using layout::split;
 
 // --- activations ---------------------------------------------------------------------------
 
@@ -322,22 +306,19 @@ __global__ void lrn_backward_kernel(Lrn g, const T* x, const T* dy, T* dx, bool 
 
 // --- scale, pads, resize, sums, concat ----------------------------------------------------------
 
-/// The gate (n C + c) of the element at offset i.
-__device__ inline std::int64_t gate_of(bool nhwc, int channels, std::int64_t plane, std::int64_t i) {
-  return nhwc ? (i / (plane * channels)) * channels + i % channels : i / plane;
-}
-
 template <class T>
 __global__ void scale_forward_kernel(const T* x, const T* gate, T* y, std::int64_t planes, std::int64_t plane,
                                      int channels, bool nhwc) {
-  ARCHETYPE_GRID_STRIDE(i, planes * plane) { put(y, i, ld(x, i) * ld(gate, gate_of(nhwc, channels, plane, i))); }
+  ARCHETYPE_GRID_STRIDE(i, planes * plane) {
+    put(y, i, ld(x, i) * ld(gate, layout::plane_of(nhwc, channels, plane, i)));
+  }
 }
 
 template <class T>
 __global__ void scale_dx_kernel(const T* gate, const T* dy, T* dx, bool accumulate, std::int64_t planes,
                                 std::int64_t plane, int channels, bool nhwc) {
   ARCHETYPE_GRID_STRIDE(i, planes * plane) {
-    store(dx, i, ld(dy, i) * ld(gate, gate_of(nhwc, channels, plane, i)), accumulate);
+    store(dx, i, ld(dy, i) * ld(gate, layout::plane_of(nhwc, channels, plane, i)), accumulate);
   }
 }
 
@@ -635,11 +616,6 @@ __device__ inline void block_sum2(double& a, double& b) {
 }
 
 /// One block per channel (blockIdx.x): db[c] = sum over the images and the plane of dy.
-/// Element j (of n x plane) of channel ch.
-__device__ inline std::int64_t channel_element(bool nhwc, int c, std::int64_t plane, int ch, std::int64_t j) {
-  return nhwc ? j * c + ch : ((j / plane) * c + ch) * plane + j % plane;
-}
-
 template <class T>
 __global__ void bias_gradient_channels_kernel(const T* dy, T* db, int n, int c, std::int64_t plane, bool nhwc) {
   const int ch = int(blockIdx.x);
