@@ -3,6 +3,7 @@
 // fp32, rounded once by put()). Written for clarity first: they carry the ops cuDNN lacks,
 // a small share of a step's time.
 #include "kernels.hpp"
+#include "batch_norm.hpp"
 #include "layout.hpp"
 
 #include <cuda_bf16.h>
@@ -673,14 +674,12 @@ __global__ void batch_norm_statistics_kernel(BatchNormShape g, const double* par
   ARCHETYPE_GRID_STRIDE(ch, g.c) {
     double s1 = 0, s2 = 0;
     channel_sums(g, partial, ch, s1, s2);
-    const double m = double(g.n) * double(g.plane);
-    const double mean = s1 / m;
-    const double var = fmax(s2 / m - mean * mean, 0.0);
-    saved[ch] = float(mean);
-    saved[g.c + ch] = float(1.0 / sqrt(var + epsilon));
-    const double unbiased = m > 1 ? var * m / (m - 1) : var;
-    running_mean[ch] = float((1.0 - momentum) * running_mean[ch] + momentum * mean);
-    running_var[ch] = float((1.0 - momentum) * running_var[ch] + momentum * unbiased);
+    const batch_norm::Statistics st = batch_norm::statistics(s1, s2, double(g.n) * double(g.plane), epsilon, momentum,
+                                                             running_mean[ch], running_var[ch]);
+    saved[ch] = float(st.mean);
+    saved[g.c + ch] = float(st.inverse_std);
+    running_mean[ch] = float(st.running_mean);
+    running_var[ch] = float(st.running_var);
   }
 }
 
@@ -694,7 +693,7 @@ __global__ void batch_norm_apply_kernel(BatchNormShape g, const T* x, T* y, cons
   ARCHETYPE_GRID_STRIDE(i, count) {
     const int ch = channel_of(g.nhwc, g.c, g.plane, i);
     const float inv = inverse_std != nullptr ? inverse_std[ch] : 1.f / sqrtf(var[ch] + float(epsilon));
-    put(y, i, (ld(x, i) - mean[ch]) * (gamma[ch] * inv) + beta[ch]);
+    put(y, i, batch_norm::normalize(ld(x, i), mean[ch], inv, gamma[ch], beta[ch]));
   }
 }
 
@@ -705,12 +704,11 @@ __global__ void batch_norm_backward_statistics_kernel(BatchNormShape g, const do
   ARCHETYPE_GRID_STRIDE(ch, g.c) {
     double s1 = 0, s2 = 0;
     channel_sums(g, partial, ch, s1, s2);
-    const double m = double(g.n) * double(g.plane);
-    const double inv = saved[g.c + ch];
-    dgamma[ch] = float(s2 * inv);
-    dbeta[ch] = float(s1);
-    coefficients[ch] = float(s1 / m);
-    coefficients[g.c + ch] = float(s2 / m * inv * inv);
+    const batch_norm::Gradients d = batch_norm::gradients(s1, s2, double(g.n) * double(g.plane), saved[g.c + ch]);
+    dgamma[ch] = float(d.dgamma);
+    dbeta[ch] = float(d.dbeta);
+    coefficients[ch] = float(d.mean_dy);
+    coefficients[g.c + ch] = float(d.slope);
   }
 }
 
@@ -721,9 +719,8 @@ __global__ void batch_norm_dx_kernel(BatchNormShape g, const T* x, const T* dy, 
   const std::int64_t count = std::int64_t{g.n} * g.c * g.plane;
   ARCHETYPE_GRID_STRIDE(i, count) {
     const int ch = channel_of(g.nhwc, g.c, g.plane, i);
-    const float inv = saved[g.c + ch];
-    const float d = gamma[ch] * inv *
-                    (ld(dy, i) - coefficients[ch] - (ld(x, i) - saved[ch]) * coefficients[g.c + ch]);
+    const float d = batch_norm::input_gradient(ld(dy, i), ld(x, i), saved[ch], saved[g.c + ch], gamma[ch],
+                                               coefficients[ch], coefficients[g.c + ch]);
     store(dx, i, d, accumulate);
   }
 }
