@@ -2,9 +2,12 @@
 // host from the same headers the device code includes:
 // - cpu.cudnn.Layout.*: the NCHW and channels-last index arithmetic (src/layout.hpp) against
 //   the plain definitions, NCHW offset ((n C + c) S + k), NHWC offset ((n S + k) C + c);
+// - cpu.cudnn.Bf16.*: the host's fp32 <-> bf16 conversions (kernels.hpp), which the data in
+//   and out of a bf16 executable go through;
 // - cpu.cudnn.BatchNormMath.*: the bf16 path's batch norm (src/batch_norm.hpp), put together as
 //   kernels.cu does, against a plain double definition and its finite differences.
 #include "batch_norm.hpp"
+#include "kernels.hpp"
 #include "layout.hpp"
 
 #include <gtest/gtest.h>
@@ -79,6 +82,29 @@ TEST(Layout, TransposeMovesEveryElementToItsChannelsLastPlace) {
     }
   }
   EXPECT_EQ(transpose(cl, false), source) << "and back";
+}
+
+// --- bf16 on the host ---------------------------------------------------------------------------
+
+TEST(Bf16, RoundsToNearestEvenAndKeepsSpecials) {
+  using kernels::to_bf16;
+  using kernels::to_float;
+  EXPECT_EQ(to_bf16(1.0f).bits, 0x3f80);
+  EXPECT_EQ(to_float(to_bf16(-2.5f)), -2.5f) << "exact in 8 bits of mantissa";
+  // 1 + 2^-8 lies halfway between 1 and 1 + 2^-7: to the even one, 1.
+  EXPECT_EQ(to_float(to_bf16(1.0f + 0x1p-8f)), 1.0f);
+  // 1 + 3 2^-8 lies halfway between 1 + 2^-7 and 1 + 2^-6: to the even one, 1 + 2^-6.
+  EXPECT_EQ(to_float(to_bf16(1.0f + 3 * 0x1p-8f)), 1.0f + 0x1p-6f);
+  EXPECT_EQ(to_float(to_bf16(1.0f + 0x1p-8f + 0x1p-20f)), 1.0f + 0x1p-7f) << "above halfway: up";
+  EXPECT_TRUE(std::isnan(to_float(to_bf16(std::nanf("")))));
+  EXPECT_EQ(to_float(to_bf16(INFINITY)), INFINITY);
+  EXPECT_EQ(to_float(to_bf16(3.4e38f)), INFINITY) << "beyond bf16's largest finite value";
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<float> u(-100.f, 100.f);
+  for (int i = 0; i < 1000; ++i) {  // half a unit in the last of 8 significant bits: at most 2^-8 relative
+    const float v = u(rng);
+    EXPECT_LE(std::abs(to_float(to_bf16(v)) - v), std::abs(v) * 0x1p-8f) << v;
+  }
 }
 
 // --- batch norm ----------------------------------------------------------------------------------
