@@ -30,7 +30,7 @@ fi
 grep -q "CUDA backend ON\|ARCHETYPE_CUDNN_LIBRARY:FILEPATH=/" "$build/CMakeCache.txt" ||
   { echo "gpu-bundle: $build has no CUDA backend (see cmake/ArchetypeCuda.cmake)" >&2; exit 1; }
 tests=(archetype_gpu_device_query archetype_gpu_cudnn_tests archetype_gpu_gradcheck_tests archetype_gpu_parity_tests archetype_gpu_bf16_tests)
-nice -n 10 ninja -C "$build" -j "${ARCHETYPE_JOBS:-2}" "${tests[@]}" archetype_gpu_parity_fixture_files bench_cuda archetype archetype_cudnn_plugin
+nice -n 10 ninja -C "$build" -j "${ARCHETYPE_JOBS:-2}" "${tests[@]}" archetype_gpu_parity_fixture_files bench_cuda archetype archetype_cudnn_plugin bench_lenet5
 
 grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
 rm -rf .gpu && mkdir -p .gpu/parity .gpu/bin .gpu/lib .gpu/data
@@ -42,10 +42,13 @@ pack() {  # pack EXECUTABLE: stripped and gzipped into .gpu/bin
 for t in "${tests[@]}"; do pack "$build/tests/gpu/$t"; done
 pack "$build/bench/bench_cuda"
 pack "$build/tools/archetype"
+# One bench_<model> (it links both backends), for gpu.bench.lenet5_cuda's check.
+pack "$build/bench/bench_lenet5"
+cp tests/bench/check_model_cuda.cmake tests/bench/benchmark_list.cmake .gpu/
 # The cuDNN backend is a plug-in the executables look for beside themselves first.
 pack "$build/lib/libarchetype_cudnn_plugin.so"
-for lib in libdnnl.so.2 libOpenCL.so.1 libgomp.so.1; do
-  path="$(ldd "$build/tools/archetype" | awk -v l="$lib" '$1 == l { print $3 }')"
+for lib in libdnnl.so.2 libOpenCL.so.1 libgomp.so.1 libbenchmark.so.1debian; do
+  path="$(ldd "$build/tools/archetype" "$build/bench/bench_lenet5" | awk -v l="$lib" '$1 == l { print $3 }' | head -1)"
   [[ -n "$path" ]] && gzip -6 -c "$(readlink -f "$path")" > ".gpu/lib/$lib.gz"
 done
 cp "$build"/tests/gpu/parity/*.f32 .gpu/parity/
@@ -87,6 +90,14 @@ for t in ${TESTS:-archetype_gpu_device_query archetype_gpu_cudnn_tests archetype
   echo "=== $t: exit $rc"
   [[ $rc -eq 0 ]] || status=1
 done
+if [[ -z "${TESTS:-}" ]]; then  # gpu.bench.lenet5_cuda: bench_<model> --device cuda
+  echo "=== bench_lenet5 --device cuda"
+  timeout -k 5 "${TEST_TIMEOUT:-200}" cmake -DBENCH="$bin/bench_lenet5" -P "$here/check_model_cuda.cmake" > "$out/bench_lenet5.log" 2>&1
+  rc=$?
+  tail -8 "$out/bench_lenet5.log"
+  echo "=== bench_lenet5: exit $rc"
+  [[ $rc -eq 0 ]] || status=1
+fi
 exit $status
 RUN
 
