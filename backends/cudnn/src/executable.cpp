@@ -536,6 +536,8 @@ void Impl::build_conv(int o, Find& find) {
   T* dX = input_gradient_of<T>(o, 0);
   const bool acc = accumulate(o, 0);
   const int batch_ = batch;
+  // The descriptors' math: what a fallback algorithm (nothing measured fits) runs with.
+  const cudnnMathType_t math = low ? CUDNN_TENSOR_OP_MATH : options.tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
 
   // Algorithms: measured once per geometry (and direction) on this op's buffers.
   const std::string key = std::to_string(batch) + ":" + std::to_string(is.c) + "x" + std::to_string(is.h) + "x" +
@@ -553,7 +555,7 @@ void Impl::build_conv(int o, Find& find) {
                                                  limit),
           "cudnnFindConvolutionForwardAlgorithmEx");
     const auto* r = pick(results, returned, limit, options.deterministic);
-    Choice<cudnnConvolutionFwdAlgo_t> c{CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, CUDNN_FMA_MATH, 0};
+    Choice<cudnnConvolutionFwdAlgo_t> c{CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, math, 0};
     if (r != nullptr) {
       c = {r->algo, r->mathType, r->memory};
     } else {  // nothing measured fits: implicit GEMM, which every geometry has (no workspace)
@@ -587,7 +589,7 @@ void Impl::build_conv(int o, Find& find) {
                                                         find.memory.ptr, limit),
           "cudnnFindConvolutionBackwardFilterAlgorithmEx");
     const auto* r = pick(results, returned, limit, options.deterministic);
-    Choice<cudnnConvolutionBwdFilterAlgo_t> c{CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, CUDNN_FMA_MATH, 0};
+    Choice<cudnnConvolutionBwdFilterAlgo_t> c{CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, math, 0};
     if (r != nullptr) {
       c = {r->algo, r->mathType, r->memory};
     } else {  // nothing measured fits: algorithm 1 (deterministic, small workspace)
@@ -614,7 +616,7 @@ void Impl::build_conv(int o, Find& find) {
                                                         find.memory.ptr, limit),
             "cudnnFindConvolutionBackwardDataAlgorithmEx");
       const auto* r = pick(results, returned, limit, options.deterministic);
-      Choice<cudnnConvolutionBwdDataAlgo_t> c{CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, CUDNN_FMA_MATH, 0};
+      Choice<cudnnConvolutionBwdDataAlgo_t> c{CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, math, 0};
       if (r != nullptr) {
         c = {r->algo, r->mathType, r->memory};
       } else {  // nothing measured fits: algorithm 1 (deterministic)
@@ -1017,6 +1019,14 @@ DeviceExecutable::DeviceExecutable(const codegen::ProgramView& program, int batc
   }
   if (const std::string reason = device_unavailable_reason(options.device); !reason.empty()) {
     throw std::runtime_error("archetype::cudnn: " + reason);
+  }
+  if (options.bf16) {  // cuDNN's bf16 convolutions and bf16 atomics need Ampere or newer
+    cudaDeviceProp prop{};
+    check(cudaGetDeviceProperties(&prop, options.device), "cudaGetDeviceProperties");
+    if (prop.major < 8) {
+      throw std::runtime_error(std::string("archetype::cudnn: bf16 needs compute capability 8.0 or newer; ") +
+                               prop.name + " has " + std::to_string(prop.major) + "." + std::to_string(prop.minor));
+    }
   }
   Impl& m = *impl_;
   m.ops.assign(program.ops.begin(), program.ops.end());

@@ -657,6 +657,60 @@ __global__ void batch_norm_sums_kernel(BatchNormShape g, const T* x, const T* dy
   }
 }
 
+/// The same sums for channels-last data, read coalesced: block (chunk, group of 32 channels),
+/// 8 rows of 32 lanes; lane l takes channel 32 group + l of every 8th pixel of the chunk, and
+/// the 8 rows are added in order. (One block per channel would read with a stride of C.)
+constexpr int nhwc_lanes = 32, nhwc_rows = threads / nhwc_lanes;
+
+template <class T>
+__global__ void batch_norm_sums_nhwc_kernel(BatchNormShape g, const T* x, const T* dy, const float* mean,
+                                            double* partial) {
+  __shared__ double sa[nhwc_rows][nhwc_lanes], sb[nhwc_rows][nhwc_lanes];
+  const int lane = int(threadIdx.x) % nhwc_lanes, row = int(threadIdx.x) / nhwc_lanes;
+  const int ch = int(blockIdx.y) * nhwc_lanes + lane, chunk = int(blockIdx.x);
+  const std::int64_t m = std::int64_t{g.n} * g.plane;
+  const std::int64_t begin = m * chunk / g.chunks, end = m * (chunk + 1) / g.chunks;
+  double s1 = 0, s2 = 0;
+  if (ch < g.c) {
+    const float mu = dy == nullptr ? 0.f : mean[ch];
+    for (std::int64_t j = begin + row; j < end; j += nhwc_rows) {
+      const std::int64_t k = j * g.c + ch;
+      const double v = ld(x, k);
+      if (dy == nullptr) {
+        s1 += v;
+        s2 += v * v;
+      } else {
+        const double d = ld(dy, k);
+        s1 += d;
+        s2 += d * (v - mu);
+      }
+    }
+  }
+  sa[row][lane] = s1;
+  sb[row][lane] = s2;
+  __syncthreads();
+  if (row == 0 && ch < g.c) {
+    for (int r = 1; r < nhwc_rows; ++r) {
+      s1 += sa[r][lane];
+      s2 += sb[r][lane];
+    }
+    partial[2 * (std::int64_t{ch} * g.chunks + chunk)] = s1;
+    partial[2 * (std::int64_t{ch} * g.chunks + chunk) + 1] = s2;
+  }
+}
+
+/// Either sums kernel, as the layout asks.
+template <class T>
+void batch_norm_sums(cudaStream_t stream, const BatchNormShape& g, const T* x, const T* dy, const float* mean,
+                     double* partial) {
+  if (g.nhwc) {
+    const unsigned groups = unsigned((g.c + nhwc_lanes - 1) / nhwc_lanes);
+    batch_norm_sums_nhwc_kernel<<<dim3(unsigned(g.chunks), groups), threads, 0, stream>>>(g, x, dy, mean, partial);
+  } else {
+    batch_norm_sums_kernel<<<dim3(unsigned(g.chunks), unsigned(g.c)), threads, 0, stream>>>(g, x, dy, mean, partial);
+  }
+}
+
 /// Channel ch's two sums: its chunks' partial sums added in order.
 __device__ inline void channel_sums(const BatchNormShape& g, const double* partial, std::int64_t ch, double& s1,
                                     double& s2) {
@@ -934,9 +988,10 @@ void bias_gradient_channels(cudaStream_t stream, const T* dy, T* db, int n, int 
 }
 
 BatchNormShape batch_norm_shape(int n, int c, std::int64_t plane, bool nhwc) {
-  // About 8192 elements a block, at most 1024 blocks a channel.
-  const std::int64_t m = std::int64_t{n} * plane;
-  const std::int64_t chunks = std::min<std::int64_t>(1024, std::max<std::int64_t>(1, (m + 8191) / 8192));
+  // NCHW: a block per chunk of about 8192 elements of one channel; NHWC: a block per chunk of
+  // about 1024 pixels of 32 channels. At most 1024 chunks.
+  const std::int64_t m = std::int64_t{n} * plane, per_chunk = nhwc ? 1024 : 8192;
+  const std::int64_t chunks = std::min<std::int64_t>(1024, std::max<std::int64_t>(1, (m + per_chunk - 1) / per_chunk));
   return BatchNormShape{n, c, plane, int(chunks), nhwc};
 }
 
@@ -944,7 +999,7 @@ template <class T>
 void batch_norm_forward_training(cudaStream_t stream, const BatchNormShape& g, const T* x, T* y, const float* gamma,
                                  const float* beta, float* running_mean, float* running_var, float* saved,
                                  double* partial, double momentum, double epsilon) {
-  batch_norm_sums_kernel<<<dim3(unsigned(g.chunks), unsigned(g.c)), threads, 0, stream>>>(g, x, static_cast<const T*>(nullptr), nullptr, partial);
+  batch_norm_sums(stream, g, x, static_cast<const T*>(nullptr), nullptr, partial);
   check_launch("batch norm statistics");
   batch_norm_statistics_kernel<<<blocks_for(g.c), threads, 0, stream>>>(g, partial, saved, running_mean, running_var,
                                                                          momentum, epsilon);
@@ -967,7 +1022,7 @@ template <class T>
 void batch_norm_backward(cudaStream_t stream, const BatchNormShape& g, const T* x, const T* dy, T* dx,
                          bool accumulate, const float* gamma, const float* saved, float* dgamma, float* dbeta,
                          double* partial, float* coefficients) {
-  batch_norm_sums_kernel<<<dim3(unsigned(g.chunks), unsigned(g.c)), threads, 0, stream>>>(g, x, dy, saved, partial);
+  batch_norm_sums(stream, g, x, dy, saved, partial);
   check_launch("batch norm backward sums");
   batch_norm_backward_statistics_kernel<<<blocks_for(g.c), threads, 0, stream>>>(g, partial, saved, dgamma, dbeta,
                                                                                   coefficients);
