@@ -90,10 +90,12 @@ double relative_l2(std::span<const float> a, std::span<const float> b, double fl
   return std::sqrt(d) / std::max(norm(b), floor);
 }
 
-Executable make(const Case& c, Mode mode, bool bf16, const Data& d, bool graph = true, bool channels_last = true) {
+Executable make(const Case& c, Mode mode, bool bf16, const Data& d, bool graph = true, bool channels_last = true,
+                bool fuse = true) {
   Options o;
   o.bf16 = bf16;
   o.channels_last = channels_last;
+  o.fuse_batch_norm_relu = fuse;
   o.dropout = false;  // Dropout and StochasticDepth as the identity: both sides compute the same function
   o.deterministic = true;
   o.cuda_graph = graph;
@@ -200,6 +202,32 @@ TEST_P(NearFp32, ChannelsLastMatchesNchw) {
   std::printf("[bf16] %-13s channels-last vs NCHW, relative L2: logits %.2e, parameter gradients %.2e, input "
               "gradient %.2e\n",
               c.name.c_str(), l, grads, input);
+}
+
+// BatchNorm + ReLU fused against the two ops apart: ReLU commutes with bf16 rounding and the
+// mask is the same, so the same bits but for cuDNN's algorithm choices (measured apart).
+TEST_P(NearFp32, FusedBatchNormReluMatchesUnfused) {
+  const Case& c = GetParam();
+  const Data d = make_data(c.program, c.batch);
+  Executable fused = make(c, Mode::training, true, d, true, true, true);
+  Executable apart = make(c, Mode::training, true, d, true, true, false);
+  const std::span<const float> y = apart.forward(d.images);
+  const std::vector<float> logits(y.begin(), y.end());
+  const double l = relative_l2(fused.forward(d.images), logits);
+  EXPECT_LT(l, 5e-3) << c.name << ": logits";
+  fused.softmax_cross_entropy(d.labels);
+  apart.softmax_cross_entropy(d.labels);
+  fused.backward();
+  apart.backward();
+  const std::vector<float> g(apart.gradients().begin(), apart.gradients().end());
+  const double grads = relative_l2(fused.gradients(), g);
+  EXPECT_LT(grads, 1e-2) << c.name << ": parameter gradients";
+  const std::vector<float> b(apart.buffers().begin(), apart.buffers().end());
+  const double stats = b.empty() ? 0.0 : relative_l2(fused.buffers(), b);
+  EXPECT_LT(stats, 5e-3) << c.name << ": running statistics";
+  std::printf("[bf16] %-13s BatchNorm+ReLU fused vs apart, relative L2: logits %.2e, parameter gradients %.2e, "
+              "running statistics %.2e\n",
+              c.name.c_str(), l, grads, stats);
 }
 
 INSTANTIATE_TEST_SUITE_P(Nets, NearFp32, testing::ValuesIn(cases()),

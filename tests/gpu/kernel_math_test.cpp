@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -111,9 +112,10 @@ TEST(Bf16, RoundsToNearestEvenAndKeepsSpecials) {
 
 constexpr double eps = 1e-5, momentum = 0.1;
 
-/// The plain definition, in double, on logical (n, c, k) indices: y = (x - mean) / sqrt(var + eps) g + b.
+/// The plain definition, in double, on logical (n, c, k) indices: y = (x - mean) / sqrt(var + eps) g + b,
+/// then max(y, 0) with `relu`; the loss is sum w y.
 double reference_loss(const std::vector<double>& x, const std::vector<double>& gamma, const std::vector<double>& beta,
-                      const std::vector<double>& w) {
+                      const std::vector<double>& w, bool relu) {
   double loss = 0;
   const double m = double(images * pixels);
   for (int c = 0; c < channels; ++c) {
@@ -127,7 +129,8 @@ double reference_loss(const std::vector<double>& x, const std::vector<double>& g
     for (int n = 0; n < images; ++n) {
       for (int k = 0; k < pixels; ++k) {
         const std::size_t i = std::size_t(nchw(n, c, k));
-        loss += w[i] * ((x[i] - mean) / std::sqrt(var + eps) * gamma[std::size_t(c)] + beta[std::size_t(c)]);
+        const double y = (x[i] - mean) / std::sqrt(var + eps) * gamma[std::size_t(c)] + beta[std::size_t(c)];
+        loss += w[i] * (relu ? std::max(y, 0.0) : y);
       }
     }
   }
@@ -140,7 +143,7 @@ struct HostBatchNorm {
 
 /// What kernels.cu computes, step by step (sums per channel, statistics, normalise; sums of dy
 /// and dy (x - mean), gradients, dx), on memory in the given layout.
-HostBatchNorm kernel_math(bool cl, const std::vector<float>& x, const std::vector<float>& dy,
+HostBatchNorm kernel_math(bool cl, bool relu, const std::vector<float>& x, const std::vector<float>& dy,
                           const std::vector<float>& gamma, const std::vector<float>& beta) {
   HostBatchNorm r;
   r.y.resize(x.size());
@@ -159,24 +162,30 @@ HostBatchNorm kernel_math(bool cl, const std::vector<float>& x, const std::vecto
     double d1 = 0, d2 = 0;
     for (std::int64_t j = 0; j < images * pixels; ++j) {
       const auto i = std::size_t(channel_element(cl, channels, pixels, c, j));
-      r.y[i] = batch_norm::normalize(x[i], float(st.mean), float(st.inverse_std), gamma[std::size_t(c)],
-                                     beta[std::size_t(c)]);
-      d1 += dy[i];
-      d2 += double(dy[i]) * (x[i] - float(st.mean));
+      const float y = batch_norm::normalize(x[i], float(st.mean), float(st.inverse_std), gamma[std::size_t(c)],
+                                            beta[std::size_t(c)]);
+      r.y[i] = relu ? batch_norm::relu(y) : y;
+      const float g = relu ? batch_norm::through_relu(dy[i], r.y[i]) : dy[i];
+      d1 += g;
+      d2 += double(g) * (x[i] - float(st.mean));
     }
     const batch_norm::Gradients g = batch_norm::gradients(d1, d2, m, float(st.inverse_std));
     r.dgamma.push_back(float(g.dgamma));
     r.dbeta.push_back(float(g.dbeta));
     for (std::int64_t j = 0; j < images * pixels; ++j) {
       const auto i = std::size_t(channel_element(cl, channels, pixels, c, j));
-      r.dx[i] = batch_norm::input_gradient(dy[i], x[i], float(st.mean), float(st.inverse_std), gamma[std::size_t(c)],
+      const float gy = relu ? batch_norm::through_relu(dy[i], r.y[i]) : dy[i];
+      r.dx[i] = batch_norm::input_gradient(gy, x[i], float(st.mean), float(st.inverse_std), gamma[std::size_t(c)],
                                            float(g.mean_dy), float(g.slope));
     }
   }
   return r;
 }
 
-TEST(BatchNormMath, ForwardRunningStatisticsAndGradientsMatchTheDefinition) {
+class BatchNormMath : public testing::TestWithParam<bool> {};  // with an absorbed ReLU or without
+
+TEST_P(BatchNormMath, ForwardRunningStatisticsAndGradientsMatchTheDefinition) {
+  const bool relu = GetParam();
   std::mt19937_64 rng(7);
   std::uniform_real_distribution<double> u(-1.0, 1.0);
   std::vector<double> x(count), w(count), gamma(channels), beta(channels);
@@ -189,9 +198,9 @@ TEST(BatchNormMath, ForwardRunningStatisticsAndGradientsMatchTheDefinition) {
   const auto central = [&](double& v) {
     const double keep = v;
     v = keep + h;
-    const double up = reference_loss(x, gamma, beta, w);
+    const double up = reference_loss(x, gamma, beta, w, relu);
     v = keep - h;
-    const double down = reference_loss(x, gamma, beta, w);
+    const double down = reference_loss(x, gamma, beta, w, relu);
     v = keep;
     return (up - down) / (2 * h);
   };
@@ -211,10 +220,13 @@ TEST(BatchNormMath, ForwardRunningStatisticsAndGradientsMatchTheDefinition) {
         }
       }
     }
-    const HostBatchNorm r = kernel_math(cl, xm, wm, gf, bf);
+    const HostBatchNorm r = kernel_math(cl, relu, xm, wm, gf, bf);
     double loss = 0;
     for (std::size_t i = 0; i < std::size_t(count); ++i) loss += double(wm[i]) * r.y[i];
-    EXPECT_NEAR(loss, reference_loss(x, gamma, beta, w), 1e-4) << (cl ? "NHWC" : "NCHW") << ": forward";
+    EXPECT_NEAR(loss, reference_loss(x, gamma, beta, w, relu), 1e-4) << (cl ? "NHWC" : "NCHW") << ": forward";
+    if (relu) {
+      EXPECT_GT(std::count(r.y.begin(), r.y.end(), 0.f), count / 4) << "the ReLU clips a good share";
+    }
     for (int n = 0; n < images; ++n) {
       for (int c = 0; c < channels; ++c) {
         for (int k = 0; k < pixels; ++k) {
@@ -242,6 +254,9 @@ TEST(BatchNormMath, ForwardRunningStatisticsAndGradientsMatchTheDefinition) {
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Relu, BatchNormMath, testing::Bool(),
+                         [](const testing::TestParamInfo<bool>& i) { return i.param ? "absorbed" : "none"; });
 
 }  // namespace
 }  // namespace archetype::cudnn::layout

@@ -47,6 +47,8 @@ template <class N>
 void check_net(const char* name, int batch = 4) {
   const codegen::ProgramView program = codegen::program_v<N>.view();
   for (const bool training : {true, false}) {
+    EXPECT_EQ(check_plan(plan_memory(program, batch, training, true, true, true)), "")
+        << name << (training ? " training" : " inference") << ", BatchNorm + ReLU fused";
     const MemoryPlan plan = plan_memory(program, batch, training, true, true);
     EXPECT_EQ(check_plan(plan), "") << name << (training ? " training" : " inference");
     std::int64_t sum = 0;
@@ -105,6 +107,44 @@ TEST(Plan, ViewsShareTheirInputsMemory) {
   EXPECT_EQ(check_plan(off), "");
   const MemoryPlan inference = plan_memory(program, 2, false, true, true);
   EXPECT_TRUE(inference.view_op[1]);
+}
+
+// BatchNorm + ReLU (the bf16 path): ResNet-20 fuses the stem's and the first of each block's
+// (10; the second BatchNorm of a block feeds the Add). The BatchNorm writes the ReLU's output,
+// and its backward reads that output and its gradient: both live from the BatchNorm's forward
+// to its backward. Without the switch, or when another op reads the BatchNorm's output,
+// nothing is fused.
+TEST(Plan, BatchNormAbsorbsTheReluThatAloneReadsIt) {
+  const codegen::ProgramView program = codegen::program_v<architectures::CifarResNet<20>>.view();
+  const MemoryPlan plan = plan_memory(program, 4, true, true, false, true);
+  int fused = 0;
+  for (int o = 0; o < plan.ops; ++o) {
+    const int r = plan.fused_relu[std::size_t(o)];
+    if (r < 0) continue;
+    ++fused;
+    EXPECT_EQ(program.ops[std::size_t(o)].layer.op, LayerKind::batch_norm);
+    EXPECT_EQ(program.ops[std::size_t(r)].layer.op, LayerKind::relu);
+    EXPECT_EQ(program.ops[std::size_t(r)].inputs[0], program.ops[std::size_t(o)].output);
+    EXPECT_TRUE(plan.absorbed[std::size_t(r)]);
+    const int u = program.ops[std::size_t(r)].output;
+    for (const PlannedBuffer& b : plan.buffers) {
+      if (b.tensor != u) continue;
+      if (b.kind == PlannedBuffer::Kind::value) {
+        EXPECT_LE(b.birth, plan.forward_time(o)) << "written by the BatchNorm";
+      }
+      EXPECT_GE(b.death, plan.backward_time(o)) << (b.kind == PlannedBuffer::Kind::value ? "value" : "gradient")
+                                                << " read by the BatchNorm's backward";
+    }
+  }
+  EXPECT_EQ(fused, 10);
+  EXPECT_EQ(check_plan(plan), "");
+  const MemoryPlan unfused = plan_memory(program, 4, true, true, false);
+  EXPECT_EQ(std::count(unfused.absorbed.begin(), unfused.absorbed.end(), true), 0);
+  // The BatchNorm's output read by the ReLU and by the Add: not fused.
+  using Shared = Net<Input<Shape{2, 4, 4}>, Seq<Conv3x3<2>, BatchNorm, Residual<ReLU>, GlobalAvgPool, Linear<3>>, 3>;
+  const codegen::ProgramView shared = codegen::program_v<Shared>.view();
+  const MemoryPlan s = plan_memory(shared, 2, true, true, false, true);
+  EXPECT_EQ(std::count(s.absorbed.begin(), s.absorbed.end(), true), 0);
 }
 
 // Channels-last (bf16): the ResNets can; a Flatten of a map larger than 1x1 into a Linear

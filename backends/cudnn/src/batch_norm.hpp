@@ -49,6 +49,11 @@ ARCHETYPE_HOST_DEVICE inline Gradients gradients(double sum_dy, double sum_dy_ce
   return g;
 }
 
+/// With a ReLU absorbed (the BatchNorm writes max(y, 0)): the output, and the gradient that
+/// reaches the BatchNorm from the ReLU's output gradient (dy where that output is positive).
+ARCHETYPE_HOST_DEVICE inline float relu(float y) { return y > 0.f ? y : 0.f; }
+ARCHETYPE_HOST_DEVICE inline float through_relu(float dy, float relu_output) { return relu_output > 0.f ? dy : 0.f; }
+
 /// dx = gamma / std (dy - mean(dy) - (x - mean) slope).
 ARCHETYPE_HOST_DEVICE inline float input_gradient(float dy, float x, float mean, float inverse_std, float gamma,
                                                   float mean_dy, float slope) {

@@ -467,7 +467,7 @@ void Impl::build(Find& find) {
     });
   }
   for (int o = 0; o < n; ++o) {
-    if (plan.view_op[std::size_t(o)]) continue;
+    if (plan.view_op[std::size_t(o)] || plan.absorbed[std::size_t(o)]) continue;  // an absorbed ReLU: in its BatchNorm
     try {
       if (bf16()) build_op<Bf16>(o, find);
       else build_op<float>(o, find);
@@ -779,11 +779,16 @@ void Impl::build_batch_norm_bf16(int o) {
   const codegen::Op& op = ops[std::size_t(o)];
   const int in = op.inputs[0], out = op.output;
   const Shape s = shape(in);
-  const kernels::BatchNormShape g = kernels::batch_norm_shape(batch, s.c, std::int64_t{s.h} * s.w, nhwc);
+  kernels::BatchNormShape g = kernels::batch_norm_shape(batch, s.c, std::int64_t{s.h} * s.w, nhwc);
+  // With a ReLU absorbed (plan.fused_relu), this op writes the ReLU's output, and its backward
+  // starts from the ReLU's output gradient, masked by that output.
+  const int relu = plan.fused_relu[std::size_t(o)];
+  const int written = relu >= 0 ? ops[std::size_t(relu)].output : out;
+  g.relu = relu >= 0;
   const double eps = options.batch_norm_epsilon;
   const double momentum = options.batch_norm_momentum;
   const Bf16* X = value<Bf16>(in);
-  Bf16* Y = value<Bf16>(out);
+  Bf16* Y = value<Bf16>(written);
   const float* gamma = params.as<float>() + op.param_offset;
   const float* beta = gamma + s.c;
   float* mean = buffers.as<float>() + op.buffer_offset;
@@ -800,15 +805,15 @@ void Impl::build_batch_norm_bf16(int o) {
   forward_steps.push_back([st, g, X, Y, gamma, beta, mean, var, saved, partial, momentum, eps] {
     kernels::batch_norm_forward_training(st, g, X, Y, gamma, beta, mean, var, saved, partial, momentum, eps);
   });
-  const Bf16* dY = gradient<Bf16>(out);
+  const Bf16* dY = gradient<Bf16>(written);
   if (dY == nullptr) return;
   float* dGamma = grads.as<float>() + op.param_offset;
   float* dBeta = dGamma + s.c;
   Bf16* dX = input_gradient_of<Bf16>(o, 0);
   const bool acc = dX != nullptr && accumulate(o, 0);
   float* coefficients = op_buffer(2 * std::int64_t{s.c}, "batch-norm gradient coefficients");
-  backward_of[std::size_t(o)] = [st, g, X, dY, dX, acc, gamma, saved, dGamma, dBeta, partial, coefficients] {
-    kernels::batch_norm_backward(st, g, X, dY, dX, acc, gamma, saved, dGamma, dBeta, partial, coefficients);
+  backward_of[std::size_t(o)] = [st, g, X, Y, dY, dX, acc, gamma, saved, dGamma, dBeta, partial, coefficients] {
+    kernels::batch_norm_backward(st, g, X, Y, dY, dX, acc, gamma, saved, dGamma, dBeta, partial, coefficients);
   };
 }
 
@@ -1047,7 +1052,8 @@ DeviceExecutable::DeviceExecutable(const codegen::ProgramView& program, int batc
   m.state_count = opt.kind == OptimizerOptions::Kind::adam ? 2 * program.params
                   : opt.momentum != 0.0                    ? program.params
                                                            : 0;
-  m.plan = plan_memory(program, batch, mode == Mode::training, options.dropout, options.input_gradient);
+  m.plan = plan_memory(program, batch, mode == Mode::training, options.dropout, options.input_gradient,
+                       options.bf16 && options.fuse_batch_norm_relu);
   m.elem = options.bf16 ? sizeof(Bf16) : sizeof(float);
   m.nhwc = options.bf16 && options.channels_last && channels_last_possible(program, m.plan);
 

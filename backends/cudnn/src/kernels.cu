@@ -631,7 +631,7 @@ __global__ void bias_gradient_channels_kernel(const T* dy, T* db, int n, int c, 
 /// of x and x^2 (dy null) or of dy and dy (x - mean) (dy given), in double, into
 /// partial[2 (channel chunks + chunk) + {0, 1}].
 template <class T>
-__global__ void batch_norm_sums_kernel(BatchNormShape g, const T* x, const T* dy, const float* mean,
+__global__ void batch_norm_sums_kernel(BatchNormShape g, const T* x, const T* y, const T* dy, const float* mean,
                                        double* partial) {
   const int ch = int(blockIdx.y), chunk = int(blockIdx.x);
   const std::int64_t m = std::int64_t{g.n} * g.plane;
@@ -645,7 +645,7 @@ __global__ void batch_norm_sums_kernel(BatchNormShape g, const T* x, const T* dy
       s1 += v;
       s2 += v * v;
     } else {
-      const double d = ld(dy, k);
+      const double d = g.relu ? batch_norm::through_relu(ld(dy, k), ld(y, k)) : ld(dy, k);
       s1 += d;
       s2 += d * (v - mu);
     }
@@ -663,7 +663,7 @@ __global__ void batch_norm_sums_kernel(BatchNormShape g, const T* x, const T* dy
 constexpr int nhwc_lanes = 32, nhwc_rows = threads / nhwc_lanes;
 
 template <class T>
-__global__ void batch_norm_sums_nhwc_kernel(BatchNormShape g, const T* x, const T* dy, const float* mean,
+__global__ void batch_norm_sums_nhwc_kernel(BatchNormShape g, const T* x, const T* y, const T* dy, const float* mean,
                                             double* partial) {
   __shared__ double sa[nhwc_rows][nhwc_lanes], sb[nhwc_rows][nhwc_lanes];
   const int lane = int(threadIdx.x) % nhwc_lanes, row = int(threadIdx.x) / nhwc_lanes;
@@ -680,7 +680,7 @@ __global__ void batch_norm_sums_nhwc_kernel(BatchNormShape g, const T* x, const 
         s1 += v;
         s2 += v * v;
       } else {
-        const double d = ld(dy, k);
+        const double d = g.relu ? batch_norm::through_relu(ld(dy, k), ld(y, k)) : ld(dy, k);
         s1 += d;
         s2 += d * (v - mu);
       }
@@ -701,13 +701,14 @@ __global__ void batch_norm_sums_nhwc_kernel(BatchNormShape g, const T* x, const 
 
 /// Either sums kernel, as the layout asks.
 template <class T>
-void batch_norm_sums(cudaStream_t stream, const BatchNormShape& g, const T* x, const T* dy, const float* mean,
-                     double* partial) {
+void batch_norm_sums(cudaStream_t stream, const BatchNormShape& g, const T* x, const T* y, const T* dy,
+                     const float* mean, double* partial) {
   if (g.nhwc) {
     const unsigned groups = unsigned((g.c + nhwc_lanes - 1) / nhwc_lanes);
-    batch_norm_sums_nhwc_kernel<<<dim3(unsigned(g.chunks), groups), threads, 0, stream>>>(g, x, dy, mean, partial);
+    batch_norm_sums_nhwc_kernel<<<dim3(unsigned(g.chunks), groups), threads, 0, stream>>>(g, x, y, dy, mean, partial);
   } else {
-    batch_norm_sums_kernel<<<dim3(unsigned(g.chunks), unsigned(g.c)), threads, 0, stream>>>(g, x, dy, mean, partial);
+    batch_norm_sums_kernel<<<dim3(unsigned(g.chunks), unsigned(g.c)), threads, 0, stream>>>(g, x, y, dy, mean,
+                                                                                              partial);
   }
 }
 
@@ -747,7 +748,8 @@ __global__ void batch_norm_apply_kernel(BatchNormShape g, const T* x, T* y, cons
   ARCHETYPE_GRID_STRIDE(i, count) {
     const int ch = channel_of(g.nhwc, g.c, g.plane, i);
     const float inv = inverse_std != nullptr ? inverse_std[ch] : 1.f / sqrtf(var[ch] + float(epsilon));
-    put(y, i, batch_norm::normalize(ld(x, i), mean[ch], inv, gamma[ch], beta[ch]));
+    const float v = batch_norm::normalize(ld(x, i), mean[ch], inv, gamma[ch], beta[ch]);
+    put(y, i, g.relu ? batch_norm::relu(v) : v);
   }
 }
 
@@ -768,13 +770,14 @@ __global__ void batch_norm_backward_statistics_kernel(BatchNormShape g, const do
 
 /// dx = gamma / std (dy - sum dy / m - (x - mean) sum dy (x - mean) / (m var)).
 template <class T>
-__global__ void batch_norm_dx_kernel(BatchNormShape g, const T* x, const T* dy, T* dx, bool accumulate,
+__global__ void batch_norm_dx_kernel(BatchNormShape g, const T* x, const T* y, const T* dy, T* dx, bool accumulate,
                                      const float* gamma, const float* saved, const float* coefficients) {
   const std::int64_t count = std::int64_t{g.n} * g.c * g.plane;
   ARCHETYPE_GRID_STRIDE(i, count) {
     const int ch = channel_of(g.nhwc, g.c, g.plane, i);
-    const float d = batch_norm::input_gradient(ld(dy, i), ld(x, i), saved[ch], saved[g.c + ch], gamma[ch],
-                                               coefficients[ch], coefficients[g.c + ch]);
+    const float gy = g.relu ? batch_norm::through_relu(ld(dy, i), ld(y, i)) : ld(dy, i);
+    const float d = batch_norm::input_gradient(gy, ld(x, i), saved[ch], saved[g.c + ch], gamma[ch], coefficients[ch],
+                                               coefficients[g.c + ch]);
     store(dx, i, d, accumulate);
   }
 }
@@ -999,7 +1002,7 @@ template <class T>
 void batch_norm_forward_training(cudaStream_t stream, const BatchNormShape& g, const T* x, T* y, const float* gamma,
                                  const float* beta, float* running_mean, float* running_var, float* saved,
                                  double* partial, double momentum, double epsilon) {
-  batch_norm_sums(stream, g, x, static_cast<const T*>(nullptr), nullptr, partial);
+  batch_norm_sums(stream, g, x, static_cast<const T*>(nullptr), static_cast<const T*>(nullptr), nullptr, partial);
   check_launch("batch norm statistics");
   batch_norm_statistics_kernel<<<blocks_for(g.c), threads, 0, stream>>>(g, partial, saved, running_mean, running_var,
                                                                          momentum, epsilon);
@@ -1019,17 +1022,17 @@ void batch_norm_forward_inference(cudaStream_t stream, const BatchNormShape& g, 
 }
 
 template <class T>
-void batch_norm_backward(cudaStream_t stream, const BatchNormShape& g, const T* x, const T* dy, T* dx,
+void batch_norm_backward(cudaStream_t stream, const BatchNormShape& g, const T* x, const T* y, const T* dy, T* dx,
                          bool accumulate, const float* gamma, const float* saved, float* dgamma, float* dbeta,
                          double* partial, float* coefficients) {
-  batch_norm_sums(stream, g, x, dy, saved, partial);
+  batch_norm_sums(stream, g, x, y, dy, saved, partial);
   check_launch("batch norm backward sums");
   batch_norm_backward_statistics_kernel<<<blocks_for(g.c), threads, 0, stream>>>(g, partial, saved, dgamma, dbeta,
                                                                                   coefficients);
   check_launch("batch norm parameter gradients");
   if (dx != nullptr) {
     batch_norm_dx_kernel<<<blocks_for(std::int64_t{g.n} * g.c * g.plane), threads, 0, stream>>>(
-        g, x, dy, dx, accumulate, gamma, saved, coefficients);
+        g, x, y, dy, dx, accumulate, gamma, saved, coefficients);
     check_launch("batch norm input gradient");
   }
 }
@@ -1089,7 +1092,7 @@ void optimizer_step(cudaStream_t stream, const OptimizerStep& o, float* params, 
                                                const float*, float*, float*, float*, double*, double, double);      \
   template void batch_norm_forward_inference<T>(cudaStream_t, const BatchNormShape&, const T*, T*, const float*,    \
                                                 const float*, const float*, const float*, double);                  \
-  template void batch_norm_backward<T>(cudaStream_t, const BatchNormShape&, const T*, const T*, T*, bool,           \
+  template void batch_norm_backward<T>(cudaStream_t, const BatchNormShape&, const T*, const T*, const T*, T*, bool, \
                                        const float*, const float*, float*, float*, double*, float*);                \
   template void softmax_cross_entropy<T>(cudaStream_t, const T*, const int*, T*, float*, double*, int, int);
 

@@ -209,6 +209,7 @@ struct BatchNormShape {
   std::int64_t plane = 0;
   int chunks = 1;  ///< blocks per channel for the sums (batch_norm_shape chooses)
   bool nhwc = false;
+  bool relu = false;  ///< a ReLU absorbed: the output is max(y, 0), the backward masks dy with it
   [[nodiscard]] std::int64_t partial_doubles() const { return 2 * std::int64_t{c} * chunks; }
 };
 [[nodiscard]] BatchNormShape batch_norm_shape(int n, int c, std::int64_t plane, bool nhwc);
@@ -222,9 +223,10 @@ void batch_norm_forward_inference(cudaStream_t stream, const BatchNormShape& g, 
                                   const float* beta, const float* running_mean, const float* running_var,
                                   double epsilon);
 /// dgamma, dbeta written; dx (when not null) written or added to. `partial`:
-/// partial_doubles() of scratch; `coefficients`: 2c floats of scratch.
+/// partial_doubles() of scratch; `coefficients`: 2c floats of scratch. `y`: the forward's
+/// output, read only with g.relu (dy is then the ReLU's output gradient).
 template <class T>
-void batch_norm_backward(cudaStream_t stream, const BatchNormShape& g, const T* x, const T* dy, T* dx,
+void batch_norm_backward(cudaStream_t stream, const BatchNormShape& g, const T* x, const T* y, const T* dy, T* dx,
                          bool accumulate, const float* gamma, const float* saved, float* dgamma, float* dbeta,
                          double* partial, float* coefficients);
 

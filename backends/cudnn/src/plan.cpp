@@ -45,7 +45,7 @@ std::int64_t aligned(std::int64_t n) {
 }  // namespace
 
 MemoryPlan plan_memory(const codegen::ProgramView& program, int batch, bool training, bool dropout,
-                       bool input_gradient) {
+                       bool input_gradient, bool fuse_batch_norm_relu) {
   const int n = int(program.ops.size());
   const int tensors = int(program.tensors.size());
   if (n == 0 || tensors != n + 1 || batch < 1) {
@@ -75,6 +75,29 @@ MemoryPlan plan_memory(const codegen::ProgramView& program, int batch, bool trai
     }
   }
 
+  // BatchNorm + ReLU: the ReLU must be the only op that reads the BatchNorm's output.
+  p.fused_relu.assign(std::size_t(n), -1);
+  p.absorbed.assign(std::size_t(n), false);
+  if (fuse_batch_norm_relu) {
+    std::vector<int> readers(std::size_t(tensors), 0), reader(std::size_t(tensors), -1);
+    for (int o = 0; o < n; ++o) {
+      const codegen::Op& op = program.ops[std::size_t(o)];
+      for (int i = 0; i < op.input_count; ++i) {
+        ++readers[std::size_t(op.inputs[i])];
+        reader[std::size_t(op.inputs[i])] = o;
+      }
+    }
+    for (int o = 0; o < n; ++o) {
+      const int t = program.ops[std::size_t(o)].output, r = reader[std::size_t(t)];
+      if (program.ops[std::size_t(o)].layer.op != LayerKind::batch_norm || t == program.output ||
+          readers[std::size_t(t)] != 1 || program.ops[std::size_t(r)].layer.op != LayerKind::relu) {
+        continue;
+      }
+      p.fused_relu[std::size_t(o)] = r;
+      p.absorbed[std::size_t(r)] = true;
+    }
+  }
+
   // Gradients needed: a parameter (or the input, when asked) lies upstream.
   p.needs_grad.assign(std::size_t(tensors), false);
   if (training) {
@@ -94,6 +117,12 @@ MemoryPlan plan_memory(const codegen::ProgramView& program, int batch, bool trai
       value_death[std::size_t(t)] = value_birth[std::size_t(t)];
     }
   }
+  for (int o = 0; o < n; ++o) {  // an absorbed ReLU's output is written by its BatchNorm
+    if (const int r = p.fused_relu[std::size_t(o)]; r >= 0) {
+      const int u = p.base[std::size_t(program.ops[std::size_t(r)].output)];
+      value_birth[std::size_t(u)] = std::min(value_birth[std::size_t(u)], o);
+    }
+  }
   auto keep_value = [&](int t, int time) {
     int& d = value_death[std::size_t(p.base[std::size_t(t)])];
     d = std::max(d, time);
@@ -102,8 +131,12 @@ MemoryPlan plan_memory(const codegen::ProgramView& program, int batch, bool trai
   for (int o = 0; o < n; ++o) {
     const codegen::Op& op = program.ops[std::size_t(o)];
     for (int i = 0; i < op.input_count; ++i) keep_value(op.inputs[i], o);
-    if (!training || p.view_op[std::size_t(o)] || !p.needs_grad[std::size_t(op.output)]) continue;
+    if (!training || p.view_op[std::size_t(o)] || p.absorbed[std::size_t(o)] ||
+        !p.needs_grad[std::size_t(op.output)]) {
+      continue;
+    }
     const int bt = p.backward_time(o);
+    if (const int r = p.fused_relu[std::size_t(o)]; r >= 0) keep_value(program.ops[std::size_t(r)].output, bt);
     switch (backward_reads(op.layer.op)) {
       case Reads::input: keep_value(op.inputs[0], bt); break;
       case Reads::output: keep_value(op.output, bt); break;
@@ -143,6 +176,10 @@ MemoryPlan plan_memory(const codegen::ProgramView& program, int batch, bool trai
       if (p.base[std::size_t(t)] != t || !p.needs_grad[std::size_t(t)]) continue;
       const int prod = producer[std::size_t(t)];
       grad_death[std::size_t(t)] = prod < 0 ? end : p.backward_time(prod);
+      if (prod >= 0 && p.absorbed[std::size_t(prod)]) {  // read by the absorbing BatchNorm's backward
+        const int batch_norm = producer[std::size_t(program.ops[std::size_t(prod)].inputs[0])];
+        grad_death[std::size_t(t)] = p.backward_time(batch_norm);
+      }
       if (!written[std::size_t(t)]) {  // nobody reads it: zeroed by its producer's backward step
         p.gradient_unwritten[std::size_t(t)] = true;
         grad_birth[std::size_t(t)] = grad_death[std::size_t(t)];

@@ -51,7 +51,7 @@ class Executable {
 /// Bumped whenever anything above, `Api`, `cudnn::Options` or `codegen::ProgramView` changes
 /// shape; the sizes catch most of what a forgotten bump would not.
 struct Abi {
-  int version = 3;
+  int version = 4;
   std::size_t options = sizeof(cudnn::Options);
   std::size_t program = sizeof(codegen::ProgramView);
   std::size_t op = sizeof(codegen::Op);

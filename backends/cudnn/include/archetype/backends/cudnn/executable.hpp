@@ -85,6 +85,11 @@ struct Options {
   /// tensor-core convolutions run without transposes (filters are kept KRSC in the bf16
   /// copy). Data in and out stays NCHW. fp32 is always NCHW.
   bool channels_last = true;
+  /// With bf16: a BatchNorm whose output only a ReLU reads writes the ReLU's output itself
+  /// (max(y, 0)) and its backward masks the ReLU's gradient: one pass over the activations
+  /// less each way. The results are those of the two ops apart (ReLU commutes with bf16
+  /// rounding). false: every op runs as written.
+  bool fuse_batch_norm_relu = true;
   /// Convolution algorithms restricted to deterministic ones (same bits run to run).
   bool deterministic = false;
   /// `train_step()` captures its whole step as a CUDA Graph at its second call (the first

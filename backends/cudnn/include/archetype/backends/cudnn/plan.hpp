@@ -58,6 +58,11 @@ struct MemoryPlan {
   /// first contribution and writes it).
   std::vector<std::array<bool, codegen::max_op_inputs>> accumulate;
   bool loss_writes_output_gradient = true;  ///< the output's gradient is first written by the loss
+  /// BatchNorm + ReLU fusion (plan_memory's `fuse_batch_norm_relu`): per op, for a BatchNorm,
+  /// the ReLU it absorbs (-1: none). The BatchNorm then writes the ReLU's output and its
+  /// backward reads that output (the mask) and its gradient; the ReLU runs nothing.
+  std::vector<int> fused_relu;
+  std::vector<bool> absorbed;  ///< per op: a ReLU a BatchNorm absorbed
   std::vector<PlannedBuffer> buffers;
   std::int64_t arena = 0;  ///< floats
 
@@ -73,9 +78,12 @@ struct MemoryPlan {
 
 /// The plan of `program` for `batch` images. `training`: forward values kept for the
 /// backward, gradients; `dropout`: Options::dropout; `input_gradient`:
-/// Options::input_gradient. Throws std::invalid_argument for an inconsistent program.
+/// Options::input_gradient; `fuse_batch_norm_relu`: a ReLU that is the only reader of a
+/// BatchNorm's output (not the program's output) is absorbed by it (`fused_relu`), and the
+/// lifetimes follow: the ReLU's output value and gradient live until the BatchNorm's
+/// backward, which reads them. Throws std::invalid_argument for an inconsistent program.
 [[nodiscard]] MemoryPlan plan_memory(const codegen::ProgramView& program, int batch, bool training, bool dropout,
-                                     bool input_gradient);
+                                     bool input_gradient, bool fuse_batch_norm_relu = false);
 
 /// An empty string when no two buffers whose lifetimes overlap share memory and every
 /// buffer lies inside the arena; otherwise the first violation, in words (for tests).
