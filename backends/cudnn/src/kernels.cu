@@ -627,6 +627,22 @@ __global__ void bias_gradient_channels_kernel(const T* dy, T* db, int n, int c, 
   if (threadIdx.x == 0) put(db, ch, float(sum));
 }
 
+/// Element k's share of its channel's two sums: x and x^2 (dy null), or dy and dy (x - mean),
+/// dy masked by the absorbed ReLU's output with g.relu.
+template <class T>
+__device__ inline void add_element(const BatchNormShape& g, const T* x, const T* y, const T* dy, float mu,
+                                   std::int64_t k, double& s1, double& s2) {
+  const double v = ld(x, k);
+  if (dy == nullptr) {
+    s1 += v;
+    s2 += v * v;
+  } else {
+    const double d = g.relu ? batch_norm::through_relu(ld(dy, k), ld(y, k)) : ld(dy, k);
+    s1 += d;
+    s2 += d * (v - mu);
+  }
+}
+
 /// Block (chunk, channel): over the chunk's share of the channel's n x plane elements, the sums
 /// of x and x^2 (dy null) or of dy and dy (x - mean) (dy given), in double, into
 /// partial[2 (channel chunks + chunk) + {0, 1}].
@@ -639,16 +655,7 @@ __global__ void batch_norm_sums_kernel(BatchNormShape g, const T* x, const T* y,
   const float mu = dy == nullptr ? 0.f : mean[ch];
   double s1 = 0, s2 = 0;
   for (std::int64_t j = begin + threadIdx.x; j < end; j += blockDim.x) {
-    const std::int64_t k = channel_element(g.nhwc, g.c, g.plane, ch, j);
-    const double v = ld(x, k);
-    if (dy == nullptr) {
-      s1 += v;
-      s2 += v * v;
-    } else {
-      const double d = g.relu ? batch_norm::through_relu(ld(dy, k), ld(y, k)) : ld(dy, k);
-      s1 += d;
-      s2 += d * (v - mu);
-    }
+    add_element(g, x, y, dy, mu, channel_element(g.nhwc, g.c, g.plane, ch, j), s1, s2);
   }
   block_sum2(s1, s2);
   if (threadIdx.x == 0) {
@@ -674,16 +681,7 @@ __global__ void batch_norm_sums_nhwc_kernel(BatchNormShape g, const T* x, const 
   if (ch < g.c) {
     const float mu = dy == nullptr ? 0.f : mean[ch];
     for (std::int64_t j = begin + row; j < end; j += nhwc_rows) {
-      const std::int64_t k = j * g.c + ch;
-      const double v = ld(x, k);
-      if (dy == nullptr) {
-        s1 += v;
-        s2 += v * v;
-      } else {
-        const double d = g.relu ? batch_norm::through_relu(ld(dy, k), ld(y, k)) : ld(dy, k);
-        s1 += d;
-        s2 += d * (v - mu);
-      }
+      add_element(g, x, y, dy, mu, j * g.c + ch, s1, s2);
     }
   }
   sa[row][lane] = s1;
