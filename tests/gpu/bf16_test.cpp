@@ -175,6 +175,30 @@ TEST_P(NearFp32, ForwardBackwardAndInference) {
               c.name.c_str(), logits, double(loss16), double(loss32), worst, worst_op.c_str(), dx, stats, inference);
 }
 
+/// One training forward, loss and backward on two executables of the same program and
+/// weights: `a`'s logits, parameter gradients, input gradient and running statistics, in
+/// relative L2 to `b`'s.
+struct StepDifference {
+  double logits = 0, gradients = 0, input = 0, statistics = 0;
+};
+StepDifference one_step(Executable& a, Executable& b, const Data& d) {
+  StepDifference r;
+  const std::span<const float> y = b.forward(d.images);
+  const std::vector<float> logits(y.begin(), y.end());
+  r.logits = relative_l2(a.forward(d.images), logits);
+  a.softmax_cross_entropy(d.labels);
+  b.softmax_cross_entropy(d.labels);
+  a.backward();
+  b.backward();
+  const std::vector<float> g(b.gradients().begin(), b.gradients().end());
+  r.gradients = relative_l2(a.gradients(), g);
+  const std::vector<float> dx(b.input_gradient().begin(), b.input_gradient().end());
+  r.input = relative_l2(a.input_gradient(), dx);
+  const std::vector<float> s(b.buffers().begin(), b.buffers().end());
+  r.statistics = s.empty() ? 0.0 : relative_l2(a.buffers(), s);
+  return r;
+}
+
 // bf16 channels-last against bf16 NCHW: the same arithmetic in another order (cuDNN's
 // algorithms differ), so much closer than either is to fp32.
 TEST_P(NearFp32, ChannelsLastMatchesNchw) {
@@ -185,23 +209,13 @@ TEST_P(NearFp32, ChannelsLastMatchesNchw) {
   Executable nchw = make(c, Mode::training, true, d, true, false);
   ASSERT_TRUE(cl.channels_last());
   ASSERT_FALSE(nchw.channels_last());
-  const std::span<const float> y = nchw.forward(d.images);
-  const std::vector<float> logits(y.begin(), y.end());
-  const double l = relative_l2(cl.forward(d.images), logits);
-  EXPECT_LT(l, logits_bound / 2) << c.name << ": logits";
-  cl.softmax_cross_entropy(d.labels);
-  nchw.softmax_cross_entropy(d.labels);
-  cl.backward();
-  nchw.backward();
-  const std::vector<float> g(nchw.gradients().begin(), nchw.gradients().end());
-  const double grads = relative_l2(cl.gradients(), g);
-  EXPECT_LT(grads, gradient_bound / 2) << c.name << ": parameter gradients";
-  const std::vector<float> dx(nchw.input_gradient().begin(), nchw.input_gradient().end());
-  const double input = relative_l2(cl.input_gradient(), dx);
-  EXPECT_LT(input, gradient_bound / 2) << c.name << ": input gradient (NHWC on the device, NCHW out)";
+  const StepDifference r = one_step(cl, nchw, d);
+  EXPECT_LT(r.logits, logits_bound / 2) << c.name << ": logits";
+  EXPECT_LT(r.gradients, gradient_bound / 2) << c.name << ": parameter gradients";
+  EXPECT_LT(r.input, gradient_bound / 2) << c.name << ": input gradient (NHWC on the device, NCHW out)";
   std::printf("[bf16] %-13s channels-last vs NCHW, relative L2: logits %.2e, parameter gradients %.2e, input "
               "gradient %.2e\n",
-              c.name.c_str(), l, grads, input);
+              c.name.c_str(), r.logits, r.gradients, r.input);
 }
 
 // BatchNorm + ReLU fused against the two ops apart: ReLU commutes with bf16 rounding and the
@@ -211,23 +225,13 @@ TEST_P(NearFp32, FusedBatchNormReluMatchesUnfused) {
   const Data d = make_data(c.program, c.batch);
   Executable fused = make(c, Mode::training, true, d, true, true, true);
   Executable apart = make(c, Mode::training, true, d, true, true, false);
-  const std::span<const float> y = apart.forward(d.images);
-  const std::vector<float> logits(y.begin(), y.end());
-  const double l = relative_l2(fused.forward(d.images), logits);
-  EXPECT_LT(l, 5e-3) << c.name << ": logits";
-  fused.softmax_cross_entropy(d.labels);
-  apart.softmax_cross_entropy(d.labels);
-  fused.backward();
-  apart.backward();
-  const std::vector<float> g(apart.gradients().begin(), apart.gradients().end());
-  const double grads = relative_l2(fused.gradients(), g);
-  EXPECT_LT(grads, 1e-2) << c.name << ": parameter gradients";
-  const std::vector<float> b(apart.buffers().begin(), apart.buffers().end());
-  const double stats = b.empty() ? 0.0 : relative_l2(fused.buffers(), b);
-  EXPECT_LT(stats, 5e-3) << c.name << ": running statistics";
+  const StepDifference r = one_step(fused, apart, d);
+  EXPECT_LT(r.logits, 5e-3) << c.name << ": logits";
+  EXPECT_LT(r.gradients, 1e-2) << c.name << ": parameter gradients";
+  EXPECT_LT(r.statistics, 5e-3) << c.name << ": running statistics";
   std::printf("[bf16] %-13s BatchNorm+ReLU fused vs apart, relative L2: logits %.2e, parameter gradients %.2e, "
               "running statistics %.2e\n",
-              c.name.c_str(), l, grads, stats);
+              c.name.c_str(), r.logits, r.gradients, r.statistics);
 }
 
 INSTANTIATE_TEST_SUITE_P(Nets, NearFp32, testing::ValuesIn(cases()),

@@ -272,17 +272,40 @@ struct Impl {
     if constexpr (std::is_same_v<T, Bf16>) return grads_lp.as<Bf16>() + offset;
     else return grads.as<float>() + offset;
   }
-  /// bf16: after an op's backward, its weight gradients [offset, offset + n) to fp32.
+  /// A run of the flat parameter block as the bf16 copy holds it: plain, or (k > 0) a K x C x
+  /// R x S convolution filter, KCRS in the block and KRSC in the copy (channels-last).
+  struct ParamRun {
+    std::int64_t offset = 0, count = 0;
+    int k = 0, c = 0;
+    std::int64_t rs = 0;
+  };
+  [[nodiscard]] std::vector<ParamRun> param_runs(const codegen::Op& op) const {
+    const LayerRow& L = op.layer;
+    if (!nhwc || L.op != LayerKind::conv) return {{op.param_offset, L.params}};
+    const int c = L.in.c / L.groups;
+    const std::int64_t rs = std::int64_t{L.kernel_h} * L.kernel_w, weights = std::int64_t{L.out.c} * c * rs;
+    std::vector<ParamRun> runs{{op.param_offset, weights, L.out.c, c, rs}};
+    if (L.params > weights) runs.push_back({op.param_offset + weights, L.params - weights});
+    return runs;
+  }
+  /// Converts `runs` of one block into the other: to the bf16 copy (filters to KRSC) or back.
+  template <class From, class To>
+  void cast_runs(const std::vector<ParamRun>& runs, const From* from, To* to) const {
+    constexpr bool to_copy = std::is_same_v<To, Bf16>;
+    for (const ParamRun& r : runs) {
+      if (r.k > 0) kernels::transpose_cast(stream, from + r.offset, to + r.offset, r.k, r.c, r.rs, to_copy);
+      else kernels::cast(stream, from + r.offset, to + r.offset, r.count);
+    }
+  }
+  /// bf16: after op's backward, its weight gradients to the fp32 block.
   template <class T>
-  [[nodiscard]] Step with_gradient_cast(Step backward, std::int64_t offset, std::int64_t n) {
+  [[nodiscard]] Step with_gradient_cast(Step backward, const codegen::Op& op) {
     if constexpr (!std::is_same_v<T, Bf16>) {
       return backward;
     } else {
-      const Bf16* from = grads_lp.as<Bf16>() + offset;
-      float* to = grads.as<float>() + offset;
-      return [this, backward = std::move(backward), from, to, n] {
+      return [this, backward = std::move(backward), runs = param_runs(op)] {
         backward();
-        kernels::cast(stream, from, to, n);
+        cast_runs(runs, grads_lp.as<Bf16>(), grads.as<float>());
       };
     }
   }
@@ -445,26 +468,17 @@ void Impl::build(Find& find) {
     }
   }
   if (bf16() && params_count > 0) {  // this step's parameters in bf16, for the products
-    struct Filter {
-      std::int64_t offset, k;
-      int c;
-      std::int64_t rs;
-    };
-    std::vector<Filter> filters;  // channels-last: convolution filters KCRS -> KRSC
-    if (nhwc) {
-      for (const codegen::Op& op : ops) {
-        if (op.layer.op != LayerKind::conv) continue;
-        const LayerRow& L = op.layer;
-        filters.push_back({op.param_offset, L.out.c, L.in.c / L.groups, std::int64_t{L.kernel_h} * L.kernel_w});
+    std::vector<ParamRun> runs;  // every op's, adjacent plain runs merged (one cast for NCHW)
+    for (const codegen::Op& op : ops) {
+      if (op.layer.params == 0) continue;
+      for (const ParamRun& r : param_runs(op)) {
+        const bool merge = !runs.empty() && r.k == 0 && runs.back().k == 0 &&
+                           runs.back().offset + runs.back().count == r.offset;
+        if (merge) runs.back().count += r.count;
+        else runs.push_back(r);
       }
     }
-    forward_steps.push_back([this, filters] {
-      kernels::cast(stream, params.as<float>(), params_lp.as<Bf16>(), params_count);
-      for (const Filter& f : filters) {
-        kernels::transpose_cast(stream, params.as<float>() + f.offset, params_lp.as<Bf16>() + f.offset, f.k, f.c, f.rs,
-                                true);
-      }
-    });
+    forward_steps.push_back([this, runs] { cast_runs(runs, params.as<float>(), params_lp.as<Bf16>()); });
   }
   for (int o = 0; o < n; ++o) {
     if (plan.view_op[std::size_t(o)] || plan.absorbed[std::size_t(o)]) continue;  // an absorbed ReLU: in its BatchNorm
@@ -650,21 +664,7 @@ void Impl::build_conv(int o, Find& find) {
             "cudnnConvolutionBackwardData");
     }
   };
-  if (low && nhwc) {  // KRSC bf16 filter gradients back to the block's KCRS fp32, then the bias
-    const Bf16* from = grads_lp.as<Bf16>() + op.param_offset;
-    float* to = grads.as<float>() + op.param_offset;
-    const int k = os.c, c = is.c / g;
-    const std::int64_t rs = std::int64_t{L.kernel_h} * L.kernel_w;
-    const std::int64_t bias = L.bias ? os.c : 0;
-    backward_of[std::size_t(o)] = [this, backward = std::move(backward), from, to, k, c, rs, bias, w_count] {
-      backward();
-      kernels::transpose_cast(stream, from, to, k, c, rs, false);
-      if (bias > 0) kernels::cast(stream, from + w_count, to + w_count, bias);
-    };
-    return;
-  }
-  backward_of[std::size_t(o)] =
-      with_gradient_cast<T>(std::move(backward), op.param_offset, w_count + (L.bias ? os.c : 0));
+  backward_of[std::size_t(o)] = with_gradient_cast<T>(std::move(backward), op);
 }
 
 // Linear with cuBLAS (column-major): a row-major [rows, cols] matrix is its column-major
@@ -717,8 +717,7 @@ void Impl::build_linear(int o) {
               features, "cuBLAS (linear input gradient)");
     }
   };
-  backward_of[std::size_t(o)] =
-      with_gradient_cast<T>(std::move(backward), op.param_offset, w_count + (op.layer.bias ? outs : 0));
+  backward_of[std::size_t(o)] = with_gradient_cast<T>(std::move(backward), op);
 }
 
 // BatchNorm with cuDNN (spatial mode). Training normalises with the batch statistics and
@@ -835,7 +834,7 @@ void Impl::build_simple(int o) {
     if (backward) backward_of[std::size_t(o)] = std::move(s);
   };
   cudaStream_t st = stream;
-  if (nhwc && (L.op == LayerKind::local_response_norm || L.op == LayerKind::pad_to || L.op == LayerKind::resize)) {
+  if (nhwc && !has_channels_last_kernel(L.op)) {
     throw std::logic_error("no channels-last implementation (channels_last_possible must refuse it)");
   }
 

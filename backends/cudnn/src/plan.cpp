@@ -257,6 +257,10 @@ std::string check_plan(const MemoryPlan& plan) {
   return "";
 }
 
+bool has_channels_last_kernel(LayerKind kind) {
+  return kind != LayerKind::local_response_norm && kind != LayerKind::pad_to && kind != LayerKind::resize;
+}
+
 /// Whether every op of the program has a channels-last (NHWC) implementation here and no op
 /// reads a reshaped view of a map larger than 1x1 (Flatten to a Linear: the flattening order
 /// would differ from NCHW's, which the weights assume); the output must be 1x1 per channel.
@@ -266,15 +270,8 @@ bool channels_last_possible(const codegen::ProgramView& program, const MemoryPla
   for (std::size_t o = 0; o < program.ops.size(); ++o) {
     if (plan.view_op[o]) continue;
     const codegen::Op& op = program.ops[o];
-    switch (op.layer.op) {
-      case LayerKind::local_response_norm:
-      case LayerKind::pad_to:
-      case LayerKind::resize: return false;
-      case LayerKind::linear:
-        if (pixels(op.inputs[0]) != 1) return false;
-        break;
-      default: break;
-    }
+    if (!has_channels_last_kernel(op.layer.op)) return false;
+    if (op.layer.op == LayerKind::linear && pixels(op.inputs[0]) != 1) return false;
     for (int i = 0; i < op.input_count; ++i) {
       const int t = op.inputs[i], base = plan.base[std::size_t(t)];
       if (base != t && pixels(base) != 1 &&

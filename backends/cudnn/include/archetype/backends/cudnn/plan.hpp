@@ -95,5 +95,8 @@ struct MemoryPlan {
 /// (Flatten of a 5x5 map into a Linear: its order would differ from NCHW's, which the weights
 /// assume), and the output is 1x1 per channel (the host sees it as NCHW unchanged).
 [[nodiscard]] bool channels_last_possible(const codegen::ProgramView& program, const MemoryPlan& plan);
+/// Whether the backend has a channels-last kernel for this op kind (all but LocalResponseNorm,
+/// PadTo and Resize).
+[[nodiscard]] bool has_channels_last_kernel(LayerKind kind);
 
 }  // namespace archetype::cudnn
