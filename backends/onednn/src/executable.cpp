@@ -41,10 +41,8 @@ struct Executable::Impl {
 #endif
   }
 
-  /// Builds every primitive and memory of the executable into `ctx` (context.hpp); with
-  /// `plan`, the pool's requests take their memory from one arena laid out by it.
-  void build(const codegen::ProgramView& program, int batch, Mode mode, const Options& options,
-             const detail::Context::PoolPlan* plan);
+  /// Builds every primitive and memory of the executable into `ctx` (context.hpp), once.
+  void build(const codegen::ProgramView& program, int batch, Mode mode, const Options& options);
 
   void run(Steps& steps) {
     for (detail::Step& s : steps) {
@@ -113,46 +111,17 @@ Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode
   if (program.ops.empty() || program.tensors.size() != program.ops.size() + 1) {
     throw std::invalid_argument("archetype::onednn: the program has no ops or an inconsistent tensor list");
   }
-  impl_->build(program, batch, mode, options, nullptr);
-  // A second build whose pool follows a plan made from the first one's lifetimes, when the
-  // plan needs less memory (the first build's buffers are mostly untouched pages, and are
-  // released before the second allocates).
-  const detail::Context::PoolPlan plan = impl_->ctx.plan_pool();
-  impl_->footprint.values_best_fit = impl_->ctx.pool_bytes();
-  impl_->footprint.values = impl_->footprint.values_best_fit;
-  impl_->footprint.values_live_peak = plan.live_peak;
-  if (!options.plan_memory || plan.total >= impl_->footprint.values_best_fit) return;
-  const Footprint footprint{plan.total, plan.live_peak, impl_->footprint.values_best_fit, 0};
-  const auto choices = impl_->ctx.conv_choices;  // ConvAlgorithm::fastest: measured once
-  const auto rebuild = [&](const detail::Context::PoolPlan* p) {
-    impl_ = std::make_unique<Impl>();
-    impl_->ctx.conv_choices = choices;
-    impl_->build(program, batch, mode, options, p);
-  };
-  try {
-    rebuild(&plan);
-    impl_->footprint = footprint;
-  } catch (const detail::Context::PlanMismatch&) {  // a build that is not deterministic
-    rebuild(nullptr);
-    impl_->footprint = Footprint{impl_->ctx.pool_bytes(), plan.live_peak, impl_->ctx.pool_bytes(), 0};
-  }
+  impl_->build(program, batch, mode, options);
 }
 
-void Executable::Impl::build(const codegen::ProgramView& program, int batch, Mode mode, const Options& options,
-                             const detail::Context::PoolPlan* plan) {
+void Executable::Impl::build(const codegen::ProgramView& program, int batch, Mode mode, const Options& options) {
   Impl& m = *this;
   detail::Context& ctx = m.ctx;
-  if (plan != nullptr) {
-    ctx.plan = plan;
-    ctx.arena = ctx.alloc(memory::desc({memory::dim(std::max<std::size_t>(plan->total, 1))}, detail::dt::u8,
-                                       detail::tag::a));
-  }
-  // The end of the build: one scratchpad for the convolutions; a planned build must have
-  // made exactly the plan's requests.
+  // The end of the build: the values' storage, laid out from their lifetimes now known, and
+  // one scratchpad for the convolutions.
   const auto finish = [&] {
+    m.footprint = ctx.bind_pool(options.plan_memory);
     ctx.attach_scratchpad();
-    if (plan != nullptr && ctx.requests.size() != plan->bytes.size()) throw detail::Context::PlanMismatch{};
-    ctx.plan = nullptr;
   };
   ctx.ops.assign(program.ops.begin(), program.ops.end());
   if (mode == Mode::inference && options.fold) {
@@ -184,17 +153,17 @@ void Executable::Impl::build(const codegen::ProgramView& program, int batch, Mod
   for (const codegen::Op& op : ctx.ops) {
     for (int i = 0; i < op.input_count; ++i) ++ctx.readers[std::size_t(op.inputs[i])];
   }
-  // Training: the forward values a backward step reads, as the program's plan says.
-  ctx.needed.assign(program.tensors.size(), false);
-  for (std::size_t t = 0; t < program.tensors.size(); ++t) ctx.needed[t] = program.tensors[t].saved;
-  // Training: the tensors whose gradient leads to a parameter (or to the input when asked).
-  ctx.needs_grad.assign(program.tensors.size(), false);
-  ctx.needs_grad[std::size_t(program.input)] = options.input_gradient;
-  for (const codegen::Op& op : ctx.ops) {
-    bool g = op.layer.params > 0;
-    for (int i = 0; i < op.input_count; ++i) g = g || ctx.needs_grad[std::size_t(op.inputs[i])];
-    ctx.needs_grad[std::size_t(op.output)] = g;
-  }
+  // The training plan: the forward values a backward step reads, the tensors whose
+  // gradient leads to a parameter (or to the input when asked), the fusions this backend
+  // runs (BatchNorm + ReLU, Add + ReLU) where the plan places them.
+  codegen::PlanOptions plan_options;
+  plan_options.training = mode == Mode::training;
+  plan_options.dropout = options.dropout;
+  plan_options.input_gradient = options.input_gradient;
+  plan_options.fusions = {true, true};
+  ctx.plan = codegen::plan_training(program, plan_options);
+  ctx.needed = ctx.plan.saved;
+  ctx.needs_grad = ctx.plan.needs_grad;
   ctx.tensors.resize(program.tensors.size());
   for (std::size_t t = 0; t < program.tensors.size(); ++t) ctx.tensors[t].shape = program.tensors[t].shape;
   m.input = program.input;
@@ -312,6 +281,7 @@ std::span<float> Executable::parameters() {
   return impl_->params;
 }
 std::span<float> Executable::gradients() { return impl_->grads; }
+
 std::span<float> Executable::buffers() {
   impl_->weights_ready = false;
   return impl_->buffers;

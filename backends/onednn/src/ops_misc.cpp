@@ -201,7 +201,7 @@ void build_add(Context& ctx, const codegen::Op& op) {
   // ending). The sum itself is never materialised: the ReLU is differentiated from its
   // output, the fused result, and the sum's gradient goes to both summands.
   const codegen::Op* relu =
-      ctx.training() && op.input_count == 2 ? ctx.sole_successor(op, LayerKind::relu) : nullptr;
+      ctx.training() ? ctx.fused_relu(op) : nullptr;
   if (relu != nullptr) {
     dnnl::post_ops po;
     po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);

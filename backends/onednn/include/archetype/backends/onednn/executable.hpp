@@ -62,8 +62,8 @@ struct Options {
   /// needs gradients of parameters only; LeNet-5 spends half its step there otherwise).
   bool input_gradient = true;
   Precision precision = Precision::f32;
-  /// Lay forward values and gradients out in one arena planned from their lifetimes (the
-  /// executable is built twice: once to learn them). false: a best-fit pool, built once.
+  /// Lay forward values and gradients out in one arena planned from their lifetimes (learnt
+  /// while the executable is built, placed by codegen::pack_arena). false: a best-fit pool.
   bool plan_memory = true;
 };
 
