@@ -44,6 +44,8 @@ struct Executable::Impl {
   /// Builds every primitive and memory of the executable into `ctx` (context.hpp), once.
   void build(const codegen::ProgramView& program, int batch, Mode mode, const Options& options);
 
+  std::function<void(const GradientReady&)> gradient_ready;  ///< on_gradient_ready's callback
+
   void run(Steps& steps) {
     for (detail::Step& s : steps) {
       if (s.fn) {
@@ -219,6 +221,14 @@ void Executable::Impl::build(const codegen::ProgramView& program, int batch, Mod
       cannot_build(ctx.ops[owner[b]], "backward", e);
     }
     if (b == 0 || owner[b - 1] != owner[b]) {
+      // The op's weight gradient is final: whoever waits for it (gradient all-reduce) is told.
+      if (ctx.plan.weight_gradient[owner[b]]) {
+        const codegen::ParameterGroup& g = ctx.plan.groups[std::size_t(ctx.plan.group_of_op[owner[b]])];
+        const GradientReady ready{ctx.plan.group_of_op[owner[b]], g.offset, g.size};
+        ctx.backward.push_back(detail::Step{{}, {}, [&m, ready] {
+                                              if (m.gradient_ready) m.gradient_ready(ready);
+                                            }});
+      }
       const int first = ctx.ops[owner[b]].output;  // tensors are numbered in op order
       ctx.release_grads(first, live_until);
       live_until = first;
@@ -281,7 +291,9 @@ std::span<float> Executable::parameters() {
   return impl_->params;
 }
 std::span<float> Executable::gradients() { return impl_->grads; }
-
+void Executable::on_gradient_ready(std::function<void(const GradientReady&)> callback) {
+  impl_->gradient_ready = std::move(callback);
+}
 std::span<float> Executable::buffers() {
   impl_->weights_ready = false;
   return impl_->buffers;

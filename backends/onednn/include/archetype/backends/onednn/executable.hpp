@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 
@@ -65,6 +66,13 @@ struct Options {
   /// Lay forward values and gradients out in one arena planned from their lifetimes (learnt
   /// while the executable is built, placed by codegen::pack_arena). false: a best-fit pool.
   bool plan_memory = true;
+};
+
+/// A parameter group's gradient is final (`Executable::on_gradient_ready`).
+struct GradientReady {
+  int group = 0;            ///< index in codegen::TrainingPlan::groups (state_dict order)
+  std::int64_t offset = 0;  ///< its first gradient in gradients()
+  std::int64_t size = 0;    ///< its number of gradients
 };
 
 class Executable {
@@ -121,6 +129,11 @@ class Executable {
   [[nodiscard]] std::span<float> parameters();
   /// Gradients of the last backward(), same layout as parameters().
   [[nodiscard]] std::span<float> gradients();
+  /// Registers `callback` (replacing any earlier one; empty: none), called during every
+  /// backward() once per trainable parameter group, as soon as that group's gradient in
+  /// gradients() is final, in the order of codegen::TrainingPlan::gradient_final (the
+  /// backward's order): the hook where gradient all-reduce starts while the backward runs.
+  void on_gradient_ready(std::function<void(const GradientReady&)> callback);
   /// BatchNorm running statistics (program.buffers floats): per BN op, mean then variance.
   [[nodiscard]] std::span<float> buffers();
 
