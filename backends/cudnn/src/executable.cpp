@@ -860,7 +860,7 @@ void Impl::build_simple(int o) {
     case LayerKind::stochastic_depth: {  // active (plan.cpp makes the inactive ones views)
       const std::int64_t run = L.op == LayerKind::stochastic_depth ? is.elements() : 1;
       const double p = L.p;
-      const std::uint64_t seed = options.dropout_seed + std::uint64_t(o) * 0x632be59bd9b4e019ULL;
+      const std::uint64_t seed = codegen::dropout::op_seed(options.dropout_seed, o);
       const std::uint64_t* step = dropout_step();
       forward_steps.push_back(
           [st, X, Y, n_out, run, p, seed, step] { kernels::dropout_forward(st, X, Y, n_out, run, p, seed, step); });

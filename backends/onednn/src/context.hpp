@@ -29,7 +29,6 @@
 #include <string_view>
 #include <functional>
 #include <memory>
-#include <random>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -94,7 +93,9 @@ struct Context {
   Steps weights_backward;  ///< parameter reorders into the backward primitives' layouts
   Steps backward;          ///< the backward pass (reverse op order)
   std::vector<std::function<void()>> backward_builders;  ///< registered by forward builders
-  std::mt19937_64 rng;     ///< dropout masks
+  /// Training: the forward passes run so far, the `step` of the dropout draws
+  /// (codegen/dropout.hpp), advanced by each forward().
+  std::shared_ptr<std::uint64_t> dropout_step = std::make_shared<std::uint64_t>(0);
   /// ConvAlgorithm::fastest: per geometry, the algorithm of each pass (forward, backward
   /// data, backward weights), measured once.
   std::unordered_map<std::string, std::array<dnnl::algorithm, 3>> conv_choices;

@@ -135,7 +135,6 @@ void Executable::Impl::build(const codegen::ProgramView& program, int batch, Mod
   ctx.mode = mode;
   ctx.options = options;
   m.apply_threads();
-  ctx.rng.seed(options.dropout_seed);
   m.params.assign(std::size_t(program.params), 0.f);
   m.grads.assign(std::size_t(program.params), 0.f);
   m.buffers.assign(std::size_t(program.buffers), 0.f);
@@ -309,6 +308,7 @@ std::span<const float> Executable::forward(std::span<const float> input) {
   std::memcpy(m.ctx.tensors[std::size_t(m.input)].mem.get_data_handle(), input.data(),
               input.size() * sizeof(float));
   m.apply_threads();
+  if (m.ctx.training()) ++*m.ctx.dropout_step;  // new dropout draws each forward pass
   if (m.ctx.training() || !m.weights_ready) m.run(m.ctx.weights_forward);
   m.weights_ready = true;
   m.run(m.ctx.forward);

@@ -51,7 +51,7 @@ struct Options {
   int threads = 0;  ///< OpenMP threads for oneDNN (0: all cores)
   double batch_norm_momentum = 0.1;  ///< running = (1 - m) * running + m * batch (PyTorch)
   double batch_norm_epsilon = 1e-5;
-  std::uint64_t dropout_seed = 0x5eed;  ///< Dropout masks are drawn from this, per step
+  std::uint64_t dropout_seed = 0x5eed;  ///< Dropout masks: codegen/dropout.hpp's draws (those of every backend)
   bool dropout = true;  ///< false: Dropout is the identity also in training, for parity checks
   ConvAlgorithm conv_algorithm = ConvAlgorithm::direct;
   /// Inference: run the folded program (`codegen::fold_inference`: BatchNorm folded into the
