@@ -321,35 +321,13 @@ float Executable::softmax_cross_entropy(std::span<const int> labels) {
   Impl& m = *impl_;
   const int batch = m.ctx.batch;
   if (!m.have_forward) throw std::logic_error("archetype::onednn: softmax_cross_entropy() before forward()");
-  if (std::int64_t(labels.size()) != batch) {
-    throw std::invalid_argument("archetype::onednn: softmax_cross_entropy() expected " + std::to_string(batch) +
-                                " labels, got " + std::to_string(labels.size()));
-  }
   const auto classes = std::int64_t(m.output_size / batch);
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    if (labels[i] < 0 || labels[i] >= classes) {
-      throw std::out_of_range("archetype::onednn: label " + std::to_string(labels[i]) + " of image " +
-                              std::to_string(i) + " is outside [0, " + std::to_string(classes) + ")");
-    }
-  }
+  codegen::check_labels(labels, batch, classes, "archetype::onednn");
   const auto* logits = static_cast<const float*>(m.output_plain.get_data_handle());
-  float* grad = m.user_output_grad.data();
-  double loss = 0;
-  for (int n = 0; n < batch; ++n) {
-    const float* z = logits + n * classes;
-    float* g = grad + n * classes;
-    const float top = *std::max_element(z, z + classes);
-    double sum = 0;
-    for (std::int64_t c = 0; c < classes; ++c) sum += std::exp(double(z[c]) - top);
-    const double log_sum = std::log(sum);
-    loss -= double(z[labels[std::size_t(n)]]) - top - log_sum;  // -log softmax[label]
-    for (std::int64_t c = 0; c < classes; ++c) {
-      const double p = std::exp(double(z[c]) - top - log_sum);
-      g[c] = float((p - (c == labels[std::size_t(n)] ? 1.0 : 0.0)) / batch);
-    }
-  }
+  const float loss = codegen::softmax_cross_entropy({logits, std::size_t(m.output_size)}, labels, batch, classes,
+                                                    m.user_output_grad);
   m.have_output_grad = true;
-  return float(loss / batch);
+  return loss;
 }
 
 void Executable::set_output_gradient(std::span<const float> gradient) {

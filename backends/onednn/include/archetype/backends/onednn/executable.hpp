@@ -9,6 +9,7 @@
 /// blocks of `codegen/program.hpp` (PyTorch state_dict order, plain layouts), so the
 /// optimizer is one loop over one array and checkpoints are one copy.
 
+#include <archetype/codegen/backend.hpp>
 #include <archetype/codegen/program.hpp>
 
 #include <cstddef>
@@ -19,33 +20,10 @@
 
 namespace archetype::onednn {
 
-/// What the executable is built for.
-enum class Mode {
-  training,   ///< forward with batch statistics and saved tensors, backward, gradients
-  inference,  ///< forward only, BatchNorm with running statistics, Dropout off
-};
-
-/// How convolutions choose their oneDNN algorithm.
-enum class ConvAlgorithm {
-  direct,   ///< direct convolution everywhere: reproducible, quick to build
-  fastest,  ///< per 3x3 stride-1 layer and per pass (forward, backward data, backward
-            ///< weights), Winograd or direct, whichever runs this batch faster, measured once
-            ///< when the executable is built (about a second per distinct layer shape at
-            ///< batch 128); Winograd rounds differently from direct (same accuracy, not the
-            ///< same bits). In fp32, values with a multiple of 16 channels are then kept
-            ///< blocked by 16 channels everywhere (nChw16c), the one layout both algorithms'
-            ///< kernels take, so that no reorder runs between layers of the two
-  winograd,  ///< Winograd for every 3x3 stride-1 layer oneDNN has it for, direct elsewhere
-             ///< (layouts as for `fastest`)
-};
-
-/// Number format of activations, weights and gradients inside the executable.
-enum class Precision {
-  f32,   ///< fp32 everywhere
-  bf16,  ///< bfloat16 activations, weights and activation gradients in every oneDNN
-         ///< primitive (AVX512-BF16 where the CPU has it); fp32 master parameters, parameter
-         ///< gradients, BatchNorm statistics, logits and loss; plain-loop ops run in fp32
-};
+/// The contract's options (codegen/backend.hpp), shared with every backend.
+using Mode = codegen::Mode;
+using Precision = codegen::Precision;  ///< bf16: AVX512-BF16 where the CPU has it; plain-loop ops run in fp32
+using ConvAlgorithm = codegen::ConvAlgorithm;
 
 struct Options {
   int threads = 0;  ///< OpenMP threads for oneDNN (0: all cores)
@@ -53,6 +31,14 @@ struct Options {
   double batch_norm_epsilon = 1e-5;
   std::uint64_t dropout_seed = 0x5eed;  ///< Dropout masks: codegen/dropout.hpp's draws (those of every backend)
   bool dropout = true;  ///< false: Dropout is the identity also in training, for parity checks
+  /// direct: reproducible, quick to build. fastest: per 3x3 stride-1 layer and per pass
+  /// (forward, backward data, backward weights), Winograd or direct, whichever runs this
+  /// batch faster, measured once when the executable is built (about a second per distinct
+  /// layer shape at batch 128); Winograd rounds differently from direct (same accuracy, not
+  /// the same bits). In fp32, values with a multiple of 16 channels are then kept blocked by
+  /// 16 channels everywhere (nChw16c), the one layout both algorithms' kernels take, so
+  /// that no reorder runs between layers of the two. winograd: Winograd for every 3x3
+  /// stride-1 layer oneDNN has it for, direct elsewhere (layouts as for fastest).
   ConvAlgorithm conv_algorithm = ConvAlgorithm::direct;
   /// Inference: run the folded program (`codegen::fold_inference`: BatchNorm folded into the
   /// convolution before it, residual sums and ReLUs as post-ops). An unfolded program is
@@ -77,6 +63,8 @@ struct GradientReady {
 
 class Executable {
  public:
+  using Options = onednn::Options;
+
   /// Builds every primitive of `program` for `batch` images. Throws `std::invalid_argument`
   /// for a batch < 1 and `std::runtime_error` naming the op (path and kind) that oneDNN
   /// cannot build.
@@ -161,6 +149,8 @@ class Executable {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+static_assert(codegen::Backend<Executable>);
 
 /// Whether this CPU runs bfloat16 natively (AVX512-BF16), which `Precision::bf16` needs.
 [[nodiscard]] bool native_bf16();
