@@ -3,32 +3,15 @@
 // stream (or replay them as a captured CUDA Graph). Built into the backend's plug-in
 // (plugin.hpp), with plan.cpp and kernels.cu: `DeviceExecutable` is what the public
 // `cudnn::Executable` (facade.cpp) forwards to.
-//
-// Why cuDNN's legacy ("v7") API rather than the graph API: every op here is one call with
-// alpha/beta blending, which gives the backward pass its "write the first contribution,
-// add the later ones" rule for free (conv backward data, BN backward); cudnnFind*AlgorithmEx
-// measures the algorithms of each geometry once on the real buffers; all of it is
-// capturable in CUDA Graphs; and it needs nothing beyond cudnn.h (the graph API wants either
-// the header-only cudnn-frontend, which none of our machines has, or hundreds of lines of
-// backend descriptors per op). cuDNN 9 still ships it (cudnn_cnn, cudnn_ops), deprecated.
-// The graph API's gain is fusion (conv + bias + activation, BN + ReLU, conv + add): the
-// next step once this version has been verified on a GPU.
-#include <archetype/backends/cudnn/executable.hpp>
-#include <archetype/backends/cudnn/plan.hpp>
 
+#include "context.hpp"
 #include "plugin.hpp"
 
-#include "kernels.hpp"
-
-#include <cublas_v2.h>
 #include <cuda_runtime_api.h>
-#include <cudnn.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <functional>
-#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -36,94 +19,9 @@
 #include <utility>
 #include <vector>
 
-namespace archetype::cudnn {
+namespace archetype::cudnn::detail {
 
 namespace {
-
-[[noreturn]] void fail(const std::string& what, const char* error) {
-  throw std::runtime_error("archetype::cudnn: " + what + ": " + error);
-}
-void check(cudaError_t e, const std::string& what) {
-  if (e != cudaSuccess) fail(what, cudaGetErrorString(e));
-}
-void check(cudnnStatus_t s, const std::string& what) {
-  if (s != CUDNN_STATUS_SUCCESS) fail(what, cudnnGetErrorString(s));
-}
-void check(cublasStatus_t s, const std::string& what) {
-  if (s != CUBLAS_STATUS_SUCCESS) fail(what, cublasGetStatusString(s));
-}
-
-const float one = 1.f, zero = 0.f;
-
-/// Device memory, freed with the owner.
-struct DeviceMemory {
-  void* ptr = nullptr;
-  std::size_t bytes = 0;
-  DeviceMemory() = default;
-  DeviceMemory(const DeviceMemory&) = delete;
-  DeviceMemory& operator=(const DeviceMemory&) = delete;
-  ~DeviceMemory() {
-    if (ptr != nullptr) cudaFree(ptr);
-  }
-  void allocate(std::size_t n, const std::string& what) {
-    bytes = n;
-    if (n > 0) check(cudaMalloc(&ptr, n), "cannot allocate " + std::to_string(n) + " bytes for " + what);
-  }
-  template <class T>
-  [[nodiscard]] T* as() const {
-    return static_cast<T*>(ptr);
-  }
-};
-
-/// Pinned host memory (the staging buffers that captured copies read and write).
-struct PinnedMemory {
-  void* ptr = nullptr;
-  PinnedMemory() = default;
-  PinnedMemory(const PinnedMemory&) = delete;
-  PinnedMemory& operator=(const PinnedMemory&) = delete;
-  ~PinnedMemory() {
-    if (ptr != nullptr) cudaFreeHost(ptr);
-  }
-  void allocate(std::size_t n, const std::string& what) {
-    check(cudaMallocHost(&ptr, std::max<std::size_t>(n, 1)), "cannot allocate pinned host memory for " + what);
-  }
-  template <class T>
-  [[nodiscard]] T* as() const {
-    return static_cast<T*>(ptr);
-  }
-};
-
-template <class H>
-using Shared = std::shared_ptr<std::remove_pointer_t<H>>;
-
-using kernels::Bf16;
-
-/// The element type of the activations: fp32, or bfloat16 with Options::bf16.
-template <class T>
-constexpr cudnnDataType_t data_type = std::is_same_v<T, Bf16> ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
-template <class T>
-constexpr cudaDataType_t blas_type = std::is_same_v<T, Bf16> ? CUDA_R_16BF : CUDA_R_32F;
-
-Shared<cudnnTensorDescriptor_t> tensor_desc(int n, int c, int h, int w, cudnnDataType_t type = CUDNN_DATA_FLOAT,
-                                            bool nhwc = false) {
-  cudnnTensorDescriptor_t d = nullptr;
-  check(cudnnCreateTensorDescriptor(&d), "cudnnCreateTensorDescriptor");
-  Shared<cudnnTensorDescriptor_t> owned(d, cudnnDestroyTensorDescriptor);
-  check(cudnnSetTensor4dDescriptor(d, nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW, type, n, c, h, w),
-        "cudnnSetTensor4dDescriptor");
-  return owned;
-}
-
-/// K x C x R x S filters: KCRS (NCHW) as the flat block holds them, or KRSC (NHWC).
-Shared<cudnnFilterDescriptor_t> filter_desc(int k, int c, int h, int w, cudnnDataType_t type, bool nhwc) {
-  cudnnFilterDescriptor_t d = nullptr;
-  check(cudnnCreateFilterDescriptor(&d), "cudnnCreateFilterDescriptor");
-  Shared<cudnnFilterDescriptor_t> owned(d, cudnnDestroyFilterDescriptor);
-  check(cudnnSetFilter4dDescriptor(d, type, nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW, k, c, h, w),
-        "cudnnSetFilter4dDescriptor");
-  return owned;
-}
-
 
 /// fp32 accumulation in every case (bf16 data: cuDNN's PSEUDO_BFLOAT16 configuration).
 /// Math: bf16 takes tensor cores (CUDNN_TENSOR_OP_MATH); fp32 takes them only with TF32
@@ -142,14 +40,6 @@ Shared<cudnnConvolutionDescriptor_t> conv_desc(const LayerRow& L, bool tf32, boo
   return owned;
 }
 
-/// The algorithm chosen for one direction of one convolution geometry.
-template <class Algo>
-struct Choice {
-  Algo algo{};
-  cudnnMathType_t math = CUDNN_FMA_MATH;
-  std::size_t workspace = 0;
-};
-
 /// The first (fastest) of cudnnFind*'s results that succeeded, fits the limit and, when
 /// asked, is deterministic.
 template <class Perf>
@@ -163,295 +53,7 @@ const Perf* pick(const Perf* results, int count, std::size_t limit, bool determi
   return nullptr;
 }
 
-std::string op_name(const codegen::Op& op) {
-  return std::string(op.layer.path.view()) + " (" + std::string(op.layer.kind.view()) + ")";
-}
-
-using Step = std::function<void()>;
-
 }  // namespace
-
-namespace {
-
-std::string device_unavailable_reason(int device) {
-  int count = 0;
-  const cudaError_t e = cudaGetDeviceCount(&count);
-  if (e != cudaSuccess) return std::string("no CUDA device available (") + cudaGetErrorString(e) + ")";
-  if (count == 0) return "no CUDA device available (device count is 0)";
-  if (device < 0 || device >= count) {
-    return "CUDA device " + std::to_string(device) + " does not exist (" + std::to_string(count) + " found)";
-  }
-  cudaDeviceProp prop{};
-  if (cudaGetDeviceProperties(&prop, device) != cudaSuccess) return "cannot read the properties of the CUDA device";
-  if (prop.major < 7) {
-    return std::string("CUDA device ") + prop.name + " has compute capability " + std::to_string(prop.major) + "." +
-           std::to_string(prop.minor) + ", below the 7.0 the cuDNN backend needs";
-  }
-  if (cudaSetDevice(device) != cudaSuccess) return "cannot select CUDA device " + std::to_string(device);
-  cudnnHandle_t h = nullptr;
-  const cudnnStatus_t s = cudnnCreate(&h);
-  if (s != CUDNN_STATUS_SUCCESS) return std::string("cuDNN cannot start: ") + cudnnGetErrorString(s);
-  cudnnDestroy(h);
-  return "";
-}
-
-}  // namespace
-
-struct Impl {
-  std::vector<codegen::Op> ops;
-  std::vector<codegen::Tensor> tensors;
-  int batch = 1;
-  Mode mode = Mode::training;
-  Options options{};
-  MemoryPlan plan;
-  int input = 0, output = 0;
-  Shape input_shape{}, output_shape{};
-  std::int64_t input_size = 0, output_size = 0;  // floats, batch included
-  std::int64_t params_count = 0, buffers_count = 0, state_count = 0;
-
-  cudaStream_t stream = nullptr;
-  cudnnHandle_t dnn = nullptr;
-  cublasHandle_t blas = nullptr;
-  cudaGraph_t graph = nullptr;
-  cudaGraphExec_t graph_exec = nullptr;
-
-  DeviceMemory arena, params, grads, buffers, state, workspace, blas_workspace;
-  // bf16 only: the parameters rounded to bf16 at the start of every forward pass (what the
-  // convolutions and matrix products read), the bf16 weight gradients they write (cast to the
-  // fp32 `grads` right after), and the fp32 input on the device before its cast.
-  DeviceMemory params_lp, grads_lp, input_f32;
-  std::size_t elem = sizeof(float);  // bytes of an activation: 4, or 2 with bf16
-  bool nhwc = false;                 // activations channels-last (bf16 with Options::channels_last)
-  DeviceMemory scalars;  // lr (float), loss (float), steps (int64), dropout step (uint64)
-  DeviceMemory labels, per_sample, loss_gradient_scratch;
-  std::vector<std::unique_ptr<DeviceMemory>> op_memory;  // BN saved statistics, discarded gradients
-  PinnedMemory staged_images, staged_labels, staged_lr, staged_loss, staged_logits;
-
-  std::vector<float> host_params, host_grads, host_buffers, host_state, host_output, host_input_grad;
-  std::vector<Bf16> host_lp;  // bf16 data on its way between the host's floats and the device
-  bool params_device_newer = false, buffers_device_newer = false, state_device_newer = false;
-  bool params_host_dirty = false, buffers_host_dirty = false, state_host_dirty = false;
-  bool have_forward = false, have_output_grad = false;
-  int train_calls = 0;
-
-  std::vector<Step> forward_steps, backward_steps;
-
-  // Device scalars.
-  [[nodiscard]] float* lr() const { return scalars.as<float>(); }
-  [[nodiscard]] float* loss() const { return scalars.as<float>() + 1; }
-  [[nodiscard]] std::int64_t* steps() const { return reinterpret_cast<std::int64_t*>(scalars.as<char>() + 8); }
-  [[nodiscard]] std::uint64_t* dropout_step() const {
-    return reinterpret_cast<std::uint64_t*>(scalars.as<char>() + 16);
-  }
-
-  [[nodiscard]] bool training() const { return mode == Mode::training; }
-  [[nodiscard]] bool bf16() const { return options.bf16; }
-  // The plan's offsets count elements (floats, or bf16 values with Options::bf16).
-  [[nodiscard]] void* value(int t) const { return arena.as<char>() + plan.value[std::size_t(t)] * std::int64_t(elem); }
-  [[nodiscard]] void* gradient(int t) const {
-    const std::int64_t g = plan.gradient[std::size_t(t)];
-    return g < 0 ? nullptr : arena.as<char>() + g * std::int64_t(elem);
-  }
-  template <class T>
-  [[nodiscard]] T* value(int t) const {
-    return static_cast<T*>(value(t));
-  }
-  template <class T>
-  [[nodiscard]] T* gradient(int t) const {
-    return static_cast<T*>(gradient(t));
-  }
-  /// The parameters and weight gradients a convolution or a matrix product reads and
-  /// writes: the fp32 blocks, or their bf16 copies.
-  template <class T>
-  [[nodiscard]] T* weights(std::int64_t offset) const {
-    if constexpr (std::is_same_v<T, Bf16>) return params_lp.as<Bf16>() + offset;
-    else return params.as<float>() + offset;
-  }
-  template <class T>
-  [[nodiscard]] T* weight_gradients(std::int64_t offset) const {
-    if constexpr (std::is_same_v<T, Bf16>) return grads_lp.as<Bf16>() + offset;
-    else return grads.as<float>() + offset;
-  }
-  /// A run of the flat parameter block as the bf16 copy holds it: plain, or (k > 0) a K x C x
-  /// R x S convolution filter, KCRS in the block and KRSC in the copy (channels-last).
-  struct ParamRun {
-    std::int64_t offset = 0, count = 0;
-    int k = 0, c = 0;
-    std::int64_t rs = 0;
-  };
-  [[nodiscard]] std::vector<ParamRun> param_runs(const codegen::Op& op) const {
-    const LayerRow& L = op.layer;
-    if (!nhwc || L.op != LayerKind::conv) return {{op.param_offset, L.params}};
-    const int c = L.in.c / L.groups;
-    const std::int64_t rs = std::int64_t{L.kernel_h} * L.kernel_w, weights = std::int64_t{L.out.c} * c * rs;
-    std::vector<ParamRun> runs{{op.param_offset, weights, L.out.c, c, rs}};
-    if (L.params > weights) runs.push_back({op.param_offset + weights, L.params - weights});
-    return runs;
-  }
-  /// Converts `runs` of one block into the other: to the bf16 copy (filters to KRSC) or back.
-  template <class From, class To>
-  void cast_runs(const std::vector<ParamRun>& runs, const From* from, To* to) const {
-    constexpr bool to_copy = std::is_same_v<To, Bf16>;
-    for (const ParamRun& r : runs) {
-      if (r.k > 0) kernels::transpose_cast(stream, from + r.offset, to + r.offset, r.k, r.c, r.rs, to_copy);
-      else kernels::cast(stream, from + r.offset, to + r.offset, r.count);
-    }
-  }
-  /// bf16: after op's backward, its weight gradients to the fp32 block.
-  template <class T>
-  [[nodiscard]] Step with_gradient_cast(Step backward, const codegen::Op& op) {
-    if constexpr (!std::is_same_v<T, Bf16>) {
-      return backward;
-    } else {
-      return [this, backward = std::move(backward), runs = param_runs(op)] {
-        backward();
-        cast_runs(runs, grads_lp.as<Bf16>(), grads.as<float>());
-      };
-    }
-  }
-  [[nodiscard]] bool needs_grad(int t) const { return plan.needs_grad[std::size_t(t)]; }
-  [[nodiscard]] Shape shape(int t) const { return tensors[std::size_t(t)].shape; }
-  [[nodiscard]] std::int64_t count(int t) const { return std::int64_t{batch} * shape(t).elements(); }
-  [[nodiscard]] std::size_t workspace_bytes() const { return workspace.bytes; }
-
-  ~Impl() {
-    if (graph_exec != nullptr) cudaGraphExecDestroy(graph_exec);
-    if (graph != nullptr) cudaGraphDestroy(graph);
-    if (blas != nullptr) cublasDestroy(blas);
-    if (dnn != nullptr) cudnnDestroy(dnn);
-    if (stream != nullptr) cudaStreamDestroy(stream);
-  }
-
-  void synchronize(const char* what) { check(cudaStreamSynchronize(stream), what); }
-
-  template <class T>
-  void upload(DeviceMemory& d, const std::vector<T>& h, const char* what) {
-    if (!h.empty()) check(cudaMemcpy(d.ptr, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice), what);
-  }
-  template <class T>
-  void download(std::vector<T>& h, const void* d, const char* what) {
-    if (!h.empty()) check(cudaMemcpy(h.data(), d, h.size() * sizeof(T), cudaMemcpyDeviceToHost), what);
-  }
-  /// Mirrors handed out since the last device call go back to the device first.
-  void push_host_mirrors() {
-    if (params_host_dirty) upload(params, host_params, "parameters to the device");
-    if (buffers_host_dirty) upload(buffers, host_buffers, "buffers to the device");
-    if (state_host_dirty) upload(state, host_state, "optimizer state to the device");
-    params_host_dirty = buffers_host_dirty = state_host_dirty = false;
-  }
-
-  // --- building ------------------------------------------------------------------------------
-  struct Find {
-    DeviceMemory memory;  // the scratch workspace algorithms are measured with
-  };
-  std::map<std::string, Choice<cudnnConvolutionFwdAlgo_t>> fwd_cache;
-  std::map<std::string, Choice<cudnnConvolutionBwdDataAlgo_t>> data_cache;
-  std::map<std::string, Choice<cudnnConvolutionBwdFilterAlgo_t>> filter_cache;
-  std::size_t workspace_needed = 0;
-
-  void build(Find& find);
-  template <class T>
-  void build_op(int o, Find& find);
-  template <class T>
-  void build_conv(int o, Find& find);
-  template <class T>
-  void build_linear(int o);
-  void build_batch_norm(int o);
-  template <class T>
-  void build_simple(int o);
-  void build_batch_norm_bf16(int o);
-  /// A device buffer owned by the executable for one op.
-  float* op_buffer(std::int64_t floats, const std::string& what) {
-    op_memory.push_back(std::make_unique<DeviceMemory>());
-    op_memory.back()->allocate(std::size_t(floats) * sizeof(float), what);
-    return op_memory.back()->as<float>();
-  }
-  /// Where op `o`'s backward writes the gradient of input slot `i`, or null when it is not
-  /// needed.
-  template <class T>
-  [[nodiscard]] T* input_gradient_of(int o, int i) const {
-    const int t = ops[std::size_t(o)].inputs[i];
-    return needs_grad(t) ? gradient<T>(t) : nullptr;
-  }
-  [[nodiscard]] bool accumulate(int o, int i) const { return plan.accumulate[std::size_t(o)][std::size_t(i)]; }
-
-  std::vector<Step> backward_of;  // per op, empty when it has none
-
-  // --- running -------------------------------------------------------------------------------
-  void run(const std::vector<Step>& steps) {
-    for (const Step& s : steps) s();
-  }
-  void enqueue_loss() {
-    const int classes = int(output_size / batch);
-    void* dlogits = gradient(output) != nullptr ? gradient(output) : loss_gradient_scratch.ptr;
-    if (bf16()) {
-      kernels::softmax_cross_entropy(stream, value<Bf16>(output), labels.as<int>(), static_cast<Bf16*>(dlogits),
-                                     loss(), per_sample.as<double>(), batch, classes);
-    } else {
-      kernels::softmax_cross_entropy(stream, value<float>(output), labels.as<int>(), static_cast<float*>(dlogits),
-                                     loss(), per_sample.as<double>(), batch, classes);
-    }
-  }
-  /// The input images (fp32 NCHW at `source`, host memory) into the arena: copied,
-  /// or with bf16 copied to the device in fp32 and cast there.
-  void enqueue_input(const void* source) {
-    const std::size_t bytes = std::size_t(input_size) * sizeof(float);
-    if (!bf16()) {
-      check(cudaMemcpyAsync(value(input), source, bytes, cudaMemcpyHostToDevice, stream), "images to the device");
-      return;
-    }
-    check(cudaMemcpyAsync(input_f32.ptr, source, bytes, cudaMemcpyHostToDevice, stream), "images to the device");
-    if (nhwc) {
-      kernels::transpose_cast(stream, input_f32.as<float>(), value<Bf16>(input), batch, input_shape.c,
-                              std::int64_t{input_shape.h} * input_shape.w, true);
-    } else {
-      kernels::cast(stream, input_f32.as<float>(), value<Bf16>(input), input_size);
-    }
-  }
-  /// `n` elements of device data of the activation type as floats: `raw` holds the bytes
-  /// copied from the device.
-  void to_floats(const void* raw, float* out, std::int64_t n) {
-    if (!bf16()) {
-      std::memcpy(out, raw, std::size_t(n) * sizeof(float));
-      return;
-    }
-    const Bf16* b = static_cast<const Bf16*>(raw);
-    for (std::int64_t i = 0; i < n; ++i) out[i] = kernels::to_float(b[i]);
-  }
-  void enqueue_update(const float* loss_or_null) {
-    const OptimizerOptions& o = options.optimizer;
-    kernels::OptimizerStep k;
-    k.adam = o.kind == OptimizerOptions::Kind::adam;
-    k.momentum = float(o.momentum);
-    k.weight_decay = float(o.weight_decay);
-    k.nesterov = o.nesterov;
-    k.beta1 = o.beta1;
-    k.beta2 = o.beta2;
-    k.epsilon = float(o.epsilon);
-    k.decoupled = o.decoupled;
-    kernels::optimizer_step(stream, k, params.as<float>(), grads.as<float>(),
-                            state_count > 0 ? state.as<float>() : nullptr, params_count, lr(), steps(),
-                            loss_or_null);
-  }
-  /// The whole training step, enqueued (captured when a graph is being recorded).
-  void enqueue_train_step() {
-    enqueue_input(staged_images.ptr);
-    check(cudaMemcpyAsync(labels.ptr, staged_labels.ptr, std::size_t(batch) * sizeof(int), cudaMemcpyHostToDevice,
-                          stream),
-          "labels to the device");
-    check(cudaMemcpyAsync(lr(), staged_lr.ptr, sizeof(float), cudaMemcpyHostToDevice, stream),
-          "learning rate to the device");
-    run(forward_steps);
-    enqueue_loss();
-    run(backward_steps);
-    enqueue_update(loss());
-    check(cudaMemcpyAsync(staged_loss.ptr, loss(), sizeof(float), cudaMemcpyDeviceToHost, stream),
-          "loss to the host");
-    check(cudaMemcpyAsync(staged_logits.ptr, value(output), std::size_t(output_size) * elem, cudaMemcpyDeviceToHost,
-                          stream),
-          "logits to the host");
-  }
-};
 
 void Impl::build(Find& find) {
   const int n = int(ops.size());
@@ -1352,10 +954,10 @@ std::unique_ptr<plugin::Executable> create(const codegen::ProgramView& program, 
 }
 
 }  // namespace
-}  // namespace archetype::cudnn
+}  // namespace archetype::cudnn::detail
 
 extern "C" __attribute__((visibility("default"))) const archetype::cudnn::plugin::Api* archetype_cudnn_plugin_api() {
-  static const archetype::cudnn::plugin::Api api{{}, &archetype::cudnn::device_unavailable_reason,
-                                                 &archetype::cudnn::create};
+  static const archetype::cudnn::plugin::Api api{{}, &archetype::cudnn::detail::device_unavailable_reason,
+                                                 &archetype::cudnn::detail::create};
   return &api;
 }
