@@ -271,16 +271,72 @@ struct Impl {
   std::size_t workspace_needed = 0;
 
   void build(Find& find);
+  /// Op `o`'s forward step and backward step (in `backward_of`), T the activations' type:
+  /// executable.cpp dispatches on the kind to the op families' builders below.
   template <class T>
   void build_op(int o, Find& find);
+  // ops_conv.cpp
   template <class T>
   void build_conv(int o, Find& find);
+  // ops_linear.cpp
   template <class T>
   void build_linear(int o);
+  // ops_norm.cpp
   void build_batch_norm(int o);
-  template <class T>
-  void build_simple(int o);
   void build_batch_norm_bf16(int o);
+  template <class T>
+  void build_lrn(int o);
+  // ops_pool.cpp
+  template <class T>
+  void build_pool(int o);
+  // ops_eltwise.cpp
+  template <class T>
+  void build_activation(int o);
+  template <class T>
+  void build_dropout(int o);
+  // ops_merge.cpp
+  template <class T>
+  void build_add(int o);
+  template <class T>
+  void build_concat(int o);
+  template <class T>
+  void build_scale(int o);
+  template <class T>
+  void build_zero_pad_shortcut(int o);
+  // ops_resize.cpp
+  template <class T>
+  void build_pad_to(int o);
+  template <class T>
+  void build_resize(int o);
+
+  /// What an op of kernels.cu reads and writes: its first input X and its output Y (shapes
+  /// is and os), their gradients (null in inference or when not needed), whether dX
+  /// accumulates, and the output's element count.
+  template <class T>
+  struct Operands {
+    Shape is, os;
+    T *X, *Y, *dY, *dX;
+    bool acc;
+    std::int64_t n_out;
+  };
+  template <class T>
+  [[nodiscard]] Operands<T> operands(int o) const {
+    const codegen::Op& op = ops[std::size_t(o)];
+    const int in = op.inputs[0], out = op.output;
+    const bool t = training();
+    return {shape(in),
+            shape(out),
+            value<T>(in),
+            value<T>(out),
+            t ? gradient<T>(out) : nullptr,
+            t ? input_gradient_of<T>(o, 0) : nullptr,
+            t && accumulate(o, 0),
+            count(out)};
+  }
+  /// Op `o`'s backward step, when its output has a gradient `dY` (otherwise it has none).
+  void set_backward(int o, const void* dY, Step s) {
+    if (dY != nullptr) backward_of[std::size_t(o)] = std::move(s);
+  }
   /// A device buffer owned by the executable for one op.
   float* op_buffer(std::int64_t floats, const std::string& what) {
     op_memory.push_back(std::make_unique<DeviceMemory>());

@@ -72,181 +72,35 @@ void Impl::build(Find& find) {
 
 template <class T>
 void Impl::build_op(int o, Find& find) {
-  switch (ops[std::size_t(o)].layer.op) {
+  const LayerKind kind = ops[std::size_t(o)].layer.op;
+  if (nhwc && !has_channels_last_kernel(kind)) {
+    throw std::logic_error("no channels-last implementation (channels_last_possible must refuse it)");
+  }
+  switch (kind) {
     case LayerKind::conv: return build_conv<T>(o, find);
     case LayerKind::linear: return build_linear<T>(o);
     case LayerKind::batch_norm:
       if constexpr (std::is_same_v<T, Bf16>) return build_batch_norm_bf16(o);
       else return build_batch_norm(o);
-    default: return build_simple<T>(o);
-  }
-}
-
-// Everything else: the kernels of kernels.cu.
-template <class T>
-void Impl::build_simple(int o) {
-  const codegen::Op& op = ops[std::size_t(o)];
-  const LayerRow& L = op.layer;
-  const int in = op.inputs[0], out = op.output;
-  const Shape is = shape(in), os = shape(out);
-  T* X = value<T>(in);
-  T* Y = value<T>(out);
-  T* dY = training() ? gradient<T>(out) : nullptr;
-  T* dX = training() ? input_gradient_of<T>(o, 0) : nullptr;
-  const bool acc = training() && accumulate(o, 0);
-  const std::int64_t n_out = count(out);
-  const bool backward = dY != nullptr;
-  auto set_backward = [&](Step s) {
-    if (backward) backward_of[std::size_t(o)] = std::move(s);
-  };
-  cudaStream_t st = stream;
-  if (nhwc && !has_channels_last_kernel(L.op)) {
-    throw std::logic_error("no channels-last implementation (channels_last_possible must refuse it)");
-  }
-
-  switch (L.op) {
-    case LayerKind::relu:
-    case LayerKind::relu6:
-    case LayerKind::silu:
-    case LayerKind::sigmoid: {
-      const kernels::Activation a = L.op == LayerKind::relu    ? kernels::Activation::relu
-                                    : L.op == LayerKind::relu6 ? kernels::Activation::relu6
-                                    : L.op == LayerKind::silu  ? kernels::Activation::silu
-                                                               : kernels::Activation::sigmoid;
-      forward_steps.push_back([st, a, X, Y, n_out] { kernels::activation_forward(st, a, X, Y, n_out); });
-      const T* from = a == kernels::Activation::silu ? X : Y;  // plan.cpp keeps the one read
-      if (dX != nullptr) {
-        set_backward([st, a, from, dY, dX, n_out, acc] {
-          kernels::activation_backward(st, a, from, dY, dX, n_out, acc);
-        });
-      }
-      return;
-    }
-    case LayerKind::dropout:
-    case LayerKind::stochastic_depth: {  // active (plan.cpp makes the inactive ones views)
-      const std::int64_t run = L.op == LayerKind::stochastic_depth ? is.elements() : 1;
-      const double p = L.p;
-      const std::uint64_t seed = options.dropout_seed + std::uint64_t(o) * 0x632be59bd9b4e019ULL;
-      const std::uint64_t* step = dropout_step();
-      forward_steps.push_back(
-          [st, X, Y, n_out, run, p, seed, step] { kernels::dropout_forward(st, X, Y, n_out, run, p, seed, step); });
-      if (dX != nullptr) {
-        set_backward([st, dY, dX, n_out, run, p, seed, step, acc] {
-          kernels::dropout_backward(st, dY, dX, n_out, run, p, seed, step, acc);
-        });
-      }
-      return;
-    }
+    case LayerKind::local_response_norm: return build_lrn<T>(o);
     case LayerKind::max_pool:
     case LayerKind::avg_pool:
     case LayerKind::global_avg_pool:
-    case LayerKind::adaptive_avg_pool: {
-      kernels::Pool g;
-      g.planes = batch * is.c;
-      g.in_h = is.h, g.in_w = is.w, g.out_h = os.h, g.out_w = os.w;
-      g.kernel_h = L.kernel_h, g.kernel_w = L.kernel_w, g.stride_h = L.stride_h, g.stride_w = L.stride_w;
-      g.pad_h = L.pad_h, g.pad_w = L.pad_w;
-      g.adaptive = L.op == LayerKind::global_avg_pool || L.op == LayerKind::adaptive_avg_pool;
-      g.channels = is.c;
-      g.nhwc = nhwc;
-      if (L.op == LayerKind::max_pool) {
-        forward_steps.push_back([st, g, X, Y] { kernels::max_pool_forward(st, g, X, Y); });
-        if (dX != nullptr) set_backward([st, g, X, dY, dX, acc] { kernels::max_pool_backward(st, g, X, dY, dX, acc); });
-      } else {
-        forward_steps.push_back([st, g, X, Y] { kernels::avg_pool_forward(st, g, X, Y); });
-        if (dX != nullptr) set_backward([st, g, dY, dX, acc] { kernels::avg_pool_backward(st, g, dY, dX, acc); });
-      }
-      return;
-    }
-    case LayerKind::local_response_norm: {
-      const kernels::Lrn g{batch, is.c, std::int64_t{is.h} * is.w, L.lrn_size, float(L.alpha), float(L.beta),
-                           float(L.k)};
-      forward_steps.push_back([st, g, X, Y] { kernels::lrn_forward(st, g, X, Y); });
-      if (dX != nullptr) set_backward([st, g, X, dY, dX, acc] { kernels::lrn_backward(st, g, X, dY, dX, acc); });
-      return;
-    }
-    case LayerKind::scale: {
-      const int gate_t = op.inputs[1];
-      const T* G = value<T>(gate_t);
-      const std::int64_t planes = std::int64_t{batch} * is.c, plane = std::int64_t{is.h} * is.w;
-      const int channels = is.c;
-      const bool cl = nhwc;
-      forward_steps.push_back([st, X, G, Y, planes, plane, channels, cl] {
-        kernels::scale_forward(st, X, G, Y, planes, plane, channels, cl);
-      });
-      T* dG = training() ? input_gradient_of<T>(o, 1) : nullptr;
-      const bool acc_g = training() && accumulate(o, 1);
-      if (dX != nullptr || dG != nullptr) {
-        set_backward([st, X, G, dY, dX, acc, dG, acc_g, planes, plane, channels, cl] {
-          kernels::scale_backward(st, X, G, dY, dX, acc, dG, acc_g, planes, plane, channels, cl);
-        });
-      }
-      return;
-    }
-    case LayerKind::zero_pad_shortcut: {
-      const kernels::ZeroPad g{batch, is.c, is.h, is.w, os.c, os.h, os.w, L.stride_h, nhwc};
-      forward_steps.push_back([st, g, X, Y] { kernels::zero_pad_forward(st, g, X, Y); });
-      if (dX != nullptr) set_backward([st, g, dY, dX, acc] { kernels::zero_pad_backward(st, g, dY, dX, acc); });
-      return;
-    }
-    case LayerKind::pad_to: {
-      const kernels::PadTo g{batch * is.c, is.h, is.w, os.h, os.w};
-      forward_steps.push_back([st, g, X, Y] { kernels::pad_to_forward(st, g, X, Y); });
-      if (dX != nullptr) set_backward([st, g, dY, dX, acc] { kernels::pad_to_backward(st, g, dY, dX, acc); });
-      return;
-    }
-    case LayerKind::resize: {
-      const kernels::Resize g{batch * is.c, is.h, is.w, os.h, os.w};
-      forward_steps.push_back([st, g, X, Y] { kernels::resize_forward(st, g, X, Y); });
-      if (dX != nullptr) set_backward([st, g, dY, dX, acc] { kernels::resize_backward(st, g, dY, dX, acc); });
-      return;
-    }
-    case LayerKind::add: {
-      kernels::Sources<T> sources;
-      sources.count = op.input_count;
-      for (int i = 0; i < op.input_count; ++i) sources.data[i] = value<T>(op.inputs[i]);
-      forward_steps.push_back([st, sources, Y, n_out] { kernels::sum_forward(st, sources, Y, n_out); });
-      std::vector<std::pair<T*, bool>> targets;  // every input receives the whole gradient
-      for (int i = 0; i < op.input_count; ++i) {
-        if (T* d = training() ? input_gradient_of<T>(o, i) : nullptr) targets.emplace_back(d, accumulate(o, i));
-      }
-      if (!targets.empty()) {
-        set_backward([st, dY, targets, n_out] {
-          for (const auto& [d, a] : targets) kernels::copy_or_add(st, dY, d, n_out, a);
-        });
-      }
-      return;
-    }
-    case LayerKind::concat: {
-      struct Part {
-        kernels::Slice slice;
-        const T* x;
-        T* dx;
-        bool acc;
-      };
-      std::vector<Part> parts;
-      int offset = 0;
-      for (int i = 0; i < op.input_count; ++i) {
-        const Shape s = shape(op.inputs[i]);
-        const kernels::Slice slice{batch, s.c, os.c, offset, std::int64_t{s.h} * s.w, nhwc};
-        parts.push_back({slice, value<T>(op.inputs[i]), training() ? input_gradient_of<T>(o, i) : nullptr,
-                         training() && accumulate(o, i)});
-        offset += s.c;
-      }
-      if (offset != os.c) throw std::logic_error("concat: the inputs' channels do not add up to the output's");
-      forward_steps.push_back([st, parts, Y] {
-        for (const Part& p : parts) kernels::concat_forward(st, p.slice, p.x, Y);
-      });
-      set_backward([st, parts, dY] {
-        for (const Part& p : parts) {
-          if (p.dx != nullptr) kernels::concat_backward(st, p.slice, dY, p.dx, p.acc);
-        }
-      });
-      return;
-    }
-    default: break;
+    case LayerKind::adaptive_avg_pool: return build_pool<T>(o);
+    case LayerKind::relu:
+    case LayerKind::relu6:
+    case LayerKind::silu:
+    case LayerKind::sigmoid: return build_activation<T>(o);
+    case LayerKind::dropout:
+    case LayerKind::stochastic_depth: return build_dropout<T>(o);
+    case LayerKind::add: return build_add<T>(o);
+    case LayerKind::concat: return build_concat<T>(o);
+    case LayerKind::scale: return build_scale<T>(o);
+    case LayerKind::zero_pad_shortcut: return build_zero_pad_shortcut<T>(o);
+    case LayerKind::pad_to: return build_pad_to<T>(o);
+    case LayerKind::resize: return build_resize<T>(o);
+    default: throw std::logic_error("no cuDNN implementation of this op kind");
   }
-  throw std::logic_error("no cuDNN implementation of this op kind");
 }
 
 /// The plug-in's side of `cudnn::Executable` (plugin.hpp): what executable.hpp documents,

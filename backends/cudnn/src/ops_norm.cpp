@@ -1,5 +1,5 @@
-// Normalisation: BatchNorm (cuDNN for fp32, the kernels of kernels.cu for bf16), forward
-// and backward.
+// Normalisation: BatchNorm (cuDNN for fp32, the kernels of kernels.cu for bf16) and
+// LocalResponseNorm (kernels.cu; NCHW only), forward and backward.
 #include "context.hpp"
 
 #include <algorithm>
@@ -112,5 +112,23 @@ void Impl::build_batch_norm_bf16(int o) {
                                  coefficients);
   };
 }
+
+template <class T>
+void Impl::build_lrn(int o) {
+  const LayerRow& L = ops[std::size_t(o)].layer;
+  const Operands<T> io = operands<T>(o);
+  const std::int64_t plane = std::int64_t{io.is.h} * io.is.w;
+  const kernels::Lrn g{batch,          io.is.c,       plane,     L.lrn_size,
+                       float(L.alpha), float(L.beta), float(L.k)};
+  cudaStream_t st = stream;
+  forward_steps.push_back([st, g, io] { kernels::lrn_forward(st, g, io.X, io.Y); });
+  if (io.dX != nullptr) {
+    set_backward(o, io.dY,
+                 [st, g, io] { kernels::lrn_backward(st, g, io.X, io.dY, io.dX, io.acc); });
+  }
+}
+
+template void Impl::build_lrn<float>(int o);
+template void Impl::build_lrn<Bf16>(int o);
 
 }  // namespace archetype::cudnn::detail
