@@ -337,6 +337,23 @@ struct Impl {
   void set_backward(int o, const void* dY, Step s) {
     if (dY != nullptr) backward_of[std::size_t(o)] = std::move(s);
   }
+  /// The steps of an op whose kernels take one geometry `g` (kernels.hpp): forward(stream,
+  /// g, X, Y) and, where dX is needed, backward(stream, g, dY, dX, acc), or backward(stream,
+  /// g, X, dY, dX, acc) for a backward that reads the input.
+  template <class T, class G, class Backward>
+  void build_kernels(int o, const Operands<T>& io, const G& g,
+                     void (*forward)(cudaStream_t, const G&, const T*, T*), Backward backward) {
+    cudaStream_t st = stream;
+    forward_steps.push_back([st, g, io, forward] { forward(st, g, io.X, io.Y); });
+    if (io.dX == nullptr) return;
+    set_backward(o, io.dY, [st, g, io, backward] {
+      if constexpr (std::is_invocable_v<Backward, cudaStream_t, const G&, T*, T*, bool>) {
+        backward(st, g, io.dY, io.dX, io.acc);
+      } else {
+        backward(st, g, io.X, io.dY, io.dX, io.acc);
+      }
+    });
+  }
   /// A device buffer owned by the executable for one op.
   float* op_buffer(std::int64_t floats, const std::string& what) {
     op_memory.push_back(std::make_unique<DeviceMemory>());

@@ -99,12 +99,7 @@ void Impl::build_zero_pad_shortcut(int o) {
   const Shape is = io.is, os = io.os;
   const kernels::ZeroPad g{
       batch, is.c, is.h, is.w, os.c, os.h, os.w, ops[std::size_t(o)].layer.stride_h, nhwc};
-  cudaStream_t st = stream;
-  forward_steps.push_back([st, g, io] { kernels::zero_pad_forward(st, g, io.X, io.Y); });
-  if (io.dX != nullptr) {
-    set_backward(o, io.dY,
-                 [st, g, io] { kernels::zero_pad_backward(st, g, io.dY, io.dX, io.acc); });
-  }
+  build_kernels(o, io, g, kernels::zero_pad_forward<T>, kernels::zero_pad_backward<T>);
 }
 
 template void Impl::build_add<float>(int o);

@@ -120,12 +120,7 @@ void Impl::build_lrn(int o) {
   const std::int64_t plane = std::int64_t{io.is.h} * io.is.w;
   const kernels::Lrn g{batch,          io.is.c,       plane,     L.lrn_size,
                        float(L.alpha), float(L.beta), float(L.k)};
-  cudaStream_t st = stream;
-  forward_steps.push_back([st, g, io] { kernels::lrn_forward(st, g, io.X, io.Y); });
-  if (io.dX != nullptr) {
-    set_backward(o, io.dY,
-                 [st, g, io] { kernels::lrn_backward(st, g, io.X, io.dY, io.dX, io.acc); });
-  }
+  build_kernels(o, io, g, kernels::lrn_forward<T>, kernels::lrn_backward<T>);
 }
 
 template void Impl::build_lrn<float>(int o);

@@ -18,19 +18,10 @@ void Impl::build_pool(int o) {
   g.adaptive = L.op == LayerKind::global_avg_pool || L.op == LayerKind::adaptive_avg_pool;
   g.channels = is.c;
   g.nhwc = nhwc;
-  cudaStream_t st = stream;
   if (L.op == LayerKind::max_pool) {
-    forward_steps.push_back([st, g, io] { kernels::max_pool_forward(st, g, io.X, io.Y); });
-    if (io.dX != nullptr) {
-      set_backward(o, io.dY,
-                   [st, g, io] { kernels::max_pool_backward(st, g, io.X, io.dY, io.dX, io.acc); });
-    }
+    build_kernels(o, io, g, kernels::max_pool_forward<T>, kernels::max_pool_backward<T>);
   } else {
-    forward_steps.push_back([st, g, io] { kernels::avg_pool_forward(st, g, io.X, io.Y); });
-    if (io.dX != nullptr) {
-      set_backward(o, io.dY,
-                   [st, g, io] { kernels::avg_pool_backward(st, g, io.dY, io.dX, io.acc); });
-    }
+    build_kernels(o, io, g, kernels::avg_pool_forward<T>, kernels::avg_pool_backward<T>);
   }
 }
 

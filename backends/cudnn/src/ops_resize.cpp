@@ -9,22 +9,14 @@ template <class T>
 void Impl::build_pad_to(int o) {
   const Operands<T> io = operands<T>(o);
   const kernels::PadTo g{batch * io.is.c, io.is.h, io.is.w, io.os.h, io.os.w};
-  cudaStream_t st = stream;
-  forward_steps.push_back([st, g, io] { kernels::pad_to_forward(st, g, io.X, io.Y); });
-  if (io.dX != nullptr) {
-    set_backward(o, io.dY, [st, g, io] { kernels::pad_to_backward(st, g, io.dY, io.dX, io.acc); });
-  }
+  build_kernels(o, io, g, kernels::pad_to_forward<T>, kernels::pad_to_backward<T>);
 }
 
 template <class T>
 void Impl::build_resize(int o) {
   const Operands<T> io = operands<T>(o);
   const kernels::Resize g{batch * io.is.c, io.is.h, io.is.w, io.os.h, io.os.w};
-  cudaStream_t st = stream;
-  forward_steps.push_back([st, g, io] { kernels::resize_forward(st, g, io.X, io.Y); });
-  if (io.dX != nullptr) {
-    set_backward(o, io.dY, [st, g, io] { kernels::resize_backward(st, g, io.dY, io.dX, io.acc); });
-  }
+  build_kernels(o, io, g, kernels::resize_forward<T>, kernels::resize_backward<T>);
 }
 
 template void Impl::build_pad_to<float>(int o);
