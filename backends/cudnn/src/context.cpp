@@ -27,23 +27,21 @@ void check(cublasStatus_t s, const std::string& what) {
 
 Shared<cudnnTensorDescriptor_t> tensor_desc(int n, int c, int h, int w, cudnnDataType_t type,
                                             bool nhwc) {
-  cudnnTensorDescriptor_t d = nullptr;
-  check(cudnnCreateTensorDescriptor(&d), "cudnnCreateTensorDescriptor");
-  Shared<cudnnTensorDescriptor_t> owned(d, cudnnDestroyTensorDescriptor);
-  check(
-      cudnnSetTensor4dDescriptor(d, nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW, type, n, c, h, w),
-      "cudnnSetTensor4dDescriptor");
+  auto owned = make_descriptor(cudnnCreateTensorDescriptor, cudnnDestroyTensorDescriptor,
+                               "cudnnCreateTensorDescriptor");
+  check(cudnnSetTensor4dDescriptor(owned.get(), nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW, type,
+                                   n, c, h, w),
+        "cudnnSetTensor4dDescriptor");
   return owned;
 }
 
 Shared<cudnnFilterDescriptor_t> filter_desc(int k, int c, int h, int w, cudnnDataType_t type,
                                             bool nhwc) {
-  cudnnFilterDescriptor_t d = nullptr;
-  check(cudnnCreateFilterDescriptor(&d), "cudnnCreateFilterDescriptor");
-  Shared<cudnnFilterDescriptor_t> owned(d, cudnnDestroyFilterDescriptor);
-  check(
-      cudnnSetFilter4dDescriptor(d, type, nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW, k, c, h, w),
-      "cudnnSetFilter4dDescriptor");
+  auto owned = make_descriptor(cudnnCreateFilterDescriptor, cudnnDestroyFilterDescriptor,
+                               "cudnnCreateFilterDescriptor");
+  check(cudnnSetFilter4dDescriptor(owned.get(), type, nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW,
+                                   k, c, h, w),
+        "cudnnSetFilter4dDescriptor");
   return owned;
 }
 

@@ -46,20 +46,15 @@ void check(cublasStatus_t s, const std::string& what);
 /// The alpha and beta of cuDNN's and cuBLAS's blending: y = alpha * result + beta * y.
 inline constexpr float one = 1.f, zero = 0.f;
 
-/// Device memory, freed with the owner.
-struct DeviceMemory {
+/// Memory that `Free` releases with its owner.
+template <cudaError_t (*Free)(void*)>
+struct OwnedMemory {
   void* ptr = nullptr;
-  std::size_t bytes = 0;
-  DeviceMemory() = default;
-  DeviceMemory(const DeviceMemory&) = delete;
-  DeviceMemory& operator=(const DeviceMemory&) = delete;
-  ~DeviceMemory() {
-    if (ptr != nullptr) cudaFree(ptr);
-  }
-  void allocate(std::size_t n, const std::string& what) {
-    bytes = n;
-    if (n > 0)
-      check(cudaMalloc(&ptr, n), "cannot allocate " + std::to_string(n) + " bytes for " + what);
+  OwnedMemory() = default;
+  OwnedMemory(const OwnedMemory&) = delete;
+  OwnedMemory& operator=(const OwnedMemory&) = delete;
+  ~OwnedMemory() {
+    if (ptr != nullptr) Free(ptr);
   }
   template <class T>
   [[nodiscard]] T* as() const {
@@ -67,22 +62,22 @@ struct DeviceMemory {
   }
 };
 
-/// Pinned host memory (the staging buffers that captured copies read and write).
-struct PinnedMemory {
-  void* ptr = nullptr;
-  PinnedMemory() = default;
-  PinnedMemory(const PinnedMemory&) = delete;
-  PinnedMemory& operator=(const PinnedMemory&) = delete;
-  ~PinnedMemory() {
-    if (ptr != nullptr) cudaFreeHost(ptr);
+/// Device memory.
+struct DeviceMemory : OwnedMemory<cudaFree> {
+  std::size_t bytes = 0;
+  void allocate(std::size_t n, const std::string& what) {
+    bytes = n;
+    if (n > 0) {
+      check(cudaMalloc(&ptr, n), "cannot allocate " + std::to_string(n) + " bytes for " + what);
+    }
   }
+};
+
+/// Pinned host memory (the staging buffers that captured copies read and write).
+struct PinnedMemory : OwnedMemory<cudaFreeHost> {
   void allocate(std::size_t n, const std::string& what) {
     check(cudaMallocHost(&ptr, std::max<std::size_t>(n, 1)),
           "cannot allocate pinned host memory for " + what);
-  }
-  template <class T>
-  [[nodiscard]] T* as() const {
-    return static_cast<T*>(ptr);
   }
 };
 
@@ -98,6 +93,14 @@ inline constexpr cudnnDataType_t data_type =
 template <class T>
 inline constexpr cudaDataType_t blas_type = std::is_same_v<T, Bf16> ? CUDA_R_16BF : CUDA_R_32F;
 
+/// A new cuDNN descriptor (`create`), destroyed (`destroy`) with its last owner.
+template <class D>
+Shared<D> make_descriptor(cudnnStatus_t (*create)(D*), cudnnStatus_t (*destroy)(D),
+                          const char* what) {
+  D d = nullptr;
+  check(create(&d), what);
+  return Shared<D>(d, destroy);
+}
 /// An N x C x H x W tensor: NCHW, or NHWC (channels-last).
 Shared<cudnnTensorDescriptor_t> tensor_desc(int n, int c, int h, int w,
                                             cudnnDataType_t type = CUDNN_DATA_FLOAT,
@@ -194,17 +197,11 @@ struct Impl {
   /// writes: the fp32 blocks, or their bf16 copies.
   template <class T>
   [[nodiscard]] T* weights(std::int64_t offset) const {
-    if constexpr (std::is_same_v<T, Bf16>)
-      return params_lp.as<Bf16>() + offset;
-    else
-      return params.as<float>() + offset;
+    return (std::is_same_v<T, Bf16> ? params_lp : params).template as<T>() + offset;
   }
   template <class T>
   [[nodiscard]] T* weight_gradients(std::int64_t offset) const {
-    if constexpr (std::is_same_v<T, Bf16>)
-      return grads_lp.as<Bf16>() + offset;
-    else
-      return grads.as<float>() + offset;
+    return (std::is_same_v<T, Bf16> ? grads_lp : grads).template as<T>() + offset;
   }
   /// A run of the flat parameter block as the bf16 copy holds it: plain, or (k > 0) a K x C x
   /// R x S convolution filter, KCRS in the block and KRSC in the copy (channels-last).

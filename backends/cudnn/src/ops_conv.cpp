@@ -15,9 +15,9 @@ namespace {
 /// Math: bf16 takes tensor cores (CUDNN_TENSOR_OP_MATH); fp32 takes them only with TF32
 /// (default math), else plain FMA.
 Shared<cudnnConvolutionDescriptor_t> conv_desc(const LayerRow& L, bool tf32, bool bf16) {
-  cudnnConvolutionDescriptor_t d = nullptr;
-  check(cudnnCreateConvolutionDescriptor(&d), "cudnnCreateConvolutionDescriptor");
-  Shared<cudnnConvolutionDescriptor_t> owned(d, cudnnDestroyConvolutionDescriptor);
+  auto owned = make_descriptor(cudnnCreateConvolutionDescriptor, cudnnDestroyConvolutionDescriptor,
+                               "cudnnCreateConvolutionDescriptor");
+  cudnnConvolutionDescriptor_t d = owned.get();
   check(cudnnSetConvolution2dDescriptor(d, L.pad_h, L.pad_w, L.stride_h, L.stride_w, 1, 1,
                                         CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
         "cudnnSetConvolution2dDescriptor");

@@ -15,10 +15,9 @@ void Impl::build_batch_norm(int o) {
   const int in = op.inputs[0], out = op.output;
   const Shape s = shape(in);
   auto x = tensor_desc(batch, s.c, s.h, s.w);
-  cudnnTensorDescriptor_t raw = nullptr;
-  check(cudnnCreateTensorDescriptor(&raw), "cudnnCreateTensorDescriptor");
-  Shared<cudnnTensorDescriptor_t> bn(raw, cudnnDestroyTensorDescriptor);
-  check(cudnnDeriveBNTensorDescriptor(raw, x.get(), CUDNN_BATCHNORM_SPATIAL),
+  auto bn = make_descriptor(cudnnCreateTensorDescriptor, cudnnDestroyTensorDescriptor,
+                            "cudnnCreateTensorDescriptor");
+  check(cudnnDeriveBNTensorDescriptor(bn.get(), x.get(), CUDNN_BATCHNORM_SPATIAL),
         "cudnnDeriveBNTensorDescriptor");
   const double eps = std::max(options.batch_norm_epsilon, CUDNN_BN_MIN_EPSILON);
   const double momentum = options.batch_norm_momentum;
