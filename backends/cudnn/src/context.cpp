@@ -177,4 +177,50 @@ void Impl::enqueue_train_step() {
         "logits to the host");
 }
 
+void Impl::start_device() {
+  check(cudaSetDevice(options.device), "cudaSetDevice");
+  check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate");
+  check(cudnnCreate(&dnn), "cudnnCreate");
+  check(cudnnSetStream(dnn, stream), "cudnnSetStream");
+  check(cublasCreate(&blas), "cublasCreate");
+  check(cublasSetStream(blas, stream), "cublasSetStream");
+  check(cublasSetMathMode(blas, options.tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
+        "cublasSetMathMode");
+  // cuBLAS gets a workspace of its own so that it never allocates inside a captured graph
+  // (32 MiB: NVIDIA's recommendation for Hopper).
+  blas_workspace.allocate(std::size_t{32} << 20, "the cuBLAS workspace");
+  check(cublasSetWorkspace(blas, blas_workspace.ptr, blas_workspace.bytes), "cublasSetWorkspace");
+
+  const auto floats = [](std::int64_t n) { return std::size_t(n) * sizeof(float); };
+  const auto elements = [this](std::int64_t n) { return std::size_t(n) * elem; };
+  arena.allocate(elements(plan.arena), "the activation arena");
+  if (options.bf16) {
+    params_lp.allocate(std::size_t(params_count) * sizeof(Bf16), "the bf16 parameters");
+    grads_lp.allocate(std::size_t(params_count) * sizeof(Bf16), "the bf16 weight gradients");
+    input_f32.allocate(floats(input_size), "the fp32 input");
+  }
+  params.allocate(floats(params_count), "the parameters");
+  grads.allocate(floats(params_count), "the gradients");
+  buffers.allocate(floats(buffers_count), "the running statistics");
+  state.allocate(floats(state_count), "the optimizer state");
+  scalars.allocate(32, "the step scalars");
+  labels.allocate(std::size_t(batch) * sizeof(int), "the labels");
+  per_sample.allocate(std::size_t(batch) * sizeof(double), "the per-image losses");
+  if (gradient(output) == nullptr)
+    loss_gradient_scratch.allocate(elements(output_size), "the loss gradient");
+  for (DeviceMemory* d : {&arena, &params, &grads, &state, &scalars, &params_lp, &grads_lp}) {
+    if (d->bytes > 0) check(cudaMemset(d->ptr, 0, d->bytes), "zeroing device memory");
+  }
+  host_params.assign(std::size_t(params_count), 0.f);
+  host_grads.assign(std::size_t(params_count), 0.f);
+  host_buffers.assign(std::size_t(buffers_count), 0.f);
+  host_state.assign(std::size_t(state_count), 0.f);
+  for (const codegen::Op& op : ops) {  // running variance 1, as PyTorch starts
+    if (op.layer.op == LayerKind::batch_norm) {
+      std::fill_n(host_buffers.begin() + op.buffer_offset + op.layer.in.c, op.layer.in.c, 1.f);
+    }
+  }
+  upload(buffers, host_buffers, "buffers to the device");
+}
+
 }  // namespace archetype::cudnn::detail

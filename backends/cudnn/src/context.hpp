@@ -31,6 +31,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -254,6 +255,19 @@ struct Impl {
   void download(std::vector<T>& h, const void* d, const char* what) {
     if (!h.empty())
       check(cudaMemcpy(h.data(), d, h.size() * sizeof(T), cudaMemcpyDeviceToHost), what);
+  }
+  /// On Options::device: the stream, the cuDNN and cuBLAS handles, the device memory the plan
+  /// and the program ask for (zeroed), the host mirrors and the running statistics (variance
+  /// 1, as PyTorch starts). Needs the fields above set.
+  void start_device();
+  /// A host mirror handed out (the caller may write it): first refreshed from `device` when
+  /// the device's copy is newer, then marked to go back before the next device call.
+  std::span<float> mirror(std::vector<float>& host, const DeviceMemory& device, bool& device_newer,
+                          bool& host_dirty, const char* what) {
+    if (device_newer) download(host, device.ptr, what);
+    device_newer = false;
+    host_dirty = true;
+    return host;
   }
   /// Mirrors handed out since the last device call go back to the device first.
   void push_host_mirrors();

@@ -1,8 +1,10 @@
-// The cuDNN Executable: plans memory (plan.hpp), builds one forward and one backward
-// closure per op once, then forward()/backward()/train_step() only enqueue them on one
-// stream (or replay them as a captured CUDA Graph). Built into the backend's plug-in
-// (plugin.hpp), with plan.cpp and kernels.cu: `DeviceExecutable` is what the public
-// `cudnn::Executable` (facade.cpp) forwards to.
+// The cuDNN Executable's driver: allocates what the memory plan (plan.hpp) asks for, runs
+// the build loop (each op's builder is in the ops_*.cpp of its family, context.hpp says how
+// they share the state), then forward()/backward()/train_step() only enqueue the built
+// steps on one stream (or replay them as a captured CUDA Graph). Built into the backend's
+// plug-in (plugin.hpp), with plan.cpp and kernels.cu: `DeviceExecutable` is what the public
+// `cudnn::Executable` (facade.cpp) forwards to, and `archetype_cudnn_plugin_api` the
+// plug-in's entry point.
 
 #include "context.hpp"
 #include "plugin.hpp"
@@ -13,6 +15,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -28,7 +31,8 @@ void Impl::build(Find& find) {
     bool random = false;
     for (int o = 0; o < n; ++o) {
       const LayerKind k = ops[std::size_t(o)].layer.op;
-      random = random || ((k == LayerKind::dropout || k == LayerKind::stochastic_depth) && !plan.view_op[std::size_t(o)]);
+      random = random || ((k == LayerKind::dropout || k == LayerKind::stochastic_depth) &&
+                          !plan.view_op[std::size_t(o)]);
     }
     if (random) {  // new dropout draws for every forward pass (the backward reuses them)
       std::uint64_t* step = dropout_step();
@@ -36,25 +40,32 @@ void Impl::build(Find& find) {
     }
   }
   if (bf16() && params_count > 0) {  // this step's parameters in bf16, for the products
-    std::vector<ParamRun> runs;  // every op's, adjacent plain runs merged (one cast for NCHW)
+    std::vector<ParamRun> runs;      // every op's, adjacent plain runs merged (one cast for NCHW)
     for (const codegen::Op& op : ops) {
       if (op.layer.params == 0) continue;
       for (const ParamRun& r : param_runs(op)) {
         const bool merge = !runs.empty() && r.k == 0 && runs.back().k == 0 &&
                            runs.back().offset + runs.back().count == r.offset;
-        if (merge) runs.back().count += r.count;
-        else runs.push_back(r);
+        if (merge)
+          runs.back().count += r.count;
+        else
+          runs.push_back(r);
       }
     }
-    forward_steps.push_back([this, runs] { cast_runs(runs, params.as<float>(), params_lp.as<Bf16>()); });
+    forward_steps.push_back(
+        [this, runs] { cast_runs(runs, params.as<float>(), params_lp.as<Bf16>()); });
   }
   for (int o = 0; o < n; ++o) {
-    if (plan.view_op[std::size_t(o)] || plan.absorbed[std::size_t(o)]) continue;  // an absorbed ReLU: in its BatchNorm
+    if (plan.view_op[std::size_t(o)] || plan.absorbed[std::size_t(o)])
+      continue;  // an absorbed ReLU: in its BatchNorm
     try {
-      if (bf16()) build_op<Bf16>(o, find);
-      else build_op<float>(o, find);
+      if (bf16())
+        build_op<Bf16>(o, find);
+      else
+        build_op<float>(o, find);
     } catch (const std::exception& e) {
-      throw std::runtime_error("archetype::cudnn: cannot build " + op_name(ops[std::size_t(o)]) + ": " + e.what());
+      throw std::runtime_error("archetype::cudnn: cannot build " + op_name(ops[std::size_t(o)]) +
+                               ": " + e.what());
     }
   }
   if (!training()) return;
@@ -64,7 +75,8 @@ void Impl::build(Find& find) {
     if (plan.gradient_unwritten[std::size_t(plan.base[std::size_t(out)])]) {
       void* g = gradient(out);
       const std::size_t bytes = std::size_t(count(out)) * elem;
-      backward_steps.push_back([this, g, bytes] { check(cudaMemsetAsync(g, 0, bytes, stream), "zero gradient"); });
+      backward_steps.push_back(
+          [this, g, bytes] { check(cudaMemsetAsync(g, 0, bytes, stream), "zero gradient"); });
     }
     if (backward_of[std::size_t(o)]) backward_steps.push_back(backward_of[std::size_t(o)]);
   }
@@ -74,34 +86,65 @@ template <class T>
 void Impl::build_op(int o, Find& find) {
   const LayerKind kind = ops[std::size_t(o)].layer.op;
   if (nhwc && !has_channels_last_kernel(kind)) {
-    throw std::logic_error("no channels-last implementation (channels_last_possible must refuse it)");
+    throw std::logic_error(
+        "no channels-last implementation (channels_last_possible must refuse it)");
   }
   switch (kind) {
-    case LayerKind::conv: return build_conv<T>(o, find);
-    case LayerKind::linear: return build_linear<T>(o);
+    case LayerKind::conv:
+      return build_conv<T>(o, find);
+    case LayerKind::linear:
+      return build_linear<T>(o);
     case LayerKind::batch_norm:
-      if constexpr (std::is_same_v<T, Bf16>) return build_batch_norm_bf16(o);
-      else return build_batch_norm(o);
-    case LayerKind::local_response_norm: return build_lrn<T>(o);
+      if constexpr (std::is_same_v<T, Bf16>)
+        return build_batch_norm_bf16(o);
+      else
+        return build_batch_norm(o);
+    case LayerKind::local_response_norm:
+      return build_lrn<T>(o);
     case LayerKind::max_pool:
     case LayerKind::avg_pool:
     case LayerKind::global_avg_pool:
-    case LayerKind::adaptive_avg_pool: return build_pool<T>(o);
+    case LayerKind::adaptive_avg_pool:
+      return build_pool<T>(o);
     case LayerKind::relu:
     case LayerKind::relu6:
     case LayerKind::silu:
-    case LayerKind::sigmoid: return build_activation<T>(o);
+    case LayerKind::sigmoid:
+      return build_activation<T>(o);
     case LayerKind::dropout:
-    case LayerKind::stochastic_depth: return build_dropout<T>(o);
-    case LayerKind::add: return build_add<T>(o);
-    case LayerKind::concat: return build_concat<T>(o);
-    case LayerKind::scale: return build_scale<T>(o);
-    case LayerKind::zero_pad_shortcut: return build_zero_pad_shortcut<T>(o);
-    case LayerKind::pad_to: return build_pad_to<T>(o);
-    case LayerKind::resize: return build_resize<T>(o);
-    default: throw std::logic_error("no cuDNN implementation of this op kind");
+    case LayerKind::stochastic_depth:
+      return build_dropout<T>(o);
+    case LayerKind::add:
+      return build_add<T>(o);
+    case LayerKind::concat:
+      return build_concat<T>(o);
+    case LayerKind::scale:
+      return build_scale<T>(o);
+    case LayerKind::zero_pad_shortcut:
+      return build_zero_pad_shortcut<T>(o);
+    case LayerKind::pad_to:
+      return build_pad_to<T>(o);
+    case LayerKind::resize:
+      return build_resize<T>(o);
+    default:
+      throw std::logic_error("no cuDNN implementation of this op kind");
   }
 }
+
+namespace {
+
+/// Throws unless every label is a class of the output, in [0, classes).
+void check_labels(std::span<const int> labels, std::int64_t classes) {
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] < 0 || labels[i] >= classes) {
+      throw std::out_of_range("archetype::cudnn: label " + std::to_string(labels[i]) +
+                              " of image " + std::to_string(i) + " is outside [0, " +
+                              std::to_string(classes) + ")");
+    }
+  }
+}
+
+}  // namespace
 
 /// The plug-in's side of `cudnn::Executable` (plugin.hpp): what executable.hpp documents,
 /// done on the device.
@@ -109,7 +152,8 @@ class DeviceExecutable final : public plugin::Executable {
  public:
   using StepResult = cudnn::Executable::StepResult;
   using Memory = cudnn::Executable::Memory;
-  DeviceExecutable(const codegen::ProgramView& program, int batch, Mode mode, const Options& options);
+  DeviceExecutable(const codegen::ProgramView& program, int batch, Mode mode,
+                   const Options& options);
   [[nodiscard]] int batch() const override;
   [[nodiscard]] Mode mode() const override;
   std::span<float> parameters() override;
@@ -124,7 +168,8 @@ class DeviceExecutable final : public plugin::Executable {
   void set_output_gradient(std::span<const float> gradient) override;
   std::span<const float> input_gradient() override;
   void update(double lr) override;
-  StepResult train_step(std::span<const float> images, std::span<const int> labels, double lr) override;
+  StepResult train_step(std::span<const float> images, std::span<const int> labels,
+                        double lr) override;
   [[nodiscard]] bool graph_captured() const override;
   [[nodiscard]] bool channels_last() const override;
   [[nodiscard]] Memory memory() const override;
@@ -133,13 +178,16 @@ class DeviceExecutable final : public plugin::Executable {
   std::unique_ptr<Impl> impl_;
 };
 
-DeviceExecutable::DeviceExecutable(const codegen::ProgramView& program, int batch, Mode mode, const Options& options)
+DeviceExecutable::DeviceExecutable(const codegen::ProgramView& program, int batch, Mode mode,
+                                   const Options& options)
     : impl_(std::make_unique<Impl>()) {
   if (batch < 1) {
-    throw std::invalid_argument("archetype::cudnn: batch must be at least 1, got " + std::to_string(batch));
+    throw std::invalid_argument("archetype::cudnn: batch must be at least 1, got " +
+                                std::to_string(batch));
   }
   if (program.ops.empty() || program.tensors.size() != program.ops.size() + 1) {
-    throw std::invalid_argument("archetype::cudnn: the program has no ops or an inconsistent tensor list");
+    throw std::invalid_argument(
+        "archetype::cudnn: the program has no ops or an inconsistent tensor list");
   }
   if (const std::string reason = device_unavailable_reason(options.device); !reason.empty()) {
     throw std::runtime_error("archetype::cudnn: " + reason);
@@ -148,8 +196,9 @@ DeviceExecutable::DeviceExecutable(const codegen::ProgramView& program, int batc
     cudaDeviceProp prop{};
     check(cudaGetDeviceProperties(&prop, options.device), "cudaGetDeviceProperties");
     if (prop.major < 8) {
-      throw std::runtime_error(std::string("archetype::cudnn: bf16 needs compute capability 8.0 or newer; ") +
-                               prop.name + " has " + std::to_string(prop.major) + "." + std::to_string(prop.minor));
+      throw std::runtime_error(
+          std::string("archetype::cudnn: bf16 needs compute capability 8.0 or newer; ") +
+          prop.name + " has " + std::to_string(prop.major) + "." + std::to_string(prop.minor));
     }
   }
   Impl& m = *impl_;
@@ -171,53 +220,12 @@ DeviceExecutable::DeviceExecutable(const codegen::ProgramView& program, int batc
   m.state_count = opt.kind == OptimizerOptions::Kind::adam ? 2 * program.params
                   : opt.momentum != 0.0                    ? program.params
                                                            : 0;
-  m.plan = plan_memory(program, batch, mode == Mode::training, options.dropout, options.input_gradient,
-                       options.bf16 && options.fuse_batch_norm_relu);
+  m.plan = plan_memory(program, batch, mode == Mode::training, options.dropout,
+                       options.input_gradient, options.bf16 && options.fuse_batch_norm_relu);
   m.elem = options.bf16 ? sizeof(Bf16) : sizeof(float);
   m.nhwc = options.bf16 && options.channels_last && channels_last_possible(program, m.plan);
 
-  check(cudaSetDevice(options.device), "cudaSetDevice");
-  check(cudaStreamCreateWithFlags(&m.stream, cudaStreamNonBlocking), "cudaStreamCreate");
-  check(cudnnCreate(&m.dnn), "cudnnCreate");
-  check(cudnnSetStream(m.dnn, m.stream), "cudnnSetStream");
-  check(cublasCreate(&m.blas), "cublasCreate");
-  check(cublasSetStream(m.blas, m.stream), "cublasSetStream");
-  check(cublasSetMathMode(m.blas, options.tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
-        "cublasSetMathMode");
-  // cuBLAS gets a workspace of its own so that it never allocates inside a captured graph
-  // (32 MiB: NVIDIA's recommendation for Hopper).
-  m.blas_workspace.allocate(std::size_t{32} << 20, "the cuBLAS workspace");
-  check(cublasSetWorkspace(m.blas, m.blas_workspace.ptr, m.blas_workspace.bytes), "cublasSetWorkspace");
-
-  const auto floats = [](std::int64_t n) { return std::size_t(n) * sizeof(float); };
-  const auto elements = [&m](std::int64_t n) { return std::size_t(n) * m.elem; };
-  m.arena.allocate(elements(m.plan.arena), "the activation arena");
-  if (options.bf16) {
-    m.params_lp.allocate(std::size_t(m.params_count) * sizeof(Bf16), "the bf16 parameters");
-    m.grads_lp.allocate(std::size_t(m.params_count) * sizeof(Bf16), "the bf16 weight gradients");
-    m.input_f32.allocate(floats(m.input_size), "the fp32 input");
-  }
-  m.params.allocate(floats(m.params_count), "the parameters");
-  m.grads.allocate(floats(m.params_count), "the gradients");
-  m.buffers.allocate(floats(m.buffers_count), "the running statistics");
-  m.state.allocate(floats(m.state_count), "the optimizer state");
-  m.scalars.allocate(32, "the step scalars");
-  m.labels.allocate(std::size_t(batch) * sizeof(int), "the labels");
-  m.per_sample.allocate(std::size_t(batch) * sizeof(double), "the per-image losses");
-  if (m.gradient(m.output) == nullptr) m.loss_gradient_scratch.allocate(elements(m.output_size), "the loss gradient");
-  for (DeviceMemory* d : {&m.arena, &m.params, &m.grads, &m.state, &m.scalars, &m.params_lp, &m.grads_lp}) {
-    if (d->bytes > 0) check(cudaMemset(d->ptr, 0, d->bytes), "zeroing device memory");
-  }
-  m.host_params.assign(std::size_t(m.params_count), 0.f);
-  m.host_grads.assign(std::size_t(m.params_count), 0.f);
-  m.host_buffers.assign(std::size_t(m.buffers_count), 0.f);
-  m.host_state.assign(std::size_t(m.state_count), 0.f);
-  for (const codegen::Op& op : m.ops) {  // running variance 1, as PyTorch starts
-    if (op.layer.op == LayerKind::batch_norm) {
-      std::fill_n(m.host_buffers.begin() + op.buffer_offset + op.layer.in.c, op.layer.in.c, 1.f);
-    }
-  }
-  m.upload(m.buffers, m.host_buffers, "buffers to the device");
+  m.start_device();
 
   {
     // Measure convolution algorithms with the largest workspace allowed (at most half the
@@ -225,20 +233,22 @@ DeviceExecutable::DeviceExecutable(const codegen::ProgramView& program, int batc
     std::size_t free_bytes = 0, total_bytes = 0;
     check(cudaMemGetInfo(&free_bytes, &total_bytes), "cudaMemGetInfo");
     Impl::Find find;
-    find.memory.allocate(std::min<std::size_t>(std::size_t(options.workspace_limit), free_bytes / 2),
-                         "the algorithm search workspace");
+    find.memory.allocate(
+        std::min<std::size_t>(std::size_t(options.workspace_limit), free_bytes / 2),
+        "the algorithm search workspace");
     m.build(find);
   }
   m.workspace.allocate(m.workspace_needed, "the convolution workspace");
   check(cudaDeviceSynchronize(), "building the executable");
 
-  m.staged_images.allocate(floats(m.input_size), "the images");
+  m.staged_images.allocate(std::size_t(m.input_size) * sizeof(float), "the images");
   m.staged_labels.allocate(std::size_t(batch) * sizeof(int), "the labels");
   m.staged_lr.allocate(sizeof(float), "the learning rate");
   m.staged_loss.allocate(sizeof(float), "the loss");
-  m.staged_logits.allocate(elements(m.output_size), "the logits");
+  m.staged_logits.allocate(std::size_t(m.output_size) * m.elem, "the logits");
   m.host_output.assign(std::size_t(m.output_size), 0.f);
-  if (m.training() && options.input_gradient) m.host_input_grad.assign(std::size_t(m.input_size), 0.f);
+  if (m.training() && options.input_gradient)
+    m.host_input_grad.assign(std::size_t(m.input_size), 0.f);
 }
 
 int DeviceExecutable::batch() const { return impl_->batch; }
@@ -246,10 +256,8 @@ Mode DeviceExecutable::mode() const { return impl_->mode; }
 
 std::span<float> DeviceExecutable::parameters() {
   Impl& m = *impl_;
-  if (m.params_device_newer) m.download(m.host_params, m.params.ptr, "parameters to the host");
-  m.params_device_newer = false;
-  m.params_host_dirty = true;
-  return m.host_params;
+  return m.mirror(m.host_params, m.params, m.params_device_newer, m.params_host_dirty,
+                  "parameters to the host");
 }
 
 std::span<float> DeviceExecutable::gradients() {
@@ -260,35 +268,34 @@ std::span<float> DeviceExecutable::gradients() {
 
 std::span<float> DeviceExecutable::buffers() {
   Impl& m = *impl_;
-  if (m.buffers_device_newer) m.download(m.host_buffers, m.buffers.ptr, "buffers to the host");
-  m.buffers_device_newer = false;
-  m.buffers_host_dirty = true;
-  return m.host_buffers;
+  return m.mirror(m.host_buffers, m.buffers, m.buffers_device_newer, m.buffers_host_dirty,
+                  "buffers to the host");
 }
 
 std::span<float> DeviceExecutable::optimizer_state() {
   Impl& m = *impl_;
-  if (m.state_device_newer) m.download(m.host_state, m.state.ptr, "optimizer state to the host");
-  m.state_device_newer = false;
-  m.state_host_dirty = true;
-  return m.host_state;
+  return m.mirror(m.host_state, m.state, m.state_device_newer, m.state_host_dirty,
+                  "optimizer state to the host");
 }
 
 std::int64_t DeviceExecutable::optimizer_steps() {
   std::int64_t steps = 0;
-  check(cudaMemcpy(&steps, impl_->steps(), sizeof steps, cudaMemcpyDeviceToHost), "step count to the host");
+  check(cudaMemcpy(&steps, impl_->steps(), sizeof steps, cudaMemcpyDeviceToHost),
+        "step count to the host");
   return steps;
 }
 
 void DeviceExecutable::set_optimizer_steps(std::int64_t steps) {
-  check(cudaMemcpy(impl_->steps(), &steps, sizeof steps, cudaMemcpyHostToDevice), "step count to the device");
+  check(cudaMemcpy(impl_->steps(), &steps, sizeof steps, cudaMemcpyHostToDevice),
+        "step count to the device");
 }
 
 std::span<const float> DeviceExecutable::forward(std::span<const float> input) {
   Impl& m = *impl_;
   if (std::int64_t(input.size()) != m.input_size) {
-    throw std::invalid_argument("archetype::cudnn: forward() expected " + std::to_string(m.input_size) +
-                                " floats (batch x input shape), got " + std::to_string(input.size()));
+    throw std::invalid_argument(
+        "archetype::cudnn: forward() expected " + std::to_string(m.input_size) +
+        " floats (batch x input shape), got " + std::to_string(input.size()));
   }
   m.push_host_mirrors();
   m.enqueue_input(input.data());
@@ -306,23 +313,21 @@ std::span<const float> DeviceExecutable::forward(std::span<const float> input) {
 
 float DeviceExecutable::softmax_cross_entropy(std::span<const int> labels) {
   Impl& m = *impl_;
-  if (!m.have_forward) throw std::logic_error("archetype::cudnn: softmax_cross_entropy() before forward()");
+  if (!m.have_forward)
+    throw std::logic_error("archetype::cudnn: softmax_cross_entropy() before forward()");
   if (std::int64_t(labels.size()) != m.batch) {
-    throw std::invalid_argument("archetype::cudnn: softmax_cross_entropy() expected " + std::to_string(m.batch) +
-                                " labels, got " + std::to_string(labels.size()));
+    throw std::invalid_argument("archetype::cudnn: softmax_cross_entropy() expected " +
+                                std::to_string(m.batch) + " labels, got " +
+                                std::to_string(labels.size()));
   }
-  const std::int64_t classes = m.output_size / m.batch;
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    if (labels[i] < 0 || labels[i] >= classes) {
-      throw std::out_of_range("archetype::cudnn: label " + std::to_string(labels[i]) + " of image " +
-                              std::to_string(i) + " is outside [0, " + std::to_string(classes) + ")");
-    }
-  }
-  check(cudaMemcpyAsync(m.labels.ptr, labels.data(), labels.size() * sizeof(int), cudaMemcpyHostToDevice, m.stream),
+  check_labels(labels, m.output_size / m.batch);
+  check(cudaMemcpyAsync(m.labels.ptr, labels.data(), labels.size() * sizeof(int),
+                        cudaMemcpyHostToDevice, m.stream),
         "labels to the device");
   m.enqueue_loss();
   float loss = 0;
-  check(cudaMemcpyAsync(&loss, m.loss(), sizeof loss, cudaMemcpyDeviceToHost, m.stream), "loss to the host");
+  check(cudaMemcpyAsync(&loss, m.loss(), sizeof loss, cudaMemcpyDeviceToHost, m.stream),
+        "loss to the host");
   m.synchronize("softmax cross-entropy");
   m.have_output_grad = m.training();
   return loss;
@@ -331,11 +336,13 @@ float DeviceExecutable::softmax_cross_entropy(std::span<const int> labels) {
 void DeviceExecutable::set_output_gradient(std::span<const float> gradient) {
   Impl& m = *impl_;
   if (std::int64_t(gradient.size()) != m.output_size) {
-    throw std::invalid_argument("archetype::cudnn: set_output_gradient() expected " + std::to_string(m.output_size) +
-                                " floats, got " + std::to_string(gradient.size()));
+    throw std::invalid_argument("archetype::cudnn: set_output_gradient() expected " +
+                                std::to_string(m.output_size) + " floats, got " +
+                                std::to_string(gradient.size()));
   }
   if (!m.training()) {
-    throw std::logic_error("archetype::cudnn: set_output_gradient() needs an executable built for training");
+    throw std::logic_error(
+        "archetype::cudnn: set_output_gradient() needs an executable built for training");
   }
   if (void* g = m.gradient(m.output)) {
     const void* from = gradient.data();
@@ -344,17 +351,20 @@ void DeviceExecutable::set_output_gradient(std::span<const float> gradient) {
       std::transform(gradient.begin(), gradient.end(), m.host_lp.begin(), kernels::to_bf16);
       from = m.host_lp.data();
     }
-    check(cudaMemcpy(g, from, gradient.size() * m.elem, cudaMemcpyHostToDevice), "output gradient to the device");
+    check(cudaMemcpy(g, from, gradient.size() * m.elem, cudaMemcpyHostToDevice),
+          "output gradient to the device");
   }
   m.have_output_grad = true;
 }
 
 void DeviceExecutable::backward() {
   Impl& m = *impl_;
-  if (!m.training()) throw std::logic_error("archetype::cudnn: backward() needs an executable built for training");
+  if (!m.training())
+    throw std::logic_error("archetype::cudnn: backward() needs an executable built for training");
   if (!m.have_forward || !m.have_output_grad) {
     throw std::logic_error(
-        "archetype::cudnn: backward() needs a forward() then softmax_cross_entropy() or set_output_gradient()");
+        "archetype::cudnn: backward() needs a forward() then softmax_cross_entropy() or "
+        "set_output_gradient()");
   }
   m.push_host_mirrors();
   m.run(m.backward_steps);
@@ -370,13 +380,15 @@ std::span<const float> DeviceExecutable::input_gradient() {
     m.host_lp.resize(m.host_input_grad.size());
     m.download(m.host_lp, m.gradient(m.input), "input gradient to the host");
     if (!m.nhwc) {
-      m.to_floats(m.host_lp.data(), m.host_input_grad.data(), std::int64_t(m.host_input_grad.size()));
+      m.to_floats(m.host_lp.data(), m.host_input_grad.data(),
+                  std::int64_t(m.host_input_grad.size()));
     } else {  // NHWC on the device, NCHW for the caller
       const std::int64_t c = m.input_shape.c, hw = std::int64_t{m.input_shape.h} * m.input_shape.w;
       for (std::int64_t n = 0; n < m.batch; ++n) {
         for (std::int64_t ch = 0; ch < c; ++ch) {
           for (std::int64_t k = 0; k < hw; ++k) {
-            m.host_input_grad[std::size_t((n * c + ch) * hw + k)] = kernels::to_float(m.host_lp[std::size_t((n * hw + k) * c + ch)]);
+            m.host_input_grad[std::size_t((n * c + ch) * hw + k)] =
+                kernels::to_float(m.host_lp[std::size_t((n * hw + k) * c + ch)]);
           }
         }
       }
@@ -387,7 +399,8 @@ std::span<const float> DeviceExecutable::input_gradient() {
 
 void DeviceExecutable::update(double lr) {
   Impl& m = *impl_;
-  if (!m.training()) throw std::logic_error("archetype::cudnn: update() needs an executable built for training");
+  if (!m.training())
+    throw std::logic_error("archetype::cudnn: update() needs an executable built for training");
   m.push_host_mirrors();
   *m.staged_lr.as<float>() = float(lr);
   check(cudaMemcpyAsync(m.lr(), m.staged_lr.ptr, sizeof(float), cudaMemcpyHostToDevice, m.stream),
@@ -397,21 +410,18 @@ void DeviceExecutable::update(double lr) {
   m.params_device_newer = m.state_device_newer = true;
 }
 
-DeviceExecutable::StepResult DeviceExecutable::train_step(std::span<const float> images, std::span<const int> labels, double lr) {
+DeviceExecutable::StepResult DeviceExecutable::train_step(std::span<const float> images,
+                                                          std::span<const int> labels, double lr) {
   Impl& m = *impl_;
-  if (!m.training()) throw std::logic_error("archetype::cudnn: train_step() needs an executable built for training");
+  if (!m.training())
+    throw std::logic_error("archetype::cudnn: train_step() needs an executable built for training");
   if (std::int64_t(images.size()) != m.input_size || std::int64_t(labels.size()) != m.batch) {
-    throw std::invalid_argument("archetype::cudnn: train_step() expected " + std::to_string(m.input_size) +
-                                " floats and " + std::to_string(m.batch) + " labels, got " +
-                                std::to_string(images.size()) + " and " + std::to_string(labels.size()));
+    throw std::invalid_argument(
+        "archetype::cudnn: train_step() expected " + std::to_string(m.input_size) + " floats and " +
+        std::to_string(m.batch) + " labels, got " + std::to_string(images.size()) + " and " +
+        std::to_string(labels.size()));
   }
-  const std::int64_t classes = m.output_size / m.batch;
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    if (labels[i] < 0 || labels[i] >= classes) {
-      throw std::out_of_range("archetype::cudnn: label " + std::to_string(labels[i]) + " of image " +
-                              std::to_string(i) + " is outside [0, " + std::to_string(classes) + ")");
-    }
-  }
+  check_labels(labels, m.output_size / m.batch);
   m.push_host_mirrors();
   std::memcpy(m.staged_images.ptr, images.data(), images.size() * sizeof(float));
   std::memcpy(m.staged_labels.ptr, labels.data(), labels.size() * sizeof(int));
@@ -419,7 +429,8 @@ DeviceExecutable::StepResult DeviceExecutable::train_step(std::span<const float>
   ++m.train_calls;
   if (m.options.cuda_graph && m.train_calls >= 2) {
     if (m.graph_exec == nullptr) {  // the first call ran eagerly: cuDNN and cuBLAS are warm
-      check(cudaStreamBeginCapture(m.stream, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+      check(cudaStreamBeginCapture(m.stream, cudaStreamCaptureModeThreadLocal),
+            "cudaStreamBeginCapture");
       try {
         m.enqueue_train_step();
       } catch (...) {
@@ -456,8 +467,9 @@ DeviceExecutable::Memory DeviceExecutable::memory() const {
   r.arena = std::int64_t(m.arena.bytes);
   r.workspace = std::int64_t(m.workspace.bytes + m.blas_workspace.bytes);
   r.total = r.arena + r.workspace;
-  for (const DeviceMemory* d : {&m.params, &m.grads, &m.buffers, &m.state, &m.scalars, &m.labels, &m.per_sample,
-                                &m.loss_gradient_scratch, &m.params_lp, &m.grads_lp, &m.input_f32}) {
+  for (const DeviceMemory* d :
+       {&m.params, &m.grads, &m.buffers, &m.state, &m.scalars, &m.labels, &m.per_sample,
+        &m.loss_gradient_scratch, &m.params_lp, &m.grads_lp, &m.input_f32}) {
     r.total += std::int64_t(d->bytes);
   }
   for (const auto& d : m.op_memory) r.total += std::int64_t(d->bytes);
@@ -466,16 +478,17 @@ DeviceExecutable::Memory DeviceExecutable::memory() const {
 
 namespace {
 
-std::unique_ptr<plugin::Executable> create(const codegen::ProgramView& program, int batch, Mode mode,
-                                           const Options& options) {
+std::unique_ptr<plugin::Executable> create(const codegen::ProgramView& program, int batch,
+                                           Mode mode, const Options& options) {
   return std::make_unique<DeviceExecutable>(program, batch, mode, options);
 }
 
 }  // namespace
 }  // namespace archetype::cudnn::detail
 
-extern "C" __attribute__((visibility("default"))) const archetype::cudnn::plugin::Api* archetype_cudnn_plugin_api() {
-  static const archetype::cudnn::plugin::Api api{{}, &archetype::cudnn::detail::device_unavailable_reason,
-                                                 &archetype::cudnn::detail::create};
+extern "C" __attribute__((visibility("default"))) const archetype::cudnn::plugin::Api*
+archetype_cudnn_plugin_api() {
+  static const archetype::cudnn::plugin::Api api{
+      {}, &archetype::cudnn::detail::device_unavailable_reason, &archetype::cudnn::detail::create};
   return &api;
 }
