@@ -89,46 +89,35 @@ void Impl::build_op(int o, Find& find) {
     throw std::logic_error(
         "no channels-last implementation (channels_last_possible must refuse it)");
   }
+  using K = LayerKind;
+  // One line per kind: a table.
+  // clang-format off
   switch (kind) {
-    case LayerKind::conv:
-      return build_conv<T>(o, find);
-    case LayerKind::linear:
-      return build_linear<T>(o);
-    case LayerKind::batch_norm:
-      if constexpr (std::is_same_v<T, Bf16>)
-        return build_batch_norm_bf16(o);
-      else
-        return build_batch_norm(o);
-    case LayerKind::local_response_norm:
-      return build_lrn<T>(o);
-    case LayerKind::max_pool:
-    case LayerKind::avg_pool:
-    case LayerKind::global_avg_pool:
-    case LayerKind::adaptive_avg_pool:
-      return build_pool<T>(o);
-    case LayerKind::relu:
-    case LayerKind::relu6:
-    case LayerKind::silu:
-    case LayerKind::sigmoid:
-      return build_activation<T>(o);
-    case LayerKind::dropout:
-    case LayerKind::stochastic_depth:
-      return build_dropout<T>(o);
-    case LayerKind::add:
-      return build_add<T>(o);
-    case LayerKind::concat:
-      return build_concat<T>(o);
-    case LayerKind::scale:
-      return build_scale<T>(o);
-    case LayerKind::zero_pad_shortcut:
-      return build_zero_pad_shortcut<T>(o);
-    case LayerKind::pad_to:
-      return build_pad_to<T>(o);
-    case LayerKind::resize:
-      return build_resize<T>(o);
-    default:
-      throw std::logic_error("no cuDNN implementation of this op kind");
+    case K::conv: return build_conv<T>(o, find);
+    case K::linear: return build_linear<T>(o);
+    case K::batch_norm:
+      if constexpr (std::is_same_v<T, Bf16>) return build_batch_norm_bf16(o);
+      else return build_batch_norm(o);
+    case K::local_response_norm: return build_lrn<T>(o);
+    case K::max_pool:
+    case K::avg_pool:
+    case K::global_avg_pool:
+    case K::adaptive_avg_pool: return build_pool<T>(o);
+    case K::relu:
+    case K::relu6:
+    case K::silu:
+    case K::sigmoid: return build_activation<T>(o);
+    case K::dropout:
+    case K::stochastic_depth: return build_dropout<T>(o);
+    case K::add: return build_add<T>(o);
+    case K::concat: return build_concat<T>(o);
+    case K::scale: return build_scale<T>(o);
+    case K::zero_pad_shortcut: return build_zero_pad_shortcut<T>(o);
+    case K::pad_to: return build_pad_to<T>(o);
+    case K::resize: return build_resize<T>(o);
+    default: throw std::logic_error("no cuDNN implementation of this op kind");
   }
+  // clang-format on
 }
 
 namespace {
