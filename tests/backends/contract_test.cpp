@@ -1,4 +1,4 @@
-// The backend contract (codegen/backend.hpp), one typed suite run against every backend:
+// The backend contract (codegen/backend.hpp), one suite run against every backend:
 // oneDNN here, cuDNN where a GPU is (its cases skip with the reason otherwise). What one
 // backend does and another does not is a failure of the contract, not of a backend's tests.
 #include <archetype/archetype.hpp>
@@ -50,34 +50,15 @@ struct Small final : Net<Input<Shape{3, 6, 6}>, Seq<Conv3x3<4>, ReLU, GlobalAvgP
 struct Drop final : Net<Input<Shape{64, 1, 1}>, Seq<Flatten, Dropout<0.4>>> {};
 
 template <class E>
-class Contract : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (const std::string reason = unavailable<E>(); !reason.empty()) GTEST_SKIP() << reason;
-  }
-  static E make(const codegen::ProgramView& program, int batch, codegen::Mode mode,
-                const typename E::Options& options = {}) {
-    return E(program, batch, mode, options);
-  }
-};
+E make(const codegen::ProgramView& program, int batch, codegen::Mode mode, const typename E::Options& options = {}) {
+  return E(program, batch, mode, options);
+}
 
-struct Names {
-  template <class E>
-  static std::string GetName(int) {
-    return std::is_same_v<E, onednn::Executable> ? "OneDnn" : "CuDnn";
-  }
-};
-#if ARCHETYPE_HAVE_CUDA
-using Backends = ::testing::Types<onednn::Executable, cudnn::Executable>;
-#else
-using Backends = ::testing::Types<onednn::Executable>;
-#endif
-TYPED_TEST_SUITE(Contract, Backends, Names);
-
-TYPED_TEST(Contract, ModelsTheBackendConcept) {
+template <class TypeParam>
+void models_the_backend_concept() {
   static_assert(codegen::Backend<TypeParam>);
   const auto program = codegen::program_v<Small>.view();
-  TypeParam e = TestFixture::make(program, 2, codegen::Mode::training);
+  TypeParam e = make<TypeParam>(program, 2, codegen::Mode::training);
   EXPECT_EQ(e.batch(), 2);
   EXPECT_EQ(e.mode(), codegen::Mode::training);
   EXPECT_EQ(e.parameters().size(), std::size_t(program.params));
@@ -85,9 +66,10 @@ TYPED_TEST(Contract, ModelsTheBackendConcept) {
 }
 
 // One validation (codegen::check_labels): the same exception types and words everywhere.
-TYPED_TEST(Contract, LabelsAreCheckedAlike) {
+template <class TypeParam>
+void labels_are_checked_alike() {
   const auto program = codegen::program_v<Small>.view();
-  TypeParam e = TestFixture::make(program, 2, codegen::Mode::training);
+  TypeParam e = make<TypeParam>(program, 2, codegen::Mode::training);
   codegen::initialize_parameters(program, e.parameters(), e.buffers(), 1);
   e.forward(random_vec(2 * 3 * 6 * 6, 2));
   const std::array<int, 1> one{1};
@@ -109,9 +91,10 @@ TYPED_TEST(Contract, LabelsAreCheckedAlike) {
 // The loss is the host definition (codegen::softmax_cross_entropy) of the returned logits,
 // and its gradient is what backward() starts from: setting that gradient by hand gives the
 // same parameter gradients.
-TYPED_TEST(Contract, LossAndItsGradientAreTheHostDefinition) {
+template <class TypeParam>
+void loss_and_its_gradient_are_the_host_definition() {
   const auto program = codegen::program_v<Small>.view();
-  TypeParam e = TestFixture::make(program, 3, codegen::Mode::training);
+  TypeParam e = make<TypeParam>(program, 3, codegen::Mode::training);
   codegen::initialize_parameters(program, e.parameters(), e.buffers(), 3);
   const Vec x = random_vec(3 * 3 * 6 * 6, 4);
   const std::array<int, 3> labels{0, 4, 2};
@@ -137,11 +120,12 @@ TYPED_TEST(Contract, LossAndItsGradientAreTheHostDefinition) {
 }
 
 // Dropout draws are codegen/dropout.hpp's on every backend: the same seed, the same masks.
-TYPED_TEST(Contract, DropoutMasksAreTheSharedDraws) {
+template <class TypeParam>
+void dropout_masks_are_the_shared_draws() {
   const auto program = codegen::program_v<Drop>.view();
   typename TypeParam::Options options;
   options.dropout_seed = 1234;
-  TypeParam e = TestFixture::make(program, 4, codegen::Mode::training, options);
+  TypeParam e = make<TypeParam>(program, 4, codegen::Mode::training, options);
   const Vec x = random_vec(4 * 64, 5);
   const std::uint64_t seed = codegen::dropout::op_seed(1234, 1);  // op 1: the Dropout
   for (std::uint64_t step = 1; step <= 2; ++step) {
@@ -153,6 +137,27 @@ TYPED_TEST(Contract, DropoutMasksAreTheSharedDraws) {
     }
   }
 }
+
+template <class E>
+void run(void (*test)()) {
+  if (const std::string reason = unavailable<E>(); !reason.empty()) GTEST_SKIP() << reason;
+  test();
+}
+
+// One suite per backend, the same cases: OneDnn.* (cpu) and CuDnn.* (gpu; skipped with the
+// reason where no GPU is).
+#define ARCHETYPE_CONTRACT_TESTS(Suite, E)                                                      \
+  TEST(Suite, ModelsTheBackendConcept) { run<E>(models_the_backend_concept<E>); }               \
+  TEST(Suite, LabelsAreCheckedAlike) { run<E>(labels_are_checked_alike<E>); }                   \
+  TEST(Suite, LossAndItsGradientAreTheHostDefinition) {                                         \
+    run<E>(loss_and_its_gradient_are_the_host_definition<E>);                                   \
+  }                                                                                             \
+  TEST(Suite, DropoutMasksAreTheSharedDraws) { run<E>(dropout_masks_are_the_shared_draws<E>); }
+
+ARCHETYPE_CONTRACT_TESTS(OneDnn, onednn::Executable)
+#if ARCHETYPE_HAVE_CUDA
+ARCHETYPE_CONTRACT_TESTS(CuDnn, cudnn::Executable)
+#endif
 
 }  // namespace
 }  // namespace archetype::backend_tests
