@@ -20,7 +20,7 @@ namespace {
 cudnn::Options backend_options(const TrainOptions& o) {
   cudnn::Options co;
   co.tf32 = o.tf32;
-  co.bf16 = o.precision == codegen::Precision::bf16;
+  co.precision = o.precision;
   co.dropout_seed = mix_seed(o.seed, 0xd209);
   co.input_gradient = false;  // a training step updates parameters only
   co.optimizer = optimizer_spec(o);
@@ -66,7 +66,7 @@ class CudnnEngine final : public Engine {
 Evaluator make_cudnn_evaluator(const codegen::ProgramView& program, std::span<const float> parameters,
                                std::span<const float> buffers, int batch, codegen::Precision precision) {
   cudnn::Options co;
-  co.bf16 = precision == codegen::Precision::bf16;
+  co.precision = precision;
   auto eval = std::make_shared<cudnn::Executable>(program, batch, cudnn::Mode::inference, co);
   std::copy(parameters.begin(), parameters.end(), eval->parameters().begin());
   std::copy(buffers.begin(), buffers.end(), eval->buffers().begin());

@@ -194,7 +194,7 @@ void Impl::start_device() {
   const auto floats = [](std::int64_t n) { return std::size_t(n) * sizeof(float); };
   const auto elements = [this](std::int64_t n) { return std::size_t(n) * elem; };
   arena.allocate(elements(plan.arena), "the activation arena");
-  if (options.bf16) {
+  if (options.precision == Precision::bf16) {
     params_lp.allocate(std::size_t(params_count) * sizeof(Bf16), "the bf16 parameters");
     grads_lp.allocate(std::size_t(params_count) * sizeof(Bf16), "the bf16 weight gradients");
     input_f32.allocate(floats(input_size), "the fp32 input");

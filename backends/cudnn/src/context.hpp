@@ -87,7 +87,7 @@ using Shared = std::shared_ptr<std::remove_pointer_t<H>>;
 
 using kernels::Bf16;
 
-/// The element type of the activations: fp32, or bfloat16 with Options::bf16.
+/// The element type of the activations: fp32, or bfloat16 with Options::precision = bf16.
 template <class T>
 inline constexpr cudnnDataType_t data_type =
     std::is_same_v<T, Bf16> ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
@@ -177,8 +177,8 @@ struct Impl {
   }
 
   [[nodiscard]] bool training() const { return mode == Mode::training; }
-  [[nodiscard]] bool bf16() const { return options.bf16; }
-  // The plan's offsets count elements (floats, or bf16 values with Options::bf16).
+  [[nodiscard]] bool bf16() const { return options.precision == Precision::bf16; }
+  // The plan's offsets count elements (floats, or bf16 values with Options::precision = bf16).
   [[nodiscard]] void* value(int t) const {
     return arena.as<char>() + plan.value[std::size_t(t)] * std::int64_t(elem);
   }

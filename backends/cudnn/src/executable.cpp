@@ -120,6 +120,7 @@ void Impl::build_op(int o, Find& find) {
   // clang-format on
 }
 
+
 /// The plug-in's side of `cudnn::Executable` (plugin.hpp): what executable.hpp documents,
 /// done on the device.
 class DeviceExecutable final : public plugin::Executable {
@@ -166,7 +167,7 @@ DeviceExecutable::DeviceExecutable(const codegen::ProgramView& program, int batc
   if (const std::string reason = device_unavailable_reason(options.device); !reason.empty()) {
     throw std::runtime_error("archetype::cudnn: " + reason);
   }
-  if (options.bf16) {  // cuDNN's bf16 convolutions and bf16 atomics need Ampere or newer
+  if (options.precision == Precision::bf16) {  // cuDNN's bf16 convolutions and bf16 atomics need Ampere or newer
     cudaDeviceProp prop{};
     check(cudaGetDeviceProperties(&prop, options.device), "cudaGetDeviceProperties");
     if (prop.major < 8) {
@@ -194,10 +195,11 @@ DeviceExecutable::DeviceExecutable(const codegen::ProgramView& program, int batc
   m.state_count = opt.kind == OptimizerOptions::Kind::adam ? 2 * program.params
                   : opt.momentum != 0.0                    ? program.params
                                                            : 0;
-  m.plan = plan_memory(program, batch, mode == Mode::training, options.dropout,
-                       options.input_gradient, options.bf16 && options.fuse_batch_norm_relu);
-  m.elem = options.bf16 ? sizeof(Bf16) : sizeof(float);
-  m.nhwc = options.bf16 && options.channels_last && channels_last_possible(program, m.plan);
+  const bool bf16 = options.precision == Precision::bf16;
+  m.plan = plan_memory(program, batch, mode == Mode::training, options.dropout, options.input_gradient,
+                       bf16 && options.fuse_batch_norm_relu);
+  m.elem = bf16 ? sizeof(Bf16) : sizeof(float);
+  m.nhwc = bf16 && options.channels_last && channels_last_possible(program, m.plan);
 
   m.start_device();
 

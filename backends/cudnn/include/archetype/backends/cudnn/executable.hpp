@@ -36,6 +36,7 @@ namespace archetype::cudnn {
 
 /// The contract's options (codegen/backend.hpp), shared with every backend.
 using Mode = codegen::Mode;
+using Precision = codegen::Precision;
 
 /// The optimizer `update()` and `train_step()` run over the flat parameter block, on the
 /// device: codegen::OptimizerSpec, the specification runtime::Optimizer follows on the host.
@@ -57,14 +58,14 @@ struct Options {
   /// products). false: every algorithm is plain fp32 FMA (CUDNN_FMA_MATH, CUBLAS_DEFAULT_MATH),
   /// as the parity tests require.
   bool tf32 = false;
-  /// bfloat16 mixed precision, as PyTorch's bf16 autocast: activations and their gradients
+  /// bf16: bfloat16 mixed precision, as PyTorch's bf16 autocast: activations and their gradients
   /// are bf16 in the arena; convolutions (cuDNN, tensor cores) and matrix products (cuBLAS)
   /// read bf16 and accumulate in fp32; parameters, weight gradients, running statistics, the
   /// optimizer and the loss stay fp32 (the parameters are rounded to a bf16 copy at the start
   /// of every forward pass; bf16 weight gradients are widened right after their op's backward).
   /// BatchNorm runs this backend's own kernels (statistics in double); data in and out of the
   /// executable stays fp32.
-  bool bf16 = false;
+  Precision precision = Precision::f32;
   /// With bf16: activations channels-last (NHWC) where every op of the program has an NHWC
   /// implementation here (not LocalResponseNorm, PadTo, Resize, nor a Linear reading a
   /// flattened map larger than 1x1; `channels_last()` says what was chosen), so that cuDNN's

@@ -54,7 +54,7 @@ using codegen::is_view_op;
 [[nodiscard]] std::string check_plan(const MemoryPlan& plan);
 
 /// Whether the backend can keep this program's activations channels-last (NHWC, with
-/// Options::bf16 and Options::channels_last): every op has an NHWC implementation (not
+/// Options::precision = bf16 and Options::channels_last): every op has an NHWC implementation (not
 /// LocalResponseNorm, PadTo or Resize), no op reads a reshaped view of a map larger than 1x1
 /// (Flatten of a 5x5 map into a Linear: its order would differ from NCHW's, which the weights
 /// assume), and the output is 1x1 per channel (the host sees it as NCHW unchanged).
