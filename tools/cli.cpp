@@ -2,6 +2,8 @@
 // describe.cpp, …) and register themselves on the app here.
 #include "commands.hpp"
 
+#include <archetype/cli.hpp>
+
 #include <archetype/architectures/registry.hpp>
 
 #include <exception>
@@ -24,13 +26,11 @@ const ModelEntry* model_or_report(std::string_view name) {
   return nullptr;
 }
 
-}  // namespace archetype::cli
-
-int main(int argc, char** argv) {
-  using namespace archetype::cli;
-  CLI::App app{"archetype: neural-network architectures as C++ types.\n"
-               "Figures are computed at compile time from each model's definition.",
-               "archetype"};
+int run(int argc, char** argv) {
+  CLI::App app{
+      "archetype: neural-network architectures as C++ types.\n"
+      "Figures are computed at compile time from each model's definition.",
+      "archetype"};
   app.set_help_all_flag("--help-all", "Print help for every subcommand and exit");
 
   std::vector<Command> commands = {add_list(app), add_describe(app), add_docs(app)};
@@ -71,3 +71,5 @@ int main(int argc, char** argv) {
   std::cerr << app.help() << "archetype: a subcommand is required\n";
   return exit_usage;
 }
+
+}  // namespace archetype::cli
