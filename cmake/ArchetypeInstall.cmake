@@ -8,7 +8,8 @@
 #   runtime        Archetype::runtime_data, Archetype::runtime    zlib, Threads, nlohmann-json
 #   cudnn          Archetype::cudnn (+ the plug-in it opens)      (dsl; CUDA only in the plug-in)
 #   onednn         Archetype::onednn, Archetype::trainer          oneDNN, OpenMP (runtime)
-#   tool           Archetype::archetype (the command line)
+#   tool           Archetype::archetype (the command line), Archetype::cli (what
+#                  archetype_add_model links) and the libraries of its subcommands
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -56,8 +57,24 @@ if(TARGET archetype_onednn)
                               HEADERS ${PROJECT_SOURCE_DIR}/backends/onednn/include)
 endif()
 if(TARGET archetype)
+  # The command line, and what archetype_add_model links: the CLI library and the libraries
+  # its subcommands use (benchmarks, studies) with their headers.
+  set(tool_targets archetype archetype_cli)
+  set(tool_headers ${PROJECT_SOURCE_DIR}/tools/include)
+  foreach(target archetype_bench_core archetype_peak archetype_experiments archetype_studies)
+    if(TARGET ${target})
+      list(APPEND tool_targets ${target})
+    endif()
+  endforeach()
+  if(TARGET archetype_bench_core)
+    list(APPEND tool_headers ${PROJECT_SOURCE_DIR}/bench/include)
+  endif()
+  if(TARGET archetype_experiments)
+    list(APPEND tool_headers ${PROJECT_SOURCE_DIR}/experiments/include)
+  endif()
   set_target_properties(archetype PROPERTIES EXPORT_NAME archetype)
-  archetype_install_component(tool TARGETS archetype)
+  archetype_install_component(tool TARGETS ${tool_targets} HEADERS ${tool_headers})
+  install(FILES ${CMAKE_CURRENT_LIST_DIR}/ArchetypeModel.cmake DESTINATION ${ARCHETYPE_INSTALL_CMAKEDIR})
 endif()
 
 # What the package's config needs to know of this build.

@@ -132,6 +132,19 @@ else()
   message(FATAL_ERROR "custom_model.cmake: MODE must be find_package or add_subdirectory, not '${MODE}'")
 endif()
 
+if(MODE STREQUAL "find_package")
+  # archetype_add_model's executable: the command line on SEMixNet.
+  run("se_mix_net describe" ${build}/se_mix_net describe se_mix_net --json)
+  expect("${output}" "\"params\": *14146" "se_mix_net describe se_mix_net --json")
+  expect("${output}" "stage2\\.mix\\.sepconv\\.depthwise" "se_mix_net describe se_mix_net --json")
+  run("se_mix_net describe" ${build}/se_mix_net describe se_mix_net)
+  expect("${output}" "SE-Mix net \\(se_mix_net\\)" "se_mix_net describe se_mix_net")
+  expect("${output}" "stage1\\.0\\.se" "se_mix_net describe se_mix_net")
+  run("se_mix_net train" ${build}/se_mix_net train se_mix_net --data synthetic --epochs 1
+      --max-steps 4 --batch 16 --limit-test 64 --threads 1)
+  expect("${output}" "final test accuracy .*, 4 steps" "se_mix_net train se_mix_net")
+endif()
+
 run("running the example" ${build}/custom_model)
 expect("${output}" "SEMixNet: 14146 parameters, 8097728 MACs per image" "custom_model's figures")
 expect("${output}" "trained 64 steps" "custom_model's training")
