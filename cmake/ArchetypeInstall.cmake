@@ -10,6 +10,7 @@
 #   onednn         Archetype::onednn, Archetype::trainer          oneDNN, OpenMP (runtime)
 #   tool           Archetype::archetype (the command line), Archetype::cli (what
 #                  archetype_add_model links) and the libraries of its subcommands
+#   bench          Archetype::bench_models (the Google Benchmark suite)  Google Benchmark
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -75,6 +76,10 @@ if(TARGET archetype)
   set_target_properties(archetype PROPERTIES EXPORT_NAME archetype)
   archetype_install_component(tool TARGETS ${tool_targets} HEADERS ${tool_headers})
   install(FILES ${CMAKE_CURRENT_LIST_DIR}/ArchetypeModel.cmake DESTINATION ${ARCHETYPE_INSTALL_CMAKEDIR})
+endif()
+if(TARGET archetype AND TARGET archetype_bench_models)
+  # The Google Benchmark suite of one model (bench_<model>; archetype_add_model's bench_NAME).
+  archetype_install_component(bench TARGETS archetype_bench_models)
 endif()
 
 # What the package's config needs to know of this build.

@@ -143,6 +143,15 @@ if(MODE STREQUAL "find_package")
   run("se_mix_net train" ${build}/se_mix_net train se_mix_net --data synthetic --epochs 1
       --max-steps 4 --batch 16 --limit-test 64 --threads 1)
   expect("${output}" "final test accuracy .*, 4 steps" "se_mix_net train se_mix_net")
+  # and its Google Benchmark suite: one benchmark, the peak given (nothing is timed here).
+  run("bench_se_mix_net" ${CMAKE_COMMAND} -E env ARCHETYPE_PEAK_GFLOPS=100 ${build}/bench_se_mix_net
+      --benchmark_filter=inference/batch:1/ --benchmark_min_time=0.01 --benchmark_format=json
+      --threads 1)
+  string(JSON model ERROR_VARIABLE e GET "${output}" context model)
+  string(JSON images ERROR_VARIABLE e GET "${output}" benchmarks 0 "img/s")
+  if(NOT model STREQUAL "se_mix_net" OR NOT images GREATER 0)
+    message(FATAL_ERROR "bench_se_mix_net: model '${model}', img/s '${images}' (${e}):\n${output}")
+  endif()
 endif()
 
 run("running the example" ${build}/custom_model)
