@@ -6,11 +6,7 @@
 // the elements of a plane lie C apart.
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define ARCHETYPE_HOST_DEVICE __host__ __device__
-#else
-#define ARCHETYPE_HOST_DEVICE
-#endif
+#include <archetype/codegen/host_device.hpp>
 
 namespace archetype::cudnn::layout {
 

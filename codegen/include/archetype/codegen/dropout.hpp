@@ -13,15 +13,11 @@
 ///   that the index is the image's). Every Dropout of the zoo sees a 1x1 map or a vector,
 ///   where every layout orders elements alike.
 /// An element is kept when `uniform(...) >= p`, and a kept value is scaled by 1 / (1 - p).
-/// Plain C++17 with no other include, so that nvcc compiles it into the kernels.
+/// Plain C++17 (codegen/host_device.hpp aside), so that nvcc compiles it into the kernels.
 
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define ARCHETYPE_HOST_DEVICE __host__ __device__
-#else
-#define ARCHETYPE_HOST_DEVICE
-#endif
+#include <archetype/codegen/host_device.hpp>
 
 namespace archetype::codegen::dropout {
 
