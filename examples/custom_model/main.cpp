@@ -2,15 +2,15 @@
 // inference: a few steps on a small slice of Fashion-MNIST (Debian's dataset-fashion-mnist,
 // or ARCHETYPE_FASHION_MNIST_DIR), or on a synthetic set when it is not installed or with
 // --synthetic. Exit status 0 when the training loss fell below chance level (ln 10) and two
-// inference paths (runtime::evaluate, and an EvalStep driven by hand) agree.
+// inference paths (runtime::evaluate, and an inference executable driven by hand) agree.
 //
 //   custom_model [--synthetic] [--steps N] [--save FILE]
 #include "se_mix_net.hpp"
 
+#include <archetype/backends/onednn/executable.hpp>
 #include <archetype/codegen/program.hpp>
 #include <archetype/runtime/idx.hpp>
 #include <archetype/runtime/parameters_file.hpp>
-#include <archetype/runtime/steps.hpp>
 #include <archetype/runtime/synthetic.hpp>
 #include <archetype/runtime/trainer.hpp>
 
@@ -93,17 +93,19 @@ int run(int argc, char** argv) {
       runtime::train(program, "se_mix_net", data.train, data.test, options, progress);
   std::cout << "trained " << result.steps << " steps on " << data.train.name << "\n";
 
-  // Inference, two ways: the library's evaluation of the test slice, and an EvalStep (the
-  // folded program) fed its first 256 images by hand.
+  // Inference, two ways: the library's evaluation of the test slice, and the oneDNN backend's
+  // inference executable (the folded program) fed its first 256 images by hand.
   const runtime::Evaluation evaluation =
       runtime::evaluate(program, result.parameters, result.buffers, data.test, 256, 1);
   constexpr int batch = 256;
   const runtime::Evaluation first_batch = runtime::evaluate(
       program, result.parameters, result.buffers, data.test.subset(batch), batch, 1);
-  runtime::EvalStep infer(program, batch, archetype::onednn::Options{.threads = 1});
-  infer.load(result.parameters, result.buffers);
+  archetype::onednn::Executable infer(program, batch, archetype::onednn::Mode::inference,
+                                      archetype::onednn::Options{.threads = 1});
+  std::copy(result.parameters.begin(), result.parameters.end(), infer.parameters().begin());
+  std::copy(result.buffers.begin(), result.buffers.end(), infer.buffers().begin());
   const std::span<const float> logits =
-      infer(std::span<const float>(data.test.images.data(), batch * data.test.dims.size()));
+      infer.forward(std::span<const float>(data.test.images.data(), batch * data.test.dims.size()));
   int correct = 0;
   for (int i = 0; i < batch; ++i) {
     const auto row = logits.subspan(std::size_t(i) * 10, 10);
@@ -111,7 +113,7 @@ int run(int argc, char** argv) {
     correct += predicted == data.test.labels[std::size_t(i)] ? 1 : 0;
   }
   std::cout << "test accuracy " << 100.0 * evaluation.accuracy << "% on " << evaluation.images
-            << " images of " << data.test.name << "; EvalStep: " << correct << "/" << batch
+            << " images of " << data.test.name << "; inference executable: " << correct << "/" << batch
             << " of the first " << batch << "\n";
   if (!save.empty()) {
     runtime::save_parameters(save, program, result.parameters, result.buffers);
@@ -132,7 +134,7 @@ int run(int argc, char** argv) {
   const int evaluated = int(first_batch.accuracy * batch + 0.5);
   if (evaluated != correct) {
     std::cerr << "custom_model: runtime::evaluate finds " << evaluated << " of the first " << batch
-              << " right, the EvalStep " << correct << "\n";
+              << " right, the inference executable " << correct << "\n";
     return 1;
   }
   return 0;
