@@ -55,7 +55,7 @@ int run_export(const ExportOptions& o) {
   } else {
     try {
       const std::string note = runtime::load_parameters(o.weights, program, parameters, buffers);
-      if (!note.empty()) std::cerr << "archetype export: note: " << note << '\n';
+      if (!note.empty()) std::cerr << "archetype export: " << o.weights << ": " << note << '\n';
     } catch (const runtime::ParameterFileError& e) {
       std::cerr << "archetype export: " << m->name
                 << (o.fashion_mnist ? " (Fashion-MNIST input)" : "")
