@@ -3,6 +3,7 @@
 // same weights and inputs; every zoo model through the ONNX checker; bad input.
 //
 // Tolerance (as tests/parity): |ORT - ours| <= 1e-4 * max(|ours|, max |ours|) per logit.
+#include <archetype/archetype.hpp>
 #include <archetype/architectures/registry.hpp>
 #include <archetype/backends/onednn/executable.hpp>
 #include <archetype/export/onnx.hpp>
@@ -277,6 +278,59 @@ INSTANTIATE_TEST_SUITE_P(Zoo, OnnxRuntime,
                                          Case{"efficientnet_b0", false}, Case{"xception", false},
                                          Case{"lenet5", true}, Case{"mobilenet_v2", true}),
                          case_name);
+
+// --- Layers the tested zoo models do not reach ---------------------------------------------
+
+/// LocalResponseNorm, an AvgPool whose ceil-mode window runs past its padding (Pad node plus
+/// count_include_pad = 0), AdaptiveAvgPool with bins of different sizes (the MatMul), a
+/// residual with a ReLU after the sum, a depthwise convolution, an SE gate, an asymmetric
+/// convolution in a Concat, ReLU6, SiLU, Sigmoid, a Linear after a Linear, and Dropout.
+struct EveryLayerNet final
+    : Net<Input<Shape{3, 12, 12}>,
+          Seq<Named<"stem", Seq<Conv<8, 3>, BatchNorm, ReLU6>>, Named<"lrn", LocalResponseNorm<>>,
+              Named<"pool", AvgPool<3, 2, 1, true>>,
+              Named<"block",
+                    Residual<Seq<DepthwiseConv<8, 3>, BatchNorm, SiLU, Conv1x1<8>, BatchNorm>,
+                             Identity, ReLU>>,
+              Named<"se", SqueezeExcitation<8, 2>>,
+              Named<"mixed", Concat<Conv1x1<4>, Seq<ConvKxL<4, 1, 3>, Sigmoid>>>,
+              Named<"adaptive", AdaptiveAvgPool<3>>, Flatten, Named<"fc1", Linear<16>>, ReLU,
+              Dropout<0.5>, Named<"fc", Linear<10>>>,
+          10> {};
+
+TEST(OnnxExport, EveryLayerKindMatchesOneDnn) {
+  const codegen::ProgramView program = codegen::program_v<EveryLayerNet>.view();
+  ASSERT_EQ(program.tensors[std::size_t(program.ops[4].output)].shape, (Shape{8, 7, 7}))
+      << "the AvgPool no longer runs past its padding";
+  Scratch scratch("every_layer");
+  std::vector<float> parameters, buffers;
+  random_weights(program, parameters, buffers, 5);
+  onnx_export::OnnxOptions options;
+  options.batch = batch;  // and a fixed batch dimension
+  const onnx_export::OnnxSummary s =
+      onnx_export::write_onnx(scratch / "net.onnx", program, parameters, buffers, options);
+  for (const char* type :
+       {"LRN", "Pad", "AveragePool", "MatMul", "Clip", "Mul", "Concat", "Gemm", "Add"}) {
+    EXPECT_EQ(std::count(s.op_types.begin(), s.op_types.end(), type), 1) << type;
+  }
+  EXPECT_EQ(std::count(s.op_types.begin(), s.op_types.end(), "Dropout"), 0);
+
+  std::vector<float> input(std::size_t(batch * program.tensors[0].shape.elements()));
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  for (float& x : input) x = u(rng);
+  write_floats(scratch / "input.bin", input);
+  const Result ort =
+      shell(std::string("'") + ARCHETYPE_NODE_PATH + "' '" + ARCHETYPE_ORT_DIR + "/run.mjs' '" +
+            (scratch / "net.onnx") + "' '" + (scratch / "input.bin") + "' 2 3 12 12 '" +
+            (scratch / "logits.bin") + "'");
+  ASSERT_EQ(ort.rc, 0) << ort.out;
+  onednn::Executable ours(program, batch, onednn::Mode::inference);
+  std::copy(parameters.begin(), parameters.end(), ours.parameters().begin());
+  std::copy(buffers.begin(), buffers.end(), ours.buffers().begin());
+  const std::span<const float> logits = ours.forward(input);
+  expect_close(logits, read_floats(scratch / "logits.bin"), "every layer kind");
+}
 
 // --- torchvision's state_dict, exported, against PyTorch itself ---------------------------
 
