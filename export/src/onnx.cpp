@@ -637,19 +637,30 @@ OnnxSummary write_onnx(const std::filesystem::path& path, const codegen::Program
     throw OnnxError("onnx export: the model is " + std::to_string(summary.bytes) +
                     " bytes, over protobuf's 2 GiB limit for one file");
   }
+  // Through a temporary file renamed into place, so a reader never sees half a model; but
+  // straight into anything that is not a regular file (/dev/stdout, a pipe), which a
+  // rename would replace.
+  std::error_code status_error;
+  const auto status = std::filesystem::status(path, status_error);
+  const bool special = std::filesystem::exists(status) && !std::filesystem::is_regular_file(status);
   std::filesystem::path temporary = path;
-  temporary += ".tmp";
+  if (!special) temporary += ".tmp";
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
     if (!out)
       throw std::system_error(errno, std::generic_category(),
                               temporary.string() + ": cannot create");
     if (!model.SerializeToOstream(&out) || !out.flush()) {
-      throw std::system_error(errno, std::generic_category(),
+      const int error = errno;
+      out.close();
+      std::error_code ignored;
+      if (!special)
+        std::filesystem::remove(temporary, ignored);  // no half-written file left behind
+      throw std::system_error(error, std::generic_category(),
                               temporary.string() + ": cannot write");
     }
   }
-  std::filesystem::rename(temporary, path);
+  if (!special) std::filesystem::rename(temporary, path);
   return summary;
 }
 

@@ -503,6 +503,20 @@ TEST(OnnxExportErrors, BadFlagsExitWithTwo) {
   EXPECT_FALSE(fs::exists(scratch / "x.onnx"));
 }
 
+// A FIFO (or /dev/stdout) is written straight into, not replaced by a renamed file.
+TEST(OnnxExport, WritesIntoAPipe) {
+  Scratch scratch("fifo");
+  ASSERT_EQ(shell("mkfifo '" + (scratch / "pipe") + "'").rc, 0);
+  const Result r =
+      shell("timeout 60 cat '" + (scratch / "pipe") + "' > '" + (scratch / "copy.onnx") + "' & '" +
+            ARCHETYPE_CLI_PATH + "' export lenet5 --init-seed 1 --onnx '" + (scratch / "pipe") +
+            "'; rc=$?; wait; exit $rc");
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_TRUE(fs::is_fifo(scratch.dir / "pipe"));
+  const ::onnx::ModelProto model = load_model(scratch / "copy.onnx");
+  EXPECT_EQ(model.graph().output(0).name(), "logits");
+}
+
 TEST(OnnxExportErrors, UnwritableOutput) {
   const Result r = archetype_cli("export lenet5 --init-seed 1 --onnx /nonexistent-dir/x.onnx");
   EXPECT_EQ(r.rc, 1) << r.out;
