@@ -9,6 +9,7 @@
 #include <archetype/runtime/parameters_file.hpp>
 
 #include <cstdint>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -75,14 +76,16 @@ int run_export(const ExportOptions& o) {
 
   const std::string batch = o.batch > 0 ? std::to_string(o.batch) : "batch";
   const Shape out = program.tensors[std::size_t(program.output)].shape;
-  std::cout << "wrote " << o.onnx << ": " << m->name << ", ONNX opset " << o.opset << ", "
-            << s.nodes << " nodes, " << with_separators(program.params) << " parameters and "
-            << with_separators(program.buffers) << " buffers, " << with_separators(s.bytes)
-            << " bytes\n"
-            << "  input  '" << onnx_export::input_name << "'  float "
-            << shape_text(batch, info.input) << " (NCHW)\n"
-            << "  output '" << onnx_export::output_name << "' float " << batch << "x"
-            << out.elements() << " (logits, no softmax)\n";
+  // The summary goes to stderr when the model itself went to stdout (or another stream).
+  std::ostream& report = std::filesystem::is_regular_file(o.onnx) ? std::cout : std::cerr;
+  report << "wrote " << o.onnx << ": " << m->name << ", ONNX opset " << o.opset << ", " << s.nodes
+         << " nodes, " << with_separators(program.params) << " parameters and "
+         << with_separators(program.buffers) << " buffers, " << with_separators(s.bytes)
+         << " bytes\n"
+         << "  input  '" << onnx_export::input_name << "'  float " << shape_text(batch, info.input)
+         << " (NCHW)\n"
+         << "  output '" << onnx_export::output_name << "' float " << batch << "x" << out.elements()
+         << " (logits, no softmax)\n";
   return 0;
 }
 
