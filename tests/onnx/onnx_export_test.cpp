@@ -203,10 +203,12 @@ void expect_close(std::span<const float> ours, std::span<const float> theirs,
 struct Case {
   const char* model;
   bool fashion_mnist;
+  bool fixed_batch = false;  ///< export with --batch 2 (else the batch is symbolic)
 };
 
 std::string case_name(const testing::TestParamInfo<Case>& info) {
-  return std::string(info.param.model) + (info.param.fashion_mnist ? "_fashion_mnist" : "");
+  return std::string(info.param.model) + (info.param.fashion_mnist ? "_fashion_mnist" : "") +
+         (info.param.fixed_batch ? "_batch2" : "");
 }
 
 class OnnxRuntime : public testing::TestWithParam<Case> {};
@@ -214,6 +216,7 @@ class OnnxRuntime : public testing::TestWithParam<Case> {};
 TEST_P(OnnxRuntime, LogitsMatchOneDnnInference) {
   const Case c = GetParam();
   const ModelInfo& info = info_of(c.model, c.fashion_mnist);
+  const std::string batch_dim = c.fixed_batch ? std::to_string(batch) : "batch";
   const codegen::ProgramView& program = info.program;
   Scratch scratch(case_name({c, 0}));
 
@@ -229,8 +232,8 @@ TEST_P(OnnxRuntime, LogitsMatchOneDnnInference) {
 
   const Result exported =
       archetype_cli(std::string("export ") + c.model + (c.fashion_mnist ? " --fashion-mnist" : "") +
-                    " --weights '" + (scratch / "weights.params") + "' --onnx '" +
-                    (scratch / "model.onnx") + "'");
+                    (c.fixed_batch ? " --batch 2" : "") + " --weights '" +
+                    (scratch / "weights.params") + "' --onnx '" + (scratch / "model.onnx") + "'");
   ASSERT_EQ(exported.rc, 0) << exported.out;
 
   // The file: checked again as read back, the documented interface, the inference graph.
@@ -243,11 +246,11 @@ TEST_P(OnnxRuntime, LogitsMatchOneDnnInference) {
   EXPECT_EQ(model.graph().input(0).name(), "input");
   EXPECT_EQ(model.graph().output(0).name(), "logits");
   EXPECT_EQ(dims_of(model.graph().input(0)),
-            (std::vector<std::string>{"batch", std::to_string(in.c), std::to_string(in.h),
+            (std::vector<std::string>{batch_dim, std::to_string(in.c), std::to_string(in.h),
                                       std::to_string(in.w)}));
   const Shape out = program.tensors[std::size_t(program.output)].shape;
   EXPECT_EQ(dims_of(model.graph().output(0)),
-            (std::vector<std::string>{"batch", std::to_string(out.elements())}));
+            (std::vector<std::string>{batch_dim, std::to_string(out.elements())}));
   EXPECT_EQ(count_nodes(model, "Dropout"), 0);
   EXPECT_EQ(count_nodes(model, "BatchNormalization"), count_ops(program, LayerKind::batch_norm));
   EXPECT_EQ(count_nodes(model, "Conv"), count_ops(program, LayerKind::conv));
@@ -276,7 +279,8 @@ INSTANTIATE_TEST_SUITE_P(Zoo, OnnxRuntime,
                                          Case{"resnet50", false}, Case{"googlenet", false},
                                          Case{"mobilenet_v2", false},
                                          Case{"efficientnet_b0", false}, Case{"xception", false},
-                                         Case{"lenet5", true}, Case{"mobilenet_v2", true}),
+                                         Case{"lenet5", true}, Case{"mobilenet_v2", true},
+                                         Case{"mobilenet_v2", true, true}),
                          case_name);
 
 // --- Layers the tested zoo models do not reach ---------------------------------------------
