@@ -423,6 +423,30 @@ TEST(OnnxExport, WrongBlockSizesAreRefused) {
   }
 }
 
+// A layer kind the exporter does not know (a LayerKind added without its ONNX mapping) is
+// an error naming the op's path and kind.
+TEST(OnnxExport, UnknownLayerKindNamesTheOp) {
+  const codegen::ProgramView lenet = info_of("lenet5", false).program;
+  std::vector<codegen::Op> ops(lenet.ops.begin(), lenet.ops.end());
+  const auto relu = std::find_if(
+      ops.begin(), ops.end(), [](const codegen::Op& op) { return op.layer.op == LayerKind::relu; });
+  ASSERT_NE(relu, ops.end());
+  relu->layer.op = LayerKind(250);
+  codegen::ProgramView program = lenet;
+  program.ops = ops;
+  std::vector<float> parameters(std::size_t(program.params)), buffers(std::size_t(program.buffers));
+  try {
+    (void)onnx_export::check_onnx(program, parameters, buffers);
+    ADD_FAILURE() << "no error";
+  } catch (const onnx_export::OnnxError& e) {
+    const std::string path(relu->layer.path.view());
+    EXPECT_NE(std::string(e.what()).find(path + " (" + std::string(relu->layer.kind.view()) + ")"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("no ONNX mapping"), std::string::npos) << e.what();
+  }
+}
+
 // Every zoo model, at its native input and through its Fashion-MNIST adapter, passes the
 // ONNX checker and ONNX's shape inference agrees with the program on every op.
 TEST(OnnxExportSlow, EveryZooModelPassesTheChecker) {

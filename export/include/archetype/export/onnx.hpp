@@ -64,7 +64,8 @@ struct OnnxSummary {
 /// `parameters` (program.params floats) and `buffers` (program.buffers floats), runs
 /// `onnx::checker::check_model` and strict shape inference (every op's inferred shape must
 /// equal the program's), and writes it to `path` (through a temporary file renamed into
-/// place). Throws OnnxError (or std::system_error for the file).
+/// place; straight into a pipe or device). Throws OnnxError (or std::system_error for the
+/// file).
 OnnxSummary write_onnx(const std::filesystem::path& path, const codegen::ProgramView& program,
                        std::span<const float> parameters, std::span<const float> buffers,
                        const OnnxOptions& options = {});
