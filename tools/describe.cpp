@@ -88,7 +88,8 @@ nlohmann::json describe_json(const ModelEntry& m, const ModelInfo& info,
 
 void print_description(std::ostream& out, const ModelEntry& m, const ModelInfo& info,
                        std::int64_t batch_size, bool with_table) {
-  const bool adapted = &info == &m.fashion_mnist;
+  // A net whose own input is 1x28x28 is its own Fashion-MNIST form: no adapter in front.
+  const bool adapted = &info == &m.fashion_mnist && !(m.native.input == m.fashion_mnist.input);
   out << m.title << " (" << m.name << "): " << m.paper << '\n';
   out << "input " << shape_text(info.input);
   if (adapted && !info.layers.empty()) {

@@ -106,10 +106,10 @@ int run_train(TrainCommandOptions o) {
   data.train.normalize(stats.mean, stats.stddev);
   data.test.normalize(stats.mean, stats.stddev);
 
-  o.train.conv_algorithm = o.conv_algorithm == "fastest"    ? onednn::ConvAlgorithm::fastest
-                           : o.conv_algorithm == "winograd" ? onednn::ConvAlgorithm::winograd
-                                                            : onednn::ConvAlgorithm::direct;
-  o.train.precision = o.precision == "bf16" ? onednn::Precision::bf16 : onednn::Precision::f32;
+  o.train.conv_algorithm = o.conv_algorithm == "fastest"    ? codegen::ConvAlgorithm::fastest
+                           : o.conv_algorithm == "winograd" ? codegen::ConvAlgorithm::winograd
+                                                            : codegen::ConvAlgorithm::direct;
+  o.train.precision = o.precision == "bf16" ? codegen::Precision::bf16 : codegen::Precision::f32;
   if (o.augment == "auto") o.augment = data.colour ? "crop+flip" : "none";
   if (o.augment == "none") {
     o.train.augment = {};

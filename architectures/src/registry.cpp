@@ -5,25 +5,56 @@
 
 #include <algorithm>
 #include <cctype>
+#include <stdexcept>
 #include <string>
 #include <tuple>  // std::tie
 
 namespace archetype {
 
-std::span<const ModelEntry> models() {
-  static const std::vector<ModelEntry> all = [] {
+namespace {
+
+void add(std::vector<ModelEntry>& all, std::span<const ModelEntry> entries) {
+  for (const ModelEntry& m : entries) {
+    const bool valid_name =
+        !m.name.empty() && std::all_of(m.name.begin(), m.name.end(), [](char ch) {
+          return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+        });
+    if (!valid_name) {
+      throw std::invalid_argument("register_models: model name '" + std::string(m.name) +
+                                  "' is not made of lower-case letters, digits and '_'");
+    }
+    for (const ModelEntry& other : all) {
+      if (other.name == m.name) {
+        throw std::invalid_argument("register_models: a model named '" + std::string(m.name) +
+                                    "' is already registered (" + std::string(other.type) + ")");
+      }
+    }
+    all.push_back(m);
+  }
+}
+
+/// The zoo, added through the same `add` as every other model, then whatever
+/// register_models adds.
+std::vector<ModelEntry>& registered() {
+  static std::vector<ModelEntry> all = [] {
     std::vector<ModelEntry> v;
     for (auto family : {registry_detail::classic_models(), registry_detail::resnet_models(),
                         registry_detail::cifar_models(), registry_detail::inception_models(),
                         registry_detail::resnet_variant_models(), registry_detail::mobile_models(),
                         registry_detail::efficientnet_large_models(), registry_detail::efficientnet_b6_models(),
                         registry_detail::efficientnet_b7_models()}) {
-      v.insert(v.end(), family.begin(), family.end());
+      add(v, family);
     }
     return v;
   }();
   return all;
 }
+
+}  // namespace
+
+std::span<const ModelEntry> models() { return registered(); }
+
+void register_models(std::span<const ModelEntry> entries) { add(registered(), entries); }
 
 const ModelEntry* find_model(std::string_view name) {
   for (const ModelEntry& m : models()) {

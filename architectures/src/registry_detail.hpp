@@ -1,71 +1,24 @@
 #pragma once
 /// \file
-/// \brief Private to the registry: `make_entry<N>()` turns a net type's compile-time
-/// figures into a `ModelEntry`, and the per-family tables the registry concatenates.
+/// \brief Private to the registry: `make_entry<N>()` (the public `model_entry<N>()`) and
+/// the per-family tables the registry concatenates.
 /// Each family lives in its own translation unit so that none is slow to compile.
 
-#include <archetype/architectures/registry.hpp>
-#include <archetype/dsl/analysis.hpp>
-#include <archetype/dsl/net.hpp>
+#include <archetype/architectures/model_entry.hpp>
 
-#include <cstddef>
 #include <span>
 #include <string_view>
 
 namespace archetype::registry_detail {
 
-/// The Fashion-MNIST image: 1x28x28.
-inline constexpr Shape fashion_mnist_shape{1, 28, 28};
-
-template <Network N>
-consteval ModelInfo make_info() {
-  static_assert(N::valid, "archetype: a registered model must be a valid net");
-  constexpr NetTotals t = totals_v<N>;
-  return ModelInfo{N::input_shape,
-                   output_shape_v<N>,
-                   t.params,
-                   t.buffers,
-                   t.macs,
-                   t.receptive_field,
-                   t.inference_peak_elements,
-                   codegen::program_v<N>.training_saved,
-                   std::span<const LayerRow>{layers_v<N>},
-                   codegen::program_v<N>.view()};
-}
-
-/// A paper: the short reference `ModelEntry::paper`, its authors, venue and link.
-struct Paper {
-  std::string_view reference;
-  std::string_view authors;
-  std::string_view venue;
-  std::string_view link;
-};
-
-/// `T`'s name as the compiler spells it ("archetype::architectures::CifarResNet<20>"),
-/// from `__PRETTY_FUNCTION__` (g++: "... [with T = NAME; ...]", clang: "... [T = NAME]").
-template <class T>
-consteval std::string_view type_name() {
-  const std::string_view f = __PRETTY_FUNCTION__;
-  const std::size_t begin = f.find("T = ") + 4;
-  std::size_t end = f.find(';', begin);
-  if (end == std::string_view::npos) end = f.rfind(']');
-  return f.substr(begin, end - begin);
-}
+// The zoo's entries are made by the same public model_entry<N>() as a user's model.
+using archetype::fashion_mnist_shape;
+using archetype::Paper;
 
 template <Network N>
 consteval ModelEntry make_entry(std::string_view name, std::string_view title,
                                 const Paper& paper, int year) {
-  return ModelEntry{name,
-                    title,
-                    paper.reference,
-                    year,
-                    make_info<N>(),
-                    make_info<Adapted<N, fashion_mnist_shape>>(),
-                    paper.authors,
-                    paper.venue,
-                    paper.link,
-                    type_name<N>(),
-                    architectures::published_v<N>};
+  return model_entry<N>(name, title, paper, year);
 }
 
 // Paper references shared by the families.

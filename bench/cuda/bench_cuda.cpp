@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
       try {
         cudnn::Options options;
         options.tf32 = tf32;
-        options.bf16 = bf16;
+        options.precision = bf16 ? codegen::Precision::bf16 : codegen::Precision::f32;
         options.cuda_graph = graph;
         std::vector<float> images(std::size_t(batch * program.tensors[std::size_t(program.input)].shape.elements()));
         std::mt19937_64 rng(2);

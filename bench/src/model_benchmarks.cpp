@@ -274,7 +274,7 @@ void run_cuda_step(benchmark::State& state, const Config& c, bool training, int 
     try {
       cudnn::Options o;
       o.tf32 = c.tf32;
-      o.bf16 = c.precision == "bf16";
+      o.precision = c.precision == "bf16" ? codegen::Precision::bf16 : codegen::Precision::f32;
       o.cuda_graph = c.cuda_graph;
       o.input_gradient = false;  // a training step updates the parameters only
       o.optimizer.momentum = 0.9;

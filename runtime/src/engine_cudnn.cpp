@@ -8,6 +8,8 @@
 
 #include <archetype/backends/cudnn/executable.hpp>
 
+#include <algorithm>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -18,23 +20,10 @@ namespace {
 cudnn::Options backend_options(const TrainOptions& o) {
   cudnn::Options co;
   co.tf32 = o.tf32;
-  co.bf16 = o.precision == onednn::Precision::bf16;
+  co.precision = o.precision;
   co.dropout_seed = mix_seed(o.seed, 0xd209);
   co.input_gradient = false;  // a training step updates parameters only
-  const OptimizerKind kind = optimizer_kind(o.optimizer);
-  if (kind == OptimizerKind::sgd) {
-    co.optimizer.kind = cudnn::OptimizerOptions::Kind::sgd;
-    co.optimizer.momentum = o.sgd.momentum;
-    co.optimizer.nesterov = o.sgd.nesterov;
-    co.optimizer.weight_decay = o.sgd.weight_decay;
-  } else {
-    co.optimizer.kind = cudnn::OptimizerOptions::Kind::adam;
-    co.optimizer.beta1 = o.adam.beta1;
-    co.optimizer.beta2 = o.adam.beta2;
-    co.optimizer.epsilon = o.adam.epsilon;
-    co.optimizer.weight_decay = o.adam.weight_decay;
-    co.optimizer.decoupled = kind == OptimizerKind::adamw;
-  }
+  co.optimizer = optimizer_spec(o);
   return co;
 }
 
@@ -73,6 +62,16 @@ class CudnnEngine final : public Engine {
 };
 
 }  // namespace
+
+Evaluator make_cudnn_evaluator(const codegen::ProgramView& program, std::span<const float> parameters,
+                               std::span<const float> buffers, int batch, codegen::Precision precision) {
+  cudnn::Options co;
+  co.precision = precision;
+  auto eval = std::make_shared<cudnn::Executable>(program, batch, cudnn::Mode::inference, co);
+  std::copy(parameters.begin(), parameters.end(), eval->parameters().begin());
+  std::copy(buffers.begin(), buffers.end(), eval->buffers().begin());
+  return [eval](std::span<const float> images) { return eval->forward(images); };
+}
 
 std::string cudnn_unavailable_reason() { return cudnn::unavailable_reason(); }
 

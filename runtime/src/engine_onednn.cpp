@@ -2,21 +2,15 @@
 // optimizer over the flat block) and EvalStep (the folded inference program), on the CPU.
 #include "engine.hpp"
 
-#include <archetype/runtime/steps.hpp>
+#include "steps.hpp"
+
+#include <memory>
 
 #include <optional>
 #include <string>
 
 namespace archetype::runtime {
 namespace {
-
-Optimizer make_optimizer(const TrainOptions& o, std::size_t n) {
-  const OptimizerKind kind = optimizer_kind(o.optimizer);
-  if (kind == OptimizerKind::sgd) return Optimizer::sgd(n, o.sgd);
-  AdamOptions a = o.adam;
-  a.decoupled = kind == OptimizerKind::adamw;
-  return Optimizer::adam(n, a);
-}
 
 onednn::Options backend_options(const TrainOptions& o) {
   onednn::Options eo;
@@ -31,7 +25,7 @@ class OneDnnEngine final : public Engine {
  public:
   OneDnnEngine(const codegen::ProgramView& program, const TrainOptions& o, int eval_batch)
       : program_(program), options_(backend_options(o)), eval_batch_(eval_batch),
-        train_(program, o.batch, options_, make_optimizer(o, std::size_t(program.params))) {}
+        train_(program, o.batch, options_, Optimizer::from(std::size_t(program.params), optimizer_spec(o))) {}
 
   Result step(std::span<const float> images, std::span<const int> labels, double lr) override {
     const TrainStep::Result r = train_(images, labels, lr);
@@ -64,6 +58,16 @@ class OneDnnEngine final : public Engine {
 };
 
 }  // namespace
+
+Evaluator make_onednn_evaluator(const codegen::ProgramView& program, std::span<const float> parameters,
+                                std::span<const float> buffers, int batch, int threads, codegen::Precision precision) {
+  onednn::Options eo;
+  eo.threads = threads;
+  eo.precision = precision;
+  auto eval = std::make_shared<EvalStep>(program, batch, eo);
+  eval->load(parameters, buffers);
+  return [eval](std::span<const float> images) { return (*eval)(images); };
+}
 
 std::unique_ptr<Engine> make_onednn_engine(const codegen::ProgramView& program, const TrainOptions& options,
                                            int eval_batch) {

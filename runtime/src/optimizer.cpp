@@ -24,6 +24,13 @@ Optimizer Optimizer::adam(std::size_t parameters, const AdamOptions& options) {
   return o;
 }
 
+Optimizer Optimizer::from(std::size_t parameters, const codegen::OptimizerSpec& spec) {
+  if (spec.kind == codegen::OptimizerSpec::Kind::sgd) {
+    return sgd(parameters, SgdOptions{spec.momentum, spec.nesterov, spec.weight_decay});
+  }
+  return adam(parameters, AdamOptions{spec.beta1, spec.beta2, spec.epsilon, spec.weight_decay, spec.decoupled});
+}
+
 void Optimizer::step(std::span<float> p, std::span<const float> g, double lr_d) {
   if (p.size() != size_ || g.size() != size_) {
     throw std::invalid_argument("optimizer: parameter block has " + std::to_string(p.size()) +

@@ -1,4 +1,4 @@
-#include <archetype/runtime/steps.hpp>
+#include "steps.hpp"
 
 #include <algorithm>
 #include <cmath>

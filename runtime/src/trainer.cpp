@@ -1,5 +1,5 @@
 #include <archetype/runtime/trainer.hpp>
-#include <archetype/runtime/steps.hpp>
+#include "steps.hpp"
 
 #include "engine.hpp"
 
@@ -127,6 +127,24 @@ OptimizerKind optimizer_kind(const std::string& name) {
   throw std::invalid_argument("unknown optimizer '" + name + "': use sgd, adam or adamw");
 }
 
+codegen::OptimizerSpec optimizer_spec(const TrainOptions& o) {
+  codegen::OptimizerSpec spec;
+  const OptimizerKind kind = optimizer_kind(o.optimizer);
+  if (kind == OptimizerKind::sgd) {
+    spec.momentum = o.sgd.momentum;
+    spec.nesterov = o.sgd.nesterov;
+    spec.weight_decay = o.sgd.weight_decay;
+    return spec;
+  }
+  spec.kind = codegen::OptimizerSpec::Kind::adam;
+  spec.beta1 = o.adam.beta1;
+  spec.beta2 = o.adam.beta2;
+  spec.epsilon = o.adam.epsilon;
+  spec.weight_decay = o.adam.weight_decay;
+  spec.decoupled = kind == OptimizerKind::adamw;
+  return spec;
+}
+
 std::unique_ptr<Engine> make_engine(const codegen::ProgramView& program, const TrainOptions& options, int eval_batch) {
   if (options.device == Device::cpu) return make_onednn_engine(program, options, eval_batch);
 #if ARCHETYPE_HAVE_CUDA
@@ -138,19 +156,27 @@ std::unique_ptr<Engine> make_engine(const codegen::ProgramView& program, const T
 
 Evaluation evaluate(const codegen::ProgramView& program, std::span<const float> parameters,
                     std::span<const float> buffers, const Dataset& data, int batch, int threads,
-                    onednn::Precision precision) {
+                    codegen::Precision precision, Device device) {
   if (batch < 1) throw std::invalid_argument("evaluation batch must be at least 1");
   batch = int(std::min<std::size_t>(std::size_t(batch), data.size()));
-  onednn::Options eo;
-  eo.threads = threads;
-  eo.precision = precision;
-  EvalStep eval(program, batch, eo);
-  eval.load(parameters, buffers);
-  return evaluate_batches(program, data, batch, [&](std::span<const float> images) { return eval(images); });
+  Evaluator eval;
+  if (device == Device::cpu) {
+    eval = make_onednn_evaluator(program, parameters, buffers, batch, threads, precision);
+  } else {
+#if ARCHETYPE_HAVE_CUDA
+    if (const std::string reason = cudnn_unavailable_reason(); !reason.empty()) {
+      throw std::invalid_argument("--device cuda: " + reason);
+    }
+    eval = make_cudnn_evaluator(program, parameters, buffers, batch, precision);
+#else
+    throw std::invalid_argument("--device cuda: " + cuda_unavailable_reason());
+#endif
+  }
+  return evaluate_batches(program, data, batch, eval);
 }
 
 std::string precision_of(const TrainOptions& o) {
-  if (o.precision == onednn::Precision::bf16) return "bf16";
+  if (o.precision == codegen::Precision::bf16) return "bf16";
   return o.device == Device::cuda && o.tf32 ? "tf32" : "f32";
 }
 

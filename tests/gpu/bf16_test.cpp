@@ -1,4 +1,4 @@
-// gpu.bf16.*: the cuDNN backend's bf16 mixed precision (Options::bf16) against its own fp32
+// gpu.bf16.*: the cuDNN backend's bf16 mixed precision (Options::precision bf16) against its own fp32
 // path on the same weights and images. bf16 keeps 8 bits of mantissa, so the two differ by
 // rounding: about 2^-8 relative per op, growing with depth. The bounds below are loose enough
 // for that (each test prints what it measured) and far below what a wrong kernel, a missing
@@ -93,7 +93,7 @@ double relative_l2(std::span<const float> a, std::span<const float> b, double fl
 Executable make(const Case& c, Mode mode, bool bf16, const Data& d, bool graph = true, bool channels_last = true,
                 bool fuse = true) {
   Options o;
-  o.bf16 = bf16;
+  o.precision = bf16 ? codegen::Precision::bf16 : codegen::Precision::f32;
   o.channels_last = channels_last;
   o.fuse_batch_norm_relu = fuse;
   o.dropout = false;  // Dropout and StochasticDepth as the identity: both sides compute the same function

@@ -2,6 +2,8 @@
 // and inference mode, with channel counts that make oneDNN pick blocked layouts too.
 #include "naive.hpp"
 
+#include <archetype/codegen/dropout.hpp>
+
 #include <functional>
 
 namespace archetype::onednn::test {
@@ -293,6 +295,56 @@ TEST(Dropout, HalfZeroesAboutHalfAndScalesTheRestByTwo) {
   const Vec first(y.begin(), y.end());
   const auto second = train.forward(x);
   EXPECT_FALSE(std::equal(first.begin(), first.end(), second.begin()));
+}
+
+// The masks are codegen/dropout.hpp's draws (the cuDNN kernels make the same ones): element
+// i of forward pass s is kept exactly where dropout::keep(op_seed(seed, op), s, i, p), in
+// NCHW order, whatever layout the convolution before it chose; and StochasticDepth draws
+// once per image. A mask from another generator, another step or another order fails it.
+TEST(Dropout, MasksAreTheSharedDrawsInNchwOrder) {
+  using N = Net<Input<Shape{16, 6, 6}>, Seq<Conv3x3<32>, Dropout<0.3>>>;
+  const int batch = 3;
+  Options o;
+  o.dropout_seed = 77;
+  Executable train(program<N>(), batch, Mode::training, o);
+  Executable infer(program<N>(), batch, Mode::inference, o);
+  randomize(train, 9);
+  std::copy(train.parameters().begin(), train.parameters().end(), infer.parameters().begin());
+  const Vec x = random_vec(std::size_t(batch) * 16 * 6 * 6, 10);
+  const auto values = infer.forward(x);
+  const Vec kept(values.begin(), values.end());
+  const std::uint64_t seed = codegen::dropout::op_seed(77, 1);  // op 1: the Dropout
+  for (std::uint64_t step = 1; step <= 2; ++step) {
+    const auto y = train.forward(x);
+    std::size_t dropped = 0;
+    for (std::size_t i = 0; i < y.size(); ++i) {
+      const bool keep = codegen::dropout::keep(seed, step, i, 0.3);
+      dropped += keep ? 0 : 1;
+      ASSERT_NEAR(y[i], keep ? kept[i] / 0.7f : 0.f, 1e-4f * std::max(1.f, std::abs(kept[i])))
+          << "step " << step << " element " << i;
+    }
+    EXPECT_GT(dropped, y.size() / 5);  // about 30% dropped: the draws are not all kept
+  }
+}
+
+TEST(StochasticDepth, DrawsOncePerImageFromTheSharedDraws) {
+  using N = Net<Input<Shape{16, 4, 4}>, Seq<Conv3x3<16>, StochasticDepth<0.5>>>;
+  const int batch = 8;
+  Options o;
+  o.dropout_seed = 5;
+  Executable train(program<N>(), batch, Mode::training, o);
+  Executable infer(program<N>(), batch, Mode::inference, o);
+  randomize(train, 11);
+  std::copy(train.parameters().begin(), train.parameters().end(), infer.parameters().begin());
+  const Vec x = random_vec(std::size_t(batch) * 16 * 4 * 4, 12);
+  const auto values = infer.forward(x);
+  const Vec kept(values.begin(), values.end());
+  const auto y = train.forward(x);
+  const std::size_t per_image = 16 * 4 * 4;
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    const bool keep = codegen::dropout::keep(codegen::dropout::op_seed(5, 1), 1, i / per_image, 0.5);
+    ASSERT_NEAR(y[i], keep ? 2.f * kept[i] : 0.f, 1e-4f * std::max(1.f, std::abs(kept[i]))) << "element " << i;
+  }
 }
 
 }  // namespace

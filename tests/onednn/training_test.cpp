@@ -5,6 +5,7 @@
 
 #include <archetype/architectures/cifar_resnet.hpp>
 #include <archetype/architectures/lenet.hpp>
+#include <archetype/codegen/training_plan.hpp>
 
 #include <algorithm>
 #include <array>
@@ -309,6 +310,50 @@ TEST(Backward, WithoutInputGradientSameParameterGradients) {
   double norm = 0;
   for (float g : lean.gradients().first(6 * 25)) norm += double(g) * g;  // conv1's weights
   EXPECT_GT(norm, 0.0);
+}
+
+// The gradient-final hook: during backward() every trainable parameter group is reported
+// exactly once, in the plan's backward order, and when it is reported its gradient already
+// has its final value (a copy taken in the callback equals gradients() after backward()).
+TEST(Backward, GradientReadyReportsEachGroupOnceInBackwardOrderWhenFinal) {
+  using R = architectures::CifarResNet<20>;
+  const codegen::TrainingPlan plan = codegen::plan_training(program<R>(), {});
+  ASSERT_EQ(plan.groups.size(), 2u + 9u * 4u + 1u);  // stem conv, bn; 9 x (conv, bn, conv, bn); fc
+  Executable exe(program<R>(), 2, Mode::training);
+  initialize_parameters(program<R>(), exe.parameters(), exe.buffers(), 4);
+  std::vector<int> order;
+  std::vector<Vec> at_report;
+  exe.on_gradient_ready([&](const GradientReady& g) {
+    order.push_back(g.group);
+    const auto all = exe.gradients().subspan(std::size_t(g.offset), std::size_t(g.size));
+    at_report.emplace_back(all.begin(), all.end());
+  });
+  const std::array<int, 2> labels{1, 6};
+  for (int step = 0; step < 2; ++step) {  // other images each step: other gradients
+    order.clear();
+    at_report.clear();
+    exe.forward(random_vec(2 * 3 * 32 * 32, 8 + std::uint64_t(step)));
+    exe.softmax_cross_entropy(labels);
+    exe.backward();
+    ASSERT_EQ(order, plan.gradient_final) << "step " << step;
+    for (std::size_t k = 0; k < order.size(); ++k) {
+      const codegen::ParameterGroup& g = plan.groups[std::size_t(order[k])];
+      const auto final_values = exe.gradients().subspan(std::size_t(g.offset), std::size_t(g.size));
+      ASSERT_EQ(at_report[k], Vec(final_values.begin(), final_values.end())) << "group " << order[k];
+    }
+  }
+  // Backward order: the classifier first, the stem last; every group once.
+  EXPECT_EQ(order.front(), int(plan.groups.size()) - 1);
+  EXPECT_EQ(order.back(), 0);
+  std::vector<int> sorted = order;
+  std::sort(sorted.begin(), sorted.end());
+  for (std::size_t k = 0; k < sorted.size(); ++k) EXPECT_EQ(sorted[k], int(k));
+  exe.on_gradient_ready({});  // unregistered: nothing is called
+  order.clear();
+  exe.forward(random_vec(2 * 3 * 32 * 32, 10));
+  exe.softmax_cross_entropy(labels);
+  exe.backward();
+  EXPECT_TRUE(order.empty());
 }
 
 // Forward values and gradients laid out in one arena planned from their lifetimes: the

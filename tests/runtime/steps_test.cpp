@@ -2,7 +2,7 @@
 // unfolded one computes, and refuse what they cannot run.
 #include <archetype/architectures/cifar_resnet.hpp>
 #include <archetype/codegen/program.hpp>
-#include <archetype/runtime/steps.hpp>
+#include "steps.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,457 +1,28 @@
-// The cuDNN Executable: plans memory (plan.hpp), builds one forward and one backward
-// closure per op once, then forward()/backward()/train_step() only enqueue them on one
-// stream (or replay them as a captured CUDA Graph). Built into the backend's plug-in
-// (plugin.hpp), with plan.cpp and kernels.cu: `DeviceExecutable` is what the public
-// `cudnn::Executable` (facade.cpp) forwards to.
-//
-// Why cuDNN's legacy ("v7") API rather than the graph API: every op here is one call with
-// alpha/beta blending, which gives the backward pass its "write the first contribution,
-// add the later ones" rule for free (conv backward data, BN backward); cudnnFind*AlgorithmEx
-// measures the algorithms of each geometry once on the real buffers; all of it is
-// capturable in CUDA Graphs; and it needs nothing beyond cudnn.h (the graph API wants either
-// the header-only cudnn-frontend, which none of our machines has, or hundreds of lines of
-// backend descriptors per op). cuDNN 9 still ships it (cudnn_cnn, cudnn_ops), deprecated.
-// The graph API's gain is fusion (conv + bias + activation, BN + ReLU, conv + add): the
-// next step once this version has been verified on a GPU.
-#include <archetype/backends/cudnn/executable.hpp>
-#include <archetype/backends/cudnn/plan.hpp>
+// The cuDNN Executable's driver: allocates what the memory plan (plan.hpp) asks for, runs
+// the build loop (each op's builder is in the ops_*.cpp of its family, context.hpp says how
+// they share the state), then forward()/backward()/train_step() only enqueue the built
+// steps on one stream (or replay them as a captured CUDA Graph). Built into the backend's
+// plug-in (plugin.hpp), with plan.cpp and kernels.cu: `DeviceExecutable` is what the public
+// `cudnn::Executable` (facade.cpp) forwards to, and `archetype_cudnn_plugin_api` the
+// plug-in's entry point.
 
+#include "context.hpp"
 #include "plugin.hpp"
 
-#include "kernels.hpp"
-
-#include <cublas_v2.h>
 #include <cuda_runtime_api.h>
-#include <cudnn.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <functional>
-#include <map>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
-namespace archetype::cudnn {
-
-namespace {
-
-[[noreturn]] void fail(const std::string& what, const char* error) {
-  throw std::runtime_error("archetype::cudnn: " + what + ": " + error);
-}
-void check(cudaError_t e, const std::string& what) {
-  if (e != cudaSuccess) fail(what, cudaGetErrorString(e));
-}
-void check(cudnnStatus_t s, const std::string& what) {
-  if (s != CUDNN_STATUS_SUCCESS) fail(what, cudnnGetErrorString(s));
-}
-void check(cublasStatus_t s, const std::string& what) {
-  if (s != CUBLAS_STATUS_SUCCESS) fail(what, cublasGetStatusString(s));
-}
-
-const float one = 1.f, zero = 0.f;
-
-/// Device memory, freed with the owner.
-struct DeviceMemory {
-  void* ptr = nullptr;
-  std::size_t bytes = 0;
-  DeviceMemory() = default;
-  DeviceMemory(const DeviceMemory&) = delete;
-  DeviceMemory& operator=(const DeviceMemory&) = delete;
-  ~DeviceMemory() {
-    if (ptr != nullptr) cudaFree(ptr);
-  }
-  void allocate(std::size_t n, const std::string& what) {
-    bytes = n;
-    if (n > 0) check(cudaMalloc(&ptr, n), "cannot allocate " + std::to_string(n) + " bytes for " + what);
-  }
-  template <class T>
-  [[nodiscard]] T* as() const {
-    return static_cast<T*>(ptr);
-  }
-};
-
-/// Pinned host memory (the staging buffers that captured copies read and write).
-struct PinnedMemory {
-  void* ptr = nullptr;
-  PinnedMemory() = default;
-  PinnedMemory(const PinnedMemory&) = delete;
-  PinnedMemory& operator=(const PinnedMemory&) = delete;
-  ~PinnedMemory() {
-    if (ptr != nullptr) cudaFreeHost(ptr);
-  }
-  void allocate(std::size_t n, const std::string& what) {
-    check(cudaMallocHost(&ptr, std::max<std::size_t>(n, 1)), "cannot allocate pinned host memory for " + what);
-  }
-  template <class T>
-  [[nodiscard]] T* as() const {
-    return static_cast<T*>(ptr);
-  }
-};
-
-template <class H>
-using Shared = std::shared_ptr<std::remove_pointer_t<H>>;
-
-using kernels::Bf16;
-
-/// The element type of the activations: fp32, or bfloat16 with Options::bf16.
-template <class T>
-constexpr cudnnDataType_t data_type = std::is_same_v<T, Bf16> ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
-template <class T>
-constexpr cudaDataType_t blas_type = std::is_same_v<T, Bf16> ? CUDA_R_16BF : CUDA_R_32F;
-
-Shared<cudnnTensorDescriptor_t> tensor_desc(int n, int c, int h, int w, cudnnDataType_t type = CUDNN_DATA_FLOAT,
-                                            bool nhwc = false) {
-  cudnnTensorDescriptor_t d = nullptr;
-  check(cudnnCreateTensorDescriptor(&d), "cudnnCreateTensorDescriptor");
-  Shared<cudnnTensorDescriptor_t> owned(d, cudnnDestroyTensorDescriptor);
-  check(cudnnSetTensor4dDescriptor(d, nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW, type, n, c, h, w),
-        "cudnnSetTensor4dDescriptor");
-  return owned;
-}
-
-/// K x C x R x S filters: KCRS (NCHW) as the flat block holds them, or KRSC (NHWC).
-Shared<cudnnFilterDescriptor_t> filter_desc(int k, int c, int h, int w, cudnnDataType_t type, bool nhwc) {
-  cudnnFilterDescriptor_t d = nullptr;
-  check(cudnnCreateFilterDescriptor(&d), "cudnnCreateFilterDescriptor");
-  Shared<cudnnFilterDescriptor_t> owned(d, cudnnDestroyFilterDescriptor);
-  check(cudnnSetFilter4dDescriptor(d, type, nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW, k, c, h, w),
-        "cudnnSetFilter4dDescriptor");
-  return owned;
-}
-
-
-/// fp32 accumulation in every case (bf16 data: cuDNN's PSEUDO_BFLOAT16 configuration).
-/// Math: bf16 takes tensor cores (CUDNN_TENSOR_OP_MATH); fp32 takes them only with TF32
-/// (default math), else plain FMA.
-Shared<cudnnConvolutionDescriptor_t> conv_desc(const LayerRow& L, bool tf32, bool bf16) {
-  cudnnConvolutionDescriptor_t d = nullptr;
-  check(cudnnCreateConvolutionDescriptor(&d), "cudnnCreateConvolutionDescriptor");
-  Shared<cudnnConvolutionDescriptor_t> owned(d, cudnnDestroyConvolutionDescriptor);
-  check(cudnnSetConvolution2dDescriptor(d, L.pad_h, L.pad_w, L.stride_h, L.stride_w, 1, 1, CUDNN_CROSS_CORRELATION,
-                                        CUDNN_DATA_FLOAT),
-        "cudnnSetConvolution2dDescriptor");
-  check(cudnnSetConvolutionGroupCount(d, L.groups), "cudnnSetConvolutionGroupCount");
-  // FMA math: plain fp32 products; default math lets Ampere and later use TF32.
-  const cudnnMathType_t math = bf16 ? CUDNN_TENSOR_OP_MATH : tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
-  check(cudnnSetConvolutionMathType(d, math), "cudnnSetConvolutionMathType");
-  return owned;
-}
-
-/// The algorithm chosen for one direction of one convolution geometry.
-template <class Algo>
-struct Choice {
-  Algo algo{};
-  cudnnMathType_t math = CUDNN_FMA_MATH;
-  std::size_t workspace = 0;
-};
-
-/// The first (fastest) of cudnnFind*'s results that succeeded, fits the limit and, when
-/// asked, is deterministic.
-template <class Perf>
-const Perf* pick(const Perf* results, int count, std::size_t limit, bool deterministic) {
-  for (int i = 0; i < count; ++i) {
-    const Perf& r = results[i];
-    if (r.status != CUDNN_STATUS_SUCCESS || r.memory > limit) continue;
-    if (deterministic && r.determinism != CUDNN_DETERMINISTIC) continue;
-    return &r;
-  }
-  return nullptr;
-}
-
-std::string op_name(const codegen::Op& op) {
-  return std::string(op.layer.path.view()) + " (" + std::string(op.layer.kind.view()) + ")";
-}
-
-using Step = std::function<void()>;
-
-}  // namespace
-
-namespace {
-
-std::string device_unavailable_reason(int device) {
-  int count = 0;
-  const cudaError_t e = cudaGetDeviceCount(&count);
-  if (e != cudaSuccess) return std::string("no CUDA device available (") + cudaGetErrorString(e) + ")";
-  if (count == 0) return "no CUDA device available (device count is 0)";
-  if (device < 0 || device >= count) {
-    return "CUDA device " + std::to_string(device) + " does not exist (" + std::to_string(count) + " found)";
-  }
-  cudaDeviceProp prop{};
-  if (cudaGetDeviceProperties(&prop, device) != cudaSuccess) return "cannot read the properties of the CUDA device";
-  if (prop.major < 7) {
-    return std::string("CUDA device ") + prop.name + " has compute capability " + std::to_string(prop.major) + "." +
-           std::to_string(prop.minor) + ", below the 7.0 the cuDNN backend needs";
-  }
-  if (cudaSetDevice(device) != cudaSuccess) return "cannot select CUDA device " + std::to_string(device);
-  cudnnHandle_t h = nullptr;
-  const cudnnStatus_t s = cudnnCreate(&h);
-  if (s != CUDNN_STATUS_SUCCESS) return std::string("cuDNN cannot start: ") + cudnnGetErrorString(s);
-  cudnnDestroy(h);
-  return "";
-}
-
-}  // namespace
-
-struct Impl {
-  std::vector<codegen::Op> ops;
-  std::vector<codegen::Tensor> tensors;
-  int batch = 1;
-  Mode mode = Mode::training;
-  Options options{};
-  MemoryPlan plan;
-  int input = 0, output = 0;
-  Shape input_shape{}, output_shape{};
-  std::int64_t input_size = 0, output_size = 0;  // floats, batch included
-  std::int64_t params_count = 0, buffers_count = 0, state_count = 0;
-
-  cudaStream_t stream = nullptr;
-  cudnnHandle_t dnn = nullptr;
-  cublasHandle_t blas = nullptr;
-  cudaGraph_t graph = nullptr;
-  cudaGraphExec_t graph_exec = nullptr;
-
-  DeviceMemory arena, params, grads, buffers, state, workspace, blas_workspace;
-  // bf16 only: the parameters rounded to bf16 at the start of every forward pass (what the
-  // convolutions and matrix products read), the bf16 weight gradients they write (cast to the
-  // fp32 `grads` right after), and the fp32 input on the device before its cast.
-  DeviceMemory params_lp, grads_lp, input_f32;
-  std::size_t elem = sizeof(float);  // bytes of an activation: 4, or 2 with bf16
-  bool nhwc = false;                 // activations channels-last (bf16 with Options::channels_last)
-  DeviceMemory scalars;  // lr (float), loss (float), steps (int64), dropout step (uint64)
-  DeviceMemory labels, per_sample, loss_gradient_scratch;
-  std::vector<std::unique_ptr<DeviceMemory>> op_memory;  // BN saved statistics, discarded gradients
-  PinnedMemory staged_images, staged_labels, staged_lr, staged_loss, staged_logits;
-
-  std::vector<float> host_params, host_grads, host_buffers, host_state, host_output, host_input_grad;
-  std::vector<Bf16> host_lp;  // bf16 data on its way between the host's floats and the device
-  bool params_device_newer = false, buffers_device_newer = false, state_device_newer = false;
-  bool params_host_dirty = false, buffers_host_dirty = false, state_host_dirty = false;
-  bool have_forward = false, have_output_grad = false;
-  int train_calls = 0;
-
-  std::vector<Step> forward_steps, backward_steps;
-
-  // Device scalars.
-  [[nodiscard]] float* lr() const { return scalars.as<float>(); }
-  [[nodiscard]] float* loss() const { return scalars.as<float>() + 1; }
-  [[nodiscard]] std::int64_t* steps() const { return reinterpret_cast<std::int64_t*>(scalars.as<char>() + 8); }
-  [[nodiscard]] std::uint64_t* dropout_step() const {
-    return reinterpret_cast<std::uint64_t*>(scalars.as<char>() + 16);
-  }
-
-  [[nodiscard]] bool training() const { return mode == Mode::training; }
-  [[nodiscard]] bool bf16() const { return options.bf16; }
-  // The plan's offsets count elements (floats, or bf16 values with Options::bf16).
-  [[nodiscard]] void* value(int t) const { return arena.as<char>() + plan.value[std::size_t(t)] * std::int64_t(elem); }
-  [[nodiscard]] void* gradient(int t) const {
-    const std::int64_t g = plan.gradient[std::size_t(t)];
-    return g < 0 ? nullptr : arena.as<char>() + g * std::int64_t(elem);
-  }
-  template <class T>
-  [[nodiscard]] T* value(int t) const {
-    return static_cast<T*>(value(t));
-  }
-  template <class T>
-  [[nodiscard]] T* gradient(int t) const {
-    return static_cast<T*>(gradient(t));
-  }
-  /// The parameters and weight gradients a convolution or a matrix product reads and
-  /// writes: the fp32 blocks, or their bf16 copies.
-  template <class T>
-  [[nodiscard]] T* weights(std::int64_t offset) const {
-    if constexpr (std::is_same_v<T, Bf16>) return params_lp.as<Bf16>() + offset;
-    else return params.as<float>() + offset;
-  }
-  template <class T>
-  [[nodiscard]] T* weight_gradients(std::int64_t offset) const {
-    if constexpr (std::is_same_v<T, Bf16>) return grads_lp.as<Bf16>() + offset;
-    else return grads.as<float>() + offset;
-  }
-  /// A run of the flat parameter block as the bf16 copy holds it: plain, or (k > 0) a K x C x
-  /// R x S convolution filter, KCRS in the block and KRSC in the copy (channels-last).
-  struct ParamRun {
-    std::int64_t offset = 0, count = 0;
-    int k = 0, c = 0;
-    std::int64_t rs = 0;
-  };
-  [[nodiscard]] std::vector<ParamRun> param_runs(const codegen::Op& op) const {
-    const LayerRow& L = op.layer;
-    if (!nhwc || L.op != LayerKind::conv) return {{op.param_offset, L.params}};
-    const int c = L.in.c / L.groups;
-    const std::int64_t rs = std::int64_t{L.kernel_h} * L.kernel_w, weights = std::int64_t{L.out.c} * c * rs;
-    std::vector<ParamRun> runs{{op.param_offset, weights, L.out.c, c, rs}};
-    if (L.params > weights) runs.push_back({op.param_offset + weights, L.params - weights});
-    return runs;
-  }
-  /// Converts `runs` of one block into the other: to the bf16 copy (filters to KRSC) or back.
-  template <class From, class To>
-  void cast_runs(const std::vector<ParamRun>& runs, const From* from, To* to) const {
-    constexpr bool to_copy = std::is_same_v<To, Bf16>;
-    for (const ParamRun& r : runs) {
-      if (r.k > 0) kernels::transpose_cast(stream, from + r.offset, to + r.offset, r.k, r.c, r.rs, to_copy);
-      else kernels::cast(stream, from + r.offset, to + r.offset, r.count);
-    }
-  }
-  /// bf16: after op's backward, its weight gradients to the fp32 block.
-  template <class T>
-  [[nodiscard]] Step with_gradient_cast(Step backward, const codegen::Op& op) {
-    if constexpr (!std::is_same_v<T, Bf16>) {
-      return backward;
-    } else {
-      return [this, backward = std::move(backward), runs = param_runs(op)] {
-        backward();
-        cast_runs(runs, grads_lp.as<Bf16>(), grads.as<float>());
-      };
-    }
-  }
-  [[nodiscard]] bool needs_grad(int t) const { return plan.needs_grad[std::size_t(t)]; }
-  [[nodiscard]] Shape shape(int t) const { return tensors[std::size_t(t)].shape; }
-  [[nodiscard]] std::int64_t count(int t) const { return std::int64_t{batch} * shape(t).elements(); }
-  [[nodiscard]] std::size_t workspace_bytes() const { return workspace.bytes; }
-
-  ~Impl() {
-    if (graph_exec != nullptr) cudaGraphExecDestroy(graph_exec);
-    if (graph != nullptr) cudaGraphDestroy(graph);
-    if (blas != nullptr) cublasDestroy(blas);
-    if (dnn != nullptr) cudnnDestroy(dnn);
-    if (stream != nullptr) cudaStreamDestroy(stream);
-  }
-
-  void synchronize(const char* what) { check(cudaStreamSynchronize(stream), what); }
-
-  template <class T>
-  void upload(DeviceMemory& d, const std::vector<T>& h, const char* what) {
-    if (!h.empty()) check(cudaMemcpy(d.ptr, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice), what);
-  }
-  template <class T>
-  void download(std::vector<T>& h, const void* d, const char* what) {
-    if (!h.empty()) check(cudaMemcpy(h.data(), d, h.size() * sizeof(T), cudaMemcpyDeviceToHost), what);
-  }
-  /// Mirrors handed out since the last device call go back to the device first.
-  void push_host_mirrors() {
-    if (params_host_dirty) upload(params, host_params, "parameters to the device");
-    if (buffers_host_dirty) upload(buffers, host_buffers, "buffers to the device");
-    if (state_host_dirty) upload(state, host_state, "optimizer state to the device");
-    params_host_dirty = buffers_host_dirty = state_host_dirty = false;
-  }
-
-  // --- building ------------------------------------------------------------------------------
-  struct Find {
-    DeviceMemory memory;  // the scratch workspace algorithms are measured with
-  };
-  std::map<std::string, Choice<cudnnConvolutionFwdAlgo_t>> fwd_cache;
-  std::map<std::string, Choice<cudnnConvolutionBwdDataAlgo_t>> data_cache;
-  std::map<std::string, Choice<cudnnConvolutionBwdFilterAlgo_t>> filter_cache;
-  std::size_t workspace_needed = 0;
-
-  void build(Find& find);
-  template <class T>
-  void build_op(int o, Find& find);
-  template <class T>
-  void build_conv(int o, Find& find);
-  template <class T>
-  void build_linear(int o);
-  void build_batch_norm(int o);
-  template <class T>
-  void build_simple(int o);
-  void build_batch_norm_bf16(int o);
-  /// A device buffer owned by the executable for one op.
-  float* op_buffer(std::int64_t floats, const std::string& what) {
-    op_memory.push_back(std::make_unique<DeviceMemory>());
-    op_memory.back()->allocate(std::size_t(floats) * sizeof(float), what);
-    return op_memory.back()->as<float>();
-  }
-  /// Where op `o`'s backward writes the gradient of input slot `i`, or null when it is not
-  /// needed.
-  template <class T>
-  [[nodiscard]] T* input_gradient_of(int o, int i) const {
-    const int t = ops[std::size_t(o)].inputs[i];
-    return needs_grad(t) ? gradient<T>(t) : nullptr;
-  }
-  [[nodiscard]] bool accumulate(int o, int i) const { return plan.accumulate[std::size_t(o)][std::size_t(i)]; }
-
-  std::vector<Step> backward_of;  // per op, empty when it has none
-
-  // --- running -------------------------------------------------------------------------------
-  void run(const std::vector<Step>& steps) {
-    for (const Step& s : steps) s();
-  }
-  void enqueue_loss() {
-    const int classes = int(output_size / batch);
-    void* dlogits = gradient(output) != nullptr ? gradient(output) : loss_gradient_scratch.ptr;
-    if (bf16()) {
-      kernels::softmax_cross_entropy(stream, value<Bf16>(output), labels.as<int>(), static_cast<Bf16*>(dlogits),
-                                     loss(), per_sample.as<double>(), batch, classes);
-    } else {
-      kernels::softmax_cross_entropy(stream, value<float>(output), labels.as<int>(), static_cast<float*>(dlogits),
-                                     loss(), per_sample.as<double>(), batch, classes);
-    }
-  }
-  /// The input images (fp32 NCHW at `source`, host memory) into the arena: copied,
-  /// or with bf16 copied to the device in fp32 and cast there.
-  void enqueue_input(const void* source) {
-    const std::size_t bytes = std::size_t(input_size) * sizeof(float);
-    if (!bf16()) {
-      check(cudaMemcpyAsync(value(input), source, bytes, cudaMemcpyHostToDevice, stream), "images to the device");
-      return;
-    }
-    check(cudaMemcpyAsync(input_f32.ptr, source, bytes, cudaMemcpyHostToDevice, stream), "images to the device");
-    if (nhwc) {
-      kernels::transpose_cast(stream, input_f32.as<float>(), value<Bf16>(input), batch, input_shape.c,
-                              std::int64_t{input_shape.h} * input_shape.w, true);
-    } else {
-      kernels::cast(stream, input_f32.as<float>(), value<Bf16>(input), input_size);
-    }
-  }
-  /// `n` elements of device data of the activation type as floats: `raw` holds the bytes
-  /// copied from the device.
-  void to_floats(const void* raw, float* out, std::int64_t n) {
-    if (!bf16()) {
-      std::memcpy(out, raw, std::size_t(n) * sizeof(float));
-      return;
-    }
-    const Bf16* b = static_cast<const Bf16*>(raw);
-    for (std::int64_t i = 0; i < n; ++i) out[i] = kernels::to_float(b[i]);
-  }
-  void enqueue_update(const float* loss_or_null) {
-    const OptimizerOptions& o = options.optimizer;
-    kernels::OptimizerStep k;
-    k.adam = o.kind == OptimizerOptions::Kind::adam;
-    k.momentum = float(o.momentum);
-    k.weight_decay = float(o.weight_decay);
-    k.nesterov = o.nesterov;
-    k.beta1 = o.beta1;
-    k.beta2 = o.beta2;
-    k.epsilon = float(o.epsilon);
-    k.decoupled = o.decoupled;
-    kernels::optimizer_step(stream, k, params.as<float>(), grads.as<float>(),
-                            state_count > 0 ? state.as<float>() : nullptr, params_count, lr(), steps(),
-                            loss_or_null);
-  }
-  /// The whole training step, enqueued (captured when a graph is being recorded).
-  void enqueue_train_step() {
-    enqueue_input(staged_images.ptr);
-    check(cudaMemcpyAsync(labels.ptr, staged_labels.ptr, std::size_t(batch) * sizeof(int), cudaMemcpyHostToDevice,
-                          stream),
-          "labels to the device");
-    check(cudaMemcpyAsync(lr(), staged_lr.ptr, sizeof(float), cudaMemcpyHostToDevice, stream),
-          "learning rate to the device");
-    run(forward_steps);
-    enqueue_loss();
-    run(backward_steps);
-    enqueue_update(loss());
-    check(cudaMemcpyAsync(staged_loss.ptr, loss(), sizeof(float), cudaMemcpyDeviceToHost, stream),
-          "loss to the host");
-    check(cudaMemcpyAsync(staged_logits.ptr, value(output), std::size_t(output_size) * elem, cudaMemcpyDeviceToHost,
-                          stream),
-          "logits to the host");
-  }
-};
+namespace archetype::cudnn::detail {
 
 void Impl::build(Find& find) {
   const int n = int(ops.size());
@@ -460,7 +31,8 @@ void Impl::build(Find& find) {
     bool random = false;
     for (int o = 0; o < n; ++o) {
       const LayerKind k = ops[std::size_t(o)].layer.op;
-      random = random || ((k == LayerKind::dropout || k == LayerKind::stochastic_depth) && !plan.view_op[std::size_t(o)]);
+      random = random || ((k == LayerKind::dropout || k == LayerKind::stochastic_depth) &&
+                          !plan.view_op[std::size_t(o)]);
     }
     if (random) {  // new dropout draws for every forward pass (the backward reuses them)
       std::uint64_t* step = dropout_step();
@@ -468,25 +40,32 @@ void Impl::build(Find& find) {
     }
   }
   if (bf16() && params_count > 0) {  // this step's parameters in bf16, for the products
-    std::vector<ParamRun> runs;  // every op's, adjacent plain runs merged (one cast for NCHW)
+    std::vector<ParamRun> runs;      // every op's, adjacent plain runs merged (one cast for NCHW)
     for (const codegen::Op& op : ops) {
       if (op.layer.params == 0) continue;
       for (const ParamRun& r : param_runs(op)) {
         const bool merge = !runs.empty() && r.k == 0 && runs.back().k == 0 &&
                            runs.back().offset + runs.back().count == r.offset;
-        if (merge) runs.back().count += r.count;
-        else runs.push_back(r);
+        if (merge)
+          runs.back().count += r.count;
+        else
+          runs.push_back(r);
       }
     }
-    forward_steps.push_back([this, runs] { cast_runs(runs, params.as<float>(), params_lp.as<Bf16>()); });
+    forward_steps.push_back(
+        [this, runs] { cast_runs(runs, params.as<float>(), params_lp.as<Bf16>()); });
   }
   for (int o = 0; o < n; ++o) {
-    if (plan.view_op[std::size_t(o)] || plan.absorbed[std::size_t(o)]) continue;  // an absorbed ReLU: in its BatchNorm
+    if (plan.view_op[std::size_t(o)] || plan.absorbed[std::size_t(o)])
+      continue;  // an absorbed ReLU: in its BatchNorm
     try {
-      if (bf16()) build_op<Bf16>(o, find);
-      else build_op<float>(o, find);
+      if (bf16())
+        build_op<Bf16>(o, find);
+      else
+        build_op<float>(o, find);
     } catch (const std::exception& e) {
-      throw std::runtime_error("archetype::cudnn: cannot build " + op_name(ops[std::size_t(o)]) + ": " + e.what());
+      throw std::runtime_error("archetype::cudnn: cannot build " + op_name(ops[std::size_t(o)]) +
+                               ": " + e.what());
     }
   }
   if (!training()) return;
@@ -496,7 +75,8 @@ void Impl::build(Find& find) {
     if (plan.gradient_unwritten[std::size_t(plan.base[std::size_t(out)])]) {
       void* g = gradient(out);
       const std::size_t bytes = std::size_t(count(out)) * elem;
-      backward_steps.push_back([this, g, bytes] { check(cudaMemsetAsync(g, 0, bytes, stream), "zero gradient"); });
+      backward_steps.push_back(
+          [this, g, bytes] { check(cudaMemsetAsync(g, 0, bytes, stream), "zero gradient"); });
     }
     if (backward_of[std::size_t(o)]) backward_steps.push_back(backward_of[std::size_t(o)]);
   }
@@ -504,484 +84,42 @@ void Impl::build(Find& find) {
 
 template <class T>
 void Impl::build_op(int o, Find& find) {
-  switch (ops[std::size_t(o)].layer.op) {
-    case LayerKind::conv: return build_conv<T>(o, find);
-    case LayerKind::linear: return build_linear<T>(o);
-    case LayerKind::batch_norm:
+  const LayerKind kind = ops[std::size_t(o)].layer.op;
+  if (nhwc && !has_channels_last_kernel(kind)) {
+    throw std::logic_error(
+        "no channels-last implementation (channels_last_possible must refuse it)");
+  }
+  using K = LayerKind;
+  // One line per kind: a table.
+  // clang-format off
+  switch (kind) {
+    case K::conv: return build_conv<T>(o, find);
+    case K::linear: return build_linear<T>(o);
+    case K::batch_norm:
       if constexpr (std::is_same_v<T, Bf16>) return build_batch_norm_bf16(o);
       else return build_batch_norm(o);
-    default: return build_simple<T>(o);
+    case K::local_response_norm: return build_lrn<T>(o);
+    case K::max_pool:
+    case K::avg_pool:
+    case K::global_avg_pool:
+    case K::adaptive_avg_pool: return build_pool<T>(o);
+    case K::relu:
+    case K::relu6:
+    case K::silu:
+    case K::sigmoid: return build_activation<T>(o);
+    case K::dropout:
+    case K::stochastic_depth: return build_dropout<T>(o);
+    case K::add: return build_add<T>(o);
+    case K::concat: return build_concat<T>(o);
+    case K::scale: return build_scale<T>(o);
+    case K::zero_pad_shortcut: return build_zero_pad_shortcut<T>(o);
+    case K::pad_to: return build_pad_to<T>(o);
+    case K::resize: return build_resize<T>(o);
+    default: throw std::logic_error("no cuDNN implementation of this op kind");
   }
+  // clang-format on
 }
 
-template <class T>
-void Impl::build_conv(int o, Find& find) {
-  const codegen::Op& op = ops[std::size_t(o)];
-  const LayerRow& L = op.layer;
-  const int in = op.inputs[0], out = op.output;
-  const Shape is = shape(in), os = shape(out);
-  const int g = L.groups;
-  constexpr bool low = std::is_same_v<T, Bf16>;
-  auto x = tensor_desc(batch, is.c, is.h, is.w, data_type<T>, nhwc);
-  auto y = tensor_desc(batch, os.c, os.h, os.w, data_type<T>, nhwc);
-  auto w = filter_desc(os.c, is.c / g, L.kernel_h, L.kernel_w, data_type<T>, nhwc);
-  auto b = tensor_desc(1, os.c, 1, 1, data_type<T>);
-  const bool cl = nhwc;
-  auto conv_f = conv_desc(L, options.tf32, low), conv_d = conv_desc(L, options.tf32, low),
-       conv_w = conv_desc(L, options.tf32, low);
-  {  // cuDNN must agree with codegen on the output shape
-    int dn = 0, dc = 0, dh = 0, dw = 0;
-    check(cudnnGetConvolution2dForwardOutputDim(conv_f.get(), x.get(), w.get(), &dn, &dc, &dh, &dw),
-          "cudnnGetConvolution2dForwardOutputDim");
-    if (dc != os.c || dh != os.h || dw != os.w) {
-      throw std::logic_error("cuDNN computes a " + std::to_string(dc) + "x" + std::to_string(dh) + "x" +
-                             std::to_string(dw) + " output, the program says " + std::to_string(os.c) + "x" +
-                             std::to_string(os.h) + "x" + std::to_string(os.w));
-    }
-  }
-  const std::int64_t w_count = std::int64_t{os.c} * (is.c / g) * L.kernel_h * L.kernel_w;
-  T* X = value<T>(in);
-  T* Y = value<T>(out);
-  T* W = weights<T>(op.param_offset);
-  T* B = L.bias ? W + w_count : nullptr;
-  T* dW = weight_gradients<T>(op.param_offset);
-  T* dB = L.bias ? dW + w_count : nullptr;
-  T* dY = gradient<T>(out);
-  T* dX = input_gradient_of<T>(o, 0);
-  const bool acc = accumulate(o, 0);
-  const int batch_ = batch;
-  // The descriptors' math: what a fallback algorithm (nothing measured fits) runs with.
-  const cudnnMathType_t math = low ? CUDNN_TENSOR_OP_MATH : options.tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
-
-  // Algorithms: measured once per geometry (and direction) on this op's buffers.
-  const std::string key = std::to_string(batch) + ":" + std::to_string(is.c) + "x" + std::to_string(is.h) + "x" +
-                          std::to_string(is.w) + ">" + std::to_string(os.c) + ":k" + std::to_string(L.kernel_h) +
-                          "x" + std::to_string(L.kernel_w) + "s" + std::to_string(L.stride_h) + "x" +
-                          std::to_string(L.stride_w) + "p" + std::to_string(L.pad_h) + "x" + std::to_string(L.pad_w) +
-                          "g" + std::to_string(g);
-  const std::size_t limit = std::min<std::size_t>(find.memory.bytes, std::size_t(options.workspace_limit));
-  auto fwd = fwd_cache.find(key);
-  if (fwd == fwd_cache.end()) {
-    cudnnConvolutionFwdAlgoPerf_t results[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-    int returned = 0;
-    check(cudnnFindConvolutionForwardAlgorithmEx(dnn, x.get(), X, w.get(), W, conv_f.get(), y.get(), Y,
-                                                 CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned, results, find.memory.ptr,
-                                                 limit),
-          "cudnnFindConvolutionForwardAlgorithmEx");
-    const auto* r = pick(results, returned, limit, options.deterministic);
-    Choice<cudnnConvolutionFwdAlgo_t> c{CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, math, 0};
-    if (r != nullptr) {
-      c = {r->algo, r->mathType, r->memory};
-    } else {  // nothing measured fits: implicit GEMM, which every geometry has (no workspace)
-      check(cudnnGetConvolutionForwardWorkspaceSize(dnn, x.get(), w.get(), conv_f.get(), y.get(), c.algo, &c.workspace),
-            "cudnnGetConvolutionForwardWorkspaceSize");
-    }
-    fwd = fwd_cache.emplace(key, c).first;
-  }
-  const auto fwd_choice = fwd->second;
-  if (options.tf32 || low) check(cudnnSetConvolutionMathType(conv_f.get(), fwd_choice.math), "cudnnSetConvolutionMathType");
-  workspace_needed = std::max(workspace_needed, fwd_choice.workspace);
-  forward_steps.push_back([this, x, y, w, b, conv_f, fwd_choice, X, Y, W, B, batch_, os, cl] {
-    check(cudnnConvolutionForward(dnn, &one, x.get(), X, w.get(), W, conv_f.get(), fwd_choice.algo, workspace.ptr,
-                                  workspace_bytes(), &zero, y.get(), Y),
-          "cudnnConvolutionForward");
-    if (B == nullptr) return;
-    if constexpr (low) {  // a kernel of ours: cuDNN's AddTensor is not documented for bf16
-      kernels::add_bias_channels(stream, Y, B, batch_, os.c, std::int64_t{os.h} * os.w, cl);
-    } else {
-      check(cudnnAddTensor(dnn, &one, b.get(), B, &one, y.get(), Y), "cudnnAddTensor (bias)");
-    }
-  });
-  if (!training() || dY == nullptr) return;
-
-  auto flt = filter_cache.find(key);
-  if (flt == filter_cache.end()) {
-    cudnnConvolutionBwdFilterAlgoPerf_t results[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-    int returned = 0;
-    check(cudnnFindConvolutionBackwardFilterAlgorithmEx(dnn, x.get(), X, y.get(), dY, conv_w.get(), w.get(), dW,
-                                                        CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &returned, results,
-                                                        find.memory.ptr, limit),
-          "cudnnFindConvolutionBackwardFilterAlgorithmEx");
-    const auto* r = pick(results, returned, limit, options.deterministic);
-    Choice<cudnnConvolutionBwdFilterAlgo_t> c{CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, math, 0};
-    if (r != nullptr) {
-      c = {r->algo, r->mathType, r->memory};
-    } else {  // nothing measured fits: algorithm 1 (deterministic, small workspace)
-      check(cudnnGetConvolutionBackwardFilterWorkspaceSize(dnn, x.get(), y.get(), conv_w.get(), w.get(), c.algo,
-                                                           &c.workspace),
-            "cudnnGetConvolutionBackwardFilterWorkspaceSize");
-    }
-    flt = filter_cache.emplace(key, c).first;
-  }
-  const auto filter_choice = flt->second;
-  if (options.tf32 || low) {
-    check(cudnnSetConvolutionMathType(conv_w.get(), filter_choice.math), "cudnnSetConvolutionMathType");
-  }
-  workspace_needed = std::max(workspace_needed, filter_choice.workspace);
-
-  Choice<cudnnConvolutionBwdDataAlgo_t> data_choice{};
-  if (dX != nullptr) {
-    auto dat = data_cache.find(key);
-    if (dat == data_cache.end()) {
-      cudnnConvolutionBwdDataAlgoPerf_t results[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-      int returned = 0;
-      check(cudnnFindConvolutionBackwardDataAlgorithmEx(dnn, w.get(), W, y.get(), dY, conv_d.get(), x.get(), dX,
-                                                        CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &returned, results,
-                                                        find.memory.ptr, limit),
-            "cudnnFindConvolutionBackwardDataAlgorithmEx");
-      const auto* r = pick(results, returned, limit, options.deterministic);
-      Choice<cudnnConvolutionBwdDataAlgo_t> c{CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, math, 0};
-      if (r != nullptr) {
-        c = {r->algo, r->mathType, r->memory};
-      } else {  // nothing measured fits: algorithm 1 (deterministic)
-        check(cudnnGetConvolutionBackwardDataWorkspaceSize(dnn, w.get(), y.get(), conv_d.get(), x.get(), c.algo,
-                                                           &c.workspace),
-              "cudnnGetConvolutionBackwardDataWorkspaceSize");
-      }
-      dat = data_cache.emplace(key, c).first;
-    }
-    data_choice = dat->second;
-    if (options.tf32 || low) {
-      check(cudnnSetConvolutionMathType(conv_d.get(), data_choice.math), "cudnnSetConvolutionMathType");
-    }
-    workspace_needed = std::max(workspace_needed, data_choice.workspace);
-  }
-  Step backward = [this, x, y, w, b, conv_w, conv_d, filter_choice, data_choice, X, W, dW, dB, dY, dX, acc, batch_,
-                   os, cl] {
-    check(cudnnConvolutionBackwardFilter(dnn, &one, x.get(), X, y.get(), dY, conv_w.get(), filter_choice.algo,
-                                         workspace.ptr, workspace_bytes(), &zero, w.get(), dW),
-          "cudnnConvolutionBackwardFilter");
-    if (dB != nullptr) {
-      if constexpr (low) {
-        kernels::bias_gradient_channels(stream, dY, dB, batch_, os.c, std::int64_t{os.h} * os.w, cl);
-      } else {
-        check(cudnnConvolutionBackwardBias(dnn, &one, y.get(), dY, &zero, b.get(), dB), "cudnnConvolutionBackwardBias");
-      }
-    }
-    if (dX != nullptr) {
-      check(cudnnConvolutionBackwardData(dnn, &one, w.get(), W, y.get(), dY, conv_d.get(), data_choice.algo,
-                                         workspace.ptr, workspace_bytes(), acc ? &one : &zero, x.get(), dX),
-            "cudnnConvolutionBackwardData");
-    }
-  };
-  backward_of[std::size_t(o)] = with_gradient_cast<T>(std::move(backward), op);
-}
-
-// Linear with cuBLAS (column-major): a row-major [rows, cols] matrix is its column-major
-// transpose, so with X [N, In], W [Out, In], Y [N, Out] row-major:
-//   Y^T = W X^T:   sgemm(T, N, Out, N, In, W (ld In), X (ld In), Y (ld Out))
-//   dW^T = X^T dY: sgemm(N, T, In, Out, N, X (ld In), dY (ld Out), dW (ld In))
-//   dX^T = W^T dY^T: sgemm(N, N, In, N, Out, W (ld In), dY (ld Out), dX (ld In))
-// fp32: cublasSgemm (TF32 only with Options::tf32, through the handle's math mode); bf16:
-// cublasGemmEx on bf16 matrices with fp32 accumulation.
-template <class T>
-void gemm(cublasHandle_t blas, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const T* A, int lda,
-          const T* B, int ldb, const float* beta, T* C, int ldc, const char* what) {
-  if constexpr (std::is_same_v<T, float>) {
-    check(cublasSgemm(blas, ta, tb, m, n, k, &one, A, lda, B, ldb, beta, C, ldc), what);
-  } else {
-    check(cublasGemmEx(blas, ta, tb, m, n, k, &one, A, blas_type<T>, lda, B, blas_type<T>, ldb, beta, C, blas_type<T>,
-                       ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
-          what);
-  }
-}
-
-template <class T>
-void Impl::build_linear(int o) {
-  const codegen::Op& op = ops[std::size_t(o)];
-  const int in = op.inputs[0], out = op.output;
-  const int features = int(shape(in).elements()), outs = int(shape(out).elements());
-  const int rows = batch;
-  T* X = value<T>(in);
-  T* Y = value<T>(out);
-  T* W = weights<T>(op.param_offset);
-  const std::int64_t w_count = std::int64_t{outs} * features;
-  T* B = op.layer.bias ? W + w_count : nullptr;
-  forward_steps.push_back([this, X, Y, W, B, features, outs, rows] {
-    gemm<T>(blas, CUBLAS_OP_T, CUBLAS_OP_N, outs, rows, features, W, features, X, features, &zero, Y, outs,
-            "cuBLAS (linear forward)");
-    if (B != nullptr) kernels::add_bias_rows(stream, Y, B, rows, outs);
-  });
-  T* dY = gradient<T>(out);
-  if (!training() || dY == nullptr) return;
-  T* dW = weight_gradients<T>(op.param_offset);
-  T* dB = op.layer.bias ? dW + w_count : nullptr;
-  T* dX = input_gradient_of<T>(o, 0);
-  const bool acc = accumulate(o, 0);
-  Step backward = [this, X, W, dW, dB, dY, dX, acc, features, outs, rows] {
-    gemm<T>(blas, CUBLAS_OP_N, CUBLAS_OP_T, features, outs, rows, X, features, dY, outs, &zero, dW, features,
-            "cuBLAS (linear weight gradient)");
-    if (dB != nullptr) kernels::bias_gradient_rows(stream, dY, dB, rows, outs);
-    if (dX != nullptr) {
-      gemm<T>(blas, CUBLAS_OP_N, CUBLAS_OP_N, features, rows, outs, W, features, dY, outs, acc ? &one : &zero, dX,
-              features, "cuBLAS (linear input gradient)");
-    }
-  };
-  backward_of[std::size_t(o)] = with_gradient_cast<T>(std::move(backward), op);
-}
-
-// BatchNorm with cuDNN (spatial mode). Training normalises with the batch statistics and
-// updates the running ones as PyTorch does: exponentialAverageFactor = momentum, and cuDNN
-// stores the unbiased variance in the running variance (as PyTorch, which calls the same
-// function). The backward reads the mean and inverse standard deviation cuDNN saved.
-void Impl::build_batch_norm(int o) {
-  const codegen::Op& op = ops[std::size_t(o)];
-  const int in = op.inputs[0], out = op.output;
-  const Shape s = shape(in);
-  auto x = tensor_desc(batch, s.c, s.h, s.w);
-  cudnnTensorDescriptor_t raw = nullptr;
-  check(cudnnCreateTensorDescriptor(&raw), "cudnnCreateTensorDescriptor");
-  Shared<cudnnTensorDescriptor_t> bn(raw, cudnnDestroyTensorDescriptor);
-  check(cudnnDeriveBNTensorDescriptor(raw, x.get(), CUDNN_BATCHNORM_SPATIAL), "cudnnDeriveBNTensorDescriptor");
-  const double eps = std::max(options.batch_norm_epsilon, CUDNN_BN_MIN_EPSILON);
-  const double momentum = options.batch_norm_momentum;
-  float* X = value<float>(in);
-  float* Y = value<float>(out);
-  float* gamma = params.as<float>() + op.param_offset;
-  float* beta = gamma + s.c;
-  float* mean = buffers.as<float>() + op.buffer_offset;
-  float* var = mean + s.c;
-  if (!training()) {
-    forward_steps.push_back([this, x, bn, X, Y, gamma, beta, mean, var, eps] {
-      check(cudnnBatchNormalizationForwardInference(dnn, CUDNN_BATCHNORM_SPATIAL, &one, &zero, x.get(), X, x.get(), Y,
-                                                    bn.get(), gamma, beta, mean, var, eps),
-            "cudnnBatchNormalizationForwardInference");
-    });
-    return;
-  }
-  float* saved = op_buffer(2 * std::int64_t{s.c}, "batch-norm saved statistics");  // mean, 1/sqrt(var + eps)
-  forward_steps.push_back([this, x, bn, X, Y, gamma, beta, mean, var, saved, eps, momentum, c = s.c] {
-    check(cudnnBatchNormalizationForwardTraining(dnn, CUDNN_BATCHNORM_SPATIAL, &one, &zero, x.get(), X, x.get(), Y,
-                                                 bn.get(), gamma, beta, momentum, mean, var, eps, saved, saved + c),
-          "cudnnBatchNormalizationForwardTraining");
-  });
-  float* dY = gradient<float>(out);
-  if (dY == nullptr) return;
-  float* dGamma = grads.as<float>() + op.param_offset;
-  float* dBeta = dGamma + s.c;
-  float* dX = input_gradient_of<float>(o, 0);
-  const bool acc = dX != nullptr && accumulate(o, 0);
-  // cuDNN always writes an input gradient: one nobody needs goes to a buffer of its own.
-  if (dX == nullptr) dX = op_buffer(count(in), "batch-norm discarded input gradient");
-  backward_of[std::size_t(o)] = [this, x, bn, X, gamma, dGamma, dBeta, dY, dX, acc, saved, eps, c = s.c] {
-    check(cudnnBatchNormalizationBackward(dnn, CUDNN_BATCHNORM_SPATIAL, &one, acc ? &one : &zero, &one, &zero, x.get(),
-                                          X, x.get(), dY, x.get(), dX, bn.get(), gamma, dGamma, dBeta, eps, saved,
-                                          saved + c),
-          "cudnnBatchNormalizationBackward");
-  };
-}
-
-// BatchNorm on bf16 data: the kernels of kernels.cu (statistics in double, fp32 parameters
-// and running statistics, PyTorch's definitions), as PyTorch, which does not call cuDNN's
-// batch norm for bfloat16 either.
-void Impl::build_batch_norm_bf16(int o) {
-  const codegen::Op& op = ops[std::size_t(o)];
-  const int in = op.inputs[0], out = op.output;
-  const Shape s = shape(in);
-  kernels::BatchNormShape g = kernels::batch_norm_shape(batch, s.c, std::int64_t{s.h} * s.w, nhwc);
-  // With a ReLU absorbed (plan.fused_relu), this op writes the ReLU's output, and its backward
-  // starts from the ReLU's output gradient, masked by that output.
-  const int relu = plan.fused_relu[std::size_t(o)];
-  const int written = relu >= 0 ? ops[std::size_t(relu)].output : out;
-  g.relu = relu >= 0;
-  const double eps = options.batch_norm_epsilon;
-  const double momentum = options.batch_norm_momentum;
-  const Bf16* X = value<Bf16>(in);
-  Bf16* Y = value<Bf16>(written);
-  const float* gamma = params.as<float>() + op.param_offset;
-  const float* beta = gamma + s.c;
-  float* mean = buffers.as<float>() + op.buffer_offset;
-  float* var = mean + s.c;
-  cudaStream_t st = stream;
-  if (!training()) {
-    forward_steps.push_back([st, g, X, Y, gamma, beta, mean, var, eps] {
-      kernels::batch_norm_forward_inference(st, g, X, Y, gamma, beta, mean, var, eps);
-    });
-    return;
-  }
-  float* saved = op_buffer(2 * std::int64_t{s.c}, "batch-norm saved statistics");  // mean, 1/sqrt(var + eps)
-  auto* partial = reinterpret_cast<double*>(op_buffer(2 * g.partial_doubles(), "batch-norm partial sums"));
-  forward_steps.push_back([st, g, X, Y, gamma, beta, mean, var, saved, partial, momentum, eps] {
-    kernels::batch_norm_forward_training(st, g, X, Y, gamma, beta, mean, var, saved, partial, momentum, eps);
-  });
-  const Bf16* dY = gradient<Bf16>(written);
-  if (dY == nullptr) return;
-  float* dGamma = grads.as<float>() + op.param_offset;
-  float* dBeta = dGamma + s.c;
-  Bf16* dX = input_gradient_of<Bf16>(o, 0);
-  const bool acc = dX != nullptr && accumulate(o, 0);
-  float* coefficients = op_buffer(2 * std::int64_t{s.c}, "batch-norm gradient coefficients");
-  backward_of[std::size_t(o)] = [st, g, X, Y, dY, dX, acc, gamma, saved, dGamma, dBeta, partial, coefficients] {
-    kernels::batch_norm_backward(st, g, X, Y, dY, dX, acc, gamma, saved, dGamma, dBeta, partial, coefficients);
-  };
-}
-
-// Everything else: the kernels of kernels.cu.
-template <class T>
-void Impl::build_simple(int o) {
-  const codegen::Op& op = ops[std::size_t(o)];
-  const LayerRow& L = op.layer;
-  const int in = op.inputs[0], out = op.output;
-  const Shape is = shape(in), os = shape(out);
-  T* X = value<T>(in);
-  T* Y = value<T>(out);
-  T* dY = training() ? gradient<T>(out) : nullptr;
-  T* dX = training() ? input_gradient_of<T>(o, 0) : nullptr;
-  const bool acc = training() && accumulate(o, 0);
-  const std::int64_t n_out = count(out);
-  const bool backward = dY != nullptr;
-  auto set_backward = [&](Step s) {
-    if (backward) backward_of[std::size_t(o)] = std::move(s);
-  };
-  cudaStream_t st = stream;
-  if (nhwc && !has_channels_last_kernel(L.op)) {
-    throw std::logic_error("no channels-last implementation (channels_last_possible must refuse it)");
-  }
-
-  switch (L.op) {
-    case LayerKind::relu:
-    case LayerKind::relu6:
-    case LayerKind::silu:
-    case LayerKind::sigmoid: {
-      const kernels::Activation a = L.op == LayerKind::relu    ? kernels::Activation::relu
-                                    : L.op == LayerKind::relu6 ? kernels::Activation::relu6
-                                    : L.op == LayerKind::silu  ? kernels::Activation::silu
-                                                               : kernels::Activation::sigmoid;
-      forward_steps.push_back([st, a, X, Y, n_out] { kernels::activation_forward(st, a, X, Y, n_out); });
-      const T* from = a == kernels::Activation::silu ? X : Y;  // plan.cpp keeps the one read
-      if (dX != nullptr) {
-        set_backward([st, a, from, dY, dX, n_out, acc] {
-          kernels::activation_backward(st, a, from, dY, dX, n_out, acc);
-        });
-      }
-      return;
-    }
-    case LayerKind::dropout:
-    case LayerKind::stochastic_depth: {  // active (plan.cpp makes the inactive ones views)
-      const std::int64_t run = L.op == LayerKind::stochastic_depth ? is.elements() : 1;
-      const double p = L.p;
-      const std::uint64_t seed = options.dropout_seed + std::uint64_t(o) * 0x632be59bd9b4e019ULL;
-      const std::uint64_t* step = dropout_step();
-      forward_steps.push_back(
-          [st, X, Y, n_out, run, p, seed, step] { kernels::dropout_forward(st, X, Y, n_out, run, p, seed, step); });
-      if (dX != nullptr) {
-        set_backward([st, dY, dX, n_out, run, p, seed, step, acc] {
-          kernels::dropout_backward(st, dY, dX, n_out, run, p, seed, step, acc);
-        });
-      }
-      return;
-    }
-    case LayerKind::max_pool:
-    case LayerKind::avg_pool:
-    case LayerKind::global_avg_pool:
-    case LayerKind::adaptive_avg_pool: {
-      kernels::Pool g;
-      g.planes = batch * is.c;
-      g.in_h = is.h, g.in_w = is.w, g.out_h = os.h, g.out_w = os.w;
-      g.kernel_h = L.kernel_h, g.kernel_w = L.kernel_w, g.stride_h = L.stride_h, g.stride_w = L.stride_w;
-      g.pad_h = L.pad_h, g.pad_w = L.pad_w;
-      g.adaptive = L.op == LayerKind::global_avg_pool || L.op == LayerKind::adaptive_avg_pool;
-      g.channels = is.c;
-      g.nhwc = nhwc;
-      if (L.op == LayerKind::max_pool) {
-        forward_steps.push_back([st, g, X, Y] { kernels::max_pool_forward(st, g, X, Y); });
-        if (dX != nullptr) set_backward([st, g, X, dY, dX, acc] { kernels::max_pool_backward(st, g, X, dY, dX, acc); });
-      } else {
-        forward_steps.push_back([st, g, X, Y] { kernels::avg_pool_forward(st, g, X, Y); });
-        if (dX != nullptr) set_backward([st, g, dY, dX, acc] { kernels::avg_pool_backward(st, g, dY, dX, acc); });
-      }
-      return;
-    }
-    case LayerKind::local_response_norm: {
-      const kernels::Lrn g{batch, is.c, std::int64_t{is.h} * is.w, L.lrn_size, float(L.alpha), float(L.beta),
-                           float(L.k)};
-      forward_steps.push_back([st, g, X, Y] { kernels::lrn_forward(st, g, X, Y); });
-      if (dX != nullptr) set_backward([st, g, X, dY, dX, acc] { kernels::lrn_backward(st, g, X, dY, dX, acc); });
-      return;
-    }
-    case LayerKind::scale: {
-      const int gate_t = op.inputs[1];
-      const T* G = value<T>(gate_t);
-      const std::int64_t planes = std::int64_t{batch} * is.c, plane = std::int64_t{is.h} * is.w;
-      const int channels = is.c;
-      const bool cl = nhwc;
-      forward_steps.push_back([st, X, G, Y, planes, plane, channels, cl] {
-        kernels::scale_forward(st, X, G, Y, planes, plane, channels, cl);
-      });
-      T* dG = training() ? input_gradient_of<T>(o, 1) : nullptr;
-      const bool acc_g = training() && accumulate(o, 1);
-      if (dX != nullptr || dG != nullptr) {
-        set_backward([st, X, G, dY, dX, acc, dG, acc_g, planes, plane, channels, cl] {
-          kernels::scale_backward(st, X, G, dY, dX, acc, dG, acc_g, planes, plane, channels, cl);
-        });
-      }
-      return;
-    }
-    case LayerKind::zero_pad_shortcut: {
-      const kernels::ZeroPad g{batch, is.c, is.h, is.w, os.c, os.h, os.w, L.stride_h, nhwc};
-      forward_steps.push_back([st, g, X, Y] { kernels::zero_pad_forward(st, g, X, Y); });
-      if (dX != nullptr) set_backward([st, g, dY, dX, acc] { kernels::zero_pad_backward(st, g, dY, dX, acc); });
-      return;
-    }
-    case LayerKind::pad_to: {
-      const kernels::PadTo g{batch * is.c, is.h, is.w, os.h, os.w};
-      forward_steps.push_back([st, g, X, Y] { kernels::pad_to_forward(st, g, X, Y); });
-      if (dX != nullptr) set_backward([st, g, dY, dX, acc] { kernels::pad_to_backward(st, g, dY, dX, acc); });
-      return;
-    }
-    case LayerKind::resize: {
-      const kernels::Resize g{batch * is.c, is.h, is.w, os.h, os.w};
-      forward_steps.push_back([st, g, X, Y] { kernels::resize_forward(st, g, X, Y); });
-      if (dX != nullptr) set_backward([st, g, dY, dX, acc] { kernels::resize_backward(st, g, dY, dX, acc); });
-      return;
-    }
-    case LayerKind::add: {
-      kernels::Sources<T> sources;
-      sources.count = op.input_count;
-      for (int i = 0; i < op.input_count; ++i) sources.data[i] = value<T>(op.inputs[i]);
-      forward_steps.push_back([st, sources, Y, n_out] { kernels::sum_forward(st, sources, Y, n_out); });
-      std::vector<std::pair<T*, bool>> targets;  // every input receives the whole gradient
-      for (int i = 0; i < op.input_count; ++i) {
-        if (T* d = training() ? input_gradient_of<T>(o, i) : nullptr) targets.emplace_back(d, accumulate(o, i));
-      }
-      if (!targets.empty()) {
-        set_backward([st, dY, targets, n_out] {
-          for (const auto& [d, a] : targets) kernels::copy_or_add(st, dY, d, n_out, a);
-        });
-      }
-      return;
-    }
-    case LayerKind::concat: {
-      struct Part {
-        kernels::Slice slice;
-        const T* x;
-        T* dx;
-        bool acc;
-      };
-      std::vector<Part> parts;
-      int offset = 0;
-      for (int i = 0; i < op.input_count; ++i) {
-        const Shape s = shape(op.inputs[i]);
-        const kernels::Slice slice{batch, s.c, os.c, offset, std::int64_t{s.h} * s.w, nhwc};
-        parts.push_back({slice, value<T>(op.inputs[i]), training() ? input_gradient_of<T>(o, i) : nullptr,
-                         training() && accumulate(o, i)});
-        offset += s.c;
-      }
-      if (offset != os.c) throw std::logic_error("concat: the inputs' channels do not add up to the output's");
-      forward_steps.push_back([st, parts, Y] {
-        for (const Part& p : parts) kernels::concat_forward(st, p.slice, p.x, Y);
-      });
-      set_backward([st, parts, dY] {
-        for (const Part& p : parts) {
-          if (p.dx != nullptr) kernels::concat_backward(st, p.slice, dY, p.dx, p.acc);
-        }
-      });
-      return;
-    }
-    default: break;
-  }
-  throw std::logic_error("no cuDNN implementation of this op kind");
-}
 
 /// The plug-in's side of `cudnn::Executable` (plugin.hpp): what executable.hpp documents,
 /// done on the device.
@@ -989,7 +127,8 @@ class DeviceExecutable final : public plugin::Executable {
  public:
   using StepResult = cudnn::Executable::StepResult;
   using Memory = cudnn::Executable::Memory;
-  DeviceExecutable(const codegen::ProgramView& program, int batch, Mode mode, const Options& options);
+  DeviceExecutable(const codegen::ProgramView& program, int batch, Mode mode,
+                   const Options& options);
   [[nodiscard]] int batch() const override;
   [[nodiscard]] Mode mode() const override;
   std::span<float> parameters() override;
@@ -1004,7 +143,8 @@ class DeviceExecutable final : public plugin::Executable {
   void set_output_gradient(std::span<const float> gradient) override;
   std::span<const float> input_gradient() override;
   void update(double lr) override;
-  StepResult train_step(std::span<const float> images, std::span<const int> labels, double lr) override;
+  StepResult train_step(std::span<const float> images, std::span<const int> labels,
+                        double lr) override;
   [[nodiscard]] bool graph_captured() const override;
   [[nodiscard]] bool channels_last() const override;
   [[nodiscard]] Memory memory() const override;
@@ -1013,23 +153,27 @@ class DeviceExecutable final : public plugin::Executable {
   std::unique_ptr<Impl> impl_;
 };
 
-DeviceExecutable::DeviceExecutable(const codegen::ProgramView& program, int batch, Mode mode, const Options& options)
+DeviceExecutable::DeviceExecutable(const codegen::ProgramView& program, int batch, Mode mode,
+                                   const Options& options)
     : impl_(std::make_unique<Impl>()) {
   if (batch < 1) {
-    throw std::invalid_argument("archetype::cudnn: batch must be at least 1, got " + std::to_string(batch));
+    throw std::invalid_argument("archetype::cudnn: batch must be at least 1, got " +
+                                std::to_string(batch));
   }
   if (program.ops.empty() || program.tensors.size() != program.ops.size() + 1) {
-    throw std::invalid_argument("archetype::cudnn: the program has no ops or an inconsistent tensor list");
+    throw std::invalid_argument(
+        "archetype::cudnn: the program has no ops or an inconsistent tensor list");
   }
   if (const std::string reason = device_unavailable_reason(options.device); !reason.empty()) {
     throw std::runtime_error("archetype::cudnn: " + reason);
   }
-  if (options.bf16) {  // cuDNN's bf16 convolutions and bf16 atomics need Ampere or newer
+  if (options.precision == Precision::bf16) {  // cuDNN's bf16 convolutions and bf16 atomics need Ampere or newer
     cudaDeviceProp prop{};
     check(cudaGetDeviceProperties(&prop, options.device), "cudaGetDeviceProperties");
     if (prop.major < 8) {
-      throw std::runtime_error(std::string("archetype::cudnn: bf16 needs compute capability 8.0 or newer; ") +
-                               prop.name + " has " + std::to_string(prop.major) + "." + std::to_string(prop.minor));
+      throw std::runtime_error(
+          std::string("archetype::cudnn: bf16 needs compute capability 8.0 or newer; ") +
+          prop.name + " has " + std::to_string(prop.major) + "." + std::to_string(prop.minor));
     }
   }
   Impl& m = *impl_;
@@ -1051,53 +195,13 @@ DeviceExecutable::DeviceExecutable(const codegen::ProgramView& program, int batc
   m.state_count = opt.kind == OptimizerOptions::Kind::adam ? 2 * program.params
                   : opt.momentum != 0.0                    ? program.params
                                                            : 0;
+  const bool bf16 = options.precision == Precision::bf16;
   m.plan = plan_memory(program, batch, mode == Mode::training, options.dropout, options.input_gradient,
-                       options.bf16 && options.fuse_batch_norm_relu);
-  m.elem = options.bf16 ? sizeof(Bf16) : sizeof(float);
-  m.nhwc = options.bf16 && options.channels_last && channels_last_possible(program, m.plan);
+                       bf16 && options.fuse_batch_norm_relu);
+  m.elem = bf16 ? sizeof(Bf16) : sizeof(float);
+  m.nhwc = bf16 && options.channels_last && channels_last_possible(program, m.plan);
 
-  check(cudaSetDevice(options.device), "cudaSetDevice");
-  check(cudaStreamCreateWithFlags(&m.stream, cudaStreamNonBlocking), "cudaStreamCreate");
-  check(cudnnCreate(&m.dnn), "cudnnCreate");
-  check(cudnnSetStream(m.dnn, m.stream), "cudnnSetStream");
-  check(cublasCreate(&m.blas), "cublasCreate");
-  check(cublasSetStream(m.blas, m.stream), "cublasSetStream");
-  check(cublasSetMathMode(m.blas, options.tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
-        "cublasSetMathMode");
-  // cuBLAS gets a workspace of its own so that it never allocates inside a captured graph
-  // (32 MiB: NVIDIA's recommendation for Hopper).
-  m.blas_workspace.allocate(std::size_t{32} << 20, "the cuBLAS workspace");
-  check(cublasSetWorkspace(m.blas, m.blas_workspace.ptr, m.blas_workspace.bytes), "cublasSetWorkspace");
-
-  const auto floats = [](std::int64_t n) { return std::size_t(n) * sizeof(float); };
-  const auto elements = [&m](std::int64_t n) { return std::size_t(n) * m.elem; };
-  m.arena.allocate(elements(m.plan.arena), "the activation arena");
-  if (options.bf16) {
-    m.params_lp.allocate(std::size_t(m.params_count) * sizeof(Bf16), "the bf16 parameters");
-    m.grads_lp.allocate(std::size_t(m.params_count) * sizeof(Bf16), "the bf16 weight gradients");
-    m.input_f32.allocate(floats(m.input_size), "the fp32 input");
-  }
-  m.params.allocate(floats(m.params_count), "the parameters");
-  m.grads.allocate(floats(m.params_count), "the gradients");
-  m.buffers.allocate(floats(m.buffers_count), "the running statistics");
-  m.state.allocate(floats(m.state_count), "the optimizer state");
-  m.scalars.allocate(32, "the step scalars");
-  m.labels.allocate(std::size_t(batch) * sizeof(int), "the labels");
-  m.per_sample.allocate(std::size_t(batch) * sizeof(double), "the per-image losses");
-  if (m.gradient(m.output) == nullptr) m.loss_gradient_scratch.allocate(elements(m.output_size), "the loss gradient");
-  for (DeviceMemory* d : {&m.arena, &m.params, &m.grads, &m.state, &m.scalars, &m.params_lp, &m.grads_lp}) {
-    if (d->bytes > 0) check(cudaMemset(d->ptr, 0, d->bytes), "zeroing device memory");
-  }
-  m.host_params.assign(std::size_t(m.params_count), 0.f);
-  m.host_grads.assign(std::size_t(m.params_count), 0.f);
-  m.host_buffers.assign(std::size_t(m.buffers_count), 0.f);
-  m.host_state.assign(std::size_t(m.state_count), 0.f);
-  for (const codegen::Op& op : m.ops) {  // running variance 1, as PyTorch starts
-    if (op.layer.op == LayerKind::batch_norm) {
-      std::fill_n(m.host_buffers.begin() + op.buffer_offset + op.layer.in.c, op.layer.in.c, 1.f);
-    }
-  }
-  m.upload(m.buffers, m.host_buffers, "buffers to the device");
+  m.start_device();
 
   {
     // Measure convolution algorithms with the largest workspace allowed (at most half the
@@ -1105,20 +209,22 @@ DeviceExecutable::DeviceExecutable(const codegen::ProgramView& program, int batc
     std::size_t free_bytes = 0, total_bytes = 0;
     check(cudaMemGetInfo(&free_bytes, &total_bytes), "cudaMemGetInfo");
     Impl::Find find;
-    find.memory.allocate(std::min<std::size_t>(std::size_t(options.workspace_limit), free_bytes / 2),
-                         "the algorithm search workspace");
+    find.memory.allocate(
+        std::min<std::size_t>(std::size_t(options.workspace_limit), free_bytes / 2),
+        "the algorithm search workspace");
     m.build(find);
   }
   m.workspace.allocate(m.workspace_needed, "the convolution workspace");
   check(cudaDeviceSynchronize(), "building the executable");
 
-  m.staged_images.allocate(floats(m.input_size), "the images");
+  m.staged_images.allocate(std::size_t(m.input_size) * sizeof(float), "the images");
   m.staged_labels.allocate(std::size_t(batch) * sizeof(int), "the labels");
   m.staged_lr.allocate(sizeof(float), "the learning rate");
   m.staged_loss.allocate(sizeof(float), "the loss");
-  m.staged_logits.allocate(elements(m.output_size), "the logits");
+  m.staged_logits.allocate(std::size_t(m.output_size) * m.elem, "the logits");
   m.host_output.assign(std::size_t(m.output_size), 0.f);
-  if (m.training() && options.input_gradient) m.host_input_grad.assign(std::size_t(m.input_size), 0.f);
+  if (m.training() && options.input_gradient)
+    m.host_input_grad.assign(std::size_t(m.input_size), 0.f);
 }
 
 int DeviceExecutable::batch() const { return impl_->batch; }
@@ -1126,10 +232,8 @@ Mode DeviceExecutable::mode() const { return impl_->mode; }
 
 std::span<float> DeviceExecutable::parameters() {
   Impl& m = *impl_;
-  if (m.params_device_newer) m.download(m.host_params, m.params.ptr, "parameters to the host");
-  m.params_device_newer = false;
-  m.params_host_dirty = true;
-  return m.host_params;
+  return m.mirror(m.host_params, m.params, m.params_device_newer, m.params_host_dirty,
+                  "parameters to the host");
 }
 
 std::span<float> DeviceExecutable::gradients() {
@@ -1140,35 +244,34 @@ std::span<float> DeviceExecutable::gradients() {
 
 std::span<float> DeviceExecutable::buffers() {
   Impl& m = *impl_;
-  if (m.buffers_device_newer) m.download(m.host_buffers, m.buffers.ptr, "buffers to the host");
-  m.buffers_device_newer = false;
-  m.buffers_host_dirty = true;
-  return m.host_buffers;
+  return m.mirror(m.host_buffers, m.buffers, m.buffers_device_newer, m.buffers_host_dirty,
+                  "buffers to the host");
 }
 
 std::span<float> DeviceExecutable::optimizer_state() {
   Impl& m = *impl_;
-  if (m.state_device_newer) m.download(m.host_state, m.state.ptr, "optimizer state to the host");
-  m.state_device_newer = false;
-  m.state_host_dirty = true;
-  return m.host_state;
+  return m.mirror(m.host_state, m.state, m.state_device_newer, m.state_host_dirty,
+                  "optimizer state to the host");
 }
 
 std::int64_t DeviceExecutable::optimizer_steps() {
   std::int64_t steps = 0;
-  check(cudaMemcpy(&steps, impl_->steps(), sizeof steps, cudaMemcpyDeviceToHost), "step count to the host");
+  check(cudaMemcpy(&steps, impl_->steps(), sizeof steps, cudaMemcpyDeviceToHost),
+        "step count to the host");
   return steps;
 }
 
 void DeviceExecutable::set_optimizer_steps(std::int64_t steps) {
-  check(cudaMemcpy(impl_->steps(), &steps, sizeof steps, cudaMemcpyHostToDevice), "step count to the device");
+  check(cudaMemcpy(impl_->steps(), &steps, sizeof steps, cudaMemcpyHostToDevice),
+        "step count to the device");
 }
 
 std::span<const float> DeviceExecutable::forward(std::span<const float> input) {
   Impl& m = *impl_;
   if (std::int64_t(input.size()) != m.input_size) {
-    throw std::invalid_argument("archetype::cudnn: forward() expected " + std::to_string(m.input_size) +
-                                " floats (batch x input shape), got " + std::to_string(input.size()));
+    throw std::invalid_argument(
+        "archetype::cudnn: forward() expected " + std::to_string(m.input_size) +
+        " floats (batch x input shape), got " + std::to_string(input.size()));
   }
   m.push_host_mirrors();
   m.enqueue_input(input.data());
@@ -1186,23 +289,16 @@ std::span<const float> DeviceExecutable::forward(std::span<const float> input) {
 
 float DeviceExecutable::softmax_cross_entropy(std::span<const int> labels) {
   Impl& m = *impl_;
-  if (!m.have_forward) throw std::logic_error("archetype::cudnn: softmax_cross_entropy() before forward()");
-  if (std::int64_t(labels.size()) != m.batch) {
-    throw std::invalid_argument("archetype::cudnn: softmax_cross_entropy() expected " + std::to_string(m.batch) +
-                                " labels, got " + std::to_string(labels.size()));
-  }
-  const std::int64_t classes = m.output_size / m.batch;
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    if (labels[i] < 0 || labels[i] >= classes) {
-      throw std::out_of_range("archetype::cudnn: label " + std::to_string(labels[i]) + " of image " +
-                              std::to_string(i) + " is outside [0, " + std::to_string(classes) + ")");
-    }
-  }
-  check(cudaMemcpyAsync(m.labels.ptr, labels.data(), labels.size() * sizeof(int), cudaMemcpyHostToDevice, m.stream),
+  if (!m.have_forward)
+    throw std::logic_error("archetype::cudnn: softmax_cross_entropy() before forward()");
+  codegen::check_labels(labels, m.batch, m.output_size / m.batch, "archetype::cudnn");
+  check(cudaMemcpyAsync(m.labels.ptr, labels.data(), labels.size() * sizeof(int),
+                        cudaMemcpyHostToDevice, m.stream),
         "labels to the device");
   m.enqueue_loss();
   float loss = 0;
-  check(cudaMemcpyAsync(&loss, m.loss(), sizeof loss, cudaMemcpyDeviceToHost, m.stream), "loss to the host");
+  check(cudaMemcpyAsync(&loss, m.loss(), sizeof loss, cudaMemcpyDeviceToHost, m.stream),
+        "loss to the host");
   m.synchronize("softmax cross-entropy");
   m.have_output_grad = m.training();
   return loss;
@@ -1211,11 +307,13 @@ float DeviceExecutable::softmax_cross_entropy(std::span<const int> labels) {
 void DeviceExecutable::set_output_gradient(std::span<const float> gradient) {
   Impl& m = *impl_;
   if (std::int64_t(gradient.size()) != m.output_size) {
-    throw std::invalid_argument("archetype::cudnn: set_output_gradient() expected " + std::to_string(m.output_size) +
-                                " floats, got " + std::to_string(gradient.size()));
+    throw std::invalid_argument("archetype::cudnn: set_output_gradient() expected " +
+                                std::to_string(m.output_size) + " floats, got " +
+                                std::to_string(gradient.size()));
   }
   if (!m.training()) {
-    throw std::logic_error("archetype::cudnn: set_output_gradient() needs an executable built for training");
+    throw std::logic_error(
+        "archetype::cudnn: set_output_gradient() needs an executable built for training");
   }
   if (void* g = m.gradient(m.output)) {
     const void* from = gradient.data();
@@ -1224,17 +322,20 @@ void DeviceExecutable::set_output_gradient(std::span<const float> gradient) {
       std::transform(gradient.begin(), gradient.end(), m.host_lp.begin(), kernels::to_bf16);
       from = m.host_lp.data();
     }
-    check(cudaMemcpy(g, from, gradient.size() * m.elem, cudaMemcpyHostToDevice), "output gradient to the device");
+    check(cudaMemcpy(g, from, gradient.size() * m.elem, cudaMemcpyHostToDevice),
+          "output gradient to the device");
   }
   m.have_output_grad = true;
 }
 
 void DeviceExecutable::backward() {
   Impl& m = *impl_;
-  if (!m.training()) throw std::logic_error("archetype::cudnn: backward() needs an executable built for training");
+  if (!m.training())
+    throw std::logic_error("archetype::cudnn: backward() needs an executable built for training");
   if (!m.have_forward || !m.have_output_grad) {
     throw std::logic_error(
-        "archetype::cudnn: backward() needs a forward() then softmax_cross_entropy() or set_output_gradient()");
+        "archetype::cudnn: backward() needs a forward() then softmax_cross_entropy() or "
+        "set_output_gradient()");
   }
   m.push_host_mirrors();
   m.run(m.backward_steps);
@@ -1250,13 +351,15 @@ std::span<const float> DeviceExecutable::input_gradient() {
     m.host_lp.resize(m.host_input_grad.size());
     m.download(m.host_lp, m.gradient(m.input), "input gradient to the host");
     if (!m.nhwc) {
-      m.to_floats(m.host_lp.data(), m.host_input_grad.data(), std::int64_t(m.host_input_grad.size()));
+      m.to_floats(m.host_lp.data(), m.host_input_grad.data(),
+                  std::int64_t(m.host_input_grad.size()));
     } else {  // NHWC on the device, NCHW for the caller
       const std::int64_t c = m.input_shape.c, hw = std::int64_t{m.input_shape.h} * m.input_shape.w;
       for (std::int64_t n = 0; n < m.batch; ++n) {
         for (std::int64_t ch = 0; ch < c; ++ch) {
           for (std::int64_t k = 0; k < hw; ++k) {
-            m.host_input_grad[std::size_t((n * c + ch) * hw + k)] = kernels::to_float(m.host_lp[std::size_t((n * hw + k) * c + ch)]);
+            m.host_input_grad[std::size_t((n * c + ch) * hw + k)] =
+                kernels::to_float(m.host_lp[std::size_t((n * hw + k) * c + ch)]);
           }
         }
       }
@@ -1267,7 +370,8 @@ std::span<const float> DeviceExecutable::input_gradient() {
 
 void DeviceExecutable::update(double lr) {
   Impl& m = *impl_;
-  if (!m.training()) throw std::logic_error("archetype::cudnn: update() needs an executable built for training");
+  if (!m.training())
+    throw std::logic_error("archetype::cudnn: update() needs an executable built for training");
   m.push_host_mirrors();
   *m.staged_lr.as<float>() = float(lr);
   check(cudaMemcpyAsync(m.lr(), m.staged_lr.ptr, sizeof(float), cudaMemcpyHostToDevice, m.stream),
@@ -1277,21 +381,18 @@ void DeviceExecutable::update(double lr) {
   m.params_device_newer = m.state_device_newer = true;
 }
 
-DeviceExecutable::StepResult DeviceExecutable::train_step(std::span<const float> images, std::span<const int> labels, double lr) {
+DeviceExecutable::StepResult DeviceExecutable::train_step(std::span<const float> images,
+                                                          std::span<const int> labels, double lr) {
   Impl& m = *impl_;
-  if (!m.training()) throw std::logic_error("archetype::cudnn: train_step() needs an executable built for training");
+  if (!m.training())
+    throw std::logic_error("archetype::cudnn: train_step() needs an executable built for training");
   if (std::int64_t(images.size()) != m.input_size || std::int64_t(labels.size()) != m.batch) {
-    throw std::invalid_argument("archetype::cudnn: train_step() expected " + std::to_string(m.input_size) +
-                                " floats and " + std::to_string(m.batch) + " labels, got " +
-                                std::to_string(images.size()) + " and " + std::to_string(labels.size()));
+    throw std::invalid_argument(
+        "archetype::cudnn: train_step() expected " + std::to_string(m.input_size) + " floats and " +
+        std::to_string(m.batch) + " labels, got " + std::to_string(images.size()) + " and " +
+        std::to_string(labels.size()));
   }
-  const std::int64_t classes = m.output_size / m.batch;
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    if (labels[i] < 0 || labels[i] >= classes) {
-      throw std::out_of_range("archetype::cudnn: label " + std::to_string(labels[i]) + " of image " +
-                              std::to_string(i) + " is outside [0, " + std::to_string(classes) + ")");
-    }
-  }
+  codegen::check_labels(labels, m.batch, m.output_size / m.batch, "archetype::cudnn");
   m.push_host_mirrors();
   std::memcpy(m.staged_images.ptr, images.data(), images.size() * sizeof(float));
   std::memcpy(m.staged_labels.ptr, labels.data(), labels.size() * sizeof(int));
@@ -1299,7 +400,8 @@ DeviceExecutable::StepResult DeviceExecutable::train_step(std::span<const float>
   ++m.train_calls;
   if (m.options.cuda_graph && m.train_calls >= 2) {
     if (m.graph_exec == nullptr) {  // the first call ran eagerly: cuDNN and cuBLAS are warm
-      check(cudaStreamBeginCapture(m.stream, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+      check(cudaStreamBeginCapture(m.stream, cudaStreamCaptureModeThreadLocal),
+            "cudaStreamBeginCapture");
       try {
         m.enqueue_train_step();
       } catch (...) {
@@ -1336,8 +438,9 @@ DeviceExecutable::Memory DeviceExecutable::memory() const {
   r.arena = std::int64_t(m.arena.bytes);
   r.workspace = std::int64_t(m.workspace.bytes + m.blas_workspace.bytes);
   r.total = r.arena + r.workspace;
-  for (const DeviceMemory* d : {&m.params, &m.grads, &m.buffers, &m.state, &m.scalars, &m.labels, &m.per_sample,
-                                &m.loss_gradient_scratch, &m.params_lp, &m.grads_lp, &m.input_f32}) {
+  for (const DeviceMemory* d :
+       {&m.params, &m.grads, &m.buffers, &m.state, &m.scalars, &m.labels, &m.per_sample,
+        &m.loss_gradient_scratch, &m.params_lp, &m.grads_lp, &m.input_f32}) {
     r.total += std::int64_t(d->bytes);
   }
   for (const auto& d : m.op_memory) r.total += std::int64_t(d->bytes);
@@ -1346,16 +449,17 @@ DeviceExecutable::Memory DeviceExecutable::memory() const {
 
 namespace {
 
-std::unique_ptr<plugin::Executable> create(const codegen::ProgramView& program, int batch, Mode mode,
-                                           const Options& options) {
+std::unique_ptr<plugin::Executable> create(const codegen::ProgramView& program, int batch,
+                                           Mode mode, const Options& options) {
   return std::make_unique<DeviceExecutable>(program, batch, mode, options);
 }
 
 }  // namespace
-}  // namespace archetype::cudnn
+}  // namespace archetype::cudnn::detail
 
-extern "C" __attribute__((visibility("default"))) const archetype::cudnn::plugin::Api* archetype_cudnn_plugin_api() {
-  static const archetype::cudnn::plugin::Api api{{}, &archetype::cudnn::device_unavailable_reason,
-                                                 &archetype::cudnn::create};
+extern "C" __attribute__((visibility("default"))) const archetype::cudnn::plugin::Api*
+archetype_cudnn_plugin_api() {
+  static const archetype::cudnn::plugin::Api api{
+      {}, &archetype::cudnn::detail::device_unavailable_reason, &archetype::cudnn::detail::create};
   return &api;
 }

@@ -114,24 +114,13 @@ __global__ void activation_backward_kernel(Activation a, const T* from, const T*
 
 // --- dropout -------------------------------------------------------------------------------
 
-/// splitmix64's finaliser over (seed, step, index): a counter-based generator, so the
-/// backward recomputes the forward's draws and a graph replay draws new ones (step).
-__device__ inline double uniform(std::uint64_t seed, std::uint64_t step, std::uint64_t index) {
-  std::uint64_t z = seed ^ (step * 0x9e3779b97f4a7c15ULL) ^ (index * 0xbf58476d1ce4e5b9ULL);
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  z ^= z >> 31;
-  return double(z >> 11) * (1.0 / 9007199254740992.0);  // 53 bits in [0, 1)
-}
-
 template <class T>
 __global__ void dropout_kernel(const T* x, T* y, std::int64_t count, std::int64_t run, double p, std::uint64_t seed,
                                const std::uint64_t* step, bool accumulate) {
   const std::uint64_t s = *step;
   const float scale = float(1.0 / (1.0 - p));
   ARCHETYPE_GRID_STRIDE(i, count) {
-    const bool keep = uniform(seed, s, std::uint64_t(i / run)) >= p;
+    const bool keep = codegen::dropout::keep(seed, s, std::uint64_t(i / run), p);  // one definition
     store(y, i, keep ? ld(x, i) * scale : 0.f, accumulate);
   }
 }

@@ -4,7 +4,7 @@
 // the executable's C++20 sources are compiled by the host compiler alone.
 //
 // Conventions: every tensor is plain NCHW with the batch first, of element type T: `float`
-// or `Bf16` (bfloat16, Options::bf16; the kernels compute in fp32 and round once when they
+// or `Bf16` (bfloat16, Options::precision = bf16; the kernels compute in fp32 and round once when they
 // store), in NCHW or, where a struct or an argument says `nhwc`, channels-last (NHWC: the
 // channels of a pixel contiguous; bf16 with Options::channels_last). Parameters, statistics,
 // the loss and the optimizer are always fp32. A backward launcher
@@ -12,6 +12,8 @@
 // or adds to it (`accumulate` true). Every launch goes to `stream` and is capturable in a
 // CUDA Graph (no allocation, no synchronisation, scalars that change per step are read
 // from device memory).
+#include <archetype/codegen/dropout.hpp>
+
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
@@ -56,8 +58,8 @@ void activation_backward(cudaStream_t stream, Activation a, const T* from, const
                          std::int64_t count, bool accumulate);
 
 /// Dropout (run = 1) and stochastic depth (run = one image's elements): the element i is
-/// kept, scaled by 1 / (1 - p), when the uniform draw u(seed, *step, i / run) >= p; the
-/// backward recomputes the same draws (no mask is stored).
+/// kept, scaled by 1 / (1 - p), when codegen::dropout::keep(seed, *step, i / run, p), the
+/// draws every backend makes; the backward recomputes them (no mask is stored).
 template <class T>
 void dropout_forward(cudaStream_t stream, const T* x, T* y, std::int64_t count, std::int64_t run, double p,
                      std::uint64_t seed, const std::uint64_t* step);

@@ -1,13 +1,14 @@
 #pragma once
 // The seam between the cuDNN backend's public face and its CUDA half.
 //
-// Everything that touches CUDA, cuDNN or cuBLAS (executable.cpp, kernels.cu, plan.cpp) is
-// built into a plug-in, libarchetype_cudnn_plugin.so, that the process opens with dlopen the
-// first time a `cudnn::Executable` is made or `cudnn::unavailable_reason()` is asked. The
-// public `cudnn::Executable` (facade.cpp) forwards each call to the `plugin::Executable` the
-// plug-in made. So `archetype`, every `bench_<model>` and the trainer link no CUDA library:
-// a CPU run does not load cuBLAS, cuBLASLt and cuDNN (well over 100 MB of resident pages at
-// load time), and a CPU build runs where they are not installed at all.
+// Everything that touches CUDA, cuDNN or cuBLAS (executable.cpp, context.cpp, the ops_*.cpp,
+// kernels.cu, plan.cpp) is built into a plug-in, libarchetype_cudnn_plugin.so, that the
+// process opens with dlopen the first time a `cudnn::Executable` is made or
+// `cudnn::unavailable_reason()` is asked. The public `cudnn::Executable` (facade.cpp)
+// forwards each call to the `plugin::Executable` the plug-in made. So `archetype`, every
+// `bench_<model>` and the trainer link no CUDA library: a CPU run does not load cuBLAS,
+// cuBLASLt and cuDNN (well over 100 MB of resident pages at load time), and a CPU build runs
+// where they are not installed at all.
 //
 // Both sides are compiled from the same tree by the same compiler, so C++ types cross the
 // seam as they are; `abi` guards against a plug-in from another build.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <new>
 #include <stdexcept>
 
@@ -59,14 +60,6 @@ namespace {
 void zero(const memory& m) { std::memset(m.get_data_handle(), 0, m.get_desc().get_size()); }
 }  // namespace
 
-const codegen::Op* Context::sole_successor(const codegen::Op& op, LayerKind kind) const {
-  const std::size_t next = index(op) + 1;
-  if (next >= ops.size() || op.output == output || readers[std::size_t(op.output)] != 1) return nullptr;
-  const codegen::Op& succ = ops[next];
-  if (succ.layer.op != kind || succ.input_count != 1 || succ.inputs[0] != op.output) return nullptr;
-  return &succ;
-}
-
 memory Context::alloc(const memory::desc& md) const {
   constexpr std::size_t large = std::size_t{256} << 10;
   const std::size_t bytes = md.get_size();
@@ -117,11 +110,6 @@ void Context::attach_scratchpad() {
 memory Context::pooled(const memory::desc& md) {
   const std::size_t bytes = md.get_size();
   const std::size_t k = requests.size();
-  requests.push_back({bytes, npos});
-  if (plan != nullptr) {
-    if (k >= plan->bytes.size() || plan->bytes[k] != bytes) throw PlanMismatch{};
-    return memory(md, eng, static_cast<char*>(arena.get_data_handle()) + plan->offsets[k]);
-  }
   std::size_t best = pool.size();
   for (std::size_t i = 0; i < pool.size(); ++i) {
     const Buffer& b = pool[i];
@@ -129,76 +117,63 @@ memory Context::pooled(const memory::desc& md) {
       best = i;
     }
   }
-  if (best == pool.size()) {
-    const auto floats = memory::dim((bytes + sizeof(float) - 1) / sizeof(float));
-    Buffer b;
-    b.owner = alloc(memory::desc({std::max<memory::dim>(floats, 1)}, dt::f32, tag::x));
-    b.bytes = bytes;
-    buffer_of[b.owner.get_data_handle()] = pool.size();
-    pool.push_back(b);
-  }
+  if (best == pool.size()) pool.push_back(Buffer{bytes});
   Buffer& b = pool[best];
   if (b.request != npos) requests[b.request].end = b.free_since;  // its last user is gone
   b.request = k;
   b.free_since = npos;
   b.pending = true;
-  return memory(md, eng, b.owner.get_data_handle());
+  memory m(md, eng, DNNL_MEMORY_NONE);  // storage given by bind_pool
+  requests.push_back({bytes, npos, best, {m}});
+  buffer_of[m.get()] = best;
+  return m;
 }
 
-std::size_t Context::pool_bytes() const {
-  std::size_t total = 0;
-  for (const Buffer& b : pool) total += b.bytes;
-  return total;
+memory Context::view(const memory& m, const memory::desc& md) const {
+  if (m.get_data_handle() != nullptr) return memory(md, eng, m.get_data_handle());
+  memory v(md, eng, DNNL_MEMORY_NONE);
+  pending_views.emplace_back(v, m);
+  if (const auto it = buffer_of.find(m.get()); it != buffer_of.end()) buffer_of[v.get()] = it->second;
+  return v;
 }
 
-Context::PoolPlan Context::plan_pool() const {
+Executable::Footprint Context::bind_pool(bool arena_wanted) {
   const std::size_t n = requests.size();
   std::vector<std::size_t> end(n);
   for (std::size_t i = 0; i < n; ++i) end[i] = requests[i].end;
   for (const Buffer& b : pool) {
     if (b.request != npos) end[b.request] = b.users == 0 && !b.pending ? b.free_since : npos;
   }
-  static constexpr std::size_t align = 64;  // oneDNN's alignment for its own allocations
-  auto rounded = [](std::size_t bytes) { return std::max(align, (bytes + align - 1) / align * align); };
-  std::vector<std::size_t> order(n);
-  for (std::size_t i = 0; i < n; ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return requests[a].bytes > requests[b].bytes; });
-  PoolPlan plan;
-  plan.bytes.resize(n);
-  plan.offsets.assign(n, npos);
-  std::vector<std::size_t> placed;  // requests with an offset
-  std::vector<std::pair<std::size_t, std::size_t>> taken;  // [offset, offset + size) of overlapping ones
-  for (std::size_t i : order) {
-    plan.bytes[i] = requests[i].bytes;
-    const std::size_t size = rounded(requests[i].bytes);
-    taken.clear();
-    for (std::size_t j : placed) {
-      if (j < end[i] && i < end[j]) taken.emplace_back(plan.offsets[j], plan.offsets[j] + rounded(requests[j].bytes));
-    }
-    std::sort(taken.begin(), taken.end());
-    std::size_t offset = 0;
-    for (const auto& [first, last] : taken) {
-      if (offset + size <= first) break;
-      offset = std::max(offset, last);
-    }
-    plan.offsets[i] = offset;
-    plan.total = std::max(plan.total, offset + size);
-    placed.push_back(i);
-  }
-  // The most bytes alive at one time: request i is alive for the calls i .. end[i] - 1.
-  std::vector<std::pair<std::size_t, std::ptrdiff_t>> events;  // (call, +bytes / -bytes)
+  // Request i is alive for the calls i .. end[i] - 1.
+  std::vector<codegen::ArenaRequest> lives(n);
   for (std::size_t i = 0; i < n; ++i) {
-    events.emplace_back(i, std::ptrdiff_t(requests[i].bytes));
-    if (end[i] != npos) events.emplace_back(end[i], -std::ptrdiff_t(requests[i].bytes));
+    const int last = end[i] == npos ? std::numeric_limits<int>::max() : int(end[i]) - 1;
+    lives[i] = {requests[i].bytes, codegen::Lifetime{int(i), std::max(last, int(i))}};
   }
-  std::sort(events.begin(), events.end());  // at one call, the ends (negative) first
-  std::ptrdiff_t live = 0;
-  for (const auto& [call, delta] : events) {
-    live += delta;
-    plan.live_peak = std::max(plan.live_peak, std::size_t(live));
+  static constexpr std::size_t align = 64;  // oneDNN's alignment for its own allocations
+  const codegen::ArenaLayout layout = codegen::pack_arena(lives, align);
+  std::size_t best_fit = 0;
+  for (const Buffer& b : pool) best_fit += b.bytes;
+  Executable::Footprint f{layout.total, layout.live_peak, best_fit, 0};
+  std::vector<char*> where(n);
+  if (arena_wanted && layout.total < best_fit) {
+    arena = alloc(memory::desc({memory::dim(std::max<std::size_t>(layout.total, 1))}, dt::u8, tag::a));
+    for (std::size_t i = 0; i < n; ++i) where[i] = static_cast<char*>(arena.get_data_handle()) + layout.offsets[i];
+  } else {
+    f.values = best_fit;
+    std::vector<memory> buffers;
+    for (const Buffer& b : pool) {
+      buffers.push_back(alloc(memory::desc({memory::dim(std::max<std::size_t>(b.bytes, 1))}, dt::u8, tag::a)));
+    }
+    for (std::size_t i = 0; i < n; ++i) where[i] = static_cast<char*>(buffers[requests[i].buffer].get_data_handle());
+    pool_storage = std::move(buffers);
   }
-  return plan;
+  for (std::size_t i = 0; i < n; ++i) {
+    for (memory& m : requests[i].memories) m.set_data_handle(where[i]);
+  }
+  for (auto& [v, source] : pending_views) v.set_data_handle(source.get_data_handle());
+  pending_views.clear();
+  return f;
 }
 
 void Context::release_grads(int first, int last) {
@@ -212,7 +187,7 @@ void Context::release_grads(int first, int last) {
 }
 
 void Context::take(const memory& m) {
-  auto it = buffer_of.find(m.get_data_handle());
+  auto it = buffer_of.find(m.get());
   if (it == buffer_of.end()) return;  // not a pooled buffer
   Buffer& b = pool[it->second];
   b.pending = false;
@@ -221,7 +196,7 @@ void Context::take(const memory& m) {
 }
 
 void Context::drop(const memory& m) {
-  auto it = buffer_of.find(m.get_data_handle());
+  auto it = buffer_of.find(m.get());
   if (it == buffer_of.end()) return;
   Buffer& b = pool[it->second];
   if (b.users > 0) --b.users;

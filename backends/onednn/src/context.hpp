@@ -20,6 +20,7 @@
 /// `release_grads`), so the backward pass holds only the gradients live at one time.
 
 #include <archetype/backends/onednn/executable.hpp>
+#include <archetype/codegen/training_plan.hpp>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -28,7 +29,6 @@
 #include <string_view>
 #include <functional>
 #include <memory>
-#include <random>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -79,10 +79,13 @@ struct Context {
   std::vector<TensorState> tensors;
   std::vector<int> readers;  ///< per tensor: how many op inputs read it
   std::vector<bool> fused;   ///< per op: computed by the op before it (built as part of it)
+  /// The training plan (codegen::plan_training): views, gradients, what the backward reads,
+  /// fusions, the order in which parameter gradients become final.
+  codegen::TrainingPlan plan;
   std::vector<bool> needs_grad;  ///< training, per tensor: some parameter (or the input, when
-                                ///< its gradient is asked for) lies upstream of it
+                                ///< its gradient is asked for) lies upstream of it (the plan's)
   std::vector<bool> needed;  ///< training, per tensor: a backward step reads its forward value
-                             ///< (codegen::Tensor::saved; the builders must keep to that rule)
+                             ///< (the plan's `saved`; the builders must keep to that rule)
   int output = 0;            ///< the program's output tensor
 
   Steps weights_forward;   ///< parameter reorders into the forward primitives' layouts
@@ -90,7 +93,9 @@ struct Context {
   Steps weights_backward;  ///< parameter reorders into the backward primitives' layouts
   Steps backward;          ///< the backward pass (reverse op order)
   std::vector<std::function<void()>> backward_builders;  ///< registered by forward builders
-  std::mt19937_64 rng;     ///< dropout masks
+  /// Training: the forward passes run so far, the `step` of the dropout draws
+  /// (codegen/dropout.hpp), advanced by each forward().
+  std::shared_ptr<std::uint64_t> dropout_step = std::make_shared<std::uint64_t>(0);
   /// ConvAlgorithm::fastest: per geometry, the algorithm of each pass (forward, backward
   /// data, backward weights), measured once.
   std::unordered_map<std::string, std::array<dnnl::algorithm, 3>> conv_choices;
@@ -104,14 +109,14 @@ struct Context {
   void attach_scratchpad();
 
   /// The buffers that forward values (inference; training: those no backward step reads)
-  /// and gradients live in, shared by values whose lifetimes do not overlap. A first build
-  /// hands them out by best fit, in build order (= execution order), and records every
-  /// request with its lifetime; `plan_pool` then packs the requests into one arena by
-  /// offset, and a second build with that plan (`plan`) takes each request's memory from
-  /// the arena: best fit in build order leaves holes that a plan made knowing every
-  /// lifetime does not (ResNet-18-CIFAR, batch 128: 825 -> 701 MB).
+  /// and gradients live in, shared by values whose lifetimes do not overlap. The build hands
+  /// out memories with no storage yet (`pooled`), served by best fit from a pool of virtual
+  /// buffers in build order (= execution order), and records every request with its
+  /// lifetime; `bind_pool` then packs the requests into one arena with codegen's packer
+  /// (`codegen::pack_arena`: best fit in build order leaves holes that a plan made knowing
+  /// every lifetime does not; ResNet-18-CIFAR, batch 128: 825 -> 701 MB) and gives every
+  /// memory its storage. One build: nothing is built twice to learn the lifetimes.
   struct Buffer {
-    memory owner;
     std::size_t bytes = 0;
     int users = 0;         ///< live tensors whose value (or converted copy) is in it
     bool pending = false;  ///< handed out by activation(), not yet given to a tensor
@@ -120,31 +125,27 @@ struct Context {
   };
   static constexpr std::size_t npos = std::size_t(-1);
   std::vector<Buffer> pool;
-  std::unordered_map<void*, std::size_t> buffer_of;  ///< data handle -> pool index
+  /// Pooled memory (and views of it) -> pool index.
+  mutable std::unordered_map<dnnl_memory_t, std::size_t> buffer_of;
   void take(const memory& m);   ///< a tensor now uses m's buffer
   void drop(const memory& m);   ///< a tensor no longer uses m's buffer
   /// One call of `pooled`, in call order: live from that call until the call numbered `end`
-  /// (npos: to the end of the build).
+  /// (npos: to the end of the build); the memories over it get their storage in `bind_pool`.
   struct Request {
     std::size_t bytes = 0;
     std::size_t end = npos;
+    std::size_t buffer = 0;       ///< the pool buffer that served it
+    std::vector<memory> memories;  ///< the memories over it (views too)
   };
   std::vector<Request> requests;
-  /// Where each request of a build lives in one arena (the second build).
-  struct PoolPlan {
-    std::vector<std::size_t> bytes, offsets;  ///< per request
-    std::size_t total = 0;                    ///< the arena's size
-    std::size_t live_peak = 0;                ///< the most bytes alive at one time
-  };
-  /// The requests of this (first) build packed into one arena: greedy by size, each at the
-  /// lowest offset free of every request whose lifetime overlaps its own.
-  [[nodiscard]] PoolPlan plan_pool() const;
-  /// Bytes the pool's buffers hold (first build).
-  [[nodiscard]] std::size_t pool_bytes() const;
-  const PoolPlan* plan = nullptr;  ///< second build: the plan its requests must follow
-  memory arena;                    ///< second build: the plan's memory
-  /// Thrown by `pooled` in a second build whose requests differ from its plan's.
-  struct PlanMismatch {};
+  /// Views of memories whose storage is not bound yet: (view, its source), in creation order.
+  mutable std::vector<std::pair<memory, memory>> pending_views;
+  /// Gives every pooled memory its storage: one arena laid out by codegen's packer from the
+  /// requests' lifetimes, or (`plan` false, or where it would take more) one allocation per
+  /// pool buffer. Returns the values' footprint figures.
+  Executable::Footprint bind_pool(bool arena);
+  memory arena;                     ///< the pooled memories' storage (one arena) ...
+  std::vector<memory> pool_storage;  ///< ... or one allocation per pool buffer
 
   [[nodiscard]] bool training() const { return mode == Mode::training; }
   [[nodiscard]] memory::dims dims(Shape s) const { return {batch, s.c, s.h, s.w}; }
@@ -185,10 +186,9 @@ struct Context {
   /// A memory for a forward value (an op's output or a converted copy), from the pool:
   /// the buffers of dead tensors are reused (see `define`, `release` and `needed`).
   memory activation(const memory::desc& md);
-  /// A memory over the same buffer with another description (a view).
-  [[nodiscard]] memory view(const memory& m, const memory::desc& md) const {
-    return memory(md, eng, m.get_data_handle());
-  }
+  /// A memory over the same buffer with another description (a view); of a pooled memory
+  /// whose storage is not bound yet, bound with it.
+  [[nodiscard]] memory view(const memory& m, const memory::desc& md) const;
   [[nodiscard]] memory over_params(const memory::desc& md, std::int64_t offset) const {
     return memory(md, eng, params + offset);
   }
@@ -201,9 +201,11 @@ struct Context {
 
   /// Index of `op` in `ops`.
   [[nodiscard]] std::size_t index(const codegen::Op& op) const { return std::size_t(&op - ops.data()); }
-  /// The op right after `op` when it is a `kind` reading only `op`'s output, and that
-  /// output has no other reader: a candidate for fusion into `op`.
-  [[nodiscard]] const codegen::Op* sole_successor(const codegen::Op& op, LayerKind kind) const;
+  /// Training: the ReLU the plan fuses into `op` (codegen::TrainingPlan::fused_relu), or null.
+  [[nodiscard]] const codegen::Op* fused_relu(const codegen::Op& op) const {
+    const int r = plan.fused_relu.empty() ? -1 : plan.fused_relu[index(op)];
+    return r < 0 ? nullptr : &ops[std::size_t(r)];
+  }
 
   // --- forward -------------------------------------------------------------------------
   /// Sets the forward value of tensor `t` (its producer's output, or a view of another

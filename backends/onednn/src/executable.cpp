@@ -41,10 +41,10 @@ struct Executable::Impl {
 #endif
   }
 
-  /// Builds every primitive and memory of the executable into `ctx` (context.hpp); with
-  /// `plan`, the pool's requests take their memory from one arena laid out by it.
-  void build(const codegen::ProgramView& program, int batch, Mode mode, const Options& options,
-             const detail::Context::PoolPlan* plan);
+  /// Builds every primitive and memory of the executable into `ctx` (context.hpp), once.
+  void build(const codegen::ProgramView& program, int batch, Mode mode, const Options& options);
+
+  std::function<void(const GradientReady&)> gradient_ready;  ///< on_gradient_ready's callback
 
   void run(Steps& steps) {
     for (detail::Step& s : steps) {
@@ -113,46 +113,17 @@ Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode
   if (program.ops.empty() || program.tensors.size() != program.ops.size() + 1) {
     throw std::invalid_argument("archetype::onednn: the program has no ops or an inconsistent tensor list");
   }
-  impl_->build(program, batch, mode, options, nullptr);
-  // A second build whose pool follows a plan made from the first one's lifetimes, when the
-  // plan needs less memory (the first build's buffers are mostly untouched pages, and are
-  // released before the second allocates).
-  const detail::Context::PoolPlan plan = impl_->ctx.plan_pool();
-  impl_->footprint.values_best_fit = impl_->ctx.pool_bytes();
-  impl_->footprint.values = impl_->footprint.values_best_fit;
-  impl_->footprint.values_live_peak = plan.live_peak;
-  if (!options.plan_memory || plan.total >= impl_->footprint.values_best_fit) return;
-  const Footprint footprint{plan.total, plan.live_peak, impl_->footprint.values_best_fit, 0};
-  const auto choices = impl_->ctx.conv_choices;  // ConvAlgorithm::fastest: measured once
-  const auto rebuild = [&](const detail::Context::PoolPlan* p) {
-    impl_ = std::make_unique<Impl>();
-    impl_->ctx.conv_choices = choices;
-    impl_->build(program, batch, mode, options, p);
-  };
-  try {
-    rebuild(&plan);
-    impl_->footprint = footprint;
-  } catch (const detail::Context::PlanMismatch&) {  // a build that is not deterministic
-    rebuild(nullptr);
-    impl_->footprint = Footprint{impl_->ctx.pool_bytes(), plan.live_peak, impl_->ctx.pool_bytes(), 0};
-  }
+  impl_->build(program, batch, mode, options);
 }
 
-void Executable::Impl::build(const codegen::ProgramView& program, int batch, Mode mode, const Options& options,
-                             const detail::Context::PoolPlan* plan) {
+void Executable::Impl::build(const codegen::ProgramView& program, int batch, Mode mode, const Options& options) {
   Impl& m = *this;
   detail::Context& ctx = m.ctx;
-  if (plan != nullptr) {
-    ctx.plan = plan;
-    ctx.arena = ctx.alloc(memory::desc({memory::dim(std::max<std::size_t>(plan->total, 1))}, detail::dt::u8,
-                                       detail::tag::a));
-  }
-  // The end of the build: one scratchpad for the convolutions; a planned build must have
-  // made exactly the plan's requests.
+  // The end of the build: the values' storage, laid out from their lifetimes now known, and
+  // one scratchpad for the convolutions.
   const auto finish = [&] {
+    m.footprint = ctx.bind_pool(options.plan_memory);
     ctx.attach_scratchpad();
-    if (plan != nullptr && ctx.requests.size() != plan->bytes.size()) throw detail::Context::PlanMismatch{};
-    ctx.plan = nullptr;
   };
   ctx.ops.assign(program.ops.begin(), program.ops.end());
   if (mode == Mode::inference && options.fold) {
@@ -164,7 +135,6 @@ void Executable::Impl::build(const codegen::ProgramView& program, int batch, Mod
   ctx.mode = mode;
   ctx.options = options;
   m.apply_threads();
-  ctx.rng.seed(options.dropout_seed);
   m.params.assign(std::size_t(program.params), 0.f);
   m.grads.assign(std::size_t(program.params), 0.f);
   m.buffers.assign(std::size_t(program.buffers), 0.f);
@@ -184,17 +154,17 @@ void Executable::Impl::build(const codegen::ProgramView& program, int batch, Mod
   for (const codegen::Op& op : ctx.ops) {
     for (int i = 0; i < op.input_count; ++i) ++ctx.readers[std::size_t(op.inputs[i])];
   }
-  // Training: the forward values a backward step reads, as the program's plan says.
-  ctx.needed.assign(program.tensors.size(), false);
-  for (std::size_t t = 0; t < program.tensors.size(); ++t) ctx.needed[t] = program.tensors[t].saved;
-  // Training: the tensors whose gradient leads to a parameter (or to the input when asked).
-  ctx.needs_grad.assign(program.tensors.size(), false);
-  ctx.needs_grad[std::size_t(program.input)] = options.input_gradient;
-  for (const codegen::Op& op : ctx.ops) {
-    bool g = op.layer.params > 0;
-    for (int i = 0; i < op.input_count; ++i) g = g || ctx.needs_grad[std::size_t(op.inputs[i])];
-    ctx.needs_grad[std::size_t(op.output)] = g;
-  }
+  // The training plan: the forward values a backward step reads, the tensors whose
+  // gradient leads to a parameter (or to the input when asked), the fusions this backend
+  // runs (BatchNorm + ReLU, Add + ReLU) where the plan places them.
+  codegen::PlanOptions plan_options;
+  plan_options.training = mode == Mode::training;
+  plan_options.dropout = options.dropout;
+  plan_options.input_gradient = options.input_gradient;
+  plan_options.fusions = {true, true};
+  ctx.plan = codegen::plan_training(program, plan_options);
+  ctx.needed = ctx.plan.saved;
+  ctx.needs_grad = ctx.plan.needs_grad;
   ctx.tensors.resize(program.tensors.size());
   for (std::size_t t = 0; t < program.tensors.size(); ++t) ctx.tensors[t].shape = program.tensors[t].shape;
   m.input = program.input;
@@ -250,6 +220,14 @@ void Executable::Impl::build(const codegen::ProgramView& program, int batch, Mod
       cannot_build(ctx.ops[owner[b]], "backward", e);
     }
     if (b == 0 || owner[b - 1] != owner[b]) {
+      // The op's weight gradient is final: whoever waits for it (gradient all-reduce) is told.
+      if (ctx.plan.weight_gradient[owner[b]]) {
+        const codegen::ParameterGroup& g = ctx.plan.groups[std::size_t(ctx.plan.group_of_op[owner[b]])];
+        const GradientReady ready{ctx.plan.group_of_op[owner[b]], g.offset, g.size};
+        ctx.backward.push_back(detail::Step{{}, {}, [&m, ready] {
+                                              if (m.gradient_ready) m.gradient_ready(ready);
+                                            }});
+      }
       const int first = ctx.ops[owner[b]].output;  // tensors are numbered in op order
       ctx.release_grads(first, live_until);
       live_until = first;
@@ -312,6 +290,9 @@ std::span<float> Executable::parameters() {
   return impl_->params;
 }
 std::span<float> Executable::gradients() { return impl_->grads; }
+void Executable::on_gradient_ready(std::function<void(const GradientReady&)> callback) {
+  impl_->gradient_ready = std::move(callback);
+}
 std::span<float> Executable::buffers() {
   impl_->weights_ready = false;
   return impl_->buffers;
@@ -327,6 +308,7 @@ std::span<const float> Executable::forward(std::span<const float> input) {
   std::memcpy(m.ctx.tensors[std::size_t(m.input)].mem.get_data_handle(), input.data(),
               input.size() * sizeof(float));
   m.apply_threads();
+  if (m.ctx.training()) ++*m.ctx.dropout_step;  // new dropout draws each forward pass
   if (m.ctx.training() || !m.weights_ready) m.run(m.ctx.weights_forward);
   m.weights_ready = true;
   m.run(m.ctx.forward);
@@ -339,35 +321,13 @@ float Executable::softmax_cross_entropy(std::span<const int> labels) {
   Impl& m = *impl_;
   const int batch = m.ctx.batch;
   if (!m.have_forward) throw std::logic_error("archetype::onednn: softmax_cross_entropy() before forward()");
-  if (std::int64_t(labels.size()) != batch) {
-    throw std::invalid_argument("archetype::onednn: softmax_cross_entropy() expected " + std::to_string(batch) +
-                                " labels, got " + std::to_string(labels.size()));
-  }
   const auto classes = std::int64_t(m.output_size / batch);
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    if (labels[i] < 0 || labels[i] >= classes) {
-      throw std::out_of_range("archetype::onednn: label " + std::to_string(labels[i]) + " of image " +
-                              std::to_string(i) + " is outside [0, " + std::to_string(classes) + ")");
-    }
-  }
+  codegen::check_labels(labels, batch, classes, "archetype::onednn");
   const auto* logits = static_cast<const float*>(m.output_plain.get_data_handle());
-  float* grad = m.user_output_grad.data();
-  double loss = 0;
-  for (int n = 0; n < batch; ++n) {
-    const float* z = logits + n * classes;
-    float* g = grad + n * classes;
-    const float top = *std::max_element(z, z + classes);
-    double sum = 0;
-    for (std::int64_t c = 0; c < classes; ++c) sum += std::exp(double(z[c]) - top);
-    const double log_sum = std::log(sum);
-    loss -= double(z[labels[std::size_t(n)]]) - top - log_sum;  // -log softmax[label]
-    for (std::int64_t c = 0; c < classes; ++c) {
-      const double p = std::exp(double(z[c]) - top - log_sum);
-      g[c] = float((p - (c == labels[std::size_t(n)] ? 1.0 : 0.0)) / batch);
-    }
-  }
+  const float loss = codegen::softmax_cross_entropy({logits, std::size_t(m.output_size)}, labels, batch, classes,
+                                                    m.user_output_grad);
   m.have_output_grad = true;
-  return float(loss / batch);
+  return loss;
 }
 
 void Executable::set_output_gradient(std::span<const float> gradient) {

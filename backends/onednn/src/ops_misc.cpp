@@ -5,6 +5,8 @@
 // loops for what oneDNN lacks: PadTo. (ZeroPadShortcut, option A, is a constant 1x1 convolution.)
 #include "context.hpp"
 
+#include <archetype/codegen/dropout.hpp>
+
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -104,7 +106,8 @@ void apply_mask(const float* x, float* y, const float* m, std::int64_t count, st
 
 /// Dropout (`per_sample` false: each value kept with probability 1 - p) and stochastic
 /// depth (`per_sample` true: each image's whole tensor), inverted: kept values are scaled
-/// by 1 / (1 - p). The forward draws a mask; the backward multiplies by the same mask.
+/// by 1 / (1 - p). The forward draws a mask (codegen/dropout.hpp: the draws of every
+/// backend); the backward multiplies by the same mask.
 void build_random_mask(Context& ctx, const codegen::Op& op, bool per_sample) {
   if (!ctx.training() || !ctx.options.dropout) {  // identity at inference (or when disabled)
     build_identity(ctx, op);
@@ -114,27 +117,31 @@ void build_random_mask(Context& ctx, const codegen::Op& op, bool per_sample) {
   const int out = op.output;
   memory::desc md = ctx.tensors[std::size_t(in)].md;
   memory src = ctx.tensors[std::size_t(in)].mem;
-  if (md.data.data_type != dnnl_f32 || (per_sample && !batch_outermost(md, ctx.batch))) {
-    // bf16, or a layout that interleaves images: the loop runs on a plain fp32 copy
-    md = ctx.plain(ctx.tensors[std::size_t(in)].shape);
+  const memory::desc plain = ctx.plain(ctx.tensors[std::size_t(in)].shape);
+  if (md.data.data_type != dnnl_f32 || (per_sample ? !batch_outermost(md, ctx.batch) : !same_bytes(md, plain))) {
+    // bf16, or a layout whose order is not NCHW's (the draws are indexed in NCHW order,
+    // codegen/dropout.hpp) or that interleaves images: the loop runs on a plain fp32 copy
+    md = plain;
     src = ctx.value_as(in, md, ctx.forward);
   }
   memory dst = ctx.activation(md);
-  // Elementwise, so it runs on the physical buffer whatever the layout (padding stays 0).
+  // Elementwise, so it runs on the buffer directly (padding of a per-sample run stays 0).
   const std::int64_t count = physical_floats(md);
   const std::int64_t run = per_sample ? count / ctx.batch : 1;  // values sharing one draw
   const double p = op.layer.p;
   const auto scale = static_cast<float>(1.0 / (1.0 - p));
   auto mask = std::make_shared<std::vector<float>>(std::size_t(count / run));
-  std::mt19937_64* rng = &ctx.rng;
+  const std::uint64_t seed = codegen::dropout::op_seed(ctx.options.dropout_seed, int(ctx.index(op)));
+  const std::uint64_t* step = ctx.dropout_step.get();
   ctx.forward.push_back(Step{{}, {}, [=] {
                                const float* x = data(src);
                                float* y = data(dst);
                                float* m = mask->data();
-                               constexpr double to_unit = 1.0 / 9007199254740992.0;  // 2^-53
-                               for (std::size_t k = 0; k < mask->size(); ++k) {
-                                 const double u = double((*rng)() >> 11) * to_unit;
-                                 m[k] = u < p ? 0.f : scale;
+                               const auto draws = std::int64_t(mask->size());
+                               const std::uint64_t s = *step;
+#pragma omp parallel for
+                               for (std::int64_t k = 0; k < draws; ++k) {
+                                 m[k] = codegen::dropout::keep(seed, s, std::uint64_t(k), p) ? scale : 0.f;
                                }
                                apply_mask(x, y, m, count, run);
                              }});
@@ -201,7 +208,7 @@ void build_add(Context& ctx, const codegen::Op& op) {
   // ending). The sum itself is never materialised: the ReLU is differentiated from its
   // output, the fused result, and the sum's gradient goes to both summands.
   const codegen::Op* relu =
-      ctx.training() && op.input_count == 2 ? ctx.sole_successor(op, LayerKind::relu) : nullptr;
+      ctx.training() ? ctx.fused_relu(op) : nullptr;
   if (relu != nullptr) {
     dnnl::post_ops po;
     po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);

@@ -70,9 +70,18 @@ struct ModelEntry {
   architectures::Published published{};
 };
 
-/// Every model, by family (LeNet, AlexNet, VGG, ResNet, CIFAR variants, Inception,
-/// ResNet variants, MobileNet and EfficientNet), then by size.
+/// Every model: the zoo by family (LeNet, AlexNet, VGG, ResNet, CIFAR variants, Inception,
+/// ResNet variants, MobileNet and EfficientNet), then by size; then the models added with
+/// `register_models`, in the order added. A span from before a `register_models` call is
+/// invalid after it.
 [[nodiscard]] std::span<const ModelEntry> models();
+
+/// Adds `entries` (made with `model_entry<N>()`, model_entry.hpp) to `models()`: the
+/// command line, the benchmarks and the experiments then find them by name like the zoo's.
+/// Call it before the first lookup (the first lines of `main`, as `archetype_add_model`'s
+/// generated code does). Throws std::invalid_argument when a name is empty, not made of
+/// lower-case letters, digits and '_', or already taken (naming the name).
+void register_models(std::span<const ModelEntry> entries);
 
 /// The model called `name` (exact match), or nullptr.
 [[nodiscard]] const ModelEntry* find_model(std::string_view name);

@@ -23,6 +23,7 @@
 ///   change) and are marked `Fusion::into`; their outputs alias the chain's memory.
 
 #include <archetype/dsl/analysis.hpp>
+#include <archetype/dsl/backward.hpp>
 #include <archetype/dsl/layer.hpp>
 
 #include <algorithm>
@@ -45,11 +46,9 @@ struct Tensor {
   int alias_of = -1;        ///< a view's base tensor (memory shared), else -1
   std::int64_t offset = 0;  ///< inference arena offset, elements per image
   /// Training: the backward pass reads this forward value, so it is kept from the forward
-  /// pass (a view's base is saved with it). Every op's backward reads its inputs but Add
-  /// and Concat (nothing), Dropout and StochasticDepth (their masks), and ReLU, ReLU6 and
-  /// Sigmoid, which are differentiated from their outputs (ReLU: y > 0 exactly where x > 0;
-  /// ReLU6: 0 < y < 6; Sigmoid: y (1 - y)): a backend keeps these and may reuse every
-  /// other buffer. Scale reads both its inputs (the tensor and the gate).
+  /// pass (a view's base is saved with it), by the table of dsl/backward.hpp
+  /// (`backward_reads`); a backend keeps these and may reuse every other buffer. With every
+  /// parameter trainable; `codegen::plan_training` refines it for frozen groups.
   bool saved = false;
 };
 
@@ -324,22 +323,33 @@ constexpr void plan_inference_memory(Program<NOps, NTensors>& p) {
   p.inference_arena = arena;
 }
 
-/// Marks the tensors the backward pass reads (`Tensor::saved`) and sums their sizes.
+/// Marks the tensors the backward pass reads (`Tensor::saved`), by the one table
+/// (`backward_reads`, views in training: `training_view`, both in dsl/backward.hpp), and sums
+/// their sizes: `training_saved`, the figure `activation_bytes_v` also gives.
 template <std::size_t NOps, std::size_t NTensors>
 constexpr void plan_saved(Program<NOps, NTensors>& p) {
+  std::array<int, NTensors> base{};  // in training: the tensor whose memory each one uses
+  for (std::size_t t = 0; t < NTensors; ++t) base[t] = int(t);
+  for (const Op& op : p.ops) {
+    if (training_view(op.layer)) base[std::size_t(op.output)] = base[std::size_t(op.inputs[0])];
+  }
+  for (Tensor& t : p.tensors) t.saved = false;
   auto save = [&](int t) {
-    for (; t >= 0; t = p.tensors[std::size_t(t)].alias_of) p.tensors[std::size_t(t)].saved = true;
+    p.tensors[std::size_t(t)].saved = true;
+    p.tensors[std::size_t(base[std::size_t(t)])].saved = true;
   };
   for (const Op& op : p.ops) {
-    const LayerKind k = op.layer.op;
-    const bool from_output = k == LayerKind::relu || k == LayerKind::relu6 || k == LayerKind::sigmoid;
-    if (from_output) save(op.output);
-    if (k == LayerKind::add || k == LayerKind::concat || from_output || op.layer.view) continue;
-    for (int i = 0; i < op.input_count; ++i) save(op.inputs[i]);
+    const BackwardReads reads = backward_reads(op.layer.op);
+    if (reads.output) save(op.output);
+    if (reads.every_input) {
+      for (int i = 0; i < op.input_count; ++i) save(op.inputs[i]);
+    } else if (reads.input_for_data || reads.input_for_weights) {
+      save(op.inputs[0]);
+    }
   }
   p.training_saved = 0;
-  for (const Tensor& t : p.tensors) {
-    if (t.saved && t.alias_of < 0) p.training_saved += t.shape.elements();
+  for (std::size_t t = 0; t < NTensors; ++t) {
+    if (p.tensors[t].saved && base[t] == int(t)) p.training_saved += p.tensors[t].shape.elements();
   }
 }
 

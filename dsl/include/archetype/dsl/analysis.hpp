@@ -13,14 +13,16 @@
 ///     *inference peak* is the largest total of tensors alive at once when every layer
 ///     writes a new tensor (except views: Flatten, Dropout, an AdaptiveAvgPool that changes
 ///     nothing), the input of a Residual or Concat staying alive until its join;
-///     *training saved* is what backward needs without recomputation: the input plus the
-///     output of every layer and join that is not a view;
+///     *training saved* is what the backward pass reads of the forward values, by the one
+///     table in `backward.hpp` (`backward_reads`, views in training: `training_view`), the
+///     figure `codegen::program_v<N>.training_saved` and every backend's plan also follow;
 ///   - the receptive field is that of one output position of the last layer before the
 ///     first global layer (GlobalAvgPool, Flatten, Linear), in input pixels, per side,
 ///     the largest over parallel branches; it may exceed the image (ResNet-50: 427). The
 ///     gate of a `Scale` (squeeze-and-excitation) is global but does not count: the field
 ///     is that of the scaled path, the net without its gates.
 
+#include <archetype/dsl/backward.hpp>
 #include <archetype/dsl/layer.hpp>
 #include <archetype/dsl/net.hpp>
 
@@ -28,6 +30,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace archetype {
 
@@ -68,8 +71,16 @@ struct Analyzer {
     std::int64_t outer_base = 0;
     Rf start{}, best{};
     bool any_frozen = false;
+    int block_value = 0;      // the block's input (index into `values`)
+    int branch_values[2]{};   // the first two branches' outputs (a Scale reads both)
+    int branches = 0;
   };
   static constexpr int max_depth = 64;
+  /// Every tensor of the walk, for the saved-for-backward figure.
+  struct Value {
+    std::int64_t elements = 0;
+    bool saved = false;
+  };
 
   NetTotals totals{};
   std::int64_t base = 0;  // elements held alive by enclosing Residual/Concat blocks
@@ -77,16 +88,26 @@ struct Analyzer {
   Rf rf{};
   Frame frames[max_depth]{};
   int depth = 0;
+  std::vector<Value> values;
+  int cur_value = 0;  // the tensor the next layer reads
 
   constexpr explicit Analyzer(Shape input) : cur(input.elements()) {
     totals.inference_peak_elements = cur;
-    totals.training_saved_elements = cur;
+    values.push_back(Value{cur, false});
   }
 
   constexpr void produce(std::int64_t out_elements) {
     totals.inference_peak_elements = std::max(totals.inference_peak_elements, base + cur + out_elements);
-    totals.training_saved_elements += out_elements;
     cur = out_elements;
+  }
+  constexpr void save(int v) {
+    Value& x = values[std::size_t(v)];
+    if (!x.saved) totals.training_saved_elements += x.elements;
+    x.saved = true;
+  }
+  constexpr int new_value(std::int64_t elements) {
+    values.push_back(Value{elements, false});
+    return int(values.size()) - 1;
   }
 
   constexpr void leaf(const LayerRow& row) {
@@ -96,6 +117,11 @@ struct Analyzer {
     totals.buffers += row.buffers;
     totals.macs += row.macs;
     if (!row.view) produce(row.out.elements());
+    const BackwardReads reads = backward_reads(row.op);
+    const int in = cur_value;
+    cur_value = training_view(row) ? in : new_value(row.out.elements());
+    if (reads.input_for_data || reads.input_for_weights || reads.every_input) save(in);
+    if (reads.output) save(cur_value);
     if (rf.frozen) return;
     if (row.global) {
       rf.frozen = true;
@@ -111,7 +137,7 @@ struct Analyzer {
               std::max(a.jump_h, b.jump_h), std::max(a.jump_w, b.jump_w), a.frozen || b.frozen};
   }
   constexpr void begin_block(Shape) {
-    frames[depth] = Frame{base, rf, rf, false};
+    frames[depth] = Frame{base, rf, rf, false, cur_value, {}, 0};
     ++depth;
     base += cur;
     cur = 0;
@@ -122,6 +148,9 @@ struct Analyzer {
     cur = 0;
     f.best = wider(f.best, rf);
     rf = f.start;
+    if (f.branches < 2) f.branch_values[f.branches] = cur_value;
+    ++f.branches;
+    cur_value = f.block_value;
   }
   constexpr void end_block(const LayerRow& join) {
     Frame& f = frames[depth - 1];
@@ -129,7 +158,12 @@ struct Analyzer {
     totals.long_paths += join.path.truncated ? 1 : 0;
     totals.inference_peak_elements =
         std::max(totals.inference_peak_elements, base + cur + join.out.elements());
-    totals.training_saved_elements += join.out.elements();
+    if (f.branches < 2) f.branch_values[f.branches] = cur_value;
+    ++f.branches;
+    if (backward_reads(join.op).every_input) {
+      for (int b = 0; b < std::min(f.branches, 2); ++b) save(f.branch_values[b]);
+    }
+    cur_value = new_value(join.out.elements());
     base = f.outer_base;
     cur = join.out.elements();
     // A Scale's gate (global pooling) does not widen the field: it follows the scaled

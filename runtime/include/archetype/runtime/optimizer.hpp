@@ -5,6 +5,8 @@
 /// Semantics are PyTorch's (torch.optim.SGD, Adam, AdamW), so a run can be compared with
 /// the PyTorch peer step by step.
 
+#include <archetype/codegen/backend.hpp>
+
 #include <cstdint>
 #include <span>
 #include <string>
@@ -32,6 +34,8 @@ class Optimizer {
  public:
   static Optimizer sgd(std::size_t parameters, const SgdOptions& options);
   static Optimizer adam(std::size_t parameters, const AdamOptions& options);
+  /// The optimizer of `spec`, the specification every backend's optimizer follows.
+  static Optimizer from(std::size_t parameters, const codegen::OptimizerSpec& spec);
 
   /// p <- update(p, g) with learning rate `lr`. Sizes must equal the block size.
   void step(std::span<float> parameters, std::span<const float> gradients, double lr);

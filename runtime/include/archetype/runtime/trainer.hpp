@@ -4,7 +4,7 @@
 /// compiled program, the optimizer over the flat parameter block, evaluation on the test
 /// set after each epoch, metrics, atomic checkpoints and bit-for-bit resumption.
 
-#include <archetype/backends/onednn/executable.hpp>
+#include <archetype/codegen/backend.hpp>
 #include <archetype/codegen/program.hpp>
 #include <archetype/runtime/augment.hpp>
 #include <archetype/runtime/dataset.hpp>
@@ -50,8 +50,8 @@ struct TrainOptions {
   /// cpu: the training executable's 3x3 stride-1 convolutions: direct, Winograd, or the
   /// faster of the two timed per layer when the executable is built (fastest). (cuda: cuDNN
   /// measures its algorithms per layer itself.)
-  onednn::ConvAlgorithm conv_algorithm = onednn::ConvAlgorithm::direct;
-  onednn::Precision precision = onednn::Precision::f32;  ///< --precision (evaluation too; cpu and cuda)
+  codegen::ConvAlgorithm conv_algorithm = codegen::ConvAlgorithm::direct;
+  codegen::Precision precision = codegen::Precision::f32;  ///< --precision (evaluation too; cpu and cuda)
   Augment augment{};
   std::filesystem::path checkpoint_dir;  ///< empty: no checkpoints
   bool resume = false;                   ///< continue from checkpoint_dir/checkpoint.bin
@@ -91,9 +91,10 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model_
                   const Dataset& train_data, const Dataset& test_data, const TrainOptions& options,
                   Progress& progress);
 
-/// Inference on `data` with the given parameters and statistics.
+/// Inference on `data` with the given parameters and statistics, on `device`'s backend
+/// (`threads`: the CPU's; `precision`: either's).
 Evaluation evaluate(const codegen::ProgramView& program, std::span<const float> parameters,
                     std::span<const float> buffers, const Dataset& data, int batch, int threads,
-                    onednn::Precision precision = onednn::Precision::f32);
+                    codegen::Precision precision = codegen::Precision::f32, Device device = Device::cpu);
 
 }  // namespace archetype::runtime

@@ -24,6 +24,7 @@
 /// Every public call returns with the device idle (the stream synchronised), so host
 /// timers around a call measure the device work.
 
+#include <archetype/codegen/backend.hpp>
 #include <archetype/codegen/program.hpp>
 
 #include <cstdint>
@@ -33,27 +34,13 @@
 
 namespace archetype::cudnn {
 
-/// What the executable is built for (as `onednn::Mode`).
-enum class Mode {
-  training,   ///< forward with batch statistics, backward, gradients, optimizer on the device
-  inference,  ///< forward only, BatchNorm with running statistics, Dropout off
-};
+/// The contract's options (codegen/backend.hpp), shared with every backend.
+using Mode = codegen::Mode;
+using Precision = codegen::Precision;
 
 /// The optimizer `update()` and `train_step()` run over the flat parameter block, on the
-/// device, with the semantics of `runtime::Optimizer` (torch.optim.SGD / Adam / AdamW):
-/// SGD: d = g + wd p; v = d at the first step, else mu v + d; p -= lr (Nesterov: d + mu v,
-/// else v). Adam: m, v moments, bias-corrected, eps added to sqrt(v) / sqrt(1 - beta2^t).
-struct OptimizerOptions {
-  enum class Kind { sgd, adam };
-  Kind kind = Kind::sgd;
-  double momentum = 0.9;        ///< SGD
-  bool nesterov = false;        ///< SGD
-  double weight_decay = 5e-4;   ///< SGD and Adam: g + wd p; AdamW: p *= 1 - lr wd
-  double beta1 = 0.9;           ///< Adam
-  double beta2 = 0.999;         ///< Adam
-  double epsilon = 1e-8;        ///< Adam
-  bool decoupled = false;       ///< AdamW
-};
+/// device: codegen::OptimizerSpec, the specification runtime::Optimizer follows on the host.
+using OptimizerOptions = codegen::OptimizerSpec;
 
 struct Options {
   int device = 0;  ///< CUDA device ordinal
@@ -71,14 +58,14 @@ struct Options {
   /// products). false: every algorithm is plain fp32 FMA (CUDNN_FMA_MATH, CUBLAS_DEFAULT_MATH),
   /// as the parity tests require.
   bool tf32 = false;
-  /// bfloat16 mixed precision, as PyTorch's bf16 autocast: activations and their gradients
+  /// bf16: bfloat16 mixed precision, as PyTorch's bf16 autocast: activations and their gradients
   /// are bf16 in the arena; convolutions (cuDNN, tensor cores) and matrix products (cuBLAS)
   /// read bf16 and accumulate in fp32; parameters, weight gradients, running statistics, the
   /// optimizer and the loss stay fp32 (the parameters are rounded to a bf16 copy at the start
   /// of every forward pass; bf16 weight gradients are widened right after their op's backward).
   /// BatchNorm runs this backend's own kernels (statistics in double); data in and out of the
   /// executable stays fp32.
-  bool bf16 = false;
+  Precision precision = Precision::f32;
   /// With bf16: activations channels-last (NHWC) where every op of the program has an NHWC
   /// implementation here (not LocalResponseNorm, PadTo, Resize, nor a Linear reading a
   /// flattened map larger than 1x1; `channels_last()` says what was chosen), so that cuDNN's
@@ -109,6 +96,8 @@ struct Options {
 
 class Executable {
  public:
+  using Options = cudnn::Options;
+
   /// Plans the memory, creates the cuDNN descriptors, chooses every convolution algorithm
   /// (measured once per distinct geometry with cudnnFind*AlgorithmEx and cached) and
   /// allocates the device memory: parameters, gradients, buffers, optimizer state, one
@@ -189,5 +178,7 @@ class Executable {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+static_assert(codegen::Backend<Executable>);
 
 }  // namespace archetype::cudnn

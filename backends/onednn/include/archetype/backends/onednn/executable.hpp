@@ -9,49 +9,36 @@
 /// blocks of `codegen/program.hpp` (PyTorch state_dict order, plain layouts), so the
 /// optimizer is one loop over one array and checkpoints are one copy.
 
+#include <archetype/codegen/backend.hpp>
 #include <archetype/codegen/program.hpp>
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 
 namespace archetype::onednn {
 
-/// What the executable is built for.
-enum class Mode {
-  training,   ///< forward with batch statistics and saved tensors, backward, gradients
-  inference,  ///< forward only, BatchNorm with running statistics, Dropout off
-};
-
-/// How convolutions choose their oneDNN algorithm.
-enum class ConvAlgorithm {
-  direct,   ///< direct convolution everywhere: reproducible, quick to build
-  fastest,  ///< per 3x3 stride-1 layer and per pass (forward, backward data, backward
-            ///< weights), Winograd or direct, whichever runs this batch faster, measured once
-            ///< when the executable is built (about a second per distinct layer shape at
-            ///< batch 128); Winograd rounds differently from direct (same accuracy, not the
-            ///< same bits). In fp32, values with a multiple of 16 channels are then kept
-            ///< blocked by 16 channels everywhere (nChw16c), the one layout both algorithms'
-            ///< kernels take, so that no reorder runs between layers of the two
-  winograd,  ///< Winograd for every 3x3 stride-1 layer oneDNN has it for, direct elsewhere
-             ///< (layouts as for `fastest`)
-};
-
-/// Number format of activations, weights and gradients inside the executable.
-enum class Precision {
-  f32,   ///< fp32 everywhere
-  bf16,  ///< bfloat16 activations, weights and activation gradients in every oneDNN
-         ///< primitive (AVX512-BF16 where the CPU has it); fp32 master parameters, parameter
-         ///< gradients, BatchNorm statistics, logits and loss; plain-loop ops run in fp32
-};
+/// The contract's options (codegen/backend.hpp), shared with every backend.
+using Mode = codegen::Mode;
+using Precision = codegen::Precision;  ///< bf16: AVX512-BF16 where the CPU has it; plain-loop ops run in fp32
+using ConvAlgorithm = codegen::ConvAlgorithm;
 
 struct Options {
   int threads = 0;  ///< OpenMP threads for oneDNN (0: all cores)
   double batch_norm_momentum = 0.1;  ///< running = (1 - m) * running + m * batch (PyTorch)
   double batch_norm_epsilon = 1e-5;
-  std::uint64_t dropout_seed = 0x5eed;  ///< Dropout masks are drawn from this, per step
+  std::uint64_t dropout_seed = 0x5eed;  ///< Dropout masks: codegen/dropout.hpp's draws (those of every backend)
   bool dropout = true;  ///< false: Dropout is the identity also in training, for parity checks
+  /// direct: reproducible, quick to build. fastest: per 3x3 stride-1 layer and per pass
+  /// (forward, backward data, backward weights), Winograd or direct, whichever runs this
+  /// batch faster, measured once when the executable is built (about a second per distinct
+  /// layer shape at batch 128); Winograd rounds differently from direct (same accuracy, not
+  /// the same bits). In fp32, values with a multiple of 16 channels are then kept blocked by
+  /// 16 channels everywhere (nChw16c), the one layout both algorithms' kernels take, so
+  /// that no reorder runs between layers of the two. winograd: Winograd for every 3x3
+  /// stride-1 layer oneDNN has it for, direct elsewhere (layouts as for fastest).
   ConvAlgorithm conv_algorithm = ConvAlgorithm::direct;
   /// Inference: run the folded program (`codegen::fold_inference`: BatchNorm folded into the
   /// convolution before it, residual sums and ReLUs as post-ops). An unfolded program is
@@ -62,13 +49,22 @@ struct Options {
   /// needs gradients of parameters only; LeNet-5 spends half its step there otherwise).
   bool input_gradient = true;
   Precision precision = Precision::f32;
-  /// Lay forward values and gradients out in one arena planned from their lifetimes (the
-  /// executable is built twice: once to learn them). false: a best-fit pool, built once.
+  /// Lay forward values and gradients out in one arena planned from their lifetimes (learnt
+  /// while the executable is built, placed by codegen::pack_arena). false: a best-fit pool.
   bool plan_memory = true;
+};
+
+/// A parameter group's gradient is final (`Executable::on_gradient_ready`).
+struct GradientReady {
+  int group = 0;            ///< index in codegen::TrainingPlan::groups (state_dict order)
+  std::int64_t offset = 0;  ///< its first gradient in gradients()
+  std::int64_t size = 0;    ///< its number of gradients
 };
 
 class Executable {
  public:
+  using Options = onednn::Options;
+
   /// Builds every primitive of `program` for `batch` images. Throws `std::invalid_argument`
   /// for a batch < 1 and `std::runtime_error` naming the op (path and kind) that oneDNN
   /// cannot build.
@@ -121,6 +117,11 @@ class Executable {
   [[nodiscard]] std::span<float> parameters();
   /// Gradients of the last backward(), same layout as parameters().
   [[nodiscard]] std::span<float> gradients();
+  /// Registers `callback` (replacing any earlier one; empty: none), called during every
+  /// backward() once per trainable parameter group, as soon as that group's gradient in
+  /// gradients() is final, in the order of codegen::TrainingPlan::gradient_final (the
+  /// backward's order): the hook where gradient all-reduce starts while the backward runs.
+  void on_gradient_ready(std::function<void(const GradientReady&)> callback);
   /// BatchNorm running statistics (program.buffers floats): per BN op, mean then variance.
   [[nodiscard]] std::span<float> buffers();
 
@@ -148,6 +149,8 @@ class Executable {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+static_assert(codegen::Backend<Executable>);
 
 /// Whether this CPU runs bfloat16 natively (AVX512-BF16), which `Precision::bf16` needs.
 [[nodiscard]] bool native_bf16();

@@ -4,14 +4,14 @@
 ///
 /// - `TrainStep`: forward in op order (batch statistics), softmax cross-entropy, backward in
 ///   reverse op order reading only the forward values the plan saved
-///   (`codegen::Tensor::saved`; every other buffer is reused), and the optimizer's update as
+///   (`codegen::TrainingPlan::saved`; every other buffer is reused), and the optimizer's update as
 ///   one pass over the flat parameter block.
 /// - `EvalStep`: the folded inference program (`codegen::fold_inference`: BatchNorm folded
 ///   into convolutions, residual sums and ReLUs as post-ops), running statistics, Dropout
 ///   off, activation memory reused by liveness.
 ///
-/// Both execute on the oneDNN backend; the trainer, the experiments and the benchmarks use
-/// them rather than driving an `onednn::Executable` themselves.
+/// Both execute on the oneDNN backend: the oneDNN engine's steps (engine_onednn.cpp),
+/// private to runtime/ so that its public headers name no backend type.
 
 #include <archetype/backends/onednn/executable.hpp>
 #include <archetype/codegen/program.hpp>
