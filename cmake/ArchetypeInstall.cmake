@@ -10,6 +10,7 @@
 #   onednn         Archetype::onednn, Archetype::trainer          oneDNN, OpenMP (runtime)
 #   tool           Archetype::archetype (the command line), Archetype::cli (what
 #                  archetype_add_model links) and the libraries of its subcommands
+#                  (Archetype::onnx_export: ONNX, protobuf)
 #   bench          Archetype::bench_models (the Google Benchmark suite)  Google Benchmark
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
@@ -62,7 +63,8 @@ if(TARGET archetype)
   # its subcommands use (benchmarks, studies) with their headers.
   set(tool_targets archetype archetype_cli)
   set(tool_headers ${PROJECT_SOURCE_DIR}/tools/include)
-  foreach(target archetype_bench_core archetype_peak archetype_experiments archetype_studies)
+  foreach(target archetype_bench_core archetype_peak archetype_experiments archetype_studies
+                 archetype_onnx_export)
     if(TARGET ${target})
       list(APPEND tool_targets ${target})
     endif()
@@ -72,6 +74,9 @@ if(TARGET archetype)
   endif()
   if(TARGET archetype_experiments)
     list(APPEND tool_headers ${PROJECT_SOURCE_DIR}/experiments/include)
+  endif()
+  if(TARGET archetype_onnx_export)
+    list(APPEND tool_headers ${PROJECT_SOURCE_DIR}/export/include)
   endif()
   set_target_properties(archetype PROPERTIES EXPORT_NAME archetype)
   archetype_install_component(tool TARGETS ${tool_targets} HEADERS ${tool_headers})
@@ -84,6 +89,11 @@ endif()
 
 # What the package's config needs to know of this build.
 get_property(ARCHETYPE_INSTALLED_COMPONENTS GLOBAL PROPERTY ARCHETYPE_INSTALLED_COMPONENTS)
+# The tool's `export` links the ONNX library and protobuf (Debian: libonnx-dev, libprotobuf-dev).
+set(ARCHETYPE_TOOL_ONNX OFF)
+if(TARGET archetype AND TARGET archetype_onnx_export)
+  set(ARCHETYPE_TOOL_ONNX ON)
+endif()
 set(ARCHETYPE_ONEDNN_OPENMP OFF)
 if(TARGET archetype_onednn)
   get_target_property(onednn_links archetype_onednn LINK_LIBRARIES)

@@ -5,7 +5,8 @@
 # model NAME and runs the command line (Archetype::cli), so
 #   NAME describe NAME [--json] [--batch N] [--fashion-mnist]
 #   NAME train NAME [--epochs N --data fashion-mnist|mnist:DIR|cifar10:DIR|synthetic ...]
-#   NAME bench NAME, NAME docs --out DIR NAME, NAME list
+#   NAME bench NAME, NAME docs --out DIR NAME, NAME list,
+#   NAME export NAME --weights FILE --onnx OUT.onnx (where ONNX export is built)
 # work on it as on a zoo model (the zoo stays there too). Where the benchmarks are built
 # (Archetype::bench_models: the package's bench component), bench_NAME is the Google
 # Benchmark suite of bench_<model> for it. NAME: lower-case letters, digits

@@ -41,7 +41,14 @@ PACKAGES=(
   python3-torchvision    # reference models (parameter counts, weights) for parity checks
   libdlib-dev            # bench/compare.py: the dlib peer (the closest C++ peer, nets as types)
   libopenblas0-pthread   # the BLAS dlib's CPU layers run on
+  libonnx-dev            # archetype export: ONNX's ModelProto, checker and shape inference (1.12)
+  libprotobuf-dev        # protobuf headers and library the ONNX model is built and written with
 )
+# Node.js and npm run ONNX Runtime (npm onnxruntime-node) in the ONNX export tests; from
+# Debian only where no npm is on the PATH (a Node.js from elsewhere serves as well).
+if ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
@@ -106,6 +113,24 @@ else
     "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
       apt-get install -y --no-install-recommends "${missing[@]}"
   fi
+fi
+
+# --- 1b. ONNX Runtime for the ONNX export tests (npm) ------------------------------------
+# tests/onnx/package-lock.json pins onnxruntime-node; `--ignore-scripts` because its install
+# script downloads GPU binaries from a host these machines cannot reach (the CPU runtime
+# ships in the package). Installed once into tests/onnx/node_modules (git-ignored).
+ort_dir="$repo_root/tests/onnx"
+ort_wanted="$(sed -n 's/.*"onnxruntime-node": *"\([0-9.]*\)".*/\1/p' "$ort_dir/package.json")"
+ort_have="$(sed -n 's/^ *"version": *"\([0-9.]*\)".*/\1/p' \
+              "$ort_dir/node_modules/onnxruntime-node/package.json" 2>/dev/null | head -n 1 || true)"
+if [[ -n "$ort_wanted" && "$ort_have" == "$ort_wanted" ]]; then
+  echo "setup.sh: onnxruntime-node $ort_have is installed in tests/onnx"
+else
+  command -v npm >/dev/null 2>&1 ||
+    die "npm not found: install Node.js and npm (Debian: nodejs npm) for the ONNX export tests"
+  echo "setup.sh: installing onnxruntime-node $ort_wanted into tests/onnx (npm ci --ignore-scripts)"
+  (cd "$ort_dir" && npm ci --ignore-scripts --no-audit --no-fund) ||
+    die "npm ci failed in tests/onnx (the npm registry must be reachable once)"
 fi
 
 # --- 2. Configure and build --------------------------------------------------------------

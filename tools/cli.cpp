@@ -38,6 +38,9 @@ int run(int argc, char** argv) {
   commands.push_back(add_train(app));
   commands.push_back(add_bench(app));
 #endif
+#ifdef ARCHETYPE_HAVE_ONNX_EXPORT
+  commands.push_back(add_export(app));
+#endif
 #ifdef ARCHETYPE_HAVE_EXPERIMENT
   commands.push_back(add_experiment(app));
 #endif

@@ -45,6 +45,10 @@ Command add_bench(CLI::App& app);
 /// experiments/ and its report (built with the oneDNN backend).
 Command add_experiment(CLI::App& app);
 
+/// `archetype export MODEL (--weights FILE | --init-seed N) --onnx OUT [--batch N] [--opset N]
+/// [--fashion-mnist]`: the inference graph as an ONNX file (built with libonnx-dev).
+Command add_export(CLI::App& app);
+
 /// The compile-time summary of one model (`info` is `m.native` or `m.fashion_mnist`):
 /// a header line, the per-layer table when `with_table`, and the totals at `batch`.
 void print_description(std::ostream& out, const ModelEntry& m, const ModelInfo& info,

@@ -141,8 +141,18 @@ if(MODE STREQUAL "find_package")
   expect("${output}" "SE-Mix net \\(se_mix_net\\)" "se_mix_net describe se_mix_net")
   expect("${output}" "stage1\\.0\\.se" "se_mix_net describe se_mix_net")
   run("se_mix_net train" ${build}/se_mix_net train se_mix_net --data synthetic --epochs 1
-      --max-steps 4 --batch 16 --limit-test 64 --threads 1)
+      --max-steps 4 --batch 16 --limit-test 64 --threads 1 --save ${WORK}/se_mix_net.params)
   expect("${output}" "final test accuracy .*, 4 steps" "se_mix_net train se_mix_net")
+  # and exported with its trained weights, where the installation has ONNX export.
+  run("se_mix_net --help" ${build}/se_mix_net --help)
+  if(output MATCHES "\n  export ")
+    run("se_mix_net export" ${build}/se_mix_net export se_mix_net --weights ${WORK}/se_mix_net.params
+        --onnx ${WORK}/se_mix_net.onnx)
+    expect("${output}" "output 'logits' float batchx10" "se_mix_net export se_mix_net")
+    if(NOT EXISTS ${WORK}/se_mix_net.onnx)
+      message(FATAL_ERROR "se_mix_net export wrote no ${WORK}/se_mix_net.onnx:\n${output}")
+    endif()
+  endif()
   # and its Google Benchmark suite: one benchmark, the peak given (nothing is timed here).
   run("bench_se_mix_net" ${CMAKE_COMMAND} -E env ARCHETYPE_PEAK_GFLOPS=100 ${build}/bench_se_mix_net
       --benchmark_filter=inference/batch:1/ --benchmark_min_time=0.01 --benchmark_format=json

@@ -11,6 +11,8 @@
 #include <fstream>
 #include <numeric>
 #include <string>
+#include <tuple>
+#include <vector>
 
 namespace archetype::runtime {
 namespace {
@@ -18,7 +20,8 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path temp_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("archetype_files_test_" + name + "_" + std::to_string(::getpid()));
+  fs::path dir = fs::temp_directory_path() /
+                 ("archetype_files_test_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
@@ -131,7 +134,8 @@ TEST(ParameterFile, RoundTripAndErrors) {
   const auto resnet = codegen::program_v<architectures::ResNet18Cifar>.view();
   std::vector<float> rp(std::size_t(resnet.params)), rb(std::size_t(resnet.buffers));
   save_parameters(dir / "resnet.params", resnet, rp, rb);
-  std::string m = message_of([&] { (void)load_parameters(dir / "resnet.params", program, back, {}); });
+  std::string m =
+      message_of([&] { (void)load_parameters(dir / "resnet.params", program, back, {}); });
   EXPECT_NE(m.find("resnet.params"), std::string::npos) << m;
   EXPECT_NE(m.find("tensors"), std::string::npos) << m;
 
@@ -139,6 +143,72 @@ TEST(ParameterFile, RoundTripAndErrors) {
   m = message_of([&] { (void)load_parameters(dir / "lenet.params", program, back, {}); });
   EXPECT_NE(m.find("truncated"), std::string::npos) << m;
   EXPECT_NE(m.find("fc3.bias"), std::string::npos) << m;
+  fs::remove_all(dir);
+}
+
+/// A parameter file written tensor by tensor (names, shapes and values as given).
+void write_parameter_file(
+    const fs::path& path,
+    const std::vector<std::tuple<std::string, std::vector<std::int64_t>, float>>& tensors) {
+  std::string bytes = "ARCHPARM";
+  auto put = [&](const auto& v) { bytes.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  put(std::uint32_t{1});
+  put(std::uint32_t(tensors.size()));
+  for (const auto& [name, dims, value] : tensors) {
+    put(std::uint16_t(name.size()));
+    bytes += name;
+    put(std::uint8_t(dims.size()));
+    std::int64_t n = 1;
+    for (std::int64_t d : dims) {
+      put(d);
+      n *= d;
+    }
+    for (std::int64_t i = 0; i < n; ++i) put(value);
+  }
+  std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+}
+
+// A torchvision state_dict holds more than the model (GoogLeNet's auxiliary heads) and may
+// order it otherwise: every tensor of the model present under its name loads by name.
+TEST(ParameterFile, LoadsByNameIgnoringOtherTensors) {
+  const fs::path dir = temp_dir("by_name");
+  const auto program = codegen::program_v<architectures::LeNet5>.view();
+  auto layout = state_dict_layout(program);
+  std::vector<std::tuple<std::string, std::vector<std::int64_t>, float>> tensors;
+  tensors.emplace_back("aux1.fc.weight", std::vector<std::int64_t>{3, 2}, -1.f);
+  for (std::size_t i = layout.size(); i-- > 0;) {  // reversed
+    tensors.emplace_back(layout[i].name, layout[i].dims, float(i + 1));
+  }
+  write_parameter_file(dir / "extra.params", tensors);
+  std::vector<float> params(std::size_t(program.params), 0.f);
+  const std::string note = load_parameters(dir / "extra.params", program, params, {});
+  EXPECT_NE(note.find("aux1.fc.weight"), std::string::npos) << note;
+  for (std::size_t i = 0; i < layout.size(); ++i) {
+    EXPECT_EQ(params[std::size_t(layout[i].offset)], float(i + 1)) << layout[i].name;
+    EXPECT_EQ(params[std::size_t(layout[i].offset + layout[i].size() - 1)], float(i + 1))
+        << layout[i].name;
+  }
+
+  // A named tensor of the wrong shape is an error naming it.
+  std::get<1>(tensors[1]) = {1, 1};
+  write_parameter_file(dir / "shape.params", tensors);
+  std::string m =
+      message_of([&] { (void)load_parameters(dir / "shape.params", program, params, {}); });
+  EXPECT_NE(m.find(std::get<0>(tensors[1])), std::string::npos) << m;
+  EXPECT_NE(m.find("[1, 1]"), std::string::npos) << m;
+
+  // A shape whose size overflows is a truncated file, not a crash.
+  write_parameter_file(dir / "huge.params", {{"fc3.bias", {0}, 0.f}});
+  {
+    std::fstream f(dir / "huge.params", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(8 + 4 + 4 + 2 + 8);  // past magic, version, count, name length, name
+    const char ndim = 3;
+    f.write(&ndim, 1);
+    const std::int64_t big = std::int64_t{1} << 40;
+    for (int i = 0; i < 3; ++i) f.write(reinterpret_cast<const char*>(&big), sizeof big);
+  }
+  m = message_of([&] { (void)load_parameters(dir / "huge.params", program, params, {}); });
+  EXPECT_NE(m.find("truncated"), std::string::npos) << m;
   fs::remove_all(dir);
 }
 

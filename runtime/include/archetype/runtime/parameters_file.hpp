@@ -11,9 +11,12 @@
 /// Tensors in state_dict order: for each op in execution order, Conv/Linear `weight`
 /// ([Out, C/G, Kh, Kw] / [Out, In]) then `bias`; BatchNorm `weight` (gamma), `bias` (beta),
 /// `running_mean`, `running_var` (PyTorch's `num_batches_tracked` is not stored). Loading
-/// checks the count, every shape and every name's suffix; the layer paths may differ
-/// (a PyTorch port may name its layers otherwise): the first such difference is reported
-/// as a note, not an error.
+/// goes by name where the file holds every tensor of the model under the model's names (in
+/// any order; tensors the model lacks, e.g. the auxiliary heads of a torchvision GoogLeNet
+/// state_dict, are ignored with a note), and checks every shape. Otherwise it goes in
+/// order and checks the count, every shape and every name's suffix; the layer paths may
+/// differ (a PyTorch port may name its layers otherwise): the first such difference is
+/// reported as a note, not an error.
 
 #include <archetype/codegen/program.hpp>
 
@@ -45,7 +48,7 @@ void save_parameters(const std::filesystem::path& path, const codegen::ProgramVi
                      std::span<const float> parameters, std::span<const float> buffers);
 
 /// Loads into `parameters` and `buffers`; returns a note (empty if none) about names that
-/// differ. Throws ParameterFileError naming the file, the tensor and the problem.
+/// differ or tensors that were ignored. Throws ParameterFileError naming the file, the tensor and the problem.
 std::string load_parameters(const std::filesystem::path& path, const codegen::ProgramView& program,
                             std::span<float> parameters, std::span<float> buffers);
 
