@@ -45,6 +45,7 @@ struct Step {
   dnnl::primitive prim;
   std::unordered_map<int, memory> args;
   std::function<void()> fn;
+  bool hook = false;  ///< a notification (on_gradient_ready), not a kernel: not counted
 };
 using Steps = std::vector<Step>;
 

@@ -48,6 +48,7 @@ struct Executable::Impl {
 
   void run(Steps& steps) {
     for (detail::Step& s : steps) {
+      if (s.hook && !gradient_ready) continue;  // nobody listens: not even a wait
       if (s.fn) {
         stream.wait();
         s.fn();
@@ -226,7 +227,7 @@ void Executable::Impl::build(const codegen::ProgramView& program, int batch, Mod
         const GradientReady ready{ctx.plan.group_of_op[owner[b]], g.offset, g.size};
         ctx.backward.push_back(detail::Step{{}, {}, [&m, ready] {
                                               if (m.gradient_ready) m.gradient_ready(ready);
-                                            }});
+                                            }, true});
       }
       const int first = ctx.ops[owner[b]].output;  // tensors are numbered in op order
       ctx.release_grads(first, live_until);
@@ -263,6 +264,7 @@ Executable::Passes Executable::passes() const {
   Passes p;
   const auto count = [&p](const detail::Steps& steps, int& all, int& reorders) {
     for (const detail::Step& s : steps) {
+      if (s.hook) continue;
       ++all;
       if (!s.prim) continue;
       if (s.prim.get_kind() == dnnl::primitive::kind::reorder) ++reorders;
