@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
@@ -72,7 +74,7 @@ TEST(Checkpoint, BrokenFilesAreRejectedWithTheirName) {
   truncate_file(p, size - 100);
   std::string m = message_of([&] { (void)load_checkpoint(p); });
   EXPECT_NE(m.find(p.string()), std::string::npos) << m;
-  EXPECT_NE(m.find("checksum"), std::string::npos) << m;
+  EXPECT_NE(m.find("truncated"), std::string::npos) << m;
 
   save_checkpoint(p, sample_checkpoint());
   {  // flip one byte in the parameters
@@ -139,6 +141,99 @@ TEST(ParameterFile, RoundTripAndErrors) {
   m = message_of([&] { (void)load_parameters(dir / "lenet.params", program, back, {}); });
   EXPECT_NE(m.find("truncated"), std::string::npos) << m;
   EXPECT_NE(m.find("fc3.bias"), std::string::npos) << m;
+  fs::remove_all(dir);
+}
+
+// Overwrites sizeof(T) bytes of the file at `offset`.
+template <class T>
+void poke(const fs::path& p, std::size_t offset, T value) {
+  std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(std::streamoff(offset));
+  f.write(reinterpret_cast<const char*>(&value), sizeof value);
+}
+
+void expect_message(const std::string& m, std::initializer_list<std::string> parts) {
+  for (const std::string& part : parts)
+    EXPECT_NE(m.find(part), std::string::npos) << m << "\nlacks: " << part;
+}
+
+TEST(CheckpointBroken, HeaderCountsAreCheckedBeforeAllocating) {
+  const fs::path dir = temp_dir("ckpt_counts");
+  const fs::path p = dir / "checkpoint.bin";
+  save_checkpoint(p, sample_checkpoint());
+  poke(p, 40, std::uint64_t{1} << 40);  // n_params: 4 TiB of floats
+  expect_message(
+      message_of([&] { (void)load_checkpoint(p); }),
+      {p.string() +
+           ": truncated or corrupt checkpoint: n_params (offset 40) says 1099511627776 values",
+       "has room for 123412 more"});
+  save_checkpoint(p, sample_checkpoint());
+  poke(p, 56, ~std::uint64_t{0});  // n_state: would overflow n * 4
+  expect_message(message_of([&] { (void)load_checkpoint(p); }),
+                 {"n_state (offset 56) says 18446744073709551615 values", "room for 61706 more"});
+  fs::remove_all(dir);
+}
+
+TEST(CheckpointBroken, SizeVersionAndFieldsNameTheirPlace) {
+  const fs::path dir = temp_dir("ckpt_fields");
+  const fs::path p = dir / "checkpoint.bin";
+  save_checkpoint(p, sample_checkpoint());
+  {
+    std::ofstream f(p, std::ios::binary | std::ios::app);
+    f << "12345678";
+  }
+  expect_message(
+      message_of([&] { (void)load_checkpoint(p); }),
+      {p.string() + ": corrupt checkpoint (or a longer file): the header announces 493716 bytes",
+       "the file has 493724 (8 unexpected bytes)"});
+
+  save_checkpoint(p, sample_checkpoint());
+  poke(p, 8, std::uint32_t{2});
+  expect_message(message_of([&] { (void)load_checkpoint(p); }),
+                 {p.string() + ": checkpoint version 2 (offset 8), this build reads version 1"});
+
+  Checkpoint negative = sample_checkpoint();  // a valid checksum over a negative epoch
+  negative.epochs_done = -4;
+  save_checkpoint(p, negative);
+  expect_message(message_of([&] { (void)load_checkpoint(p); }),
+                 {p.string() + ": corrupt checkpoint: epochs_done (offset 20) is -4"});
+  negative = sample_checkpoint();
+  negative.steps_done = -1;
+  save_checkpoint(p, negative);
+  expect_message(message_of([&] { (void)load_checkpoint(p); }), {"steps_done (offset 24) is -1"});
+
+  save_checkpoint(p, sample_checkpoint());
+  poke(p, 1000, 1.5f);
+  expect_message(message_of([&] { (void)load_checkpoint(p); }),
+                 {"checksum mismatch (CRC-32 at offset 493712): the checkpoint is corrupt"});
+
+  std::ofstream(p, std::ios::binary | std::ios::trunc).close();
+  expect_message(message_of([&] { (void)load_checkpoint(p); }), {p.string() + ": empty file"});
+  std::ofstream(p, std::ios::binary | std::ios::trunc) << "ARCHCKPT\x01";
+  expect_message(message_of([&] { (void)load_checkpoint(p); }),
+                 {"truncated checkpoint: 9 bytes, less than the 64-byte header"});
+  expect_message(message_of([&] { (void)load_checkpoint(dir); }),
+                 {dir.string() + ": is a directory"});
+  fs::remove_all(dir);
+}
+
+TEST(CheckpointBroken, HugeSparseFileIsNotRead) {
+  const fs::path dir = temp_dir("ckpt_sparse");
+  const fs::path p = dir / "checkpoint.bin";
+  save_checkpoint(p, sample_checkpoint());
+  fs::resize_file(p, std::uintmax_t{1} << 36);  // 64 GiB, sparse: reading it would take minutes
+  expect_message(message_of([&] { (void)load_checkpoint(p); }),
+                 {"the header announces 493716 bytes", "the file has 68719476736"});
+  fs::remove_all(dir);
+}
+
+TEST(CheckpointBroken, SaveFailureLeavesThePreviousFile) {
+  // A checkpoint into a directory that cannot be created: a clear error, nothing half-done.
+  const fs::path dir = temp_dir("ckpt_save");
+  std::ofstream(dir / "file") << "x";
+  const std::string m =
+      message_of([&] { save_checkpoint(dir / "file" / "checkpoint.bin", sample_checkpoint()); });
+  expect_message(m, {"cannot write the checkpoint", (dir / "file").string()});
   fs::remove_all(dir);
 }
 
