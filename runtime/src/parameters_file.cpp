@@ -1,14 +1,17 @@
 #include <archetype/runtime/parameters_file.hpp>
 
+#include "file_io.hpp"
+
 #include <cstring>
 #include <fstream>
-#include <iterator>
+#include <limits>
 
 namespace archetype::runtime {
 namespace {
 
 constexpr char magic[8] = {'A', 'R', 'C', 'H', 'P', 'A', 'R', 'M'};
 constexpr std::uint32_t version = 1;
+constexpr std::size_t header_bytes = sizeof magic + 4 + 4;  // magic, version, tensor count
 
 std::string dims_text(const std::vector<std::int64_t>& dims) {
   std::string t = "[";
@@ -19,6 +22,79 @@ std::string dims_text(const std::vector<std::int64_t>& dims) {
 std::string suffix(const std::string& name) {
   auto dot = name.rfind('.');
   return dot == std::string::npos ? name : name.substr(dot + 1);
+}
+
+/// The largest file `layout` can be read from: names of up to 65,535 bytes, then the
+/// model's rank and shape and values. (Anything longer fails anyway; this bound lets the
+/// loader refuse a huge file before reading it.)
+std::uint64_t largest_file(const std::vector<ParameterTensor>& layout) {
+  std::uint64_t n = header_bytes;
+  for (const ParameterTensor& t : layout) {
+    n += 2 + std::numeric_limits<std::uint16_t>::max() + 1 + 8 * t.dims.size() +
+         sizeof(float) * std::uint64_t(t.size());
+  }
+  return n;
+}
+
+class Reader {
+ public:
+  Reader(std::span<const unsigned char> bytes, const std::string& origin)
+      : bytes_(bytes), origin_(origin) {}
+
+  [[noreturn]] void fail(const std::string& why) const {
+    throw ParameterFileError(origin_ + ": " + where_ + why);
+  }
+  /// Prefixes the following messages with "tensor 3 of 10 ('conv1.bias'): ".
+  void in_tensor(std::size_t index, std::size_t count, const std::string& name) {
+    where_ = "tensor " + std::to_string(index + 1) + " of " + std::to_string(count) + " ('" + name +
+             "'): ";
+  }
+  template <class T>
+  T get(const char* what) {
+    T v;
+    std::memcpy(&v, take(sizeof v, what), sizeof v);
+    return v;
+  }
+  /// `n` bytes at the current offset, or a "truncated" error naming `what` and the offset.
+  const unsigned char* take(std::size_t n, const char* what) {
+    if (bytes_.size() - at_ < n) {
+      fail(std::string("truncated: ") + what + " need" +
+           (std::string_view(what).ends_with('s') ? "" : "s") + " " + std::to_string(n) +
+           " bytes at offset " + std::to_string(at_) + ", the file has " +
+           std::to_string(bytes_.size() - at_) + " left");
+    }
+    const unsigned char* p = bytes_.data() + at_;
+    at_ += n;
+    return p;
+  }
+  [[nodiscard]] std::size_t at() const { return at_; }
+  [[nodiscard]] std::size_t left() const { return bytes_.size() - at_; }
+
+ private:
+  std::span<const unsigned char> bytes_;
+  const std::string& origin_;
+  std::string where_;
+  std::size_t at_ = 0;
+};
+
+/// Magic, version and tensor count (the first 16 bytes) against the model's layout.
+void check_header(Reader& in, std::span<const unsigned char> bytes,
+                  const std::vector<ParameterTensor>& layout) {
+  if (bytes.empty()) in.fail("empty file, expected an Archetype parameter file");
+  if (std::memcmp(bytes.data(), magic, std::min(bytes.size(), sizeof magic)) != 0) {
+    in.fail("not an Archetype parameter file (bad magic at offset 0: expected \"ARCHPARM\")");
+  }
+  in.take(sizeof magic, "the magic");
+  const auto v = in.get<std::uint32_t>("the version");
+  if (v != version) {
+    in.fail("version " + std::to_string(v) + " (offset 8), this build reads version " +
+            std::to_string(version));
+  }
+  const auto count = in.get<std::uint32_t>("the tensor count");
+  if (count != layout.size()) {
+    in.fail("holds " + std::to_string(count) + " tensors (count at offset 12), the model has " +
+            std::to_string(layout.size()));
+  }
 }
 
 }  // namespace
@@ -78,69 +154,83 @@ void save_parameters(const std::filesystem::path& path, const codegen::ProgramVi
     std::span<const float> block = t.buffer ? buffers : parameters;
     bytes.append(reinterpret_cast<const char*>(block.data() + t.offset), std::size_t(t.size()) * sizeof(float));
   }
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), std::streamsize(bytes.size()));
-    if (!out.flush()) throw ParameterFileError(tmp.string() + ": cannot write");
+  const std::string error = detail::replace_file(
+      path, std::span(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()));
+  if (!error.empty()) throw ParameterFileError("cannot write the parameter file: " + error);
+}
+
+std::string parse_parameters(std::span<const unsigned char> bytes, const std::string& origin,
+                             const codegen::ProgramView& program, std::span<float> parameters,
+                             std::span<float> buffers) {
+  Reader in(bytes, origin);
+  const auto layout = state_dict_layout(program);
+  check_header(in, bytes, layout);
+  std::string note;
+  for (std::size_t i = 0; i < layout.size(); ++i) {
+    const ParameterTensor& t = layout[i];
+    in.in_tensor(i, layout.size(), t.name);
+    const std::size_t name_at = in.at();
+    const auto length = in.get<std::uint16_t>("the name's length");
+    const auto* name_bytes = in.take(length, "the name");
+    const std::string name(reinterpret_cast<const char*>(name_bytes), length);
+    const std::string shown = detail::printable(name);
+    if (suffix(name) != suffix(t.name)) {
+      in.fail("the file has '" + shown + "' (offset " + std::to_string(name_at) +
+              ") where the model expects '" + t.name + "'");
+    }
+    const std::size_t rank_at = in.at();
+    const auto ndim = in.get<std::uint8_t>("the rank");
+    if (ndim != t.dims.size()) {
+      in.fail("'" + shown + "' has rank " + std::to_string(ndim) + " (offset " +
+              std::to_string(rank_at) + "), the model's tensor has shape " + dims_text(t.dims));
+    }
+    std::vector<std::int64_t> dims(ndim);
+    for (auto& d : dims) d = in.get<std::int64_t>("the shape");
+    if (dims != t.dims) {
+      in.fail("'" + shown + "' has shape " + dims_text(dims) + " (offset " +
+              std::to_string(rank_at + 1) + "), the model needs " + dims_text(t.dims));
+    }
+    if (note.empty() && name != t.name) {
+      note =
+          "note: names differ from the model's paths (first: '" + shown + "' for '" + t.name + "')";
+    }
+    std::span<float> block = t.buffer ? buffers : parameters;
+    const auto n = std::size_t(t.size());
+    if (t.offset < 0 || block.size() < std::size_t(t.offset) + n) {
+      in.fail("the model's " + std::string(t.buffer ? "buffer" : "parameter") + " block of " +
+              std::to_string(block.size()) + " floats is too small for it (internal error)");
+    }
+    const auto* values = in.take(n * sizeof(float), "the values");
+    std::memcpy(block.data() + t.offset, values, n * sizeof(float));
   }
-  std::filesystem::rename(tmp, path);
+  if (in.left() != 0) {
+    throw ParameterFileError(origin + ": " + std::to_string(in.left()) +
+                             " unexpected bytes after the last tensor (offset " +
+                             std::to_string(in.at()) + ")");
+  }
+  return note;
 }
 
 std::string load_parameters(const std::filesystem::path& path, const codegen::ProgramView& program,
                             std::span<float> parameters, std::span<float> buffers) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ParameterFileError(path.string() + ": cannot open parameter file");
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::size_t at = 0;
-  auto fail = [&](const std::string& why) { throw ParameterFileError(path.string() + ": " + why); };
-  auto get = [&](auto& v, const char* what) {
-    if (bytes.size() - at < sizeof v) fail(std::string("truncated while reading ") + what);
-    std::memcpy(&v, bytes.data() + at, sizeof v);
-    at += sizeof v;
-  };
-  if (bytes.size() < sizeof magic || std::memcmp(bytes.data(), magic, sizeof magic) != 0) {
-    fail("not an Archetype parameter file (bad magic)");
-  }
-  at = sizeof magic;
-  std::uint32_t v = 0, count = 0;
-  get(v, "the version");
-  if (v != version) fail("version " + std::to_string(v) + ", this build reads version " + std::to_string(version));
-  get(count, "the tensor count");
+  std::vector<unsigned char> bytes;
   const auto layout = state_dict_layout(program);
-  if (count != layout.size()) {
-    fail("holds " + std::to_string(count) + " tensors, the model has " + std::to_string(layout.size()));
+  const std::string origin = path.string();
+  if (std::string error =
+          detail::read_file(path, largest_file(layout), "any parameter file of this model", bytes);
+      !error.empty()) {
+    // Too large (or unreadable): the header, when it can be read, may say why more precisely
+    // (another model's file, or not a parameter file at all).
+    std::ifstream in(path, std::ios::binary);
+    unsigned char head[header_bytes];
+    in.read(reinterpret_cast<char*>(head), sizeof head);
+    if (in.gcount() == std::streamsize(sizeof head)) {
+      Reader reader(std::span<const unsigned char>(head, sizeof head), origin);
+      check_header(reader, std::span<const unsigned char>(head, sizeof head), layout);
+    }
+    throw ParameterFileError(error);
   }
-  std::string note;
-  for (const ParameterTensor& t : layout) {
-    std::uint16_t length = 0;
-    get(length, "a tensor name");
-    if (bytes.size() - at < length) fail("truncated in the name of tensor " + t.name);
-    std::string name = bytes.substr(at, length);
-    at += length;
-    std::uint8_t ndim = 0;
-    get(ndim, "a tensor rank");
-    std::vector<std::int64_t> dims(ndim);
-    for (auto& d : dims) get(d, "a tensor shape");
-    if (dims != t.dims) {
-      fail("tensor '" + name + "' has shape " + dims_text(dims) + ", the model's '" + t.name +
-           "' needs " + dims_text(t.dims));
-    }
-    if (suffix(name) != suffix(t.name)) {
-      fail("tensor '" + name + "' is found where the model expects '" + t.name + "'");
-    }
-    if (note.empty() && name != t.name) {
-      note = "note: names differ from the model's paths (first: '" + name + "' for '" + t.name + "')";
-    }
-    const std::size_t n = std::size_t(t.size()) * sizeof(float);
-    if (bytes.size() - at < n) fail("truncated in the values of tensor '" + name + "'");
-    std::span<float> block = t.buffer ? buffers : parameters;
-    std::memcpy(block.data() + t.offset, bytes.data() + at, n);
-    at += n;
-  }
-  if (at != bytes.size()) fail(std::to_string(bytes.size() - at) + " unexpected bytes after the last tensor");
-  return note;
+  return parse_parameters(bytes, origin, program, parameters, buffers);
 }
 
 }  // namespace archetype::runtime

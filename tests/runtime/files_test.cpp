@@ -237,5 +237,95 @@ TEST(CheckpointBroken, SaveFailureLeavesThePreviousFile) {
   fs::remove_all(dir);
 }
 
+// LeNet-5's parameter file with every value distinct, and its layout.
+struct LeNetFile {
+  fs::path dir, path;
+  codegen::ProgramView program = codegen::program_v<architectures::LeNet5>.view();
+  std::vector<float> params = std::vector<float>(std::size_t(program.params));
+  std::vector<ParameterTensor> layout = state_dict_layout(program);
+  explicit LeNetFile(const std::string& name) : dir(temp_dir(name)), path(dir / "lenet.params") {
+    std::iota(params.begin(), params.end(), 1.0f);
+    save_parameters(path, program, params, {});
+  }
+  ~LeNetFile() { fs::remove_all(dir); }
+  std::string load() {
+    std::vector<float> into(params.size(), 0.0f);
+    return message_of([&] { (void)load_parameters(path, program, into, {}); });
+  }
+  // Offset of the first tensor's name length, rank and first dimension.
+  std::size_t name_at() const { return 16; }
+  std::size_t rank_at() const { return 18 + layout[0].name.size(); }
+};
+
+TEST(ParameterFileBroken, HeaderErrorsNameTheField) {
+  LeNetFile f("params_header");
+  ASSERT_EQ(f.layout[0].name, "conv1.weight");
+  poke(f.path, 0, 'X');
+  expect_message(f.load(),
+                 {f.path.string() + ": not an Archetype parameter file (bad magic at offset 0"});
+  save_parameters(f.path, f.program, f.params, {});
+  poke(f.path, 8, std::uint32_t{9});
+  expect_message(f.load(), {": version 9 (offset 8), this build reads version 1"});
+  save_parameters(f.path, f.program, f.params, {});
+  poke(f.path, 12, std::uint32_t{0xFFFFFFFF});
+  expect_message(f.load(), {": holds 4294967295 tensors (count at offset 12), the model has 10"});
+  std::ofstream(f.path, std::ios::binary | std::ios::trunc).close();
+  expect_message(f.load(), {f.path.string() + ": empty file"});
+  expect_message(message_of([&] {
+                   std::vector<float> into(f.params.size());
+                   (void)load_parameters(f.dir, f.program, into, {});
+                 }),
+                 {f.dir.string() + ": is a directory"});
+}
+
+TEST(ParameterFileBroken, TensorErrorsNameTheTensorAndOffset) {
+  LeNetFile f("params_tensor");
+  poke(f.path, f.rank_at(), std::uint8_t{200});  // rank 200: refused before 1,600 bytes of dims
+  expect_message(f.load(),
+                 {f.path.string() +
+                  ": tensor 1 of 10 ('conv1.weight'): 'conv1.weight' has rank 200 (offset 30)"});
+  save_parameters(f.path, f.program, f.params, {});
+  poke(f.path, f.rank_at() + 1, std::int64_t{1} << 40);
+  expect_message(f.load(), {"tensor 1 of 10 ('conv1.weight'): 'conv1.weight' has shape "
+                            "[1099511627776, 1, 5, 5] (offset 31)",
+                            "the model needs [6, 1, 5, 5]"});
+  save_parameters(f.path, f.program, f.params, {});
+  poke(f.path, 18, 'x');  // "xonv1.weight": a different layer path is only a note
+  EXPECT_EQ(f.load(), "(no exception)");
+  poke(f.path, 24, '\x1b');  // "xonv1.\x1beight": another kind of tensor, shown escaped
+  expect_message(
+      f.load(),
+      {"the file has 'xonv1.\\x1Beight' (offset 16) where the model expects 'conv1.weight'"});
+  save_parameters(f.path, f.program, f.params, {});
+  poke(f.path, 16, std::uint16_t{0xFFFF});  // a name longer than the file
+  truncate_file(f.path, 1000);
+  expect_message(
+      f.load(),
+      {"tensor 1 of 10 ('conv1.weight'): truncated: the name needs 65535 bytes at offset 18",
+       "the file has 982 left"});
+  save_parameters(f.path, f.program, f.params, {});
+  poke(f.path, 16, std::uint16_t{0xFFFF});  // a long name that fits: shown cut, not whole
+  const std::string m = f.load();
+  expect_message(m, {"the file has 'conv1.weight\\x04\\x06", "... (65535 bytes)' (offset 16)"});
+  EXPECT_LT(m.size(), 600u) << m;
+  save_parameters(f.path, f.program, f.params, {});
+  truncate_file(f.path, fs::file_size(f.path) - 1);
+  expect_message(
+      f.load(),
+      {"tensor 10 of 10 ('fc3.bias'): truncated: the values need 40 bytes at offset 247080",
+       "the file has 39 left"});
+  save_parameters(f.path, f.program, f.params, {});
+  std::ofstream(f.path, std::ios::binary | std::ios::app) << "tail";
+  expect_message(f.load(),
+                 {f.path.string() + ": 4 unexpected bytes after the last tensor (offset 247120)"});
+}
+
+TEST(ParameterFileBroken, HugeFileIsRefusedBeforeItIsRead) {
+  LeNetFile f("params_huge");
+  fs::resize_file(f.path, std::uintmax_t{1} << 36);
+  expect_message(f.load(), {f.path.string() +
+                            ": 68719476736 bytes, larger than any parameter file of this model"});
+}
+
 }  // namespace
 }  // namespace archetype::runtime

@@ -45,8 +45,16 @@ void save_parameters(const std::filesystem::path& path, const codegen::ProgramVi
                      std::span<const float> parameters, std::span<const float> buffers);
 
 /// Loads into `parameters` and `buffers`; returns a note (empty if none) about names that
-/// differ. Throws ParameterFileError naming the file, the tensor and the problem.
+/// differ. Throws ParameterFileError naming the file, the tensor, the byte offset and the
+/// problem. A file larger than any parameter file of `program` can be is refused before
+/// it is read; every name, rank and shape is checked against the model before its values
+/// are copied, so nothing is allocated or written from the file's own counts.
 std::string load_parameters(const std::filesystem::path& path, const codegen::ProgramView& program,
                             std::span<float> parameters, std::span<float> buffers);
+
+/// The same checks on a parameter file's bytes; `origin` (the path) starts every message.
+std::string parse_parameters(std::span<const unsigned char> bytes, const std::string& origin,
+                             const codegen::ProgramView& program, std::span<float> parameters,
+                             std::span<float> buffers);
 
 }  // namespace archetype::runtime
