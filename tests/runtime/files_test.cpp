@@ -3,6 +3,7 @@
 #include <archetype/architectures/resnet.hpp>
 #include <archetype/codegen/program.hpp>
 #include <archetype/runtime/checkpoint.hpp>
+#include <archetype/runtime/metrics.hpp>
 #include <archetype/runtime/parameters_file.hpp>
 
 #include <gtest/gtest.h>
@@ -325,6 +326,54 @@ TEST(ParameterFileBroken, HugeFileIsRefusedBeforeItIsRead) {
   fs::resize_file(f.path, std::uintmax_t{1} << 36);
   expect_message(f.load(), {f.path.string() +
                             ": 68719476736 bytes, larger than any parameter file of this model"});
+}
+
+TEST(MetricsFile, NonFiniteFiguresRoundTripAsNull) {
+  const fs::path dir = temp_dir("metrics_nan");
+  EpochMetrics e;
+  e.epoch = 1;
+  e.train_loss = std::numeric_limits<double>::infinity();
+  e.test_loss = std::nan("");
+  e.precision = "f32";
+  write_metrics(dir / "m.csv", "lenet5", {e});
+  const auto back = read_metrics(dir / "m.csv");
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_TRUE(std::isnan(back[0].train_loss));  // JSON has no Inf: written as null, read as NaN
+  EXPECT_TRUE(std::isnan(back[0].test_loss));
+  EXPECT_EQ(back[0].precision, "f32");
+  fs::remove_all(dir);
+}
+
+TEST(MetricsFile, BrokenFilesNameTheField) {
+  const std::string o = "runs/m.json";
+  auto m = [&](const std::string& text) {
+    return message_of([&] { (void)parse_metrics(text, o); });
+  };
+  const std::string row =
+      R"("train_loss": 1, "train_accuracy": 0.5, "test_loss": 1, "test_accuracy": 0.5,
+                             "lr": 0.1, "seconds": 2, "images_per_second": 100)";
+  EXPECT_EQ(
+      parse_metrics(R"({"epochs": [{"epoch": 1, )" + row + "}, {\"epoch\": 3, " + row + "}]}", o)
+          .size(),
+      2u);
+  expect_message(m("{\"epochs\": [}"),
+                 {o + ": not a metrics file (", "parse error at line 1, column 13"});
+  expect_message(m("[1, 2]"), {o + ": not a metrics file: expected an object, found array"});
+  expect_message(m(R"({"epochs": {}})"), {"\"epochs\": expected an array, found object"});
+  expect_message(m(R"({"epochs": [{"epoch": 1.5, )" + row + "}]}"),
+                 {"epochs[0].epoch: expected an integer, found 1.5"});
+  expect_message(m(R"({"epochs": [{"epoch": 1e300, )" + row + "}]}"),
+                 {"epochs[0].epoch: expected an integer"});
+  expect_message(m(R"({"epochs": [{"epoch": 18446744073709551615, )" + row + "}]}"),
+                 {"epochs[0].epoch: 18446744073709551615 is out of order or range"});
+  expect_message(m(R"({"epochs": [{"epoch": 2, )" + row + R"(}, {"epoch": 2, )" + row + "}]}"),
+                 {"epochs[1].epoch: 2 is out of order or range (after epoch 2"});
+  expect_message(m(R"({"epochs": [{"epoch": 1, "train_loss": "low"}]})"),
+                 {"epochs[0].train_loss: expected a number, found string"});
+  expect_message(m(R"({"epochs": [{"epoch": 1, "train_loss": 1}]})"),
+                 {"epochs[0].train_accuracy is missing"});
+  expect_message(m(R"({"epochs": [{"epoch": 1, )" + row + R"(, "precision": 16}]})"),
+                 {"epochs[0].precision: expected a string, found number"});
 }
 
 }  // namespace
