@@ -283,5 +283,28 @@ TEST(CrashSafety, FullDiskKeepsThePreviousCheckpoint) {
   fs::remove_all(dir);
 }
 
+TEST(CrashSafety, UnreadableMetricsAreKeptAside) {
+  const fs::path dir = fresh_dir("metrics");
+  const Outcome first = train(dir, false, kill_at_event(file_events() / kEpochs + 1));
+  ASSERT_TRUE(WIFSIGNALED(first.status)) << first.err;
+  std::ofstream(dir / "metrics.json", std::ios::trunc) << "{\"epochs\": [{\"epoch\": 1e300}]}";
+  const Outcome resumed = train(dir, true);
+  ASSERT_TRUE(WIFEXITED(resumed.status) && WEXITSTATUS(resumed.status) == 0) << resumed.err;
+  for (const std::string& part :
+       {"warning: " + (dir / "metrics.json").string() + ": not a metrics file",
+        std::string("epochs[0].epoch: expected an integer"),
+        "kept as " + (dir / "metrics.json.unreadable").string()}) {
+    EXPECT_NE(resumed.err.find(part), std::string::npos) << "stderr lacks '" << part << "':\n"
+                                                         << resumed.err;
+  }
+  const Bytes kept = read_bytes(dir / "metrics.json.unreadable");
+  EXPECT_EQ(std::string(kept.begin(), kept.end()), "{\"epochs\": [{\"epoch\": 1e300}]}");
+  const auto metrics = runtime::read_metrics(dir / "metrics.csv");
+  ASSERT_EQ(metrics.size(), std::size_t(kEpochs - 1)) << "the epochs after the checkpoint";
+  EXPECT_EQ(metrics.front().epoch, 2);
+  EXPECT_EQ(runtime::load_checkpoint(dir / "checkpoint.bin").params, reference().checkpoint.params);
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace archetype
