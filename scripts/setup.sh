@@ -41,6 +41,9 @@ PACKAGES=(
   python3-torchvision    # reference models (parameter counts, weights) for parity checks
   libdlib-dev            # bench/compare.py: the dlib peer (the closest C++ peer, nets as types)
   libopenblas0-pthread   # the BLAS dlib's CPU layers run on
+  clang-19               # tests/fuzz: the readers' libFuzzer targets (ctest -L fuzz), built
+                         # with clang++-19 -fsanitize=fuzzer,address,undefined
+  libclang-rt-19-dev     # clang 19's libFuzzer and sanitizer runtimes
 )
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
