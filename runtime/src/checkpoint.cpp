@@ -160,7 +160,8 @@ Checkpoint parse_checkpoint(std::span<const unsigned char> bytes, const std::str
     const auto n = std::size_t(read_at<std::uint64_t>(bytes, counts_at + 8 * std::size_t(i)));
     std::vector<float>& into = i == 0 ? c.params : (i == 1 ? c.buffers : c.optimizer_state);
     into.resize(n);
-    std::memcpy(into.data(), bytes.data() + at, n * sizeof(float));
+    // An empty vector's data() may be null, which memcpy must not get even for 0 bytes.
+    if (n > 0) std::memcpy(into.data(), bytes.data() + at, n * sizeof(float));
     at += n * sizeof(float);
   }
   return c;
