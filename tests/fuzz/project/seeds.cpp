@@ -132,6 +132,9 @@ int main(int argc, char** argv) {
     write(dir / "memory-crc", 1, bytes);
     write(dir / "file", 2, bytes);
     write(dir / "file-crc", 3, bytes);
+    c.buffers.clear();  // as LeNet-5's: a net without BatchNorm has no buffers
+    runtime::save_checkpoint(dir / "scratch", c);
+    write(dir / "memory-no-buffers", 1, read(dir / "scratch"));
     fs::remove(dir / "scratch");
   } else if (target == "parameters") {
     const auto program = fuzz::tiny_program();
