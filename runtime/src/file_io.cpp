@@ -90,6 +90,13 @@ std::string replace_file(const fs::path& path, std::span<const unsigned char> by
     fs::remove(tmp, ec);
     return path.string() + ": cannot replace it by " + tmp.string() + ": " + why;
   }
+  // The rename is durable once the directory is flushed too (after a power loss, not only a
+  // crash of the process). Best effort: the file itself is complete either way.
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+    (void)::fsync(dfd);
+    ::close(dfd);
+  }
   return {};
 }
 
