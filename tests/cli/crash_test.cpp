@@ -85,6 +85,7 @@ Outcome train(const fs::path& dir, bool resume, const Launch& launch = {}) {
                                    "--metrics",
                                    (dir / "metrics.csv").string()};
   if (resume) args.push_back("--resume");
+  std::fflush(nullptr);  // or the child's freopen would write this process's buffered output
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::setenv("OMP_NUM_THREADS", "1", 1);
