@@ -32,13 +32,18 @@ inline void expect_named(const std::string& message, const std::string& origin) 
 /// A file in this process's own directory under /tmp holding `bytes`, for the loaders that
 /// take a path (they check the file's size before they read it).
 inline std::filesystem::path scratch_file(const char* name, std::span<const unsigned char> bytes) {
-  static const std::filesystem::path dir = [] {
-    auto d =
+  // Removed when the fuzzer exits (libFuzzer ends with exit(), which runs this destructor).
+  struct Scratch {
+    std::filesystem::path dir =
         std::filesystem::temp_directory_path() / ("archetype-fuzz-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(d);
-    return d;
-  }();
-  const auto path = dir / name;
+    Scratch() { std::filesystem::create_directories(dir); }
+    ~Scratch() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  };
+  static const Scratch scratch;
+  const auto path = scratch.dir / name;
   std::ofstream(path, std::ios::binary | std::ios::trunc)
       .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
   return path;
