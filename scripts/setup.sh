@@ -43,6 +43,9 @@ PACKAGES=(
   libopenblas0-pthread   # the BLAS dlib's CPU layers run on
   libonnx-dev            # archetype export: ONNX's ModelProto, checker and shape inference (1.12)
   libprotobuf-dev        # protobuf headers and library the ONNX model is built and written with
+  clang-19               # tests/fuzz: the readers' libFuzzer targets (ctest -L fuzz), built
+                         # with clang++-19 -fsanitize=fuzzer,address,undefined
+  libclang-rt-19-dev     # clang 19's libFuzzer and sanitizer runtimes
 )
 # Node.js and npm run ONNX Runtime (npm onnxruntime-node) in the ONNX export tests; from
 # Debian only where no npm is on the PATH (a Node.js from elsewhere serves as well).

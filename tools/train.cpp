@@ -9,15 +9,88 @@
 #include <archetype/runtime/synthetic.hpp>
 #include <archetype/runtime/trainer.hpp>
 
+#include <archetype/runtime/schedule.hpp>
+
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 
 namespace archetype::cli {
 namespace {
+
+/// "--seed: must be a whole number of at least 0, not '-5'" (CLI11 would wrap a negative
+/// number around into an unsigned option).
+CLI::Validator whole_number() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        std::uint64_t value = 0;
+        const char* end = text.data() + text.size();
+        const auto [stop, error] = std::from_chars(text.data(), end, value);
+        if (error != std::errc{} || stop != end) {
+          return "must be a whole number of at least 0, not '" + text + "'";
+        }
+        return {};
+      },
+      "");
+}
+
+/// "--lr: must be a positive number, not 'nan'".
+CLI::Validator positive_number() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        double value = 0;
+        const char* end = text.data() + text.size();
+        const auto [stop, error] = std::from_chars(text.data(), end, value);
+        if (error != std::errc{} || stop != end || !std::isfinite(value) || !(value > 0)) {
+          return "must be a positive number, not '" + text + "'";
+        }
+        return {};
+      },
+      "");
+}
+
+/// --schedule: the words Schedule::parse reads, checked before any data is loaded.
+CLI::Validator schedule_validator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        std::vector<int> milestones;
+        try {
+          (void)runtime::Schedule::parse(text, milestones);
+        } catch (const std::invalid_argument& e) {
+          return e.what();
+        }
+        return {};
+      },
+      "");
+}
+
+/// --data: a known kind, with a directory where the kind needs one (whether it exists is
+/// the loader's to say).
+CLI::Validator data_validator() {
+  return CLI::Validator(
+      [](std::string& spec) -> std::string {
+        const auto colon = spec.find(':');
+        const std::string kind = spec.substr(0, colon);
+        const bool has_dir = colon != std::string::npos;
+        if (has_dir && colon + 1 == spec.size())
+          return "the directory after ':' is empty in '" + spec + "'";
+        if (kind == "fashion-mnist") return {};
+        if (kind == "synthetic" && !has_dir) return {};
+        if ((kind == "mnist" || kind == "cifar10" || kind == "cifar100") && has_dir) return {};
+        if (kind == "mnist" || kind == "cifar10" || kind == "cifar100") {
+          return kind + " needs a directory: --data " + kind + ":DIR";
+        }
+        return "unknown data set '" + spec +
+               "': use fashion-mnist[:DIR], mnist:DIR, cifar10:DIR, cifar100:DIR or synthetic";
+      },
+      "");
+}
 
 struct TrainCommandOptions {
   std::string model;
@@ -78,6 +151,16 @@ int run_train(TrainCommandOptions o) {
   if (o.device == "cuda") {
     if (const std::string reason = runtime::cuda_unavailable_reason(); !reason.empty()) {
       std::cerr << "archetype train: --device cuda: " << reason << "\n";
+      return 1;
+    }
+  }
+  // Where the run writes, made (or refused) before hours of training, not after an epoch.
+  for (const auto& [flag, dir] : {std::pair{"--checkpoint", o.train.checkpoint_dir},
+                                  std::pair{"--metrics", o.train.metrics.parent_path()}}) {
+    std::error_code ec;
+    if (!dir.empty() && !std::filesystem::create_directories(dir, ec) && ec) {
+      std::cerr << "archetype train: " << flag << ": cannot create the directory " << dir.string()
+                << ": " << ec.message() << "\n";
       return 1;
     }
   }
@@ -160,14 +243,18 @@ Command add_train(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("train", "Train a model of the zoo on the CPU (oneDNN) or a GPU (cuDNN)");
   auto& t = options->train;
   sub->add_option("model", options->model, "Model name (see archetype list)")->required();
-  sub->add_option("--data", options->data,
-                  "fashion-mnist[:DIR] (default, Debian's dataset-fashion-mnist), mnist:DIR, cifar10:DIR, "
-                  "cifar100:DIR or synthetic")
+  sub->add_option(
+         "--data", options->data,
+         "fashion-mnist[:DIR] (default, Debian's dataset-fashion-mnist), mnist:DIR, cifar10:DIR, "
+         "cifar100:DIR or synthetic")
+      ->check(data_validator())
       ->capture_default_str();
   sub->add_option("--epochs", t.epochs, "Epochs")->check(CLI::Range(1, 100000))->capture_default_str();
   sub->add_option("--batch", t.batch, "Training batch size")->check(CLI::Range(1, 65536))->capture_default_str();
   sub->add_option("--eval-batch", t.eval_batch, "Evaluation batch size")->check(CLI::Range(1, 65536))->capture_default_str();
-  sub->add_option("--lr", t.lr, "Base learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+  sub->add_option("--lr", t.lr, "Base learning rate")
+      ->check(positive_number())
+      ->capture_default_str();
   sub->add_option("--optimizer", t.optimizer, "sgd, adam or adamw")
       ->check(CLI::IsMember({"sgd", "adam", "adamw"}))->capture_default_str();
   sub->add_option("--momentum", t.sgd.momentum, "SGD momentum")->check(CLI::Range(0.0, 0.9999))->capture_default_str();
@@ -176,9 +263,13 @@ Command add_train(CLI::App& app) {
       ->check(CLI::Range(0.0, 1.0))->capture_default_str();
   sub->add_option("--adam-weight-decay", t.adam.weight_decay, "Adam/AdamW weight decay")
       ->check(CLI::Range(0.0, 1.0))->capture_default_str();
-  sub->add_option("--schedule", t.schedule, "constant, cosine, step or step:E1,E2,...")->capture_default_str();
+  sub->add_option("--schedule", t.schedule, "constant, cosine, step or step:E1,E2,...")
+      ->check(schedule_validator())
+      ->capture_default_str();
   sub->add_option("--warmup", t.warmup_epochs, "Linear warm-up epochs")->check(CLI::Range(0, 1000))->capture_default_str();
-  sub->add_option("--augment", options->augment, "none, crop, flip, crop+flip or auto (crop+flip for CIFAR)")
+  sub->add_option("--augment", options->augment,
+                  "none, crop, flip, crop+flip or auto (crop+flip for CIFAR)")
+      ->check(CLI::IsMember({"none", "crop", "flip", "crop+flip", "auto"}))
       ->capture_default_str();
   sub->add_option("--threads", t.threads, "oneDNN threads (0: all cores)")->check(CLI::Range(0, 1024))->capture_default_str();
   sub->add_option("--conv-algorithm", options->conv_algorithm,
@@ -196,16 +287,26 @@ Command add_train(CLI::App& app) {
       ->check(CLI::IsMember({"cpu", "cuda"}))
       ->capture_default_str();
   sub->add_flag("--tf32", t.tf32, "--device cuda: TF32 tensor cores in convolutions and matrix products (default: fp32)");
-  sub->add_option("--seed", t.seed, "Seed of initialisation, shuffling, augmentation, dropout")->capture_default_str();
-  sub->add_option("--checkpoint", t.checkpoint_dir, "Directory for checkpoint.bin and model.params (each epoch)");
-  sub->add_flag("--resume", t.resume, "Continue from --checkpoint DIR/checkpoint.bin if present");
+  sub->add_option("--seed", t.seed, "Seed of initialisation, shuffling, augmentation, dropout")
+      ->check(whole_number())
+      ->capture_default_str();
+  CLI::Option* checkpoint =
+      sub->add_option("--checkpoint", t.checkpoint_dir,
+                      "Directory for checkpoint.bin and model.params (each epoch)");
+  sub->add_flag("--resume", t.resume, "Continue from --checkpoint DIR/checkpoint.bin if present")
+      ->needs(checkpoint);
   sub->add_option("--metrics", t.metrics, "Per-epoch metrics: writes STEM.csv and STEM.json");
   sub->add_option("--init", t.init_parameters, "Start from a parameter file (tools/convert_state_dict.py)")
       ->check(CLI::ExistingFile);
   sub->add_option("--save", options->save, "Write the final parameters to this file");
-  sub->add_option("--limit-train", options->limit_train, "Use only the first N training images");
-  sub->add_option("--limit-test", options->limit_test, "Use only the first N test images");
-  sub->add_option("--max-steps", t.max_steps, "Stop after N steps in all (smoke tests)");
+  sub->add_option("--limit-train", options->limit_train,
+                  "Use only the first N training images (0: all)")
+      ->check(whole_number());
+  sub->add_option("--limit-test", options->limit_test, "Use only the first N test images (0: all)")
+      ->check(whole_number());
+  sub->add_option("--max-steps", t.max_steps,
+                  "Stop after N steps in all (smoke tests; 0: no limit)")
+      ->check(whole_number());
   return Command{sub, [options] { return run_train(*options); }};
 }
 

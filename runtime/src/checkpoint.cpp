@@ -1,20 +1,23 @@
 #include <archetype/runtime/checkpoint.hpp>
 
+#include "file_io.hpp"
+
 #include <zlib.h>
 
 #include <array>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <string>
-#include <unistd.h>
-#include <fcntl.h>
 
 namespace archetype::runtime {
 namespace {
 
 constexpr std::array<char, 8> magic = {'A', 'R', 'C', 'H', 'C', 'K', 'P', 'T'};
 constexpr std::uint32_t version = 1;
+// magic, version, fingerprint, epochs_done, steps_done, seed, n_params, n_buffers, n_state
+constexpr std::size_t header_bytes = 8 + 4 + 8 + 4 + 8 + 8 + 8 + 8 + 8;  // 64
+constexpr std::size_t crc_bytes = 4;
+constexpr std::size_t counts_at = 40;  // n_params, then n_buffers and n_state, 8 bytes each
 
 struct Writer {
   std::vector<unsigned char> bytes;
@@ -29,37 +32,61 @@ struct Writer {
   }
 };
 
-struct Reader {
-  const std::vector<unsigned char>& bytes;
-  std::size_t at = 0;
-  const std::filesystem::path& path;
-  void need(std::size_t n, const char* what) const {
-    if (bytes.size() - at < n) {
-      throw CheckpointError(path.string() + ": truncated checkpoint: " + what + " needs " +
-                            std::to_string(n) + " bytes at offset " + std::to_string(at) +
-                            ", the file has " + std::to_string(bytes.size()));
+template <class T>
+T read_at(std::span<const unsigned char> bytes, std::size_t at) {
+  T value;
+  std::memcpy(&value, bytes.data() + at, sizeof(T));
+  return value;
+}
+
+[[noreturn]] void fail(const std::string& origin, const std::string& why) {
+  throw CheckpointError(origin + ": " + why);
+}
+
+/// Checks the header (the first 64 bytes, or fewer when the file is shorter) against the
+/// file's size; returns the size the header announces, which then equals `file_size`.
+std::uint64_t check_header(std::span<const unsigned char> head, std::uint64_t file_size,
+                           const std::string& origin) {
+  const std::size_t m = std::min(head.size(), magic.size());
+  if (file_size == 0) fail(origin, "empty file, expected an Archetype checkpoint");
+  if (std::memcmp(head.data(), magic.data(), m) != 0) {
+    fail(origin, "not an Archetype checkpoint (bad magic at offset 0: expected \"ARCHCKPT\")");
+  }
+  if (file_size < header_bytes + crc_bytes || head.size() < header_bytes) {
+    fail(origin, "truncated checkpoint: " + std::to_string(file_size) +
+                     " bytes, less than the 64-byte header and the 4-byte checksum");
+  }
+  const auto v = read_at<std::uint32_t>(head, 8);
+  if (v != version) {
+    fail(origin, "checkpoint version " + std::to_string(v) +
+                     " (offset 8), this build reads version " + std::to_string(version));
+  }
+  // Each count is checked against what the file can hold before any sum or product, so
+  // nothing overflows and nothing is allocated for a count the file cannot back.
+  const std::uint64_t room = (file_size - header_bytes - crc_bytes) / sizeof(float);
+  static constexpr const char* names[] = {"n_params", "n_buffers", "n_state"};
+  std::uint64_t total = 0;
+  for (int i = 0; i < 3; ++i) {
+    const std::size_t at = counts_at + 8 * std::size_t(i);
+    const auto n = read_at<std::uint64_t>(head, at);
+    if (n > room - total) {
+      fail(origin, std::string("truncated or corrupt checkpoint: ") + names[i] + " (offset " +
+                       std::to_string(at) + ") says " + std::to_string(n) +
+                       " values, but the file of " + std::to_string(file_size) +
+                       " bytes has room for " + std::to_string(room - total) + " more");
     }
+    total += n;
   }
-  template <class T>
-  T get(const char* what) {
-    need(sizeof(T), what);
-    T value;
-    std::memcpy(&value, bytes.data() + at, sizeof(T));
-    at += sizeof(T);
-    return value;
+  const std::uint64_t announced = header_bytes + total * sizeof(float) + crc_bytes;
+  if (announced != file_size) {
+    fail(origin, "corrupt checkpoint (or a longer file): the header announces " +
+                     std::to_string(announced) + " bytes (64-byte header, " +
+                     std::to_string(total) + " floats, 4-byte checksum) but the file has " +
+                     std::to_string(file_size) + " (" + std::to_string(file_size - announced) +
+                     " unexpected bytes)");
   }
-  std::vector<float> get_floats(std::uint64_t n, const char* what) {
-    if (n > bytes.size() / sizeof(float)) {
-      throw CheckpointError(path.string() + ": corrupt checkpoint: " + what + " claims " +
-                            std::to_string(n) + " values, more than the file holds");
-    }
-    need(n * sizeof(float), what);
-    std::vector<float> values(n);
-    std::memcpy(values.data(), bytes.data() + at, n * sizeof(float));
-    at += n * sizeof(float);
-    return values;
-  }
-};
+  return announced;
+}
 
 std::uint64_t fnv1a(std::uint64_t h, const void* data, std::size_t n) {
   const auto* p = static_cast<const unsigned char*>(data);
@@ -87,6 +114,8 @@ std::uint64_t fingerprint(const codegen::ProgramView& program) {
 
 void save_checkpoint(const std::filesystem::path& path, const Checkpoint& c) {
   Writer w;
+  w.bytes.reserve(header_bytes + crc_bytes +
+                  (c.params.size() + c.buffers.size() + c.optimizer_state.size()) * sizeof(float));
   w.bytes.insert(w.bytes.end(), magic.begin(), magic.end());
   w.put(version);
   w.put(c.fingerprint);
@@ -99,72 +128,65 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& c) {
   w.put_floats(c.params);
   w.put_floats(c.buffers);
   w.put_floats(c.optimizer_state);
-  const auto crc = std::uint32_t(crc32(0L, w.bytes.data(), uInt(w.bytes.size())));
+  const auto crc = std::uint32_t(crc32_z(0L, w.bytes.data(), w.bytes.size()));
   w.put(crc);
+  if (std::string error = detail::replace_file(path, w.bytes); !error.empty()) {
+    throw CheckpointError("cannot write the checkpoint: " + error);
+  }
+}
 
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) throw CheckpointError(tmp.string() + ": cannot create: " + std::strerror(errno));
-  std::size_t written = 0;
-  while (written < w.bytes.size()) {
-    const ssize_t n = ::write(fd, w.bytes.data() + written, w.bytes.size() - written);
-    if (n <= 0) {
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      std::filesystem::remove(tmp);
-      throw CheckpointError(tmp.string() + ": write failed: " + why);
-    }
-    written += std::size_t(n);
+Checkpoint parse_checkpoint(std::span<const unsigned char> bytes, const std::string& origin) {
+  check_header(bytes.first(std::min(bytes.size(), header_bytes)), bytes.size(), origin);
+  const std::size_t body = bytes.size() - crc_bytes;
+  const auto stored_crc = read_at<std::uint32_t>(bytes, body);
+  const auto crc = std::uint32_t(crc32_z(0L, bytes.data(), body));
+  if (crc != stored_crc) {
+    fail(origin, "checksum mismatch (CRC-32 at offset " + std::to_string(body) +
+                     "): the checkpoint is corrupt");
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    std::filesystem::remove(tmp);
-    throw CheckpointError(tmp.string() + ": cannot flush to disk: " + std::strerror(errno));
+  Checkpoint c;
+  c.fingerprint = read_at<std::uint64_t>(bytes, 12);
+  c.epochs_done = read_at<std::int32_t>(bytes, 20);
+  c.steps_done = read_at<std::int64_t>(bytes, 24);
+  c.seed = read_at<std::uint64_t>(bytes, 32);
+  if (c.epochs_done < 0) {
+    fail(origin, "corrupt checkpoint: epochs_done (offset 20) is " + std::to_string(c.epochs_done));
   }
-  std::filesystem::rename(tmp, path);  // atomic on POSIX: the old checkpoint or the new one
+  if (c.steps_done < 0) {
+    fail(origin, "corrupt checkpoint: steps_done (offset 24) is " + std::to_string(c.steps_done));
+  }
+  std::size_t at = header_bytes;
+  for (int i = 0; i < 3; ++i) {
+    const auto n = std::size_t(read_at<std::uint64_t>(bytes, counts_at + 8 * std::size_t(i)));
+    std::vector<float>& into = i == 0 ? c.params : (i == 1 ? c.buffers : c.optimizer_state);
+    into.resize(n);
+    // An empty vector's data() may be null, which memcpy must not get even for 0 bytes.
+    if (n > 0) std::memcpy(into.data(), bytes.data() + at, n * sizeof(float));
+    at += n * sizeof(float);
+  }
+  return c;
 }
 
 Checkpoint load_checkpoint(const std::filesystem::path& path) {
+  const std::string origin = path.string();
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    fail(origin, "is a directory, expected a checkpoint");
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw CheckpointError(path.string() + ": cannot open checkpoint");
-  std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  Reader r{bytes, 0, path};
-  r.need(magic.size(), "the magic");
-  if (std::memcmp(bytes.data(), magic.data(), magic.size()) != 0) {
-    throw CheckpointError(path.string() + ": not an Archetype checkpoint (bad magic)");
+  if (!in) fail(origin, "cannot open checkpoint");
+  std::array<unsigned char, header_bytes> head{};
+  in.read(reinterpret_cast<char*>(head.data()), head.size());
+  const auto got = std::size_t(in.gcount());
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec) fail(origin, "cannot read its size: " + ec.message());
+  const std::uint64_t announced = check_header(std::span(head).first(got), size, origin);
+  std::vector<unsigned char> bytes;
+  if (std::string error =
+          detail::read_file(path, announced, "the size its header announces", bytes);
+      !error.empty()) {
+    throw CheckpointError(error);
   }
-  r.at = magic.size();
-  if (bytes.size() < magic.size() + sizeof(std::uint32_t) * 2) {
-    throw CheckpointError(path.string() + ": truncated checkpoint (" + std::to_string(bytes.size()) + " bytes)");
-  }
-  std::uint32_t stored_crc;
-  std::memcpy(&stored_crc, bytes.data() + bytes.size() - sizeof stored_crc, sizeof stored_crc);
-  const auto crc = std::uint32_t(crc32(0L, bytes.data(), uInt(bytes.size() - sizeof stored_crc)));
-  const auto v = r.get<std::uint32_t>("the version");
-  if (v != version) {
-    throw CheckpointError(path.string() + ": checkpoint version " + std::to_string(v) +
-                          ", this build reads version " + std::to_string(version));
-  }
-  if (crc != stored_crc) {
-    throw CheckpointError(path.string() + ": checksum mismatch: the checkpoint is corrupt or truncated");
-  }
-  Checkpoint c;
-  c.fingerprint = r.get<std::uint64_t>("the fingerprint");
-  c.epochs_done = r.get<std::int32_t>("the epoch");
-  c.steps_done = r.get<std::int64_t>("the step");
-  c.seed = r.get<std::uint64_t>("the seed");
-  const auto np = r.get<std::uint64_t>("the parameter count");
-  const auto nb = r.get<std::uint64_t>("the buffer count");
-  const auto ns = r.get<std::uint64_t>("the optimizer state size");
-  c.params = r.get_floats(np, "the parameters");
-  c.buffers = r.get_floats(nb, "the buffers");
-  c.optimizer_state = r.get_floats(ns, "the optimizer state");
-  if (r.at + sizeof(std::uint32_t) != bytes.size()) {
-    throw CheckpointError(path.string() + ": corrupt checkpoint: " +
-                          std::to_string(bytes.size() - r.at - sizeof(std::uint32_t)) +
-                          " unexpected bytes before the checksum");
-  }
-  return c;
+  return parse_checkpoint(bytes, origin);
 }
 
 }  // namespace archetype::runtime

@@ -107,7 +107,7 @@ Dataset load_cifar10(const fs::path& dir, Split split) {
   require_files(files, "CIFAR-10");
   Dataset d = cifar_dataset(std::string("cifar10/") + to_string(split), 10);
   for (const fs::path& f : files) {
-    const auto bytes = read_file_bytes(f);
+    const auto bytes = read_file_bytes(f, cifar_largest_file_bytes);
     append_cifar10_records(bytes, f.string(), d);
   }
   return d;
@@ -121,7 +121,7 @@ Dataset load_cifar100(const fs::path& dir, Split split, Cifar100Labels labels) {
   Dataset d = cifar_dataset(std::string(labels == Cifar100Labels::fine ? "cifar100/" : "cifar100-coarse/") +
                                 to_string(split),
                             labels == Cifar100Labels::fine ? 100 : 20);
-  const auto bytes = read_file_bytes(path);
+  const auto bytes = read_file_bytes(path, cifar_largest_file_bytes);
   append_cifar100_records(bytes, path.string(), d, labels);
   return d;
 }

@@ -122,8 +122,16 @@ struct GzCloser {
 
 }  // namespace
 
-std::vector<unsigned char> read_file_bytes(const fs::path& path, std::size_t max_bytes) {
+namespace {
+
+// Up to max_bytes of the (decompressed) content of `path`; sets `longer` when there is more
+// (then max_bytes + 1 bytes were read, never more) and `compressed` when the file is gzipped.
+// Throws DataError for everything else.
+// With `prefix`, it only reads the first max_bytes bytes (a header) and never refuses.
+std::vector<unsigned char> read_bounded(const fs::path& path, std::size_t max_bytes, bool& longer,
+                                        bool& compressed, bool prefix = false) {
   const std::string p = path.string();
+  longer = false;
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
   if (!fs::exists(st)) throw DataError(p + ": no such file");
@@ -136,6 +144,13 @@ std::vector<unsigned char> read_file_bytes(const fs::path& path, std::size_t max
   gzbuffer(file.get(), 1u << 20);
   std::vector<unsigned char> out;
   const std::uintmax_t on_disk = fs::file_size(path, ec);
+  // A plain (not gzipped) file's size is its content's: one too large is refused unread.
+  // (gzdirect looks at the first bytes for the gzip header.)
+  if (!prefix && !ec && on_disk > max_bytes && gzdirect(file.get()) == 1) {
+    longer = true;
+    compressed = false;
+    return out;
+  }
   if (!ec) out.reserve(static_cast<std::size_t>(std::min<std::uintmax_t>(on_disk, max_bytes)));
   constexpr std::size_t chunk = std::size_t{1} << 22;
   for (;;) {
@@ -154,8 +169,13 @@ std::vector<unsigned char> read_file_bytes(const fs::path& path, std::size_t max
     }
     out.resize(at + static_cast<std::size_t>(got));
     if (out.size() > max_bytes) {
-      throw DataError(p + ": more than " + std::to_string(max_bytes) + " bytes of content" +
-                      (gzdirect(file.get()) ? "" : " after decompression"));
+      if (prefix) {
+        out.resize(max_bytes);
+        return out;
+      }
+      longer = true;
+      compressed = gzdirect(file.get()) == 0;
+      return out;
     }
     if (static_cast<std::size_t>(got) < want) break;  // end of file (or of the gzip stream)
   }
@@ -167,6 +187,53 @@ std::vector<unsigned char> read_file_bytes(const fs::path& path, std::size_t max
   }
   if (code != Z_OK && code != Z_STREAM_END) throw DataError(p + ": corrupt gzip data: " + msg);
   out.shrink_to_fit();
+  return out;
+}
+
+// An IDX file's content, read no further than its header announces (plus one byte, to
+// report a longer file): a small file whose gzip stream inflates to gigabytes, or a
+// header announcing more than the file holds, costs no more memory than the header's
+// figure or the bytes actually present. `header` is 8 (labels) or 16 (images).
+std::vector<unsigned char> read_idx_bytes(const fs::path& path, std::uint32_t expected_magic,
+                                          const char* what, const char* dims_meaning) {
+  bool longer = false, compressed = false;
+  const std::size_t header = 4 + 4 * std::size_t(expected_magic & 0xFFu);
+  const std::vector<unsigned char> head = read_bounded(path, header, longer, compressed, true);
+  const std::string origin = path.string();
+  const auto sizes = parse_header(head, origin, expected_magic, what, dims_meaning);
+  std::uint64_t body = 1;
+  for (const std::uint32_t d : sizes) body = mul_sat(body, d);
+  // Up to 1 MiB beyond the announced size is read, so that the parser can say exactly how
+  // many bytes are extra; beyond that the file is refused here.
+  constexpr std::uint64_t cap = std::uint64_t{1} << 32;  // read_file_bytes' default limit
+  constexpr std::uint64_t slack = std::uint64_t{1} << 20;
+  const std::uint64_t announced = body > cap ? cap + header : body + header;
+  const std::uint64_t limit = std::min(announced + slack, cap);
+  std::vector<unsigned char> bytes =
+      read_bounded(path, static_cast<std::size_t>(limit), longer, compressed);
+  if (longer) {
+    std::string says;
+    for (std::size_t i = 0; i < sizes.size(); ++i)
+      says += (i ? "x" : "") + std::to_string(sizes[i]);
+    if (limit == cap)
+      throw DataError(origin + ": more than " + std::to_string(cap) + " bytes of content");
+    throw DataError(origin + ": size mismatch: the header (" + dims_meaning + " = " + says +
+                    ") announces " + std::to_string(announced) + " bytes in all, but the " +
+                    (compressed ? "decompressed content" : "file") + " has more than " +
+                    std::to_string(slack) + " bytes beyond that");
+  }
+  return bytes;
+}
+
+}  // namespace
+
+std::vector<unsigned char> read_file_bytes(const fs::path& path, std::size_t max_bytes) {
+  bool longer = false, compressed = false;
+  std::vector<unsigned char> out = read_bounded(path, max_bytes, longer, compressed);
+  if (longer) {
+    throw DataError(path.string() + ": more than " + std::to_string(max_bytes) +
+                    " bytes of content" + (compressed ? " after decompression" : ""));
+  }
   return out;
 }
 
@@ -203,9 +270,10 @@ IdxLabels parse_idx_labels(std::span<const unsigned char> bytes, std::string_vie
 }
 
 Dataset load_idx(const fs::path& images_file, const fs::path& labels_file, std::string name, int classes) {
-  const auto image_bytes = read_file_bytes(images_file);
+  const auto image_bytes =
+      read_idx_bytes(images_file, idx_images_magic, "IDX images", "count, rows, cols");
   const IdxImages images = parse_idx_images(image_bytes, images_file.string());
-  const auto label_bytes = read_file_bytes(labels_file);
+  const auto label_bytes = read_idx_bytes(labels_file, idx_labels_magic, "IDX labels", "count");
   const IdxLabels labels = parse_idx_labels(label_bytes, labels_file.string(), classes);
   if (images.count != labels.count) {
     throw DataError(images_file.string() + ": image and label counts differ: " +

@@ -1,9 +1,11 @@
 #include <archetype/runtime/parameters_file.hpp>
 
+#include "file_io.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <fstream>
-#include <iterator>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -12,6 +14,7 @@ namespace {
 
 constexpr char magic[8] = {'A', 'R', 'C', 'H', 'P', 'A', 'R', 'M'};
 constexpr std::uint32_t version = 1;
+constexpr std::size_t header_bytes = sizeof magic + 4 + 4;  // magic, version, tensor count
 
 std::string dims_text(const std::vector<std::int64_t>& dims) {
   std::string t = "[";
@@ -22,6 +25,116 @@ std::string dims_text(const std::vector<std::int64_t>& dims) {
 std::string suffix(const std::string& name) {
   auto dot = name.rfind('.');
   return dot == std::string::npos ? name : name.substr(dot + 1);
+}
+
+/// The largest file `layout` can be read from: names of up to 65,535 bytes, then the
+/// model's rank and shape and values. (Anything longer fails anyway; this bound lets the
+/// loader refuse a huge file before reading it.)
+std::uint64_t largest_file(const std::vector<ParameterTensor>& layout) {
+  std::uint64_t n = header_bytes;
+  for (const ParameterTensor& t : layout) {
+    n += 2 + std::numeric_limits<std::uint16_t>::max() + 1 + 8 * t.dims.size() +
+         sizeof(float) * std::uint64_t(t.size());
+  }
+  return n;
+}
+
+class Reader {
+ public:
+  Reader(std::span<const unsigned char> bytes, const std::string& origin)
+      : bytes_(bytes), origin_(origin) {}
+
+  [[noreturn]] void fail(const std::string& why) const {
+    throw ParameterFileError(origin_ + ": " + where_ + why);
+  }
+  /// Prefixes the following messages with "tensor 3 of 10 ('conv1.bias'): ".
+  void in_tensor(std::size_t index, std::size_t count, const std::string& name) {
+    where_ = "tensor " + std::to_string(index + 1) + " of " + std::to_string(count) + " ('" + name +
+             "'): ";
+  }
+  template <class T>
+  T get(const char* what) {
+    T v;
+    std::memcpy(&v, take(sizeof v, what), sizeof v);
+    return v;
+  }
+  /// `n` bytes at the current offset, or a "truncated" error naming `what` and the offset.
+  const unsigned char* take(std::size_t n, const char* what) {
+    if (bytes_.size() - at_ < n) {
+      fail(std::string("truncated: ") + what + " need" +
+           (std::string_view(what).ends_with('s') ? "" : "s") + " " + std::to_string(n) +
+           " bytes at offset " + std::to_string(at_) + ", the file has " +
+           std::to_string(bytes_.size() - at_) + " left");
+    }
+    const unsigned char* p = bytes_.data() + at_;
+    at_ += n;
+    return p;
+  }
+  [[nodiscard]] std::size_t at() const { return at_; }
+  [[nodiscard]] std::size_t left() const { return bytes_.size() - at_; }
+
+ private:
+  std::span<const unsigned char> bytes_;
+  const std::string& origin_;
+  std::string where_;
+  std::size_t at_ = 0;
+};
+
+/// Magic, version and tensor count (the first 16 bytes); with `exact_count`, the count must
+/// be the model's. Returns the count.
+std::uint32_t check_header(Reader& in, std::span<const unsigned char> bytes,
+                           const std::vector<ParameterTensor>& layout, bool exact_count = true) {
+  if (bytes.empty()) in.fail("empty file, expected an Archetype parameter file");
+  if (std::memcmp(bytes.data(), magic, std::min(bytes.size(), sizeof magic)) != 0) {
+    in.fail("not an Archetype parameter file (bad magic at offset 0: expected \"ARCHPARM\")");
+  }
+  in.take(sizeof magic, "the magic");
+  const auto v = in.get<std::uint32_t>("the version");
+  if (v != version) {
+    in.fail("version " + std::to_string(v) + " (offset 8), this build reads version " +
+            std::to_string(version));
+  }
+  const auto count = in.get<std::uint32_t>("the tensor count");
+  if (exact_count && count != layout.size()) {
+    in.fail("holds " + std::to_string(count) + " tensors (count at offset 12), the model has " +
+            std::to_string(layout.size()));
+  }
+  return count;
+}
+
+/// One tensor of a parameter file: its name, shape, and where its parts start.
+struct FileTensor {
+  std::string name;
+  std::vector<std::int64_t> dims;
+  std::size_t name_at = 0, rank_at = 0, values = 0;  ///< byte offsets in the file
+};
+
+/// The file's table of tensors, every entry checked against the file's length (a shape
+/// whose values would run past the end is "truncated", without overflow).
+std::vector<FileTensor> read_table(Reader& in, std::uint32_t count) {
+  std::vector<FileTensor> file;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    FileTensor t;
+    in.in_tensor(i, count, "?");
+    t.name_at = in.at();
+    const auto length = in.get<std::uint16_t>("the name's length");
+    const auto* name_bytes = in.take(length, "the name");
+    t.name.assign(reinterpret_cast<const char*>(name_bytes), length);
+    in.in_tensor(i, count, detail::printable(t.name));
+    t.rank_at = in.at();
+    t.dims.resize(in.get<std::uint8_t>("the rank"));
+    std::uint64_t n = 1;
+    const std::uint64_t room = in.left() / sizeof(float);
+    for (auto& d : t.dims) {
+      d = in.get<std::int64_t>("the shape");
+      if (d < 0) in.fail("a negative dimension " + std::to_string(d) + " (offset " + std::to_string(in.at() - 8) + ")");
+      n = (d == 0 || n <= room / std::uint64_t(d)) ? n * std::uint64_t(d) : room + 1;
+    }
+    t.values = in.at();
+    in.take(std::size_t(std::min<std::uint64_t>(n, room + 1)) * sizeof(float), "the values");
+    file.push_back(std::move(t));
+  }
+  return file;
 }
 
 }  // namespace
@@ -38,16 +151,13 @@ std::vector<ParameterTensor> state_dict_layout(const codegen::ProgramView& progr
     const LayerRow& r = op.layer;
     const std::string path(r.path.view());
     std::int64_t p = op.param_offset;
-    auto add = [&](const char* what, std::vector<std::int64_t> dims, bool buffer,
-                   std::int64_t offset) {
+    auto add = [&](const char* what, std::vector<std::int64_t> dims, bool buffer, std::int64_t offset) {
       out.push_back(ParameterTensor{path + "." + what, std::move(dims), buffer, offset});
     };
     switch (r.op) {
       case LayerKind::conv: {
         add("weight", {r.out.c, r.in.c / r.groups, r.kernel_h, r.kernel_w}, false, p);
-        if (r.bias)
-          add("bias", {r.out.c}, false,
-              p + std::int64_t(r.out.c) * (r.in.c / r.groups) * r.kernel_h * r.kernel_w);
+        if (r.bias) add("bias", {r.out.c}, false, p + std::int64_t(r.out.c) * (r.in.c / r.groups) * r.kernel_h * r.kernel_w);
         break;
       }
       case LayerKind::linear: {
@@ -82,135 +192,160 @@ void save_parameters(const std::filesystem::path& path, const codegen::ProgramVi
     put(std::uint8_t(t.dims.size()));
     for (auto d : t.dims) put(d);
     std::span<const float> block = t.buffer ? buffers : parameters;
-    bytes.append(reinterpret_cast<const char*>(block.data() + t.offset),
-                 std::size_t(t.size()) * sizeof(float));
+    bytes.append(reinterpret_cast<const char*>(block.data() + t.offset), std::size_t(t.size()) * sizeof(float));
   }
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), std::streamsize(bytes.size()));
-    if (!out.flush()) throw ParameterFileError(tmp.string() + ": cannot write");
-  }
-  std::filesystem::rename(tmp, path);
+  const std::string error = detail::replace_file(
+      path, std::span(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()));
+  if (!error.empty()) throw ParameterFileError("cannot write the parameter file: " + error);
 }
 
 namespace {
 
-/// One tensor of a parameter file: its name, shape, and where its values start.
-struct FileTensor {
-  std::string name;
-  std::vector<std::int64_t> dims;
-  std::size_t values = 0;  ///< byte offset of the values in the file
-};
-
-}  // namespace
-
-std::string load_parameters(const std::filesystem::path& path, const codegen::ProgramView& program,
-                            std::span<float> parameters, std::span<float> buffers) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ParameterFileError(path.string() + ": cannot open parameter file");
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::size_t at = 0;
-  auto fail = [&](const std::string& why) { throw ParameterFileError(path.string() + ": " + why); };
-  auto get = [&](auto& v, const char* what) {
-    if (bytes.size() - at < sizeof v) fail(std::string("truncated while reading ") + what);
-    std::memcpy(&v, bytes.data() + at, sizeof v);
-    at += sizeof v;
-  };
-  if (bytes.size() < sizeof magic || std::memcmp(bytes.data(), magic, sizeof magic) != 0) {
-    fail("not an Archetype parameter file (bad magic)");
+/// In state_dict order: the count, and for each tensor its name's last part (weight, bias,
+/// running_mean, running_var), rank and shape against the model's, then its values.
+std::string parse_in_order(std::span<const unsigned char> bytes, const std::string& origin,
+                           const std::vector<ParameterTensor>& layout, std::span<float> parameters,
+                           std::span<float> buffers) {
+  Reader in(bytes, origin);
+  check_header(in, bytes, layout);
+  std::string note;
+  for (std::size_t i = 0; i < layout.size(); ++i) {
+    const ParameterTensor& t = layout[i];
+    in.in_tensor(i, layout.size(), t.name);
+    const std::size_t name_at = in.at();
+    const auto length = in.get<std::uint16_t>("the name's length");
+    const auto* name_bytes = in.take(length, "the name");
+    const std::string name(reinterpret_cast<const char*>(name_bytes), length);
+    const std::string shown = detail::printable(name);
+    if (suffix(name) != suffix(t.name)) {
+      in.fail("the file has '" + shown + "' (offset " + std::to_string(name_at) +
+              ") where the model expects '" + t.name + "'");
+    }
+    const std::size_t rank_at = in.at();
+    const auto ndim = in.get<std::uint8_t>("the rank");
+    if (ndim != t.dims.size()) {
+      in.fail("'" + shown + "' has rank " + std::to_string(ndim) + " (offset " +
+              std::to_string(rank_at) + "), the model's tensor has shape " + dims_text(t.dims));
+    }
+    std::vector<std::int64_t> dims(ndim);
+    for (auto& d : dims) d = in.get<std::int64_t>("the shape");
+    if (dims != t.dims) {
+      in.fail("'" + shown + "' has shape " + dims_text(dims) + " (offset " +
+              std::to_string(rank_at + 1) + "), the model needs " + dims_text(t.dims));
+    }
+    if (note.empty() && name != t.name) {
+      note =
+          "note: names differ from the model's paths (first: '" + shown + "' for '" + t.name + "')";
+    }
+    std::span<float> block = t.buffer ? buffers : parameters;
+    const auto n = std::size_t(t.size());
+    if (t.offset < 0 || block.size() < std::size_t(t.offset) + n) {
+      in.fail("the model's " + std::string(t.buffer ? "buffer" : "parameter") + " block of " +
+              std::to_string(block.size()) + " floats is too small for it (internal error)");
+    }
+    const auto* values = in.take(n * sizeof(float), "the values");
+    std::memcpy(block.data() + t.offset, values, n * sizeof(float));
   }
-  at = sizeof magic;
-  std::uint32_t v = 0, count = 0;
-  get(v, "the version");
-  if (v != version)
-    fail("version " + std::to_string(v) + ", this build reads version " + std::to_string(version));
-  get(count, "the tensor count");
-  const auto layout = state_dict_layout(program);
+  if (in.left() != 0) {
+    throw ParameterFileError(origin + ": " + std::to_string(in.left()) +
+                             " unexpected bytes after the last tensor (offset " +
+                             std::to_string(in.at()) + ")");
+  }
+  return note;
+}
 
-  // The file's tensors, read whole first (a shape larger than the file is "truncated").
+/// By name, where the file holds every tensor of the model under the model's names, each
+/// once, whatever else it holds and in whatever order (a torchvision state_dict: GoogLeNet's
+/// and Inception v3's auxiliary heads). Returns false, having written nothing, when it does
+/// not (or when its table does not fit the file).
+bool parse_by_name(std::span<const unsigned char> bytes, const std::string& origin,
+                   const std::vector<ParameterTensor>& layout, std::span<float> parameters,
+                   std::span<float> buffers, std::string& note) {
   std::vector<FileTensor> file;
-  std::map<std::string, std::size_t> by_name;
-  bool duplicates = false;
-  for (std::uint32_t i = 0; i < count; ++i) {
-    FileTensor t;
-    std::uint16_t length = 0;
-    get(length, "a tensor name");
-    if (bytes.size() - at < length) fail("truncated in the name of tensor " + std::to_string(i));
-    t.name = bytes.substr(at, length);
-    at += length;
-    std::uint8_t ndim = 0;
-    get(ndim, "a tensor rank");
-    t.dims.resize(ndim);
-    std::uint64_t n = 1;  // elements; past the file's size means truncated (and no overflow)
-    const std::uint64_t room = (bytes.size() - std::min(bytes.size(), at)) / sizeof(float);
-    for (auto& d : t.dims) {
-      get(d, "a tensor shape");
-      if (d < 0) fail("tensor '" + t.name + "' has a negative dimension");
-      n = (d == 0 || n <= room / std::uint64_t(d)) ? n * std::uint64_t(d) : room + 1;
-    }
-    t.values = at;
-    if (n > (bytes.size() - at) / sizeof(float)) {
-      fail("truncated in the values of tensor '" + t.name + "'");
-    }
-    at += std::size_t(n) * sizeof(float);
-    duplicates = duplicates || !by_name.emplace(t.name, file.size()).second;
-    file.push_back(std::move(t));
+  try {
+    Reader in(bytes, origin);
+    file = read_table(in, check_header(in, bytes, layout, false));
+    if (in.left() != 0) return false;
+  } catch (const ParameterFileError&) {
+    return false;
   }
-  if (at != bytes.size())
-    fail(std::to_string(bytes.size() - at) + " unexpected bytes after the last tensor");
-
-  auto copy = [&](const FileTensor& from, const ParameterTensor& to) {
-    if (from.dims != to.dims) {
-      fail("tensor '" + from.name + "' has shape " + dims_text(from.dims) + ", the model's '" +
-           to.name + "' needs " + dims_text(to.dims));
+  std::map<std::string, std::size_t> by_name;
+  for (std::size_t i = 0; i < file.size(); ++i) {
+    if (!by_name.emplace(file[i].name, i).second) return false;  // a name twice: ambiguous
+  }
+  for (const ParameterTensor& t : layout) {
+    if (by_name.count(t.name) == 0) return false;
+  }
+  Reader at(bytes, origin);
+  for (std::size_t i = 0; i < layout.size(); ++i) {  // every shape before any value
+    const ParameterTensor& t = layout[i];
+    const FileTensor& f = file[by_name[t.name]];
+    at.in_tensor(i, layout.size(), t.name);
+    if (f.dims != t.dims) {
+      at.fail("'" + t.name + "' has shape " + dims_text(f.dims) + " (offset " +
+              std::to_string(f.rank_at + 1) + "), the model needs " + dims_text(t.dims));
     }
-    std::span<float> block = to.buffer ? buffers : parameters;
-    std::memcpy(block.data() + to.offset, bytes.data() + from.values,
-                std::size_t(to.size()) * sizeof(float));
-  };
-
-  // By name, where the file has every tensor of the model under the model's names (a
-  // torchvision state_dict may hold more: GoogLeNet's and Inception v3's auxiliary heads).
-  const bool all_named =
-      !duplicates && std::all_of(layout.begin(), layout.end(), [&](const ParameterTensor& t) {
-        return by_name.count(t.name) != 0;
-      });
-  if (all_named) {
-    for (const ParameterTensor& t : layout) copy(file[by_name[t.name]], t);
-    if (file.size() == layout.size()) return "";
+  }
+  for (const ParameterTensor& t : layout) {
+    std::span<float> block = t.buffer ? buffers : parameters;
+    const auto n = std::size_t(t.size());
+    if (t.offset < 0 || block.size() < std::size_t(t.offset) + n) {
+      throw ParameterFileError(origin + ": the model's block is too small for '" + t.name +
+                               "' (internal error)");
+    }
+    std::memcpy(block.data() + t.offset, bytes.data() + file[by_name[t.name]].values, n * sizeof(float));
+  }
+  note.clear();
+  if (file.size() > layout.size()) {
     std::set<std::string> used;
     for (const ParameterTensor& t : layout) used.insert(t.name);
     for (const FileTensor& t : file) {
       if (used.count(t.name) == 0) {
-        return "note: " + std::to_string(file.size() - layout.size()) +
-               " tensors of the file are not in the model and were ignored (first: '" + t.name +
-               "')";
+        note = "note: " + std::to_string(file.size() - layout.size()) +
+               " tensors of the file are not in the model and were ignored (first: '" +
+               detail::printable(t.name) + "')";
+        break;
       }
     }
   }
+  return true;
+}
 
-  // In order otherwise (a port whose layer paths differ): the count, each shape and each
-  // name's last part (weight, bias, running_mean, running_var) must agree.
-  if (count != layout.size()) {
-    fail("holds " + std::to_string(count) + " tensors, the model has " +
-         std::to_string(layout.size()));
+}  // namespace
+
+std::string parse_parameters(std::span<const unsigned char> bytes, const std::string& origin,
+                             const codegen::ProgramView& program, std::span<float> parameters,
+                             std::span<float> buffers) {
+  const auto layout = state_dict_layout(program);
+  try {
+    return parse_in_order(bytes, origin, layout, parameters, buffers);
+  } catch (const ParameterFileError&) {
+    std::string note;
+    if (parse_by_name(bytes, origin, layout, parameters, buffers, note)) return note;
+    throw;  // not a by-name file either: the in-order error says what and where
   }
-  std::string note;
-  for (std::size_t i = 0; i < layout.size(); ++i) {
-    const FileTensor& f = file[i];
-    const ParameterTensor& t = layout[i];
-    if (f.dims == t.dims && suffix(f.name) != suffix(t.name)) {
-      fail("tensor '" + f.name + "' is found where the model expects '" + t.name + "'");
+}
+
+std::string load_parameters(const std::filesystem::path& path, const codegen::ProgramView& program,
+                            std::span<float> parameters, std::span<float> buffers) {
+  std::vector<unsigned char> bytes;
+  const auto layout = state_dict_layout(program);
+  const std::string origin = path.string();
+  if (std::string error =
+          detail::read_file(path, 4 * largest_file(layout), "four times any parameter file of this model", bytes);
+      !error.empty()) {
+    // Too large (or unreadable): the header, when it can be read, may say why more precisely
+    // (another model's file, or not a parameter file at all).
+    std::ifstream in(path, std::ios::binary);
+    unsigned char head[header_bytes];
+    in.read(reinterpret_cast<char*>(head), sizeof head);
+    if (in.gcount() == std::streamsize(sizeof head)) {
+      Reader reader(std::span<const unsigned char>(head, sizeof head), origin);
+      check_header(reader, std::span<const unsigned char>(head, sizeof head), layout);
     }
-    copy(f, t);  // checks the shape first
-    if (note.empty() && f.name != t.name) {
-      note = "note: names differ from the model's paths (first: '" + f.name + "' for '" + t.name +
-             "')";
-    }
+    throw ParameterFileError(error);
   }
-  return note;
+  return parse_parameters(bytes, origin, program, parameters, buffers);
 }
 
 }  // namespace archetype::runtime

@@ -54,12 +54,23 @@ void score(std::span<const float> logits, const int* labels, int n, int classes,
   }
 }
 
+/// The metrics of the epochs the checkpoint holds. An unreadable metrics file does not stop
+/// the run: it is kept beside (STEM.json.unreadable) with a warning, and the history starts
+/// again, rather than being overwritten unseen.
 std::vector<EpochMetrics> previous_metrics(const std::filesystem::path& metrics, int epochs_done) {
   std::vector<EpochMetrics> rows;
   try {
     rows = read_metrics(metrics);
-  } catch (const std::runtime_error&) {
-    return {};  // an unreadable history is not worth failing the run for
+  } catch (const std::runtime_error& e) {
+    std::filesystem::path json = metrics;
+    json.replace_extension(".json");
+    const std::filesystem::path kept = json.string() + ".unreadable";
+    std::error_code ec;
+    std::filesystem::rename(json, kept, ec);
+    std::fprintf(stderr,
+                 "warning: %s; %s, the metrics of the earlier epochs are not carried over\n",
+                 e.what(), ec ? "it will be overwritten" : ("kept as " + kept.string()).c_str());
+    return {};
   }
   const auto done = std::find_if(rows.begin(), rows.end(), [&](const EpochMetrics& m) { return m.epoch > epochs_done; });
   rows.erase(done, rows.end());
@@ -315,8 +326,10 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
       c.params.assign(params.begin(), params.end());
       c.buffers.assign(buffers.begin(), buffers.end());
       c.optimizer_state.assign(state.begin(), state.end());
-      save_checkpoint(checkpoint_path, c);
+      // The checkpoint last: it is what --resume continues from, so a crash before it
+      // replays this epoch and rewrites the files above, and none is left older than it.
       save_parameters(o.checkpoint_dir / "model.params", program, params, buffers);
+      save_checkpoint(checkpoint_path, c);
     }
   }
   const auto params = engine->parameters();

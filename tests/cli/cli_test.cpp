@@ -5,6 +5,7 @@
 
 #include <sys/wait.h>
 
+#include <unistd.h>
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -12,7 +13,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <unistd.h>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -198,6 +199,62 @@ TEST(Cli, BadOptionsExitWithUsageError) {
   EXPECT_NE(bench_precision.err.find("--precision"), std::string::npos) << bench_precision.err;
   const Result batch0 = run("describe lenet5 --batch 0");
   EXPECT_NE(batch0.err.find("--batch"), std::string::npos) << batch0.err;
+}
+
+// Every bad value of `archetype train` is a usage error (exit 2) naming the option and the
+// value, found while parsing: before any data is loaded or any step runs. (Negative numbers
+// used to wrap around into unsigned options: --max-steps -3 trained without a limit.)
+TEST(Cli, TrainRejectsBadValuesBeforeLoadingAnything) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--lr -1", "--lr: must be a positive number, not '-1'"},
+      {"--lr nan", "--lr: must be a positive number, not 'nan'"},
+      {"--lr inf", "--lr: must be a positive number, not 'inf'"},
+      {"--lr 0.1x", "--lr: must be a positive number, not '0.1x'"},
+      {"--seed -5", "--seed: must be a whole number of at least 0, not '-5'"},
+      {"--limit-train -1", "--limit-train: must be a whole number of at least 0, not '-1'"},
+      {"--limit-test 1.5", "--limit-test: must be a whole number of at least 0, not '1.5'"},
+      {"--max-steps -3", "--max-steps: must be a whole number of at least 0, not '-3'"},
+      {"--schedule bogus", "--schedule: unknown schedule 'bogus'"},
+      {"--schedule step:5,x", "--schedule:"},
+      {"--data bogus", "--data: unknown data set 'bogus'"},
+      {"--data mnist", "--data: mnist needs a directory: --data mnist:DIR"},
+      {"--data cifar10:", "--data: the directory after ':' is empty"},
+      {"--augment sideways", "--augment: sideways not in"},
+      {"--resume", "--resume requires --checkpoint"},
+      {"--epochs 0", "--epochs"},
+      {"--no-such-flag", "The following argument was not expected: --no-such-flag"}};
+  for (const auto& [args, message] : cases) {
+    // synthetic data: were a value accepted by mistake, the run would be short.
+    const Result r = run("train lenet5 --max-steps 1 --epochs 1 --data synthetic " + args);
+    EXPECT_EQ(r.rc, 2) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find("archetype train: " + message), std::string::npos) << args << "\n"
+                                                                            << r.err;
+    EXPECT_EQ(r.err.find("epoch 1/"), std::string::npos) << args << ": it trained\n" << r.err;
+  }
+}
+
+TEST(Cli, TrainRefusesAnUnwritableCheckpointDirectoryFirst) {
+  const Result r = run("train lenet5 --data synthetic --checkpoint /proc/archetype-no-such-dir");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("--checkpoint: cannot create the directory /proc/archetype-no-such-dir"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("epoch 1/"), std::string::npos) << "it trained first:\n" << r.err;
+}
+
+TEST(Cli, UnknownModelSuggestsCloseNamesForEveryCommand) {
+  for (const std::string command : {"describe", "train", "bench"}) {
+    const Result r = run(command + " mobilenetv2");
+    EXPECT_EQ(r.rc, 2) << command;
+    EXPECT_NE(r.err.find("unknown model 'mobilenetv2'. Did you mean: mobilenet_v2?"),
+              std::string::npos)
+        << command << "\n"
+        << r.err;
+  }
+  const Result far = run("describe xyz");
+  EXPECT_EQ(far.rc, 2);
+  EXPECT_EQ(far.err.find("Did you mean"), std::string::npos) << "nothing is close to xyz:\n"
+                                                             << far.err;
 }
 
 // --device: cpu or cuda; cuda trains where the CUDA backend is built and a GPU is there, and

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <iterator>
 #include <numeric>
 #include <set>
 #include <stdexcept>
@@ -294,14 +296,46 @@ TEST(Prefetch, RestartMidEpochAndResume) {
   EXPECT_EQ(a, b);
 }
 
+// Threads of this process (Linux: /proc/self/task).
+std::size_t thread_count() {
+  const std::filesystem::directory_iterator tasks("/proc/self/task");
+  return static_cast<std::size_t>(std::distance(begin(tasks), end(tasks)));
+}
+
+// An iterator destroyed before its first epoch, right after start_epoch, or right after a
+// next() (when its worker is filling the following 64 augmented 3x32x32 images): the batches
+// it gave are exact, and its destructor stops and joins the worker (the thread count drops
+// back), without hanging or touching freed memory (which the asan and tsan runs check).
 TEST(Prefetch, DestroyWhileBusy) {
   const Dataset d = make_synthetic({512, {3, 32, 32}, 10, 5, 0.2f});
-  for (int k = 0; k < 20; ++k) {
-    PrefetchingBatchIterator pre(d, BatchOptions::training(64, 1, {4, true}));
-    pre.start_epoch(static_cast<std::uint64_t>(k));
-    if (k % 2 == 0) (void)pre.next();
-  }  // each destructor stops a worker that may be in the middle of a batch
-  SUCCEED();
+  const BatchOptions opt = BatchOptions::training(64, 1, {4, true});
+  const std::size_t image = d.dims.size();
+  // One iterator first: a sanitizer's runtime may start a thread of its own with the first.
+  { PrefetchingBatchIterator warm_up(d, opt); }
+  const std::size_t threads_before = thread_count();
+  for (int k = 0; k < 30; ++k) {
+    const auto epoch = static_cast<std::uint64_t>(k);
+    BatchIterator plain(d, opt);
+    plain.start_epoch(epoch);
+    {
+      PrefetchingBatchIterator pre(d, opt);
+      EXPECT_EQ(thread_count(), threads_before + 1) << "iterator " << k << " has one worker";
+      // k % 3 == 0: destroyed while its worker waits for an epoch
+      if (k % 3 != 0) pre.start_epoch(epoch);
+      const int take = k % 3 == 2 ? 1 + k % 5 : 0;
+      for (int i = 0; i < take; ++i) {
+        const auto got = pre.next();
+        const auto want = plain.next();
+        ASSERT_TRUE(got && want);
+        ASSERT_EQ(got->size, want->size);
+        const std::size_t n = static_cast<std::size_t>(got->size);
+        EXPECT_TRUE(std::equal(got->labels, got->labels + n, want->labels)) << "iterator " << k;
+        EXPECT_TRUE(std::equal(got->images, got->images + n * image, want->images))
+            << "iterator " << k;
+      }
+    }  // destroyed here
+    EXPECT_EQ(thread_count(), threads_before) << "the worker of iterator " << k << " outlived it";
+  }
 }
 
 }  // namespace

@@ -134,5 +134,15 @@ TEST(CifarBroken, MissingAndEmptyFiles) {
                {(dir / "absent").string() + ": no such directory"});
 }
 
+TEST(CifarBroken, HugeFileIsRefusedBeforeItIsRead) {
+  // A sparse file one byte over the limit: refused by its size, not read into memory.
+  TempDir dir;
+  write_cifar10(dir.path());
+  std::filesystem::resize_file(dir / "test_batch.bin", cifar_largest_file_bytes + 1);
+  const std::string p = (dir / "test_batch.bin").string();
+  expect_error([&] { (void)load_cifar10(dir.path(), Split::test); },
+               {p + ": more than 1073741824 bytes of content"});
+}
+
 }  // namespace
 }  // namespace archetype::runtime::test

@@ -224,5 +224,43 @@ TEST(IdxBroken, ContentLimit) {
   EXPECT_EQ(read_file_bytes(p, 1000).size(), 1000u);
 }
 
+TEST(IdxBroken, GzipBombIsStoppedAtTheAnnouncedSize) {
+  // A header for one 2x2 image, then 8 MiB of zeros: 8 KiB gzipped. The loader reads no
+  // more than the announced 20 bytes plus 1 MiB before it refuses the file.
+  TempDir dir;
+  Bytes bomb = idx_images(1, 2, 2, pixels(1, 4));
+  bomb.resize(bomb.size() + (std::size_t{8} << 20), 0);
+  write_gz(dir / "img.gz", bomb);
+  ASSERT_LT(std::filesystem::file_size(dir / "img.gz"), std::uintmax_t{1} << 16);
+  write_file(dir / "lbl", idx_labels(1, {0}));
+  const std::string p = (dir / "img.gz").string();
+  expect_error([&] { (void)load_idx(p, dir / "lbl", "x"); },
+               {p + ": size mismatch: the header (count, rows, cols = 1x2x2) announces 20 bytes",
+                "decompressed content has more than 1048576 bytes beyond that"});
+}
+
+TEST(IdxBroken, HugeSparseFileIsNotReadWhole) {
+  // 64 GiB on disk (sparse) behind a header for 10 labels: refused after 1 MiB.
+  TempDir dir;
+  write_file(dir / "img", idx_images(1, 2, 2, pixels(1, 4)));
+  write_file(dir / "lbl", idx_labels(10, Bytes(10, 1)));
+  std::filesystem::resize_file(dir / "lbl", std::uintmax_t{1} << 36);
+  const std::string p = (dir / "lbl").string();
+  expect_error([&] { (void)load_idx(dir / "img", p, "x"); },
+               {p + ": size mismatch: the header (count = 10) announces 18 bytes",
+                "the file has more than 1048576 bytes beyond that"});
+}
+
+TEST(IdxBroken, LabelRangeFollowsTheClassCount) {
+  // Labels are checked against the data set's classes, not only against 10.
+  TempDir dir;
+  write_file(dir / "img", good_images());
+  write_file(dir / "lbl", good_labels());
+  const std::string p = (dir / "lbl").string();
+  expect_error([&] { (void)load_idx(dir / "img", p, "x", 5); },
+               {p + ": label 9 at index 2 is out of range (expected 0..4)"});
+  EXPECT_EQ(load_idx(dir / "img", p, "x", 10).size(), kCount);
+}
+
 }  // namespace
 }  // namespace archetype::runtime::test

@@ -3,10 +3,13 @@
 #include <archetype/architectures/resnet.hpp>
 #include <archetype/codegen/program.hpp>
 #include <archetype/runtime/checkpoint.hpp>
+#include <archetype/runtime/metrics.hpp>
 #include <archetype/runtime/parameters_file.hpp>
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
@@ -75,7 +78,7 @@ TEST(Checkpoint, BrokenFilesAreRejectedWithTheirName) {
   truncate_file(p, size - 100);
   std::string m = message_of([&] { (void)load_checkpoint(p); });
   EXPECT_NE(m.find(p.string()), std::string::npos) << m;
-  EXPECT_NE(m.find("checksum"), std::string::npos) << m;
+  EXPECT_NE(m.find("truncated"), std::string::npos) << m;
 
   save_checkpoint(p, sample_checkpoint());
   {  // flip one byte in the parameters
@@ -197,7 +200,8 @@ TEST(ParameterFile, LoadsByNameIgnoringOtherTensors) {
   EXPECT_NE(m.find(std::get<0>(tensors[1])), std::string::npos) << m;
   EXPECT_NE(m.find("[1, 1]"), std::string::npos) << m;
 
-  // A shape whose size overflows is a truncated file, not a crash.
+  // A shape whose size overflows is an error, not a crash: the by-name reading finds the
+  // table truncated, and the in-order one says what is wrong from the start (the count).
   write_parameter_file(dir / "huge.params", {{"fc3.bias", {0}, 0.f}});
   {
     std::fstream f(dir / "huge.params", std::ios::in | std::ios::out | std::ios::binary);
@@ -208,8 +212,240 @@ TEST(ParameterFile, LoadsByNameIgnoringOtherTensors) {
     for (int i = 0; i < 3; ++i) f.write(reinterpret_cast<const char*>(&big), sizeof big);
   }
   m = message_of([&] { (void)load_parameters(dir / "huge.params", program, params, {}); });
-  EXPECT_NE(m.find("truncated"), std::string::npos) << m;
+  EXPECT_NE(m.find("huge.params: holds 1 tensors (count at offset 12), the model has 10"), std::string::npos)
+      << m;
   fs::remove_all(dir);
+}
+
+// Overwrites sizeof(T) bytes of the file at `offset`.
+template <class T>
+void poke(const fs::path& p, std::size_t offset, T value) {
+  std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(std::streamoff(offset));
+  f.write(reinterpret_cast<const char*>(&value), sizeof value);
+}
+
+void expect_message(const std::string& m, std::initializer_list<std::string> parts) {
+  for (const std::string& part : parts)
+    EXPECT_NE(m.find(part), std::string::npos) << m << "\nlacks: " << part;
+}
+
+TEST(CheckpointBroken, HeaderCountsAreCheckedBeforeAllocating) {
+  const fs::path dir = temp_dir("ckpt_counts");
+  const fs::path p = dir / "checkpoint.bin";
+  save_checkpoint(p, sample_checkpoint());
+  poke(p, 40, std::uint64_t{1} << 40);  // n_params: 4 TiB of floats
+  expect_message(
+      message_of([&] { (void)load_checkpoint(p); }),
+      {p.string() +
+           ": truncated or corrupt checkpoint: n_params (offset 40) says 1099511627776 values",
+       "has room for 123412 more"});
+  save_checkpoint(p, sample_checkpoint());
+  poke(p, 56, ~std::uint64_t{0});  // n_state: would overflow n * 4
+  expect_message(message_of([&] { (void)load_checkpoint(p); }),
+                 {"n_state (offset 56) says 18446744073709551615 values", "room for 61706 more"});
+  fs::remove_all(dir);
+}
+
+TEST(CheckpointBroken, SizeVersionAndFieldsNameTheirPlace) {
+  const fs::path dir = temp_dir("ckpt_fields");
+  const fs::path p = dir / "checkpoint.bin";
+  save_checkpoint(p, sample_checkpoint());
+  {
+    std::ofstream f(p, std::ios::binary | std::ios::app);
+    f << "12345678";
+  }
+  expect_message(
+      message_of([&] { (void)load_checkpoint(p); }),
+      {p.string() + ": corrupt checkpoint (or a longer file): the header announces 493716 bytes",
+       "the file has 493724 (8 unexpected bytes)"});
+
+  save_checkpoint(p, sample_checkpoint());
+  poke(p, 8, std::uint32_t{2});
+  expect_message(message_of([&] { (void)load_checkpoint(p); }),
+                 {p.string() + ": checkpoint version 2 (offset 8), this build reads version 1"});
+
+  Checkpoint negative = sample_checkpoint();  // a valid checksum over a negative epoch
+  negative.epochs_done = -4;
+  save_checkpoint(p, negative);
+  expect_message(message_of([&] { (void)load_checkpoint(p); }),
+                 {p.string() + ": corrupt checkpoint: epochs_done (offset 20) is -4"});
+  negative = sample_checkpoint();
+  negative.steps_done = -1;
+  save_checkpoint(p, negative);
+  expect_message(message_of([&] { (void)load_checkpoint(p); }), {"steps_done (offset 24) is -1"});
+
+  save_checkpoint(p, sample_checkpoint());
+  poke(p, 1000, 1.5f);
+  expect_message(message_of([&] { (void)load_checkpoint(p); }),
+                 {"checksum mismatch (CRC-32 at offset 493712): the checkpoint is corrupt"});
+
+  std::ofstream(p, std::ios::binary | std::ios::trunc).close();
+  expect_message(message_of([&] { (void)load_checkpoint(p); }), {p.string() + ": empty file"});
+  std::ofstream(p, std::ios::binary | std::ios::trunc) << "ARCHCKPT\x01";
+  expect_message(message_of([&] { (void)load_checkpoint(p); }),
+                 {"truncated checkpoint: 9 bytes, less than the 64-byte header"});
+  expect_message(message_of([&] { (void)load_checkpoint(dir); }),
+                 {dir.string() + ": is a directory"});
+  fs::remove_all(dir);
+}
+
+TEST(CheckpointBroken, HugeSparseFileIsNotRead) {
+  const fs::path dir = temp_dir("ckpt_sparse");
+  const fs::path p = dir / "checkpoint.bin";
+  save_checkpoint(p, sample_checkpoint());
+  fs::resize_file(p, std::uintmax_t{1} << 36);  // 64 GiB, sparse: reading it would take minutes
+  expect_message(message_of([&] { (void)load_checkpoint(p); }),
+                 {"the header announces 493716 bytes", "the file has 68719476736"});
+  fs::remove_all(dir);
+}
+
+TEST(CheckpointBroken, SaveFailureLeavesThePreviousFile) {
+  // A checkpoint into a directory that cannot be created: a clear error, nothing half-done.
+  const fs::path dir = temp_dir("ckpt_save");
+  std::ofstream(dir / "file") << "x";
+  const std::string m =
+      message_of([&] { save_checkpoint(dir / "file" / "checkpoint.bin", sample_checkpoint()); });
+  expect_message(m, {"cannot write the checkpoint", (dir / "file").string()});
+  fs::remove_all(dir);
+}
+
+// LeNet-5's parameter file with every value distinct, and its layout.
+struct LeNetFile {
+  fs::path dir, path;
+  codegen::ProgramView program = codegen::program_v<architectures::LeNet5>.view();
+  std::vector<float> params = std::vector<float>(std::size_t(program.params));
+  std::vector<ParameterTensor> layout = state_dict_layout(program);
+  explicit LeNetFile(const std::string& name) : dir(temp_dir(name)), path(dir / "lenet.params") {
+    std::iota(params.begin(), params.end(), 1.0f);
+    save_parameters(path, program, params, {});
+  }
+  ~LeNetFile() { fs::remove_all(dir); }
+  std::string load() {
+    std::vector<float> into(params.size(), 0.0f);
+    return message_of([&] { (void)load_parameters(path, program, into, {}); });
+  }
+  // Offset of the first tensor's name length, rank and first dimension.
+  std::size_t name_at() const { return 16; }
+  std::size_t rank_at() const { return 18 + layout[0].name.size(); }
+};
+
+TEST(ParameterFileBroken, HeaderErrorsNameTheField) {
+  LeNetFile f("params_header");
+  ASSERT_EQ(f.layout[0].name, "conv1.weight");
+  poke(f.path, 0, 'X');
+  expect_message(f.load(),
+                 {f.path.string() + ": not an Archetype parameter file (bad magic at offset 0"});
+  save_parameters(f.path, f.program, f.params, {});
+  poke(f.path, 8, std::uint32_t{9});
+  expect_message(f.load(), {": version 9 (offset 8), this build reads version 1"});
+  save_parameters(f.path, f.program, f.params, {});
+  poke(f.path, 12, std::uint32_t{0xFFFFFFFF});
+  expect_message(f.load(), {": holds 4294967295 tensors (count at offset 12), the model has 10"});
+  std::ofstream(f.path, std::ios::binary | std::ios::trunc).close();
+  expect_message(f.load(), {f.path.string() + ": empty file"});
+  expect_message(message_of([&] {
+                   std::vector<float> into(f.params.size());
+                   (void)load_parameters(f.dir, f.program, into, {});
+                 }),
+                 {f.dir.string() + ": is a directory"});
+}
+
+TEST(ParameterFileBroken, TensorErrorsNameTheTensorAndOffset) {
+  LeNetFile f("params_tensor");
+  poke(f.path, f.rank_at(), std::uint8_t{200});  // rank 200: refused before 1,600 bytes of dims
+  expect_message(f.load(),
+                 {f.path.string() +
+                  ": tensor 1 of 10 ('conv1.weight'): 'conv1.weight' has rank 200 (offset 30)"});
+  save_parameters(f.path, f.program, f.params, {});
+  poke(f.path, f.rank_at() + 1, std::int64_t{1} << 40);
+  expect_message(f.load(), {"tensor 1 of 10 ('conv1.weight'): 'conv1.weight' has shape "
+                            "[1099511627776, 1, 5, 5] (offset 31)",
+                            "the model needs [6, 1, 5, 5]"});
+  save_parameters(f.path, f.program, f.params, {});
+  poke(f.path, 18, 'x');  // "xonv1.weight": a different layer path is only a note
+  EXPECT_EQ(f.load(), "(no exception)");
+  poke(f.path, 24, '\x1b');  // "xonv1.\x1beight": another kind of tensor, shown escaped
+  expect_message(
+      f.load(),
+      {"the file has 'xonv1.\\x1Beight' (offset 16) where the model expects 'conv1.weight'"});
+  save_parameters(f.path, f.program, f.params, {});
+  poke(f.path, 16, std::uint16_t{0xFFFF});  // a name longer than the file
+  truncate_file(f.path, 1000);
+  expect_message(
+      f.load(),
+      {"tensor 1 of 10 ('conv1.weight'): truncated: the name needs 65535 bytes at offset 18",
+       "the file has 982 left"});
+  save_parameters(f.path, f.program, f.params, {});
+  poke(f.path, 16, std::uint16_t{0xFFFF});  // a long name that fits: shown cut, not whole
+  const std::string m = f.load();
+  expect_message(m, {"the file has 'conv1.weight\\x04\\x06", "... (65535 bytes)' (offset 16)"});
+  EXPECT_LT(m.size(), 600u) << m;
+  save_parameters(f.path, f.program, f.params, {});
+  truncate_file(f.path, fs::file_size(f.path) - 1);
+  expect_message(
+      f.load(),
+      {"tensor 10 of 10 ('fc3.bias'): truncated: the values need 40 bytes at offset 247080",
+       "the file has 39 left"});
+  save_parameters(f.path, f.program, f.params, {});
+  std::ofstream(f.path, std::ios::binary | std::ios::app) << "tail";
+  expect_message(f.load(),
+                 {f.path.string() + ": 4 unexpected bytes after the last tensor (offset 247120)"});
+}
+
+TEST(ParameterFileBroken, HugeFileIsRefusedBeforeItIsRead) {
+  LeNetFile f("params_huge");
+  fs::resize_file(f.path, std::uintmax_t{1} << 36);
+  expect_message(f.load(), {f.path.string() +
+                            ": 68719476736 bytes, larger than four times any parameter file of this model"});
+}
+
+TEST(MetricsFile, NonFiniteFiguresRoundTripAsNull) {
+  const fs::path dir = temp_dir("metrics_nan");
+  EpochMetrics e;
+  e.epoch = 1;
+  e.train_loss = std::numeric_limits<double>::infinity();
+  e.test_loss = std::nan("");
+  e.precision = "f32";
+  write_metrics(dir / "m.csv", "lenet5", {e});
+  const auto back = read_metrics(dir / "m.csv");
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_TRUE(std::isnan(back[0].train_loss));  // JSON has no Inf: written as null, read as NaN
+  EXPECT_TRUE(std::isnan(back[0].test_loss));
+  EXPECT_EQ(back[0].precision, "f32");
+  fs::remove_all(dir);
+}
+
+TEST(MetricsFile, BrokenFilesNameTheField) {
+  const std::string o = "runs/m.json";
+  auto m = [&](const std::string& text) {
+    return message_of([&] { (void)parse_metrics(text, o); });
+  };
+  const std::string row =
+      R"("train_loss": 1, "train_accuracy": 0.5, "test_loss": 1, "test_accuracy": 0.5,
+                             "lr": 0.1, "seconds": 2, "images_per_second": 100)";
+  EXPECT_EQ(
+      parse_metrics(R"({"epochs": [{"epoch": 1, )" + row + "}, {\"epoch\": 3, " + row + "}]}", o)
+          .size(),
+      2u);
+  expect_message(m("{\"epochs\": [}"),
+                 {o + ": not a metrics file (", "parse error at line 1, column 13"});
+  expect_message(m("[1, 2]"), {o + ": not a metrics file: expected an object, found array"});
+  expect_message(m(R"({"epochs": {}})"), {"\"epochs\": expected an array, found object"});
+  expect_message(m(R"({"epochs": [{"epoch": 1.5, )" + row + "}]}"),
+                 {"epochs[0].epoch: expected an integer, found 1.5"});
+  expect_message(m(R"({"epochs": [{"epoch": 1e300, )" + row + "}]}"),
+                 {"epochs[0].epoch: expected an integer"});
+  expect_message(m(R"({"epochs": [{"epoch": 18446744073709551615, )" + row + "}]}"),
+                 {"epochs[0].epoch: 18446744073709551615 is out of order or range"});
+  expect_message(m(R"({"epochs": [{"epoch": 2, )" + row + R"(}, {"epoch": 2, )" + row + "}]}"),
+                 {"epochs[1].epoch: 2 is out of order or range (after epoch 2"});
+  expect_message(m(R"({"epochs": [{"epoch": 1, "train_loss": "low"}]})"),
+                 {"epochs[0].train_loss: expected a number, found string"});
+  expect_message(m(R"({"epochs": [{"epoch": 1, "train_loss": 1}]})"),
+                 {"epochs[0].train_accuracy is missing"});
+  expect_message(m(R"({"epochs": [{"epoch": 1, )" + row + R"(, "precision": 16}]})"),
+                 {"epochs[0].precision: expected a string, found number"});
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <span>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace archetype::runtime {
@@ -43,6 +44,12 @@ std::uint64_t fingerprint(const codegen::ProgramView& program);
 void save_checkpoint(const std::filesystem::path& path, const Checkpoint& checkpoint);
 
 /// Reads and validates a checkpoint; throws CheckpointError naming the file and the problem.
+/// The 64-byte header is read and checked against the file's size first, so a corrupt or
+/// hostile header never makes it allocate more than the file holds.
 Checkpoint load_checkpoint(const std::filesystem::path& path);
+
+/// The same checks on a checkpoint's bytes; `origin` (the path) starts every message, which
+/// names the field or offset at fault: "PATH: n_params (offset 40) says 2^40 values ...".
+Checkpoint parse_checkpoint(std::span<const unsigned char> bytes, const std::string& origin);
 
 }  // namespace archetype::runtime

@@ -21,6 +21,11 @@ inline constexpr std::size_t cifar_image_bytes = 3 * 32 * 32;
 inline constexpr std::size_t cifar10_record_bytes = 1 + cifar_image_bytes;   // 3073
 inline constexpr std::size_t cifar100_record_bytes = 2 + cifar_image_bytes;  // 3074
 
+// The largest binary batch the loaders read (1 GiB, about 349,000 records, seven times the
+// largest official file): a bigger file is refused before it is read, not loaded into RAM
+// and converted to four times its size in floats.
+inline constexpr std::size_t cifar_largest_file_bytes = std::size_t{1} << 30;
+
 enum class Cifar100Labels { fine, coarse };  // 100 or 20 classes
 
 [[nodiscard]] Dataset load_cifar10(const std::filesystem::path& dir, Split split);

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace archetype::runtime {
@@ -26,8 +27,14 @@ struct EpochMetrics {
 
 /// Reads the epochs `write_metrics` wrote to `stem`.json (the extension of `path` is
 /// replaced): empty when there is no such file; throws std::runtime_error naming the file
-/// when it cannot be read as metrics.
+/// and the field (`epochs[3].train_loss`) when it cannot be read as metrics. A null value
+/// reads as NaN (JSON has no NaN: `write_metrics` writes a non-finite figure as null).
 [[nodiscard]] std::vector<EpochMetrics> read_metrics(const std::filesystem::path& path);
+
+/// The same from the JSON text; `origin` (the path) starts every message. Epochs must be
+/// integers from 1, in increasing order.
+[[nodiscard]] std::vector<EpochMetrics> parse_metrics(std::string_view json,
+                                                      const std::string& origin);
 
 /// Writes `stem`.csv and `stem`.json (the extension of `path`, if any, is replaced).
 void write_metrics(const std::filesystem::path& path, const std::string& model,

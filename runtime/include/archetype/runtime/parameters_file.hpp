@@ -48,8 +48,18 @@ void save_parameters(const std::filesystem::path& path, const codegen::ProgramVi
                      std::span<const float> parameters, std::span<const float> buffers);
 
 /// Loads into `parameters` and `buffers`; returns a note (empty if none) about names that
-/// differ or tensors that were ignored. Throws ParameterFileError naming the file, the tensor and the problem.
+/// differ or tensors that were ignored. Throws ParameterFileError naming the file, the
+/// tensor, the byte offset and the problem. A file far larger than any parameter file of
+/// `program` can be (four times its largest, which leaves room for a state_dict's extra
+/// heads) is refused before it is read; the whole table of tensors is checked against the
+/// file's length, and every name, rank and shape against the model, before any value is
+/// copied, so nothing is allocated or written from the file's own counts.
 std::string load_parameters(const std::filesystem::path& path, const codegen::ProgramView& program,
                             std::span<float> parameters, std::span<float> buffers);
+
+/// The same checks on a parameter file's bytes; `origin` (the path) starts every message.
+std::string parse_parameters(std::span<const unsigned char> bytes, const std::string& origin,
+                             const codegen::ProgramView& program, std::span<float> parameters,
+                             std::span<float> buffers);
 
 }  // namespace archetype::runtime
