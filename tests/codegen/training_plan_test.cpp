@@ -58,7 +58,9 @@ TEST(TrainingPlan, AFrozenGroupComputesAndKeepsNothingOnlyForItself) {
   EXPECT_TRUE(head.backward[5]);
   EXPECT_FALSE(head.weight_gradient[5]);
   EXPECT_FALSE(head.saved[5]);  // the linear's input was kept only for its weights
-  EXPECT_THROW(plan_of(program, PlanOptions{true, true, true, {}, {true}}), std::invalid_argument);
+  PlanOptions too_short;
+  too_short.trainable = {true};
+  EXPECT_THROW(plan_of(program, too_short), std::invalid_argument);
 }
 
 TEST(TrainingPlan, FusionsWhereTheBackendRunsThem) {
@@ -86,8 +88,12 @@ TEST(TrainingPlan, ViewsPerMode) {
   struct D final : Net<Input<Shape{8, 1, 1}>, Seq<Flatten, Dropout<0.5>, Linear<3>>, 3> {};
   const auto program = codegen::program_v<D>.view();
   EXPECT_FALSE(plan_of(program).view_op[1]);
-  EXPECT_TRUE(plan_of(program, PlanOptions{true, false}).view_op[1]);
-  EXPECT_TRUE(plan_of(program, PlanOptions{false}).view_op[1]);
+  PlanOptions masks_off;
+  masks_off.dropout = false;
+  EXPECT_TRUE(plan_of(program, masks_off).view_op[1]);
+  PlanOptions inference;
+  inference.training = false;
+  EXPECT_TRUE(plan_of(program, inference).view_op[1]);
 }
 
 // With every group trainable, the plan saves exactly the compile-time `Tensor::saved` set,
