@@ -148,6 +148,10 @@ int run_train(TrainCommandOptions o) {
     std::cerr << "archetype train: --tf32 is for --device cuda\n";
     return exit_usage;
   }
+  if (o.train.device == runtime::Device::cuda && o.train.check_numerics) {
+    std::cerr << "archetype train: --check-numerics runs on the CPU backend (--device cpu) only\n";
+    return exit_usage;
+  }
   if (o.device == "cuda") {
     if (const std::string reason = runtime::cuda_unavailable_reason(); !reason.empty()) {
       std::cerr << "archetype train: --device cuda: " << reason << "\n";
@@ -286,6 +290,9 @@ Command add_train(CLI::App& app) {
                   "present)")
       ->check(CLI::IsMember({"cpu", "cuda"}))
       ->capture_default_str();
+  sub->add_flag("--check-numerics", t.check_numerics,
+                "Stop at the first op whose output or gradient is not finite, naming it (a pass over "
+                "every value: slower)");
   sub->add_flag("--tf32", t.tf32, "--device cuda: TF32 tensor cores in convolutions and matrix products (default: fp32)");
   sub->add_option("--seed", t.seed, "Seed of initialisation, shuffling, augmentation, dropout")
       ->check(whole_number())

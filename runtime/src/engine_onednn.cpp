@@ -18,6 +18,7 @@ onednn::Options backend_options(const TrainOptions& o) {
   eo.conv_algorithm = o.conv_algorithm;
   eo.precision = o.precision;
   eo.dropout_seed = mix_seed(o.seed, 0xd209);
+  eo.check_numerics = o.check_numerics;
   return eo;
 }
 

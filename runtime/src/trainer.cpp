@@ -195,6 +195,9 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
                   const Dataset& train_data, const Dataset& test_data, const TrainOptions& o,
                   Progress& progress) {
   if (o.epochs < 1) throw std::invalid_argument("--epochs must be at least 1");
+  if (o.check_numerics && o.device == Device::cuda) {
+    throw std::invalid_argument("--check-numerics runs on the CPU backend (--device cpu) only");
+  }
   if (o.batch < 1) throw std::invalid_argument("--batch must be at least 1");
   if (!(o.lr > 0) || !std::isfinite(o.lr)) throw std::invalid_argument("--lr must be a positive number");
   check_data(program, train_data, model);

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -354,6 +355,52 @@ TEST(Backward, GradientReadyReportsEachGroupOnceInBackwardOrderWhenFinal) {
   exe.softmax_cross_entropy(labels);
   exe.backward();
   EXPECT_TRUE(order.empty());
+}
+
+// --check-numerics: the first op whose output (forward) or gradient (backward) is not
+// finite stops the pass with its path; without the option the same values pass silently.
+TEST(Numerics, TheFirstNonFiniteValueNamesItsOp) {
+  using N = Net<Input<Shape{1, 8, 8}>,
+                Seq<Named<"conv1", Conv3x3<4>>, Named<"bn1", BatchNorm>, ReLU, Named<"conv2", Conv3x3<4>>,
+                    GlobalAvgPool, Flatten, Named<"fc", Linear<3>>>,
+                3>;
+  Options checked;
+  checked.check_numerics = true;
+  Executable exe(program<N>(), 2, Mode::training, checked);
+  Executable quiet(program<N>(), 2, Mode::training);
+  initialize_parameters(program<N>(), exe.parameters(), exe.buffers(), 5);
+  const Vec x = random_vec(2 * 64, 6);
+  exe.forward(x);  // finite: no error
+  exe.set_output_gradient(random_vec(6, 7));
+  exe.backward();
+
+  // An infinite weight in conv2: its output is the first value that is not finite.
+  const std::size_t conv2_weight = std::size_t(program<N>().ops[3].param_offset);
+  exe.parameters()[conv2_weight] = std::numeric_limits<float>::infinity();
+  std::copy(exe.parameters().begin(), exe.parameters().end(), quiet.parameters().begin());
+  std::copy(exe.buffers().begin(), exe.buffers().end(), quiet.buffers().begin());
+  try {
+    exe.forward(x);
+    ADD_FAILURE() << "an infinite weight passed the forward check";
+  } catch (const NumericsError& e) {
+    EXPECT_NE(std::string(e.what()).find("conv2 (Conv): "), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("in the forward pass"), std::string::npos) << e.what();
+  }
+  const auto y = quiet.forward(x);
+  EXPECT_FALSE(std::all_of(y.begin(), y.end(), [](float v) { return std::isfinite(v); }));
+
+  // Finite weights, an infinite output gradient: the classifier's backward is the first.
+  exe.parameters()[conv2_weight] = 0.5f;
+  exe.forward(x);
+  Vec dy = random_vec(6, 8);
+  dy[4] = std::numeric_limits<float>::infinity();
+  exe.set_output_gradient(dy);
+  try {
+    exe.backward();
+    ADD_FAILURE() << "an infinite gradient passed the backward check";
+  } catch (const NumericsError& e) {
+    EXPECT_NE(std::string(e.what()).find("fc (Linear): Inf in the backward pass"), std::string::npos) << e.what();
+  }
 }
 
 // Forward values and gradients laid out in one arena planned from their lifetimes: the

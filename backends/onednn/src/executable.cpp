@@ -90,6 +90,38 @@ void build_op(detail::Context& ctx, const codegen::Op& op) {
   throw std::runtime_error("unknown op kind");
 }
 
+/// "NaN" or "Inf" for the first value of `m` that is not finite (its whole buffer: a blocked
+/// layout's padding holds zeros), nullptr when every value is finite. fp32 or bf16.
+const char* non_finite(const memory& m) {
+  const memory::desc md = m.get_desc();
+  if (md.data.data_type == dnnl_f32) {
+    const float* p = detail::data(m);
+    const std::size_t n = md.get_size() / sizeof(float);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!std::isfinite(p[i])) return std::isnan(p[i]) ? "NaN" : "Inf";
+    }
+  } else if (md.data.data_type == dnnl_bf16) {
+    const auto* p = static_cast<const std::uint16_t*>(m.get_data_handle());
+    const std::size_t n = md.get_size() / sizeof(std::uint16_t);
+    for (std::size_t i = 0; i < n; ++i) {
+      if ((p[i] & 0x7f80) == 0x7f80) return (p[i] & 0x7f) != 0 ? "NaN" : "Inf";
+    }
+  }
+  return nullptr;
+}
+
+/// A step that throws NumericsError("archetype::onednn: <op>: <NaN|Inf> in the <what>") when
+/// `m` holds a value that is not finite (Options::check_numerics).
+detail::Step numerics_check(const codegen::Op& op, const memory& m, std::string what) {
+  return detail::Step{{}, {}, [m, what = detail::Context::name(op) + ": %s in the " + std::move(what)] {
+                        if (const char* bad = non_finite(m)) {
+                          std::string text = "archetype::onednn: " + what;
+                          text.replace(text.find("%s"), 2, bad);
+                          throw NumericsError(text);
+                        }
+                      }};
+}
+
 [[noreturn]] void cannot_build(const codegen::Op& op, const char* pass, const std::exception& e) {
   throw std::runtime_error("archetype::onednn: cannot build the " + std::string(pass) + " of " +
                            detail::Context::name(op) + ": " + e.what());
@@ -189,6 +221,10 @@ void Executable::Impl::build(const codegen::ProgramView& program, int batch, Mod
       }
     }
     owner.resize(ctx.backward_builders.size(), o);
+    const bool computed = !ctx.fused[o] && op.fusion.into < 0 && !ctx.plan.view_op[o];
+    if (options.check_numerics && computed && ctx.tensors[std::size_t(op.output)].mem) {
+      ctx.forward.push_back(numerics_check(op, ctx.tensors[std::size_t(op.output)].mem, "forward pass"));
+    }
     for (int i = 0; i < op.input_count; ++i) {
       if (--unread[std::size_t(op.inputs[i])] == 0) ctx.release(op.inputs[i]);
     }
@@ -221,6 +257,18 @@ void Executable::Impl::build(const codegen::ProgramView& program, int batch, Mod
       cannot_build(ctx.ops[owner[b]], "backward", e);
     }
     if (b == 0 || owner[b - 1] != owner[b]) {
+      const codegen::Op& op = ctx.ops[owner[b]];
+      if (options.check_numerics && ctx.plan.backward[owner[b]]) {
+        for (int i = 0; i < op.input_count; ++i) {
+          const memory& g = ctx.tensors[std::size_t(op.inputs[i])].grad;
+          if (g) ctx.backward.push_back(numerics_check(op, g, "backward pass, gradient of its input"));
+        }
+        if (ctx.plan.weight_gradient[owner[b]]) {
+          const memory::desc block({memory::dim(op.layer.params)}, detail::dt::f32, detail::tag::x);
+          ctx.backward.push_back(numerics_check(op, ctx.over_grads(block, op.param_offset),
+                                                "backward pass, weight gradient"));
+        }
+      }
       // The op's weight gradient is final: whoever waits for it (gradient all-reduce) is told.
       if (ctx.plan.weight_gradient[owner[b]]) {
         const codegen::ParameterGroup& g = ctx.plan.groups[std::size_t(ctx.plan.group_of_op[owner[b]])];

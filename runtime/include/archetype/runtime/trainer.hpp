@@ -36,6 +36,9 @@ enum class Device { cpu, cuda };
 struct TrainOptions {
   Device device = Device::cpu;  ///< --device
   bool tf32 = false;            ///< cuda: TF32 tensor cores in convolutions and products
+  /// cpu: stop at the first op whose output or gradient is not finite, with its path
+  /// (--check-numerics). Without it a loss that is not finite stops the run all the same.
+  bool check_numerics = false;
   int epochs = 10;
   int batch = 128;
   int eval_batch = 500;

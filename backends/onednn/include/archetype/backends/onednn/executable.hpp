@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <stdexcept>
 
 namespace archetype::onednn {
 
@@ -49,9 +50,21 @@ struct Options {
   /// needs gradients of parameters only; LeNet-5 spends half its step there otherwise).
   bool input_gradient = true;
   Precision precision = Precision::f32;
+  /// Check every op's output after its forward step and every gradient it writes (its
+  /// inputs', its weights') after its backward step, and stop at the first value that is not
+  /// finite with a `NumericsError` naming the op (`layer3.1.bn2 (BatchNorm): Inf in the
+  /// backward pass, weight gradient`). Costs a pass over every value; off by default.
+  bool check_numerics = false;
   /// Lay forward values and gradients out in one arena planned from their lifetimes (learnt
   /// while the executable is built, placed by codegen::pack_arena). false: a best-fit pool.
   bool plan_memory = true;
+};
+
+/// Thrown by forward() and backward() with Options::check_numerics at the first op whose
+/// output or gradient holds a NaN or an infinity; what() names the op's path and kind, the
+/// pass and the value.
+struct NumericsError : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 /// A parameter group's gradient is final (`Executable::on_gradient_ready`).
