@@ -39,7 +39,7 @@ pack() {  # pack EXECUTABLE: stripped and gzipped into .gpu/bin
   strip --strip-all -o ".gpu/bin/$name" "$1"
   gzip -6 ".gpu/bin/$name"
 }
-for t in "${tests[@]}"; do pack "$build/tests/gpu/$t"; done
+for t in "${tests[@]}"; do pack "$build/tests/backends/cudnn/$t"; done
 pack "$build/bench/bench_cuda"
 pack "$build/tools/archetype"
 # One bench_<model> (it links both backends), for gpu.bench.lenet5_cuda's check.
@@ -51,7 +51,7 @@ for lib in libdnnl.so.2 libOpenCL.so.1 libgomp.so.1 libbenchmark.so.1debian; do
   path="$(ldd "$build/tools/archetype" "$build/bench/bench_lenet5" | awk -v l="$lib" '$1 == l { print $3 }' | head -1)"
   [[ -n "$path" ]] && gzip -6 -c "$(readlink -f "$path")" > ".gpu/lib/$lib.gz"
 done
-cp "$build"/tests/gpu/parity/*.f32 .gpu/parity/
+cp "$build"/tests/backends/cudnn/parity/*.f32 .gpu/parity/
 cp bench/pytorch_gpu.py .gpu/
 fmnist=/usr/share/datasets/fashion-mnist
 [[ -d "$fmnist" ]] && cp "$fmnist"/*-ubyte.gz .gpu/data/

@@ -119,21 +119,21 @@ else
 fi
 
 # --- 1b. ONNX Runtime for the ONNX export tests (npm) ------------------------------------
-# tests/onnx/package-lock.json pins onnxruntime-node; `--ignore-scripts` because its install
+# tests/export/package-lock.json pins onnxruntime-node; `--ignore-scripts` because its install
 # script downloads GPU binaries from a host these machines cannot reach (the CPU runtime
-# ships in the package). Installed once into tests/onnx/node_modules (git-ignored).
-ort_dir="$repo_root/tests/onnx"
+# ships in the package). Installed once into tests/export/node_modules (git-ignored).
+ort_dir="$repo_root/tests/export"
 ort_wanted="$(sed -n 's/.*"onnxruntime-node": *"\([0-9.]*\)".*/\1/p' "$ort_dir/package.json")"
 ort_have="$(sed -n 's/^ *"version": *"\([0-9.]*\)".*/\1/p' \
               "$ort_dir/node_modules/onnxruntime-node/package.json" 2>/dev/null | head -n 1 || true)"
 if [[ -n "$ort_wanted" && "$ort_have" == "$ort_wanted" ]]; then
-  echo "setup.sh: onnxruntime-node $ort_have is installed in tests/onnx"
+  echo "setup.sh: onnxruntime-node $ort_have is installed in tests/export"
 else
   command -v npm >/dev/null 2>&1 ||
     die "npm not found: install Node.js and npm (Debian: nodejs npm) for the ONNX export tests"
-  echo "setup.sh: installing onnxruntime-node $ort_wanted into tests/onnx (npm ci --ignore-scripts)"
+  echo "setup.sh: installing onnxruntime-node $ort_wanted into tests/export (npm ci --ignore-scripts)"
   (cd "$ort_dir" && npm ci --ignore-scripts --no-audit --no-fund) ||
-    die "npm ci failed in tests/onnx (the npm registry must be reachable once)"
+    die "npm ci failed in tests/export (the npm registry must be reachable once)"
 fi
 
 # --- 2. Configure and build --------------------------------------------------------------

@@ -13,7 +13,7 @@ namespace archetype::architectures {
 /// C5 120 (a full connection of the 16x5x5 maps), F6 84, output 10. 61,706 parameters.
 /// Fed with 28x28 Fashion-MNIST through `Adapted<LeNet5, Shape{1, 28, 28}>` (zero-padded
 /// to 32x32): the classic layer table applied to 28x28 images as written meets a 4x4 map
-/// at its third 5x5 convolution (see tests/compile_fail/lenet5_28x28.cpp).
+/// at its third 5x5 convolution (see tests/dsl/compile_fail/lenet5_28x28.cpp).
 struct LeNet5 final
     : Net<Input<Shape{1, 32, 32}>,
           Seq<Named<"conv1", Conv<6, 5, 1, 0, 1, true>>, ReLU, MaxPool<2>,

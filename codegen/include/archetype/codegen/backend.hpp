@@ -3,7 +3,7 @@
 /// \brief The contract every backend keeps: the options they share, one loss and label
 /// validation, one optimizer specification, and the `Backend` concept that
 /// `onednn::Executable` and `cudnn::Executable` model (each header static_asserts it, and
-/// tests/backends runs one typed suite against both).
+/// tests/backends/contract runs one typed suite against both).
 ///
 /// A backend builds an executable from a Program for one batch size and mode; data crosses
 /// it as plain fp32 NCHW host arrays; parameters, gradients and buffers are the flat blocks

@@ -1,7 +1,7 @@
 // The public concepts (`Layer`, `Block`, `Network`) and the rules that can be checked
 // without a compile error: `static_assert(!requires { … })` through small concepts, since
 // a requires-expression outside a template must not contain an invalid expression. Rules
-// whose message matters are in tests/compile_fail/.
+// whose message matters are in tests/dsl/compile_fail/.
 #include "support.hpp"
 
 #include <archetype/architectures/lenet.hpp>
@@ -71,7 +71,7 @@ static_assert(!HasParams<Input<Shape{3, 32, 32}>> && !HasParams<Conv3x3<8>>);
 
 // --- A net that broke a rule is marked invalid, its analysis silent ---------------------------
 // (valid is how the analysis avoids a cascade after the first error; the error itself is
-// the subject of tests/compile_fail/)
+// the subject of tests/dsl/compile_fail/)
 static_assert(LeNet5::valid && Net<Input<Shape{8, 4, 4}>, ReLU>::valid);
 static_assert(Adapted<LeNet5, Shape{1, 28, 28}>::valid && Plain<LeNet5>::valid);
 

@@ -1,6 +1,6 @@
 // archetype_gpu_parity_fixtures DIR: runs the parity protocol (parity_common.hpp) on the
 // oneDNN backend for every parity model and writes the fixtures gpu.parity compares the
-// cuDNN backend with. Built where oneDNN is; run at build time (tests/gpu/CMakeLists.txt).
+// cuDNN backend with. Built where oneDNN is; run at build time (tests/backends/cudnn/CMakeLists.txt).
 #include "parity_common.hpp"
 
 #include <archetype/architectures/registry.hpp>

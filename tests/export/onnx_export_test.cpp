@@ -261,7 +261,7 @@ TEST_P(OnnxRuntime, LogitsMatchOneDnnInference) {
             std::to_string(batch) + " " + std::to_string(in.c) + " " + std::to_string(in.h) + " " +
             std::to_string(in.w) + " '" + (scratch / "logits.bin") + "'");
   ASSERT_EQ(ort.rc, 0)
-      << ort.out << "\n(ONNX Runtime: tests/onnx/node_modules, installed by scripts/setup.sh)";
+      << ort.out << "\n(ONNX Runtime: tests/export/node_modules, installed by scripts/setup.sh)";
   EXPECT_NE(ort.out.find("logits: " + std::to_string(batch) + "x" + std::to_string(out.elements())),
             std::string::npos)
       << ort.out;
