@@ -290,9 +290,10 @@ Command add_train(CLI::App& app) {
                   "present)")
       ->check(CLI::IsMember({"cpu", "cuda"}))
       ->capture_default_str();
-  sub->add_flag("--check-numerics", t.check_numerics,
-                "Stop at the first op whose output or gradient is not finite, naming it (a pass over "
-                "every value: slower)");
+  sub->add_flag(
+      "--check-numerics", t.check_numerics,
+      "Stop at the first op whose output or gradient is not finite, naming it (a pass over "
+      "every value: slower)");
   sub->add_flag("--tf32", t.tf32, "--device cuda: TF32 tensor cores in convolutions and matrix products (default: fp32)");
   sub->add_option("--seed", t.seed, "Seed of initialisation, shuffling, augmentation, dropout")
       ->check(whole_number())

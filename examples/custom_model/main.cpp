@@ -113,8 +113,8 @@ int run(int argc, char** argv) {
     correct += predicted == data.test.labels[std::size_t(i)] ? 1 : 0;
   }
   std::cout << "test accuracy " << 100.0 * evaluation.accuracy << "% on " << evaluation.images
-            << " images of " << data.test.name << "; inference executable: " << correct << "/" << batch
-            << " of the first " << batch << "\n";
+            << " images of " << data.test.name << "; inference executable: " << correct << "/"
+            << batch << " of the first " << batch << "\n";
   if (!save.empty()) {
     runtime::save_parameters(save, program, result.parameters, result.buffers);
     std::cout << "parameters written to " << save << "\n";

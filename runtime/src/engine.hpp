@@ -54,10 +54,12 @@ codegen::OptimizerSpec optimizer_spec(const TrainOptions& options);
 
 /// Inference of one batch (of the size it was made for) with fixed parameters and statistics.
 using Evaluator = std::function<std::span<const float>(std::span<const float> images)>;
-Evaluator make_onednn_evaluator(const codegen::ProgramView& program, std::span<const float> parameters,
-                                std::span<const float> buffers, int batch, int threads, codegen::Precision precision);
-Evaluator make_cudnn_evaluator(const codegen::ProgramView& program, std::span<const float> parameters,
-                               std::span<const float> buffers, int batch, codegen::Precision precision);
+Evaluator make_onednn_evaluator(const codegen::ProgramView& program,
+                                std::span<const float> parameters, std::span<const float> buffers,
+                                int batch, int threads, codegen::Precision precision);
+Evaluator make_cudnn_evaluator(const codegen::ProgramView& program,
+                               std::span<const float> parameters, std::span<const float> buffers,
+                               int batch, codegen::Precision precision);
 
 /// The engine of `options.device` for `program`, training batch `options.batch` and
 /// evaluation batch `eval_batch`. Throws std::invalid_argument when that backend is not

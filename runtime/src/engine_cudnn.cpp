@@ -63,8 +63,9 @@ class CudnnEngine final : public Engine {
 
 }  // namespace
 
-Evaluator make_cudnn_evaluator(const codegen::ProgramView& program, std::span<const float> parameters,
-                               std::span<const float> buffers, int batch, codegen::Precision precision) {
+Evaluator make_cudnn_evaluator(const codegen::ProgramView& program,
+                               std::span<const float> parameters, std::span<const float> buffers,
+                               int batch, codegen::Precision precision) {
   cudnn::Options co;
   co.precision = precision;
   auto eval = std::make_shared<cudnn::Executable>(program, batch, cudnn::Mode::inference, co);

@@ -25,8 +25,11 @@ onednn::Options backend_options(const TrainOptions& o) {
 class OneDnnEngine final : public Engine {
  public:
   OneDnnEngine(const codegen::ProgramView& program, const TrainOptions& o, int eval_batch)
-      : program_(program), options_(backend_options(o)), eval_batch_(eval_batch),
-        train_(program, o.batch, options_, Optimizer::from(std::size_t(program.params), optimizer_spec(o))) {}
+      : program_(program),
+        options_(backend_options(o)),
+        eval_batch_(eval_batch),
+        train_(program, o.batch, options_,
+               Optimizer::from(std::size_t(program.params), optimizer_spec(o))) {}
 
   Result step(std::span<const float> images, std::span<const int> labels, double lr) override {
     const TrainStep::Result r = train_(images, labels, lr);
@@ -60,8 +63,9 @@ class OneDnnEngine final : public Engine {
 
 }  // namespace
 
-Evaluator make_onednn_evaluator(const codegen::ProgramView& program, std::span<const float> parameters,
-                                std::span<const float> buffers, int batch, int threads, codegen::Precision precision) {
+Evaluator make_onednn_evaluator(const codegen::ProgramView& program,
+                                std::span<const float> parameters, std::span<const float> buffers,
+                                int batch, int threads, codegen::Precision precision) {
   onednn::Options eo;
   eo.threads = threads;
   eo.precision = precision;

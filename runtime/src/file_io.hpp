@@ -1,8 +1,8 @@
 // Whole-file reads that check the size before they allocate, and atomic replacement of the
 // files the trainer writes (checkpoints, parameter files, metrics): the bytes go to PATH.tmp,
 // which is flushed to disk (fsync) and then renamed over PATH (and the directory flushed),
-// so a crash at any instant leaves the old file or the new one, never a part of one. A failed write (a full disk, a
-// file-size limit) removes PATH.tmp and leaves PATH untouched.
+// so a crash at any instant leaves the old file or the new one, never a part of one. A failed write
+// (a full disk, a file-size limit) removes PATH.tmp and leaves PATH untouched.
 //
 // Both return an empty string on success, else a sentence starting with the file's path,
 // which the caller throws as its own error type.

@@ -28,7 +28,8 @@ Optimizer Optimizer::from(std::size_t parameters, const codegen::OptimizerSpec& 
   if (spec.kind == codegen::OptimizerSpec::Kind::sgd) {
     return sgd(parameters, SgdOptions{spec.momentum, spec.nesterov, spec.weight_decay});
   }
-  return adam(parameters, AdamOptions{spec.beta1, spec.beta2, spec.epsilon, spec.weight_decay, spec.decoupled});
+  return adam(parameters,
+              AdamOptions{spec.beta1, spec.beta2, spec.epsilon, spec.weight_decay, spec.decoupled});
 }
 
 void Optimizer::step(std::span<float> p, std::span<const float> g, double lr_d) {

@@ -127,7 +127,9 @@ std::vector<FileTensor> read_table(Reader& in, std::uint32_t count) {
     const std::uint64_t room = in.left() / sizeof(float);
     for (auto& d : t.dims) {
       d = in.get<std::int64_t>("the shape");
-      if (d < 0) in.fail("a negative dimension " + std::to_string(d) + " (offset " + std::to_string(in.at() - 8) + ")");
+      if (d < 0)
+        in.fail("a negative dimension " + std::to_string(d) + " (offset " +
+                std::to_string(in.at() - 8) + ")");
       n = (d == 0 || n <= room / std::uint64_t(d)) ? n * std::uint64_t(d) : room + 1;
     }
     t.values = in.at();
@@ -293,7 +295,8 @@ bool parse_by_name(std::span<const unsigned char> bytes, const std::string& orig
       throw ParameterFileError(origin + ": the model's block is too small for '" + t.name +
                                "' (internal error)");
     }
-    std::memcpy(block.data() + t.offset, bytes.data() + file[by_name[t.name]].values, n * sizeof(float));
+    std::memcpy(block.data() + t.offset, bytes.data() + file[by_name[t.name]].values,
+                n * sizeof(float));
   }
   note.clear();
   if (file.size() > layout.size()) {
@@ -331,8 +334,8 @@ std::string load_parameters(const std::filesystem::path& path, const codegen::Pr
   std::vector<unsigned char> bytes;
   const auto layout = state_dict_layout(program);
   const std::string origin = path.string();
-  if (std::string error =
-          detail::read_file(path, 4 * largest_file(layout), "four times any parameter file of this model", bytes);
+  if (std::string error = detail::read_file(path, 4 * largest_file(layout),
+                                            "four times any parameter file of this model", bytes);
       !error.empty()) {
     // Too large (or unreadable): the header, when it can be read, may say why more precisely
     // (another model's file, or not a parameter file at all).

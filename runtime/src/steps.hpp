@@ -25,7 +25,8 @@ class TrainStep {
  public:
   /// Builds the step for `batch` images; parameters start at zero (initialise or load them
   /// through parameters() and buffers()).
-  TrainStep(const codegen::ProgramView& program, int batch, const onednn::Options& options, Optimizer optimizer);
+  TrainStep(const codegen::ProgramView& program, int batch, const onednn::Options& options,
+            Optimizer optimizer);
 
   struct Result {
     float loss = 0;                 ///< mean softmax cross-entropy of the batch
@@ -54,7 +55,9 @@ class EvalStep {
   /// Copies the parameters and running statistics (sizes must be the program's).
   void load(std::span<const float> parameters, std::span<const float> buffers);
   /// Logits of `images` (batch x input shape, NCHW): batch x classes.
-  std::span<const float> operator()(std::span<const float> images) { return executable_.forward(images); }
+  std::span<const float> operator()(std::span<const float> images) {
+    return executable_.forward(images);
+  }
 
   [[nodiscard]] onednn::Executable& executable() { return executable_; }
   [[nodiscard]] int batch() const { return executable_.batch(); }

@@ -17,10 +17,12 @@ using codegen::PlanOptions;
 using codegen::TrainingPlan;
 
 // conv(0) -> bn(1) -> relu(2) -> gap(3) -> flatten(4) -> linear(5)
-struct Chain final
-    : Net<Input<Shape{3, 8, 8}>, Seq<Conv3x3<4>, BatchNorm, ReLU, GlobalAvgPool, Flatten, Linear<5>>, 5> {};
+struct Chain final : Net<Input<Shape{3, 8, 8}>,
+                         Seq<Conv3x3<4>, BatchNorm, ReLU, GlobalAvgPool, Flatten, Linear<5>>, 5> {};
 
-TrainingPlan plan_of(const codegen::ProgramView& p, PlanOptions o = {}) { return codegen::plan_training(p, o); }
+TrainingPlan plan_of(const codegen::ProgramView& p, PlanOptions o = {}) {
+  return codegen::plan_training(p, o);
+}
 
 TEST(TrainingPlan, GroupsInStateDictOrderAndGradientsFinalInBackwardOrder) {
   const TrainingPlan p = plan_of(codegen::program_v<Chain>.view());
@@ -76,11 +78,13 @@ TEST(TrainingPlan, FusionsWhereTheBackendRunsThem) {
   // ResNet-20's block endings: Add + ReLU, nine of them.
   o.fusions = {false, true};
   const TrainingPlan r = plan_of(codegen::program_v<architectures::CifarResNet<20>>.view(), o);
-  EXPECT_EQ(std::count_if(r.fused_relu.begin(), r.fused_relu.end(), [](int x) { return x >= 0; }), 9);
+  EXPECT_EQ(std::count_if(r.fused_relu.begin(), r.fused_relu.end(), [](int x) { return x >= 0; }),
+            9);
   // No fusion at inference.
   o.training = false;
   const TrainingPlan inference = plan_of(program, o);
-  EXPECT_TRUE(std::all_of(inference.fused_relu.begin(), inference.fused_relu.end(), [](int x) { return x < 0; }));
+  EXPECT_TRUE(std::all_of(inference.fused_relu.begin(), inference.fused_relu.end(),
+                          [](int x) { return x < 0; }));
 }
 
 // Dropout is a view at inference and with masks off, a new tensor in training.
@@ -101,21 +105,24 @@ TEST(TrainingPlan, ViewsPerMode) {
 TEST(TrainingPlan, SavedIsTheCompileTimeSetWhenEverythingTrains) {
   const auto& program = codegen::program_v<architectures::CifarResNet<20>>;
   const TrainingPlan p = plan_of(program.view());
-  for (std::size_t t = 0; t < program.tensors.size(); ++t) EXPECT_EQ(p.saved[t], program.tensors[t].saved) << t;
+  for (std::size_t t = 0; t < program.tensors.size(); ++t)
+    EXPECT_EQ(p.saved[t], program.tensors[t].saved) << t;
   EXPECT_EQ(p.saved_elements, program.training_saved);
-  EXPECT_EQ(4 * p.saved_elements, (activation_bytes_v<architectures::CifarResNet<20>, 1>.training_saved));
+  EXPECT_EQ(4 * p.saved_elements,
+            (activation_bytes_v<architectures::CifarResNet<20>, 1>.training_saved));
 }
 
 TEST(PackArena, OverlappingLifetimesNeverShareBytes) {
-  const std::vector<codegen::ArenaRequest> r{
-      {100, {0, 3}}, {64, {2, 5}}, {300, {4, 9}}, {50, {6, 7}}, {10, {0, 9}}, {200, {8, 9}}};
+  const std::vector<codegen::ArenaRequest> r{{100, {0, 3}}, {64, {2, 5}}, {300, {4, 9}},
+                                             {50, {6, 7}},  {10, {0, 9}}, {200, {8, 9}}};
   const codegen::ArenaLayout l = codegen::pack_arena(r, 64);
   for (std::size_t i = 0; i < r.size(); ++i) {
     EXPECT_EQ(l.offsets[i] % 64, 0u);
     EXPECT_LE(l.offsets[i] + r[i].bytes, l.total);
     for (std::size_t j = i + 1; j < r.size(); ++j) {
       if (!r[i].life.overlaps(r[j].life)) continue;
-      const bool apart = l.offsets[i] + r[i].bytes <= l.offsets[j] || l.offsets[j] + r[j].bytes <= l.offsets[i];
+      const bool apart =
+          l.offsets[i] + r[i].bytes <= l.offsets[j] || l.offsets[j] + r[j].bytes <= l.offsets[i];
       EXPECT_TRUE(apart) << i << " and " << j;
     }
   }

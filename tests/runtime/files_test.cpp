@@ -212,7 +212,8 @@ TEST(ParameterFile, LoadsByNameIgnoringOtherTensors) {
     for (int i = 0; i < 3; ++i) f.write(reinterpret_cast<const char*>(&big), sizeof big);
   }
   m = message_of([&] { (void)load_parameters(dir / "huge.params", program, params, {}); });
-  EXPECT_NE(m.find("huge.params: holds 1 tensors (count at offset 12), the model has 10"), std::string::npos)
+  EXPECT_NE(m.find("huge.params: holds 1 tensors (count at offset 12), the model has 10"),
+            std::string::npos)
       << m;
   fs::remove_all(dir);
 }
@@ -396,8 +397,9 @@ TEST(ParameterFileBroken, TensorErrorsNameTheTensorAndOffset) {
 TEST(ParameterFileBroken, HugeFileIsRefusedBeforeItIsRead) {
   LeNetFile f("params_huge");
   fs::resize_file(f.path, std::uintmax_t{1} << 36);
-  expect_message(f.load(), {f.path.string() +
-                            ": 68719476736 bytes, larger than four times any parameter file of this model"});
+  expect_message(f.load(),
+                 {f.path.string() +
+                  ": 68719476736 bytes, larger than four times any parameter file of this model"});
 }
 
 TEST(MetricsFile, NonFiniteFiguresRoundTripAsNull) {

@@ -1,8 +1,9 @@
 // TrainStep and EvalStep: the generated steps learn, evaluate the folded program as the
 // unfolded one computes, and refuse what they cannot run.
+#include "steps.hpp"
+
 #include <archetype/architectures/cifar_resnet.hpp>
 #include <archetype/codegen/program.hpp>
-#include "steps.hpp"
 
 #include <gtest/gtest.h>
 

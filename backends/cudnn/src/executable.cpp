@@ -120,7 +120,6 @@ void Impl::build_op(int o, Find& find) {
   // clang-format on
 }
 
-
 /// The plug-in's side of `cudnn::Executable` (plugin.hpp): what executable.hpp documents,
 /// done on the device.
 class DeviceExecutable final : public plugin::Executable {
@@ -167,7 +166,8 @@ DeviceExecutable::DeviceExecutable(const codegen::ProgramView& program, int batc
   if (const std::string reason = device_unavailable_reason(options.device); !reason.empty()) {
     throw std::runtime_error("archetype::cudnn: " + reason);
   }
-  if (options.precision == Precision::bf16) {  // cuDNN's bf16 convolutions and bf16 atomics need Ampere or newer
+  // cuDNN's bf16 convolutions and bf16 atomics need Ampere or newer.
+  if (options.precision == Precision::bf16) {
     cudaDeviceProp prop{};
     check(cudaGetDeviceProperties(&prop, options.device), "cudaGetDeviceProperties");
     if (prop.major < 8) {
@@ -196,8 +196,8 @@ DeviceExecutable::DeviceExecutable(const codegen::ProgramView& program, int batc
                   : opt.momentum != 0.0                    ? program.params
                                                            : 0;
   const bool bf16 = options.precision == Precision::bf16;
-  m.plan = plan_memory(program, batch, mode == Mode::training, options.dropout, options.input_gradient,
-                       bf16 && options.fuse_batch_norm_relu);
+  m.plan = plan_memory(program, batch, mode == Mode::training, options.dropout,
+                       options.input_gradient, bf16 && options.fuse_batch_norm_relu);
   m.elem = bf16 ? sizeof(Bf16) : sizeof(float);
   m.nhwc = bf16 && options.channels_last && channels_last_possible(program, m.plan);
 

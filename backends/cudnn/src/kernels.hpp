@@ -4,8 +4,8 @@
 // the executable's C++20 sources are compiled by the host compiler alone.
 //
 // Conventions: every tensor is plain NCHW with the batch first, of element type T: `float`
-// or `Bf16` (bfloat16, Options::precision = bf16; the kernels compute in fp32 and round once when they
-// store), in NCHW or, where a struct or an argument says `nhwc`, channels-last (NHWC: the
+// or `Bf16` (bfloat16, Options::precision = bf16; the kernels compute in fp32 and round once when
+// they store), in NCHW or, where a struct or an argument says `nhwc`, channels-last (NHWC: the
 // channels of a pixel contiguous; bf16 with Options::channels_last). Parameters, statistics,
 // the loss and the optimizer are always fp32. A backward launcher
 // writes the gradient of its input (`accumulate` false: dx = contribution, dx is not read)

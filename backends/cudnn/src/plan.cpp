@@ -21,7 +21,8 @@ MemoryPlan plan_memory(const codegen::ProgramView& program, int batch, bool trai
   std::vector<codegen::ArenaRequest> requests;
   for (int t = 0; t < tensors; ++t) {
     if (p.base[std::size_t(t)] != t) continue;
-    const std::int64_t size = std::int64_t{batch} * program.tensors[std::size_t(t)].shape.elements();
+    const std::int64_t size =
+        std::int64_t{batch} * program.tensors[std::size_t(t)].shape.elements();
     const codegen::Lifetime v = p.value_life[std::size_t(t)], g = p.gradient_life[std::size_t(t)];
     p.buffers.push_back({PlannedBuffer::Kind::value, t, 0, size, v.birth, v.death});
     if (training && p.needs_grad[std::size_t(t)]) {

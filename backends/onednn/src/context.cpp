@@ -133,7 +133,8 @@ memory Context::view(const memory& m, const memory::desc& md) const {
   if (m.get_data_handle() != nullptr) return memory(md, eng, m.get_data_handle());
   memory v(md, eng, DNNL_MEMORY_NONE);
   pending_views.emplace_back(v, m);
-  if (const auto it = buffer_of.find(m.get()); it != buffer_of.end()) buffer_of[v.get()] = it->second;
+  if (const auto it = buffer_of.find(m.get()); it != buffer_of.end())
+    buffer_of[v.get()] = it->second;
   return v;
 }
 
@@ -157,15 +158,19 @@ Executable::Footprint Context::bind_pool(bool arena_wanted) {
   Executable::Footprint f{layout.total, layout.live_peak, best_fit, 0};
   std::vector<char*> where(n);
   if (arena_wanted && layout.total < best_fit) {
-    arena = alloc(memory::desc({memory::dim(std::max<std::size_t>(layout.total, 1))}, dt::u8, tag::a));
-    for (std::size_t i = 0; i < n; ++i) where[i] = static_cast<char*>(arena.get_data_handle()) + layout.offsets[i];
+    arena =
+        alloc(memory::desc({memory::dim(std::max<std::size_t>(layout.total, 1))}, dt::u8, tag::a));
+    for (std::size_t i = 0; i < n; ++i)
+      where[i] = static_cast<char*>(arena.get_data_handle()) + layout.offsets[i];
   } else {
     f.values = best_fit;
     std::vector<memory> buffers;
     for (const Buffer& b : pool) {
-      buffers.push_back(alloc(memory::desc({memory::dim(std::max<std::size_t>(b.bytes, 1))}, dt::u8, tag::a)));
+      buffers.push_back(
+          alloc(memory::desc({memory::dim(std::max<std::size_t>(b.bytes, 1))}, dt::u8, tag::a)));
     }
-    for (std::size_t i = 0; i < n; ++i) where[i] = static_cast<char*>(buffers[requests[i].buffer].get_data_handle());
+    for (std::size_t i = 0; i < n; ++i)
+      where[i] = static_cast<char*>(buffers[requests[i].buffer].get_data_handle());
     pool_storage = std::move(buffers);
   }
   for (std::size_t i = 0; i < n; ++i) {

@@ -26,10 +26,10 @@
 
 #include <array>
 #include <cstdint>
-#include <string_view>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -84,9 +84,9 @@ struct Context {
   /// fusions, the order in which parameter gradients become final.
   codegen::TrainingPlan plan;
   std::vector<bool> needs_grad;  ///< training, per tensor: some parameter (or the input, when
-                                ///< its gradient is asked for) lies upstream of it (the plan's)
-  std::vector<bool> needed;  ///< training, per tensor: a backward step reads its forward value
-                             ///< (the plan's `saved`; the builders must keep to that rule)
+                                 ///< its gradient is asked for) lies upstream of it (the plan's)
+  std::vector<bool> needed;      ///< training, per tensor: a backward step reads its forward value
+                                 ///< (the plan's `saved`; the builders must keep to that rule)
   int output = 0;            ///< the program's output tensor
 
   Steps weights_forward;   ///< parameter reorders into the forward primitives' layouts
@@ -135,7 +135,7 @@ struct Context {
   struct Request {
     std::size_t bytes = 0;
     std::size_t end = npos;
-    std::size_t buffer = 0;       ///< the pool buffer that served it
+    std::size_t buffer = 0;        ///< the pool buffer that served it
     std::vector<memory> memories;  ///< the memories over it (views too)
   };
   std::vector<Request> requests;
@@ -145,7 +145,7 @@ struct Context {
   /// requests' lifetimes, or (`plan` false, or where it would take more) one allocation per
   /// pool buffer. Returns the values' footprint figures.
   Executable::Footprint bind_pool(bool arena);
-  memory arena;                     ///< the pooled memories' storage (one arena) ...
+  memory arena;                      ///< the pooled memories' storage (one arena) ...
   std::vector<memory> pool_storage;  ///< ... or one allocation per pool buffer
 
   [[nodiscard]] bool training() const { return mode == Mode::training; }

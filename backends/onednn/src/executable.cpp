@@ -113,13 +113,14 @@ const char* non_finite(const memory& m) {
 /// A step that throws NumericsError("archetype::onednn: <op>: <NaN|Inf> in the <what>") when
 /// `m` holds a value that is not finite (Options::check_numerics).
 detail::Step numerics_check(const codegen::Op& op, const memory& m, std::string what) {
-  return detail::Step{{}, {}, [m, what = detail::Context::name(op) + ": %s in the " + std::move(what)] {
-                        if (const char* bad = non_finite(m)) {
-                          std::string text = "archetype::onednn: " + what;
-                          text.replace(text.find("%s"), 2, bad);
-                          throw NumericsError(text);
-                        }
-                      }};
+  return detail::Step{
+      {}, {}, [m, what = detail::Context::name(op) + ": %s in the " + std::move(what)] {
+        if (const char* bad = non_finite(m)) {
+          std::string text = "archetype::onednn: " + what;
+          text.replace(text.find("%s"), 2, bad);
+          throw NumericsError(text);
+        }
+      }};
 }
 
 [[noreturn]] void cannot_build(const codegen::Op& op, const char* pass, const std::exception& e) {
@@ -149,7 +150,8 @@ Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode
   impl_->build(program, batch, mode, options);
 }
 
-void Executable::Impl::build(const codegen::ProgramView& program, int batch, Mode mode, const Options& options) {
+void Executable::Impl::build(const codegen::ProgramView& program, int batch, Mode mode,
+                             const Options& options) {
   Impl& m = *this;
   detail::Context& ctx = m.ctx;
   // The end of the build: the values' storage, laid out from their lifetimes now known, and
@@ -223,7 +225,8 @@ void Executable::Impl::build(const codegen::ProgramView& program, int batch, Mod
     owner.resize(ctx.backward_builders.size(), o);
     const bool computed = !ctx.fused[o] && op.fusion.into < 0 && !ctx.plan.view_op[o];
     if (options.check_numerics && computed && ctx.tensors[std::size_t(op.output)].mem) {
-      ctx.forward.push_back(numerics_check(op, ctx.tensors[std::size_t(op.output)].mem, "forward pass"));
+      ctx.forward.push_back(
+          numerics_check(op, ctx.tensors[std::size_t(op.output)].mem, "forward pass"));
     }
     for (int i = 0; i < op.input_count; ++i) {
       if (--unread[std::size_t(op.inputs[i])] == 0) ctx.release(op.inputs[i]);
@@ -261,7 +264,8 @@ void Executable::Impl::build(const codegen::ProgramView& program, int batch, Mod
       if (options.check_numerics && ctx.plan.backward[owner[b]]) {
         for (int i = 0; i < op.input_count; ++i) {
           const memory& g = ctx.tensors[std::size_t(op.inputs[i])].grad;
-          if (g) ctx.backward.push_back(numerics_check(op, g, "backward pass, gradient of its input"));
+          if (g)
+            ctx.backward.push_back(numerics_check(op, g, "backward pass, gradient of its input"));
         }
         if (ctx.plan.weight_gradient[owner[b]]) {
           const memory::desc block({memory::dim(op.layer.params)}, detail::dt::f32, detail::tag::x);
@@ -271,11 +275,15 @@ void Executable::Impl::build(const codegen::ProgramView& program, int batch, Mod
       }
       // The op's weight gradient is final: whoever waits for it (gradient all-reduce) is told.
       if (ctx.plan.weight_gradient[owner[b]]) {
-        const codegen::ParameterGroup& g = ctx.plan.groups[std::size_t(ctx.plan.group_of_op[owner[b]])];
+        const codegen::ParameterGroup& g =
+            ctx.plan.groups[std::size_t(ctx.plan.group_of_op[owner[b]])];
         const GradientReady ready{ctx.plan.group_of_op[owner[b]], g.offset, g.size};
-        ctx.backward.push_back(detail::Step{{}, {}, [&m, ready] {
+        ctx.backward.push_back(detail::Step{{},
+                                            {},
+                                            [&m, ready] {
                                               if (m.gradient_ready) m.gradient_ready(ready);
-                                            }, true});
+                                            },
+                                            true});
       }
       const int first = ctx.ops[owner[b]].output;  // tensors are numbered in op order
       ctx.release_grads(first, live_until);
@@ -370,12 +378,13 @@ std::span<const float> Executable::forward(std::span<const float> input) {
 float Executable::softmax_cross_entropy(std::span<const int> labels) {
   Impl& m = *impl_;
   const int batch = m.ctx.batch;
-  if (!m.have_forward) throw std::logic_error("archetype::onednn: softmax_cross_entropy() before forward()");
+  if (!m.have_forward)
+    throw std::logic_error("archetype::onednn: softmax_cross_entropy() before forward()");
   const auto classes = std::int64_t(m.output_size / batch);
   codegen::check_labels(labels, batch, classes, "archetype::onednn");
   const auto* logits = static_cast<const float*>(m.output_plain.get_data_handle());
-  const float loss = codegen::softmax_cross_entropy({logits, std::size_t(m.output_size)}, labels, batch, classes,
-                                                    m.user_output_grad);
+  const float loss = codegen::softmax_cross_entropy({logits, std::size_t(m.output_size)}, labels,
+                                                    batch, classes, m.user_output_grad);
   m.have_output_grad = true;
   return loss;
 }

@@ -118,7 +118,8 @@ void build_random_mask(Context& ctx, const codegen::Op& op, bool per_sample) {
   memory::desc md = ctx.tensors[std::size_t(in)].md;
   memory src = ctx.tensors[std::size_t(in)].mem;
   const memory::desc plain = ctx.plain(ctx.tensors[std::size_t(in)].shape);
-  if (md.data.data_type != dnnl_f32 || (per_sample ? !batch_outermost(md, ctx.batch) : !same_bytes(md, plain))) {
+  if (md.data.data_type != dnnl_f32 ||
+      (per_sample ? !batch_outermost(md, ctx.batch) : !same_bytes(md, plain))) {
     // bf16, or a layout whose order is not NCHW's (the draws are indexed in NCHW order,
     // codegen/dropout.hpp) or that interleaves images: the loop runs on a plain fp32 copy
     md = plain;
@@ -131,7 +132,8 @@ void build_random_mask(Context& ctx, const codegen::Op& op, bool per_sample) {
   const double p = op.layer.p;
   const auto scale = static_cast<float>(1.0 / (1.0 - p));
   auto mask = std::make_shared<std::vector<float>>(std::size_t(count / run));
-  const std::uint64_t seed = codegen::dropout::op_seed(ctx.options.dropout_seed, int(ctx.index(op)));
+  const std::uint64_t seed =
+      codegen::dropout::op_seed(ctx.options.dropout_seed, int(ctx.index(op)));
   const std::uint64_t* step = ctx.dropout_step.get();
   ctx.forward.push_back(Step{{}, {}, [=] {
                                const float* x = data(src);
@@ -141,7 +143,8 @@ void build_random_mask(Context& ctx, const codegen::Op& op, bool per_sample) {
                                const std::uint64_t s = *step;
 #pragma omp parallel for
                                for (std::int64_t k = 0; k < draws; ++k) {
-                                 m[k] = codegen::dropout::keep(seed, s, std::uint64_t(k), p) ? scale : 0.f;
+                                 m[k] = codegen::dropout::keep(seed, s, std::uint64_t(k), p) ? scale
+                                                                                             : 0.f;
                                }
                                apply_mask(x, y, m, count, run);
                              }});
@@ -207,8 +210,7 @@ void build_add(Context& ctx, const codegen::Op& op) {
   // with a ReLU post-op instead of a sum pass and an eltwise pass, the residual block's
   // ending). The sum itself is never materialised: the ReLU is differentiated from its
   // output, the fused result, and the sum's gradient goes to both summands.
-  const codegen::Op* relu =
-      ctx.training() ? ctx.fused_relu(op) : nullptr;
+  const codegen::Op* relu = ctx.training() ? ctx.fused_relu(op) : nullptr;
   if (relu != nullptr) {
     dnnl::post_ops po;
     po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);

@@ -23,8 +23,9 @@ void build_batch_norm(Context& ctx, const codegen::Op& op) {
   // A ReLU that alone reads the output is fused (fuse_norm_relu: one pass instead of two,
   // forward and backward); the BatchNorm's own output is then never materialised.
   // In inference the folded program says (codegen::Fusion), in training the plan does.
-  const codegen::Op* relu = !ctx.training() ? (op.fusion.activated ? &ctx.ops[ctx.index(op) + 1] : nullptr)
-                                            : ctx.fused_relu(op);
+  const codegen::Op* relu = !ctx.training()
+                                ? (op.fusion.activated ? &ctx.ops[ctx.index(op) + 1] : nullptr)
+                                : ctx.fused_relu(op);
   normalization_flags flags = normalization_flags::use_scale | normalization_flags::use_shift;
   if (relu != nullptr) flags = flags | normalization_flags::fuse_norm_relu;
   const int result = relu != nullptr ? relu->output : out;

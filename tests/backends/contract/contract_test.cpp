@@ -45,12 +45,14 @@ std::string unavailable<cudnn::Executable>() {
 #endif
 
 // A small classifier: 3x6x6 images, 5 classes.
-struct Small final : Net<Input<Shape{3, 6, 6}>, Seq<Conv3x3<4>, ReLU, GlobalAvgPool, Flatten, Linear<5>>, 5> {};
+struct Small final
+    : Net<Input<Shape{3, 6, 6}>, Seq<Conv3x3<4>, ReLU, GlobalAvgPool, Flatten, Linear<5>>, 5> {};
 // Dropout on a vector, the way every zoo net has it.
 struct Drop final : Net<Input<Shape{64, 1, 1}>, Seq<Flatten, Dropout<0.4>>> {};
 
 template <class E>
-E make(const codegen::ProgramView& program, int batch, codegen::Mode mode, const typename E::Options& options = {}) {
+E make(const codegen::ProgramView& program, int batch, codegen::Mode mode,
+       const typename E::Options& options = {}) {
   return E(program, batch, mode, options);
 }
 
@@ -77,14 +79,16 @@ void labels_are_checked_alike() {
     e.softmax_cross_entropy(one);
     ADD_FAILURE() << "one label for a batch of two was taken";
   } catch (const std::invalid_argument& x) {
-    EXPECT_NE(std::string(x.what()).find("expected 2 labels, got 1"), std::string::npos) << x.what();
+    EXPECT_NE(std::string(x.what()).find("expected 2 labels, got 1"), std::string::npos)
+        << x.what();
   }
   const std::array<int, 2> outside{1, 5};
   try {
     e.softmax_cross_entropy(outside);
     ADD_FAILURE() << "label 5 of 5 classes was taken";
   } catch (const std::out_of_range& x) {
-    EXPECT_NE(std::string(x.what()).find("label 5 of image 1 is outside [0, 5)"), std::string::npos) << x.what();
+    EXPECT_NE(std::string(x.what()).find("label 5 of image 1 is outside [0, 5)"), std::string::npos)
+        << x.what();
   }
 }
 
@@ -113,7 +117,8 @@ void loss_and_its_gradient_are_the_host_definition() {
   ASSERT_EQ(h.size(), from_loss.size());
   double norm = 0;
   for (std::size_t i = 0; i < h.size(); ++i) {
-    EXPECT_NEAR(h[i], from_loss[i], 1e-5f * std::max(1.f, std::abs(from_loss[i]))) << "gradient " << i;
+    EXPECT_NEAR(h[i], from_loss[i], 1e-5f * std::max(1.f, std::abs(from_loss[i])))
+        << "gradient " << i;
     norm += double(h[i]) * h[i];
   }
   EXPECT_GT(norm, 0.0);
@@ -146,12 +151,12 @@ void run(void (*test)()) {
 
 // One suite per backend, the same cases: OneDnn.* (cpu) and CuDnn.* (gpu; skipped with the
 // reason where no GPU is).
-#define ARCHETYPE_CONTRACT_TESTS(Suite, E)                                                      \
-  TEST(Suite, ModelsTheBackendConcept) { run<E>(models_the_backend_concept<E>); }               \
-  TEST(Suite, LabelsAreCheckedAlike) { run<E>(labels_are_checked_alike<E>); }                   \
-  TEST(Suite, LossAndItsGradientAreTheHostDefinition) {                                         \
-    run<E>(loss_and_its_gradient_are_the_host_definition<E>);                                   \
-  }                                                                                             \
+#define ARCHETYPE_CONTRACT_TESTS(Suite, E)                                        \
+  TEST(Suite, ModelsTheBackendConcept) { run<E>(models_the_backend_concept<E>); } \
+  TEST(Suite, LabelsAreCheckedAlike) { run<E>(labels_are_checked_alike<E>); }     \
+  TEST(Suite, LossAndItsGradientAreTheHostDefinition) {                           \
+    run<E>(loss_and_its_gradient_are_the_host_definition<E>);                     \
+  }                                                                               \
   TEST(Suite, DropoutMasksAreTheSharedDraws) { run<E>(dropout_masks_are_the_shared_draws<E>); }
 
 ARCHETYPE_CONTRACT_TESTS(OneDnn, onednn::Executable)

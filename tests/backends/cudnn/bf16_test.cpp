@@ -1,11 +1,11 @@
-// gpu.bf16.*: the cuDNN backend's bf16 mixed precision (Options::precision bf16) against its own fp32
-// path on the same weights and images. bf16 keeps 8 bits of mantissa, so the two differ by
+// gpu.bf16.*: the cuDNN backend's bf16 mixed precision (Options::precision bf16) against its own
+// fp32 path on the same weights and images. bf16 keeps 8 bits of mantissa, so the two differ by
 // rounding: about 2^-8 relative per op, growing with depth. The bounds below are loose enough
 // for that (each test prints what it measured) and far below what a wrong kernel, a missing
 // cast or a gradient that never reaches the fp32 block gives (differences of order 1). Every
 // op kind the backend runs in bf16 is in one of the nets. Skips without a GPU (gpu_main.cpp).
-#include <archetype/architectures/registry.hpp>
 #include <archetype/archetype.hpp>
+#include <archetype/architectures/registry.hpp>
 #include <archetype/backends/cudnn/executable.hpp>
 #include <archetype/codegen/program.hpp>
 
@@ -24,9 +24,9 @@
 namespace archetype::cudnn {
 namespace {
 
-constexpr double logits_bound = 5e-2;     // relative L2
-constexpr double gradient_bound = 1e-1;   // relative L2, per op's parameter block and the input's
-constexpr double statistics_bound = 2e-2; // relative L2 of the running statistics after a step
+constexpr double logits_bound = 5e-2;      // relative L2
+constexpr double gradient_bound = 1e-1;    // relative L2, per op's parameter block and the input's
+constexpr double statistics_bound = 2e-2;  // relative L2 of the running statistics after a step
 
 using testing_data::Data;
 using testing_data::make_data;
@@ -37,30 +37,33 @@ using Composite = Net<Input<Shape{3, 8, 8}>,
                       Seq<Conv3x3<4>, BatchNorm, ReLU,
                           Residual<Seq<Conv3x3<6, 2>, BatchNorm, ReLU, Conv3x3<6>, BatchNorm>,
                                    Seq<Conv1x1<6, 2>, BatchNorm>, ReLU>,
-                          Concat<Conv1x1<3>, Seq<Conv3x3<2>, BatchNorm, ReLU, Conv3x3<3>>>, BatchNorm, ReLU,
-                          GlobalAvgPool, Linear<5>>,
+                          Concat<Conv1x1<3>, Seq<Conv3x3<2>, BatchNorm, ReLU, Conv3x3<3>>>,
+                          BatchNorm, ReLU, GlobalAvgPool, Linear<5>>,
                       5>;
 // Resize, a strided convolution with bias, LRN, max pooling, adaptive average pooling, a
 // Linear on a 3x3 map (the flatten order matters), Dropout (off: Options::dropout false).
-using AlexNetLike = Net<Input<Shape{2, 5, 5}>,
-                        Seq<Resize<9, 9>, Conv<4, 3, 2, 1, 1, true>, ReLU, LocalResponseNorm<5, 0.1, 0.75, 2.0>,
-                            MaxPool<3, 2>, Conv3x3<6, 1, true>, ReLU, AdaptiveAvgPool<3>, Flatten, Dropout<0.5>,
-                            Linear<4>>,
-                        4>;
+using AlexNetLike =
+    Net<Input<Shape{2, 5, 5}>,
+        Seq<Resize<9, 9>, Conv<4, 3, 2, 1, 1, true>, ReLU, LocalResponseNorm<5, 0.1, 0.75, 2.0>,
+            MaxPool<3, 2>, Conv3x3<6, 1, true>, ReLU, AdaptiveAvgPool<3>, Flatten, Dropout<0.5>,
+            Linear<4>>,
+        4>;
 // ReLU6, SiLU, a depthwise convolution, squeeze-and-excitation (Scale, Sigmoid), average
 // pooling, stochastic depth (off), a Sigmoid head.
-using Mobile = Net<Input<Shape{8, 4, 4}>,
-                   Seq<Conv1x1<8>, BatchNorm, ReLU6,
-                       Residual<Seq<Conv1x1<16>, BatchNorm, SiLU, DepthwiseConv<16, 3>, BatchNorm, SiLU,
-                                    SqueezeExcitation<16, 4, SiLU>, Conv1x1<8>, BatchNorm, StochasticDepth<0.1>>>,
-                       AvgPool<2>, GlobalAvgPool, Flatten, Linear<5>, Sigmoid>,
-                   5>;
+using Mobile = Net<
+    Input<Shape{8, 4, 4}>,
+    Seq<Conv1x1<8>, BatchNorm, ReLU6,
+        Residual<Seq<Conv1x1<16>, BatchNorm, SiLU, DepthwiseConv<16, 3>, BatchNorm, SiLU,
+                     SqueezeExcitation<16, 4, SiLU>, Conv1x1<8>, BatchNorm, StochasticDepth<0.1>>>,
+        AvgPool<2>, GlobalAvgPool, Flatten, Linear<5>, Sigmoid>,
+    5>;
 
 struct Case {
   std::string name;
   codegen::ProgramView program;
   int batch;
-  bool channels_last;  ///< what Options::channels_last gives (AlexNetLike's LRN and Resize keep NCHW)
+  bool channels_last;  ///< what Options::channels_last gives (AlexNetLike's LRN and Resize keep
+                       ///< NCHW)
 };
 
 // Names the case in test listings (instead of its bytes).
@@ -72,7 +75,8 @@ std::vector<Case> cases() {
                       {"alexnet_like", codegen::program_v<AlexNetLike>.view(), 3, false},
                       {"mobile", codegen::program_v<Mobile>.view(), 4, true}};
   // ResNet-20: 19 convolutions deep, option-A shortcuts (ZeroPadShortcut).
-  if (const ModelEntry* m = find_model("resnet20")) c.push_back({"resnet20", m->native.program, 8, true});
+  if (const ModelEntry* m = find_model("resnet20"))
+    c.push_back({"resnet20", m->native.program, 8, true});
   return c;
 }
 
@@ -90,13 +94,14 @@ double relative_l2(std::span<const float> a, std::span<const float> b, double fl
   return std::sqrt(d) / std::max(norm(b), floor);
 }
 
-Executable make(const Case& c, Mode mode, bool bf16, const Data& d, bool graph = true, bool channels_last = true,
-                bool fuse = true) {
+Executable make(const Case& c, Mode mode, bool bf16, const Data& d, bool graph = true,
+                bool channels_last = true, bool fuse = true) {
   Options o;
   o.precision = bf16 ? codegen::Precision::bf16 : codegen::Precision::f32;
   o.channels_last = channels_last;
   o.fuse_batch_norm_relu = fuse;
-  o.dropout = false;  // Dropout and StochasticDepth as the identity: both sides compute the same function
+  o.dropout =
+      false;  // Dropout and StochasticDepth as the identity: both sides compute the same function
   o.deterministic = true;
   o.cuda_graph = graph;
   Executable e(c.program, c.batch, mode, o);
@@ -121,14 +126,16 @@ TEST_P(NearFp32, ForwardBackwardAndInference) {
   const std::span<const float> y16 = b16.forward(d.images);
   const double logits = relative_l2(y16, logits32);
   EXPECT_LT(logits, logits_bound) << c.name << ": training logits";
-  const float loss32 = f32.softmax_cross_entropy(d.labels), loss16 = b16.softmax_cross_entropy(d.labels);
+  const float loss32 = f32.softmax_cross_entropy(d.labels),
+              loss16 = b16.softmax_cross_entropy(d.labels);
   EXPECT_NEAR(loss16, loss32, 0.05 * std::abs(loss32) + 1e-3) << c.name << ": loss";
 
   f32.backward();
   b16.backward();
   const std::vector<float> g32(f32.gradients().begin(), f32.gradients().end());
   const std::vector<float> g16(b16.gradients().begin(), b16.gradients().end());
-  const double floor = 1e-3 * norm(g32);  // a block whose gradient is ~0 is measured against the whole
+  const double floor =
+      1e-3 * norm(g32);  // a block whose gradient is ~0 is measured against the whole
   double worst = 0;
   std::string worst_op;
   for (const codegen::Op& op : c.program.ops) {
@@ -170,9 +177,12 @@ TEST_P(NearFp32, ForwardBackwardAndInference) {
   const std::vector<float> inference32(z32.begin(), z32.end());
   const double inference = relative_l2(i16.forward(d.images), inference32);
   EXPECT_LT(inference, logits_bound) << c.name << ": inference logits";
-  std::printf("[bf16] %-13s relative L2 to fp32: logits %.2e, loss %.5f vs %.5f, worst parameter gradient %.2e (%s), "
-              "input gradient %.2e, running statistics %.2e, inference logits %.2e\n",
-              c.name.c_str(), logits, double(loss16), double(loss32), worst, worst_op.c_str(), dx, stats, inference);
+  std::printf(
+      "[bf16] %-13s relative L2 to fp32: logits %.2e, loss %.5f vs %.5f, worst parameter gradient "
+      "%.2e (%s), "
+      "input gradient %.2e, running statistics %.2e, inference logits %.2e\n",
+      c.name.c_str(), logits, double(loss16), double(loss32), worst, worst_op.c_str(), dx, stats,
+      inference);
 }
 
 /// One training forward, loss and backward on two executables of the same program and
@@ -212,10 +222,13 @@ TEST_P(NearFp32, ChannelsLastMatchesNchw) {
   const StepDifference r = one_step(cl, nchw, d);
   EXPECT_LT(r.logits, logits_bound / 2) << c.name << ": logits";
   EXPECT_LT(r.gradients, gradient_bound / 2) << c.name << ": parameter gradients";
-  EXPECT_LT(r.input, gradient_bound / 2) << c.name << ": input gradient (NHWC on the device, NCHW out)";
-  std::printf("[bf16] %-13s channels-last vs NCHW, relative L2: logits %.2e, parameter gradients %.2e, input "
-              "gradient %.2e\n",
-              c.name.c_str(), r.logits, r.gradients, r.input);
+  EXPECT_LT(r.input, gradient_bound / 2)
+      << c.name << ": input gradient (NHWC on the device, NCHW out)";
+  std::printf(
+      "[bf16] %-13s channels-last vs NCHW, relative L2: logits %.2e, parameter gradients %.2e, "
+      "input "
+      "gradient %.2e\n",
+      c.name.c_str(), r.logits, r.gradients, r.input);
 }
 
 // BatchNorm + ReLU fused against the two ops apart: ReLU commutes with bf16 rounding and the
@@ -229,9 +242,11 @@ TEST_P(NearFp32, FusedBatchNormReluMatchesUnfused) {
   EXPECT_LT(r.logits, 5e-3) << c.name << ": logits";
   EXPECT_LT(r.gradients, 1e-2) << c.name << ": parameter gradients";
   EXPECT_LT(r.statistics, 5e-3) << c.name << ": running statistics";
-  std::printf("[bf16] %-13s BatchNorm+ReLU fused vs apart, relative L2: logits %.2e, parameter gradients %.2e, "
-              "running statistics %.2e\n",
-              c.name.c_str(), r.logits, r.gradients, r.statistics);
+  std::printf(
+      "[bf16] %-13s BatchNorm+ReLU fused vs apart, relative L2: logits %.2e, parameter gradients "
+      "%.2e, "
+      "running statistics %.2e\n",
+      c.name.c_str(), r.logits, r.gradients, r.statistics);
 }
 
 INSTANTIATE_TEST_SUITE_P(Nets, NearFp32, testing::ValuesIn(cases()),
@@ -246,10 +261,12 @@ TEST(Bf16, ParametersStayFp32) {
   Executable e = make(c, Mode::training, true, d);
   e.train_step(d.images, d.labels, 0.0);
   const std::span<const float> p = e.parameters();
-  EXPECT_TRUE(std::equal(p.begin(), p.end(), d.params.begin())) << "a step at lr 0 changed the fp32 parameters";
+  EXPECT_TRUE(std::equal(p.begin(), p.end(), d.params.begin()))
+      << "a step at lr 0 changed the fp32 parameters";
   e.train_step(d.images, d.labels, 0.05);
   const std::span<const float> q = e.parameters();
-  EXPECT_FALSE(std::equal(q.begin(), q.end(), d.params.begin())) << "a step at lr 0.05 changed nothing";
+  EXPECT_FALSE(std::equal(q.begin(), q.end(), d.params.begin()))
+      << "a step at lr 0.05 changed nothing";
 }
 
 // The captured graph replays the eager bf16 step bit for bit (deterministic algorithms; the
@@ -290,9 +307,10 @@ TEST(Bf16, TrainingFollowsFp32) {
     }
     EXPECT_TRUE(std::isfinite(last16)) << c.name;
     EXPECT_LT(last16, first) << c.name << ": bf16 training did not lower the loss";
-    EXPECT_NEAR(last16, last32, 0.15 * first) << c.name << ": fp32 went from " << first << " to " << last32;
-    std::printf("[bf16] %-13s loss over 40 steps on one batch: %.4f -> %.4f (fp32: %.4f)\n", c.name.c_str(),
-                double(first), double(last16), double(last32));
+    EXPECT_NEAR(last16, last32, 0.15 * first)
+        << c.name << ": fp32 went from " << first << " to " << last32;
+    std::printf("[bf16] %-13s loss over 40 steps on one batch: %.4f -> %.4f (fp32: %.4f)\n",
+                c.name.c_str(), double(first), double(last16), double(last32));
   }
 }
 

@@ -23,12 +23,15 @@ using testing_data::Data;
 using testing_data::Small;
 constexpr int batch = 4;
 
-Data make_data(const codegen::ProgramView& program) { return testing_data::make_data(program, batch); }
+Data make_data(const codegen::ProgramView& program) {
+  return testing_data::make_data(program, batch);
+}
 
 double max_relative(std::span<const float> a, std::span<const float> b) {
   double m = a.size() == b.size() ? 0.0 : 1e300;
   for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
-    m = std::max(m, std::abs(double(a[i]) - double(b[i])) / std::max(1e-30, std::abs(double(b[i]))));
+    m = std::max(m,
+                 std::abs(double(a[i]) - double(b[i])) / std::max(1e-30, std::abs(double(b[i]))));
   }
   return m;
 }
@@ -36,7 +39,8 @@ double max_relative(std::span<const float> a, std::span<const float> b) {
 // The device update equals runtime::Optimizer on the same gradients: same float operations
 // in the same order, no fused multiply-adds (kernels.cu), so the same bits are expected; the
 // assertion leaves one rounding of room.
-void expect_optimizer_matches(const OptimizerOptions& device, runtime::Optimizer host, const char* name) {
+void expect_optimizer_matches(const OptimizerOptions& device, runtime::Optimizer host,
+                              const char* name) {
   const codegen::ProgramView program = codegen::program_v<Small>.view();
   const Data d = make_data(program);
   Options options;
@@ -56,8 +60,10 @@ void expect_optimizer_matches(const OptimizerOptions& device, runtime::Optimizer
   }
   EXPECT_EQ(exe.optimizer_steps(), 3);
   EXPECT_LE(worst, 2e-7) << name << ": the device update differs from runtime::Optimizer";
-  std::printf("[cudnn] optimizer %-14s max relative difference from runtime::Optimizer after 3 steps: %.2e\n", name,
-              worst);
+  std::printf(
+      "[cudnn] optimizer %-14s max relative difference from runtime::Optimizer after 3 steps: "
+      "%.2e\n",
+      name, worst);
 }
 
 TEST(Optimizer, SgdMomentumWeightDecay) {
@@ -102,7 +108,8 @@ TEST(CudaGraph, ReplayEqualsEagerSteps) {
   eager_options.cuda_graph = false;
   Executable eager(program, batch, Mode::training, eager_options);
   Executable graph(program, batch, Mode::training, graph_options);
-  for (Executable* e : {&eager, &graph}) std::copy(d.params.begin(), d.params.end(), e->parameters().begin());
+  for (Executable* e : {&eager, &graph})
+    std::copy(d.params.begin(), d.params.end(), e->parameters().begin());
   for (int step = 0; step < 4; ++step) {
     const auto a = eager.train_step(d.images, d.labels, 0.05);
     const std::vector<float> logits_a(a.logits.begin(), a.logits.end());
@@ -125,7 +132,8 @@ TEST(TrainStep, EqualsItsParts) {
   options.deterministic = true;
   Executable whole(program, batch, Mode::training, options);
   Executable parts(program, batch, Mode::training, options);
-  for (Executable* e : {&whole, &parts}) std::copy(d.params.begin(), d.params.end(), e->parameters().begin());
+  for (Executable* e : {&whole, &parts})
+    std::copy(d.params.begin(), d.params.end(), e->parameters().begin());
   const float loss = whole.train_step(d.images, d.labels, 0.1).loss;
   parts.forward(d.images);
   EXPECT_EQ(parts.softmax_cross_entropy(d.labels), loss);

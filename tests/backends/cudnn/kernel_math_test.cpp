@@ -25,8 +25,12 @@ namespace {
 constexpr int images = 3, channels = 5;
 constexpr std::int64_t pixels = 7, count = images * channels * pixels;
 
-std::int64_t nchw(std::int64_t n, std::int64_t c, std::int64_t k) { return (n * channels + c) * pixels + k; }
-std::int64_t nhwc(std::int64_t n, std::int64_t c, std::int64_t k) { return (n * pixels + k) * channels + c; }
+std::int64_t nchw(std::int64_t n, std::int64_t c, std::int64_t k) {
+  return (n * channels + c) * pixels + k;
+}
+std::int64_t nhwc(std::int64_t n, std::int64_t c, std::int64_t k) {
+  return (n * pixels + k) * channels + c;
+}
 
 TEST(Layout, AtIsTheDefinitionAndSplitItsInverse) {
   for (const bool cl : {false, true}) {
@@ -62,7 +66,8 @@ TEST(Layout, ChannelElementWalksOneChannel) {
   }
 }
 
-// transpose_cast_kernel's rule: dst[i] = src[at(!to_nhwc, plane, k)] with (plane, k) = split(to_nhwc, i).
+// transpose_cast_kernel's rule: dst[i] = src[at(!to_nhwc, plane, k)] with (plane, k) =
+// split(to_nhwc, i).
 std::vector<int> transpose(const std::vector<int>& src, bool to_nhwc) {
   std::vector<int> dst(src.size());
   for (std::int64_t i = 0; i < count; ++i) {
@@ -79,7 +84,8 @@ TEST(Layout, TransposeMovesEveryElementToItsChannelsLastPlace) {
   const std::vector<int> cl = transpose(source, true);
   for (std::int64_t n = 0; n < images; ++n) {
     for (std::int64_t c = 0; c < channels; ++c) {
-      for (std::int64_t k = 0; k < pixels; ++k) EXPECT_EQ(cl[std::size_t(nhwc(n, c, k))], int(nchw(n, c, k)));
+      for (std::int64_t k = 0; k < pixels; ++k)
+        EXPECT_EQ(cl[std::size_t(nhwc(n, c, k))], int(nchw(n, c, k)));
     }
   }
   EXPECT_EQ(transpose(cl, false), source) << "and back";
@@ -102,7 +108,8 @@ TEST(Bf16, RoundsToNearestEvenAndKeepsSpecials) {
   EXPECT_EQ(to_float(to_bf16(3.4e38f)), INFINITY) << "beyond bf16's largest finite value";
   std::mt19937_64 rng(3);
   std::uniform_real_distribution<float> u(-100.f, 100.f);
-  for (int i = 0; i < 1000; ++i) {  // half a unit in the last of 8 significant bits: at most 2^-8 relative
+  for (int i = 0; i < 1000;
+       ++i) {  // half a unit in the last of 8 significant bits: at most 2^-8 relative
     const float v = u(rng);
     EXPECT_LE(std::abs(to_float(to_bf16(v)) - v), std::abs(v) * 0x1p-8f) << v;
   }
@@ -112,10 +119,10 @@ TEST(Bf16, RoundsToNearestEvenAndKeepsSpecials) {
 
 constexpr double eps = 1e-5, momentum = 0.1;
 
-/// The plain definition, in double, on logical (n, c, k) indices: y = (x - mean) / sqrt(var + eps) g + b,
-/// then max(y, 0) with `relu`; the loss is sum w y.
-double reference_loss(const std::vector<double>& x, const std::vector<double>& gamma, const std::vector<double>& beta,
-                      const std::vector<double>& w, bool relu) {
+/// The plain definition, in double, on logical (n, c, k) indices: y = (x - mean) / sqrt(var + eps)
+/// g + b, then max(y, 0) with `relu`; the loss is sum w y.
+double reference_loss(const std::vector<double>& x, const std::vector<double>& gamma,
+                      const std::vector<double>& beta, const std::vector<double>& w, bool relu) {
   double loss = 0;
   const double m = double(images * pixels);
   for (int c = 0; c < channels; ++c) {
@@ -129,7 +136,8 @@ double reference_loss(const std::vector<double>& x, const std::vector<double>& g
     for (int n = 0; n < images; ++n) {
       for (int k = 0; k < pixels; ++k) {
         const std::size_t i = std::size_t(nchw(n, c, k));
-        const double y = (x[i] - mean) / std::sqrt(var + eps) * gamma[std::size_t(c)] + beta[std::size_t(c)];
+        const double y =
+            (x[i] - mean) / std::sqrt(var + eps) * gamma[std::size_t(c)] + beta[std::size_t(c)];
         loss += w[i] * (relu ? std::max(y, 0.0) : y);
       }
     }
@@ -143,8 +151,9 @@ struct HostBatchNorm {
 
 /// What kernels.cu computes, step by step (sums per channel, statistics, normalise; sums of dy
 /// and dy (x - mean), gradients, dx), on memory in the given layout.
-HostBatchNorm kernel_math(bool cl, bool relu, const std::vector<float>& x, const std::vector<float>& dy,
-                          const std::vector<float>& gamma, const std::vector<float>& beta) {
+HostBatchNorm kernel_math(bool cl, bool relu, const std::vector<float>& x,
+                          const std::vector<float>& dy, const std::vector<float>& gamma,
+                          const std::vector<float>& beta) {
   HostBatchNorm r;
   r.y.resize(x.size());
   r.dx.resize(x.size());
@@ -162,8 +171,8 @@ HostBatchNorm kernel_math(bool cl, bool relu, const std::vector<float>& x, const
     double d1 = 0, d2 = 0;
     for (std::int64_t j = 0; j < images * pixels; ++j) {
       const auto i = std::size_t(channel_element(cl, channels, pixels, c, j));
-      const float y = batch_norm::normalize(x[i], float(st.mean), float(st.inverse_std), gamma[std::size_t(c)],
-                                            beta[std::size_t(c)]);
+      const float y = batch_norm::normalize(x[i], float(st.mean), float(st.inverse_std),
+                                            gamma[std::size_t(c)], beta[std::size_t(c)]);
       r.y[i] = relu ? batch_norm::relu(y) : y;
       const float g = relu ? batch_norm::through_relu(dy[i], r.y[i]) : dy[i];
       d1 += g;
@@ -175,8 +184,8 @@ HostBatchNorm kernel_math(bool cl, bool relu, const std::vector<float>& x, const
     for (std::int64_t j = 0; j < images * pixels; ++j) {
       const auto i = std::size_t(channel_element(cl, channels, pixels, c, j));
       const float gy = relu ? batch_norm::through_relu(dy[i], r.y[i]) : dy[i];
-      r.dx[i] = batch_norm::input_gradient(gy, x[i], float(st.mean), float(st.inverse_std), gamma[std::size_t(c)],
-                                           float(g.mean_dy), float(g.slope));
+      r.dx[i] = batch_norm::input_gradient(gy, x[i], float(st.mean), float(st.inverse_std),
+                                           gamma[std::size_t(c)], float(g.mean_dy), float(g.slope));
     }
   }
   return r;
@@ -189,8 +198,10 @@ TEST_P(BatchNormMath, ForwardRunningStatisticsAndGradientsMatchTheDefinition) {
   std::mt19937_64 rng(7);
   std::uniform_real_distribution<double> u(-1.0, 1.0);
   std::vector<double> x(count), w(count), gamma(channels), beta(channels);
-  for (std::size_t i = 0; i < std::size_t(count); ++i) x[i] = 0.5 + u(rng) * (1 + double(i % channels)), w[i] = u(rng);
-  for (int c = 0; c < channels; ++c) gamma[std::size_t(c)] = 1 + 0.3 * u(rng), beta[std::size_t(c)] = u(rng);
+  for (std::size_t i = 0; i < std::size_t(count); ++i)
+    x[i] = 0.5 + u(rng) * (1 + double(i % channels)), w[i] = u(rng);
+  for (int c = 0; c < channels; ++c)
+    gamma[std::size_t(c)] = 1 + 0.3 * u(rng), beta[std::size_t(c)] = u(rng);
 
   // Finite differences of sum w y, the loss whose dy is w.
   const double h = 1e-4;
@@ -205,7 +216,8 @@ TEST_P(BatchNormMath, ForwardRunningStatisticsAndGradientsMatchTheDefinition) {
     return (up - down) / (2 * h);
   };
   for (std::size_t i = 0; i < std::size_t(count); ++i) fd_x[i] = central(x[i]);
-  for (std::size_t c = 0; c < std::size_t(channels); ++c) fd_gamma[c] = central(gamma[c]), fd_beta[c] = central(beta[c]);
+  for (std::size_t c = 0; c < std::size_t(channels); ++c)
+    fd_gamma[c] = central(gamma[c]), fd_beta[c] = central(beta[c]);
 
   const std::vector<float> gf(gamma.begin(), gamma.end()), bf(beta.begin(), beta.end());
   for (const bool cl : {false, true}) {
@@ -223,22 +235,26 @@ TEST_P(BatchNormMath, ForwardRunningStatisticsAndGradientsMatchTheDefinition) {
     const HostBatchNorm r = kernel_math(cl, relu, xm, wm, gf, bf);
     double loss = 0;
     for (std::size_t i = 0; i < std::size_t(count); ++i) loss += double(wm[i]) * r.y[i];
-    EXPECT_NEAR(loss, reference_loss(x, gamma, beta, w, relu), 1e-4) << (cl ? "NHWC" : "NCHW") << ": forward";
+    EXPECT_NEAR(loss, reference_loss(x, gamma, beta, w, relu), 1e-4)
+        << (cl ? "NHWC" : "NCHW") << ": forward";
     if (relu) {
-      EXPECT_GT(std::count(r.y.begin(), r.y.end(), 0.f), count / 4) << "the ReLU clips a good share";
+      EXPECT_GT(std::count(r.y.begin(), r.y.end(), 0.f), count / 4)
+          << "the ReLU clips a good share";
     }
     for (int n = 0; n < images; ++n) {
       for (int c = 0; c < channels; ++c) {
         for (int k = 0; k < pixels; ++k) {
           const double want = fd_x[std::size_t(nchw(n, c, k))];
-          EXPECT_NEAR(r.dx[std::size_t(at(cl, channels, n * channels + c, pixels, k))], want, 1e-3 * (1 + std::abs(want)))
+          EXPECT_NEAR(r.dx[std::size_t(at(cl, channels, n * channels + c, pixels, k))], want,
+                      1e-3 * (1 + std::abs(want)))
               << (cl ? "NHWC" : "NCHW") << " dx at n " << n << " c " << c << " k " << k;
         }
       }
     }
     for (int c = 0; c < channels; ++c) {
       const auto cc = std::size_t(c);
-      EXPECT_NEAR(r.dgamma[cc], fd_gamma[cc], 1e-3 * (1 + std::abs(fd_gamma[cc]))) << "dgamma " << c;
+      EXPECT_NEAR(r.dgamma[cc], fd_gamma[cc], 1e-3 * (1 + std::abs(fd_gamma[cc])))
+          << "dgamma " << c;
       EXPECT_NEAR(r.dbeta[cc], fd_beta[cc], 1e-3 * (1 + std::abs(fd_beta[cc]))) << "dbeta " << c;
       // Running statistics from 0 and 1: 0.1 mean and 0.9 + 0.1 unbiased variance.
       double mean = 0, var = 0;
@@ -256,7 +272,9 @@ TEST_P(BatchNormMath, ForwardRunningStatisticsAndGradientsMatchTheDefinition) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Relu, BatchNormMath, testing::Bool(),
-                         [](const testing::TestParamInfo<bool>& i) { return i.param ? "absorbed" : "none"; });
+                         [](const testing::TestParamInfo<bool>& i) {
+                           return i.param ? "absorbed" : "none";
+                         });
 
 }  // namespace
 }  // namespace archetype::cudnn::layout

@@ -47,7 +47,9 @@ inline constexpr double weight_decay = 5e-4;
 inline constexpr const char* models[] = {"lenet5", "resnet20", "resnet18_cifar", "vgg16_cifar"};
 
 /// Every stride-th parameter is kept in the files: at most 65536 (+1) values per model.
-inline std::int64_t stride(std::int64_t params) { return std::max<std::int64_t>(1, params / 65536); }
+inline std::int64_t stride(std::int64_t params) {
+  return std::max<std::int64_t>(1, params / 65536);
+}
 
 /// splitmix64: the same 64-bit stream everywhere.
 struct Stream {
@@ -70,10 +72,12 @@ inline void initial_parameters(const codegen::ProgramView& program, std::vector<
   for (const codegen::Op& op : program.ops) {
     const LayerRow& L = op.layer;
     if (L.op == LayerKind::conv || L.op == LayerKind::linear) {
-      const std::int64_t fan_in = L.op == LayerKind::conv ? std::int64_t{L.in.c / L.groups} * L.kernel_h * L.kernel_w
-                                                          : L.in.elements();
+      const std::int64_t fan_in = L.op == LayerKind::conv
+                                      ? std::int64_t{L.in.c / L.groups} * L.kernel_h * L.kernel_w
+                                      : L.in.elements();
       const float bound = float(1.0 / std::sqrt(double(fan_in)));
-      for (std::int64_t i = 0; i < L.params; ++i) params[std::size_t(op.param_offset + i)] = s.uniform(bound);
+      for (std::int64_t i = 0; i < L.params; ++i)
+        params[std::size_t(op.param_offset + i)] = s.uniform(bound);
     } else if (L.op == LayerKind::batch_norm) {
       for (int c = 0; c < L.in.c; ++c) {
         params[std::size_t(op.param_offset + c)] = 1.f;
@@ -85,7 +89,8 @@ inline void initial_parameters(const codegen::ProgramView& program, std::vector<
 
 inline std::vector<float> input(const codegen::ProgramView& program, std::uint64_t seed) {
   Stream s{seed ^ 0xdeadbeefULL};
-  std::vector<float> x(std::size_t(batch * program.tensors[std::size_t(program.input)].shape.elements()));
+  std::vector<float> x(
+      std::size_t(batch * program.tensors[std::size_t(program.input)].shape.elements()));
   for (float& v : x) v = s.uniform(1.f);
   return x;
 }
@@ -112,14 +117,15 @@ inline void write(const std::filesystem::path& path, const std::vector<float>& v
 inline std::vector<float> read(const std::filesystem::path& path, std::size_t count) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    throw std::runtime_error(path.string() +
-                             ": cannot open (generate the fixtures with archetype_gpu_parity_fixtures on a machine "
-                             "with oneDNN, see docs/cudnn.md)");
+    throw std::runtime_error(
+        path.string() +
+        ": cannot open (generate the fixtures with archetype_gpu_parity_fixtures on a machine "
+        "with oneDNN, see docs/cudnn.md)");
   }
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (bytes.size() != count * sizeof(float)) {
-    throw std::runtime_error(path.string() + ": " + std::to_string(bytes.size()) + " bytes, expected " +
-                             std::to_string(count * sizeof(float)));
+    throw std::runtime_error(path.string() + ": " + std::to_string(bytes.size()) +
+                             " bytes, expected " + std::to_string(count * sizeof(float)));
   }
   std::vector<float> v(count);
   std::memcpy(v.data(), bytes.data(), bytes.size());

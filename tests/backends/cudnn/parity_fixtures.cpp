@@ -1,6 +1,7 @@
 // archetype_gpu_parity_fixtures DIR: runs the parity protocol (parity_common.hpp) on the
 // oneDNN backend for every parity model and writes the fixtures gpu.parity compares the
-// cuDNN backend with. Built where oneDNN is; run at build time (tests/backends/cudnn/CMakeLists.txt).
+// cuDNN backend with. Built where oneDNN is; run at build time
+// (tests/backends/cudnn/CMakeLists.txt).
 #include "parity_common.hpp"
 
 #include <archetype/architectures/registry.hpp>
@@ -23,7 +24,8 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(dir);
     for (const char* name : gpu_parity::models) {
       const ModelEntry* model = find_model(name);
-      if (model == nullptr) throw std::runtime_error(std::string("no model ") + name + " in the registry");
+      if (model == nullptr)
+        throw std::runtime_error(std::string("no model ") + name + " in the registry");
       const codegen::ProgramView program = model->native.program;
       std::vector<float> params, buffers;
       gpu_parity::initial_parameters(program, params, buffers, gpu_parity::seed);
@@ -36,7 +38,8 @@ int main(int argc, char** argv) {
       onednn::Executable exe(program, gpu_parity::batch, onednn::Mode::training, options);
       std::copy(params.begin(), params.end(), exe.parameters().begin());
       std::copy(buffers.begin(), buffers.end(), exe.buffers().begin());
-      auto sgd = runtime::Optimizer::sgd(params.size(), {gpu_parity::momentum, false, gpu_parity::weight_decay});
+      auto sgd = runtime::Optimizer::sgd(params.size(),
+                                         {gpu_parity::momentum, false, gpu_parity::weight_decay});
       std::vector<float> logits, losses, gradients;
       for (int step = 0; step < gpu_parity::steps; ++step) {
         const auto y = exe.forward(x);
@@ -52,9 +55,11 @@ int main(int argc, char** argv) {
       gpu_parity::write(dir / (std::string(name) + ".losses.f32"), losses);
       gpu_parity::write(dir / (std::string(name) + ".final.f32"), gpu_parity::sample(final_params));
       gpu_parity::write(dir / (std::string(name) + ".initial.f32"), gpu_parity::sample(params));
-      gpu_parity::write(dir / (std::string(name) + ".gradients.f32"), gpu_parity::sample(gradients));
+      gpu_parity::write(dir / (std::string(name) + ".gradients.f32"),
+                        gpu_parity::sample(gradients));
       gpu_parity::write(dir / (std::string(name) + ".buffers.f32"), final_buffers);
-      std::printf("%s: losses %.6f %.6f %.6f\n", name, double(losses[0]), double(losses[1]), double(losses[2]));
+      std::printf("%s: losses %.6f %.6f %.6f\n", name, double(losses[0]), double(losses[1]),
+                  double(losses[2]));
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "archetype_gpu_parity_fixtures: %s\n", e.what());

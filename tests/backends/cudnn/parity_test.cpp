@@ -42,7 +42,8 @@ std::filesystem::path fixtures() {
 
 /// max over i of |got - want| / (tolerance * max(|want|, scale(i))), <= 1 passes.
 template <class Scale>
-double worst(std::span<const float> got, std::span<const float> want, Scale scale, std::size_t& at) {
+double worst(std::span<const float> got, std::span<const float> want, Scale scale,
+             std::size_t& at) {
   double w = 0;
   for (std::size_t i = 0; i < want.size(); ++i) {
     const double d = std::abs(double(got[i]) - double(want[i]));
@@ -58,8 +59,8 @@ double worst(std::span<const float> got, std::span<const float> want, Scale scal
 
 /// Values grouped by op (block[i] is element i's op, or -1): per op, ||got - want|| / ||want||
 /// (0 for an op whose `want` is all zero and `got` equals it, infinite when only `got` is not).
-std::vector<double> relative_l2(std::span<const float> got, std::span<const float> want, const std::vector<int>& block,
-                                std::size_t ops) {
+std::vector<double> relative_l2(std::span<const float> got, std::span<const float> want,
+                                const std::vector<int>& block, std::size_t ops) {
   std::vector<double> diff(ops, 0.0), norm(ops, 0.0), out(ops, 0.0);
   for (std::size_t i = 0; i < want.size(); ++i) {
     if (block[i] < 0) continue;
@@ -89,7 +90,8 @@ void dump(const char* name, const char* what, std::span<const float> v) {
   const char* dir = std::getenv("ARCHETYPE_GPU_PARITY_OUT");
   if (dir == nullptr) return;
   std::filesystem::create_directories(dir);
-  write(std::filesystem::path(dir) / (std::string(name) + "." + what + ".f32"), std::vector<float>(v.begin(), v.end()));
+  write(std::filesystem::path(dir) / (std::string(name) + "." + what + ".f32"),
+        std::vector<float>(v.begin(), v.end()));
 }
 
 void check_model(const char* name) {
@@ -100,7 +102,9 @@ void check_model(const char* name) {
   const std::filesystem::path dir = fixtures();
   const std::int64_t k = stride(program.params);
   const std::size_t sampled = std::size_t((program.params + k - 1) / k);
-  const auto file = [&](const char* what) { return dir / (std::string(name) + "." + what + ".f32"); };
+  const auto file = [&](const char* what) {
+    return dir / (std::string(name) + "." + what + ".f32");
+  };
   const std::vector<float> want_logits = read(file("logits"), std::size_t(batch * classes));
   const std::vector<float> want_losses = read(file("losses"), steps);
   const std::vector<float> want_gradients = read(file("gradients"), sampled);
@@ -110,7 +114,8 @@ void check_model(const char* name) {
 
   std::vector<float> params, buffers;
   initial_parameters(program, params, buffers, seed);
-  ASSERT_EQ(sample(params), initial_sample) << name << ": the fixtures were made from other initial parameters";
+  ASSERT_EQ(sample(params), initial_sample)
+      << name << ": the fixtures were made from other initial parameters";
   const std::vector<float> x = input(program, seed);
   const std::vector<int> y = labels(classes);
 
@@ -145,32 +150,44 @@ void check_model(const char* name) {
   std::size_t at = 0;
   double logit_scale = 0;
   for (float v : want_logits) logit_scale = std::max(logit_scale, std::abs(double(v)));
-  const double e_logits = worst(logits, want_logits, [&](std::size_t) { return logit_scale; }, at);
-  EXPECT_LE(e_logits, 1.0) << name << " logit " << at << ": cuDNN " << logits[at] << ", oneDNN " << want_logits[at];
-  const double e_loss = std::abs(double(losses[0]) - want_losses[0]) / (tolerance * std::abs(double(want_losses[0])));
-  EXPECT_LE(e_loss, 1.0) << name << " loss of step 1: cuDNN " << losses[0] << ", oneDNN " << want_losses[0];
+  const double e_logits = worst(
+      logits, want_logits, [&](std::size_t) { return logit_scale; }, at);
+  EXPECT_LE(e_logits, 1.0) << name << " logit " << at << ": cuDNN " << logits[at] << ", oneDNN "
+                           << want_logits[at];
+  const double e_loss =
+      std::abs(double(losses[0]) - want_losses[0]) / (tolerance * std::abs(double(want_losses[0])));
+  EXPECT_LE(e_loss, 1.0) << name << " loss of step 1: cuDNN " << losses[0] << ", oneDNN "
+                         << want_losses[0];
 
   // The op of every sampled parameter, and of every running statistic.
   const std::size_t ops = program.ops.size();
   std::vector<int> op_of(sampled, -1), buffer_op(want_buffers.size(), -1);
   for (std::size_t o = 0; o < ops; ++o) {
     const codegen::Op& op = program.ops[o];
-    for (std::int64_t p = (op.param_offset + k - 1) / k * k; p < op.param_offset + op.layer.params; p += k) {
+    for (std::int64_t p = (op.param_offset + k - 1) / k * k; p < op.param_offset + op.layer.params;
+         p += k) {
       op_of[std::size_t(p / k)] = int(o);
     }
-    for (std::int64_t b = 0; b < op.layer.buffers; ++b) buffer_op[std::size_t(op.buffer_offset + b)] = int(o);
+    for (std::int64_t b = 0; b < op.layer.buffers; ++b)
+      buffer_op[std::size_t(op.buffer_offset + b)] = int(o);
   }
   const auto path = [&](std::size_t o) { return program.ops[o].layer.path.view(); };
 
   const std::vector<double> e_gradients = relative_l2(gradients, want_gradients, op_of, ops);
   const double g = largest(e_gradients, at);
-  EXPECT_LE(g, tolerance) << name << " step 1 gradients of " << path(at) << ": relative L2 error " << g;
+  EXPECT_LE(g, tolerance) << name << " step 1 gradients of " << path(at) << ": relative L2 error "
+                          << g;
   std::vector<double> gradient_scale(ops, 0.0);
   for (std::size_t i = 0; i < sampled; ++i) {
-    if (op_of[i] >= 0) gradient_scale[std::size_t(op_of[i])] = std::max(gradient_scale[std::size_t(op_of[i])], std::abs(double(want_gradients[i])));
+    if (op_of[i] >= 0)
+      gradient_scale[std::size_t(op_of[i])] =
+          std::max(gradient_scale[std::size_t(op_of[i])], std::abs(double(want_gradients[i])));
   }
   std::size_t at_element = 0;
-  const double g_element = worst(gradients, want_gradients, [&](std::size_t i) { return op_of[i] < 0 ? 0.0 : gradient_scale[std::size_t(op_of[i])]; }, at_element);
+  const double g_element = worst(
+      gradients, want_gradients,
+      [&](std::size_t i) { return op_of[i] < 0 ? 0.0 : gradient_scale[std::size_t(op_of[i])]; },
+      at_element);
 
   const std::vector<double> e_params = relative_l2(got_final, want_final, op_of, ops);
   std::size_t at_params = 0;
@@ -179,7 +196,9 @@ void check_model(const char* name) {
                           << " steps: relative L2 error " << p;
   std::vector<double> block_update(ops, 0.0);
   for (std::size_t i = 0; i < sampled; ++i) {
-    if (op_of[i] >= 0) block_update[std::size_t(op_of[i])] = std::max(block_update[std::size_t(op_of[i])], std::abs(double(want_final[i]) - initial_sample[i]));
+    if (op_of[i] >= 0)
+      block_update[std::size_t(op_of[i])] = std::max(
+          block_update[std::size_t(op_of[i])], std::abs(double(want_final[i]) - initial_sample[i]));
   }
   double of_update = 0;
   for (std::size_t i = 0; i < sampled; ++i) {
@@ -190,17 +209,20 @@ void check_model(const char* name) {
   std::size_t at_buffers = 0;
   if (!want_buffers.empty()) {
     b = largest(relative_l2(got_buffers, want_buffers, buffer_op, ops), at_buffers);
-    EXPECT_LE(b, tolerance) << name << " running statistics of " << path(at_buffers) << " after " << steps
-                            << " steps: relative L2 error " << b;
+    EXPECT_LE(b, tolerance) << name << " running statistics of " << path(at_buffers) << " after "
+                            << steps << " steps: relative L2 error " << b;
   }
-  std::printf("[gpu parity] %-15s logits %.3f of the bound; loss 1 %.2e, 2 %.2e, 3 %.2e relative; relative L2, worst "
-              "op: gradients %.2e (%s), parameters %.2e (%s), running stats %.2e; element-wise: gradients %.2f of the "
-              "bound, parameters %.2e of the largest update; %zu of %lld parameters compared\n",
-              name, e_logits, e_loss * tolerance,
-              std::abs(double(losses[1]) - want_losses[1]) / std::abs(double(want_losses[1])),
-              std::abs(double(losses[2]) - want_losses[2]) / std::abs(double(want_losses[2])), g,
-              std::string(path(at)).c_str(), p, std::string(path(at_params)).c_str(), b, g_element, of_update, sampled,
-              static_cast<long long>(program.params));
+  std::printf(
+      "[gpu parity] %-15s logits %.3f of the bound; loss 1 %.2e, 2 %.2e, 3 %.2e relative; relative "
+      "L2, worst "
+      "op: gradients %.2e (%s), parameters %.2e (%s), running stats %.2e; element-wise: gradients "
+      "%.2f of the "
+      "bound, parameters %.2e of the largest update; %zu of %lld parameters compared\n",
+      name, e_logits, e_loss * tolerance,
+      std::abs(double(losses[1]) - want_losses[1]) / std::abs(double(want_losses[1])),
+      std::abs(double(losses[2]) - want_losses[2]) / std::abs(double(want_losses[2])), g,
+      std::string(path(at)).c_str(), p, std::string(path(at_params)).c_str(), b, g_element,
+      of_update, sampled, static_cast<long long>(program.params));
 }
 
 TEST(Parity, LeNet5) { check_model("lenet5"); }

@@ -20,26 +20,32 @@ namespace {
 
 /// Every gradient's contributions, in backward order, must start with the one that writes.
 void expect_single_first_writer(const codegen::ProgramView& program, const MemoryPlan& plan) {
-  std::map<int, std::vector<std::pair<std::pair<int, int>, bool>>> contributions;  // base -> ((time, slot), accumulates)
+  std::map<int, std::vector<std::pair<std::pair<int, int>, bool>>>
+      contributions;  // base -> ((time, slot), accumulates)
   const int out_base = plan.base[std::size_t(program.output)];
-  if (plan.needs_grad[std::size_t(out_base)]) contributions[out_base].push_back({{plan.loss_time(), -1}, false});
+  if (plan.needs_grad[std::size_t(out_base)])
+    contributions[out_base].push_back({{plan.loss_time(), -1}, false});
   for (int o = 0; o < plan.ops; ++o) {
     if (plan.view_op[std::size_t(o)]) continue;
     const codegen::Op& op = program.ops[std::size_t(o)];
     for (int i = 0; i < op.input_count; ++i) {
       const int b = plan.base[std::size_t(op.inputs[i])];
       if (!plan.needs_grad[std::size_t(b)]) continue;
-      contributions[b].push_back({{plan.backward_time(o), i}, plan.accumulate[std::size_t(o)][std::size_t(i)]});
+      contributions[b].push_back(
+          {{plan.backward_time(o), i}, plan.accumulate[std::size_t(o)][std::size_t(i)]});
     }
   }
   for (auto& [base, list] : contributions) {
     std::sort(list.begin(), list.end());
     ASSERT_FALSE(list.empty());
-    EXPECT_FALSE(list.front().second) << "tensor " << base << ": the first contribution must write, not add";
+    EXPECT_FALSE(list.front().second)
+        << "tensor " << base << ": the first contribution must write, not add";
     for (std::size_t k = 1; k < list.size(); ++k) {
-      EXPECT_TRUE(list[k].second) << "tensor " << base << ": a later contribution overwrites the gradient";
+      EXPECT_TRUE(list[k].second) << "tensor " << base
+                                  << ": a later contribution overwrites the gradient";
     }
-    EXPECT_GE(plan.gradient[std::size_t(base)], 0) << "tensor " << base << " has contributions but no gradient buffer";
+    EXPECT_GE(plan.gradient[std::size_t(base)], 0)
+        << "tensor " << base << " has contributions but no gradient buffer";
   }
 }
 
@@ -62,11 +68,13 @@ void check_net(const char* name, int batch = 4) {
     }
     if (training) {
       expect_single_first_writer(program, plan);
-      EXPECT_TRUE(plan.needs_grad[std::size_t(program.input)]) << name << ": the input gradient was asked for";
+      EXPECT_TRUE(plan.needs_grad[std::size_t(program.input)])
+          << name << ": the input gradient was asked for";
       EXPECT_GE(plan.gradient[std::size_t(program.input)], 0);
     }
     std::printf("[plan] %-22s %-9s arena %.2f MB at batch %d (%.2f MB without reuse)\n", name,
-                training ? "training" : "inference", double(plan.arena) * 4 / 1e6, batch, double(sum) * 4 / 1e6);
+                training ? "training" : "inference", double(plan.arena) * 4 / 1e6, batch,
+                double(sum) * 4 / 1e6);
   }
 }
 
@@ -74,10 +82,13 @@ TEST(Plan, LeNet5) { check_net<architectures::LeNet5>("LeNet-5"); }
 TEST(Plan, ResNet20) { check_net<architectures::CifarResNet<20>>("ResNet-20"); }
 TEST(Plan, ResNet18Cifar) { check_net<architectures::ResNet18Cifar>("ResNet-18-CIFAR", 32); }
 TEST(Plan, ConcatWithIdentityBranch) {
-  check_net<Net<Input<Shape{3, 4, 4}>, Concat<Identity, Conv1x1<2>, Seq<AvgPool<3, 1, 1>, Conv1x1<1>>>>>("concat+identity");
+  check_net<
+      Net<Input<Shape{3, 4, 4}>, Concat<Identity, Conv1x1<2>, Seq<AvgPool<3, 1, 1>, Conv1x1<1>>>>>(
+      "concat+identity");
 }
 TEST(Plan, SqueezeExcitationInResidual) {
-  check_net<Net<Input<Shape{16, 3, 3}>, Residual<Seq<Conv3x3<16, 1, true>, SE<16, 4>>>>>("residual+se");
+  check_net<Net<Input<Shape{16, 3, 3}>, Residual<Seq<Conv3x3<16, 1, true>, SE<16, 4>>>>>(
+      "residual+se");
 }
 
 // Memory is reused: the deeper the net, the smaller the arena against the sum of its
@@ -132,8 +143,9 @@ TEST(Plan, BatchNormAbsorbsTheReluThatAloneReadsIt) {
       if (b.kind == PlannedBuffer::Kind::value) {
         EXPECT_LE(b.birth, plan.forward_time(o)) << "written by the BatchNorm";
       }
-      EXPECT_GE(b.death, plan.backward_time(o)) << (b.kind == PlannedBuffer::Kind::value ? "value" : "gradient")
-                                                << " read by the BatchNorm's backward";
+      EXPECT_GE(b.death, plan.backward_time(o))
+          << (b.kind == PlannedBuffer::Kind::value ? "value" : "gradient")
+          << " read by the BatchNorm's backward";
     }
   }
   EXPECT_EQ(fused, 10);
@@ -141,7 +153,8 @@ TEST(Plan, BatchNormAbsorbsTheReluThatAloneReadsIt) {
   const MemoryPlan unfused = plan_memory(program, 4, true, true, false);
   EXPECT_EQ(std::count(unfused.absorbed.begin(), unfused.absorbed.end(), true), 0);
   // The BatchNorm's output read by the ReLU and by the Add: not fused.
-  using Shared = Net<Input<Shape{2, 4, 4}>, Seq<Conv3x3<2>, BatchNorm, Residual<ReLU>, GlobalAvgPool, Linear<3>>, 3>;
+  using Shared = Net<Input<Shape{2, 4, 4}>,
+                     Seq<Conv3x3<2>, BatchNorm, Residual<ReLU>, GlobalAvgPool, Linear<3>>, 3>;
   const codegen::ProgramView shared = codegen::program_v<Shared>.view();
   const MemoryPlan s = plan_memory(shared, 2, true, true, false, true);
   EXPECT_EQ(std::count(s.absorbed.begin(), s.absorbed.end(), true), 0);
@@ -155,13 +168,17 @@ TEST(Plan, ChannelsLastWhereEveryOpHasIt) {
   };
   EXPECT_TRUE(possible(codegen::program_v<architectures::CifarResNet<20>>.view()));
   EXPECT_TRUE(possible(codegen::program_v<architectures::ResNet18Cifar>.view()));
-  EXPECT_FALSE(possible(codegen::program_v<architectures::LeNet5>.view())) << "Flatten of 16x5x5 into a Linear";
+  EXPECT_FALSE(possible(codegen::program_v<architectures::LeNet5>.view()))
+      << "Flatten of 16x5x5 into a Linear";
   using Pooled = Net<Input<Shape{2, 4, 4}>, Seq<Conv3x3<4>, GlobalAvgPool, Flatten, Linear<3>>, 3>;
   EXPECT_TRUE(possible(codegen::program_v<Pooled>.view())) << "Flatten of a 1x1 map";
-  using Lrn = Net<Input<Shape{2, 4, 4}>, Seq<Conv3x3<4>, LocalResponseNorm<3, 0.1, 0.75, 2.0>, GlobalAvgPool, Linear<3>>, 3>;
+  using Lrn =
+      Net<Input<Shape{2, 4, 4}>,
+          Seq<Conv3x3<4>, LocalResponseNorm<3, 0.1, 0.75, 2.0>, GlobalAvgPool, Linear<3>>, 3>;
   EXPECT_FALSE(possible(codegen::program_v<Lrn>.view()));
   using Map = Net<Input<Shape{2, 4, 4}>, Seq<Conv3x3<4>, MaxPool<2>>>;
-  EXPECT_FALSE(possible(codegen::program_v<Map>.view())) << "a 2x2 output would reach the host channels-last";
+  EXPECT_FALSE(possible(codegen::program_v<Map>.view()))
+      << "a 2x2 output would reach the host channels-last";
 }
 
 }  // namespace

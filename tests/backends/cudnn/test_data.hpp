@@ -11,10 +11,11 @@
 namespace archetype::cudnn::testing_data {
 
 // Conv with bias, BN, ReLU, max pooling, an identity residual (Add), GAP, Linear.
-using Small = Net<Input<Shape{3, 8, 8}>,
-                  Seq<Conv3x3<8, 1, true>, BatchNorm, ReLU, MaxPool<2>, Residual<Seq<Conv3x3<8>, BatchNorm>>, ReLU,
-                      GlobalAvgPool, Flatten, Linear<10>>,
-                  10>;
+using Small =
+    Net<Input<Shape{3, 8, 8}>,
+        Seq<Conv3x3<8, 1, true>, BatchNorm, ReLU, MaxPool<2>, Residual<Seq<Conv3x3<8>, BatchNorm>>,
+            ReLU, GlobalAvgPool, Flatten, Linear<10>>,
+        10>;
 
 inline std::vector<float> uniform(std::size_t n, std::uint64_t seed, double bound = 1.0) {
   std::mt19937_64 rng(seed);
@@ -38,7 +39,8 @@ inline Data make_data(const codegen::ProgramView& program, int batch) {
     if (op.layer.op != LayerKind::batch_norm) continue;
     for (int c = 0; c < op.layer.in.c; ++c) d.params[std::size_t(op.param_offset + c)] += 1.f;
   }
-  d.images = uniform(std::size_t(batch * program.tensors[std::size_t(program.input)].shape.elements()), 2);
+  d.images =
+      uniform(std::size_t(batch * program.tensors[std::size_t(program.input)].shape.elements()), 2);
   const int classes = int(program.tensors[std::size_t(program.output)].shape.elements());
   for (int n = 0; n < batch; ++n) d.labels.push_back((3 * n + 1) % classes);
   return d;

@@ -28,7 +28,8 @@ inline Vec random_vec(std::size_t n, std::uint64_t seed, float lo = -1.f, float 
   return v;
 }
 
-inline void expect_close(std::span<const float> got, std::span<const float> want, float tol = 1e-4f) {
+inline void expect_close(std::span<const float> got, std::span<const float> want,
+                         float tol = 1e-4f) {
   ASSERT_EQ(got.size(), want.size());
   int reported = 0;
   for (std::size_t i = 0; i < got.size(); ++i) {
@@ -59,16 +60,19 @@ inline void randomize(Executable& exe, std::uint64_t seed) {
 struct Dims {
   int n, c, h, w;
   [[nodiscard]] std::size_t at(int in, int ic, int ih, int iw) const {
-    return ((std::size_t(in) * std::size_t(c) + std::size_t(ic)) * std::size_t(h) + std::size_t(ih)) *
+    return ((std::size_t(in) * std::size_t(c) + std::size_t(ic)) * std::size_t(h) +
+            std::size_t(ih)) *
                std::size_t(w) +
            std::size_t(iw);
   }
-  [[nodiscard]] std::size_t size() const { return std::size_t(n) * std::size_t(c) * std::size_t(h) * std::size_t(w); }
+  [[nodiscard]] std::size_t size() const {
+    return std::size_t(n) * std::size_t(c) * std::size_t(h) * std::size_t(w);
+  }
 };
 
 /// Convolution: w [Out, C/G, Kh, Kw], optional bias.
-inline Vec conv(const Vec& x, Dims d, const float* w, const float* bias, int out_c, int kh, int kw, int sh,
-                int sw, int ph, int pw, int groups) {
+inline Vec conv(const Vec& x, Dims d, const float* w, const float* bias, int out_c, int kh, int kw,
+                int sh, int sw, int ph, int pw, int groups) {
   const int oh = (d.h + 2 * ph - kh) / sh + 1, ow = (d.w + 2 * pw - kw) / sw + 1;
   const Dims od{d.n, out_c, oh, ow};
   const int cg = d.c / groups, og = out_c / groups;
@@ -92,15 +96,18 @@ inline Vec conv(const Vec& x, Dims d, const float* w, const float* bias, int out
 }
 
 /// BatchNorm with given per-channel mean and (biased) variance.
-inline Vec batch_norm(const Vec& x, Dims d, const float* gamma, const float* beta, const std::vector<double>& mean,
-                      const std::vector<double>& var, double eps = 1e-5) {
+inline Vec batch_norm(const Vec& x, Dims d, const float* gamma, const float* beta,
+                      const std::vector<double>& mean, const std::vector<double>& var,
+                      double eps = 1e-5) {
   Vec y(x.size());
   for (int n = 0; n < d.n; ++n)
     for (int c = 0; c < d.c; ++c)
       for (int i = 0; i < d.h; ++i)
         for (int j = 0; j < d.w; ++j) {
           const std::size_t k = d.at(n, c, i, j);
-          y[k] = float(gamma[c] * (x[k] - mean[std::size_t(c)]) / std::sqrt(var[std::size_t(c)] + eps) + beta[c]);
+          y[k] = float(gamma[c] * (x[k] - mean[std::size_t(c)]) /
+                           std::sqrt(var[std::size_t(c)] + eps) +
+                       beta[c]);
         }
   return y;
 }
@@ -197,7 +204,8 @@ inline Vec lrn(const Vec& x, Dims d, int size, double alpha, double beta, double
       for (int i = 0; i < d.h; ++i)
         for (int j = 0; j < d.w; ++j) {
           double s = 0;
-          for (int cc = std::max(0, c - size / 2); cc <= std::min(d.c - 1, c + (size - 1) / 2); ++cc) {
+          for (int cc = std::max(0, c - size / 2); cc <= std::min(d.c - 1, c + (size - 1) / 2);
+               ++cc) {
             s += double(x[d.at(n, cc, i, j)]) * x[d.at(n, cc, i, j)];
           }
           y[d.at(n, c, i, j)] = float(x[d.at(n, c, i, j)] / std::pow(k + alpha / size * s, beta));
@@ -224,8 +232,9 @@ inline Vec resize(const Vec& x, Dims d, int oh, int ow) {
           double lh, lw;
           coord(i, d.h, oh, h0, h1, lh);
           coord(j, d.w, ow, w0, w1, lw);
-          const double v = (1 - lh) * ((1 - lw) * x[d.at(n, c, h0, w0)] + lw * x[d.at(n, c, h0, w1)]) +
-                           lh * ((1 - lw) * x[d.at(n, c, h1, w0)] + lw * x[d.at(n, c, h1, w1)]);
+          const double v =
+              (1 - lh) * ((1 - lw) * x[d.at(n, c, h0, w0)] + lw * x[d.at(n, c, h0, w1)]) +
+              lh * ((1 - lw) * x[d.at(n, c, h1, w0)] + lw * x[d.at(n, c, h1, w1)]);
           y[od.at(n, c, i, j)] = float(v);
         }
   return y;

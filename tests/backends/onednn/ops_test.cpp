@@ -9,7 +9,8 @@
 namespace archetype::onednn::test {
 namespace {
 
-using Reference = std::function<Vec(const Vec& x, const Vec& params, const Vec& buffers, Mode mode)>;
+using Reference =
+    std::function<Vec(const Vec& x, const Vec& params, const Vec& buffers, Mode mode)>;
 
 /// Runs net N's forward on random input and parameters and compares it with `reference`.
 template <class N>
@@ -76,20 +77,21 @@ TEST(BatchNorm, TrainingUsesBatchStatisticsAndUpdatesRunningOnes) {
   Vec want(2 * c);
   for (int i = 0; i < c; ++i) {
     want[std::size_t(i)] = float(0.9 * before[std::size_t(i)] + 0.1 * mean[std::size_t(i)]);
-    want[std::size_t(c + i)] = float(0.9 * before[std::size_t(c + i)] + 0.1 * var[std::size_t(i)] * n / (n - 1));
+    want[std::size_t(c + i)] =
+        float(0.9 * before[std::size_t(c + i)] + 0.1 * var[std::size_t(i)] * n / (n - 1));
   }
   expect_close(exe.buffers(), want, 1e-5f);
 }
 
 TEST(BatchNorm, InferenceUsesRunningStatistics) {
   using N = Net<Input<Shape{20, 4, 5}>, BatchNorm>;
-  check_forward<N>(
-      2,
-      [](const Vec& x, const Vec& p, const Vec& b, Mode) {
-        std::vector<double> mean(b.begin(), b.begin() + 20), var(b.begin() + 20, b.end());
-        return batch_norm(x, {2, 20, 4, 5}, p.data(), p.data() + 20, mean, var);
-      },
-      1e-4f, {Mode::inference});
+  check_forward<N>(2,
+                   [](const Vec& x, const Vec& p, const Vec& b, Mode) {
+                     std::vector<double> mean(b.begin(), b.begin() + 20),
+                         var(b.begin() + 20, b.end());
+                     return batch_norm(x, {2, 20, 4, 5}, p.data(), p.data() + 20, mean, var);
+                   },
+                   1e-4f, {Mode::inference});
 }
 
 TEST(Chain, ConvBatchNormReluConvKeepsBlockedLayouts) {
@@ -122,40 +124,60 @@ TEST(Relu, Forward) {
 
 TEST(Pool, MaxPaddedAndCeilMode) {
   using A = Net<Input<Shape{4, 7, 7}>, MaxPool<3, 2, 1>>;
-  check_forward<A>(2, [](const Vec& x, const Vec&, const Vec&, Mode) { return pool(x, {2, 4, 7, 7}, 3, 2, 1, false, true); });
+  check_forward<A>(2, [](const Vec& x, const Vec&, const Vec&, Mode) {
+    return pool(x, {2, 4, 7, 7}, 3, 2, 1, false, true);
+  });
   using B = Net<Input<Shape{16, 8, 8}>, MaxPool<3, 2, 0, true>>;
   static_assert(output_shape_v<B> == Shape{16, 4, 4});
-  check_forward<B>(2, [](const Vec& x, const Vec&, const Vec&, Mode) { return pool(x, {2, 16, 8, 8}, 3, 2, 0, true, true); });
+  check_forward<B>(2, [](const Vec& x, const Vec&, const Vec&, Mode) {
+    return pool(x, {2, 16, 8, 8}, 3, 2, 0, true, true);
+  });
 }
 
 TEST(Pool, AvgIncludesPaddingAndFollowsPyTorchCeilMode) {
   using A = Net<Input<Shape{4, 7, 7}>, AvgPool<3, 2, 1>>;
-  check_forward<A>(2, [](const Vec& x, const Vec&, const Vec&, Mode) { return pool(x, {2, 4, 7, 7}, 3, 2, 1, false, false); });
+  check_forward<A>(2, [](const Vec& x, const Vec&, const Vec&, Mode) {
+    return pool(x, {2, 4, 7, 7}, 3, 2, 1, false, false);
+  });
   // Ceil mode whose last window stays inside the padding: oneDNN.
   using B = Net<Input<Shape{16, 7, 7}>, AvgPool<3, 2, 1, true>>;
-  check_forward<B>(2, [](const Vec& x, const Vec&, const Vec&, Mode) { return pool(x, {2, 16, 7, 7}, 3, 2, 1, true, false); });
+  check_forward<B>(2, [](const Vec& x, const Vec&, const Vec&, Mode) {
+    return pool(x, {2, 16, 7, 7}, 3, 2, 1, true, false);
+  });
   // Ceil mode whose last window runs past the padding: the divisor shrinks (plain loop).
   using C = Net<Input<Shape{4, 5, 5}>, AvgPool<2, 2, 0, true>>;
   static_assert(output_shape_v<C> == Shape{4, 3, 3});
-  check_forward<C>(2, [](const Vec& x, const Vec&, const Vec&, Mode) { return pool(x, {2, 4, 5, 5}, 2, 2, 0, true, false); });
+  check_forward<C>(2, [](const Vec& x, const Vec&, const Vec&, Mode) {
+    return pool(x, {2, 4, 5, 5}, 2, 2, 0, true, false);
+  });
   using D = Net<Input<Shape{16, 6, 6}>, AvgPool<3, 2, 1, true>>;
-  check_forward<D>(2, [](const Vec& x, const Vec&, const Vec&, Mode) { return pool(x, {2, 16, 6, 6}, 3, 2, 1, true, false); });
+  check_forward<D>(2, [](const Vec& x, const Vec&, const Vec&, Mode) {
+    return pool(x, {2, 16, 6, 6}, 3, 2, 1, true, false);
+  });
 }
 
 TEST(Pool, GlobalAverage) {
   using N = Net<Input<Shape{16, 5, 5}>, GlobalAvgPool>;
-  check_forward<N>(3, [](const Vec& x, const Vec&, const Vec&, Mode) { return adaptive_avg(x, {3, 16, 5, 5}, 1, 1); });
+  check_forward<N>(3, [](const Vec& x, const Vec&, const Vec&, Mode) {
+    return adaptive_avg(x, {3, 16, 5, 5}, 1, 1);
+  });
 }
 
 TEST(Pool, AdaptiveAverage) {
   using Uniform = Net<Input<Shape{4, 4, 6}>, AdaptiveAvgPool<2>>;
-  check_forward<Uniform>(2, [](const Vec& x, const Vec&, const Vec&, Mode) { return adaptive_avg(x, {2, 4, 4, 6}, 2, 2); });
+  check_forward<Uniform>(2, [](const Vec& x, const Vec&, const Vec&, Mode) {
+    return adaptive_avg(x, {2, 4, 4, 6}, 2, 2);
+  });
   using Bins = Net<Input<Shape{4, 5, 7}>, AdaptiveAvgPool<3>>;
-  check_forward<Bins>(2, [](const Vec& x, const Vec&, const Vec&, Mode) { return adaptive_avg(x, {2, 4, 5, 7}, 3, 3); });
+  check_forward<Bins>(2, [](const Vec& x, const Vec&, const Vec&, Mode) {
+    return adaptive_avg(x, {2, 4, 5, 7}, 3, 3);
+  });
   using Same = Net<Input<Shape{4, 4, 5}>, AdaptiveAvgPool<4, 5>>;
   check_forward<Same>(2, [](const Vec& x, const Vec&, const Vec&, Mode) { return x; });
   using One = Net<Input<Shape{4, 5, 5}>, AdaptiveAvgPool<1>>;
-  check_forward<One>(2, [](const Vec& x, const Vec&, const Vec&, Mode) { return adaptive_avg(x, {2, 4, 5, 5}, 1, 1); });
+  check_forward<One>(2, [](const Vec& x, const Vec&, const Vec&, Mode) {
+    return adaptive_avg(x, {2, 4, 5, 5}, 1, 1);
+  });
 }
 
 TEST(Linear, FlattenThenLinear) {
@@ -247,16 +269,24 @@ TEST(PadTo, PadsSymmetrically) {
 
 TEST(Resize, BilinearLikeInterpolate) {
   using Up = Net<Input<Shape{2, 4, 5}>, Resize<7, 9>>;
-  check_forward<Up>(2, [](const Vec& x, const Vec&, const Vec&, Mode) { return resize(x, {2, 2, 4, 5}, 7, 9); });
+  check_forward<Up>(2, [](const Vec& x, const Vec&, const Vec&, Mode) {
+    return resize(x, {2, 2, 4, 5}, 7, 9);
+  });
   using Down = Net<Input<Shape{3, 7, 7}>, Resize<3, 4>>;
-  check_forward<Down>(2, [](const Vec& x, const Vec&, const Vec&, Mode) { return resize(x, {2, 3, 7, 7}, 3, 4); });
+  check_forward<Down>(2, [](const Vec& x, const Vec&, const Vec&, Mode) {
+    return resize(x, {2, 3, 7, 7}, 3, 4);
+  });
 }
 
 TEST(Lrn, AcrossChannelsOddAndEvenSizes) {
   using Odd = Net<Input<Shape{7, 3, 3}>, LocalResponseNorm<5, 0.5, 0.75, 1.0>>;
-  check_forward<Odd>(2, [](const Vec& x, const Vec&, const Vec&, Mode) { return lrn(x, {2, 7, 3, 3}, 5, 0.5, 0.75, 1.0); });
+  check_forward<Odd>(2, [](const Vec& x, const Vec&, const Vec&, Mode) {
+    return lrn(x, {2, 7, 3, 3}, 5, 0.5, 0.75, 1.0);
+  });
   using Even = Net<Input<Shape{7, 3, 3}>, LocalResponseNorm<4, 0.5, 0.75, 1.0>>;
-  check_forward<Even>(2, [](const Vec& x, const Vec&, const Vec&, Mode) { return lrn(x, {2, 7, 3, 3}, 4, 0.5, 0.75, 1.0); });
+  check_forward<Even>(2, [](const Vec& x, const Vec&, const Vec&, Mode) {
+    return lrn(x, {2, 7, 3, 3}, 4, 0.5, 0.75, 1.0);
+  });
   using AlexNetLike = Net<Input<Shape{16, 4, 4}>, Seq<Conv3x3<32>, LocalResponseNorm<>>>;
   check_forward<AlexNetLike>(2, [](const Vec& x, const Vec& p, const Vec&, Mode) {
     Vec y = conv(x, {2, 16, 4, 4}, p.data(), nullptr, 32, 3, 3, 1, 1, 1, 1, 1);
@@ -266,7 +296,8 @@ TEST(Lrn, AcrossChannelsOddAndEvenSizes) {
 
 TEST(Dropout, ZeroProbabilityIsIdentity) {
   using N = Net<Input<Shape{16, 4, 4}>, Dropout<0.0>>;
-  check_forward<N>(2, [](const Vec& x, const Vec&, const Vec&, Mode) { return x; }, 0.f);
+  check_forward<N>(
+      2, [](const Vec& x, const Vec&, const Vec&, Mode) { return x; }, 0.f);
 }
 
 TEST(Dropout, HalfZeroesAboutHalfAndScalesTheRestByTwo) {
@@ -342,8 +373,10 @@ TEST(StochasticDepth, DrawsOncePerImageFromTheSharedDraws) {
   const auto y = train.forward(x);
   const std::size_t per_image = 16 * 4 * 4;
   for (std::size_t i = 0; i < y.size(); ++i) {
-    const bool keep = codegen::dropout::keep(codegen::dropout::op_seed(5, 1), 1, i / per_image, 0.5);
-    ASSERT_NEAR(y[i], keep ? 2.f * kept[i] : 0.f, 1e-4f * std::max(1.f, std::abs(kept[i]))) << "element " << i;
+    const bool keep =
+        codegen::dropout::keep(codegen::dropout::op_seed(5, 1), 1, i / per_image, 0.5);
+    ASSERT_NEAR(y[i], keep ? 2.f * kept[i] : 0.f, 1e-4f * std::max(1.f, std::abs(kept[i])))
+        << "element " << i;
   }
 }
 

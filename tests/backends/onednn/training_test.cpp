@@ -50,7 +50,8 @@ TEST(Loss, SoftmaxCrossEntropyValueAndGradient) {
   for (int n = 0; n < batch; ++n)
     for (int i = 0; i < 6; ++i) {
       double want = 0;
-      for (int c = 0; c < classes; ++c) want += double(w[c * 6 + i]) * g[std::size_t(n * classes + c)];
+      for (int c = 0; c < classes; ++c)
+        want += double(w[c * 6 + i]) * g[std::size_t(n * classes + c)];
       EXPECT_NEAR(dx[std::size_t(n * 6 + i)], want, 1e-6) << "input " << n << "," << i;
     }
 }
@@ -92,7 +93,8 @@ void check_linear_gradients(int batch) {
     v = saved - 0.5f;
     const double down = loss();
     v = saved;
-    EXPECT_NEAR(analytic, (up - down), 2e-3 * std::max(1.0, std::abs(up - down))) << what << " " << i;
+    EXPECT_NEAR(analytic, (up - down), 2e-3 * std::max(1.0, std::abs(up - down)))
+        << what << " " << i;
   };
   // A sample of about 30 inputs and 60 parameters (each check is two forward passes).
   for (std::size_t i = 0; i < x.size(); i += x.size() / 30 + 1) check(x[i], dx[i], "input", i);
@@ -111,16 +113,18 @@ TEST(Backward, ResidualConcatAndPoolsAccumulateEveryReader) {
 }
 
 TEST(Backward, AdaptersResizeAndPadTo) {
-  using N = Net<Input<Shape{2, 5, 5}>, Seq<Resize<7, 6>, PadTo<9, 9>, Conv<4, 3, 2, 0, 2, true>, AdaptiveAvgPool<3>,
-                                         Flatten, Linear<3>>>;
+  using N = Net<Input<Shape{2, 5, 5}>, Seq<Resize<7, 6>, PadTo<9, 9>, Conv<4, 3, 2, 0, 2, true>,
+                                           AdaptiveAvgPool<3>, Flatten, Linear<3>>>;
   check_linear_gradients<N>(2);
 }
 
 TEST(Backward, FusedBatchNormReluMatchesUnfused) {
   // BatchNorm + ReLU is fused when the ReLU alone reads the BatchNorm; a Dropout<0>
   // (identity) in between prevents the fusion and gives the reference.
-  using Fused = Net<Input<Shape{3, 6, 6}>, Seq<Conv3x3<16>, BatchNorm, ReLU, Conv3x3<8>, GlobalAvgPool>>;
-  using Unfused = Net<Input<Shape{3, 6, 6}>, Seq<Conv3x3<16>, BatchNorm, Dropout<0.0>, ReLU, Conv3x3<8>, GlobalAvgPool>>;
+  using Fused =
+      Net<Input<Shape{3, 6, 6}>, Seq<Conv3x3<16>, BatchNorm, ReLU, Conv3x3<8>, GlobalAvgPool>>;
+  using Unfused = Net<Input<Shape{3, 6, 6}>,
+                      Seq<Conv3x3<16>, BatchNorm, Dropout<0.0>, ReLU, Conv3x3<8>, GlobalAvgPool>>;
   const int batch = 4;
   Executable a(program<Fused>(), batch, Mode::training);
   Executable b(program<Unfused>(), batch, Mode::training);
@@ -137,17 +141,19 @@ TEST(Backward, FusedBatchNormReluMatchesUnfused) {
   a.backward();
   b.backward();
   expect_close(a.gradients(), Vec(b.gradients().begin(), b.gradients().end()), 1e-4f);
-  expect_close(a.input_gradient(), Vec(b.input_gradient().begin(), b.input_gradient().end()), 1e-4f);
+  expect_close(a.input_gradient(), Vec(b.input_gradient().begin(), b.input_gradient().end()),
+               1e-4f);
   expect_close(a.buffers(), Vec(b.buffers().begin(), b.buffers().end()), 1e-6f);
 }
 
 TEST(Inference, ReusedBuffersGiveTheSameOutputsAsTraining) {
   // Inference places tensors with disjoint lifetimes in shared buffers; without BatchNorm
   // or Dropout its outputs equal the training forward's, where every tensor is kept.
-  using N = Net<Input<Shape{4, 8, 8}>,
-                Seq<Conv3x3<16>, ReLU, Residual<Seq<Conv3x3<16>, ReLU, Conv3x3<16>>, Identity, ReLU>,
-                    Concat<Conv1x1<8>, Seq<Conv3x3<16, 2>, Resize<8, 8>>, Identity>,
-                    Residual<Seq<Conv3x3<48, 2>>, ZeroPadShortcut<48, 2>>, MaxPool<2>, Flatten, Linear<6>>>;
+  using N = Net<
+      Input<Shape{4, 8, 8}>,
+      Seq<Conv3x3<16>, ReLU, Residual<Seq<Conv3x3<16>, ReLU, Conv3x3<16>>, Identity, ReLU>,
+          Concat<Conv1x1<8>, Seq<Conv3x3<16, 2>, Resize<8, 8>>, Identity>,
+          Residual<Seq<Conv3x3<48, 2>>, ZeroPadShortcut<48, 2>>, MaxPool<2>, Flatten, Linear<6>>>;
   const int batch = 3;
   Executable train(program<N>(), batch, Mode::training);
   Executable infer(program<N>(), batch, Mode::inference);
@@ -164,7 +170,8 @@ TEST(Inference, ReusedBuffersGiveTheSameOutputsAsTraining) {
 TEST(Options, WinogradAndFastestConvolutionsAgreeWithDirectOnes) {
   // Winograd (forced, or picked by measurement) for 3x3 stride-1 layers: other rounding,
   // the same results to fp32 accuracy, forward and backward.
-  using N = Net<Input<Shape{32, 8, 8}>, Seq<Conv3x3<64>, BatchNorm, ReLU, Conv3x3<64>, GlobalAvgPool, Linear<5>>>;
+  using N = Net<Input<Shape{32, 8, 8}>,
+                Seq<Conv3x3<64>, BatchNorm, ReLU, Conv3x3<64>, GlobalAvgPool, Linear<5>>>;
   const int batch = 8;
   Executable direct(program<N>(), batch, Mode::training);
   initialize_parameters(program<N>(), direct.parameters(), direct.buffers(), 51);
@@ -181,8 +188,10 @@ TEST(Options, WinogradAndFastestConvolutionsAgreeWithDirectOnes) {
     expect_close(other.forward(x), want, 1e-3f);
     other.set_output_gradient(w);
     other.backward();
-    expect_close(other.gradients(), Vec(direct.gradients().begin(), direct.gradients().end()), 1e-3f);
-    expect_close(other.input_gradient(), Vec(direct.input_gradient().begin(), direct.input_gradient().end()), 1e-3f);
+    expect_close(other.gradients(), Vec(direct.gradients().begin(), direct.gradients().end()),
+                 1e-3f);
+    expect_close(other.input_gradient(),
+                 Vec(direct.input_gradient().begin(), direct.input_gradient().end()), 1e-3f);
   }
 }
 
@@ -191,14 +200,16 @@ TEST(Options, WinogradAndFastestConvolutionsAgreeWithDirectOnes) {
 // first, as the user gives it). Left to pick their own layouts, oneDNN's direct kernels
 // take channels-last and its Winograd ones only blocked, with two reorders around each.
 TEST(Options, WinogradAndDirectLayersShareOneLayout) {
-  using N = Net<Input<Shape{32, 16, 16}>,
-                Seq<Conv3x3<32>, BatchNorm, ReLU, Conv<64, 3, 2, 1, 1, false>, BatchNorm, ReLU, Conv3x3<64>,
-                    BatchNorm, ReLU, MaxPool<2>, Conv3x3<64>, GlobalAvgPool, Linear<5>>>;
+  using N =
+      Net<Input<Shape{32, 16, 16}>,
+          Seq<Conv3x3<32>, BatchNorm, ReLU, Conv<64, 3, 2, 1, 1, false>, BatchNorm, ReLU,
+              Conv3x3<64>, BatchNorm, ReLU, MaxPool<2>, Conv3x3<64>, GlobalAvgPool, Linear<5>>>;
   const int batch = 4;
   for (Mode mode : {Mode::inference, Mode::training}) {
     SCOPED_TRACE(mode == Mode::training ? "training" : "inference");
     const Executable direct(program<N>(), batch, mode);
-    const Executable winograd(program<N>(), batch, mode, Options{.conv_algorithm = ConvAlgorithm::winograd});
+    const Executable winograd(program<N>(), batch, mode,
+                              Options{.conv_algorithm = ConvAlgorithm::winograd});
     EXPECT_EQ(winograd.passes().forward_reorders, 1);
     EXPECT_EQ(direct.passes().forward_reorders, 1);
     EXPECT_LE(winograd.passes().backward_reorders, direct.passes().backward_reorders);
@@ -212,10 +223,11 @@ TEST(Options, WinogradAndDirectLayersShareOneLayout) {
 // Inference with Winograd picked for the folded chains (BatchNorm folded into the weights,
 // residual sum and ReLU as post-ops): the logits of direct convolutions, to fp32 accuracy.
 TEST(Options, WinogradInferenceOfFoldedChainsAgreesWithDirect) {
-  using N = Net<Input<Shape{32, 8, 8}>,
-                Seq<Conv3x3<64>, BatchNorm, ReLU,
-                    Residual<Seq<Conv3x3<64>, BatchNorm, ReLU, Conv3x3<64>, BatchNorm>, Identity, ReLU>,
-                    GlobalAvgPool, Linear<5>>>;
+  using N =
+      Net<Input<Shape{32, 8, 8}>,
+          Seq<Conv3x3<64>, BatchNorm, ReLU,
+              Residual<Seq<Conv3x3<64>, BatchNorm, ReLU, Conv3x3<64>, BatchNorm>, Identity, ReLU>,
+              GlobalAvgPool, Linear<5>>>;
   const int batch = 8;
   Executable direct(program<N>(), batch, Mode::inference);
   randomize(direct, 61);  // random running statistics too: the fold has work to do
@@ -232,11 +244,12 @@ TEST(Options, WinogradInferenceOfFoldedChainsAgreesWithDirect) {
 }
 
 TEST(Training, LossDecreasesOverTwentySgdSteps) {
-  using N = Net<Input<Shape{3, 8, 8}>,
-                Seq<Conv3x3<16>, BatchNorm, ReLU, Residual<Seq<Conv3x3<16>, BatchNorm, ReLU, Conv3x3<16>, BatchNorm>,
-                                                           Identity, ReLU>,
-                    MaxPool<2>, Dropout<0.1>, GlobalAvgPool, Linear<4>>,
-                4>;
+  using N =
+      Net<Input<Shape{3, 8, 8}>,
+          Seq<Conv3x3<16>, BatchNorm, ReLU,
+              Residual<Seq<Conv3x3<16>, BatchNorm, ReLU, Conv3x3<16>, BatchNorm>, Identity, ReLU>,
+              MaxPool<2>, Dropout<0.1>, GlobalAvgPool, Linear<4>>,
+          4>;
   const int batch = 16;
   Executable exe(program<N>(), batch, Mode::training, Options{.threads = 2});
   initialize_parameters(program<N>(), exe.parameters(), exe.buffers(), 42);
@@ -340,7 +353,8 @@ TEST(Backward, GradientReadyReportsEachGroupOnceInBackwardOrderWhenFinal) {
     for (std::size_t k = 0; k < order.size(); ++k) {
       const codegen::ParameterGroup& g = plan.groups[std::size_t(order[k])];
       const auto final_values = exe.gradients().subspan(std::size_t(g.offset), std::size_t(g.size));
-      ASSERT_EQ(at_report[k], Vec(final_values.begin(), final_values.end())) << "group " << order[k];
+      ASSERT_EQ(at_report[k], Vec(final_values.begin(), final_values.end()))
+          << "group " << order[k];
     }
   }
   // Backward order: the classifier first, the stem last; every group once.
@@ -361,8 +375,8 @@ TEST(Backward, GradientReadyReportsEachGroupOnceInBackwardOrderWhenFinal) {
 // finite stops the pass with its path; without the option the same values pass silently.
 TEST(Numerics, TheFirstNonFiniteValueNamesItsOp) {
   using N = Net<Input<Shape{1, 8, 8}>,
-                Seq<Named<"conv1", Conv3x3<4>>, Named<"bn1", BatchNorm>, ReLU, Named<"conv2", Conv3x3<4>>,
-                    GlobalAvgPool, Flatten, Named<"fc", Linear<3>>>,
+                Seq<Named<"conv1", Conv3x3<4>>, Named<"bn1", BatchNorm>, ReLU,
+                    Named<"conv2", Conv3x3<4>>, GlobalAvgPool, Flatten, Named<"fc", Linear<3>>>,
                 3>;
   Options checked;
   checked.check_numerics = true;
@@ -399,7 +413,9 @@ TEST(Numerics, TheFirstNonFiniteValueNamesItsOp) {
     exe.backward();
     ADD_FAILURE() << "an infinite gradient passed the backward check";
   } catch (const NumericsError& e) {
-    EXPECT_NE(std::string(e.what()).find("fc (Linear): Inf in the backward pass"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("fc (Linear): Inf in the backward pass"),
+              std::string::npos)
+        << e.what();
   }
 }
 
@@ -427,7 +443,8 @@ TEST(Memory, PlannedArenaComputesWhatTheBestFitPoolDoes) {
     const auto b = pooled.gradients();
     ASSERT_EQ(a.size(), b.size());
     EXPECT_TRUE(std::equal(a.begin(), a.end(), b.begin())) << "step " << step;
-    EXPECT_TRUE(std::equal(planned.buffers().begin(), planned.buffers().end(), pooled.buffers().begin()));
+    EXPECT_TRUE(
+        std::equal(planned.buffers().begin(), planned.buffers().end(), pooled.buffers().begin()));
   }
   const Executable::Footprint p = planned.footprint();
   const Executable::Footprint q = pooled.footprint();
@@ -438,14 +455,16 @@ TEST(Memory, PlannedArenaComputesWhatTheBestFitPoolDoes) {
   EXPECT_LE(double(p.values), 1.05 * double(p.values_live_peak)) << "the plan leaves holes";
 
   Executable inference(program<R>(), 4, Mode::inference);
-  std::copy(planned.parameters().begin(), planned.parameters().end(), inference.parameters().begin());
+  std::copy(planned.parameters().begin(), planned.parameters().end(),
+            inference.parameters().begin());
   std::copy(planned.buffers().begin(), planned.buffers().end(), inference.buffers().begin());
   Executable inference_pooled(program<R>(), 4, Mode::inference, [] {
     Options o;
     o.plan_memory = false;
     return o;
   }());
-  std::copy(planned.parameters().begin(), planned.parameters().end(), inference_pooled.parameters().begin());
+  std::copy(planned.parameters().begin(), planned.parameters().end(),
+            inference_pooled.parameters().begin());
   std::copy(planned.buffers().begin(), planned.buffers().end(), inference_pooled.buffers().begin());
   const auto y = inference.forward(x);
   const Vec y_planned(y.begin(), y.end());
@@ -456,7 +475,8 @@ TEST(Memory, PlannedArenaComputesWhatTheBestFitPoolDoes) {
 }
 
 TEST(Initialization, PyTorchDefaultsDeterministicFromTheSeed) {
-  using N = Net<Input<Shape{3, 5, 5}>, Seq<Conv<8, 3, 1, 1, 1, true>, BatchNorm, Flatten, Linear<4>>>;
+  using N =
+      Net<Input<Shape{3, 5, 5}>, Seq<Conv<8, 3, 1, 1, 1, true>, BatchNorm, Flatten, Linear<4>>>;
   const auto prog = program<N>();
   Vec p1(std::size_t(prog.params)), p2(p1.size()), p3(p1.size());
   Vec b1(std::size_t(prog.buffers)), b2(b1.size()), b3(b1.size());

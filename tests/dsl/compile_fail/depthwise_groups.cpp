@@ -12,6 +12,7 @@ inline constexpr int channels = 32;
 #endif
 
 struct Mobile final
-    : Net<Input<Shape{3, 32, 32}>, Seq<Conv3x3<64>, ReLU6, DepthwiseConv<channels, 3, 2>, ReLU6>> {};
+    : Net<Input<Shape{3, 32, 32}>, Seq<Conv3x3<64>, ReLU6, DepthwiseConv<channels, 3, 2>, ReLU6>> {
+};
 
 static_assert(has_params_v<Mobile, 2'304>);  // 64 * 3 * 9 + 64 * 9

@@ -14,6 +14,7 @@ using Inner = Named<"an_even_longer_convolution_name", Conv3x3<8>>;
 
 struct Verbose final
     : Net<Input<Shape{3, 8, 8}>,
-          Named<"a_rather_long_stage_name", Named<"a_rather_long_block_name", Seq<Inner, ReLU>>>> {};
+          Named<"a_rather_long_stage_name", Named<"a_rather_long_block_name", Seq<Inner, ReLU>>>> {
+};
 
 static_assert(has_params_v<Verbose, 8 * 3 * 9>);

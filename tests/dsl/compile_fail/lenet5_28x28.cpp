@@ -7,11 +7,10 @@
 
 using namespace archetype;
 
-using ClassicLeNet5 =
-    Seq<Named<"c1", Conv<6, 5, 1, 0, 1, true>>, ReLU, Named<"s2", MaxPool<2>>,
-        Named<"c3", Conv<16, 5, 1, 0, 1, true>>, ReLU, Named<"s4", MaxPool<2>>,
-        Named<"c5", Conv<120, 5, 1, 0, 1, true>>, ReLU, Flatten, Named<"f6", Linear<84>>, ReLU,
-        Named<"output", Linear<10>>>;
+using ClassicLeNet5 = Seq<Named<"c1", Conv<6, 5, 1, 0, 1, true>>, ReLU, Named<"s2", MaxPool<2>>,
+                          Named<"c3", Conv<16, 5, 1, 0, 1, true>>, ReLU, Named<"s4", MaxPool<2>>,
+                          Named<"c5", Conv<120, 5, 1, 0, 1, true>>, ReLU, Flatten,
+                          Named<"f6", Linear<84>>, ReLU, Named<"output", Linear<10>>>;
 
 struct LeNet5 final : Net<Input<Shape{1, 32, 32}>, ClassicLeNet5, 10> {};
 

@@ -11,7 +11,8 @@ using LastPool = MaxPool<3, 2>;
 #endif
 
 // 3x8x8 -> conv 3x3 s2 -> 8x4x4 -> pool 2 -> 8x2x2 -> last pool.
-struct Small final
-    : Net<Input<Shape{3, 8, 8}>, Seq<Conv3x3<8, 2>, ReLU, MaxPool<2>, LastPool, Flatten, Linear<10>>, 10> {};
+struct Small final : Net<Input<Shape{3, 8, 8}>,
+                         Seq<Conv3x3<8, 2>, ReLU, MaxPool<2>, LastPool, Flatten, Linear<10>>, 10> {
+};
 
 static_assert(has_params_v<Small, 306>);  // 8 * 27 + 8 * 10 + 10

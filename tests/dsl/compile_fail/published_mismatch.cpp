@@ -1,5 +1,5 @@
-// expect: archetype: the parameter count computed from the definition differs from the published figure
-// A zoo-style declaration of published figures (`published_v`, asserted with
+// expect: archetype: the parameter count computed from the definition differs from the published
+// figure A zoo-style declaration of published figures (`published_v`, asserted with
 // `matches_published_v`) whose parameter count the definition does not reach: the figure
 // forgot the bias of the first layer (78,400 + 1,010 instead of 78,500 + 1,010).
 #include <archetype/archetype.hpp>
@@ -16,6 +16,8 @@ inline constexpr architectures::Published architectures::published_v<Mlp>{
 #else
     .params = 79'410,
 #endif
-    .macs = 79'400, .macs_per_mille = 0, .source = "a hand count"};
+    .macs = 79'400,
+    .macs_per_mille = 0,
+    .source = "a hand count"};
 
 static_assert(architectures::matches_published_v<Mlp>);

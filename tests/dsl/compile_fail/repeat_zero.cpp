@@ -10,6 +10,7 @@ inline constexpr int blocks = 2;
 inline constexpr int blocks = 0;
 #endif
 
-struct Stage final : Net<Input<Shape{16, 8, 8}>, Seq<Conv3x3<16>, Repeat<blocks, Seq<Conv3x3<16>, ReLU>>>> {};
+struct Stage final
+    : Net<Input<Shape{16, 8, 8}>, Seq<Conv3x3<16>, Repeat<blocks, Seq<Conv3x3<16>, ReLU>>>> {};
 
 static_assert(has_params_v<Stage, 6'912>);  // 3 * 16 * 16 * 9

@@ -13,6 +13,7 @@ using Shortcut = Identity;
 
 struct DownBlock final
     : Residual<Seq<Conv3x3<32, 2>, BatchNorm, ReLU, Conv3x3<32>, BatchNorm>, Shortcut, ReLU> {};
-struct Small final : Net<Input<Shape{16, 32, 32}>, Seq<DownBlock, GlobalAvgPool, Linear<10>>, 10> {};
+struct Small final : Net<Input<Shape{16, 32, 32}>, Seq<DownBlock, GlobalAvgPool, Linear<10>>, 10> {
+};
 
 static_assert(output_shape_v<Small> == Shape{10, 1, 1} || !Small::valid);

@@ -10,6 +10,7 @@ inline constexpr int channels = 256;
 inline constexpr int channels = 128;
 #endif
 
-struct Excited final : Net<Input<Shape{64, 8, 8}>, Seq<Conv1x1<256>, BatchNorm, ReLU, SE<channels>>> {};
+struct Excited final
+    : Net<Input<Shape{64, 8, 8}>, Seq<Conv1x1<256>, BatchNorm, ReLU, SE<channels>>> {};
 
 static_assert(has_params_v<Excited, 64 * 256 + 2 * 256 + 2 * 256 * 16 + 16 + 256>);

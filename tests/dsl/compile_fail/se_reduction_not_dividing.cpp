@@ -10,6 +10,7 @@ inline constexpr int reduction = 4;
 inline constexpr int reduction = 16;
 #endif
 
-struct Excited final : Net<Input<Shape{100, 8, 8}>, Seq<Conv3x3<100>, BatchNorm, ReLU, SE<100, reduction>>> {};
+struct Excited final
+    : Net<Input<Shape{100, 8, 8}>, Seq<Conv3x3<100>, BatchNorm, ReLU, SE<100, reduction>>> {};
 
 static_assert(has_params_v<Excited, 100 * 100 * 9 + 200 + 2 * 100 * 25 + 25 + 100>);

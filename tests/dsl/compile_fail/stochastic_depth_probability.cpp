@@ -10,6 +10,7 @@ inline constexpr double p = 0.2;
 inline constexpr double p = 1.0;
 #endif
 
-struct Deep final : Net<Input<Shape{8, 8, 8}>, Residual<Seq<Conv3x3<8>, BatchNorm, SiLU, StochasticDepth<p>>>> {};
+struct Deep final
+    : Net<Input<Shape{8, 8, 8}>, Residual<Seq<Conv3x3<8>, BatchNorm, SiLU, StochasticDepth<p>>>> {};
 
 static_assert(has_params_v<Deep, 8 * 8 * 9 + 16>);

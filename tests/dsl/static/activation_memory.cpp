@@ -12,14 +12,14 @@ namespace archetype::static_tests {
 namespace {
 
 // --- A chain -----------------------------------------------------------------------------
-// input 1x4x4                         16 elements                 peak 16   saved 16 (conv reads it)
-// conv 3x3 -> 2x4x4                   32 (16 + 32 alive)          peak 48   (the relu reads its output)
-// relu -> 2x4x4                       32 (32 + 32 alive)          peak 64   saved 48
-// pool 2 -> 2x2x2                      8 (32 + 8)                           (max pool: its input)
-// flatten (view)                       0
-// linear -> 3                          3 (8 + 3)                            saved 56 (its input)
-// peak 64 elements = 256 bytes per image, saved 56 elements = 224 bytes per image
-struct Chain final : Net<Input<Shape{1, 4, 4}>, Seq<Conv<2, 3>, ReLU, MaxPool<2>, Flatten, Linear<3>>, 3> {};
+// input 1x4x4                         16 elements                 peak 16   saved 16 (conv reads
+// it) conv 3x3 -> 2x4x4                   32 (16 + 32 alive)          peak 48   (the relu reads its
+// output) relu -> 2x4x4                       32 (32 + 32 alive)          peak 64   saved 48 pool 2
+// -> 2x2x2                      8 (32 + 8)                           (max pool: its input) flatten
+// (view)                       0 linear -> 3                          3 (8 + 3) saved 56 (its
+// input) peak 64 elements = 256 bytes per image, saved 56 elements = 224 bytes per image
+struct Chain final
+    : Net<Input<Shape{1, 4, 4}>, Seq<Conv<2, 3>, ReLU, MaxPool<2>, Flatten, Linear<3>>, 3> {};
 static_assert(totals_v<Chain>.inference_peak_elements == 64);
 static_assert(totals_v<Chain>.training_saved_elements == 56);
 static_assert(activation_bytes_v<Chain, 1>.inference_peak == 256);
@@ -34,7 +34,8 @@ static_assert(activation_bytes_v<Chain, 0>.inference_peak == 0);
 // has; in training a Dropout writes a new tensor (the max pool reads it: 32 more saved)
 struct WithViews final
     : Net<Input<Shape{1, 4, 4}>,
-          Seq<Conv<2, 3>, AdaptiveAvgPool<4>, ReLU, Dropout<0.5>, MaxPool<2>, Flatten, Linear<3>>, 3> {};
+          Seq<Conv<2, 3>, AdaptiveAvgPool<4>, ReLU, Dropout<0.5>, MaxPool<2>, Flatten, Linear<3>>,
+          3> {};
 static_assert(totals_v<WithViews>.inference_peak_elements == 64);
 static_assert(totals_v<WithViews>.training_saved_elements == 88);
 // the input alone, which a Flatten's backward does not read

@@ -10,13 +10,18 @@ using namespace archetype::architectures;
 // --- Output shapes ----------------------------------------------------------------------------
 static_assert(output_shape_v<LeNet5> == Shape{10, 1, 1});
 static_assert(output_shape_v<AlexNet> == Shape{1000, 1, 1});
-static_assert(output_shape_v<VGG16> == Shape{1000, 1, 1} && output_shape_v<VGG19BN> == Shape{1000, 1, 1});
-static_assert(output_shape_v<ResNet18> == Shape{1000, 1, 1} && output_shape_v<ResNet50> == Shape{1000, 1, 1});
-static_assert(output_shape_v<CifarResNet<20>> == Shape{10, 1, 1} && output_shape_v<CifarResNet<110>> == Shape{10, 1, 1});
+static_assert(output_shape_v<VGG16> == Shape{1000, 1, 1} &&
+              output_shape_v<VGG19BN> == Shape{1000, 1, 1});
+static_assert(output_shape_v<ResNet18> == Shape{1000, 1, 1} &&
+              output_shape_v<ResNet50> == Shape{1000, 1, 1});
+static_assert(output_shape_v<CifarResNet<20>> == Shape{10, 1, 1} &&
+              output_shape_v<CifarResNet<110>> == Shape{10, 1, 1});
 static_assert(output_shape_v<PlainCifarNet<20>> == Shape{10, 1, 1});
-static_assert(output_shape_v<ResNet18Cifar> == Shape{10, 1, 1} && output_shape_v<PlainNet18Cifar> == Shape{10, 1, 1});
+static_assert(output_shape_v<ResNet18Cifar> == Shape{10, 1, 1} &&
+              output_shape_v<PlainNet18Cifar> == Shape{10, 1, 1});
 static_assert(output_shape_v<VGG16Cifar> == Shape{10, 1, 1});
-static_assert(LeNet5::input_shape == Shape{1, 32, 32} && ResNet50::input_shape == Shape{3, 224, 224} &&
+static_assert(LeNet5::input_shape == Shape{1, 32, 32} &&
+              ResNet50::input_shape == Shape{3, 224, 224} &&
               CifarResNet<20>::input_shape == Shape{3, 32, 32});
 
 // --- Receptive fields (per side, input pixels) ----------------------------------------------
@@ -40,11 +45,14 @@ static_assert(receptive_field_v<PlainCifarNet<20>> == ReceptiveField{81, 81});
 // --- Per-layer tables -----------------------------------------------------------------------
 // LeNet-5: conv1, relu, pool, conv2, relu, pool, flatten, fc1, relu, fc2, relu, fc3
 static_assert(layers_v<LeNet5>.size() == 12);
-static_assert(layers_v<LeNet5>[0].path.view() == "conv1" && layers_v<LeNet5>[11].path.view() == "fc3");
+static_assert(layers_v<LeNet5>[0].path.view() == "conv1" &&
+              layers_v<LeNet5>[11].path.view() == "fc3");
 // ResNet-50: stem 4 rows; 16 bottlenecks x (8 + add + relu); 4 downsamples x 2; pool, fc
 static_assert(layers_v<ResNet50>.size() == 4 + 16 * 10 + 4 * 2 + 2);
-static_assert(layers_v<ResNet50>[0].path.view() == "conv1" && layers_v<ResNet50>[3].path.view() == "maxpool");
-static_assert(layers_v<ResNet50>[173].path.view() == "fc" && layers_v<ResNet50>[172].out == Shape{2048, 1, 1});
+static_assert(layers_v<ResNet50>[0].path.view() == "conv1" &&
+              layers_v<ResNet50>[3].path.view() == "maxpool");
+static_assert(layers_v<ResNet50>[173].path.view() == "fc" &&
+              layers_v<ResNet50>[172].out == Shape{2048, 1, 1});
 // CIFAR ResNet-20: stem 3; 9 basic blocks x (5 + add + relu); 2 option-A shortcuts; pool, fc
 static_assert(layers_v<CifarResNet<20>>.size() == 3 + 9 * 7 + 2 + 2);
 // their plain counterparts: no add, no shortcut rows
@@ -56,8 +64,10 @@ constexpr bool has_join_or_shortcut(const auto& rows) {
   }
   return false;
 }
-static_assert(has_join_or_shortcut(layers_v<CifarResNet<20>>) && has_join_or_shortcut(layers_v<ResNet18Cifar>));
-static_assert(!has_join_or_shortcut(layers_v<PlainCifarNet<20>>) && !has_join_or_shortcut(layers_v<PlainNet18Cifar>));
+static_assert(has_join_or_shortcut(layers_v<CifarResNet<20>>) &&
+              has_join_or_shortcut(layers_v<ResNet18Cifar>));
+static_assert(!has_join_or_shortcut(layers_v<PlainCifarNet<20>>) &&
+              !has_join_or_shortcut(layers_v<PlainNet18Cifar>));
 // AlexNet's features end at 256x6x6 (so AdaptiveAvgPool<6> is a view there)
 static_assert(layers_v<AlexNet>[12].out == Shape{256, 6, 6} && layers_v<AlexNet>[13].view);
 
@@ -65,7 +75,9 @@ static_assert(layers_v<AlexNet>[12].out == Shape{256, 6, 6} && layers_v<AlexNet>
 // CifarResNet<6n+2>: conv1 432 + bn 32; stage of n blocks with P planes, first on C inputs:
 //   first 9CP + 9P^2 + 4P, others 18P^2 + 4P; fc 64*10 + 10 = 650
 constexpr std::int64_t cifar_resnet_params(std::int64_t n) {
-  auto stage = [n](std::int64_t c, std::int64_t p) { return 9 * c * p + 9 * p * p + 4 * p + (n - 1) * (18 * p * p + 4 * p); };
+  auto stage = [n](std::int64_t c, std::int64_t p) {
+    return 9 * c * p + 9 * p * p + 4 * p + (n - 1) * (18 * p * p + 4 * p);
+  };
   return 432 + 32 + stage(16, 16) + stage(16, 32) + stage(32, 64) + 650;
 }
 static_assert(cifar_resnet_params(3) == 269'722);

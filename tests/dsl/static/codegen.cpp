@@ -1,6 +1,6 @@
 // lower<Net>(): op order, tensor wiring, parameter offsets and the inference memory plan.
-#include <archetype/architectures/all.hpp>
 #include <archetype/archetype.hpp>
+#include <archetype/architectures/all.hpp>
 #include <archetype/codegen/program.hpp>
 
 namespace archetype::static_tests {
@@ -9,15 +9,17 @@ namespace {
 using codegen::program_v;
 
 // A residual block followed by a two-branch concat on 4x8x8 (256 elements per image).
-using Tiny = Net<Input<Shape{4, 8, 8}>,
-                 Seq<Residual<Seq<Conv3x3<4>, ReLU>>, Concat<Conv1x1<2>, Seq<MaxPool<3, 1, 1>, Conv1x1<2>>>>>;
+using Tiny = Net<Input<Shape{4, 8, 8}>, Seq<Residual<Seq<Conv3x3<4>, ReLU>>,
+                                            Concat<Conv1x1<2>, Seq<MaxPool<3, 1, 1>, Conv1x1<2>>>>>;
 constexpr auto& tiny = program_v<Tiny>;
 static_assert(tiny.ops.size() == 7 && tiny.tensors.size() == 8);
 static_assert(tiny.input == 0 && tiny.output == 7);
 // conv reads the input; the Add reads the body's output (2) and the block input (0).
-static_assert(tiny.ops[0].input_count == 1 && tiny.ops[0].inputs[0] == 0 && tiny.ops[0].output == 1);
+static_assert(tiny.ops[0].input_count == 1 && tiny.ops[0].inputs[0] == 0 &&
+              tiny.ops[0].output == 1);
 static_assert(tiny.ops[2].layer.op == LayerKind::add);
-static_assert(tiny.ops[2].input_count == 2 && tiny.ops[2].inputs[0] == 2 && tiny.ops[2].inputs[1] == 0);
+static_assert(tiny.ops[2].input_count == 2 && tiny.ops[2].inputs[0] == 2 &&
+              tiny.ops[2].inputs[1] == 0);
 // both concat branches read the Add's output (3); the join reads both branch outputs.
 static_assert(tiny.ops[3].inputs[0] == 3 && tiny.ops[4].inputs[0] == 3);
 static_assert(tiny.ops[6].layer.op == LayerKind::concat && tiny.ops[6].input_count == 2 &&
@@ -35,7 +37,8 @@ constexpr bool no_live_overlap() {
       const auto& y = P.tensors[b];
       if (x.alias_of >= 0 || y.alias_of >= 0) continue;
       bool together = x.last_use >= y.producer && y.last_use >= x.producer;
-      bool overlap = x.offset < y.offset + y.shape.elements() && y.offset < x.offset + x.shape.elements();
+      bool overlap =
+          x.offset < y.offset + y.shape.elements() && y.offset < x.offset + x.shape.elements();
       if (together && overlap) return false;
     }
   }
@@ -54,7 +57,8 @@ static_assert(lenet.params == params_v<architectures::LeNet5>);
 
 // Whole nets: blocks sum to the analysis figures; memory reused (arena well below the sum).
 constexpr auto& resnet20 = program_v<architectures::CifarResNet<20>>;
-static_assert(resnet20.params == 269'722 && resnet20.buffers == buffers_v<architectures::CifarResNet<20>>);
+static_assert(resnet20.params == 269'722 &&
+              resnet20.buffers == buffers_v<architectures::CifarResNet<20>>);
 static_assert(no_live_overlap<resnet20>());
 static_assert(resnet20.inference_arena < resnet20.training_saved / 5);
 
@@ -62,13 +66,15 @@ static_assert(resnet20.inference_arena < resnet20.training_saved / 5);
 // describe) follow the same table (dsl/backward.hpp). It keeps only what the backward pass
 // reads: in a ResNet not the BatchNorm outputs summed by an Add, nor the Add's outputs
 // (their ReLU differentiates from its output).
-static_assert(resnet20.training_saved == totals_v<architectures::CifarResNet<20>>.training_saved_elements);
+static_assert(resnet20.training_saved ==
+              totals_v<architectures::CifarResNet<20>>.training_saved_elements);
 static_assert(lenet.training_saved == totals_v<architectures::LeNet5>.training_saved_elements);
 static_assert(program_v<architectures::AlexNet>.training_saved ==
               totals_v<architectures::AlexNet>.training_saved_elements);  // Dropout in training
 static_assert(program_v<architectures::MobileNetV2>.training_saved ==
               totals_v<architectures::MobileNetV2>.training_saved_elements);
-static_assert(!resnet20.tensors[std::size_t(resnet20.ops[8].inputs[0])].saved);  // BN output read by the Add
+static_assert(
+    !resnet20.tensors[std::size_t(resnet20.ops[8].inputs[0])].saved);  // BN output read by the Add
 static_assert(resnet20.ops[8].layer.op == LayerKind::add && !resnet20.tensors[9].saved);
 static_assert(resnet20.tensors[10].saved);  // the block's ReLU output: its own backward reads it
 // Tiny: the conv reads its input (0); the conv's output (1) only feeds the ReLU, which

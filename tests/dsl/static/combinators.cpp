@@ -11,7 +11,8 @@ using Conv8 = Seq<Conv3x3<8>, BatchNorm, ReLU>;  // 8x8x8 -> 8x8x8: 576 + 16 par
 
 // --- Seq ------------------------------------------------------------------------------------
 // a Seq of one layer is that layer; nested Seqs are their concatenation
-static_assert(Seq<Conv3x3<8>>::output_shape<Shape{3, 8, 8}>() == Conv3x3<8>::output_shape<Shape{3, 8, 8}>());
+static_assert(Seq<Conv3x3<8>>::output_shape<Shape{3, 8, 8}>() ==
+              Conv3x3<8>::output_shape<Shape{3, 8, 8}>());
 static_assert(params_v<On<Shape{8, 8, 8}, Seq<Conv8, Conv8>, Conv8>> ==
               params_v<On<Shape{8, 8, 8}, Conv3x3<8>, BatchNorm, ReLU, Conv3x3<8>, BatchNorm, ReLU,
                           Conv3x3<8>, BatchNorm, ReLU>>);
@@ -27,13 +28,14 @@ struct WithAfter final : Net<Input<Shape{8, 8, 8}>, Residual<Conv8, Identity, Ma
 static_assert(output_shape_v<WithAfter> == Shape{8, 4, 4});
 // the shortcut's parameters are added: 1x1 8->16 (128) + BN (32)
 struct Projected final
-    : Net<Input<Shape{8, 8, 8}>, Residual<Seq<Conv3x3<16, 2>, BatchNorm>, Seq<Conv1x1<16, 2>, BatchNorm>>> {};
+    : Net<Input<Shape{8, 8, 8}>,
+          Residual<Seq<Conv3x3<16, 2>, BatchNorm>, Seq<Conv1x1<16, 2>, BatchNorm>>> {};
 static_assert(output_shape_v<Projected> == Shape{16, 4, 4});
 static_assert(params_v<Projected> == 16 * 8 * 9 + 32 + 128 + 32);
 // option A: 16x32x32 -> 32x16x16, no parameters in the shortcut
-struct OptionA final
-    : Net<Input<Shape{16, 32, 32}>,
-          Residual<Seq<Conv3x3<32, 2>, BatchNorm, ReLU, Conv3x3<32>, BatchNorm>, ZeroPadShortcut<32, 2>, ReLU>> {};
+struct OptionA final : Net<Input<Shape{16, 32, 32}>,
+                           Residual<Seq<Conv3x3<32, 2>, BatchNorm, ReLU, Conv3x3<32>, BatchNorm>,
+                                    ZeroPadShortcut<32, 2>, ReLU>> {};
 static_assert(output_shape_v<OptionA> == Shape{32, 16, 16});
 static_assert(params_v<OptionA> == 32 * 16 * 9 + 64 + 32 * 32 * 9 + 64);
 // a block declared as a struct derived from Residual is the same layer
@@ -55,9 +57,11 @@ static_assert(params_v<On<Shape{8, 16, 16}, Concat<Conv1x1<4>, Conv1x1<6>>>> == 
 
 // --- Repeat ---------------------------------------------------------------------------------
 // Repeat<N, B> is N copies of B in a Seq
-static_assert(params_v<On<Shape{8, 8, 8}, Repeat<3, Conv8>>> == params_v<On<Shape{8, 8, 8}, Conv8, Conv8, Conv8>>);
+static_assert(params_v<On<Shape{8, 8, 8}, Repeat<3, Conv8>>> ==
+              params_v<On<Shape{8, 8, 8}, Conv8, Conv8, Conv8>>);
 static_assert(macs_v<On<Shape{8, 8, 8}, Repeat<3, Conv8>>> == 3 * 36'864);
-static_assert(params_v<On<Shape{8, 8, 8}, Repeat<1, Conv8>>> == params_v<On<Shape{8, 8, 8}, Conv8>>);
+static_assert(params_v<On<Shape{8, 8, 8}, Repeat<1, Conv8>>> ==
+              params_v<On<Shape{8, 8, 8}, Conv8>>);
 // each copy sees the previous copy's output: 3 halvings 32 -> 4
 static_assert(shape_after<Shape{3, 32, 32}, Repeat<3, MaxPool<2>>> == Shape{3, 4, 4});
 static_assert(shape_after<Shape{3, 32, 32}, Repeat<2, Conv3x3<8, 2>>> == Shape{8, 8, 8});
@@ -69,8 +73,10 @@ static_assert(Repeat<4, ReLU>::count == 4);
 // a name changes paths only: shapes, params and MACs are those of the layer
 static_assert(Named<"conv1", Conv3x3<8>>::name == "conv1");
 static_assert(Named<"conv1", Conv3x3<8>>::output_shape<Shape{3, 8, 8}>() == Shape{8, 8, 8});
-static_assert(params_v<On<Shape{8, 8, 8}, Named<"block", Conv8>>> == params_v<On<Shape{8, 8, 8}, Conv8>>);
-static_assert(macs_v<On<Shape{8, 8, 8}, Named<"block", Conv8>>> == macs_v<On<Shape{8, 8, 8}, Conv8>>);
+static_assert(params_v<On<Shape{8, 8, 8}, Named<"block", Conv8>>> ==
+              params_v<On<Shape{8, 8, 8}, Conv8>>);
+static_assert(macs_v<On<Shape{8, 8, 8}, Named<"block", Conv8>>> ==
+              macs_v<On<Shape{8, 8, 8}, Conv8>>);
 static_assert(totals_v<On<Shape{8, 8, 8}, Named<"block", Conv8>>>.rows == 3);
 
 // --- Plain: every Residual<Body, Shortcut, After> becomes After(Body(x)) --------------------
@@ -79,7 +85,8 @@ static_assert(totals_v<On<Shape{8, 8, 8}, Named<"block", Conv8>>>.rows == 3);
 struct Residual16 final : Residual<Seq<Conv3x3<16>, BatchNorm>, Identity, ReLU> {};
 struct ResidualNet final
     : Net<Input<Shape{8, 8, 8}>,
-          Seq<Named<"b0", Residual<Seq<Conv3x3<16, 2>, BatchNorm>, Seq<Conv1x1<16, 2>, BatchNorm>, ReLU>>,
+          Seq<Named<"b0",
+                    Residual<Seq<Conv3x3<16, 2>, BatchNorm>, Seq<Conv1x1<16, 2>, BatchNorm>, ReLU>>,
               Repeat<2, Residual16>, Concat<Residual16, Named<"plain", Conv1x1<4>>>, GlobalAvgPool,
               Linear<10>>,
           10> {};
@@ -102,17 +109,21 @@ static_assert(params_v<Plain<On<Shape{8, 8, 8}, Conv8>>> == 592);
 static_assert(totals_v<Plain<On<Shape{8, 8, 8}, Conv8>>>.rows == 3);
 // the transform, type by type
 static_assert(std::is_same_v<detail::strip_t<Conv3x3<8>>, Conv3x3<8>>);
-static_assert(std::is_same_v<detail::strip_t<Seq<Residual16>>, Seq<detail::Unshortcut<Seq<Conv3x3<16>, BatchNorm>, ReLU>>>);
-static_assert(std::is_same_v<detail::strip_t<Repeat<2, MyBlock>>, Repeat<2, detail::Unshortcut<Conv8, ReLU>>>);
-static_assert(std::is_same_v<detail::strip_t<Named<"x", Residual<Conv8>>>, Named<"x", detail::Unshortcut<Conv8, Identity>>>);
+static_assert(std::is_same_v<detail::strip_t<Seq<Residual16>>,
+                             Seq<detail::Unshortcut<Seq<Conv3x3<16>, BatchNorm>, ReLU>>>);
+static_assert(std::is_same_v<detail::strip_t<Repeat<2, MyBlock>>,
+                             Repeat<2, detail::Unshortcut<Conv8, ReLU>>>);
+static_assert(std::is_same_v<detail::strip_t<Named<"x", Residual<Conv8>>>,
+                             Named<"x", detail::Unshortcut<Conv8, Identity>>>);
 
 // --- Adapted: the same body fed another input size through a declared adapter ---------------
-struct Small32 final
-    : Net<Input<Shape{1, 32, 32}>, Seq<Conv<6, 5, 1, 0, 1, true>, MaxPool<2>, Flatten, Linear<10>>, 10> {};
+struct Small32 final : Net<Input<Shape{1, 32, 32}>,
+                           Seq<Conv<6, 5, 1, 0, 1, true>, MaxPool<2>, Flatten, Linear<10>>, 10> {};
 // 28x28 -> 32x32 is within 8 pixels: zero padding
 using Small28 = Adapted<Small32, Shape{1, 28, 28}>;
 static_assert(std::is_same_v<Small28::adapter, PadTo<32, 32>>);
-static_assert(Small28::input_shape == Shape{1, 28, 28} && Small28::body_input_shape == Shape{1, 32, 32});
+static_assert(Small28::input_shape == Shape{1, 28, 28} &&
+              Small28::body_input_shape == Shape{1, 32, 32});
 static_assert(params_v<Small28> == params_v<Small32> && macs_v<Small28> == macs_v<Small32>);
 static_assert(totals_v<Small28>.rows == totals_v<Small32>.rows + 1);  // the adapter's row
 // 16x16 -> 32x32 is further: bilinear resize

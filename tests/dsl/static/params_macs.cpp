@@ -80,11 +80,10 @@ static_assert(has_macs_near_v<Mlp, 78'000, 20>);  // 1.8% away: within 2%
 //   global pool         -> 32x1x1
 //   linear 32->10       params 330     MACs 320
 //   total               params 5,466   buffers 96   MACs 1,622,336
-struct SmallCnn final
-    : Net<Input<Shape{3, 32, 32}>,
-          Seq<Conv3x3<16>, BatchNorm, ReLU, MaxPool<2>, Conv3x3<32>, BatchNorm, ReLU,
-              GlobalAvgPool, Linear<10>>,
-          10> {};
+struct SmallCnn final : Net<Input<Shape{3, 32, 32}>,
+                            Seq<Conv3x3<16>, BatchNorm, ReLU, MaxPool<2>, Conv3x3<32>, BatchNorm,
+                                ReLU, GlobalAvgPool, Linear<10>>,
+                            10> {};
 static_assert(output_shape_v<SmallCnn> == Shape{10, 1, 1});
 static_assert(params_v<SmallCnn> == 5'466 && buffers_v<SmallCnn> == 96);
 static_assert(macs_v<SmallCnn> == 1'622'336);
@@ -115,7 +114,8 @@ static_assert(output_shape_v<ProjectionBlock> == Shape{32, 4, 4});
 static_assert(params_v<ProjectionBlock> == 14'528 && buffers_v<ProjectionBlock> == 192);
 static_assert(macs_v<ProjectionBlock> == 229'376);
 // its plain twin loses exactly the projection: 14,528 - 576 = 13,952; MACs - 8,192 = 221,184
-static_assert(params_v<Plain<ProjectionBlock>> == 13'952 && buffers_v<Plain<ProjectionBlock>> == 128);
+static_assert(params_v<Plain<ProjectionBlock>> == 13'952 &&
+              buffers_v<Plain<ProjectionBlock>> == 128);
 static_assert(macs_v<Plain<ProjectionBlock>> == 221'184);
 // option A instead: no parameters in the shortcut
 struct OptionABlock final
@@ -128,9 +128,8 @@ static_assert(params_v<Plain<OptionABlock>> == params_v<OptionABlock>);
 //   branch2 3x3 8->6        params 432
 //   branch3 pool, 1x1 8->2  params 16
 //   out 4+6+2 = 12 channels; params 480; MACs 256 * 480 = 122,880
-struct Inception final
-    : Net<Input<Shape{8, 16, 16}>,
-          Concat<Conv1x1<4>, Conv3x3<6>, Seq<MaxPool<3, 1, 1>, Conv1x1<2>>>> {};
+struct Inception final : Net<Input<Shape{8, 16, 16}>,
+                             Concat<Conv1x1<4>, Conv3x3<6>, Seq<MaxPool<3, 1, 1>, Conv1x1<2>>>> {};
 static_assert(output_shape_v<Inception> == Shape{12, 16, 16});
 static_assert(params_v<Inception> == 480 && macs_v<Inception> == 122'880);
 

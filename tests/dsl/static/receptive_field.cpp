@@ -28,7 +28,8 @@ static_assert(rf_of<image, Conv<8, 3, 1, 0>, Conv<8, 3, 1, 0>> == square(5));
 // 1x1 convolutions add nothing
 static_assert(rf_of<image, Conv1x1<8>, Conv3x3<8>, Conv1x1<8>> == square(3));
 // activations, normalization, dropout add nothing
-static_assert(rf_of<image, Conv3x3<8>, BatchNorm, ReLU, Dropout<0.5>, LocalResponseNorm<>> == square(3));
+static_assert(rf_of<image, Conv3x3<8>, BatchNorm, ReLU, Dropout<0.5>, LocalResponseNorm<>> ==
+              square(3));
 
 // --- Stride: later kernels step in units of the accumulated stride ---------------------
 // 3x3/2 then 3x3: 3, jump 2, then 3 + 2 * 2 = 7
@@ -39,13 +40,16 @@ static_assert(rf_of<image, Conv3x3<8>, Conv3x3<8, 2>> == square(5));
 static_assert(rf_of<image, MaxPool<2>, Conv3x3<8>> == square(6));
 // ResNet stem: 7x7/2 -> 7, jump 2; 3x3/2 pool -> 7 + 2 * 2 = 11, jump 4; 3x3 -> 11 + 2 * 4 = 19
 static_assert(rf_of<Shape{3, 224, 224}, Conv<64, 7, 2, 3>, MaxPool<3, 2, 1>> == square(11));
-static_assert(rf_of<Shape{3, 224, 224}, Conv<64, 7, 2, 3>, MaxPool<3, 2, 1>, Conv3x3<64>> == square(19));
+static_assert(rf_of<Shape{3, 224, 224}, Conv<64, 7, 2, 3>, MaxPool<3, 2, 1>, Conv3x3<64>> ==
+              square(19));
 // two 2x2/2 poolings then a 3x3: 2, 2 + 1 * 2 = 4 (jump 4), 4 + 2 * 4 = 12
 static_assert(rf_of<image, MaxPool<2>, MaxPool<2>, Conv3x3<8>> == square(12));
 // a 1x1 stride-2 convolution samples: 1, jump 2; then 3x3: 1 + 2 * 2 = 5
 static_assert(rf_of<image, Conv1x1<8, 2>, Conv3x3<8>> == square(5));
 // LeNet-5: 5 -> pool 6 (jump 2) -> 5x5: 6 + 4 * 2 = 14 (jump 2) -> pool: 14 + 1 * 2 = 16
-static_assert(rf_of<Shape{1, 32, 32}, Conv<6, 5, 1, 0>, MaxPool<2>, Conv<16, 5, 1, 0>, MaxPool<2>> == square(16));
+static_assert(
+    rf_of<Shape{1, 32, 32}, Conv<6, 5, 1, 0>, MaxPool<2>, Conv<16, 5, 1, 0>, MaxPool<2>> ==
+    square(16));
 
 // --- Asymmetric kernels -----------------------------------------------------------------
 static_assert(rf_of<image, ConvKxL<8, 1, 7>> == (ReceptiveField{1, 7}));
@@ -70,16 +74,24 @@ static_assert(rf_of<Shape{3, 8, 8}, Repeat<10, Conv3x3<8>>> == square(21));
 static_assert(rf_of<Shape{8, 16, 16}, Residual<Seq<Conv3x3<8>, Conv3x3<8>>>> == square(5));
 // body 3x3/2 + 3x3 (3, then 3 + 2 * 2 = 7, jump 2); shortcut 1x1/2 (1, jump 2): 7, and a
 // following 3x3 steps by 2: 7 + 2 * 2 = 11
-static_assert(rf_of<Shape{8, 16, 16}, Residual<Seq<Conv3x3<8, 2>, Conv3x3<8>>, Conv1x1<8, 2>>> == square(7));
-static_assert(rf_of<Shape{8, 16, 16}, Residual<Seq<Conv3x3<8, 2>, Conv3x3<8>>, Conv1x1<8, 2>>, Conv3x3<8>> ==
-              square(11));
+static_assert(rf_of<Shape{8, 16, 16}, Residual<Seq<Conv3x3<8, 2>, Conv3x3<8>>, Conv1x1<8, 2>>> ==
+              square(7));
+static_assert(
+    rf_of<Shape{8, 16, 16}, Residual<Seq<Conv3x3<8, 2>, Conv3x3<8>>, Conv1x1<8, 2>>, Conv3x3<8>> ==
+    square(11));
 // two stacked residual blocks of two 3x3: 5, then 9
-static_assert(rf_of<Shape{8, 16, 16}, Repeat<2, Residual<Seq<Conv3x3<8>, Conv3x3<8>>>>> == square(9));
+static_assert(rf_of<Shape{8, 16, 16}, Repeat<2, Residual<Seq<Conv3x3<8>, Conv3x3<8>>>>> ==
+              square(9));
 // `After` counts after the join: 5 + 2 = 7
-static_assert(rf_of<Shape{8, 16, 16}, Residual<Seq<Conv3x3<8>, Conv3x3<8>>, Identity, Conv3x3<8>>> == square(7));
+static_assert(
+    rf_of<Shape{8, 16, 16}, Residual<Seq<Conv3x3<8>, Conv3x3<8>>, Identity, Conv3x3<8>>> ==
+    square(7));
 // Concat: the widest branch, 1x1 beside 5x5 beside 3x3-3x3: 5
-static_assert(rf_of<Shape{8, 16, 16}, Concat<Conv1x1<4>, Conv<4, 5>, Seq<Conv3x3<4>, Conv3x3<4>>>> == square(5));
-static_assert(rf_of<Shape{8, 16, 16}, Concat<Conv1x1<4>, Seq<Conv3x3<4>, Conv3x3<4>, Conv3x3<4>>, Conv<4, 5>>> ==
+static_assert(
+    rf_of<Shape{8, 16, 16}, Concat<Conv1x1<4>, Conv<4, 5>, Seq<Conv3x3<4>, Conv3x3<4>>>> ==
+    square(5));
+static_assert(rf_of<Shape{8, 16, 16},
+                    Concat<Conv1x1<4>, Seq<Conv3x3<4>, Conv3x3<4>, Conv3x3<4>>, Conv<4, 5>>> ==
               square(7));
 // the widest per direction: 1x7 beside 7x1 is 7x7
 static_assert(rf_of<Shape{8, 16, 16}, Concat<ConvKxL<4, 1, 7>, ConvKxL<4, 7, 1>>> == square(7));

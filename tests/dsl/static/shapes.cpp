@@ -9,7 +9,8 @@ namespace {
 static_assert(Shape{3, 224, 224}.elements() == 150'528);
 static_assert(Shape{2048, 7, 7}.elements() == 100'352);
 static_assert(Shape{512, 1, 1}.flat() && !Shape{512, 2, 1}.flat() && !Shape{512, 1, 2}.flat());
-static_assert(Shape{1, 1, 1}.positive() && !Shape{0, 28, 28}.positive() && !Shape{1, 28, -1}.positive());
+static_assert(Shape{1, 1, 1}.positive() && !Shape{0, 28, 28}.positive() &&
+              !Shape{1, 28, -1}.positive());
 static_assert(Shape{3, 32, 32} == Shape{3, 32, 32} && Shape{3, 32, 32} != Shape{3, 32, 31});
 static_assert(detail::poisoned(detail::poisoned_shape) && !detail::poisoned(Shape{1, 1, 1}));
 // Shapes as template arguments: equal values are the same type.
@@ -82,7 +83,8 @@ static_assert(MaxPool<2, 2, 1>::output_shape<Shape{1, 5, 5}>() == Shape{1, 3, 3}
 // one window exactly: (3 - 3) / 2 + 1 = 1, in either mode
 static_assert(MaxPool<3, 2, 0, true>::output_shape<Shape{4, 3, 3}>() == Shape{4, 1, 1});
 static_assert(detail::pooled_size(13, 3, 2, 0, true) == 6);  // 10 / 2 + 1 = 6 exactly
-static_assert(detail::pooled_size(14, 3, 2, 0, false) == 6 && detail::pooled_size(14, 3, 2, 0, true) == 7);
+static_assert(detail::pooled_size(14, 3, 2, 0, false) == 6 &&
+              detail::pooled_size(14, 3, 2, 0, true) == 7);
 // non-square input
 static_assert(MaxPool<2>::output_shape<Shape{3, 8, 6}>() == Shape{3, 4, 3});
 // AvgPool shares the arithmetic
@@ -94,7 +96,8 @@ static_assert(AvgPool<3, 2, 0, true>::output_shape<Shape{8, 112, 112}>() == Shap
 static_assert(GlobalAvgPool::output_shape<Shape{2048, 7, 7}>() == Shape{2048, 1, 1});
 static_assert(AdaptiveAvgPool<6>::output_shape<Shape{256, 13, 13}>() == Shape{256, 6, 6});
 static_assert(AdaptiveAvgPool<7, 5>::output_shape<Shape{512, 14, 14}>() == Shape{512, 7, 5});
-static_assert(AdaptiveAvgPool<7>::output_shape<Shape{512, 1, 1}>() == Shape{512, 7, 7});  // upsamples
+static_assert(AdaptiveAvgPool<7>::output_shape<Shape{512, 1, 1}>() ==
+              Shape{512, 7, 7});  // upsamples
 static_assert(Flatten::output_shape<Shape{16, 5, 5}>() == Shape{400, 1, 1});
 static_assert(Flatten::output_shape<Shape{512, 7, 7}>() == Shape{25'088, 1, 1});
 static_assert(Linear<120>::output_shape<Shape{400, 1, 1}>() == Shape{120, 1, 1});
@@ -129,16 +132,19 @@ static_assert(detail::poisoned(Seq<Flatten, Linear<10>>::output_shape<detail::po
 
 // --- Chains of layers ----------------------------------------------------------------------
 // LeNet-5 on 32x32: 32 -conv5-> 28 -pool2-> 14 -conv5-> 10 -pool2-> 5, 16*5*5 = 400
-static_assert(shape_after<Shape{1, 32, 32}, Conv<6, 5, 1, 0>, MaxPool<2>, Conv<16, 5, 1, 0>,
-                          MaxPool<2>> == Shape{16, 5, 5});
+static_assert(
+    shape_after<Shape{1, 32, 32}, Conv<6, 5, 1, 0>, MaxPool<2>, Conv<16, 5, 1, 0>, MaxPool<2>> ==
+    Shape{16, 5, 5});
 static_assert(shape_after<Shape{1, 32, 32}, Conv<6, 5, 1, 0>, MaxPool<2>, Conv<16, 5, 1, 0>,
                           MaxPool<2>, Flatten, Linear<120>> == Shape{120, 1, 1});
 // On 28x28: 28 -> 24 -> 12 -> 8 -> 4 (LeNet-5's C5 5x5 would not fit: compile_fail/lenet5_28x28)
-static_assert(shape_after<Shape{1, 28, 28}, Conv<6, 5, 1, 0>, MaxPool<2>, Conv<16, 5, 1, 0>,
-                          MaxPool<2>> == Shape{16, 4, 4});
+static_assert(
+    shape_after<Shape{1, 28, 28}, Conv<6, 5, 1, 0>, MaxPool<2>, Conv<16, 5, 1, 0>, MaxPool<2>> ==
+    Shape{16, 4, 4});
 // VGG's five 2x2 poolings: 224 -> 7, 32 -> 1
-static_assert(shape_after<Shape{3, 224, 224}, MaxPool<2>, MaxPool<2>, MaxPool<2>, MaxPool<2>,
-                          MaxPool<2>> == Shape{3, 7, 7});
+static_assert(
+    shape_after<Shape{3, 224, 224}, MaxPool<2>, MaxPool<2>, MaxPool<2>, MaxPool<2>, MaxPool<2>> ==
+    Shape{3, 7, 7});
 static_assert(shape_after<Shape{3, 32, 32}, Conv3x3<64>, MaxPool<2>, MaxPool<2>, MaxPool<2>,
                           MaxPool<2>, MaxPool<2>> == Shape{64, 1, 1});
 

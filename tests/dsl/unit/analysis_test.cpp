@@ -17,7 +17,8 @@ using namespace archetype::architectures;
 // linear -> 3. Peak: relu's input and output alive, 32 + 32 = 64 elements = 256 bytes.
 // Saved (what the backward reads): the input 16, the relu's output 32, the pool's output 8
 // (the linear's input) = 56 elements = 224 bytes per image.
-struct Tiny final : Net<Input<Shape{1, 4, 4}>, Seq<Conv<2, 3>, ReLU, MaxPool<2>, Flatten, Linear<3>>, 3> {};
+struct Tiny final
+    : Net<Input<Shape{1, 4, 4}>, Seq<Conv<2, 3>, ReLU, MaxPool<2>, Flatten, Linear<3>>, 3> {};
 
 TEST(ActivationBytes, TinyNetByHand) {
   EXPECT_EQ((activation_bytes_v<Tiny, 1>.inference_peak), 256);
@@ -73,7 +74,8 @@ std::int64_t shortcut_params(const auto& rows) {
   std::int64_t sum = 0;
   for (const LayerRow& row : rows) {
     const std::string path{row.path.view()};
-    if (path.find("downsample") != std::string::npos || path.find("shortcut") != std::string::npos) {
+    if (path.find("downsample") != std::string::npos ||
+        path.find("shortcut") != std::string::npos) {
       sum += row.params;
     }
   }
@@ -115,7 +117,8 @@ TEST(Plain, RemovesEveryJoinAndShortcutRow) {
   EXPECT_EQ(rows_of_kind(layers_v<PlainNet18Cifar>, "Conv"), 1 + 16);
   // the shortcuts keep nothing for the backward (an Add reads nothing, its ReLU differentiates
   // from its own output, as the plain twin's ReLU does): the same saved values
-  EXPECT_EQ(totals_v<PlainCifarNet<20>>.training_saved_elements, totals_v<CifarResNet<20>>.training_saved_elements);
+  EXPECT_EQ(totals_v<PlainCifarNet<20>>.training_saved_elements,
+            totals_v<CifarResNet<20>>.training_saved_elements);
 }
 
 // --- Adapted ------------------------------------------------------------------------------------
@@ -137,7 +140,8 @@ TEST(Adapted, LeNet5On28x28IsPaddedWithTheSameParameters) {
   EXPECT_EQ(rows[1].in, (Shape{1, 32, 32}));
   // PadTo's backward reads nothing: the 28x28 image is not kept, the padded 32x32 one is
   // (conv1 reads it, as it reads LeNet-5's own input)
-  EXPECT_EQ(totals_v<LeNet5Fashion>.training_saved_elements, totals_v<LeNet5>.training_saved_elements);
+  EXPECT_EQ(totals_v<LeNet5Fashion>.training_saved_elements,
+            totals_v<LeNet5>.training_saved_elements);
 }
 
 TEST(Adapted, CifarResNet20OnOneChannel) {

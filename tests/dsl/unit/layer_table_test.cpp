@@ -74,10 +74,11 @@ TEST(LayerTable, LeNet5RowByRow) {
 //   fc           32 -> 10:        params 330;              MACs 320
 struct SmallResidual final
     : Net<Input<Shape{16, 8, 8}>,
-          Seq<Named<"block",
-                    Residual<Seq<Named<"conv1", Conv3x3<32, 2>>, Named<"bn1", BatchNorm>, Named<"relu", ReLU>,
-                                 Named<"conv2", Conv3x3<32>>, Named<"bn2", BatchNorm>>,
-                             Named<"downsample", Seq<Conv1x1<32, 2>, BatchNorm>>, Named<"relu", ReLU>>>,
+          Seq<Named<"block", Residual<Seq<Named<"conv1", Conv3x3<32, 2>>, Named<"bn1", BatchNorm>,
+                                          Named<"relu", ReLU>, Named<"conv2", Conv3x3<32>>,
+                                          Named<"bn2", BatchNorm>>,
+                                      Named<"downsample", Seq<Conv1x1<32, 2>, BatchNorm>>,
+                                      Named<"relu", ReLU>>>,
               Named<"pool", GlobalAvgPool>, Named<"fc", Linear<10>>>,
           10> {};
 
@@ -122,7 +123,8 @@ TEST(LayerTable, PlainSmallResidualKeepsPaths) {
 TEST(LayerTable, ConcatRowByRow) {
   struct Mixed final
       : Net<Input<Shape{8, 16, 16}>,
-            Named<"mixed", Concat<Conv1x1<4>, Conv3x3<6>, Named<"pool", Seq<MaxPool<3, 1, 1>, Conv1x1<2>>>>>> {};
+            Named<"mixed", Concat<Conv1x1<4>, Conv3x3<6>,
+                                  Named<"pool", Seq<MaxPool<3, 1, 1>, Conv1x1<2>>>>>> {};
   constexpr std::array<ExpectedRow, 5> expected{{
       {"mixed.branch1", "Conv", "1x1 s1 p0", {8, 16, 16}, {4, 16, 16}, 32, 8'192},
       {"mixed.branch2", "Conv", "3x3 s1 p1", {8, 16, 16}, {6, 16, 16}, 432, 110'592},
@@ -185,9 +187,9 @@ void expect_unique_leaf_paths() {
   std::sort(paths.begin(), paths.end());
   // post-activation blocks name their After `relu` like their body's ReLU (torchvision
   // reuses one module); every other path is unique
-  auto twice = std::adjacent_find(paths.begin(), paths.end(), [](const std::string& a, const std::string& b) {
-    return a == b && !a.ends_with("relu");
-  });
+  auto twice = std::adjacent_find(
+      paths.begin(), paths.end(),
+      [](const std::string& a, const std::string& b) { return a == b && !a.ends_with("relu"); });
   EXPECT_TRUE(twice == paths.end()) << "a path appears twice: " << *twice;
   for (const std::string& p : paths) EXPECT_FALSE(p.empty());
 }

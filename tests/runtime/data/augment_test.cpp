@@ -13,7 +13,7 @@ namespace {
 
 TEST(Augment, FlipOfAKnownImage) {
   // 2 channels of 2×3
-  const std::vector<float> in = {1, 2, 3,  4, 5, 6,  7, 8, 9,  10, 11, 12};
+  const std::vector<float> in = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
   std::vector<float> out(in.size());
   crop_flip(in.data(), out.data(), {2, 2, 3}, 0, 0, 0, true);
   EXPECT_EQ(out, (std::vector<float>{3, 2, 1, 6, 5, 4, 9, 8, 7, 12, 11, 10}));
@@ -63,7 +63,8 @@ TEST(Augment, MatchesReferenceForEveryChoice) {
                                      ? in[static_cast<std::size_t>((c * dims.h + sy) * dims.w + sx)]
                                      : fill[c];
               ASSERT_EQ(out[static_cast<std::size_t>((c * dims.h + y) * dims.w + x)], want)
-                  << "dx " << dx << " dy " << dy << " flip " << flip << " at " << c << "," << y << "," << x;
+                  << "dx " << dx << " dy " << dy << " flip " << flip << " at " << c << "," << y
+                  << "," << x;
             }
           }
         }
@@ -79,7 +80,8 @@ TEST(Augment, SeededAndCoversEveryChoice) {
   const Augment aug{2, true};
   const std::size_t n = 400;
   std::vector<float> batch(n * dims.size());
-  for (std::size_t i = 0; i < n; ++i) std::copy(in.begin(), in.end(), batch.begin() + static_cast<long>(i * dims.size()));
+  for (std::size_t i = 0; i < n; ++i)
+    std::copy(in.begin(), in.end(), batch.begin() + static_cast<long>(i * dims.size()));
   std::vector<float> a(batch.size()), b(batch.size()), c(batch.size());
   SplitMix64 r1(7), r2(7), r3(8);
   augment_batch(batch.data(), a.data(), n, dims, aug, r1);
@@ -94,7 +96,8 @@ TEST(Augment, SeededAndCoversEveryChoice) {
     int found = -1;
     for (int choice = 0; choice < 50 && found < 0; ++choice) {
       crop_flip(in.data(), want.data(), dims, 2, choice % 5, (choice / 5) % 5, choice >= 25);
-      if (std::equal(want.begin(), want.end(), a.begin() + static_cast<long>(i * dims.size()))) found = choice;
+      if (std::equal(want.begin(), want.end(), a.begin() + static_cast<long>(i * dims.size())))
+        found = choice;
     }
     ASSERT_GE(found, 0) << "image " << i << " is no crop/flip of the input";
     seen.insert(found);

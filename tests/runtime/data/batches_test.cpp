@@ -25,13 +25,16 @@ Dataset indexed(std::size_t n, int classes = 10) {
   d.classes = classes;
   for (std::size_t i = 0; i < n; ++i) {
     d.labels.push_back(static_cast<int>(i % static_cast<std::size_t>(classes)));
-    for (int j = 0; j < 6; ++j) d.images.push_back(static_cast<float>(i) + 0.1f * static_cast<float>(j));
+    for (int j = 0; j < 6; ++j)
+      d.images.push_back(static_cast<float>(i) + 0.1f * static_cast<float>(j));
   }
   return d;
 }
 
 // Sample index of image i in a batch of `indexed` data.
-int sample_of(const Batch& b, int i) { return static_cast<int>(b.images[static_cast<std::size_t>(i) * 6]); }
+int sample_of(const Batch& b, int i) {
+  return static_cast<int>(b.images[static_cast<std::size_t>(i) * 6]);
+}
 
 struct Recorded {
   std::vector<std::vector<float>> images;
@@ -172,7 +175,8 @@ TEST(Batches, AugmentedBatchesAreCropsOfTheRightSamples) {
       const bool f = img[0] != d.image(static_cast<std::size_t>(s))[0];
       flipped += f;
       for (int y = 0; y < 2; ++y) {
-        for (int x = 0; x < 3; ++x) EXPECT_EQ(img[y * 3 + x], d.image(static_cast<std::size_t>(s))[y * 3 + (f ? 2 - x : x)]);
+        for (int x = 0; x < 3; ++x)
+          EXPECT_EQ(img[y * 3 + x], d.image(static_cast<std::size_t>(s))[y * 3 + (f ? 2 - x : x)]);
       }
       EXPECT_EQ(b->labels[i], s % 10);
     }
@@ -207,7 +211,8 @@ TEST(Batches, ResumeInsideAnEpoch) {
   record(resumed, tail);
   ASSERT_EQ(tail.indices.size(), all.indices.size() - 5);
   EXPECT_EQ(tail.indices.front(), 5);
-  EXPECT_EQ(tail.images, (std::vector<std::vector<float>>(all.images.begin() + 5, all.images.end())));
+  EXPECT_EQ(tail.images,
+            (std::vector<std::vector<float>>(all.images.begin() + 5, all.images.end())));
   EXPECT_EQ(tail.labels, (std::vector<std::vector<int>>(all.labels.begin() + 5, all.labels.end())));
   EXPECT_THROW(resumed.start_epoch(2, 13), std::out_of_range);
   resumed.start_epoch(2, 12);  // the end: nothing left
@@ -229,8 +234,9 @@ TEST(Batches, NextBeforeStartEpochIsEpochZero) {
 
 TEST(Prefetch, YieldsExactlyWhatThePlainIteratorYields) {
   const Dataset d = make_synthetic({300, {3, 8, 8}, 10, 11, 0.2f});
-  for (const BatchOptions& opt : {BatchOptions::training(32, 9, {2, true}), BatchOptions::training(7, 1),
-                                  BatchOptions::evaluation(64), BatchOptions{50, true, false, 4, {1, false}}}) {
+  for (const BatchOptions& opt :
+       {BatchOptions::training(32, 9, {2, true}), BatchOptions::training(7, 1),
+        BatchOptions::evaluation(64), BatchOptions{50, true, false, 4, {1, false}}}) {
     BatchIterator plain(d, opt);
     PrefetchingBatchIterator pre(d, opt);
     EXPECT_EQ(pre.batches_per_epoch(), plain.batches_per_epoch());
@@ -281,8 +287,8 @@ TEST(Prefetch, RestartMidEpochAndResume) {
   PrefetchingBatchIterator pre(d, opt);
   pre.start_epoch(0);
   Recorded ignored;
-  record(pre, ignored, 2);         // abandon epoch 0 after two batches
-  pre.start_epoch(4, 3);           // resume epoch 4 at batch 3
+  record(pre, ignored, 2);  // abandon epoch 0 after two batches
+  pre.start_epoch(4, 3);    // resume epoch 4 at batch 3
   Recorded got;
   record(pre, got);
   EXPECT_EQ(got, want);

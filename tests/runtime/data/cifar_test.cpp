@@ -25,7 +25,8 @@ Bytes cifar_records(std::size_t n, std::size_t first, const std::vector<Bytes>& 
 
 void expect_pixels(const Dataset& d, std::size_t i, std::size_t generated_as) {
   for (std::size_t j = 0; j < kImage; ++j) {
-    ASSERT_EQ(d.image(i)[j], static_cast<float>(pixel_value(generated_as, j)) * (1.0f / 255.0f)) << i << "," << j;
+    ASSERT_EQ(d.image(i)[j], static_cast<float>(pixel_value(generated_as, j)) * (1.0f / 255.0f))
+        << i << "," << j;
   }
 }
 
@@ -36,8 +37,10 @@ void write_cifar10(const std::filesystem::path& dir) {
   std::size_t first = 0;
   for (int b = 0; b < 5; ++b) {
     std::vector<Bytes> labels;
-    for (std::size_t i = 0; i < sizes[b]; ++i) labels.push_back({static_cast<unsigned char>(((first + i) * 3) % 10)});
-    write_file(dir / ("data_batch_" + std::to_string(b + 1) + ".bin"), cifar_records(sizes[b], first, labels));
+    for (std::size_t i = 0; i < sizes[b]; ++i)
+      labels.push_back({static_cast<unsigned char>(((first + i) * 3) % 10)});
+    write_file(dir / ("data_batch_" + std::to_string(b + 1) + ".bin"),
+               cifar_records(sizes[b], first, labels));
     first += sizes[b];
   }
   write_file(dir / "test_batch.bin", cifar_records(3, 100, {{9}, {0}, {5}}));
@@ -99,11 +102,13 @@ TEST(CifarBroken, SizeNotAMultipleOfTheRecord) {
                 "1 records and 2973 bytes left over"});
   // a CIFAR-100 file read as CIFAR-10
   write_file(dir / "test_batch.bin", cifar_records(2, 0, {{1, 2}, {3, 4}}));
-  expect_error([&] { (void)load_cifar10(dir.path(), Split::test); },
-               {(dir / "test_batch.bin").string() + ": size 6148 bytes is not a multiple of the 3073-byte"});
+  expect_error(
+      [&] { (void)load_cifar10(dir.path(), Split::test); },
+      {(dir / "test_batch.bin").string() + ": size 6148 bytes is not a multiple of the 3073-byte"});
   write_file(dir / "test.bin", cifar_records(3, 0, {{1}, {2}, {3}}));
   expect_error([&] { (void)load_cifar100(dir.path(), Split::test); },
-               {(dir / "test.bin").string() + ": size 9219 bytes is not a multiple of the 3074-byte CIFAR-100 record"});
+               {(dir / "test.bin").string() +
+                ": size 9219 bytes is not a multiple of the 3074-byte CIFAR-100 record"});
 }
 
 TEST(CifarBroken, LabelOutOfRange) {
@@ -111,7 +116,8 @@ TEST(CifarBroken, LabelOutOfRange) {
   write_cifar10(dir.path());
   write_file(dir / "test_batch.bin", cifar_records(3, 0, {{1}, {10}, {3}}));
   expect_error([&] { (void)load_cifar10(dir.path(), Split::test); },
-               {(dir / "test_batch.bin").string() + ": label 10 of record 1 (byte offset 3073) is out of range (expected 0..9)"});
+               {(dir / "test_batch.bin").string() +
+                ": label 10 of record 1 (byte offset 3073) is out of range (expected 0..9)"});
   write_file(dir / "test.bin", cifar_records(2, 0, {{1, 2}, {3, 100}}));
   expect_error([&] { (void)load_cifar100(dir.path(), Split::test); },
                {(dir / "test.bin").string() + ": fine label 100 of record 1", "(expected 0..99)"});
@@ -129,7 +135,8 @@ TEST(CifarBroken, MissingAndEmptyFiles) {
   write_file(dir / "data_batch_3.bin", {});
   expect_error([&] { (void)load_cifar10(dir.path(), Split::train); },
                {(dir / "data_batch_3.bin").string() + ": empty file"});
-  expect_error([&] { (void)load_cifar100(dir.path(), Split::train); }, {(dir / "train.bin").string() + ": no such file"});
+  expect_error([&] { (void)load_cifar100(dir.path(), Split::train); },
+               {(dir / "train.bin").string() + ": no such file"});
   expect_error([&] { (void)load_cifar10(dir / "absent", Split::train); },
                {(dir / "absent").string() + ": no such directory"});
 }

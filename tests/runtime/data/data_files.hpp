@@ -39,7 +39,9 @@ class TempDir {
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
   [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-  [[nodiscard]] std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+  [[nodiscard]] std::filesystem::path operator/(const std::string& name) const {
+    return path_ / name;
+  }
 
  private:
   std::filesystem::path path_;
@@ -53,8 +55,8 @@ inline void put_be32(Bytes& out, std::uint32_t v) {
 }
 
 // An IDX images file: header with the given magic and sizes, then the pixels as given.
-inline Bytes idx_images(std::uint32_t count, std::uint32_t rows, std::uint32_t cols, const Bytes& pixels,
-                        std::uint32_t magic = 0x00000803) {
+inline Bytes idx_images(std::uint32_t count, std::uint32_t rows, std::uint32_t cols,
+                        const Bytes& pixels, std::uint32_t magic = 0x00000803) {
   Bytes out;
   put_be32(out, magic);
   put_be32(out, count);
@@ -64,7 +66,8 @@ inline Bytes idx_images(std::uint32_t count, std::uint32_t rows, std::uint32_t c
   return out;
 }
 
-inline Bytes idx_labels(std::uint32_t count, const Bytes& labels, std::uint32_t magic = 0x00000801) {
+inline Bytes idx_labels(std::uint32_t count, const Bytes& labels,
+                        std::uint32_t magic = 0x00000801) {
   Bytes out;
   put_be32(out, magic);
   put_be32(out, count);
@@ -73,7 +76,9 @@ inline Bytes idx_labels(std::uint32_t count, const Bytes& labels, std::uint32_t 
 }
 
 // Pixel j of image i in the generated test sets.
-inline unsigned char pixel_value(std::size_t i, std::size_t j) { return static_cast<unsigned char>((i * 37 + j * 11 + 5) % 256); }
+inline unsigned char pixel_value(std::size_t i, std::size_t j) {
+  return static_cast<unsigned char>((i * 37 + j * 11 + 5) % 256);
+}
 
 inline Bytes pixels(std::size_t count, std::size_t per_image, std::size_t first = 0) {
   Bytes out;
@@ -92,9 +97,11 @@ inline void write_file(const std::filesystem::path& path, const Bytes& bytes) {
 inline void write_gz(const std::filesystem::path& path, const Bytes& bytes) {
   gzFile f = gzopen(path.string().c_str(), "wb9");
   if (f == nullptr) throw std::runtime_error("cannot gzopen " + path.string());
-  const int wrote = bytes.empty() ? 0 : gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
+  const int wrote =
+      bytes.empty() ? 0 : gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
   const int closed = gzclose(f);
-  if (wrote != static_cast<int>(bytes.size()) || closed != Z_OK) throw std::runtime_error("cannot gzwrite " + path.string());
+  if (wrote != static_cast<int>(bytes.size()) || closed != Z_OK)
+    throw std::runtime_error("cannot gzwrite " + path.string());
 }
 
 inline Bytes read_raw(const std::filesystem::path& path) {

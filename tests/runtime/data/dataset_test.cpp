@@ -19,9 +19,9 @@ Dataset two_channel() {
   d.name = "tiny";
   d.dims = {2, 1, 2};
   d.classes = 3;
-  d.images = {0.0f, 1.0f, 0.5f, 0.5f,   // image 0: channel 0 = {0, 1}, channel 1 = {.5, .5}
+  d.images = {0.0f, 1.0f, 0.5f,  0.5f,   // image 0: channel 0 = {0, 1}, channel 1 = {.5, .5}
               1.0f, 0.0f, 0.25f, 0.75f,  // image 1
-              0.5f, 0.5f, 0.0f, 1.0f};   // image 2
+              0.5f, 0.5f, 0.0f,  1.0f};  // image 2
   d.labels = {2, 0, 1};
   return d;
 }
@@ -73,8 +73,8 @@ TEST(Dataset, ChannelStatsThenNormalize) {
   const auto stats = d.channel_stats();
   EXPECT_FLOAT_EQ(stats.mean[0], 0.5f);
   EXPECT_FLOAT_EQ(stats.mean[1], 0.5f);
-  EXPECT_NEAR(stats.stddev[0], std::sqrt(1.0 / 6.0), 1e-6);      // {0, 1, 1, 0, .5, .5}
-  EXPECT_NEAR(stats.stddev[1], std::sqrt(0.625 / 6.0), 1e-6);    // {.5, .5, .25, .75, 0, 1}
+  EXPECT_NEAR(stats.stddev[0], std::sqrt(1.0 / 6.0), 1e-6);    // {0, 1, 1, 0, .5, .5}
+  EXPECT_NEAR(stats.stddev[1], std::sqrt(0.625 / 6.0), 1e-6);  // {.5, .5, .25, .75, 0, 1}
   d.normalize(stats.mean, stats.stddev);
   const auto after = d.channel_stats();
   for (int c = 0; c < 2; ++c) {
@@ -104,11 +104,13 @@ TEST(Synthetic, DeterministicAndInRange) {
   ASSERT_EQ(a.size(), 200u);
   EXPECT_NO_THROW(a.validate());
   for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a.labels[i], static_cast<int>(i % 5));
-  EXPECT_TRUE(std::all_of(a.images.begin(), a.images.end(), [](float v) { return v >= 0.0f && v <= 1.0f; }));
+  EXPECT_TRUE(std::all_of(a.images.begin(), a.images.end(),
+                          [](float v) { return v >= 0.0f && v <= 1.0f; }));
   SyntheticSpec other = spec;
   other.seed = 43;
   EXPECT_NE(make_synthetic(other).images, a.images);
-  EXPECT_THROW((void)make_synthetic(SyntheticSpec{10, {0, 8, 8}, 5, 0, 0.1f}), std::invalid_argument);
+  EXPECT_THROW((void)make_synthetic(SyntheticSpec{10, {0, 8, 8}, 5, 0, 0.1f}),
+               std::invalid_argument);
 }
 
 // The classes are separable: a nearest-class-mean classifier fitted on one half scores
@@ -120,7 +122,8 @@ TEST(Synthetic, Learnable) {
   std::vector<int> count(10, 0);
   for (std::size_t i = 0; i < half; ++i) {
     ++count[static_cast<std::size_t>(d.labels[i])];
-    for (std::size_t j = 0; j < n; ++j) centroid[static_cast<std::size_t>(d.labels[i]) * n + j] += d.image(i)[j];
+    for (std::size_t j = 0; j < n; ++j)
+      centroid[static_cast<std::size_t>(d.labels[i]) * n + j] += d.image(i)[j];
   }
   for (std::size_t k = 0; k < 10; ++k) {
     for (std::size_t j = 0; j < n; ++j) centroid[k * n + j] /= count[k];

@@ -31,7 +31,8 @@ TEST(FashionMnist, RealTestSplit) {
   EXPECT_EQ(*lo, 0.0f);
   EXPECT_EQ(*hi, 1.0f);
   // the test split is balanced: 1,000 of each class
-  for (int k = 0; k < 10; ++k) EXPECT_EQ(std::count(d.labels.begin(), d.labels.end(), k), 1000) << k;
+  for (int k = 0; k < 10; ++k)
+    EXPECT_EQ(std::count(d.labels.begin(), d.labels.end(), k), 1000) << k;
   EXPECT_NO_THROW(d.validate());
 }
 
@@ -42,7 +43,8 @@ TEST(FashionMnist, EnvironmentOverride) {
   TempDir dir;
   ::setenv("ARCHETYPE_FASHION_MNIST_DIR", (dir / "nowhere").c_str(), 1);
   EXPECT_EQ(default_fashion_mnist_dir(), dir / "nowhere");
-  expect_error([] { (void)load_fashion_mnist(Split::test); }, {(dir / "nowhere").string() + ": no such directory"});
+  expect_error([] { (void)load_fashion_mnist(Split::test); },
+               {(dir / "nowhere").string() + ": no such directory"});
   if (old != nullptr) {
     ::setenv("ARCHETYPE_FASHION_MNIST_DIR", saved.c_str(), 1);
   } else {

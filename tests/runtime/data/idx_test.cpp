@@ -24,7 +24,8 @@ void expect_good(const Dataset& d, const std::string& name) {
   ASSERT_EQ(d.images.size(), kCount * kRows * kCols);
   for (std::size_t i = 0; i < kCount; ++i) {
     for (std::size_t j = 0; j < kRows * kCols; ++j) {
-      ASSERT_EQ(d.image(i)[j], static_cast<float>(pixel_value(i, j)) * (1.0f / 255.0f)) << i << "," << j;
+      ASSERT_EQ(d.image(i)[j], static_cast<float>(pixel_value(i, j)) * (1.0f / 255.0f))
+          << i << "," << j;
     }
   }
   EXPECT_TRUE(d.mean.empty());
@@ -121,13 +122,16 @@ TEST(IdxBroken, TruncatedHeader) {
 
 TEST(IdxBroken, TruncatedBody) {
   // The header of the real training set with only 1000 pixel bytes after it.
-  expect_broken_images(idx_images(60000, 28, 28, pixels(1, 1000)),
-                       {"truncated: header says 60000 images of 28x28 (47040000 bytes) but only 1000 bytes follow"});
+  expect_broken_images(
+      idx_images(60000, 28, 28, pixels(1, 1000)),
+      {"truncated: header says 60000 images of 28x28 (47040000 bytes) but only 1000 bytes follow"});
   Bytes cut = good_images();
   cut.pop_back();
-  expect_broken_images(cut, {"truncated: header says 6 images of 3x4 (72 bytes) but only 71 bytes follow"});
-  expect_broken_labels(idx_labels(60000, {1, 2, 3, 4, 5, 6, 7, 8, 9, 0}),
-                       {"truncated: header says 60000 labels (60000 bytes) but only 10 bytes follow"});
+  expect_broken_images(
+      cut, {"truncated: header says 6 images of 3x4 (72 bytes) but only 71 bytes follow"});
+  expect_broken_labels(
+      idx_labels(60000, {1, 2, 3, 4, 5, 6, 7, 8, 9, 0}),
+      {"truncated: header says 60000 labels (60000 bytes) but only 10 bytes follow"});
 }
 
 TEST(IdxBroken, ExtraBytes) {
@@ -139,29 +143,35 @@ TEST(IdxBroken, ExtraBytes) {
 
 TEST(IdxBroken, HugeHeaderIsRejectedBeforeAllocating) {
   // 2^32-1 images of 2^32-1 × 2^32-1: the product overflows 64 bits; must not allocate.
-  expect_broken_images(idx_images(0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, pixels(1, 16)), {"truncated", "16 bytes follow"});
+  expect_broken_images(idx_images(0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, pixels(1, 16)),
+                       {"truncated", "16 bytes follow"});
 }
 
 TEST(IdxBroken, WrongMagic) {
-  expect_broken_images(idx_images(kCount, kRows, kCols, pixels(kCount, kRows * kCols), 0x00000802),
-                       {"bad magic 0x00000802, expected 0x00000803 (IDX images)", "2 dimensions", "have 3"});
+  expect_broken_images(
+      idx_images(kCount, kRows, kCols, pixels(kCount, kRows * kCols), 0x00000802),
+      {"bad magic 0x00000802, expected 0x00000803 (IDX images)", "2 dimensions", "have 3"});
   // a labels file given as images
-  expect_broken_images(good_labels(), {"bad magic 0x00000801, expected 0x00000803", "is this a labels file?"});
+  expect_broken_images(good_labels(),
+                       {"bad magic 0x00000801, expected 0x00000803", "is this a labels file?"});
   // an images file given as labels
   expect_broken_labels(good_images(), {"bad magic 0x00000803, expected 0x00000801 (IDX labels)",
                                        "3 dimensions", "is this an images file?"});
-  expect_broken_images(idx_images(kCount, kRows, kCols, pixels(kCount, 4 * kRows * kCols), 0x00000D03),
-                       {"bad magic 0x00000D03", "element type 0x0D (float32)", "unsigned byte"});
+  expect_broken_images(
+      idx_images(kCount, kRows, kCols, pixels(kCount, 4 * kRows * kCols), 0x00000D03),
+      {"bad magic 0x00000D03", "element type 0x0D (float32)", "unsigned byte"});
   Bytes text{'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd', '!', '!', '!', '!', '!'};
   expect_broken_images(text, {"bad magic 0x68656C6C", "not an IDX file"});
 }
 
 TEST(IdxBroken, WrongDimensionCount) {
   // 4 dimensions (e.g. a colour IDX file): rejected by the magic, which holds the count
-  expect_broken_images(idx_images(kCount, kRows, kCols, pixels(kCount, kRows * kCols), 0x00000804),
-                       {"bad magic 0x00000804", "wrong number of dimensions: the file has 4 dimensions"});
-  expect_broken_labels(idx_labels(kCount, {1, 2, 3, 4, 5, 6}, 0x00000802),
-                       {"bad magic 0x00000802", "the file has 2 dimensions", "IDX labels have 1 (count)"});
+  expect_broken_images(
+      idx_images(kCount, kRows, kCols, pixels(kCount, kRows * kCols), 0x00000804),
+      {"bad magic 0x00000804", "wrong number of dimensions: the file has 4 dimensions"});
+  expect_broken_labels(
+      idx_labels(kCount, {1, 2, 3, 4, 5, 6}, 0x00000802),
+      {"bad magic 0x00000802", "the file has 2 dimensions", "IDX labels have 1 (count)"});
 }
 
 TEST(IdxBroken, EmptyImages) {
@@ -171,7 +181,8 @@ TEST(IdxBroken, EmptyImages) {
 }
 
 TEST(IdxBroken, LabelOutOfRange) {
-  expect_broken_labels(idx_labels(kCount, {3, 0, 10, 1, 1, 7}), {"label 10 at index 2 is out of range (expected 0..9)"});
+  expect_broken_labels(idx_labels(kCount, {3, 0, 10, 1, 1, 7}),
+                       {"label 10 at index 2 is out of range (expected 0..9)"});
   expect_broken_labels(idx_labels(kCount, {3, 0, 1, 1, 1, 255}), {"label 255 at index 5"});
 }
 
@@ -179,9 +190,10 @@ TEST(IdxBroken, CountMismatch) {
   TempDir dir;
   write_file(dir / "img", good_images());
   write_file(dir / "lbl", idx_labels(kCount - 1, {1, 2, 3, 4, 5}));
-  expect_error([&] { (void)load_idx(dir / "img", dir / "lbl", "x"); },
-               {(dir / "img").string() + ": image and label counts differ: 6 images here but 5 labels in " +
-                (dir / "lbl").string()});
+  expect_error(
+      [&] { (void)load_idx(dir / "img", dir / "lbl", "x"); },
+      {(dir / "img").string() + ": image and label counts differ: 6 images here but 5 labels in " +
+       (dir / "lbl").string()});
 }
 
 TEST(IdxBroken, MissingFiles) {
@@ -189,7 +201,8 @@ TEST(IdxBroken, MissingFiles) {
   write_file(dir / "img", good_images());
   const std::string missing = (dir / "nope").string();
   expect_error([&] { (void)load_idx(dir / "img", missing, "x"); }, {missing + ": no such file"});
-  expect_error([&] { (void)read_file_bytes(dir.path()); }, {dir.path().string() + ": is a directory"});
+  expect_error([&] { (void)read_file_bytes(dir.path()); },
+               {dir.path().string() + ": is a directory"});
   expect_error([&] { (void)load_mnist(dir / "absent", Split::train); },
                {(dir / "absent").string() + ": no such directory"});
   expect_error([&] { (void)load_mnist(dir.path(), Split::test); },
@@ -220,7 +233,8 @@ TEST(IdxBroken, ContentLimit) {
   TempDir dir;
   write_gz(dir / "big.gz", Bytes(1000, 0));
   const std::string p = (dir / "big.gz").string();
-  expect_error([&] { (void)read_file_bytes(p, 999); }, {p + ": more than 999 bytes of content after decompression"});
+  expect_error([&] { (void)read_file_bytes(p, 999); },
+               {p + ": more than 999 bytes of content after decompression"});
   EXPECT_EQ(read_file_bytes(p, 1000).size(), 1000u);
 }
 

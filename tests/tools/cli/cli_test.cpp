@@ -28,9 +28,9 @@ struct Result {
 /// capturing stdout (pipe) and stderr (a temporary file).
 Result run(const std::string& args, const std::string& env = "") {
   static std::atomic<int> counter{0};
-  const auto err_path = std::filesystem::temp_directory_path() /
-                        ("archetype_cli_test_" + std::to_string(::getpid()) + "_" +
-                         std::to_string(counter++) + ".err");
+  const auto err_path =
+      std::filesystem::temp_directory_path() / ("archetype_cli_test_" + std::to_string(::getpid()) +
+                                                "_" + std::to_string(counter++) + ".err");
   const std::string command =
       env + " '" + ARCHETYPE_CLI_PATH + "' " + args + " 2>'" + err_path.string() + "'";
   Result r;
@@ -55,20 +55,55 @@ nlohmann::json run_json(const std::string& args) {
   return nlohmann::json::parse(r.out);
 }
 
-const std::vector<std::string> expected_names = {
-    "lenet5",         "alexnet",        "vgg11",          "vgg13",
-    "vgg16",          "vgg19",          "vgg11_bn",       "vgg13_bn",
-    "vgg16_bn",       "vgg19_bn",       "vgg16_cifar",    "resnet18",
-    "resnet34",       "resnet50",       "resnet101",      "resnet152",
-    "resnet18_cifar", "resnet34_cifar", "resnet50_cifar", "plainnet18_cifar",
-    "resnet20",       "resnet32",       "resnet44",       "resnet56",
-    "resnet110",      "plain20",        "plain32",        "plain44",
-    "plain56",        "plain110",
-    "googlenet",      "inception_v3",   "xception",       "preact_resnet18_cifar",
-    "preact_resnet164", "preact_resnet1001", "se_resnet50",  "resnext50_32x4d", "resnext101_32x8d",
-    "wide_resnet50_2", "mobilenet_v2",  "efficientnet_b0", "efficientnet_b1",
-    "efficientnet_b2", "efficientnet_b3", "efficientnet_b4", "efficientnet_b5",
-    "efficientnet_b6", "efficientnet_b7"};
+const std::vector<std::string> expected_names = {"lenet5",
+                                                 "alexnet",
+                                                 "vgg11",
+                                                 "vgg13",
+                                                 "vgg16",
+                                                 "vgg19",
+                                                 "vgg11_bn",
+                                                 "vgg13_bn",
+                                                 "vgg16_bn",
+                                                 "vgg19_bn",
+                                                 "vgg16_cifar",
+                                                 "resnet18",
+                                                 "resnet34",
+                                                 "resnet50",
+                                                 "resnet101",
+                                                 "resnet152",
+                                                 "resnet18_cifar",
+                                                 "resnet34_cifar",
+                                                 "resnet50_cifar",
+                                                 "plainnet18_cifar",
+                                                 "resnet20",
+                                                 "resnet32",
+                                                 "resnet44",
+                                                 "resnet56",
+                                                 "resnet110",
+                                                 "plain20",
+                                                 "plain32",
+                                                 "plain44",
+                                                 "plain56",
+                                                 "plain110",
+                                                 "googlenet",
+                                                 "inception_v3",
+                                                 "xception",
+                                                 "preact_resnet18_cifar",
+                                                 "preact_resnet164",
+                                                 "preact_resnet1001",
+                                                 "se_resnet50",
+                                                 "resnext50_32x4d",
+                                                 "resnext101_32x8d",
+                                                 "wide_resnet50_2",
+                                                 "mobilenet_v2",
+                                                 "efficientnet_b0",
+                                                 "efficientnet_b1",
+                                                 "efficientnet_b2",
+                                                 "efficientnet_b3",
+                                                 "efficientnet_b4",
+                                                 "efficientnet_b5",
+                                                 "efficientnet_b6",
+                                                 "efficientnet_b7"};
 
 TEST(Cli, ListShowsEveryModel) {
   const Result r = run("list");
@@ -266,7 +301,8 @@ TEST(Cli, TrainDeviceCudaTrainsOrSaysWhyNot) {
   const Result tf32 = run("train lenet5 --data synthetic --tf32 --max-steps 1");
   EXPECT_EQ(tf32.rc, 2);
   EXPECT_NE(tf32.err.find("--tf32 is for --device cuda"), std::string::npos) << tf32.err;
-  const Result bf16 = run("train lenet5 --data synthetic --device cuda --precision bf16 --epochs 1 --max-steps 3");
+  const Result bf16 =
+      run("train lenet5 --data synthetic --device cuda --precision bf16 --epochs 1 --max-steps 3");
   if (bf16.rc == 0) {
     EXPECT_NE(bf16.out.find("cuDNN on the GPU, bf16"), std::string::npos) << bf16.out;
   } else {
@@ -280,21 +316,26 @@ TEST(Cli, TrainDeviceCudaTrainsOrSaysWhyNot) {
   } else {
     EXPECT_EQ(cuda.rc, 1) << cuda.err;
     EXPECT_NE(cuda.err.find("archetype train: --device cuda: "), std::string::npos) << cuda.err;
-    EXPECT_EQ(cuda.out.find("training on"), std::string::npos) << "stopped before loading the data: " << cuda.out;
+    EXPECT_EQ(cuda.out.find("training on"), std::string::npos)
+        << "stopped before loading the data: " << cuda.out;
   }
   // Studies: the training ones may run on a GPU; the cost and lineage ones measure oneDNN.
-  const Result lineage = run("experiment lineage --quick --device cuda --out /tmp/archetype-cli-lineage-cuda");
+  const Result lineage =
+      run("experiment lineage --quick --device cuda --out /tmp/archetype-cli-lineage-cuda");
   EXPECT_NE(lineage.rc, 0);
-  EXPECT_NE(lineage.err.find("only the training studies run on a GPU"), std::string::npos) << lineage.err;
+  EXPECT_NE(lineage.err.find("only the training studies run on a GPU"), std::string::npos)
+      << lineage.err;
 }
 
 // The cuDNN backend is a plug-in opened only for --device cuda (backends/cudnn/src/plugin.hpp):
 // a CPU run loads no CUDA library (the dynamic loader's own log says what it loads), and a
 // missing plug-in is named, with where it was looked for.
 TEST(Cli, CpuRunsLoadNoCudaLibrary) {
-  const Result cpu = run("train lenet5 --data synthetic --epochs 1 --max-steps 2", "LD_DEBUG=files");
+  const Result cpu =
+      run("train lenet5 --data synthetic --epochs 1 --max-steps 2", "LD_DEBUG=files");
   ASSERT_EQ(cpu.rc, 0) << cpu.err;
-  EXPECT_NE(cpu.err.find("libdnnl"), std::string::npos) << "LD_DEBUG shows the libraries loaded: " << cpu.err;
+  EXPECT_NE(cpu.err.find("libdnnl"), std::string::npos)
+      << "LD_DEBUG shows the libraries loaded: " << cpu.err;
   for (const char* lib : {"libcudart", "libcublas", "libcudnn", "libarchetype_cudnn_plugin"}) {
     EXPECT_EQ(cpu.err.find(lib), std::string::npos) << lib << " was loaded by a CPU run";
   }
@@ -328,9 +369,12 @@ TEST(Cli, ActivationBytesScaleWithBatch) {
   EXPECT_EQ(a1.at("batch"), 1);
   EXPECT_EQ(a32.at("batch"), 32);
   EXPECT_GT(a1.at("inference_peak").get<std::int64_t>(), 0);
-  EXPECT_GT(a1.at("training_saved").get<std::int64_t>(), a1.at("inference_peak").get<std::int64_t>());
-  EXPECT_EQ(a32.at("inference_peak").get<std::int64_t>(), 32 * a1.at("inference_peak").get<std::int64_t>());
-  EXPECT_EQ(a32.at("training_saved").get<std::int64_t>(), 32 * a1.at("training_saved").get<std::int64_t>());
+  EXPECT_GT(a1.at("training_saved").get<std::int64_t>(),
+            a1.at("inference_peak").get<std::int64_t>());
+  EXPECT_EQ(a32.at("inference_peak").get<std::int64_t>(),
+            32 * a1.at("inference_peak").get<std::int64_t>());
+  EXPECT_EQ(a32.at("training_saved").get<std::int64_t>(),
+            32 * a1.at("training_saved").get<std::int64_t>());
 }
 
 std::string read_text(const std::filesystem::path& path) {
@@ -341,8 +385,8 @@ std::string read_text(const std::filesystem::path& path) {
 }
 
 TEST(Cli, DocsWritesPagesAndDiagrams) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("archetype_cli_docs_" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("archetype_cli_docs_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   const Result r = run("docs --out '" + dir.string() + "' lenet5 resnet50");
   ASSERT_EQ(r.rc, 0) << r.err;

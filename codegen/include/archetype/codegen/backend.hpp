@@ -65,15 +65,18 @@ struct OptimizerSpec {
 /// The one validation of a loss's labels: `batch` labels, each in [0, classes). Throws
 /// std::invalid_argument for a wrong count and std::out_of_range naming the first label
 /// outside the range and its image; `who` starts the message ("archetype::onednn").
-inline void check_labels(std::span<const int> labels, int batch, std::int64_t classes, const char* who) {
+inline void check_labels(std::span<const int> labels, int batch, std::int64_t classes,
+                         const char* who) {
   if (std::int64_t(labels.size()) != batch) {
-    throw std::invalid_argument(std::string(who) + ": softmax_cross_entropy() expected " + std::to_string(batch) +
-                                " labels, got " + std::to_string(labels.size()));
+    throw std::invalid_argument(std::string(who) + ": softmax_cross_entropy() expected " +
+                                std::to_string(batch) + " labels, got " +
+                                std::to_string(labels.size()));
   }
   for (std::size_t i = 0; i < labels.size(); ++i) {
     if (labels[i] < 0 || labels[i] >= classes) {
-      throw std::out_of_range(std::string(who) + ": label " + std::to_string(labels[i]) + " of image " +
-                              std::to_string(i) + " is outside [0, " + std::to_string(classes) + ")");
+      throw std::out_of_range(std::string(who) + ": label " + std::to_string(labels[i]) +
+                              " of image " + std::to_string(i) + " is outside [0, " +
+                              std::to_string(classes) + ")");
     }
   }
 }
@@ -81,8 +84,8 @@ inline void check_labels(std::span<const int> labels, int batch, std::int64_t cl
 /// Mean softmax cross-entropy of `logits` (batch x classes) against checked `labels`, and
 /// d(loss)/d(logits) into `gradient` (same size): the host definition (log-sum-exp shifted by
 /// the row's maximum, in double).
-inline float softmax_cross_entropy(std::span<const float> logits, std::span<const int> labels, int batch,
-                                   std::int64_t classes, std::span<float> gradient) {
+inline float softmax_cross_entropy(std::span<const float> logits, std::span<const int> labels,
+                                   int batch, std::int64_t classes, std::span<float> gradient) {
   double loss = 0;
   for (int n = 0; n < batch; ++n) {
     const float* z = logits.data() + n * classes;

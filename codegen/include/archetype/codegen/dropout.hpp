@@ -27,7 +27,8 @@ ARCHETYPE_HOST_DEVICE constexpr std::uint64_t op_seed(std::uint64_t seed, int op
 }
 
 /// A uniform double in [0, 1) (53 bits) for (seed, step, index).
-ARCHETYPE_HOST_DEVICE constexpr double uniform(std::uint64_t seed, std::uint64_t step, std::uint64_t index) {
+ARCHETYPE_HOST_DEVICE constexpr double uniform(std::uint64_t seed, std::uint64_t step,
+                                               std::uint64_t index) {
   std::uint64_t z = seed ^ (step * 0x9e3779b97f4a7c15ULL) ^ (index * 0xbf58476d1ce4e5b9ULL);
   z += 0x9e3779b97f4a7c15ULL;
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -37,7 +38,8 @@ ARCHETYPE_HOST_DEVICE constexpr double uniform(std::uint64_t seed, std::uint64_t
 }
 
 /// Whether draw `index` of `step` keeps its values, for a drop probability `p`.
-ARCHETYPE_HOST_DEVICE constexpr bool keep(std::uint64_t seed, std::uint64_t step, std::uint64_t index, double p) {
+ARCHETYPE_HOST_DEVICE constexpr bool keep(std::uint64_t seed, std::uint64_t step,
+                                          std::uint64_t index, double p) {
   return uniform(seed, step, index) >= p;
 }
 

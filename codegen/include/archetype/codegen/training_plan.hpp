@@ -83,14 +83,14 @@ struct Lifetime {
 struct TrainingPlan {
   int ops = 0;
   bool training = true;
-  std::vector<int> base;         ///< per tensor: the tensor whose memory it uses
-  std::vector<bool> view_op;     ///< per op: its output is its input (no kernel)
-  std::vector<bool> needs_grad;  ///< per tensor: training needs its gradient
-  std::vector<bool> backward;    ///< per op: its backward step runs
+  std::vector<int> base;              ///< per tensor: the tensor whose memory it uses
+  std::vector<bool> view_op;          ///< per op: its output is its input (no kernel)
+  std::vector<bool> needs_grad;       ///< per tensor: training needs its gradient
+  std::vector<bool> backward;         ///< per op: its backward step runs
   std::vector<bool> weight_gradient;  ///< per op: computes its parameters' gradient
-  std::vector<bool> saved;       ///< per tensor: a backward step reads its value (base too)
-  std::vector<int> fused_relu;   ///< per op: the ReLU it absorbs (-1: none)
-  std::vector<bool> absorbed;    ///< per op: a ReLU computed by the op before it
+  std::vector<bool> saved;            ///< per tensor: a backward step reads its value (base too)
+  std::vector<int> fused_relu;        ///< per op: the ReLU it absorbs (-1: none)
+  std::vector<bool> absorbed;         ///< per op: a ReLU computed by the op before it
   /// Per op and input slot: the backward adds to that input's gradient (false: it is the
   /// first contribution and writes it).
   std::vector<std::array<bool, max_op_inputs>> accumulate;
@@ -103,7 +103,7 @@ struct TrainingPlan {
   std::vector<int> gradient_final;
   std::vector<Lifetime> value_life;     ///< per base tensor: its forward value (empty for views)
   std::vector<Lifetime> gradient_life;  ///< per base tensor: its gradient (empty: none)
-  std::int64_t saved_elements = 0;  ///< per image: the `saved` base tensors
+  std::int64_t saved_elements = 0;      ///< per image: the `saved` base tensors
 
   [[nodiscard]] int forward_time(int op) const { return op; }
   [[nodiscard]] int loss_time() const { return ops; }
@@ -118,11 +118,13 @@ struct TrainingPlan {
 
 /// The plan of `program` (see the file comment). Throws std::invalid_argument for a program
 /// not in the lowered form or a `trainable` mask of the wrong length.
-[[nodiscard]] inline TrainingPlan plan_training(const ProgramView& program, const PlanOptions& options) {
+[[nodiscard]] inline TrainingPlan plan_training(const ProgramView& program,
+                                                const PlanOptions& options) {
   const int n = int(program.ops.size());
   const int tensors = int(program.tensors.size());
   if (n == 0 || tensors != n + 1) {
-    throw std::invalid_argument("archetype::codegen: plan_training() needs ops and one tensor per op plus the input");
+    throw std::invalid_argument(
+        "archetype::codegen: plan_training() needs ops and one tensor per op plus the input");
   }
   TrainingPlan p;
   p.ops = n;
@@ -136,11 +138,13 @@ struct TrainingPlan {
   for (int o = 0; o < n; ++o) {
     const Op& op = program.ops[T(o)];
     if (op.output != o + 1 || op.input_count < 1 || op.input_count > max_op_inputs) {
-      throw std::invalid_argument("archetype::codegen: op " + std::to_string(o) + " is not in the lowered form");
+      throw std::invalid_argument("archetype::codegen: op " + std::to_string(o) +
+                                  " is not in the lowered form");
     }
     for (int i = 0; i < op.input_count; ++i) {
       if (op.inputs[i] < 0 || op.inputs[i] > o) {
-        throw std::invalid_argument("archetype::codegen: op " + std::to_string(o) + " reads a later tensor");
+        throw std::invalid_argument("archetype::codegen: op " + std::to_string(o) +
+                                    " reads a later tensor");
       }
       ++readers[T(op.inputs[i])];
     }
@@ -170,8 +174,9 @@ struct TrainingPlan {
     for (int o = 0; o + 1 < n; ++o) {
       const Op& op = program.ops[T(o)];
       const Op& next = program.ops[T(o + 1)];
-      const bool wanted = (op.layer.op == LayerKind::batch_norm && options.fusions.batch_norm_relu) ||
-                          (op.layer.op == LayerKind::add && op.input_count == 2 && options.fusions.add_relu);
+      const bool wanted =
+          (op.layer.op == LayerKind::batch_norm && options.fusions.batch_norm_relu) ||
+          (op.layer.op == LayerKind::add && op.input_count == 2 && options.fusions.add_relu);
       if (!wanted || op.output == program.output || readers[T(op.output)] != 1 ||
           next.layer.op != LayerKind::relu || next.inputs[0] != op.output || p.absorbed[T(o)]) {
         continue;
@@ -203,7 +208,8 @@ struct TrainingPlan {
   const int end = p.end_time();
   p.value_life.assign(T(tensors), Lifetime{});
   for (int t = 0; t < tensors; ++t) {
-    if (p.base[T(t)] == t) p.value_life[T(t)] = Lifetime{std::max(producer[T(t)], 0), std::max(producer[T(t)], 0)};
+    if (p.base[T(t)] == t)
+      p.value_life[T(t)] = Lifetime{std::max(producer[T(t)], 0), std::max(producer[T(t)], 0)};
   }
   for (int o = 0; o < n; ++o) {
     if (const int r = p.fused_relu[T(o)]; r >= 0) {
@@ -238,7 +244,8 @@ struct TrainingPlan {
     }
   }
   for (int t = 0; t < tensors; ++t) {
-    if (p.saved[T(t)] && p.base[T(t)] == t) p.saved_elements += program.tensors[T(t)].shape.elements();
+    if (p.saved[T(t)] && p.base[T(t)] == t)
+      p.saved_elements += program.tensors[T(t)].shape.elements();
   }
 
   // Gradients: which contribution comes first (backward order: the loss, then ops from the
@@ -270,7 +277,8 @@ struct TrainingPlan {
       if (p.base[T(t)] != t || !p.needs_grad[T(t)]) continue;
       const int prod = producer[T(t)];
       int death = prod < 0 ? end : p.backward_time(prod);
-      if (prod >= 0 && p.absorbed[T(prod)]) death = p.backward_time(prod - 1);  // its absorbing op reads it
+      if (prod >= 0 && p.absorbed[T(prod)])
+        death = p.backward_time(prod - 1);  // its absorbing op reads it
       p.gradient_life[T(t)].death = death;
       if (!written[T(t)]) {  // nobody reads it: zeroed by its producer's backward step
         p.gradient_unwritten[T(t)] = true;
@@ -300,15 +308,17 @@ struct ArenaLayout {
 /// Packs `requests` into one arena: largest first, each at the lowest offset (a multiple of
 /// `alignment`) free of every placed request whose lifetime overlaps its own. Two requests
 /// alive at one time never share a byte.
-[[nodiscard]] inline ArenaLayout pack_arena(std::span<const ArenaRequest> requests, std::size_t alignment) {
+[[nodiscard]] inline ArenaLayout pack_arena(std::span<const ArenaRequest> requests,
+                                            std::size_t alignment) {
   const std::size_t n = requests.size();
   const auto rounded = [alignment](std::size_t bytes) {
     return std::max(alignment, (bytes + alignment - 1) / alignment * alignment);
   };
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), std::size_t{0});
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return requests[a].bytes > requests[b].bytes; });
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return requests[a].bytes > requests[b].bytes;
+  });
   ArenaLayout layout;
   layout.offsets.assign(n, 0);
   std::vector<std::size_t> placed;

@@ -71,8 +71,8 @@ struct Analyzer {
     std::int64_t outer_base = 0;
     Rf start{}, best{};
     bool any_frozen = false;
-    int block_value = 0;      // the block's input (index into `values`)
-    int branch_values[2]{};   // the first two branches' outputs (a Scale reads both)
+    int block_value = 0;     // the block's input (index into `values`)
+    int branch_values[2]{};  // the first two branches' outputs (a Scale reads both)
     int branches = 0;
   };
   static constexpr int max_depth = 64;
@@ -97,7 +97,8 @@ struct Analyzer {
   }
 
   constexpr void produce(std::int64_t out_elements) {
-    totals.inference_peak_elements = std::max(totals.inference_peak_elements, base + cur + out_elements);
+    totals.inference_peak_elements =
+        std::max(totals.inference_peak_elements, base + cur + out_elements);
     cur = out_elements;
   }
   constexpr void save(int v) {

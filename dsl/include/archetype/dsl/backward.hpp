@@ -31,15 +31,20 @@ struct BackwardReads {
 [[nodiscard]] constexpr BackwardReads backward_reads(LayerKind kind) {
   switch (kind) {
     case LayerKind::conv:
-    case LayerKind::linear: return {false, true, false, false};
-    case LayerKind::batch_norm: return {true, true, false, false};
+    case LayerKind::linear:
+      return {false, true, false, false};
+    case LayerKind::batch_norm:
+      return {true, true, false, false};
     case LayerKind::local_response_norm:
     case LayerKind::silu:
-    case LayerKind::max_pool: return {true, false, false, false};
+    case LayerKind::max_pool:
+      return {true, false, false, false};
     case LayerKind::relu:
     case LayerKind::relu6:
-    case LayerKind::sigmoid: return {false, false, true, false};
-    case LayerKind::scale: return {false, false, false, true};
+    case LayerKind::sigmoid:
+      return {false, false, true, false};
+    case LayerKind::scale:
+      return {false, false, false, true};
     case LayerKind::dropout:
     case LayerKind::avg_pool:
     case LayerKind::global_avg_pool:
@@ -50,7 +55,8 @@ struct BackwardReads {
     case LayerKind::resize:
     case LayerKind::add:
     case LayerKind::concat:
-    case LayerKind::stochastic_depth: return {};
+    case LayerKind::stochastic_depth:
+      return {};
   }
   return {};
 }
@@ -62,8 +68,10 @@ struct BackwardReads {
 [[nodiscard]] constexpr bool training_view(const LayerRow& row, bool dropout = true) {
   switch (row.op) {
     case LayerKind::dropout:
-    case LayerKind::stochastic_depth: return !dropout || row.p == 0.0;
-    default: return row.view;
+    case LayerKind::stochastic_depth:
+      return !dropout || row.p == 0.0;
+    default:
+      return row.view;
   }
 }
 

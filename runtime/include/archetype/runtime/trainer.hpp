@@ -54,7 +54,8 @@ struct TrainOptions {
   /// faster of the two timed per layer when the executable is built (fastest). (cuda: cuDNN
   /// measures its algorithms per layer itself.)
   codegen::ConvAlgorithm conv_algorithm = codegen::ConvAlgorithm::direct;
-  codegen::Precision precision = codegen::Precision::f32;  ///< --precision (evaluation too; cpu and cuda)
+  codegen::Precision precision =
+      codegen::Precision::f32;  ///< --precision (evaluation too; cpu and cuda)
   Augment augment{};
   std::filesystem::path checkpoint_dir;  ///< empty: no checkpoints
   bool resume = false;                   ///< continue from checkpoint_dir/checkpoint.bin
@@ -98,6 +99,7 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model_
 /// (`threads`: the CPU's; `precision`: either's).
 Evaluation evaluate(const codegen::ProgramView& program, std::span<const float> parameters,
                     std::span<const float> buffers, const Dataset& data, int batch, int threads,
-                    codegen::Precision precision = codegen::Precision::f32, Device device = Device::cpu);
+                    codegen::Precision precision = codegen::Precision::f32,
+                    Device device = Device::cpu);
 
 }  // namespace archetype::runtime

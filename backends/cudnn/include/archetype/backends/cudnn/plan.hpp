@@ -33,8 +33,9 @@ struct PlannedBuffer {
 struct MemoryPlan : codegen::TrainingPlan {
   static constexpr std::int64_t alignment = 64;  ///< floats
 
-  std::vector<std::int64_t> value;     ///< per tensor: offset of its (base's) value
-  std::vector<std::int64_t> gradient;  ///< per tensor: offset of its (base's) gradient, -1 when none
+  std::vector<std::int64_t> value;  ///< per tensor: offset of its (base's) value
+  std::vector<std::int64_t>
+      gradient;  ///< per tensor: offset of its (base's) gradient, -1 when none
   bool loss_writes_output_gradient = true;  ///< the output's gradient is first written by the loss
   std::vector<PlannedBuffer> buffers;
   std::int64_t arena = 0;  ///< floats

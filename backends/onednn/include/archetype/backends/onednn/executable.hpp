@@ -23,14 +23,16 @@ namespace archetype::onednn {
 
 /// The contract's options (codegen/backend.hpp), shared with every backend.
 using Mode = codegen::Mode;
-using Precision = codegen::Precision;  ///< bf16: AVX512-BF16 where the CPU has it; plain-loop ops run in fp32
+using Precision =
+    codegen::Precision;  ///< bf16: AVX512-BF16 where the CPU has it; plain-loop ops run in fp32
 using ConvAlgorithm = codegen::ConvAlgorithm;
 
 struct Options {
   int threads = 0;  ///< OpenMP threads for oneDNN (0: all cores)
   double batch_norm_momentum = 0.1;  ///< running = (1 - m) * running + m * batch (PyTorch)
   double batch_norm_epsilon = 1e-5;
-  std::uint64_t dropout_seed = 0x5eed;  ///< Dropout masks: codegen/dropout.hpp's draws (those of every backend)
+  std::uint64_t dropout_seed =
+      0x5eed;           ///< Dropout masks: codegen/dropout.hpp's draws (those of every backend)
   bool dropout = true;  ///< false: Dropout is the identity also in training, for parity checks
   /// direct: reproducible, quick to build. fastest: per 3x3 stride-1 layer and per pass
   /// (forward, backward data, backward weights), Winograd or direct, whichever runs this
