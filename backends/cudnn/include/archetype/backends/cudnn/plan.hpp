@@ -41,8 +41,6 @@ struct MemoryPlan : codegen::TrainingPlan {
   std::int64_t arena = 0;  ///< floats
 };
 
-using codegen::is_view_op;
-
 /// The plan of `program` for `batch` images. `training`: forward values kept for the
 /// backward, gradients; `dropout`: Options::dropout; `input_gradient`:
 /// Options::input_gradient; `fuse_batch_norm_relu`: the plan's BatchNorm + ReLU fusion
