@@ -356,6 +356,9 @@ std::span<float> Executable::buffers() {
   return impl_->buffers;
 }
 
+std::uint64_t Executable::dropout_passes() const { return *impl_->ctx.dropout_step; }
+void Executable::set_dropout_passes(std::uint64_t passes) { *impl_->ctx.dropout_step = passes; }
+
 std::span<const float> Executable::forward(std::span<const float> input) {
   Impl& m = *impl_;
   if (std::int64_t(input.size()) != m.input_size) {

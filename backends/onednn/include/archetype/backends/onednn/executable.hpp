@@ -149,6 +149,11 @@ class Executable {
   /// backward(). Throws std::out_of_range for a label outside [0, classes).
   float softmax_cross_entropy(std::span<const int> labels);
 
+  /// The training forward passes run so far, which number Dropout's draws (the next forward
+  /// draws those of pass `passes() + 1`): a caller that rebuilds or resumes a step sets it
+  /// from its step count, so that its masks are those of an uninterrupted run.
+  [[nodiscard]] std::uint64_t dropout_passes() const;
+  void set_dropout_passes(std::uint64_t passes);
   /// Backward pass (training mode only) from the gradient stored by
   /// softmax_cross_entropy() or set by set_output_gradient(): overwrites gradients().
   void backward();
