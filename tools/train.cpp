@@ -275,7 +275,11 @@ Command add_train(CLI::App& app) {
                   "none, crop, flip, crop+flip or auto (crop+flip for CIFAR)")
       ->check(CLI::IsMember({"none", "crop", "flip", "crop+flip", "auto"}))
       ->capture_default_str();
-  sub->add_option("--threads", t.threads, "oneDNN threads (0: all cores)")->check(CLI::Range(0, 1024))->capture_default_str();
+  sub->add_option(
+         "--threads", t.threads,
+         "oneDNN threads (0: the usable cores other processes leave free, followed while training)")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
   sub->add_option("--conv-algorithm", options->conv_algorithm,
                   "3x3 stride-1 convolutions in training: direct, winograd, or fastest (times both per layer)")
       ->check(CLI::IsMember({"direct", "fastest", "winograd"}))

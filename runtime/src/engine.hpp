@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -34,6 +35,11 @@ class Engine {
   virtual void set_optimizer_steps(std::int64_t steps) = 0;
   /// The gradients of the last step (before its update).
   virtual std::span<const float> gradients() = 0;
+
+  /// Called between steps: follows the load on the cores (onednn::ThreadGovernor) and returns
+  /// a line for people when the engine changed its thread count (or starts below its
+  /// maximum). Engines without a CPU thread pool return nothing.
+  virtual std::optional<std::string> adapt_to_load() { return std::nullopt; }
 
   /// Starts an evaluation pass: the inference program takes the current parameters and
   /// running statistics (built at the first call).

@@ -281,6 +281,7 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
       if (o.max_steps > 0 && step >= o.max_steps) break;
       lr = schedule.lr(step);
       const std::size_t n = std::size_t(b->size) * train_data.dims.size();
+      if (const auto note = engine->adapt_to_load()) progress.note(*note);
       Engine::Result r;
       try {
         r = engine->step(std::span<const float>(b->images, n), std::span<const int>(b->labels, std::size_t(b->size)), lr);
