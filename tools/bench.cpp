@@ -185,7 +185,10 @@ Command add_bench(CLI::App& app) {
   auto& o = *options;
   sub->add_option("model", o.model, "Model name (see archetype list)")->required();
   sub->add_option("--batch", o.batch, "Batch size")->check(CLI::Range(1, 65536))->capture_default_str();
-  sub->add_option("--threads", o.threads, "oneDNN threads (0: all cores)")->check(CLI::Range(0, 1024))->capture_default_str();
+  sub->add_option("--threads", o.threads,
+                  "oneDNN threads (0: the usable cores other processes leave free)")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
   sub->add_option("--steps", o.steps, "Timed steps, at least (after 2 warm-up steps)")
       ->check(CLI::Range(1, 1000000))->capture_default_str();
   sub->add_option("--min-time", o.min_time, "Seconds per measurement, at least")

@@ -1,11 +1,13 @@
 // Throughput measurement shared by `archetype bench` and bench_<model> (workload.hpp).
 #include <archetype/bench/workload.hpp>
 
+#include <archetype/backends/onednn/threads.hpp>
 #include <archetype/bench/peak.hpp>
 
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <random>
 
@@ -44,12 +46,12 @@ std::optional<onednn::Precision> parse_precision(std::string_view name) {
 }
 
 int effective_threads(int requested) {
-  if (requested > 0) return requested;
-  if (const char* env = std::getenv("OMP_NUM_THREADS")) {
-    const int n = std::atoi(env);
-    if (n > 0) return n;
+  const onednn::ThreadGovernor governor(requested);
+  if (governor.threads() < governor.max_threads()) {
+    std::fprintf(stderr, "archetype: %s: not the figures of a quiet machine\n",
+                 onednn::describe(governor).c_str());
   }
-  return available_cores();
+  return governor.threads();
 }
 
 double peak_rss_mb() {

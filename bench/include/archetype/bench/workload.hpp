@@ -34,9 +34,11 @@ inline constexpr int warmup_steps = 2;
 /// "f32" or "bf16"; nullopt otherwise.
 [[nodiscard]] std::optional<onednn::Precision> parse_precision(std::string_view name);
 
-/// The thread count oneDNN runs with for `requested` (Options::threads): `requested` when
-/// > 0, else OMP_NUM_THREADS when set, else the cores this process may run on (its CPU
-/// affinity mask), which is OpenMP's default.
+/// The thread count a benchmark runs with for `requested` (Options::threads): `requested`
+/// when > 0, else OMP_NUM_THREADS when set, else the cores this process may use less those
+/// other processes kept busy since it started (onednn::ThreadGovernor's first decision; a
+/// benchmark keeps it throughout, so that its figures are of one configuration). Says so on
+/// stderr when the cores are busy: such figures are not those of a quiet machine.
 [[nodiscard]] int effective_threads(int requested);
 
 /// Peak resident set size of this process so far, in MB (2^20 bytes): getrusage's
