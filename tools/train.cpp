@@ -131,10 +131,10 @@ Data load_data(const std::string& spec) {
     return {runtime::load_cifar100(dir, Split::train), runtime::load_cifar100(dir, Split::test), true};
   }
   if (kind == "synthetic") {
-    // A learnable 1x28x28, 10-class set: 4,096 training and 1,024 test images.
-    runtime::SyntheticSpec train_spec{4096, {1, 28, 28}, 10, 1, 0.2f};
-    runtime::SyntheticSpec test_spec{1024, {1, 28, 28}, 10, 2, 0.2f};
-    return {runtime::make_synthetic(train_spec), runtime::make_synthetic(test_spec)};
+    // A learnable 1x28x28, 10-class set: 4,096 training and 1,024 test images of one task
+    // (the class patterns come from the seed: the test images are drawn with the same one).
+    const runtime::Dataset all = runtime::make_synthetic({4096 + 1024, {1, 28, 28}, 10, 1, 0.2f});
+    return {all.subset(4096), all.subset(4096, 1024)};
   }
   throw std::invalid_argument("unknown data set '" + spec +
                               "': use fashion-mnist[:DIR], mnist:DIR, cifar10:DIR, cifar100:DIR or synthetic");
