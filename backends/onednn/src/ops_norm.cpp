@@ -31,15 +31,19 @@ void build_batch_norm(Context& ctx, const codegen::Op& op) {
   const int result = relu != nullptr ? relu->output : out;
 
   const bool training = ctx.training();
-  const auto fd = training
-                      ? dnnl::batch_normalization_forward::desc(prop_kind::forward_training, md, eps, flags)
-                      : dnnl::batch_normalization_forward::desc(prop_kind::forward_inference, md, eps,
-                                                                flags | normalization_flags::use_global_stats);
+  // A frozen BatchNorm trains as it infers: the running statistics, left unchanged (the plan
+  // decides: codegen::TrainingPlan::batch_statistics).
+  const bool batch_statistics = training && ctx.plan.batch_statistics[ctx.index(op)];
+  if (!batch_statistics) flags = flags | normalization_flags::use_global_stats;
+  const auto fd = dnnl::batch_normalization_forward::desc(
+      training ? prop_kind::forward_training : prop_kind::forward_inference, md, eps, flags);
   const dnnl::batch_normalization_forward::primitive_desc fpd(fd, ctx.eng);
   memory scale = ctx.over_params(c_md, op.param_offset);
   memory shift = ctx.over_params(c_md, op.param_offset + s.c);
-  memory mean = training ? ctx.alloc(fpd.mean_desc()) : ctx.over_buffers(c_md, op.buffer_offset);
-  memory var = training ? ctx.alloc(fpd.variance_desc()) : ctx.over_buffers(c_md, op.buffer_offset + s.c);
+  memory mean =
+      batch_statistics ? ctx.alloc(fpd.mean_desc()) : ctx.over_buffers(c_md, op.buffer_offset);
+  memory var = batch_statistics ? ctx.alloc(fpd.variance_desc())
+                                : ctx.over_buffers(c_md, op.buffer_offset + s.c);
   memory dst = ctx.activation(fpd.dst_desc());
   Step step{dnnl::batch_normalization_forward(fpd),
             {{DNNL_ARG_SRC, src},
@@ -62,8 +66,9 @@ void build_batch_norm(Context& ctx, const codegen::Op& op) {
   }
   if (!training) return;
 
-  // Running statistics, PyTorch's rule: the variance is the unbiased batch variance.
-  {
+  // Running statistics (of a BatchNorm that trains), PyTorch's rule: the variance is the unbiased
+  // batch variance.
+  if (batch_statistics) {
     const double m = ctx.options.batch_norm_momentum;
     const double n = double(ctx.batch) * s.h * s.w;
     const double unbias = n > 1 ? n / (n - 1) : 1.0;
@@ -84,6 +89,10 @@ void build_batch_norm(Context& ctx, const codegen::Op& op) {
     const int in = op.inputs[0];
     const int c = ctx.tensors[std::size_t(in)].shape.c;
     Steps& bs = ctx.backward;
+    // Frozen (use_global_stats): the data gradient is gamma / sqrt(var + eps) times the
+    // output's. oneDNN's backward_data takes no scale, so the kernel still sums the scale's
+    // and shift's gradients (in the same pass), into a scratch buffer, not the gradients.
+    const bool weights = ctx.weight_gradient(op);
     const dnnl::batch_normalization_backward::desc bd(prop_kind::backward, md, md, eps, flags);
     const dnnl::batch_normalization_backward::primitive_desc bpd(bd, ctx.eng, fpd);
     memory ddst = ctx.grad_as(result, bpd.diff_dst_desc(), bs);
@@ -96,10 +105,15 @@ void build_batch_norm(Context& ctx, const codegen::Op& op) {
                {DNNL_ARG_DIFF_DST, ddst},
                {DNNL_ARG_SCALE, scale},
                {DNNL_ARG_SHIFT, shift},
-               {DNNL_ARG_DIFF_SRC, dsrc},
-               {DNNL_ARG_DIFF_SCALE, ctx.over_grads(c_md, op.param_offset)},
-               {DNNL_ARG_DIFF_SHIFT, ctx.over_grads(c_md, op.param_offset + c)}},
+               {DNNL_ARG_DIFF_SRC, dsrc}},
               {}};
+    if (weights) {
+      step.args[DNNL_ARG_DIFF_SCALE] = ctx.over_grads(c_md, op.param_offset);
+      step.args[DNNL_ARG_DIFF_SHIFT] = ctx.over_grads(c_md, op.param_offset + c);
+    } else {
+      step.args[DNNL_ARG_DIFF_SCALE] = ctx.scratch(c_md);
+      step.args[DNNL_ARG_DIFF_SHIFT] = ctx.scratch(c_md);
+    }
     if (ws) step.args[DNNL_ARG_WORKSPACE] = ws;
     bs.push_back(std::move(step));
     bs.insert(bs.end(), post.begin(), post.end());

@@ -18,6 +18,7 @@
 #include <memory>
 #include <span>
 #include <stdexcept>
+#include <vector>
 
 namespace archetype::onednn {
 
@@ -60,6 +61,12 @@ struct Options {
   /// Lay forward values and gradients out in one arena planned from their lifetimes (learnt
   /// while the executable is built, placed by codegen::pack_arena). false: a best-fit pool.
   bool plan_memory = true;
+  /// Training: per parameter group (codegen::TrainingPlan::groups, state_dict order), whether
+  /// it trains (codegen::trainable_mask, from layer paths). A frozen group's op computes no
+  /// weight gradient (its gradients() stay zero) and keeps nothing only its weight gradient
+  /// needed; a frozen BatchNorm normalises with its running statistics and leaves them
+  /// unchanged. Empty: every group trains.
+  std::vector<bool> trainable;
 };
 
 /// Thrown by forward() and backward() with Options::check_numerics at the first op whose
