@@ -17,9 +17,11 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <vector>
 
 namespace archetype::cli {
 namespace {
@@ -102,8 +104,32 @@ struct TrainCommandOptions {
   std::size_t limit_train = 0;
   std::size_t limit_test = 0;
   std::string save;
+  std::vector<std::string> unfreeze_at;  // EPOCH:PREFIX
+  std::vector<std::string> lr_groups;    // PREFIX=LR
   runtime::TrainOptions train;
 };
+
+/// --unfreeze-at EPOCH:PREFIX, checked when parsed.
+std::optional<runtime::TrainOptions::Unfreeze> parse_unfreeze(const std::string& text) {
+  const auto colon = text.find(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return std::nullopt;
+  int epoch = 0;
+  const char* end = text.data() + colon;
+  const auto [stop, error] = std::from_chars(text.data(), end, epoch);
+  if (error != std::errc{} || stop != end || epoch < 1) return std::nullopt;
+  return runtime::TrainOptions::Unfreeze{epoch, text.substr(colon + 1)};
+}
+
+/// --lr-group PREFIX=LR, checked when parsed.
+std::optional<runtime::TrainOptions::LearningRate> parse_lr_group(const std::string& text) {
+  const auto eq = text.rfind('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size()) return std::nullopt;
+  double lr = 0;
+  const char* end = text.data() + text.size();
+  const auto [stop, error] = std::from_chars(text.data() + eq + 1, end, lr);
+  if (error != std::errc{} || stop != end || !std::isfinite(lr) || !(lr > 0)) return std::nullopt;
+  return runtime::TrainOptions::LearningRate{text.substr(0, eq), lr};
+}
 
 struct Data {
   runtime::Dataset train, test;
@@ -167,6 +193,14 @@ int run_train(TrainCommandOptions o) {
                 << ": " << ec.message() << "\n";
       return 1;
     }
+  }
+  for (const std::string& u : o.unfreeze_at) o.train.unfreeze_at.push_back(*parse_unfreeze(u));
+  for (const std::string& g : o.lr_groups) o.train.lr_groups.push_back(*parse_lr_group(g));
+  try {  // layer paths, before the data is loaded (the adapted net has the same paths)
+    runtime::check_transfer(m->native.program, o.train);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "archetype train: " << e.what() << "\n";
+    return exit_usage;
   }
   Data data = load_data(o.data);
   if (o.limit_train > 0) data.train = data.train.subset(o.limit_train);
@@ -316,6 +350,28 @@ Command add_train(CLI::App& app) {
       ->check(whole_number());
   sub->add_option("--limit-test", options->limit_test, "Use only the first N test images (0: all)")
       ->check(whole_number());
+  sub->add_option("--freeze", t.freezing.freeze,
+                  "Freeze the layers under these path prefixes (as describe prints them: layer1, "
+                  "layer4.0.conv1): no weight gradient, no update, BatchNorm on its running "
+                  "statistics");
+  sub->add_option("--freeze-until", t.freezing.freeze_until,
+                  "Freeze every layer before this path (Keras's layers[:k]); it and what follows "
+                  "train");
+  sub->add_option("--unfreeze-at", options->unfreeze_at,
+                  "EPOCH:PREFIX: from epoch EPOCH (1-based) on, the layers under PREFIX train too")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            return parse_unfreeze(text) ? ""
+                                        : "expected EPOCH:PREFIX (EPOCH >= 1), not '" + text + "'";
+          },
+          "EPOCH:PREFIX"));
+  sub->add_option("--lr-group", options->lr_groups,
+                  "PREFIX=LR: the layers under PREFIX learn at LR (scheduled like --lr)")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            return parse_lr_group(text) ? "" : "expected PREFIX=LR with LR > 0, not '" + text + "'";
+          },
+          "PREFIX=LR"));
   sub->add_option("--max-steps", t.max_steps,
                   "Stop after N steps in all (smoke tests; 0: no limit)")
       ->check(whole_number());

@@ -28,11 +28,32 @@ class OneDnnEngine final : public Engine {
  public:
   OneDnnEngine(const codegen::ProgramView& program, const TrainOptions& o, int eval_batch)
       : program_(program),
+        train_options_(o),
         governor_(o.threads),
-        options_(with_threads(backend_options(o), governor_.threads())),
+        options_(with_trainable(with_threads(backend_options(o), governor_.threads()),
+                                trainable_at(program, o, 0))),
         eval_batch_(eval_batch),
         train_(program, o.batch, options_,
-               Optimizer::from(std::size_t(program.params), optimizer_spec(o))) {}
+               Optimizer::from(std::size_t(program.params),
+                               optimizer_spec(program, o, options_.trainable))) {}
+
+  std::optional<std::string> begin_epoch(int epoch) override {
+    std::vector<bool> trainable = trainable_at(program_, train_options_, epoch);
+    const bool first = !described_;
+    described_ = true;
+    if (trainable == options_.trainable) {
+      if (!first || trainable.empty()) return std::nullopt;
+      return "transfer: " + describe_trainable(program_, trainable);
+    }
+    // What trains changed (--unfreeze-at): a new step (the plan's gradients, saved values and
+    // BatchNorm modes follow the mask) with the optimizer's runs of the new mask.
+    options_.trainable = std::move(trainable);
+    train_ = std::move(train_).rebuilt(options_);
+    train_.optimizer().set_ranges(
+        optimizer_spec(program_, train_options_, options_.trainable).ranges);
+    return "transfer: from epoch " + std::to_string(epoch + 1) + ", " +
+           describe_trainable(program_, options_.trainable);
+  }
 
   std::optional<std::string> adapt_to_load() override {
     const auto changed = governor_.poll();
@@ -75,6 +96,10 @@ class OneDnnEngine final : public Engine {
     o.threads = threads;
     return o;
   }
+  static onednn::Options with_trainable(onednn::Options o, std::vector<bool> trainable) {
+    o.trainable = std::move(trainable);
+    return o;
+  }
 
   /// oneDNN fixes a primitive's threads when it is created: a new count is a new step
   /// (building it takes ~0.03 s for ResNet-20) that continues this one.
@@ -89,12 +114,14 @@ class OneDnnEngine final : public Engine {
   };
 
   codegen::ProgramView program_;
+  TrainOptions train_options_;
   onednn::ThreadGovernor governor_;
   onednn::Options options_;
   int eval_batch_;
   TrainStep train_;
   std::optional<Eval> eval_;
   bool announced_ = false;
+  bool described_ = false;
 };
 
 }  // namespace
