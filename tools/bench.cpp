@@ -10,15 +10,19 @@
 #include <archetype/architectures/registry.hpp>
 #include <archetype/backends/onednn/executable.hpp>
 #include <archetype/bench/workload.hpp>
+#include <archetype/codegen/freezing.hpp>
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace archetype::cli {
 namespace {
@@ -35,6 +39,7 @@ struct BenchOptions {
   std::string precision = "f32";
   double peak_gflops = 444.0;
   bool json = false;
+  codegen::Freezing freezing;  // training: --freeze, --freeze-until
 };
 
 using bench::peak_rss_mb;
@@ -62,8 +67,17 @@ int run_bench(const BenchOptions& o) {
   const ModelInfo& info = o.fashion_mnist ? m->fashion_mnist : m->native;
   const Shape in = info.input;
 
+  std::vector<bool> trainable;
+  try {
+    if (o.freezing.any()) trainable = codegen::trainable_mask(info.program, o.freezing);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "archetype bench: " << e.what() << "\n";
+    return exit_usage;
+  }
+  const int threads = bench::effective_threads(o.threads);
   onednn::Options eo;
-  eo.threads = o.threads;
+  eo.threads = threads;
+  eo.trainable = trainable;
   eo.conv_algorithm =
       bench::parse_conv_algorithm(o.conv_algorithm).value_or(onednn::ConvAlgorithm::direct);
   eo.precision = bench::parse_precision(o.precision).value_or(onednn::Precision::f32);
@@ -79,12 +93,14 @@ int run_bench(const BenchOptions& o) {
 
   // Analytic FLOP/s: forward = 2 x MACs per image, a training step = 3 x forward.
   auto gflops = [&](const std::optional<Measured>& r, onednn::Mode mode) {
-    return r ? bench::step_flops(info, mode, 1) * r->timing.images_per_second / 1e9 : 0.0;
+    const double flops = mode == onednn::Mode::training ? bench::step_flops(info, 1, trainable)
+                                                        : bench::step_flops(info, mode, 1);
+    return r ? flops * r->timing.images_per_second / 1e9 : 0.0;
   };
   const double train_gflops = gflops(train, onednn::Mode::training);
   const double infer_gflops = gflops(infer, onednn::Mode::inference);
-  const int threads = bench::effective_threads(o.threads);
   const std::string name = std::string(m->name);
+  const long frozen = std::count(trainable.begin(), trainable.end(), false);
 
   if (o.json) {
     auto or_null = [](bool has, double value) { return has ? nlohmann::json(value) : nlohmann::json(nullptr); };
@@ -99,6 +115,9 @@ int run_bench(const BenchOptions& o) {
         {"conv_algorithm", o.conv_algorithm},
         {"precision", o.precision},
         {"mode", o.mode},
+        {"frozen_layers", frozen},
+        {"freeze", o.freezing.freeze},
+        {"freeze_until", o.freezing.freeze_until},
         {"train_img_s", or_null(bool(train), train ? train->timing.images_per_second : 0)},
         {"infer_img_s", or_null(bool(infer), infer ? infer->timing.images_per_second : 0)},
         {"train_gflops", or_null(bool(train), train_gflops)},
@@ -138,6 +157,10 @@ int run_bench(const BenchOptions& o) {
                 with_separators(info.params).c_str(), o.batch, threads, o.conv_algorithm.c_str(),
                 o.precision.c_str());
   text += line;
+  if (frozen > 0) {
+    std::snprintf(line, sizeof line, " frozen=%ld of %zu layers", frozen, trainable.size());
+    text += line;
+  }
   if (train) {
     std::snprintf(line, sizeof line, " train=%9.1f img/s (%.1f GFLOP/s, %.1f%% of peak, setup %.2f s)",
                   train->timing.images_per_second, train_gflops, 100.0 * train_gflops / o.peak_gflops,
@@ -195,6 +218,11 @@ Command add_bench(CLI::App& app) {
       ->check(CLI::Range(0.0, 86400.0))->capture_default_str();
   sub->add_option("--mode", o.mode, "train, inference or both")
       ->check(CLI::IsMember({"train", "inference", "both"}))->capture_default_str();
+  sub->add_option(
+      "--freeze", o.freezing.freeze,
+      "Training: freeze the layers under these path prefixes (as describe prints them)");
+  sub->add_option("--freeze-until", o.freezing.freeze_until,
+                  "Training: freeze every layer before this path (feature extraction)");
   sub->add_flag("--fashion-mnist", o.fashion_mnist, "1x28x28 inputs through the model's input adapter");
   sub->add_option("--conv-algorithm", o.conv_algorithm,
                   "direct, fastest (Winograd or direct per 3x3 stride-1 layer and pass, measured at setup) or winograd")

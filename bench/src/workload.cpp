@@ -3,6 +3,8 @@
 
 #include <archetype/backends/onednn/threads.hpp>
 #include <archetype/bench/peak.hpp>
+#include <archetype/codegen/freezing.hpp>
+#include <archetype/codegen/training_plan.hpp>
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -65,6 +67,21 @@ double step_flops(const ModelInfo& info, onednn::Mode mode, int batch) {
   return mode == onednn::Mode::training ? 3.0 * forward : forward;
 }
 
+double step_flops(const ModelInfo& info, int batch, const std::vector<bool>& trainable) {
+  if (trainable.empty()) return step_flops(info, onednn::Mode::training, batch);
+  const codegen::TrainingPlan plan = codegen::plan_training(
+      info.program, codegen::PlanOptions{.input_gradient = false, .trainable = trainable});
+  double macs = 0;
+  for (std::size_t o = 0; o < info.program.ops.size(); ++o) {
+    const codegen::Op& op = info.program.ops[o];
+    const double m = double(op.layer.macs);
+    macs += m;                                                                      // forward
+    if (plan.backward[o] && plan.needs_grad[std::size_t(op.inputs[0])]) macs += m;  // data
+    if (plan.weight_gradient[o]) macs += m;                                         // weights
+  }
+  return 2.0 * macs * batch;
+}
+
 double estimated_bytes(const ModelInfo& info, onednn::Mode mode, int batch) {
   const double parameters = 4.0 * double(info.params);
   const ActivationBytes activations = info.activation_bytes(batch);
@@ -95,6 +112,9 @@ Workload::Workload(const ModelInfo& info, int batch, onednn::Mode mode,
   onednn::initialize_parameters(info.program, executable_.parameters(), executable_.buffers(), 0);
   if (mode == onednn::Mode::training) {
     sgd_.emplace(runtime::Optimizer::sgd(executable_.parameters().size(), sgd_options));
+    // Frozen groups (Options::trainable) are not updated, as in training.
+    if (!options.trainable.empty())
+      sgd_->set_ranges(codegen::optimizer_ranges(info.program, options.trainable, {}));
   }
 }
 

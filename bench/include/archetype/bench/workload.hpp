@@ -48,6 +48,11 @@ inline constexpr int warmup_steps = 2;
 /// Analytic FLOPs of one step over the whole batch: 2 x MACs x batch for inference,
 /// 3 x that for a training step (forward + backward data + backward weights).
 [[nodiscard]] double step_flops(const ModelInfo& info, onednn::Mode mode, int batch);
+/// A training step's analytic FLOPs with frozen groups (`trainable`, the plan's groups): the
+/// forward, plus each backward step's data gradient where its input needs one and its weight
+/// gradient where its group trains (each about the forward's MACs). Empty: 3 x forward.
+[[nodiscard]] double step_flops(const ModelInfo& info, int batch,
+                                const std::vector<bool>& trainable);
 
 /// Bytes a training (or inference) workload needs at least: the parameter block once for
 /// inference; parameters, gradients and SGD momentum plus the saved activations
