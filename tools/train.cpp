@@ -342,7 +342,9 @@ Command add_train(CLI::App& app) {
   sub->add_flag("--resume", t.resume, "Continue from --checkpoint DIR/checkpoint.bin if present")
       ->needs(checkpoint);
   sub->add_option("--metrics", t.metrics, "Per-epoch metrics: writes STEM.csv and STEM.json");
-  sub->add_option("--init", t.init_parameters, "Start from a parameter file (tools/convert_state_dict.py)")
+  sub->add_option("--init", t.init_parameters,
+                  "Start from a parameter file (tools/convert_state_dict.py): the whole model, or "
+                  "by layer path the tensors it names (fine-tuning), with a report")
       ->check(CLI::ExistingFile);
   sub->add_option("--save", options->save, "Write the final parameters to this file");
   sub->add_option("--limit-train", options->limit_train,
