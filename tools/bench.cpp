@@ -69,7 +69,9 @@ int run_bench(const BenchOptions& o) {
 
   std::vector<bool> trainable;
   try {
-    if (o.freezing.any()) trainable = codegen::trainable_mask(info.program, o.freezing);
+    trainable = codegen::trainable_mask(info.program, o.freezing);  // Frozen<...> too
+    if (std::all_of(trainable.begin(), trainable.end(), [](bool t) { return t; }))
+      trainable.clear();
   } catch (const std::invalid_argument& e) {
     std::cerr << "archetype bench: " << e.what() << "\n";
     return exit_usage;

@@ -158,8 +158,7 @@ codegen::OptimizerSpec optimizer_spec(const TrainOptions& o) {
 
 std::vector<bool> trainable_at(const codegen::ProgramView& program, const TrainOptions& o,
                                int epoch) {
-  if (!o.freezing.any()) return {};
-  std::vector<bool> mask = codegen::trainable_mask(program, o.freezing);
+  std::vector<bool> mask = codegen::trainable_mask(program, o.freezing);  // Frozen<...> too
   for (const TrainOptions::Unfreeze& u : o.unfreeze_at) {
     (void)codegen::first_under(program, u.prefix, "--unfreeze-at");
     if (u.epoch - 1 > epoch) continue;
@@ -244,7 +243,10 @@ std::string precision_of(const TrainOptions& o) {
 }
 
 void check_transfer(const codegen::ProgramView& program, const TrainOptions& o) {
-  const bool transfer = o.freezing.any() || !o.unfreeze_at.empty() || !o.lr_groups.empty();
+  const bool frozen_type = std::any_of(program.ops.begin(), program.ops.end(),
+                                       [](const codegen::Op& op) { return op.layer.frozen; });
+  const bool transfer =
+      frozen_type || o.freezing.any() || !o.unfreeze_at.empty() || !o.lr_groups.empty();
   if (transfer && o.device == Device::cuda) {
     throw std::invalid_argument(
         "--freeze, --freeze-until, --unfreeze-at and --lr-group run on the CPU backend (--device "

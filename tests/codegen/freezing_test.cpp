@@ -1,4 +1,5 @@
 // Freezing by layer path (codegen/freezing.hpp) and what the plan makes of a frozen group.
+#include <archetype/archetype.hpp>
 #include <archetype/architectures/cifar_resnet.hpp>
 #include <archetype/codegen/freezing.hpp>
 #include <archetype/codegen/training_plan.hpp>
@@ -91,6 +92,20 @@ TEST(Freezing, FreezeByPrefixAndTheErrorsNameTheClosestPaths) {
               (void)trainable_mask(p, Freezing{{""}, ""});
             }).find("every parameter would be frozen"),
             std::string::npos);
+}
+
+// Frozen<...> in the type (dsl/transfer.hpp) freezes its groups with no flag, and the flags
+// add to it.
+TEST(Freezing, FrozenPartsOfTheTypeAreInTheMask) {
+  using N = Net<Input<Shape{3, 8, 8}>,
+                Seq<Frozen<Seq<Named<"conv", Conv3x3<4>>, Named<"bn", BatchNorm>>>, ReLU,
+                    Named<"conv2", Conv3x3<4>>, GlobalAvgPool, Named<"fc", Linear<2>>>>;
+  const ProgramView p = program_v<N>.view();
+  EXPECT_EQ(trainable_mask(p, {}), (std::vector<bool>{false, false, true, true}));
+  EXPECT_EQ(trainable_mask(p, Freezing{{"fc"}, ""}),
+            (std::vector<bool>{false, false, true, false}));
+  const TrainingPlan plan = plan_training(p, PlanOptions{.trainable = trainable_mask(p, {})});
+  EXPECT_FALSE(plan.batch_statistics[1]) << "the frozen BatchNorm runs on its running statistics";
 }
 
 TEST(Freezing, OptimizerRangesLeaveFrozenGroupsOutAndScaleByPrefix) {

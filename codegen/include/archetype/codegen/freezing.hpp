@@ -8,6 +8,7 @@
 /// is `layer1`, `layer1.0.conv1`, ... but not `layer10`. A group is one op with parameters
 /// (`TrainingPlan::groups`, state_dict order).
 /// - `freeze`: the groups under any of these prefixes are frozen;
+/// - `Frozen<Part>` in the type: its groups are frozen (`LayerRow::frozen`);
 /// - `freeze_until`: every group before the first op under this path is frozen (Keras's
 ///   `for layer in model.layers[:k]: layer.trainable = False`): that layer and what follows
 ///   train;
@@ -103,9 +104,9 @@ inline std::size_t first_under(const ProgramView& program, std::string_view pref
     const Op& op = program.ops[o];
     if (op.layer.params == 0) continue;
     const std::string_view path = op.layer.path.view();
-    const bool frozen =
-        o < until || std::any_of(freezing.freeze.begin(), freezing.freeze.end(),
-                                 [&](const std::string& p) { return under(path, p); });
+    const bool frozen = op.layer.frozen || o < until ||
+                        std::any_of(freezing.freeze.begin(), freezing.freeze.end(),
+                                    [&](const std::string& p) { return under(path, p); });
     mask.push_back(!frozen);
   }
   if (!mask.empty() && std::none_of(mask.begin(), mask.end(), [](bool t) { return t; })) {
