@@ -3,8 +3,8 @@
 
 Usage: bench/compare.py [--models lenet5,resnet20,resnet18_cifar,vgg16_cifar] [--batch 128]
        [--threads 2] [--rounds 2] [--steps 10] [--min-time 2] [--bench-dir build/release/bench]
-       [--archetype build/release/tools/archetype] [--peer ../shared/peers/pytorch_cpu.py]
-       [--dlib-peer ../shared/peers/dlib/dlib_peer.cpp] [--dlib-iters N] [--no-dlib]
+       [--archetype build/release/tools/archetype] [--peer bench/peers/pytorch_cpu.py]
+       [--dlib-peer bench/peers/dlib/dlib_peer.cpp] [--dlib-iters N] [--no-dlib]
        [--no-compile-times] [--python /usr/bin/python3] [--peak-gflops G] [--timeout 3600]
        [--out reports/performance.md]
 
@@ -64,7 +64,7 @@ DLIB_KEY = "dlib"
 # The models of dlib_peer.cpp that match ours, with its default timed iterations.
 DLIB_MODELS = {"lenet5": 200, "resnet20": 10}
 DLIB_NOT_INSTALLED = ("dlib column: libdlib-dev not installed (apt-get install libdlib-dev "
-                      "libopenblas0-pthread); see ../shared/peers/dlib/RESULTS.md for its figures")
+                      "libopenblas0-pthread); see bench/peers/README.md")
 FASHION_MNIST_MODELS = {"lenet5"}  # the peer's version takes 1x28x28
 DEP_FLAGS_WITH_VALUE = {"-MF", "-MT", "-MQ"}
 DEP_FLAGS = {"-MD", "-MMD"}
@@ -693,7 +693,7 @@ def write_report(a, path, meta, summary, errors, results):
       "steps and at least `--min-time`, like the PyTorch peer.")
     w("")
     w("PyTorch runs both with NCHW and channels-last tensors and the faster of the two counts as the "
-      "peer (\"vs peer best\"). The dlib peer (`../shared/peers/dlib/dlib_peer.cpp`, where `libdlib-dev` "
+      "peer (\"vs peer best\"). The dlib peer (`bench/peers/dlib/dlib_peer.cpp`, where `libdlib-dev` "
       "is installed) is compiled by this run as its `build.sh` does and run with "
       "`OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=<--threads>`: 2 warm-up steps, then a fixed number of "
       "timed steps; training is `dnn_trainer::train_one_step`; its peak RSS also holds the deployment "
@@ -735,8 +735,8 @@ def main():
                     help="where the bench_<model> executables are; compile_commands.json is in its parent")
     ap.add_argument("--archetype", default="build/release/tools/archetype",
                     help="`archetype bench`, for the models without a usable bench_<model>")
-    ap.add_argument("--peer", default="../shared/peers/pytorch_cpu.py")
-    ap.add_argument("--dlib-peer", default="../shared/peers/dlib/dlib_peer.cpp")
+    ap.add_argument("--peer", default="bench/peers/pytorch_cpu.py")
+    ap.add_argument("--dlib-peer", default="bench/peers/dlib/dlib_peer.cpp")
     ap.add_argument("--dlib-iters", type=int, default=0,
                     help="dlib's timed steps per measurement (default: the larger of --steps and its own default)")
     ap.add_argument("--no-dlib", action="store_true", help="no dlib column even where dlib is installed")
