@@ -292,8 +292,8 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
   const std::unique_ptr<Engine> engine = make_engine(program, o, eval_batch);
   codegen::initialize_parameters(program, engine->parameters(), engine->buffers(), o.seed);
   if (!o.init_parameters.empty()) {
-    const TransferLoad load =
-        load_for_transfer(o.init_parameters, program, engine->parameters(), engine->buffers());
+    const TransferLoad load = load_for_transfer(o.init_parameters, program, engine->parameters(),
+                                                engine->buffers(), o.init_fresh);
     if (!load.whole || !load.note.empty())
       std::fprintf(stderr, "%s: %s\n", o.init_parameters.c_str(), load.describe().c_str());
   }

@@ -62,6 +62,9 @@ struct TrainOptions {
   bool resume = false;                   ///< continue from checkpoint_dir/checkpoint.bin
   std::filesystem::path metrics;         ///< empty: none; else STEM.csv and STEM.json
   std::filesystem::path init_parameters; ///< a parameter file to start from (else random)
+  /// Layers (path prefixes) that --init never loads: a new head keeps its initial values
+  /// (`--new-head` sets it; `--init-skip PREFIX`).
+  std::vector<std::string> init_fresh;
   std::int64_t max_steps = 0;            ///< stop after this many steps in all (0: no limit)
   /// Transfer learning (cpu; codegen/freezing.hpp): layers frozen by path prefix (--freeze)
   /// and every layer before one (--freeze-until). A frozen layer computes and stores no
