@@ -320,7 +320,7 @@ struct Impl {
   template <class T>
   void build_resize(int o);
 
-  /// What an op of kernels.cu reads and writes: its first input X and its output Y (shapes
+  /// What an op of kernels_*.cu reads and writes: its first input X and its output Y (shapes
   /// is and os), their gradients (null in inference or when not needed), whether dX
   /// accumulates, and the output's element count.
   template <class T>

@@ -2,7 +2,7 @@
 // the build loop (each op's builder is in the ops_*.cpp of its family, context.hpp says how
 // they share the state), then forward()/backward()/train_step() only enqueue the built
 // steps on one stream (or replay them as a captured CUDA Graph). Built into the backend's
-// plug-in (plugin.hpp), with plan.cpp and kernels.cu: `DeviceExecutable` is what the public
+// plug-in (plugin.hpp), with plan.cpp and kernels_*.cu: `DeviceExecutable` is what the public
 // `cudnn::Executable` (facade.cpp) forwards to, and `archetype_cudnn_plugin_api` the
 // plug-in's entry point.
 

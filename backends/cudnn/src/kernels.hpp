@@ -1,6 +1,7 @@
 #pragma once
-// Internal: the small CUDA kernels of the cuDNN backend (kernels.cu), for what cuDNN and
-// cuBLAS lack or do differently from PyTorch. Plain C++ interface (no device code here), so
+// Internal: the small CUDA kernels of the cuDNN backend (kernels_<family>.cu, one file per op
+// family, beside its ops_<family>.cpp), for what cuDNN and cuBLAS lack or do differently from
+// PyTorch. Plain C++ interface (no device code here), so
 // the executable's C++20 sources are compiled by the host compiler alone.
 //
 // Conventions: every tensor is plain NCHW with the batch first, of element type T: `float`
@@ -18,6 +19,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 
 namespace archetype::cudnn::kernels {
 
@@ -45,7 +48,12 @@ inline float to_float(Bf16 b) {
 }
 
 /// Throws std::runtime_error("archetype::cudnn: <what>: <CUDA error>") after a failed launch.
-void check_launch(const char* what);
+inline void check_launch(const char* what) {
+  const cudaError_t e = cudaGetLastError();
+  if (e != cudaSuccess) {
+    throw std::runtime_error(std::string("archetype::cudnn: ") + what + ": " + cudaGetErrorString(e));
+  }
+}
 
 enum class Activation { relu, relu6, silu, sigmoid };
 /// y = f(x).

@@ -2,7 +2,7 @@
 // The seam between the cuDNN backend's public face and its CUDA half.
 //
 // Everything that touches CUDA, cuDNN or cuBLAS (executable.cpp, context.cpp, the ops_*.cpp,
-// kernels.cu, plan.cpp) is built into a plug-in, libarchetype_cudnn_plugin.so, that the
+// kernels_*.cu, plan.cpp) is built into a plug-in, libarchetype_cudnn_plugin.so, that the
 // process opens with dlopen the first time a `cudnn::Executable` is made or
 // `cudnn::unavailable_reason()` is asked. The public `cudnn::Executable` (facade.cpp)
 // forwards each call to the `plugin::Executable` the plug-in made. So `archetype`, every

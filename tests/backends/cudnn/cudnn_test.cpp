@@ -37,8 +37,8 @@ double max_relative(std::span<const float> a, std::span<const float> b) {
 }
 
 // The device update equals runtime::Optimizer on the same gradients: same float operations
-// in the same order, no fused multiply-adds (kernels.cu), so the same bits are expected; the
-// assertion leaves one rounding of room.
+// in the same order, no fused multiply-adds (kernels_optimizer.cu), so the same bits are
+// expected; the assertion leaves one rounding of room.
 void expect_optimizer_matches(const OptimizerOptions& device, runtime::Optimizer host,
                               const char* name) {
   const codegen::ProgramView program = codegen::program_v<Small>.view();
