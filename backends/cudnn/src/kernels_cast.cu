@@ -13,7 +13,8 @@ __global__ void cast_kernel(const From* src, To* dst, std::int64_t count) {
 
 /// dst (n x c x S) = src in the other layout, converted: to_nhwc: src NCHW, dst NHWC.
 template <class From, class To>
-__global__ void transpose_cast_kernel(const From* src, To* dst, std::int64_t n, int c, std::int64_t S, bool to_nhwc) {
+__global__ void transpose_cast_kernel(const From* src, To* dst, std::int64_t n, int c,
+                                      std::int64_t S, bool to_nhwc) {
   ARCHETYPE_GRID_STRIDE(i, n * c * S) {
     std::int64_t plane = 0, k = 0;
     split(to_nhwc, c, S, i, plane, k);  // i in dst's layout
@@ -30,15 +31,18 @@ void cast(cudaStream_t stream, const From* src, To* dst, std::int64_t n) {
 }
 
 template <class From, class To>
-void transpose_cast(cudaStream_t stream, const From* src, To* dst, std::int64_t n, int c, std::int64_t plane,
-                    bool to_nhwc) {
-  transpose_cast_kernel<<<blocks_for(n * c * plane), threads, 0, stream>>>(src, dst, n, c, plane, to_nhwc);
+void transpose_cast(cudaStream_t stream, const From* src, To* dst, std::int64_t n, int c,
+                    std::int64_t plane, bool to_nhwc) {
+  transpose_cast_kernel<<<blocks_for(n * c * plane), threads, 0, stream>>>(src, dst, n, c, plane,
+                                                                           to_nhwc);
   check_launch("layout and precision cast");
 }
 
 template void cast<float, Bf16>(cudaStream_t, const float*, Bf16*, std::int64_t);
 template void cast<Bf16, float>(cudaStream_t, const Bf16*, float*, std::int64_t);
-template void transpose_cast<float, Bf16>(cudaStream_t, const float*, Bf16*, std::int64_t, int, std::int64_t, bool);
-template void transpose_cast<Bf16, float>(cudaStream_t, const Bf16*, float*, std::int64_t, int, std::int64_t, bool);
+template void transpose_cast<float, Bf16>(cudaStream_t, const float*, Bf16*, std::int64_t, int,
+                                          std::int64_t, bool);
+template void transpose_cast<Bf16, float>(cudaStream_t, const Bf16*, float*, std::int64_t, int,
+                                          std::int64_t, bool);
 
 }  // namespace archetype::cudnn::kernels

@@ -8,8 +8,8 @@ namespace archetype::cudnn::kernels {
 namespace {
 
 template <class T>
-__global__ void dropout_kernel(const T* x, T* y, std::int64_t count, std::int64_t run, double p, std::uint64_t seed,
-                               const std::uint64_t* step, bool accumulate) {
+__global__ void dropout_kernel(const T* x, T* y, std::int64_t count, std::int64_t run, double p,
+                               std::uint64_t seed, const std::uint64_t* step, bool accumulate) {
   const std::uint64_t s = *step;
   const float scale = float(1.0 / (1.0 - p));
   ARCHETYPE_GRID_STRIDE(i, count) {
@@ -23,16 +23,17 @@ __global__ void advance_kernel(std::uint64_t* step) { *step += 1; }
 }  // namespace
 
 template <class T>
-void dropout_forward(cudaStream_t stream, const T* x, T* y, std::int64_t count, std::int64_t run, double p,
-                     std::uint64_t seed, const std::uint64_t* step) {
+void dropout_forward(cudaStream_t stream, const T* x, T* y, std::int64_t count, std::int64_t run,
+                     double p, std::uint64_t seed, const std::uint64_t* step) {
   dropout_kernel<<<blocks_for(count), threads, 0, stream>>>(x, y, count, run, p, seed, step, false);
   check_launch("dropout forward");
 }
 
 template <class T>
-void dropout_backward(cudaStream_t stream, const T* dy, T* dx, std::int64_t count, std::int64_t run, double p,
-                      std::uint64_t seed, const std::uint64_t* step, bool accumulate) {
-  dropout_kernel<<<blocks_for(count), threads, 0, stream>>>(dy, dx, count, run, p, seed, step, accumulate);
+void dropout_backward(cudaStream_t stream, const T* dy, T* dx, std::int64_t count, std::int64_t run,
+                      double p, std::uint64_t seed, const std::uint64_t* step, bool accumulate) {
+  dropout_kernel<<<blocks_for(count), threads, 0, stream>>>(dy, dx, count, run, p, seed, step,
+                                                            accumulate);
   check_launch("dropout backward");
 }
 
@@ -42,11 +43,11 @@ void advance_counter(cudaStream_t stream, std::uint64_t* step) {
 }
 
 // Both element types.
-#define ARCHETYPE_DROPOUT_KERNELS(T) \
-  template void dropout_forward<T>(cudaStream_t, const T*, T*, std::int64_t, std::int64_t, double, std::uint64_t, \
-                                   const std::uint64_t*); \
-  template void dropout_backward<T>(cudaStream_t, const T*, T*, std::int64_t, std::int64_t, double, std::uint64_t, \
-                                    const std::uint64_t*, bool);
+#define ARCHETYPE_DROPOUT_KERNELS(T)                                                               \
+  template void dropout_forward<T>(cudaStream_t, const T*, T*, std::int64_t, std::int64_t, double, \
+                                   std::uint64_t, const std::uint64_t*);                           \
+  template void dropout_backward<T>(cudaStream_t, const T*, T*, std::int64_t, std::int64_t,        \
+                                    double, std::uint64_t, const std::uint64_t*, bool);
 
 ARCHETYPE_DROPOUT_KERNELS(float)
 ARCHETYPE_DROPOUT_KERNELS(Bf16)

@@ -22,8 +22,8 @@ inline unsigned blocks_for(std::int64_t count) {
   return unsigned(b < 1 ? 1 : (b > 65535 * 8 ? 65535 * 8 : b));
 }
 
-#define ARCHETYPE_GRID_STRIDE(i, count)                                                             \
-  for (std::int64_t i = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x; i < (count);           \
+#define ARCHETYPE_GRID_STRIDE(i, count)                                                   \
+  for (std::int64_t i = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x; i < (count); \
        i += std::int64_t{blockDim.x} * gridDim.x)
 
 static_assert(sizeof(Bf16) == sizeof(__nv_bfloat16));
@@ -61,7 +61,8 @@ __device__ inline float ld(Strided<T> s, std::int64_t k) {
   return ld(s.p, k * s.step);
 }
 template <class T>
-__device__ inline Strided<T> plane_at(T* x, bool nhwc, int channels, std::int64_t plane, std::int64_t S) {
+__device__ inline Strided<T> plane_at(T* x, bool nhwc, int channels, std::int64_t plane,
+                                      std::int64_t S) {
   return Strided<T>{x + layout::at(nhwc, channels, plane, S, 0), nhwc ? channels : 1};
 }
 using layout::at;

@@ -25,7 +25,8 @@ __global__ void bias_gradient_rows_kernel(const T* dy, T* db, int rows, int cols
 
 template <class T>
 void add_bias_rows(cudaStream_t stream, T* y, const T* b, int rows, int cols) {
-  add_bias_rows_kernel<<<blocks_for(std::int64_t{rows} * cols), threads, 0, stream>>>(y, b, rows, cols);
+  add_bias_rows_kernel<<<blocks_for(std::int64_t{rows} * cols), threads, 0, stream>>>(y, b, rows,
+                                                                                      cols);
   check_launch("linear bias");
 }
 
@@ -36,7 +37,7 @@ void bias_gradient_rows(cudaStream_t stream, const T* dy, T* db, int rows, int c
 }
 
 // Both element types.
-#define ARCHETYPE_LINEAR_KERNELS(T) \
+#define ARCHETYPE_LINEAR_KERNELS(T)                                     \
   template void add_bias_rows<T>(cudaStream_t, T*, const T*, int, int); \
   template void bias_gradient_rows<T>(cudaStream_t, const T*, T*, int, int);
 

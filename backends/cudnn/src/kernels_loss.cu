@@ -7,8 +7,9 @@ namespace archetype::cudnn::kernels {
 namespace {
 
 template <class T>
-__global__ void softmax_cross_entropy_kernel(const T* logits, const int* labels, T* dlogits, float* loss,
-                                             double* per_sample, int batch, int classes) {
+__global__ void softmax_cross_entropy_kernel(const T* logits, const int* labels, T* dlogits,
+                                             float* loss, double* per_sample, int batch,
+                                             int classes) {
   for (int n = int(threadIdx.x); n < batch; n += int(blockDim.x)) {
     const T* z = logits + std::int64_t{n} * classes;
     T* g = dlogits + std::int64_t{n} * classes;
@@ -35,15 +36,17 @@ __global__ void softmax_cross_entropy_kernel(const T* logits, const int* labels,
 }  // namespace
 
 template <class T>
-void softmax_cross_entropy(cudaStream_t stream, const T* logits, const int* labels, T* dlogits, float* loss,
-                           double* per_sample, int batch, int classes) {
-  softmax_cross_entropy_kernel<<<1, threads, 0, stream>>>(logits, labels, dlogits, loss, per_sample, batch, classes);
+void softmax_cross_entropy(cudaStream_t stream, const T* logits, const int* labels, T* dlogits,
+                           float* loss, double* per_sample, int batch, int classes) {
+  softmax_cross_entropy_kernel<<<1, threads, 0, stream>>>(logits, labels, dlogits, loss, per_sample,
+                                                          batch, classes);
   check_launch("softmax cross-entropy");
 }
 
 // Both element types.
-#define ARCHETYPE_LOSS_KERNELS(T) \
-  template void softmax_cross_entropy<T>(cudaStream_t, const T*, const int*, T*, float*, double*, int, int);
+#define ARCHETYPE_LOSS_KERNELS(T)                                                                 \
+  template void softmax_cross_entropy<T>(cudaStream_t, const T*, const int*, T*, float*, double*, \
+                                         int, int);
 
 ARCHETYPE_LOSS_KERNELS(float)
 ARCHETYPE_LOSS_KERNELS(Bf16)

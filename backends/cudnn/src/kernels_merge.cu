@@ -8,16 +8,16 @@ namespace archetype::cudnn::kernels {
 namespace {
 
 template <class T>
-__global__ void scale_forward_kernel(const T* x, const T* gate, T* y, std::int64_t planes, std::int64_t plane,
-                                     int channels, bool nhwc) {
+__global__ void scale_forward_kernel(const T* x, const T* gate, T* y, std::int64_t planes,
+                                     std::int64_t plane, int channels, bool nhwc) {
   ARCHETYPE_GRID_STRIDE(i, planes * plane) {
     put(y, i, ld(x, i) * ld(gate, layout::plane_of(nhwc, channels, plane, i)));
   }
 }
 
 template <class T>
-__global__ void scale_dx_kernel(const T* gate, const T* dy, T* dx, bool accumulate, std::int64_t planes,
-                                std::int64_t plane, int channels, bool nhwc) {
+__global__ void scale_dx_kernel(const T* gate, const T* dy, T* dx, bool accumulate,
+                                std::int64_t planes, std::int64_t plane, int channels, bool nhwc) {
   ARCHETYPE_GRID_STRIDE(i, planes * plane) {
     store(dx, i, ld(dy, i) * ld(gate, layout::plane_of(nhwc, channels, plane, i)), accumulate);
   }
@@ -25,8 +25,8 @@ __global__ void scale_dx_kernel(const T* gate, const T* dy, T* dx, bool accumula
 
 /// One block per plane: dgate = sum of dy x over the plane (a fixed-order tree: deterministic).
 template <class T>
-__global__ void scale_dgate_kernel(const T* x, const T* dy, T* dgate, bool accumulate, std::int64_t plane,
-                                   int channels, bool nhwc) {
+__global__ void scale_dgate_kernel(const T* x, const T* dy, T* dgate, bool accumulate,
+                                   std::int64_t plane, int channels, bool nhwc) {
   __shared__ float partial[threads];
   const auto xp = plane_at(x, nhwc, channels, blockIdx.x, plane);
   const auto dyp = plane_at(dy, nhwc, channels, blockIdx.x, plane);
@@ -54,9 +54,9 @@ __global__ void zero_pad_forward_kernel(ZeroPad g, const T* x, T* y) {
     const std::int64_t n = plane / g.out_c;
     const int ci = c - pad;
     put(y, i,
-        ci < 0 || ci >= g.in_c
-            ? 0.f
-            : ld(x, at(g.nhwc, g.in_c, n * g.in_c + ci, in_s, std::int64_t{r} * g.stride * g.in_w + j * g.stride)));
+        ci < 0 || ci >= g.in_c ? 0.f
+                               : ld(x, at(g.nhwc, g.in_c, n * g.in_c + ci, in_s,
+                                          std::int64_t{r} * g.stride * g.in_w + j * g.stride)));
   }
 }
 
@@ -72,7 +72,8 @@ __global__ void zero_pad_backward_kernel(ZeroPad g, const T* dy, T* dx, bool acc
     const int c = int(plane % g.in_c);
     const std::int64_t n = plane / g.in_c;
     float v = 0.f;
-    if (r % g.stride == 0 && j % g.stride == 0 && r / g.stride < g.out_h && j / g.stride < g.out_w) {
+    if (r % g.stride == 0 && j % g.stride == 0 && r / g.stride < g.out_h &&
+        j / g.stride < g.out_w) {
       v = ld(dy, at(g.nhwc, g.out_c, n * g.out_c + c + pad, out_s,
                     std::int64_t{r / g.stride} * g.out_w + j / g.stride));
     }
@@ -112,44 +113,48 @@ __global__ void concat_backward_kernel(Slice g, const T* dy, T* dx, bool accumul
     std::int64_t plane = 0, p = 0;
     split(g.nhwc, g.part_c, g.plane, i, plane, p);
     const std::int64_t c = plane % g.part_c, n = plane / g.part_c;
-    store(dx, i, ld(dy, at(g.nhwc, g.total_c, n * g.total_c + g.offset + c, g.plane, p)), accumulate);
+    store(dx, i, ld(dy, at(g.nhwc, g.total_c, n * g.total_c + g.offset + c, g.plane, p)),
+          accumulate);
   }
 }
 
 }  // namespace
 
 template <class T>
-void scale_forward(cudaStream_t stream, const T* x, const T* gate, T* y, std::int64_t planes, std::int64_t plane,
-                   int channels, bool nhwc) {
-  scale_forward_kernel<<<blocks_for(planes * plane), threads, 0, stream>>>(x, gate, y, planes, plane, channels, nhwc);
+void scale_forward(cudaStream_t stream, const T* x, const T* gate, T* y, std::int64_t planes,
+                   std::int64_t plane, int channels, bool nhwc) {
+  scale_forward_kernel<<<blocks_for(planes * plane), threads, 0, stream>>>(x, gate, y, planes,
+                                                                           plane, channels, nhwc);
   check_launch("scale forward");
 }
 
 template <class T>
-void scale_backward(cudaStream_t stream, const T* x, const T* gate, const T* dy, T* dx, bool accumulate_x, T* dgate,
-                    bool accumulate_gate, std::int64_t planes, std::int64_t plane, int channels, bool nhwc) {
+void scale_backward(cudaStream_t stream, const T* x, const T* gate, const T* dy, T* dx,
+                    bool accumulate_x, T* dgate, bool accumulate_gate, std::int64_t planes,
+                    std::int64_t plane, int channels, bool nhwc) {
   if (dgate != nullptr) {
-    scale_dgate_kernel<<<unsigned(planes), threads, 0, stream>>>(x, dy, dgate, accumulate_gate, plane, channels, nhwc);
+    scale_dgate_kernel<<<unsigned(planes), threads, 0, stream>>>(x, dy, dgate, accumulate_gate,
+                                                                 plane, channels, nhwc);
     check_launch("scale backward (gate)");
   }
   if (dx != nullptr) {
-    scale_dx_kernel<<<blocks_for(planes * plane), threads, 0, stream>>>(gate, dy, dx, accumulate_x, planes, plane,
-                                                                         channels, nhwc);
+    scale_dx_kernel<<<blocks_for(planes * plane), threads, 0, stream>>>(
+        gate, dy, dx, accumulate_x, planes, plane, channels, nhwc);
     check_launch("scale backward (input)");
   }
 }
 
 template <class T>
 void zero_pad_forward(cudaStream_t stream, const ZeroPad& g, const T* x, T* y) {
-  zero_pad_forward_kernel<<<blocks_for(std::int64_t{g.n} * g.out_c * g.out_h * g.out_w), threads, 0, stream>>>(g, x,
-                                                                                                               y);
+  zero_pad_forward_kernel<<<blocks_for(std::int64_t{g.n} * g.out_c * g.out_h * g.out_w), threads, 0,
+                            stream>>>(g, x, y);
   check_launch("zero-pad shortcut forward");
 }
 
 template <class T>
 void zero_pad_backward(cudaStream_t stream, const ZeroPad& g, const T* dy, T* dx, bool accumulate) {
-  zero_pad_backward_kernel<<<blocks_for(std::int64_t{g.n} * g.in_c * g.in_h * g.in_w), threads, 0, stream>>>(
-      g, dy, dx, accumulate);
+  zero_pad_backward_kernel<<<blocks_for(std::int64_t{g.n} * g.in_c * g.in_h * g.in_w), threads, 0,
+                             stream>>>(g, dy, dx, accumulate);
   check_launch("zero-pad shortcut backward");
 }
 
@@ -167,27 +172,29 @@ void copy_or_add(cudaStream_t stream, const T* src, T* dst, std::int64_t count, 
 
 template <class T>
 void concat_forward(cudaStream_t stream, const Slice& g, const T* x, T* y) {
-  concat_forward_kernel<<<blocks_for(std::int64_t{g.n} * g.part_c * g.plane), threads, 0, stream>>>(g, x, y);
+  concat_forward_kernel<<<blocks_for(std::int64_t{g.n} * g.part_c * g.plane), threads, 0, stream>>>(
+      g, x, y);
   check_launch("concat forward");
 }
 
 template <class T>
 void concat_backward(cudaStream_t stream, const Slice& g, const T* dy, T* dx, bool accumulate) {
-  concat_backward_kernel<<<blocks_for(std::int64_t{g.n} * g.part_c * g.plane), threads, 0, stream>>>(g, dy, dx,
-                                                                                                     accumulate);
+  concat_backward_kernel<<<blocks_for(std::int64_t{g.n} * g.part_c * g.plane), threads, 0,
+                           stream>>>(g, dy, dx, accumulate);
   check_launch("concat backward");
 }
 
 // Both element types.
-#define ARCHETYPE_MERGE_KERNELS(T) \
-  template void scale_forward<T>(cudaStream_t, const T*, const T*, T*, std::int64_t, std::int64_t, int, bool); \
-  template void scale_backward<T>(cudaStream_t, const T*, const T*, const T*, T*, bool, T*, bool, std::int64_t, \
-                                  std::int64_t, int, bool); \
-  template void zero_pad_forward<T>(cudaStream_t, const ZeroPad&, const T*, T*); \
-  template void zero_pad_backward<T>(cudaStream_t, const ZeroPad&, const T*, T*, bool); \
-  template void sum_forward<T>(cudaStream_t, const Sources<T>&, T*, std::int64_t); \
-  template void copy_or_add<T>(cudaStream_t, const T*, T*, std::int64_t, bool); \
-  template void concat_forward<T>(cudaStream_t, const Slice&, const T*, T*); \
+#define ARCHETYPE_MERGE_KERNELS(T)                                                                 \
+  template void scale_forward<T>(cudaStream_t, const T*, const T*, T*, std::int64_t, std::int64_t, \
+                                 int, bool);                                                       \
+  template void scale_backward<T>(cudaStream_t, const T*, const T*, const T*, T*, bool, T*, bool,  \
+                                  std::int64_t, std::int64_t, int, bool);                          \
+  template void zero_pad_forward<T>(cudaStream_t, const ZeroPad&, const T*, T*);                   \
+  template void zero_pad_backward<T>(cudaStream_t, const ZeroPad&, const T*, T*, bool);            \
+  template void sum_forward<T>(cudaStream_t, const Sources<T>&, T*, std::int64_t);                 \
+  template void copy_or_add<T>(cudaStream_t, const T*, T*, std::int64_t, bool);                    \
+  template void concat_forward<T>(cudaStream_t, const Slice&, const T*, T*);                       \
   template void concat_backward<T>(cudaStream_t, const Slice&, const T*, T*, bool);
 
 ARCHETYPE_MERGE_KERNELS(float)

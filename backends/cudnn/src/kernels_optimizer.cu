@@ -10,8 +10,8 @@ namespace {
 // __fmul_rn / __fadd_rn / __fsub_rn: no contraction into fused multiply-adds, so each
 // operation rounds as the host loop's (runtime/src/optimizer.cpp, compiled without FMA).
 
-__global__ void sgd_kernel(OptimizerStep o, float* p, const float* g, float* v, std::int64_t n, const float* lr_ptr,
-                           const std::int64_t* steps, const float* loss) {
+__global__ void sgd_kernel(OptimizerStep o, float* p, const float* g, float* v, std::int64_t n,
+                           const float* lr_ptr, const std::int64_t* steps, const float* loss) {
   if (loss != nullptr && !isfinite(*loss)) return;
   const float lr = *lr_ptr;
   const float wd = o.weight_decay, mu = o.momentum;
@@ -28,8 +28,9 @@ __global__ void sgd_kernel(OptimizerStep o, float* p, const float* g, float* v, 
   }
 }
 
-__global__ void adam_kernel(OptimizerStep o, float* p, const float* g, float* m, float* v, std::int64_t n,
-                            const float* lr_ptr, const std::int64_t* steps, const float* loss) {
+__global__ void adam_kernel(OptimizerStep o, float* p, const float* g, float* m, float* v,
+                            std::int64_t n, const float* lr_ptr, const std::int64_t* steps,
+                            const float* loss) {
   if (loss != nullptr && !isfinite(*loss)) return;
   const float lr = *lr_ptr;
   const double t = double(*steps + 1);
@@ -46,7 +47,8 @@ __global__ void adam_kernel(OptimizerStep o, float* p, const float* g, float* m,
       gi = __fadd_rn(gi, __fmul_rn(wd, pi));
     }
     const float mi = __fadd_rn(__fmul_rn(b1, m[i]), __fmul_rn(__fsub_rn(1.0f, b1), gi));
-    const float vi = __fadd_rn(__fmul_rn(b2, v[i]), __fmul_rn(__fmul_rn(__fsub_rn(1.0f, b2), gi), gi));
+    const float vi =
+        __fadd_rn(__fmul_rn(b2, v[i]), __fmul_rn(__fmul_rn(__fsub_rn(1.0f, b2), gi), gi));
     m[i] = mi;
     v[i] = vi;
     const float denom = __fadd_rn(__fdiv_rn(__fsqrt_rn(vi), bias2_sqrt), eps);
@@ -60,10 +62,12 @@ __global__ void count_step_kernel(std::int64_t* steps, const float* loss) {
 
 }  // namespace
 
-void optimizer_step(cudaStream_t stream, const OptimizerStep& o, float* params, const float* grads, float* state,
-                    std::int64_t n, const float* lr, std::int64_t* steps, const float* loss) {
+void optimizer_step(cudaStream_t stream, const OptimizerStep& o, float* params, const float* grads,
+                    float* state, std::int64_t n, const float* lr, std::int64_t* steps,
+                    const float* loss) {
   if (o.adam) {
-    adam_kernel<<<blocks_for(n), threads, 0, stream>>>(o, params, grads, state, state + n, n, lr, steps, loss);
+    adam_kernel<<<blocks_for(n), threads, 0, stream>>>(o, params, grads, state, state + n, n, lr,
+                                                       steps, loss);
   } else {
     sgd_kernel<<<blocks_for(n), threads, 0, stream>>>(o, params, grads, state, n, lr, steps, loss);
   }

@@ -131,35 +131,38 @@ __global__ void avg_pool_backward_kernel(Pool g, const T* dy, T* dx, bool accumu
 
 template <class T>
 void max_pool_forward(cudaStream_t stream, const Pool& g, const T* x, T* y) {
-  max_pool_forward_kernel<<<blocks_for(std::int64_t{g.planes} * g.out_h * g.out_w), threads, 0, stream>>>(g, x, y);
+  max_pool_forward_kernel<<<blocks_for(std::int64_t{g.planes} * g.out_h * g.out_w), threads, 0,
+                            stream>>>(g, x, y);
   check_launch("max pool forward");
 }
 
 template <class T>
-void max_pool_backward(cudaStream_t stream, const Pool& g, const T* x, const T* dy, T* dx, bool accumulate) {
-  max_pool_backward_kernel<<<blocks_for(std::int64_t{g.planes} * g.in_h * g.in_w), threads, 0, stream>>>(
-      g, x, dy, dx, accumulate);
+void max_pool_backward(cudaStream_t stream, const Pool& g, const T* x, const T* dy, T* dx,
+                       bool accumulate) {
+  max_pool_backward_kernel<<<blocks_for(std::int64_t{g.planes} * g.in_h * g.in_w), threads, 0,
+                             stream>>>(g, x, dy, dx, accumulate);
   check_launch("max pool backward");
 }
 
 template <class T>
 void avg_pool_forward(cudaStream_t stream, const Pool& g, const T* x, T* y) {
-  avg_pool_forward_kernel<<<blocks_for(std::int64_t{g.planes} * g.out_h * g.out_w), threads, 0, stream>>>(g, x, y);
+  avg_pool_forward_kernel<<<blocks_for(std::int64_t{g.planes} * g.out_h * g.out_w), threads, 0,
+                            stream>>>(g, x, y);
   check_launch("average pool forward");
 }
 
 template <class T>
 void avg_pool_backward(cudaStream_t stream, const Pool& g, const T* dy, T* dx, bool accumulate) {
-  avg_pool_backward_kernel<<<blocks_for(std::int64_t{g.planes} * g.in_h * g.in_w), threads, 0, stream>>>(
-      g, dy, dx, accumulate);
+  avg_pool_backward_kernel<<<blocks_for(std::int64_t{g.planes} * g.in_h * g.in_w), threads, 0,
+                             stream>>>(g, dy, dx, accumulate);
   check_launch("average pool backward");
 }
 
 // Both element types.
-#define ARCHETYPE_POOL_KERNELS(T) \
-  template void max_pool_forward<T>(cudaStream_t, const Pool&, const T*, T*); \
+#define ARCHETYPE_POOL_KERNELS(T)                                                              \
+  template void max_pool_forward<T>(cudaStream_t, const Pool&, const T*, T*);                  \
   template void max_pool_backward<T>(cudaStream_t, const Pool&, const T*, const T*, T*, bool); \
-  template void avg_pool_forward<T>(cudaStream_t, const Pool&, const T*, T*); \
+  template void avg_pool_forward<T>(cudaStream_t, const Pool&, const T*, T*);                  \
   template void avg_pool_backward<T>(cudaStream_t, const Pool&, const T*, T*, bool);
 
 ARCHETYPE_POOL_KERNELS(float)

@@ -17,7 +17,9 @@ __global__ void pad_to_forward_kernel(PadTo g, const T* x, T* y) {
   ARCHETYPE_GRID_STRIDE(i, count) {
     const int j = int(i % g.out_w) - left, r = int((i / g.out_w) % g.out_h) - top;
     const std::int64_t plane = i / (std::int64_t{g.out_w} * g.out_h);
-    put(y, i, r < 0 || r >= g.in_h || j < 0 || j >= g.in_w ? 0.f : ld(x, (plane * g.in_h + r) * g.in_w + j));
+    put(y, i,
+        r < 0 || r >= g.in_h || j < 0 || j >= g.in_w ? 0.f
+                                                     : ld(x, (plane * g.in_h + r) * g.in_w + j));
   }
 }
 
@@ -80,39 +82,45 @@ __global__ void resize_backward_kernel(Resize g, const T* dy, T* dx) {
 
 template <class T>
 void pad_to_forward(cudaStream_t stream, const PadTo& g, const T* x, T* y) {
-  pad_to_forward_kernel<<<blocks_for(std::int64_t{g.planes} * g.out_h * g.out_w), threads, 0, stream>>>(g, x, y);
+  pad_to_forward_kernel<<<blocks_for(std::int64_t{g.planes} * g.out_h * g.out_w), threads, 0,
+                          stream>>>(g, x, y);
   check_launch("pad forward");
 }
 
 template <class T>
 void pad_to_backward(cudaStream_t stream, const PadTo& g, const T* dy, T* dx, bool accumulate) {
-  pad_to_backward_kernel<<<blocks_for(std::int64_t{g.planes} * g.in_h * g.in_w), threads, 0, stream>>>(g, dy, dx,
-                                                                                                       accumulate);
+  pad_to_backward_kernel<<<blocks_for(std::int64_t{g.planes} * g.in_h * g.in_w), threads, 0,
+                           stream>>>(g, dy, dx, accumulate);
   check_launch("pad backward");
 }
 
 template <class T>
 void resize_forward(cudaStream_t stream, const Resize& g, const T* x, T* y) {
-  resize_forward_kernel<<<blocks_for(std::int64_t{g.planes} * g.out_h * g.out_w), threads, 0, stream>>>(g, x, y);
+  resize_forward_kernel<<<blocks_for(std::int64_t{g.planes} * g.out_h * g.out_w), threads, 0,
+                          stream>>>(g, x, y);
   check_launch("resize forward");
 }
 
 template <class T>
 void resize_backward(cudaStream_t stream, const Resize& g, const T* dy, T* dx, bool accumulate) {
   if (!accumulate) {
-    const cudaError_t e =
-        cudaMemsetAsync(dx, 0, std::size_t(g.planes) * std::size_t(g.in_h) * std::size_t(g.in_w) * sizeof(T), stream);
-    if (e != cudaSuccess) throw std::runtime_error(std::string("archetype::cudnn: resize backward: ") + cudaGetErrorString(e));
+    const cudaError_t e = cudaMemsetAsync(
+        dx, 0, std::size_t(g.planes) * std::size_t(g.in_h) * std::size_t(g.in_w) * sizeof(T),
+        stream);
+    if (e != cudaSuccess)
+      throw std::runtime_error(std::string("archetype::cudnn: resize backward: ") +
+                               cudaGetErrorString(e));
   }
-  resize_backward_kernel<<<blocks_for(std::int64_t{g.planes} * g.out_h * g.out_w), threads, 0, stream>>>(g, dy, dx);
+  resize_backward_kernel<<<blocks_for(std::int64_t{g.planes} * g.out_h * g.out_w), threads, 0,
+                           stream>>>(g, dy, dx);
   check_launch("resize backward");
 }
 
 // Both element types.
-#define ARCHETYPE_RESIZE_KERNELS(T) \
-  template void pad_to_forward<T>(cudaStream_t, const PadTo&, const T*, T*); \
+#define ARCHETYPE_RESIZE_KERNELS(T)                                                 \
+  template void pad_to_forward<T>(cudaStream_t, const PadTo&, const T*, T*);        \
   template void pad_to_backward<T>(cudaStream_t, const PadTo&, const T*, T*, bool); \
-  template void resize_forward<T>(cudaStream_t, const Resize&, const T*, T*); \
+  template void resize_forward<T>(cudaStream_t, const Resize&, const T*, T*);       \
   template void resize_backward<T>(cudaStream_t, const Resize&, const T*, T*, bool);
 
 ARCHETYPE_RESIZE_KERNELS(float)
