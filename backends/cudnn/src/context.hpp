@@ -165,6 +165,9 @@ struct Impl {
   int train_calls = 0;
 
   std::vector<Step> forward_steps, backward_steps;
+  /// on_gradient_ready's callback, called by the backward steps that follow each trainable
+  /// group's last gradient step (plan.gradient_final's order), while they are enqueued.
+  std::function<void(const GradientReady&)> gradient_ready;
 
   // Device scalars.
   [[nodiscard]] float* lr() const { return scalars.as<float>(); }
