@@ -151,6 +151,7 @@ concept Backend = requires(E& e, const E& ce, const ProgramView& program, std::s
   { e.set_output_gradient(x) } -> std::same_as<void>;
   { e.backward() } -> std::same_as<void>;
   { e.input_gradient() } -> std::same_as<std::span<const float>>;
+  { e.on_gradient_ready(GradientCallback{}) } -> std::same_as<void>;
 };
 
 }  // namespace archetype::codegen
