@@ -422,6 +422,8 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
   result.parameters.assign(params.begin(), params.end());
   result.buffers.assign(buffers.begin(), buffers.end());
   result.steps = step;
+  result.mean = train_data.mean;
+  result.stddev = train_data.stddev;
   return result;
 }
 
