@@ -108,6 +108,10 @@ struct TrainResult {
   std::vector<float> parameters;  ///< the final parameter block
   std::vector<float> buffers;     ///< the final BatchNorm statistics
   std::int64_t steps = 0;
+  /// The per-channel statistics the training images were normalised with (their
+  /// `Dataset::mean` and `stddev`; empty when they were not): what data evaluated with
+  /// these parameters must be normalised with too.
+  std::vector<float> mean, stddev;
 };
 
 /// Checks --freeze, --freeze-until, --unfreeze-at and --lr-group against `program` (every
@@ -117,7 +121,7 @@ struct TrainResult {
 void check_transfer(const codegen::ProgramView& program, const TrainOptions& options);
 /// Trains `program` (its input shape must match the data's) and returns the metrics of
 /// every epoch. Throws std::invalid_argument for options or data that do not fit, with a
-/// sentence naming the problem.
+/// sentence naming the problem. (`train<N>`, train_net.hpp: the same from a net type.)
 TrainResult train(const codegen::ProgramView& program, const std::string& model_name,
                   const Dataset& train_data, const Dataset& test_data, const TrainOptions& options,
                   Progress& progress);
