@@ -1,4 +1,4 @@
-// expect: archetype: every element of a Seq must be a layer or a combinator
+// expect: archetype: not a layer or a combinator, where a Net, Seq, Residual, Concat, Scale, Repeat or Named expects one
 // A shape written where a layer is expected.
 #include <archetype/archetype.hpp>
 
