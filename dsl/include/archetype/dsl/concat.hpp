@@ -4,7 +4,6 @@
 
 #include <archetype/dsl/named.hpp>
 
-#include <iterator>
 #include <utility>
 
 namespace archetype {
@@ -59,7 +58,7 @@ struct Concat {
     } else {
       if (v.broken()) return v;
       constexpr Shape outs[] = {Branches::template output_shape<In>()...};
-      for (std::size_t k = 1; k < std::size(outs); ++k) {
+      for (std::size_t k = 1; k < sizeof...(Branches); ++k) {
         if (outs[k].h != outs[0].h || outs[k].w != outs[0].w) {
           return {{.rule = detail::Rule::concat_spatial_sizes_differ,
                    .first = outs[0],
