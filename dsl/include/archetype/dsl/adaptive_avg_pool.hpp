@@ -13,7 +13,7 @@ namespace archetype {
 template <int H, int W = H>
 struct AdaptiveAvgPool {
   using archetype_leaf = detail::leaf_tag;
-  static consteval detail::BrokenRule check(Shape in) {
+  static consteval detail::BrokenRule check(Shape) {
     if (H <= 0 || W <= 0) return {.rule = detail::Rule::adaptive_size_positive, .values = {H, W}};
     return {};
   }

@@ -11,7 +11,7 @@ namespace archetype {
 template <double P = 0.5>
 struct Dropout {
   using archetype_leaf = detail::leaf_tag;
-  static consteval detail::BrokenRule check(Shape in) {
+  static consteval detail::BrokenRule check(Shape) {
     if (!(P >= 0.0 && P < 1.0)) return {.rule = detail::Rule::dropout_probability, .p = P};
     return {};
   }

@@ -41,7 +41,7 @@ struct PadTo {
 template <int H, int W = H>
 struct Resize {
   using archetype_leaf = detail::leaf_tag;
-  static consteval detail::BrokenRule check(Shape in) {
+  static consteval detail::BrokenRule check(Shape) {
     if (H <= 0 || W <= 0) return {.rule = detail::Rule::resize_size_positive, .values = {H, W}};
     return {};
   }

@@ -12,7 +12,7 @@ namespace archetype {
 template <int Size = 5, double Alpha = 1e-4, double Beta = 0.75, double K = 2.0>
 struct LocalResponseNorm {
   using archetype_leaf = detail::leaf_tag;
-  static consteval detail::BrokenRule check(Shape in) {
+  static consteval detail::BrokenRule check(Shape) {
     if (Size <= 0) return {.rule = detail::Rule::lrn_size_positive, .values = {Size}};
     if (!(Beta > 0.0)) return {.rule = detail::Rule::lrn_beta_positive, .p = Beta};
     return {};

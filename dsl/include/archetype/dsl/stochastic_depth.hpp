@@ -16,7 +16,7 @@ namespace archetype {
 template <double P>
 struct StochasticDepth {
   using archetype_leaf = detail::leaf_tag;
-  static consteval detail::BrokenRule check(Shape in) {
+  static consteval detail::BrokenRule check(Shape) {
     if (!(P >= 0.0 && P < 1.0)) return {.rule = detail::Rule::stochastic_depth_probability, .p = P};
     return {};
   }
