@@ -360,6 +360,16 @@ TEST(Cli, TrainsOnAnImageFolder) {
       std::string::npos)
       << strict.err;
   EXPECT_EQ(strict.out.find("final test accuracy"), std::string::npos) << strict.out;
+
+  // archetype bench measures the decoding rate of the same training batches.
+  const Result bench =
+      run("bench lenet5 --mode train --steps 1 --min-time 0 --batch 2 --threads 1 --json "
+          "--decode-threads 2 --decode " +
+          root.string());
+  ASSERT_EQ(bench.rc, 0) << bench.err;
+  const auto row = nlohmann::json::parse(bench.out);
+  EXPECT_EQ(row["decode_threads"], 2);
+  EXPECT_GT(row["decode_img_s"].get<double>(), 0.0);
   fs::remove_all(root);
 }
 
