@@ -106,6 +106,18 @@ TEST(ImageFolder, PixelsAreDecodedResizedAndNormalized) {
   }
 }
 
+TEST(ImageFolder, ASubsetReadsItsOwnSamples) {
+  TempDir dir;
+  write_folder(dir.path());
+  const ImageFolder f = load_image_folder(dir.path(), options());
+  const Epoch all = run_epoch(f.train, BatchOptions::evaluation(4), 0);
+  const Dataset part = f.train.subset(5, 6);  // a_cat's five images and b_dog's first
+  const Epoch some = run_epoch(part, BatchOptions::evaluation(4), 0);
+  EXPECT_EQ(some.labels, (std::vector<int>{1, 1, 1, 1, 1, 2}));
+  EXPECT_TRUE(std::equal(some.images.begin(), some.images.end(), all.images.begin() + 5 * 108));
+  EXPECT_EQ(some.images.size(), 6u * 108);
+}
+
 TEST(ImageFolder, OneChannelModelsGetLuma) {
   TempDir dir;
   write_folder(dir.path());
