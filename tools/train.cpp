@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -441,6 +442,9 @@ int run_train(TrainCommandOptions o) {
     std::cout << "parameters written to " << o.save << '\n';
   }
   if (data.folder) {
+    std::cout << "training steps waited " << std::fixed << std::setprecision(2)
+              << result.data_wait_seconds << " s of " << result.train_seconds
+              << " s for their decoded batch\n";
     std::cout << "unreadable image files skipped: " << data.folder->skipped()
               << (data.folder->skipped() > 0 ? " (each named above when found)" : "") << '\n';
   }

@@ -381,7 +381,12 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
     double loss_sum = 0, top1 = 0, top5 = 0;
     long long images = 0, done = 0;
     double lr = schedule.lr(step);
-    while (auto b = batches.next()) {
+    for (;;) {
+      const auto asked = std::chrono::steady_clock::now();
+      const auto b = batches.next();
+      result.data_wait_seconds +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count();
+      if (!b) break;
       if (o.max_steps > 0 && step >= o.max_steps) break;
       lr = schedule.lr(step);
       const std::size_t n = std::size_t(b->size) * train_data.dims.size();
@@ -417,6 +422,7 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
     m.test_top5 = test.top5;
     m.lr = lr;
     m.seconds = seconds;
+    result.train_seconds += seconds;
     m.images_per_second = seconds > 0 ? double(images) / seconds : 0.0;
     m.precision = precision_of(o);
     result.epochs.push_back(m);

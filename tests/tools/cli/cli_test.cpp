@@ -348,6 +348,7 @@ TEST(Cli, TrainsOnAnImageFolder) {
             std::string::npos)
       << r.err;
   EXPECT_NE(r.out.find("unreadable image files skipped: 1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("training steps waited "), std::string::npos) << r.out;
   std::ifstream classes(root / "out.params.classes.txt");
   std::stringstream text;
   text << classes.rdbuf();
