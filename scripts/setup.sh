@@ -25,6 +25,8 @@ PACKAGES=(
   libcli11-dev           # command-line parsing of the archetype tool
   nlohmann-json3-dev     # describe --json and metrics/report output
   zlib1g-dev             # reading gzip-compressed IDX data sets (Fashion-MNIST)
+  libjpeg62-turbo-dev    # --data folder:DIR: decoding JPEG files (libjpeg-turbo, libjpeg API)
+  libpng-dev             # --data folder:DIR: decoding PNG files (libpng 1.6)
   libgtest-dev           # unit tests
   libgmock-dev           # matchers for the unit tests
   libbenchmark-dev       # bench/: one Google Benchmark executable per architecture

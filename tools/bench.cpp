@@ -11,6 +11,8 @@
 #include <archetype/backends/onednn/executable.hpp>
 #include <archetype/bench/workload.hpp>
 #include <archetype/codegen/freezing.hpp>
+#include <archetype/runtime/batches.hpp>
+#include <archetype/runtime/image_folder.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -40,7 +42,35 @@ struct BenchOptions {
   double peak_gflops = 444.0;
   bool json = false;
   codegen::Freezing freezing;  // training: --freeze, --freeze-until
+  std::string decode;      // an image folder: time its decoding too
+  int decode_threads = 0;  // 0: every core
 };
+
+/// Decoding rate of an image folder's training batches at the model's input (random resized
+/// crop and flip, as `archetype train --data folder:DIR` prepares them), alone on the machine:
+/// the same timing as the steps, a batch per step, epochs repeated as needed. Unreadable files
+/// are skipped silently here (train names them).
+bench::Timing measure_decode(const Shape& in, const BenchOptions& o, int& threads) {
+  runtime::ImageFolderOptions fo;
+  fo.dims = {in.c, in.h, in.w};
+  fo.threads = o.decode_threads;
+  fo.log = nullptr;
+  const runtime::ImageFolder folder = runtime::load_image_folder(o.decode, fo);
+  threads = folder.train.source->threads();
+  const int batch = int(std::min<std::size_t>(std::size_t(o.batch), folder.train.size()));
+  runtime::BatchIterator batches(folder.train,
+                                 runtime::BatchOptions::training(batch, 1, {0, true, true}));
+  std::uint64_t epoch = 0;
+  batches.start_epoch(epoch);
+  return bench::timed(
+      [&] {
+        if (!batches.next()) {
+          batches.start_epoch(++epoch);
+          (void)batches.next();
+        }
+      },
+      batch, o.steps, o.min_time);
+}
 
 using bench::peak_rss_mb;
 
@@ -91,6 +121,9 @@ int run_bench(const BenchOptions& o) {
   if (o.mode == "inference" || o.mode == "both") {
     infer = measure(info, onednn::Mode::inference, o, eo);
   }
+  std::optional<bench::Timing> decode;
+  int decode_threads = 0;
+  if (!o.decode.empty()) decode = measure_decode(in, o, decode_threads);
   const double rss = peak_rss_mb();
 
   // Analytic FLOP/s: forward = 2 x MACs per image, a training step = 3 x forward.
@@ -136,6 +169,8 @@ int run_bench(const BenchOptions& o) {
         {"infer_setup_s", or_null(bool(infer), infer ? infer->setup_seconds : 0)},
         {"train_last_loss", or_null(bool(train), train ? double(train->last_loss) : 0)},
         {"peak_rss_mb", rss},
+        {"decode_img_s", or_null(bool(decode), decode ? decode->images_per_second : 0)},
+        {"decode_threads", or_null(bool(decode), decode_threads)},
     };
     for (const auto& [key, r] : {std::pair{"train", &train}, std::pair{"infer", &infer}}) {
       if (!*r) continue;
@@ -173,6 +208,11 @@ int run_bench(const BenchOptions& o) {
     std::snprintf(line, sizeof line, " infer=%9.1f img/s (%.1f GFLOP/s, %.1f%% of peak, setup %.2f s)",
                   infer->timing.images_per_second, infer_gflops, 100.0 * infer_gflops / o.peak_gflops,
                   infer->setup_seconds);
+    text += line;
+  }
+  if (decode) {
+    std::snprintf(line, sizeof line, " decode=%9.1f img/s (%d threads, alone)",
+                  decode->images_per_second, decode_threads);
     text += line;
   }
   std::snprintf(line, sizeof line, " rss=%.0f MB", rss);
@@ -235,6 +275,15 @@ Command add_bench(CLI::App& app) {
                   "fp32 peak for the % of peak (default: the measured FMA peak of this machine, 2 Zen 5 cores)")
       ->check(CLI::PositiveNumber)->capture_default_str();
   sub->add_flag("--json", o.json, "One JSON object per line (keys compatible with the peer's rows)");
+  sub->add_option("--decode", o.decode,
+                  "An image folder (DIR/train/CLASS/*): also time decoding its training batches at "
+                  "the model's "
+                  "input (JPEG/PNG, random resized crop, flip), alone, in images/s")
+      ->check(CLI::ExistingDirectory);
+  sub->add_option("--decode-threads", o.decode_threads,
+                  "Threads decoding a batch with --decode (0: every core)")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
   return Command{sub, [options] { return run_bench(*options); }};
 }
 

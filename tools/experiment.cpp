@@ -81,8 +81,10 @@ Command add_experiment(CLI::App& app) {
       "A few steps on a tiny subset: checks the pipeline (report under runs/quick/ unless --out)");
   sub->add_option("--epochs", s.epochs, "Epochs (default: the study's)")
       ->check(CLI::Range(1, 100000));
-  sub->add_option("--data", s.data,
-                  "fashion-mnist[:DIR] (the studies' default), cifar10:DIR or synthetic");
+  sub->add_option(
+      "--data", s.data,
+      "fashion-mnist[:DIR] (the studies' default), cifar10:DIR, folder:DIR (DIR/train/CLASS/*, "
+      "DIR/val/CLASS/*; decoded at the input the study's models share) or synthetic");
   sub->add_option("--out", s.out,
                   "Report OUT/NAME.md, metrics and plots in OUT/NAME/ (default: reports, or "
                   "runs/quick with --quick)");

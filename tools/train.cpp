@@ -6,6 +6,7 @@
 #include <archetype/codegen/new_head.hpp>
 #include <archetype/runtime/cifar.hpp>
 #include <archetype/runtime/idx.hpp>
+#include <archetype/runtime/image_folder.hpp>
 #include <archetype/runtime/parameters_file.hpp>
 #include <archetype/runtime/synthetic.hpp>
 #include <archetype/runtime/trainer.hpp>
@@ -16,6 +17,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -85,12 +88,64 @@ CLI::Validator data_validator() {
           return "the directory after ':' is empty in '" + spec + "'";
         if (kind == "fashion-mnist") return {};
         if (kind == "synthetic" && !has_dir) return {};
-        if ((kind == "mnist" || kind == "cifar10" || kind == "cifar100") && has_dir) return {};
-        if (kind == "mnist" || kind == "cifar10" || kind == "cifar100") {
-          return kind + " needs a directory: --data " + kind + ":DIR";
-        }
+        const bool needs_dir =
+            kind == "mnist" || kind == "cifar10" || kind == "cifar100" || kind == "folder";
+        if (needs_dir && has_dir) return {};
+        if (needs_dir) return kind + " needs a directory: --data " + kind + ":DIR";
         return "unknown data set '" + spec +
-               "': use fashion-mnist[:DIR], mnist:DIR, cifar10:DIR, cifar100:DIR or synthetic";
+               "': use fashion-mnist[:DIR], mnist:DIR, cifar10:DIR, cifar100:DIR, folder:DIR or "
+               "synthetic";
+      },
+      "");
+}
+
+/// --normalize: auto, dataset, imagenet, none, or MEAN[,MEAN,MEAN]/STD[,STD,STD].
+std::optional<runtime::Normalization> parse_normalization(const std::string& text,
+                                                          std::string& why) {
+  const auto slash = text.find('/');
+  if (slash == std::string::npos) {
+    why = "use auto, dataset, imagenet, none or MEANS/DEVIATIONS (e.g. 0.5,0.5,0.5/0.25,0.25,0.25)";
+    return std::nullopt;
+  }
+  runtime::Normalization n;
+  for (auto [part, out] :
+       {std::pair{text.substr(0, slash), &n.mean}, std::pair{text.substr(slash + 1), &n.stddev}}) {
+    std::size_t start = 0;
+    for (;;) {
+      const auto comma = part.find(',', start);
+      const std::string item =
+          part.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      float v = 0;
+      const auto [stop, error] = std::from_chars(item.data(), item.data() + item.size(), v);
+      if (item.empty() || error != std::errc{} || stop != item.data() + item.size() ||
+          !std::isfinite(v)) {
+        why = "'" + item + "' is not a number";
+        return std::nullopt;
+      }
+      out->push_back(v);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  if (n.mean.size() != n.stddev.size() || (n.mean.size() != 1 && n.mean.size() != 3)) {
+    why = "give 1 or 3 means and as many deviations";
+    return std::nullopt;
+  }
+  for (float s : n.stddev) {
+    if (!(s > 0)) {
+      why = "a deviation must be positive";
+      return std::nullopt;
+    }
+  }
+  return n;
+}
+
+CLI::Validator normalization_validator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (text == "auto" || text == "dataset" || text == "imagenet" || text == "none") return {};
+        std::string why;
+        return parse_normalization(text, why) ? std::string{} : why;
       },
       "");
 }
@@ -98,6 +153,9 @@ CLI::Validator data_validator() {
 struct TrainCommandOptions {
   std::string model;
   std::string data = "fashion-mnist";
+  std::string normalize = "auto";
+  bool strict = false;
+  int decode_threads = 0;
   std::string augment = "auto";
   std::string conv_algorithm = "direct";
   std::string precision = "f32";
@@ -136,7 +194,37 @@ std::optional<runtime::TrainOptions::LearningRate> parse_lr_group(const std::str
 struct Data {
   runtime::Dataset train, test;
   bool colour = false;  // CIFAR: augment with crop and flip by default
+  std::optional<runtime::ImageFolder> folder{};  // folder:DIR (train and test read from it)
 };
+
+/// `folder:DIR`: the images decoded for `dims` (the model's own input), normalized with
+/// `normalize` (auto: ImageNet's statistics).
+Data load_folder(const std::filesystem::path& dir, const runtime::ImageDims& dims,
+                 const TrainCommandOptions& o) {
+  runtime::ImageFolderOptions fo;
+  fo.dims = dims;
+  fo.strict = o.strict;
+  fo.threads = o.decode_threads;
+  if (o.normalize == "none") {
+    fo.normalization = {std::vector<float>(std::size_t(dims.c), 0.0f),
+                        std::vector<float>(std::size_t(dims.c), 1.0f)};
+  } else if (o.normalize == "dataset") {
+    throw std::invalid_argument(
+        "--normalize dataset: the images of a folder are decoded as they are needed; give "
+        "imagenet, none or MEANS/DEVIATIONS");
+  } else if (o.normalize != "auto" && o.normalize != "imagenet") {
+    std::string why;
+    fo.normalization = *parse_normalization(o.normalize, why);
+    if (fo.normalization.mean.size() == 1) {
+      fo.normalization.mean.resize(std::size_t(dims.c), fo.normalization.mean[0]);
+      fo.normalization.stddev.resize(std::size_t(dims.c), fo.normalization.stddev[0]);
+    }
+  }
+  runtime::ImageFolder folder = runtime::load_image_folder(dir, fo);
+  Data d{folder.train, folder.val, true, std::nullopt};
+  d.folder = std::move(folder);
+  return d;
+}
 
 /// `fashion-mnist`, `fashion-mnist:DIR`, `mnist:DIR`, `cifar10:DIR`, `cifar100:DIR`,
 /// `synthetic` (a learnable random set for smoke tests).
@@ -204,7 +292,11 @@ int run_train(TrainCommandOptions o) {
     std::cerr << "archetype train: " << e.what() << "\n";
     return exit_usage;
   }
-  Data data = load_data(o.data);
+  const bool from_folder = o.data.starts_with("folder:");
+  Data data = from_folder
+                  ? load_folder(o.data.substr(7),
+                                {m->native.input.c, m->native.input.h, m->native.input.w}, o)
+                  : load_data(o.data);
   if (o.limit_train > 0) data.train = data.train.subset(o.limit_train);
   if (o.limit_test > 0) data.test = data.test.subset(o.limit_test);
 
@@ -224,17 +316,53 @@ int run_train(TrainCommandOptions o) {
     return exit_usage;
   }
 
-  // Inputs normalized per channel with the training set's statistics.
-  const auto stats = data.train.channel_stats();
-  data.train.normalize(stats.mean, stats.stddev);
-  data.test.normalize(stats.mean, stats.stddev);
+  // Inputs normalized per channel: by default with the training set's statistics (a folder:
+  // ImageNet's, applied as its images are decoded).
+  if (!from_folder && o.normalize != "none") {
+    runtime::Dataset::ChannelStats stats;
+    if (o.normalize == "imagenet") {
+      const runtime::Normalization n = runtime::Normalization::imagenet(dims.c);
+      stats = {n.mean, n.stddev};
+    } else if (o.normalize == "auto" || o.normalize == "dataset") {
+      stats = data.train.channel_stats();
+    } else {
+      std::string why;
+      const runtime::Normalization n = *parse_normalization(o.normalize, why);
+      stats = {n.mean, n.stddev};
+      if (stats.mean.size() == 1) {
+        stats.mean.resize(std::size_t(dims.c), stats.mean[0]);
+        stats.stddev.resize(std::size_t(dims.c), stats.stddev[0]);
+      }
+    }
+    if (stats.mean.size() != std::size_t(dims.c)) {
+      std::cerr << "archetype train: --normalize " << o.normalize << " gives " << stats.mean.size()
+                << " means, but " << data.train.name << " has " << dims.c << " channel(s)\n";
+      return exit_usage;
+    }
+    data.train.normalize(stats.mean, stats.stddev);
+    data.test.normalize(stats.mean, stats.stddev);
+  }
 
   o.train.conv_algorithm = o.conv_algorithm == "fastest"    ? codegen::ConvAlgorithm::fastest
                            : o.conv_algorithm == "winograd" ? codegen::ConvAlgorithm::winograd
                                                             : codegen::ConvAlgorithm::direct;
   o.train.precision = o.precision == "bf16" ? codegen::Precision::bf16 : codegen::Precision::f32;
-  if (o.augment == "auto") o.augment = data.colour ? "crop+flip" : "none";
-  if (o.augment == "none") {
+  if (o.augment == "auto")
+    o.augment = from_folder ? "resized-crop+flip" : data.colour ? "crop+flip" : "none";
+  if (from_folder != o.augment.starts_with("resized-crop") && o.augment != "none" &&
+      o.augment != "flip") {
+    std::cerr
+        << "archetype train: --augment " << o.augment
+        << (from_folder
+                ? ": an image folder takes none, flip, resized-crop or resized-crop+flip\n"
+                : ": resized-crop is for --data folder:DIR; use none, crop, flip or crop+flip\n");
+    return exit_usage;
+  }
+  if (o.augment == "resized-crop") {
+    o.train.augment = {0, false, true};
+  } else if (o.augment == "resized-crop+flip") {
+    o.train.augment = {0, true, true};
+  } else if (o.augment == "none") {
     o.train.augment = {};
   } else if (o.augment == "crop") {
     o.train.augment = {4, false};
@@ -270,6 +398,34 @@ int run_train(TrainCommandOptions o) {
     std::cout << "new head: " << resized->head << " now has " << data.train.classes
               << " outputs (newly initialised; --init does not load it)\n";
   }
+  if (data.folder) {
+    const auto& f = *data.folder;
+    std::cout << "classes (label order, from " << data.train.name << "): ";
+    for (std::size_t i = 0; i < f.classes.size(); ++i) std::cout << (i ? ", " : "") << f.classes[i];
+    const runtime::Dataset& n = data.train;
+    std::cout << "\nimages decoded to " << dims.c << "x" << dims.h << "x" << dims.w
+              << " (antialiased bilinear resize), normalized with mean";
+    for (float v : n.mean) std::cout << ' ' << v;
+    std::cout << " and deviation";
+    for (float v : n.stddev) std::cout << ' ' << v;
+    if (f.ignored > 0)
+      std::cout << "; " << f.ignored << " files not named .jpg, .jpeg or .png ignored";
+    std::cout << '\n' << std::flush;
+    // The label order, for whoever uses the weights: beside the checkpoint and the saved file.
+    for (const std::filesystem::path& file :
+         {o.train.checkpoint_dir.empty() ? std::filesystem::path{}
+                                         : o.train.checkpoint_dir / "classes.txt",
+          o.save.empty() ? std::filesystem::path{}
+                         : std::filesystem::path(o.save + ".classes.txt")}) {
+      if (file.empty()) continue;
+      std::ofstream out(file);
+      for (const std::string& c : f.classes) out << c << '\n';
+      if (!out) {
+        std::cerr << "archetype train: cannot write " << file.string() << '\n';
+        return 1;
+      }
+    }
+  }
 
   runtime::Progress progress(stderr);
   const runtime::TrainResult result =
@@ -285,6 +441,13 @@ int run_train(TrainCommandOptions o) {
     runtime::save_parameters(o.save, program, result.parameters, result.buffers);
     std::cout << "parameters written to " << o.save << '\n';
   }
+  if (data.folder) {
+    std::cout << "training steps waited " << std::fixed << std::setprecision(2)
+              << result.data_wait_seconds << " s of " << result.train_seconds
+              << " s for their decoded batch\n";
+    std::cout << "unreadable image files skipped: " << data.folder->skipped()
+              << (data.folder->skipped() > 0 ? " (each named above when found)" : "") << '\n';
+  }
   return 0;
 }
 
@@ -298,8 +461,23 @@ Command add_train(CLI::App& app) {
   sub->add_option(
          "--data", options->data,
          "fashion-mnist[:DIR] (default, Debian's dataset-fashion-mnist), mnist:DIR, cifar10:DIR, "
-         "cifar100:DIR or synthetic")
+         "cifar100:DIR, folder:DIR (DIR/train/CLASS/*.jpg|png and DIR/val/CLASS/*) or synthetic")
       ->check(data_validator())
+      ->capture_default_str();
+  sub->add_option(
+         "--normalize", options->normalize,
+         "auto (the training set's mean and deviation; a folder: imagenet), dataset, imagenet "
+         "(mean "
+         "0.485,0.456,0.406, deviation 0.229,0.224,0.225), none, or MEANS/DEVIATIONS (0.5/0.25 or "
+         "three of each)")
+      ->check(normalization_validator())
+      ->capture_default_str();
+  sub->add_flag(
+      "--strict", options->strict,
+      "folder: stop at the first unreadable image file (default: name it, skip it, count it)");
+  sub->add_option("--decode-threads", options->decode_threads,
+                  "folder: threads decoding each batch, ahead of the training step (0: every core)")
+      ->check(CLI::Range(0, 1024))
       ->capture_default_str();
   sub->add_option("--epochs", t.epochs, "Epochs")->check(CLI::Range(1, 100000))->capture_default_str();
   sub->add_option("--batch", t.batch, "Training batch size")->check(CLI::Range(1, 65536))->capture_default_str();
@@ -319,9 +497,12 @@ Command add_train(CLI::App& app) {
       ->check(schedule_validator())
       ->capture_default_str();
   sub->add_option("--warmup", t.warmup_epochs, "Linear warm-up epochs")->check(CLI::Range(0, 1000))->capture_default_str();
-  sub->add_option("--augment", options->augment,
-                  "none, crop, flip, crop+flip or auto (crop+flip for CIFAR)")
-      ->check(CLI::IsMember({"none", "crop", "flip", "crop+flip", "auto"}))
+  sub->add_option(
+         "--augment", options->augment,
+         "none, crop, flip, crop+flip, resized-crop, resized-crop+flip (folders: torchvision's "
+         "RandomResizedCrop) or auto (crop+flip for CIFAR, resized-crop+flip for folders)")
+      ->check(CLI::IsMember(
+          {"none", "crop", "flip", "crop+flip", "resized-crop", "resized-crop+flip", "auto"}))
       ->capture_default_str();
   sub->add_option(
          "--threads", t.threads,

@@ -7,6 +7,7 @@
 #include <archetype/runtime/batches.hpp>
 #include <archetype/runtime/cifar.hpp>
 #include <archetype/runtime/idx.hpp>
+#include <archetype/runtime/image_folder.hpp>
 #include <archetype/runtime/synthetic.hpp>
 #include <archetype/runtime/trainer.hpp>
 
@@ -34,19 +35,21 @@ using Clock = std::chrono::steady_clock;
 
 [[noreturn]] void study_usage(std::string_view study, const std::string& problem) {
   if (!problem.empty()) std::cerr << study << ": " << problem << "\n";
-  std::cerr
-      << "usage: " << study
-      << " [--quick] [--epochs N] [--data fashion-mnist[:DIR]|cifar10:DIR|synthetic] [--out DIR]"
-         " [--checkpoints DIR] [--threads N] [--conv-algorithm direct|fastest|winograd]"
-         " [--precision f32|bf16] [--resume] [--models A,B] [--device cpu|cuda] [--draw]\n"
-         "  --models train only these of the study's models now; the others are taken from\n"
-         "           finished earlier runs in OUT/"
-      << study << "/ where there are any, else left out of the report\n"
-         "  --quick  a few steps on a tiny subset (checks the pipeline; into runs/quick/)\n"
-         "  --draw   run nothing: draw the plots a run left undrawn in OUT/"
-      << study << ".md (it ran where gnuplot is not installed)\n"
-         "  --out    report OUT/"
-      << study << ".md, metrics and plots in OUT/" << study << "/ (default: reports)\n";
+  std::cerr << "usage: " << study
+            << " [--quick] [--epochs N] [--data "
+               "fashion-mnist[:DIR]|cifar10:DIR|folder:DIR|synthetic] [--out DIR]"
+               " [--checkpoints DIR] [--threads N] [--conv-algorithm direct|fastest|winograd]"
+               " [--precision f32|bf16] [--resume] [--models A,B] [--device cpu|cuda] [--draw]\n"
+               "  --models train only these of the study's models now; the others are taken from\n"
+               "           finished earlier runs in OUT/"
+            << study
+            << "/ where there are any, else left out of the report\n"
+               "  --quick  a few steps on a tiny subset (checks the pipeline; into runs/quick/)\n"
+               "  --draw   run nothing: draw the plots a run left undrawn in OUT/"
+            << study
+            << ".md (it ran where gnuplot is not installed)\n"
+               "  --out    report OUT/"
+            << study << ".md, metrics and plots in OUT/" << study << "/ (default: reports)\n";
   std::exit(problem.empty() ? 0 : 2);
 }
 
@@ -56,9 +59,35 @@ using Clock = std::chrono::steady_clock;
 struct Data {
   runtime::Dataset train, test;
   std::string description;
+  bool folder = false;  // images decoded from DIR/train and DIR/val as batches need them
 };
 
-Data load_data(const std::string& spec, const QuickRun* quick) {
+/// folder:DIR: the images decoded at the input the study's models share.
+runtime::ImageFolder load_folder(const fs::path& dir, const std::vector<ModelPrograms>& models) {
+  if (models.empty())
+    throw std::invalid_argument("--data folder:DIR: no model to decode the images for");
+  const auto input = [](const ModelPrograms& m) {
+    return m.native.tensors[std::size_t(m.native.input)].shape;
+  };
+  const auto text = [](const Shape& s) {
+    return std::to_string(s.c) + "x" + std::to_string(s.h) + "x" + std::to_string(s.w);
+  };
+  const Shape in = input(models.front());
+  for (const ModelPrograms& m : models) {
+    const Shape other = input(m);
+    if (other != in) {
+      throw std::invalid_argument("--data folder:DIR decodes the images at one input size, but " +
+                                  models.front().label + " takes " + text(in) + " and " + m.label +
+                                  " takes " + text(other));
+    }
+  }
+  runtime::ImageFolderOptions fo;
+  fo.dims = {in.c, in.h, in.w};
+  return runtime::load_image_folder(dir, fo);
+}
+
+Data load_data(const std::string& spec, const QuickRun* quick,
+               const std::vector<ModelPrograms>& models) {
   const auto colon = spec.find(':');
   const std::string kind = spec.substr(0, colon);
   const fs::path dir = colon == std::string::npos ? fs::path{} : fs::path(spec.substr(colon + 1));
@@ -74,28 +103,40 @@ Data load_data(const std::string& spec, const QuickRun* quick) {
       throw std::invalid_argument("--data cifar10 needs a directory: --data cifar10:DIR");
     d.train = runtime::load_cifar10(dir, Split::train);
     d.test = runtime::load_cifar10(dir, Split::test);
+  } else if (kind == "folder") {
+    if (dir.empty())
+      throw std::invalid_argument("--data folder needs a directory: --data folder:DIR");
+    const runtime::ImageFolder folder = load_folder(dir, models);
+    d.train = folder.train;
+    d.test = folder.val;
+    d.folder = true;
   } else if (kind == "synthetic") {
     d.train = runtime::make_synthetic(runtime::SyntheticSpec{4096, {1, 28, 28}, 10, 1, 0.2f});
     d.test = runtime::make_synthetic(runtime::SyntheticSpec{1024, {1, 28, 28}, 10, 2, 0.2f});
   } else {
     throw std::invalid_argument("unknown data set '" + spec +
-                                "': use fashion-mnist[:DIR], cifar10:DIR or synthetic");
+                                "': use fashion-mnist[:DIR], cifar10:DIR, folder:DIR or synthetic");
   }
   const std::size_t full_train = d.train.size(), full_test = d.test.size();
   if (quick != nullptr) {
     d.train = d.train.subset(std::min(quick->train_images, d.train.size()));
     d.test = d.test.subset(std::min(quick->test_images, d.test.size()));
   }
-  const auto stats = d.train.channel_stats();
-  d.train.normalize(stats.mean, stats.stddev);
-  d.test.normalize(stats.mean, stats.stddev);
-  d.description = d.train.name + ": " + grouped((long long)d.train.size()) + " training images" +
-                  (quick ? " (of " + grouped((long long)full_train) + ")" : "") + ", " +
-                  grouped((long long)d.test.size()) + " test images" +
-                  (quick ? " (of " + grouped((long long)full_test) + ")" : "") + ", " +
-                  std::to_string(d.train.dims.c) + "x" + std::to_string(d.train.dims.h) + "x" +
-                  std::to_string(d.train.dims.w) +
-                  "; normalized with the training set's per-channel mean and deviation";
+  if (!d.folder) {
+    const auto stats = d.train.channel_stats();
+    d.train.normalize(stats.mean, stats.stddev);
+    d.test.normalize(stats.mean, stats.stddev);
+  }
+  d.description =
+      d.train.name + ": " + grouped((long long)d.train.size()) + " training images" +
+      (quick ? " (of " + grouped((long long)full_train) + ")" : "") + ", " +
+      grouped((long long)d.test.size()) + " test images" +
+      (quick ? " (of " + grouped((long long)full_test) + ")" : "") + ", " +
+      std::to_string(d.train.dims.c) + "x" + std::to_string(d.train.dims.h) + "x" +
+      std::to_string(d.train.dims.w) +
+      (d.folder ? "; JPEG/PNG decoded and resized to it (antialiased bilinear), normalized with "
+                  "ImageNet's mean and deviation"
+                : "; normalized with the training set's per-channel mean and deviation");
   return d;
 }
 
@@ -324,7 +365,7 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
   const StudySpec& spec = c.spec;
   const StudyOptions& o = c.options;
   const bool quick = o.quick;
-  Data data = load_data(o.data.empty() ? spec.data : o.data, quick ? &spec.quick : nullptr);
+  Data data = load_data(o.data.empty() ? spec.data : o.data, quick ? &spec.quick : nullptr, models);
   const bool colour = data.train.dims.c == 3;
 
   runtime::TrainOptions base;
@@ -341,7 +382,11 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
   if (auto a = bench::parse_conv_algorithm(o.conv_algorithm)) base.conv_algorithm = *a;
   const std::string precision = o.precision.empty() ? spec.precision : o.precision;
   if (base.device == runtime::Device::cpu && precision == "bf16") base.precision = onednn::Precision::bf16;
-  if (colour) base.augment = runtime::Augment{4, true};  // CIFAR: random crop (pad 4) and flip
+  if (data.folder) {
+    base.augment = runtime::Augment{0, true, true};  // random resized crop and flip
+  } else if (colour) {
+    base.augment = runtime::Augment{4, true};  // CIFAR: random crop (pad 4) and flip
+  }
   base.freezing = spec.freezing;
   base.unfreeze_at = spec.unfreeze_at;
   base.lr_groups = spec.lr_groups;
@@ -356,11 +401,14 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
         "SGD lr " + fixed(spec.lr, 3) + ", momentum " + fixed(spec.momentum, 2) +
             ", weight decay " + fixed(spec.weight_decay, 4) + ", " + spec.schedule + " schedule, " +
             std::to_string(base.epochs) + " epochs, batch " + std::to_string(base.batch) +
-            (colour ? ", random crop (pad 4) and horizontal flip" : ", no augmentation") +
+            (data.folder ? ", random resized crop (torchvision's defaults) and horizontal flip"
+             : colour    ? ", random crop (pad 4) and horizontal flip"
+                         : ", no augmentation") +
             ", convolutions: " + o.conv_algorithm +
             (base.device == runtime::Device::cuda ? std::string{}
-             : precision == "bf16" ? ", bf16 (bfloat16 activations and weights in oneDNN, fp32 master weights)"
-                                   : ", fp32")},
+             : precision == "bf16"
+                 ? ", bf16 (bfloat16 activations and weights in oneDNN, fp32 master weights)"
+                 : ", fp32")},
        {"seeds",
         [&] {
           std::string s;

@@ -1,6 +1,7 @@
 // Epoch order, batch assembly, and the plain and prefetching batch iterators.
 #include <archetype/runtime/batches.hpp>
 
+#include <atomic>
 #include <cstring>
 #include <numeric>
 #include <random>
@@ -13,6 +14,7 @@ namespace archetype::runtime {
 namespace {
 
 constexpr std::uint64_t augment_salt = 0xA7C3'0001'0000'0000ULL;
+constexpr std::uint64_t source_salt = 0xA7C3'0002'0000'0000ULL;
 
 // Uniform in [0, n), n > 0, unbiased (rejection of the lowest 2^64 mod n values).
 std::uint64_t below(std::mt19937_64& rng, std::uint64_t n) {
@@ -31,8 +33,75 @@ void check_options(const Dataset& data, const BatchOptions& options) {
     throw std::invalid_argument("augmentation padding must not be negative, got " +
                                 std::to_string(options.augment.pad));
   }
-  if (data.images.size() != data.size() * data.dims.size()) {
-    throw std::invalid_argument(data.name + ": images and labels do not match in size");
+  if (data.source) {
+    if (options.augment.pad > 0) {
+      throw std::invalid_argument(data.name +
+                                  ": the padded random crop is for small in-memory images (CIFAR); "
+                                  "images read from files take the random resized crop");
+    }
+  } else {
+    if (options.augment.resized_crop) {
+      throw std::invalid_argument(data.name +
+                                  ": the random resized crop is for images read from files "
+                                  "(image folders); in-memory images take the padded crop");
+    }
+    if (data.images.size() != data.size() * data.dims.size()) {
+      throw std::invalid_argument(data.name + ": images and labels do not match in size");
+    }
+  }
+}
+
+/// fill_batch for a data set with a source: samples order[start …] loaded by the source's
+/// threads (each takes the next sample not yet taken), then the unreadable ones replaced.
+void fill_from_source(const Dataset& data, std::span<const int> order, std::size_t start,
+                      std::size_t size, const BatchOptions& options, std::uint64_t epoch,
+                      float* images, int* labels) {
+  const SampleSource& source = *data.source;
+  const std::size_t stride = data.dims.size();
+  const Augment& a = options.augment;
+  const std::uint64_t base = options.seed ^ source_salt;
+  std::vector<char> ok(size, 0);
+  std::vector<std::exception_ptr> errors(size);
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t i = next.fetch_add(1); i < size; i = next.fetch_add(1)) {
+      const auto sample = static_cast<std::size_t>(order[start + i]);
+      labels[i] = data.labels[sample];
+      try {
+        ok[i] = source.load(sample, a.resized_crop, a.flip, mix_seed(base, epoch, start + i),
+                            images + i * stride);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    }
+  };
+  {
+    const auto threads = std::min<std::size_t>(std::size_t(std::max(source.threads(), 1)), size);
+    std::vector<std::jthread> pool;
+    for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+    work();
+  }  // joined
+  for (const std::exception_ptr& e : errors) {
+    if (e) std::rethrow_exception(e);  // the first in the batch's order: deterministic
+  }
+  for (std::size_t i = 0; i < size; ++i) {
+    if (ok[i]) continue;
+    float* out = images + i * stride;
+    if (!options.replace_unreadable) {
+      std::fill(out, out + stride, 0.0f);
+      labels[i] = -1;
+      continue;
+    }
+    // The next readable sample of the epoch's order, with this position's randomness.
+    bool found = false;
+    for (std::size_t k = 1; k < order.size() && !found; ++k) {
+      const auto sample = static_cast<std::size_t>(order[(start + i + k) % order.size()]);
+      found = source.load(sample, a.resized_crop, a.flip, mix_seed(base, epoch, start + i), out);
+      labels[i] = data.labels[sample];
+    }
+    if (!found)
+      throw DataError(data.name + ": none of its " + std::to_string(order.size()) +
+                      " images can be read");
   }
 }
 
@@ -73,6 +142,10 @@ int fill_batch(const Dataset& data, std::span<const int> order, int batch_index,
                             std::to_string(order.size()) + " samples");
   }
   const std::size_t size = std::min(b, order.size() - start);
+  if (data.source) {
+    fill_from_source(data, order, start, size, options, epoch, images, labels);
+    return static_cast<int>(size);
+  }
   const std::size_t stride = data.dims.size();
   const bool augment = options.augment.enabled();
   const std::vector<float> fill = augment ? data.black() : std::vector<float>{};

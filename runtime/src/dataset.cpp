@@ -5,10 +5,29 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace archetype::runtime {
 
 const char* to_string(Split split) noexcept { return split == Split::train ? "train" : "test"; }
+
+namespace {
+/// The samples of `base` from `first` on: a subset's source.
+class OffsetSource final : public SampleSource {
+ public:
+  OffsetSource(std::shared_ptr<const SampleSource> base, std::size_t first)
+      : base_(std::move(base)), first_(first) {}
+  bool load(std::size_t index, bool resized_crop, bool flip, std::uint64_t seed,
+            float* out) const override {
+    return base_->load(first_ + index, resized_crop, flip, seed, out);
+  }
+  int threads() const noexcept override { return base_->threads(); }
+
+ private:
+  std::shared_ptr<const SampleSource> base_;
+  std::size_t first_;
+};
+}  // namespace
 
 Dataset Dataset::subset(std::size_t first, std::size_t n) const {
   first = std::min(first, size());
@@ -19,16 +38,23 @@ Dataset Dataset::subset(std::size_t first, std::size_t n) const {
   out.classes = classes;
   out.mean = mean;
   out.stddev = stddev;
-  const auto image = [&](std::size_t i) {
-    return images.begin() + std::ptrdiff_t(i * dims.size());
-  };
-  out.images.assign(image(first), image(first + n));
+  if (source) {
+    out.source = first == 0 ? source : std::make_shared<OffsetSource>(source, first);
+  } else {
+    const auto image = [&](std::size_t i) {
+      return images.begin() + std::ptrdiff_t(i * dims.size());
+    };
+    out.images.assign(image(first), image(first + n));
+  }
   out.labels.assign(labels.begin() + std::ptrdiff_t(first),
                     labels.begin() + std::ptrdiff_t(first + n));
   return out;
 }
 
 void Dataset::normalize(std::span<const float> m, std::span<const float> s) {
+  if (source)
+    throw std::invalid_argument(name +
+                                ": its images are normalized as they are read, by its source");
   const auto channels = static_cast<std::size_t>(dims.c);
   if (m.size() != channels || s.size() != channels) {
     throw std::invalid_argument(name + ": normalize needs " + std::to_string(channels) +
@@ -72,6 +98,8 @@ std::vector<float> Dataset::black() const {
 }
 
 Dataset::ChannelStats Dataset::channel_stats() const {
+  if (source)
+    throw std::invalid_argument(name + ": its images are read on demand: no statistics over them");
   const auto channels = static_cast<std::size_t>(std::max(dims.c, 0));
   const std::size_t plane = static_cast<std::size_t>(dims.h) * static_cast<std::size_t>(dims.w);
   std::vector<double> sum(channels, 0.0), sq(channels, 0.0);
@@ -105,7 +133,7 @@ void Dataset::validate() const {
                     std::to_string(dims.w) + " are not all positive");
   }
   if (classes <= 0) throw DataError(name + ": classes is " + std::to_string(classes) + ", must be positive");
-  if (images.size() != labels.size() * dims.size()) {
+  if (!source && images.size() != labels.size() * dims.size()) {
     throw DataError(name + ": " + std::to_string(images.size()) + " floats of images for " +
                     std::to_string(labels.size()) + " labels of " + std::to_string(dims.size()) +
                     "-float images");

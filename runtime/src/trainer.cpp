@@ -78,7 +78,9 @@ std::vector<EpochMetrics> previous_metrics(const std::filesystem::path& metrics,
 }
 
 /// The evaluation loop: `data` in batches of `batch` through `forward` (batch x classes
-/// logits; the last batch padded with zero images, whose rows are ignored).
+/// logits; the last batch padded with zero images, whose rows are ignored), the next batch
+/// prepared while the forward pass runs. Rows labelled -1 (an image of a source that could
+/// not be read) are not scored.
 template <class Forward>
 Evaluation evaluate_batches(const codegen::ProgramView& program, const Dataset& data, int batch, Forward&& forward) {
   const Shape out = program.tensors[std::size_t(program.output)].shape;
@@ -88,27 +90,40 @@ Evaluation evaluate_batches(const codegen::ProgramView& program, const Dataset& 
   std::vector<int> labels(std::size_t(batch), 0);
   Evaluation e;
   double loss_sum = 0, top1 = 0, top5 = 0;
-  for (std::size_t first = 0; first < data.size(); first += std::size_t(batch)) {
-    const int n = int(std::min<std::size_t>(std::size_t(batch), data.size() - first));
-    std::copy_n(data.image(first), std::size_t(n) * image, images.begin());
+  std::size_t scored = 0;
+  PrefetchingBatchIterator batches(data, BatchOptions::evaluation(batch));
+  while (auto b = batches.next()) {
+    const int n = b->size;
+    std::copy_n(b->images, std::size_t(n) * image, images.begin());
     std::fill(images.begin() + std::ptrdiff_t(std::size_t(n) * image), images.end(), 0.0f);
-    std::copy_n(data.labels.begin() + std::ptrdiff_t(first), n, labels.begin());
-    std::fill(labels.begin() + n, labels.end(), 0);
+    // Unscored rows (label -1) are moved past the scored ones; the logits of row i are row i's.
+    int m = 0;
+    for (int i = 0; i < n; ++i) {
+      if (b->labels[i] < 0) continue;
+      if (m != i)
+        std::copy_n(images.begin() + std::ptrdiff_t(std::size_t(i) * image), image,
+                    images.begin() + std::ptrdiff_t(std::size_t(m) * image));
+      labels[std::size_t(m++)] = b->labels[i];
+    }
+    std::fill(labels.begin() + m, labels.end(), 0);
+    if (m == 0) continue;
     const std::span<const float> logits = forward(std::span<const float>(images));
     // Per-image cross-entropy of the real images only (the padding rows are ignored).
-    for (int i = 0; i < n; ++i) {
+    for (int i = 0; i < m; ++i) {
       const float* row = logits.data() + std::size_t(i) * std::size_t(classes);
-      const float m = *std::max_element(row, row + classes);
+      const float mx = *std::max_element(row, row + classes);
       double sum = 0;
-      for (int k = 0; k < classes; ++k) sum += std::exp(double(row[k] - m));
-      loss_sum += std::log(sum) + m - row[labels[std::size_t(i)]];
+      for (int k = 0; k < classes; ++k) sum += std::exp(double(row[k] - mx));
+      loss_sum += std::log(sum) + mx - row[labels[std::size_t(i)]];
     }
-    score(logits, labels.data(), n, classes, top1, top5);
+    score(logits, labels.data(), m, classes, top1, top5);
+    scored += std::size_t(m);
   }
-  e.images = data.size();
-  e.loss = loss_sum / double(data.size());
-  e.accuracy = top1 / double(data.size());
-  e.top5 = top5 / double(data.size());
+  e.images = scored;
+  if (scored == 0) return e;
+  e.loss = loss_sum / double(scored);
+  e.accuracy = top1 / double(scored);
+  e.top5 = top5 / double(scored);
   return e;
 }
 
@@ -366,7 +381,12 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
     double loss_sum = 0, top1 = 0, top5 = 0;
     long long images = 0, done = 0;
     double lr = schedule.lr(step);
-    while (auto b = batches.next()) {
+    for (;;) {
+      const auto asked = std::chrono::steady_clock::now();
+      const auto b = batches.next();
+      result.data_wait_seconds +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count();
+      if (!b) break;
       if (o.max_steps > 0 && step >= o.max_steps) break;
       lr = schedule.lr(step);
       const std::size_t n = std::size_t(b->size) * train_data.dims.size();
@@ -402,6 +422,7 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
     m.test_top5 = test.top5;
     m.lr = lr;
     m.seconds = seconds;
+    result.train_seconds += seconds;
     m.images_per_second = seconds > 0 ? double(images) / seconds : 0.0;
     m.precision = precision_of(o);
     result.epochs.push_back(m);

@@ -1,9 +1,11 @@
 // Writes the seed corpus of one fuzz target into a directory: small real files in each
 // format, prefixed with the target's mode byte. IDX seeds are slices of Debian's
 // Fashion-MNIST (the first 3 test images and labels) when it is installed, else generated
-// images; the other formats are written by the project's own writers.
+// images; the other formats are written by the project's own writers, the images by
+// libjpeg-turbo and libpng (image_files.hpp).
 //
-// Usage: fuzz_seeds TARGET DIR   (TARGET: idx, cifar, checkpoint, parameters, metrics)
+// Usage: fuzz_seeds TARGET DIR   (TARGET: idx, cifar, checkpoint, parameters, metrics, image)
+#include "image_files.hpp"
 #include "tiny_net.hpp"
 
 #include <archetype/runtime/checkpoint.hpp>
@@ -82,7 +84,7 @@ Bytes idx_slice(const char* file, bool images, std::uint32_t n) {
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::fprintf(stderr, "usage: fuzz_seeds idx|cifar|checkpoint|parameters|metrics DIR\n");
+    std::fprintf(stderr, "usage: fuzz_seeds idx|cifar|checkpoint|parameters|metrics|image DIR\n");
     return 2;
   }
   const std::string target = argv[1];
@@ -158,6 +160,44 @@ int main(int argc, char** argv) {
         .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
     fs::remove(dir / "scratch.json");
     fs::remove(dir / "scratch.csv");
+  } else if (target == "image") {
+    // Small real files of each kind the decoder handles, each under every mode byte's
+    // channel count (bit 0) and path (bits 1-2: decode, crop+resize, flipped, file).
+    using namespace archetype::test;
+    Bytes rgb, grey;
+    for (int y = 0; y < 12; ++y)
+      for (int x = 0; x < 16; ++x) {
+        rgb.insert(rgb.end(),
+                   {static_cast<unsigned char>(x * 16), static_cast<unsigned char>(y * 20), 90});
+        grey.push_back(static_cast<unsigned char>(x * 8 + y * 4));
+      }
+    Bytes rgba, grey16;
+    for (std::size_t i = 0; i < grey.size(); ++i) {
+      rgba.insert(rgba.end(), {rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2], grey[i]});
+      grey16.insert(grey16.end(), {grey[i], static_cast<unsigned char>(255 - grey[i])});
+    }
+    const std::vector<png_color> palette = {{0, 0, 0}, {255, 0, 0}, {0, 255, 0}, {0, 0, 255}};
+    Bytes indices;
+    for (unsigned char g : grey) indices.push_back(g % 4);
+    const std::pair<const char*, Bytes> files[] = {
+        {"baseline.jpg", jpeg_bytes(16, 12, 3, rgb, 75)},
+        {"progressive.jpg", jpeg_bytes(16, 12, 3, rgb, 75, true)},
+        {"grey.jpg", jpeg_bytes(16, 12, 1, grey, 75)},
+        {"rgb.png", png_bytes(16, 12, PNG_COLOR_TYPE_RGB, 8, rgb)},
+        {"rgba.png", png_bytes(16, 12, PNG_COLOR_TYPE_RGB_ALPHA, 8, rgba)},
+        {"grey16.png", png_bytes(16, 12, PNG_COLOR_TYPE_GRAY, 16, grey16)},
+        {"palette.png", png_bytes(16, 12, PNG_COLOR_TYPE_PALETTE, 8, indices, &palette)},
+        {"interlaced.png", png_bytes(16, 12, PNG_COLOR_TYPE_GRAY, 8, grey, nullptr, true)}};
+    for (const auto& [name, bytes] : files) {
+      if (bytes.empty()) {
+        std::fprintf(stderr, "fuzz_seeds: could not write %s\n", name);
+        return 1;
+      }
+      for (unsigned char mode = 0; mode < 8; ++mode) {
+        write(dir / (std::to_string(mode) + "-" + name),
+              static_cast<unsigned char>(mode | 8 * (mode + 3)), bytes);
+      }
+    }
   } else {
     std::fprintf(stderr, "fuzz_seeds: unknown target '%s'\n", target.c_str());
     return 2;

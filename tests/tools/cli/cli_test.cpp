@@ -1,5 +1,7 @@
 // Runs the built `archetype` binary (ARCHETYPE_CLI_PATH) and checks its output and exit
 // codes.
+#include "../../runtime/data/image_files.hpp"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -255,6 +257,11 @@ TEST(Cli, TrainRejectsBadValuesBeforeLoadingAnything) {
       {"--data mnist", "--data: mnist needs a directory: --data mnist:DIR"},
       {"--data cifar10:", "--data: the directory after ':' is empty"},
       {"--augment sideways", "--augment: sideways not in"},
+      {"--augment resized-crop", "--augment resized-crop: resized-crop is for --data folder:DIR"},
+      {"--data folder", "--data: folder needs a directory: --data folder:DIR"},
+      {"--normalize 0.5/x", "--normalize: 'x' is not a number"},
+      {"--normalize 0.5,0.5/1,1", "--normalize: give 1 or 3 means and as many deviations"},
+      {"--normalize 0.5/0", "--normalize: a deviation must be positive"},
       {"--resume", "--resume requires --checkpoint"},
       {"--epochs 0", "--epochs"},
       {"--freeze-until conv9", "--freeze-until conv9: no layer has this path (closest: conv1"},
@@ -299,6 +306,72 @@ TEST(Cli, ANewHeadTrainsSavesAndExportsWithTheDatasClasses) {
   EXPECT_EQ(mismatch.rc, 1);
   EXPECT_NE(mismatch.err.find("fc3.weight"), std::string::npos) << mismatch.err;
   std::filesystem::remove_all(dir);
+}
+
+TEST(Cli, TrainsOnAnImageFolder) {
+  namespace fs = std::filesystem;
+  using namespace archetype::test;
+  const fs::path root =
+      fs::temp_directory_path() / ("archetype_cli_folder_" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  // Two classes of JPEG and PNG files of varied sizes; one truncated JPEG.
+  for (const auto& [name, level] : {std::pair{"bee", 40}, std::pair{"ant", 200}}) {
+    for (int i = 0; i < 6; ++i) {
+      const int w = 20 + 3 * i, h = 16 + i;
+      Bytes p;
+      for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x)
+          for (int c = 0; c < 3; ++c)
+            p.push_back(static_cast<unsigned char>(c == 0 ? level : (x + y) * 4));
+      const fs::path dir = root / (i < 4 ? "train" : "val") / name;
+      if (i % 2 == 0) {
+        write_file(dir / (std::to_string(i) + ".jpg"), jpeg_bytes(w, h, 3, p));
+      } else {
+        write_file(dir / (std::to_string(i) + ".png"), png_bytes(w, h, PNG_COLOR_TYPE_RGB, 8, p));
+      }
+    }
+  }
+  const Bytes whole = jpeg_bytes(32, 32, 3, solid(32, 32, {9, 9, 9}));
+  write_file(root / "train" / "ant" / "broken.jpg", Bytes(whole.begin(), whole.begin() + 300));
+  const std::string common = "train lenet5 --data folder:" + root.string() +
+                             " --epochs 1 --batch 2 --max-steps 3 --threads 1 --decode-threads 2";
+
+  const Result r = run(common + " --save " + (root / "out.params").string());
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("classes (label order, from " + (root / "train").string() + "): ant, bee"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("augment resized-crop+flip"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("images decoded to 1x32x32"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("skipped " + (root / "train" / "ant" / "broken.jpg").string() +
+                       ": not a readable JPEG"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.out.find("unreadable image files skipped: 1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("training steps waited "), std::string::npos) << r.out;
+  std::ifstream classes(root / "out.params.classes.txt");
+  std::stringstream text;
+  text << classes.rdbuf();
+  EXPECT_EQ(text.str(), "ant\nbee\n");
+
+  const Result strict = run(common + " --strict");
+  EXPECT_EQ(strict.rc, 1);
+  EXPECT_NE(
+      strict.err.find((root / "train" / "ant" / "broken.jpg").string() + ": not a readable JPEG"),
+      std::string::npos)
+      << strict.err;
+  EXPECT_EQ(strict.out.find("final test accuracy"), std::string::npos) << strict.out;
+
+  // archetype bench measures the decoding rate of the same training batches.
+  const Result bench =
+      run("bench lenet5 --mode train --steps 1 --min-time 0 --batch 2 --threads 1 --json "
+          "--decode-threads 2 --decode " +
+          root.string());
+  ASSERT_EQ(bench.rc, 0) << bench.err;
+  const auto row = nlohmann::json::parse(bench.out);
+  EXPECT_EQ(row["decode_threads"], 2);
+  EXPECT_GT(row["decode_img_s"].get<double>(), 0.0);
+  fs::remove_all(root);
 }
 
 TEST(Cli, TrainRefusesAnUnwritableCheckpointDirectoryFirst) {

@@ -16,7 +16,10 @@ namespace archetype::runtime {
 struct Augment {
   int pad = 0;        // 0: no random crop
   bool flip = false;  // random horizontal flip
-  [[nodiscard]] constexpr bool enabled() const noexcept { return pad > 0 || flip; }
+  // Data sets with a SampleSource (image folders) only: torchvision's RandomResizedCrop
+  // (archetype/runtime/image.hpp) in place of the padded crop.
+  bool resized_crop = false;
+  [[nodiscard]] constexpr bool enabled() const noexcept { return pad > 0 || flip || resized_crop; }
   friend constexpr bool operator==(const Augment&, const Augment&) = default;
 };
 

@@ -28,13 +28,19 @@ struct BatchOptions {
   bool drop_last = true;  // training: only full batches; evaluation: false, last one smaller
   std::uint64_t seed = 0;
   Augment augment{};      // none by default
+  // Data sets with a source: a sample that cannot be read is replaced by the next readable
+  // one of the epoch's order (training), or else left as zeros with the label -1 (evaluation:
+  // not scored).
+  bool replace_unreadable = true;
 
   // Shuffled, full batches, augmented as given.
   [[nodiscard]] static BatchOptions training(int batch_size, std::uint64_t seed, Augment augment = {}) {
-    return {batch_size, true, true, seed, augment};
+    return {batch_size, true, true, seed, augment, true};
   }
   // In order, every sample, no augmentation.
-  [[nodiscard]] static BatchOptions evaluation(int batch_size) { return {batch_size, false, false, 0, {}}; }
+  [[nodiscard]] static BatchOptions evaluation(int batch_size) {
+    return {batch_size, false, false, 0, {}, false};
+  }
 };
 
 // One batch, a view into the iterator's buffers: valid until the iterator's next call to
@@ -59,6 +65,8 @@ struct Batch {
 // Writes batch `batch_index` of an epoch (samples order[batch_index·B …]) into images
 // (B × dims.size() floats) and labels, augmented with mix_seed(seed, epoch, batch_index)
 // when options.augment is enabled (padding with data.black()). Returns the batch's size.
+// With data.source, the source's threads load the batch's samples together, sample k of the
+// epoch's order augmented from mix_seed(seed, epoch, k): the same images whatever the threads.
 int fill_batch(const Dataset& data, std::span<const int> order, int batch_index, const BatchOptions& options,
                std::uint64_t epoch, float* images, int* labels);
 

@@ -1,8 +1,11 @@
 // An image-classification data set held in memory: images as fp32 N×C×H×W (pixels scaled to
-// [0,1], then optionally normalized per channel), one integer label per image.
+// [0,1], then optionally normalized per channel), one integer label per image. Or the labels
+// only, the images read on demand from a SampleSource (an image folder).
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -35,6 +38,21 @@ struct ImageDims {
   friend constexpr bool operator==(const ImageDims&, const ImageDims&) = default;
 };
 
+/// Images read on demand rather than held in Dataset::images (an image folder:
+/// archetype/runtime/image_folder.hpp); fill_batch asks it for each sample.
+class SampleSource {
+ public:
+  virtual ~SampleSource() = default;
+  /// Writes sample `index` (dims.size() normalized floats, NCHW) into `out`. Training
+  /// (`resized_crop`, `flip`): the random choices come from `seed` alone. Returns false when
+  /// the sample cannot be read (the source names it once and counts it), or throws
+  /// DataError naming it when the source is strict. Called from several threads at once.
+  virtual bool load(std::size_t index, bool resized_crop, bool flip, std::uint64_t seed,
+                    float* out) const = 0;
+  /// How many threads load the samples of one batch together.
+  [[nodiscard]] virtual int threads() const noexcept = 0;
+};
+
 struct Dataset {
   std::string name;             // "fashion-mnist/train", "cifar10/test", "synthetic", ...
   ImageDims dims;               // of one image
@@ -45,11 +63,14 @@ struct Dataset {
   // normalize() is called more than once); empty when the pixels are still in [0,1].
   std::vector<float> mean;
   std::vector<float> stddev;
+  // Set: `images` is empty and the source loads sample i (labels[i]) when a batch needs it,
+  // normalized with mean/stddev above.
+  std::shared_ptr<const SampleSource> source;
 
   [[nodiscard]] std::size_t size() const noexcept { return labels.size(); }
   [[nodiscard]] bool empty() const noexcept { return labels.empty(); }
 
-  // Image i (dims.size() floats).
+  // Image i (dims.size() floats); held in memory only (no source).
   [[nodiscard]] const float* image(std::size_t i) const noexcept { return images.data() + i * dims.size(); }
   [[nodiscard]] float* image(std::size_t i) noexcept { return images.data() + i * dims.size(); }
 
@@ -59,7 +80,7 @@ struct Dataset {
   [[nodiscard]] Dataset subset(std::size_t first, std::size_t n) const;
 
   // Per channel: x = (x - mean[ch]) / stddev[ch]. Throws std::invalid_argument unless both
-  // spans have dims.c entries and every stddev is positive and finite.
+  // spans have dims.c entries and every stddev is positive and finite, or with a source.
   void normalize(std::span<const float> mean, std::span<const float> stddev);
 
   // The per-channel value a black (0) pixel of the original [0,1] image has now: 0 before
@@ -67,7 +88,8 @@ struct Dataset {
   // it pads before normalizing.
   [[nodiscard]] std::vector<float> black() const;
 
-  // Per-channel mean and standard deviation (population) of the current pixel values.
+  // Per-channel mean and standard deviation (population) of the current pixel values (in
+  // memory; with a source: throws std::invalid_argument).
   struct ChannelStats {
     std::vector<float> mean;
     std::vector<float> stddev;

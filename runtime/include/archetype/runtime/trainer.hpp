@@ -112,6 +112,11 @@ struct TrainResult {
   /// `Dataset::mean` and `stddev`; empty when they were not): what data evaluated with
   /// these parameters must be normalised with too.
   std::vector<float> mean, stddev;
+  /// Seconds of this run's training epochs (evaluation excluded), and of them the seconds the
+  /// loop waited for its next batch: the prefetching thread had not finished it (an image
+  /// folder decoding slower than the step; the first batch of each epoch always waits).
+  double train_seconds = 0;
+  double data_wait_seconds = 0;
 };
 
 /// Checks --freeze, --freeze-until, --unfreeze-at and --lr-group against `program` (every
