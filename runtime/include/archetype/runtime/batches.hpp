@@ -28,6 +28,13 @@ struct BatchOptions {
   bool drop_last = true;  // training: only full batches; evaluation: false, last one smaller
   std::uint64_t seed = 0;
   Augment augment{};      // none by default
+  // Data-parallel training: batch_size is the global batch, and this process takes shard
+  // `shard` of `shards` equal parts of each: images [shard·B/shards, (shard+1)·B/shards) of
+  // the global batch, augmented exactly as one process would augment them (the same order,
+  // the same draws). batch_size must divide by shards, and drop_last be set.
+  int shard = 0;
+  int shards = 1;
+  [[nodiscard]] int shard_size() const noexcept { return shards > 0 ? batch_size / shards : 0; }
 
   // Shuffled, full batches, augmented as given.
   [[nodiscard]] static BatchOptions training(int batch_size, std::uint64_t seed, Augment augment = {}) {
@@ -59,6 +66,7 @@ struct Batch {
 // Writes batch `batch_index` of an epoch (samples order[batch_index·B …]) into images
 // (B × dims.size() floats) and labels, augmented with mix_seed(seed, epoch, batch_index)
 // when options.augment is enabled (padding with data.black()). Returns the batch's size.
+// With options.shards > 1, only this process's shard of it (shard_size() images).
 int fill_batch(const Dataset& data, std::span<const int> order, int batch_index, const BatchOptions& options,
                std::uint64_t epoch, float* images, int* labels);
 
