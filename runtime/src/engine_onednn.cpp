@@ -4,6 +4,8 @@
 
 #include "steps.hpp"
 
+#include <archetype/codegen/training_plan.hpp>
+
 #include <memory>
 
 #include <optional>
@@ -12,8 +14,16 @@
 namespace archetype::runtime {
 namespace {
 
-onednn::Options backend_options(const TrainOptions& o) {
+onednn::Options backend_options(const TrainOptions& o, Processes& processes) {
   onednn::Options eo;
+  if (o.sync_batch_norm) {
+    // Over one process too (the sum is then the identity): the same arithmetic at any
+    // number of processes, so that N processes reach what one reaches.
+    eo.batch_norm_all_reduce = [&processes](std::span<double> sums) {
+      processes.all_reduce_sum(sums);
+    };
+    eo.batch_norm_processes = processes.size();
+  }
   eo.threads = o.threads;
   eo.conv_algorithm = o.conv_algorithm;
   eo.precision = o.precision;
@@ -24,12 +34,25 @@ onednn::Options backend_options(const TrainOptions& o) {
 
 class OneDnnEngine final : public Engine {
  public:
-  OneDnnEngine(const codegen::ProgramView& program, const TrainOptions& o, int eval_batch)
+  OneDnnEngine(const codegen::ProgramView& program, const TrainOptions& o, int eval_batch,
+               Processes& processes)
       : program_(program),
-        options_(backend_options(o)),
+        options_(backend_options(o, processes)),
         eval_batch_(eval_batch),
         train_(program, o.batch, options_,
-               Optimizer::from(std::size_t(program.params), optimizer_spec(o))) {}
+               Optimizer::from(std::size_t(program.params), optimizer_spec(o))) {
+    if (processes.size() > 1) {
+      // The buckets follow the backward order of the plan the executable runs (a training
+      // step computes no input gradient).
+      codegen::PlanOptions plan_options;
+      plan_options.input_gradient = false;
+      all_reduce_.emplace(processes, codegen::plan_training(program, plan_options),
+                          train_.executable().gradients());
+      train_.executable().on_gradient_ready(
+          [this](const onednn::GradientReady& g) { all_reduce_->ready(g.group); });
+      train_.before_update([this] { all_reduce_->finish(); });
+    }
+  }
 
   Result step(std::span<const float> images, std::span<const int> labels, double lr) override {
     const TrainStep::Result r = train_(images, labels, lr);
@@ -50,7 +73,9 @@ class OneDnnEngine final : public Engine {
     }
     eval_->load(train_.parameters(), train_.buffers());
   }
-  std::span<const float> evaluate(std::span<const float> images) override { return (*eval_)(images); }
+  std::span<const float> evaluate(std::span<const float> images) override {
+    return (*eval_)(images);
+  }
   [[nodiscard]] int eval_batch() const override { return eval_batch_; }
 
  private:
@@ -59,6 +84,7 @@ class OneDnnEngine final : public Engine {
   int eval_batch_;
   TrainStep train_;
   std::optional<EvalStep> eval_;
+  std::optional<GradientAllReduce> all_reduce_;
 };
 
 }  // namespace
@@ -74,9 +100,10 @@ Evaluator make_onednn_evaluator(const codegen::ProgramView& program,
   return [eval](std::span<const float> images) { return (*eval)(images); };
 }
 
-std::unique_ptr<Engine> make_onednn_engine(const codegen::ProgramView& program, const TrainOptions& options,
-                                           int eval_batch) {
-  return std::make_unique<OneDnnEngine>(program, options, eval_batch);
+std::unique_ptr<Engine> make_onednn_engine(const codegen::ProgramView& program,
+                                           const TrainOptions& options, int eval_batch,
+                                           Processes& processes) {
+  return std::make_unique<OneDnnEngine>(program, options, eval_batch, processes);
 }
 
 }  // namespace archetype::runtime

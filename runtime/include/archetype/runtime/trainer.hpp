@@ -62,6 +62,15 @@ struct TrainOptions {
   std::filesystem::path metrics;         ///< empty: none; else STEM.csv and STEM.json
   std::filesystem::path init_parameters; ///< a parameter file to start from (else random)
   std::int64_t max_steps = 0;            ///< stop after this many steps in all (0: no limit)
+  /// Data-parallel training over the MPI world (--distributed; on by itself under mpirun):
+  /// `batch` is the global batch, split evenly over the processes; rank 0's initial
+  /// parameters are broadcast; gradients are averaged over the processes before each
+  /// update; only rank 0 writes checkpoints and metrics. docs/distributed.md.
+  bool distributed = false;
+  /// BatchNorm statistics over the global batch (every process's shard) rather than each
+  /// process's own (--sync-bn; cpu).
+  bool sync_batch_norm = false;
+  double collective_timeout = 300;  ///< seconds a collective waits before ending the job
   /// Called with the flat gradient block (parameter order) of one training batch: the
   /// run's first batch, at the initial parameters (`epoch` 0; not on a resumed run), and
   /// the last batch of each epoch (`epoch` 1, 2, …): the loss gradient at the parameters
