@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Data-parallel training on 2 processes (mpirun on loopback, one thread each) against one
 process with the same global batch: after 5 SGD steps the parameters agree within 1e-5
-(relative, over the whole parameter block; 1e-3 in any one tensor). Cases: ResNet-20 with --sync-bn, LeNet-5; ResNet-20 without
+(relative, over the whole parameter block; 1e-3 in any one tensor); a checkpoint resumes
+at another number of processes. Cases: ResNet-20 with --sync-bn, LeNet-5; ResNet-20 without
 --sync-bn must differ (per-process statistics: the check can fail). Also the errors: a
 global batch that does not split, and a rank that hangs (rank 0 names it, no hang).
 
-usage: exactness.py ARCHETYPE MPIRUN WORKDIR [case ...]   (cases: resnet20 lenet5 errors)
+usage: exactness.py ARCHETYPE MPIRUN WORKDIR [case ...]   (resnet20 lenet5 resume errors)
 """
 import math
 import os
@@ -106,6 +107,40 @@ def exactness(archetype, mpirun, work, model, extra, expect_equal):
     return ok
 
 
+def resume(archetype, mpirun, work):
+    """A checkpoint written by 2 processes resumed by 1 (and one of 1 by 2) reaches what one
+    process reaches without stopping: the global batch and the data order do not depend on
+    the number of processes."""
+    env = environment()
+    ok = True
+
+    def args(save, epochs, extra):
+        a = train_args(archetype, "lenet5", save, extra)
+        i = a.index("--max-steps")
+        del a[i:i + 2]  # whole epochs of 256 images: 32 steps each
+        a[a.index("--epochs") + 1] = str(epochs)
+        return a + ["--limit-train", "256"]
+
+    straight = os.path.join(work, "straight.params")
+    r, _ = run(args(straight, 2, []), env)
+    ok &= r.returncode == 0
+    for first, second in ((2, 1), (1, 2)):
+        directory = os.path.join(work, f"checkpoint-{first}-{second}")
+        save = os.path.join(work, f"resumed-{first}-{second}.params")
+        for n, epochs, extra in ((first, 1, []), (second, 2, ["--resume"])):
+            command = args(save, epochs, ["--checkpoint", directory] + extra)
+            r, _ = run(mpi(mpirun, n, command) if n > 1 else command, env)
+            if r.returncode != 0:
+                print(" ".join(command), r.stderr[-2000:])
+                return False
+        whole = global_relative(read_parameters(save), read_parameters(straight))
+        good = whole <= 1e-5
+        print(f"resume: epoch 1 on {first} process(es), epoch 2 on {second}: relative difference {whole:.3g}",
+              "ok" if good else "FAILED: want <= 1e-5")
+        ok &= good
+    return ok
+
+
 def errors(archetype, mpirun, work):
     env = environment()
     ok = True
@@ -140,7 +175,7 @@ def errors(archetype, mpirun, work):
 
 def main():
     archetype, mpirun, work = sys.argv[1:4]
-    cases = sys.argv[4:] or ["resnet20", "lenet5", "errors"]
+    cases = sys.argv[4:] or ["resnet20", "lenet5", "resume", "errors"]
     os.makedirs(work, exist_ok=True)
     ok = True
     for case in cases:
@@ -149,6 +184,8 @@ def main():
             ok &= exactness(archetype, mpirun, work, "resnet20", [], False)
         elif case == "lenet5":
             ok &= exactness(archetype, mpirun, work, "lenet5", [], True)
+        elif case == "resume":
+            ok &= resume(archetype, mpirun, work)
         elif case == "errors":
             ok &= errors(archetype, mpirun, work)
         else:
