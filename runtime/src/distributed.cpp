@@ -289,7 +289,8 @@ struct GradientAllReduce::Bucket {
 };
 
 GradientAllReduce::GradientAllReduce(Processes& processes, const codegen::TrainingPlan& plan,
-                                     std::span<float> gradients, std::size_t bucket_bytes)
+                                     std::span<float> gradients, std::size_t bucket_bytes,
+                                     std::size_t first_bucket_bytes)
     : processes_(processes), gradients_(gradients) {
   const std::size_t groups = plan.groups.size();
   bucket_of_group_.assign(groups, -1);
@@ -303,7 +304,7 @@ GradientAllReduce::GradientAllReduce(Processes& processes, const codegen::Traini
       throw std::invalid_argument("GradientAllReduce: group " + std::to_string(g) +
                                   " lies outside the gradients");
     }
-    if (buckets_.empty() || bytes >= bucket_bytes) {
+    if (buckets_.empty() || bytes >= (buckets_.size() == 1 ? first_bucket_bytes : bucket_bytes)) {
       buckets_.push_back(std::make_unique<Bucket>());
       bytes = 0;
     }

@@ -112,7 +112,9 @@ class Processes {
 /// The gradient all-reduce of one training executable. Parameter groups are assigned to
 /// buckets statically, in the order their gradients become final in the backward pass
 /// (`codegen::TrainingPlan::gradient_final`), each bucket closed once it holds
-/// `bucket_bytes` (25 MB, PyTorch DDP's `bucket_cap_mb`) or the groups run out. During the
+/// `bucket_bytes` (25 MB, PyTorch DDP's `bucket_cap_mb`; the first, `first_bucket_bytes`,
+/// 1 MB as DDP's, so that communication starts early in the backward) or the groups run
+/// out. During the
 /// backward, `ready(group)` (the oneDNN executable's on_gradient_ready hook) copies the
 /// group's gradient into its bucket and, when the bucket's last group is final, starts the
 /// bucket's non-blocking all-reduce; `finish()`, before the optimizer step, waits for every
@@ -121,7 +123,8 @@ class Processes {
 class GradientAllReduce {
  public:
   GradientAllReduce(Processes& processes, const codegen::TrainingPlan& plan,
-                    std::span<float> gradients, std::size_t bucket_bytes = 25u << 20);
+                    std::span<float> gradients, std::size_t bucket_bytes = 25u << 20,
+                    std::size_t first_bucket_bytes = 1u << 20);
   ~GradientAllReduce();
   GradientAllReduce(const GradientAllReduce&) = delete;
   GradientAllReduce& operator=(const GradientAllReduce&) = delete;
