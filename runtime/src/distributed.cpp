@@ -79,10 +79,17 @@ Processes& Processes::single() {
   return one;
 }
 
+#if ARCHETYPE_HAVE_MPI
+namespace {
+Processes* the_world = nullptr;
+}
+#endif
+
 Processes& Processes::world(double timeout_seconds) {
 #if ARCHETYPE_HAVE_MPI
   static Processes* world = [] {
     auto* p = new Processes();  // lives to the end: MPI_Finalize runs at exit
+    the_world = p;
     int initialised = 0;
     MPI_Initialized(&initialised);
     if (!initialised) {
@@ -92,7 +99,21 @@ Processes& Processes::world(double timeout_seconds) {
       std::atexit([] {
         int finalised = 0;
         MPI_Finalized(&finalised);
-        if (!finalised) MPI_Finalize();
+        if (finalised) return;
+        // The heartbeats still posted: rank 0's receives are cancelled, another rank's last
+        // send completes (rank 0's receive for it is posted, or cancelled and then it is
+        // dropped) so that MPI_Finalize has no request of ours left.
+        if (the_world != nullptr && the_world->beats_) {
+          Beats& b = *the_world->beats_;
+          for (MPI_Request& r : b.receive) {
+            if (r != MPI_REQUEST_NULL) {
+              MPI_Cancel(&r);
+              MPI_Request_free(&r);
+            }
+          }
+          if (b.send != MPI_REQUEST_NULL) MPI_Request_free(&b.send);
+        }
+        MPI_Finalize();
       });
     }
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
@@ -216,6 +237,10 @@ void Processes::timed_out(const std::string& what) {
                    ? "; every rank reached this step (a slow network or a rank stuck inside it?)"
                    : "; not answering: " + stalled + ", which died or hangs";
     message += "; ending the job";
+  } else if (size_ > 1) {
+    message +=
+        "; ending the job (rank 0 names the ranks that stopped answering, unless it is one of "
+        "them)";
   }
   abort(message);
 }
