@@ -322,26 +322,24 @@ GradientAllReduce::GradientAllReduce(Processes& processes, const codegen::Traini
   slot_of_group_.assign(groups, -1);
   group_offset_.assign(groups, 0);
   group_size_.assign(groups, 0);
-  std::size_t bytes = 0;
-  for (const int g : plan.gradient_final) {
-    const codegen::ParameterGroup& group = plan.groups[std::size_t(g)];
-    if (group.offset + group.size > std::int64_t(gradients.size())) {
-      throw std::invalid_argument("GradientAllReduce: group " + std::to_string(g) +
-                                  " lies outside the gradients");
-    }
-    if (buckets_.empty() || bytes >= (buckets_.size() == 1 ? first_bucket_bytes : bucket_bytes)) {
-      buckets_.push_back(std::make_unique<Bucket>());
-      bytes = 0;
-    }
+  for (const std::vector<int>& members :
+       codegen::gradient_buckets(plan, bucket_bytes, first_bucket_bytes)) {
+    buckets_.push_back(std::make_unique<Bucket>());
     Bucket& b = *buckets_.back();
-    bucket_of_group_[std::size_t(g)] = int(buckets_.size()) - 1;
-    slot_of_group_[std::size_t(g)] = int(b.groups.size());
-    group_offset_[std::size_t(g)] = group.offset;
-    group_size_[std::size_t(g)] = group.size;
-    b.groups.push_back(g);
-    b.start.push_back(std::int64_t(b.values.size()));
-    b.values.resize(b.values.size() + std::size_t(group.size));
-    bytes += std::size_t(group.size) * sizeof(float);
+    for (const int g : members) {
+      const codegen::ParameterGroup& group = plan.groups[std::size_t(g)];
+      if (group.offset + group.size > std::int64_t(gradients.size())) {
+        throw std::invalid_argument("GradientAllReduce: group " + std::to_string(g) +
+                                    " lies outside the gradients");
+      }
+      bucket_of_group_[std::size_t(g)] = int(buckets_.size()) - 1;
+      slot_of_group_[std::size_t(g)] = int(b.groups.size());
+      group_offset_[std::size_t(g)] = group.offset;
+      group_size_[std::size_t(g)] = group.size;
+      b.groups.push_back(g);
+      b.start.push_back(std::int64_t(b.values.size()));
+      b.values.resize(b.values.size() + std::size_t(group.size));
+    }
   }
 }
 
