@@ -15,6 +15,7 @@
 
 #include <archetype/backends/cudnn/executable.hpp>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -52,7 +53,7 @@ class Executable {
 /// Bumped whenever anything above, `Api`, `cudnn::Options` or `codegen::ProgramView` changes
 /// shape; the sizes catch most of what a forgotten bump would not.
 struct Abi {
-  int version = 4;
+  int version = 5;
   std::size_t options = sizeof(cudnn::Options);
   std::size_t program = sizeof(codegen::ProgramView);
   std::size_t op = sizeof(codegen::Op);
@@ -66,6 +67,7 @@ struct Api {
   std::string (*unavailable_reason)(int device);
   std::unique_ptr<Executable> (*create)(const codegen::ProgramView& program, int batch, Mode mode,
                                         const Options& options);
+  std::array<unsigned char, 128> (*nccl_unique_id)();
 };
 
 }  // namespace archetype::cudnn::plugin
