@@ -119,6 +119,12 @@ Processes& Processes::world(double timeout_seconds) {
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_rank(MPI_COMM_WORLD, &p->rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &p->size_);
+    MPI_Comm node = MPI_COMM_NULL;
+    if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, p->rank_, MPI_INFO_NULL, &node) ==
+        MPI_SUCCESS) {
+      MPI_Comm_rank(node, &p->local_rank_);
+      MPI_Comm_free(&node);
+    }
     p->mpi_ = true;
     p->beats_ = std::make_unique<Beats>();
     if (p->rank_ == 0) {
@@ -166,6 +172,17 @@ void Processes::broadcast(std::span<double> values) {
   if (!wait_for(r, timeout_)) timed_out("a broadcast from rank 0");
 #else
   (void)values;
+#endif
+}
+
+void Processes::broadcast(std::span<unsigned char> bytes) {
+#if ARCHETYPE_HAVE_MPI
+  if (!mpi_ || size_ == 1) return;
+  MPI_Request r;
+  check(MPI_Ibcast(bytes.data(), int(bytes.size()), MPI_BYTE, 0, MPI_COMM_WORLD, &r), "MPI_Ibcast");
+  if (!wait_for(r, timeout_)) timed_out("a broadcast from rank 0");
+#else
+  (void)bytes;
 #endif
 }
 

@@ -74,7 +74,9 @@ std::unique_ptr<Engine> make_onednn_engine(const codegen::ProgramView& program, 
                                            int eval_batch, Processes& processes);
 /// cudnn::unavailable_reason() (engine_cudnn.cpp, where the CUDA backend is built).
 std::string cudnn_unavailable_reason();
+/// With more than one process: one GPU each (the node-local rank's), gradients averaged
+/// over NCCL (its id made by rank 0 and broadcast through `processes`).
 std::unique_ptr<Engine> make_cudnn_engine(const codegen::ProgramView& program, const TrainOptions& options,
-                                          int eval_batch);
+                                          int eval_batch, Processes& processes);
 
 }  // namespace archetype::runtime

@@ -172,13 +172,11 @@ codegen::OptimizerSpec optimizer_spec(const TrainOptions& o) {
 std::unique_ptr<Engine> make_engine(const codegen::ProgramView& program, const TrainOptions& options, int eval_batch,
                                     Processes& processes) {
   if (options.device == Device::cpu) return make_onednn_engine(program, options, eval_batch, processes);
-  if (processes.size() > 1 || options.sync_batch_norm) {
-    throw std::invalid_argument(
-        "--device cuda trains in one process: data-parallel training and --sync-bn run on the CPU backend "
-        "(MPI); NCCL is not built yet (docs/distributed.md)");
+  if (options.sync_batch_norm) {
+    throw std::invalid_argument("--sync-bn runs on the CPU backend only (--device cpu)");
   }
 #if ARCHETYPE_HAVE_CUDA
-  return make_cudnn_engine(program, options, eval_batch);
+  return make_cudnn_engine(program, options, eval_batch, processes);
 #else
   throw std::invalid_argument("--device cuda: " + cuda_unavailable_reason());
 #endif

@@ -54,11 +54,15 @@ class Processes {
   [[nodiscard]] int rank() const { return rank_; }
   [[nodiscard]] int size() const { return size_; }
   [[nodiscard]] bool root() const { return rank_ == 0; }
+  /// This process's rank among those of its node (MPI_COMM_TYPE_SHARED): its GPU, with one
+  /// process per GPU.
+  [[nodiscard]] int local_rank() const { return local_rank_; }
   [[nodiscard]] double timeout_seconds() const { return timeout_; }
 
   /// Rank 0's values to every rank.
   void broadcast(std::span<float> values);
   void broadcast(std::span<double> values);
+  void broadcast(std::span<unsigned char> bytes);
   /// Element-wise sums over every rank, in place (blocking).
   void all_reduce_sum(std::span<double> values);
 
@@ -100,7 +104,7 @@ class Processes {
 
  private:
   Processes() = default;
-  int rank_ = 0, size_ = 1;
+  int rank_ = 0, size_ = 1, local_rank_ = 0;
   double timeout_ = 300;
   bool mpi_ = false;
   std::int64_t step_ = 0;
