@@ -38,7 +38,8 @@ void check_options(const Dataset& data, const BatchOptions& options) {
   if (options.shards > 1 && (options.batch_size % options.shards != 0 || !options.drop_last)) {
     throw std::invalid_argument("a batch of " + std::to_string(options.batch_size) +
                                 " does not split into " + std::to_string(options.shards) +
-                                " equal shards: use a multiple of " + std::to_string(options.shards));
+                                " equal shards: use a multiple of " +
+                                std::to_string(options.shards));
   }
   if (data.images.size() != data.size() * data.dims.size()) {
     throw std::invalid_argument(data.name + ": images and labels do not match in size");

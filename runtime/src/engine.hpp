@@ -67,16 +67,19 @@ Evaluator make_cudnn_evaluator(const codegen::ProgramView& program,
 /// `processes` (more than one) and its BatchNorm statistics too (`sync_batch_norm`). Throws
 /// std::invalid_argument when that backend is not built or its device is not there, with
 /// the reason.
-std::unique_ptr<Engine> make_engine(const codegen::ProgramView& program, const TrainOptions& options, int eval_batch,
+std::unique_ptr<Engine> make_engine(const codegen::ProgramView& program,
+                                    const TrainOptions& options, int eval_batch,
                                     Processes& processes);
 
-std::unique_ptr<Engine> make_onednn_engine(const codegen::ProgramView& program, const TrainOptions& options,
-                                           int eval_batch, Processes& processes);
+std::unique_ptr<Engine> make_onednn_engine(const codegen::ProgramView& program,
+                                           const TrainOptions& options, int eval_batch,
+                                           Processes& processes);
 /// cudnn::unavailable_reason() (engine_cudnn.cpp, where the CUDA backend is built).
 std::string cudnn_unavailable_reason();
 /// With more than one process: one GPU each (the node-local rank's), gradients averaged
 /// over NCCL (its id made by rank 0 and broadcast through `processes`).
-std::unique_ptr<Engine> make_cudnn_engine(const codegen::ProgramView& program, const TrainOptions& options,
-                                          int eval_batch, Processes& processes);
+std::unique_ptr<Engine> make_cudnn_engine(const codegen::ProgramView& program,
+                                          const TrainOptions& options, int eval_batch,
+                                          Processes& processes);
 
 }  // namespace archetype::runtime

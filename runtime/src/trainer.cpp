@@ -85,8 +85,10 @@ std::vector<EpochMetrics> previous_metrics(const std::filesystem::path& metrics,
 Dataset slice(const Dataset& data, std::size_t first, std::size_t last) {
   Dataset out = data.subset(0);
   const std::size_t image = data.dims.size();
-  out.images.assign(data.images.begin() + std::ptrdiff_t(first * image), data.images.begin() + std::ptrdiff_t(last * image));
-  out.labels.assign(data.labels.begin() + std::ptrdiff_t(first), data.labels.begin() + std::ptrdiff_t(last));
+  out.images.assign(data.images.begin() + std::ptrdiff_t(first * image),
+                    data.images.begin() + std::ptrdiff_t(last * image));
+  out.labels.assign(data.labels.begin() + std::ptrdiff_t(first),
+                    data.labels.begin() + std::ptrdiff_t(last));
   return out;
 }
 
@@ -169,9 +171,11 @@ codegen::OptimizerSpec optimizer_spec(const TrainOptions& o) {
   return spec;
 }
 
-std::unique_ptr<Engine> make_engine(const codegen::ProgramView& program, const TrainOptions& options, int eval_batch,
+std::unique_ptr<Engine> make_engine(const codegen::ProgramView& program,
+                                    const TrainOptions& options, int eval_batch,
                                     Processes& processes) {
-  if (options.device == Device::cpu) return make_onednn_engine(program, options, eval_batch, processes);
+  if (options.device == Device::cpu)
+    return make_onednn_engine(program, options, eval_batch, processes);
   if (options.sync_batch_norm) {
     throw std::invalid_argument("--sync-bn runs on the CPU backend only (--device cpu)");
   }
@@ -226,20 +230,23 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
 
   if (o.eval_batch < 1) throw std::invalid_argument("--eval-batch must be at least 1");
   // Data-parallel: this process's shard of every global batch and its part of the test set.
-  Processes& processes = o.distributed ? Processes::world(o.collective_timeout) : Processes::single();
+  Processes& processes =
+      o.distributed ? Processes::world(o.collective_timeout) : Processes::single();
   const int ranks = processes.size();
   const int rank = processes.rank();
   if (o.batch % ranks != 0) {
-    throw std::invalid_argument("--batch " + std::to_string(o.batch) + " (the global batch) does not split evenly over " +
-                                std::to_string(ranks) + " processes: use a multiple of " + std::to_string(ranks));
+    throw std::invalid_argument(
+        "--batch " + std::to_string(o.batch) + " (the global batch) does not split evenly over " +
+        std::to_string(ranks) + " processes: use a multiple of " + std::to_string(ranks));
   }
   if (test_data.size() < std::size_t(ranks)) {
-    throw std::invalid_argument("the test set has " + std::to_string(test_data.size()) + " images, fewer than the " +
-                                std::to_string(ranks) + " processes");
+    throw std::invalid_argument("the test set has " + std::to_string(test_data.size()) +
+                                " images, fewer than the " + std::to_string(ranks) + " processes");
   }
-  const Dataset test_part = ranks > 1 ? slice(test_data, test_data.size() * std::size_t(rank) / std::size_t(ranks),
-                                              test_data.size() * std::size_t(rank + 1) / std::size_t(ranks))
-                                      : Dataset{};
+  const Dataset test_part =
+      ranks > 1 ? slice(test_data, test_data.size() * std::size_t(rank) / std::size_t(ranks),
+                        test_data.size() * std::size_t(rank + 1) / std::size_t(ranks))
+                : Dataset{};
   const Dataset& test_mine = ranks > 1 ? test_part : test_data;
   TrainOptions local = o;
   local.batch = o.batch / ranks;
@@ -248,7 +255,8 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
   codegen::initialize_parameters(program, engine->parameters(), engine->buffers(), o.seed);
   if (!o.init_parameters.empty()) {
     const std::string note = load_parameters(o.init_parameters, program, engine->parameters(), engine->buffers());
-    if (!note.empty() && processes.root()) std::fprintf(stderr, "%s: %s\n", o.init_parameters.c_str(), note.c_str());
+    if (!note.empty() && processes.root())
+      std::fprintf(stderr, "%s: %s\n", o.init_parameters.c_str(), note.c_str());
   }
   // Every process starts from rank 0's parameters and statistics.
   processes.broadcast(engine->parameters());
@@ -379,9 +387,11 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
     images = static_cast<long long>(train_sums[3]);
     processes.broadcast(engine->buffers());
     engine->begin_evaluation();
-    Evaluation test = evaluate_batches(program, test_mine, eval_batch,
-                                       [&](std::span<const float> images) { return engine->evaluate(images); });
-    std::array<double, 4> test_sums{test.loss * double(test.images), test.accuracy * double(test.images),
+    Evaluation test =
+        evaluate_batches(program, test_mine, eval_batch,
+                         [&](std::span<const float> images) { return engine->evaluate(images); });
+    std::array<double, 4> test_sums{test.loss * double(test.images),
+                                    test.accuracy * double(test.images),
                                     test.top5 * double(test.images), double(test.images)};
     processes.all_reduce_sum(test_sums);
     test.images = std::size_t(test_sums[3]);

@@ -173,9 +173,10 @@ DeviceExecutable::DeviceExecutable(const codegen::ProgramView& program, int batc
         "archetype::cudnn: the program has no ops or an inconsistent tensor list");
   }
   if (options.nccl_ranks < 0 ||
-      (options.nccl_ranks > 0 && (options.nccl_rank < 0 || options.nccl_rank >= options.nccl_ranks))) {
-    throw std::invalid_argument("archetype::cudnn: NCCL rank " + std::to_string(options.nccl_rank) + " of " +
-                                std::to_string(options.nccl_ranks) + " does not exist");
+      (options.nccl_ranks > 0 &&
+       (options.nccl_rank < 0 || options.nccl_rank >= options.nccl_ranks))) {
+    throw std::invalid_argument("archetype::cudnn: NCCL rank " + std::to_string(options.nccl_rank) +
+                                " of " + std::to_string(options.nccl_ranks) + " does not exist");
   }
   if (const std::string reason = device_unavailable_reason(options.device); !reason.empty()) {
     throw std::runtime_error("archetype::cudnn: " + reason);
