@@ -380,24 +380,28 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
     // Over every process: the training figures of the global batches (the mean of the
     // shards' mean losses), and the test set's parts, evaluated with rank 0's statistics
     // (with per-process BatchNorm each process's running statistics are its own).
-    std::array<double, 4> train_sums{loss_sum, top1, top5, double(images)};
-    processes.all_reduce_sum(train_sums);
-    loss_sum = train_sums[0] / ranks;
-    top1 = train_sums[1];
-    images = static_cast<long long>(train_sums[3]);
-    processes.broadcast(engine->buffers());
+    if (ranks > 1) {
+      std::array<double, 4> train_sums{loss_sum, top1, top5, double(images)};
+      processes.all_reduce_sum(train_sums);
+      loss_sum = train_sums[0] / ranks;
+      top1 = train_sums[1];
+      images = static_cast<long long>(train_sums[3]);
+      processes.broadcast(engine->buffers());
+    }
     engine->begin_evaluation();
     Evaluation test =
         evaluate_batches(program, test_mine, eval_batch,
                          [&](std::span<const float> images) { return engine->evaluate(images); });
-    std::array<double, 4> test_sums{test.loss * double(test.images),
-                                    test.accuracy * double(test.images),
-                                    test.top5 * double(test.images), double(test.images)};
-    processes.all_reduce_sum(test_sums);
-    test.images = std::size_t(test_sums[3]);
-    test.loss = test_sums[0] / test_sums[3];
-    test.accuracy = test_sums[1] / test_sums[3];
-    test.top5 = test_sums[2] / test_sums[3];
+    if (ranks > 1) {
+      std::array<double, 4> test_sums{test.loss * double(test.images),
+                                      test.accuracy * double(test.images),
+                                      test.top5 * double(test.images), double(test.images)};
+      processes.all_reduce_sum(test_sums);
+      test.images = std::size_t(test_sums[3]);
+      test.loss = test_sums[0] / test_sums[3];
+      test.accuracy = test_sums[1] / test_sums[3];
+      test.top5 = test_sums[2] / test_sums[3];
+    }
     EpochMetrics m;
     m.epoch = epoch + 1;
     m.train_loss = done > 0 ? loss_sum / double(done) : 0.0;
