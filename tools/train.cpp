@@ -396,6 +396,11 @@ Command add_train(CLI::App& app) {
       "--sync-bn", t.sync_batch_norm,
       "BatchNorm statistics over the global batch, synchronised across processes (default: "
       "each process's own)");
+  sub->add_option("--bucket-mb", t.bucket_mb,
+                  "Data-parallel: the gradient all-reduce's bucket size, MB (PyTorch DDP's 25; the "
+                  "first bucket 1 MB or less)")
+      ->check(CLI::Range(0.001, 4096.0))
+      ->capture_default_str();
   sub->add_option(
          "--collective-timeout", t.collective_timeout,
          "Seconds a collective waits for every process before rank 0 names the missing ones and "

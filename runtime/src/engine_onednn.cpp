@@ -46,8 +46,10 @@ class OneDnnEngine final : public Engine {
       // step computes no input gradient).
       codegen::PlanOptions plan_options;
       plan_options.input_gradient = false;
+      const auto bucket = std::size_t(o.bucket_mb * (1 << 20));
       all_reduce_.emplace(processes, codegen::plan_training(program, plan_options),
-                          train_.executable().gradients());
+                          train_.executable().gradients(), bucket,
+                          std::min<std::size_t>(bucket, std::size_t{1} << 20));
       train_.executable().on_gradient_ready(
           [this](const onednn::GradientReady& g) { all_reduce_->ready(g.group); });
       train_.before_update([this] { all_reduce_->finish(); });

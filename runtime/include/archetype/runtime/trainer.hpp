@@ -71,6 +71,9 @@ struct TrainOptions {
   /// process's own (--sync-bn; cpu).
   bool sync_batch_norm = false;
   double collective_timeout = 300;  ///< seconds a collective waits before ending the job
+  /// The gradient all-reduce's bucket size, MB (PyTorch DDP's 25; the first bucket 1 MB, or
+  /// this when smaller): codegen::gradient_buckets.
+  double bucket_mb = 25;
   /// Called with the flat gradient block (parameter order) of one training batch: the
   /// run's first batch, at the initial parameters (`epoch` 0; not on a resumed run), and
   /// the last batch of each epoch (`epoch` 1, 2, …): the loss gradient at the parameters
