@@ -6,8 +6,9 @@ at another number of processes. Cases: ResNet-20 with --sync-bn, LeNet-5; ResNet
 --sync-bn must differ (per-process statistics: the check can fail). Also the errors: a
 global batch that does not split, and a rank that hangs (rank 0 names it, no hang).
 
-usage: exactness.py ARCHETYPE MPIRUN WORKDIR [case ...]   (resnet20 lenet5 resume errors)
+usage: exactness.py ARCHETYPE MPIRUN WORKDIR [case ...]   (resnet20 lenet5 resume bench errors)
 """
+import json
 import math
 import os
 import struct
@@ -142,6 +143,27 @@ def resume(archetype, mpirun, work):
     return ok
 
 
+def bench(archetype, mpirun, work):
+    """`archetype bench --mode train` under mpirun reports the gradient all-reduce per step:
+    2 processes, the buckets, in-flight time split into overlapped and exposed."""
+    del work
+    command = mpi(mpirun, 2, [archetype, "bench", "resnet20", "--mode", "train", "--batch", "2",
+                              "--steps", "2", "--threads", "1", "--bucket-mb", "0.1", "--json"])
+    r, _ = run(command, environment())
+    rows = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    if r.returncode != 0 or len(rows) != 1:  # rank 0 alone prints
+        print("bench: FAILED, rc", r.returncode, r.stdout[-2000:], r.stderr[-2000:])
+        return False
+    row = rows[0]
+    ok = (row.get("processes") == 2 and row.get("allreduce_buckets", 0) > 5
+          and 0 <= row["allreduce_overlapped_ms"] <= row["allreduce_ms"] + 1e-9
+          and row["allreduce_exposed_ms"] >= 0 and row["train_img_s"] > 0)
+    print(f"bench: {row.get('allreduce_buckets')} buckets, all-reduce {row.get('allreduce_ms', 0):.2f} ms, "
+          f"overlapped {row.get('allreduce_overlapped_ms', 0):.2f}, exposed {row.get('allreduce_exposed_ms', 0):.2f}",
+          "ok" if ok else "FAILED")
+    return ok
+
+
 def errors(archetype, mpirun, work):
     env = environment()
     ok = True
@@ -176,7 +198,7 @@ def errors(archetype, mpirun, work):
 
 def main():
     archetype, mpirun, work = sys.argv[1:4]
-    cases = sys.argv[4:] or ["resnet20", "lenet5", "resume", "errors"]
+    cases = sys.argv[4:] or ["resnet20", "lenet5", "resume", "bench", "errors"]
     os.makedirs(work, exist_ok=True)
     ok = True
     for case in cases:
@@ -188,6 +210,8 @@ def main():
             ok &= exactness(archetype, mpirun, work, "resnet20", [], False)
         elif case == "lenet5":
             ok &= exactness(archetype, mpirun, work, "lenet5", [], True)
+        elif case == "bench":
+            ok &= bench(archetype, mpirun, work)
         elif case == "resume":
             ok &= resume(archetype, mpirun, work)
         elif case == "errors":
