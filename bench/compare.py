@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-"""Archetype vs the PyTorch peer (and dlib where it builds): training and inference throughput on this machine's CPU.
+"""Archetype vs the PyTorch and ONNX Runtime peers (and dlib where it builds): training and inference throughput on this machine's CPU.
 
 Usage: bench/compare.py [--models lenet5,resnet20,resnet18_cifar,vgg16_cifar] [--batch 128]
        [--threads 2] [--rounds 2] [--steps 10] [--min-time 2] [--bench-dir build/release/bench]
-       [--archetype build/release/tools/archetype] [--peer ../shared/peers/pytorch_cpu.py]
-       [--dlib-peer ../shared/peers/dlib/dlib_peer.cpp] [--dlib-iters N] [--no-dlib]
+       [--archetype build/release/tools/archetype] [--peer bench/peers/pytorch_cpu.py]
+       [--dlib-peer bench/peers/dlib/dlib_peer.cpp] [--dlib-iters N] [--no-dlib] [--no-ort]
        [--no-compile-times] [--python /usr/bin/python3] [--peak-gflops G] [--timeout 3600]
        [--out reports/performance.md]
 
@@ -27,6 +27,10 @@ round:
   pytorch channels-last                  the same with --channels-last
   dlib (lenet5, resnet20)                `dlib_peer M --batch B --iters N --json`, with
                                          OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=--threads
+  ONNX Runtime (inference)               `node bench/peers/onnxruntime_peer.mjs --onnx F ...` on
+                                         the PyTorch peer's model exported once by
+                                         bench/peers/onnx_export.py into build/peer_onnx/ (where
+                                         node and npm onnxruntime-node are installed, not --no-ort)
 lenet5 runs ours with --fashion-mnist (1x28x28 through its PadTo adapter), as the peer's
 LeNet-5 takes 1x28x28 images. Each configuration keeps its best round (train and
 inference separately); the peer's best of NCHW and channels-last is the one ours is
@@ -64,8 +68,12 @@ DLIB_KEY = "dlib"
 # The models of dlib_peer.cpp that match ours, with its default timed iterations.
 DLIB_MODELS = {"lenet5": 200, "resnet20": 10}
 DLIB_NOT_INSTALLED = ("dlib column: libdlib-dev not installed (apt-get install libdlib-dev "
-                      "libopenblas0-pthread); see ../shared/peers/dlib/RESULTS.md for its figures")
+                      "libopenblas0-pthread); see bench/peers/README.md")
 FASHION_MNIST_MODELS = {"lenet5"}  # the peer's version takes 1x28x28
+ORT_KEY = "onnxruntime"
+ORT_LABEL = "ONNX Runtime (inference only)"
+# Set by setup_ort(): {"installed", "note", "version", "models": {model: {"path", "input"}}}.
+ORT = {"installed": False, "note": "", "models": {}}
 DEP_FLAGS_WITH_VALUE = {"-MF", "-MT", "-MQ"}
 DEP_FLAGS = {"-MD", "-MMD"}
 
@@ -86,12 +94,16 @@ def configs_for(model, dlib):
     out = list(CONFIGS)
     if dlib.get("installed") and model in DLIB_MODELS:
         out.append((DLIB_KEY, "dlib", dlib["label"]))
+    if model in ORT["models"]:
+        out.append((ORT_KEY, "onnxruntime", ORT_LABEL))
     return out
 
 
 def label_of(key, dlib):
     if key == DLIB_KEY:
         return dlib.get("label", "dlib")
+    if key == ORT_KEY:
+        return ORT_LABEL
     return next(c[2] for c in CONFIGS if c[0] == key)
 
 
@@ -151,6 +163,11 @@ def command_for(a, key, model, drivers, dlib):
                     "--benchmark_format=json", f"--benchmark_min_time={a.min_time:g}"], None
         return [str(a.archetype), "bench", model, *common, "--peak-gflops", str(a.peak_gflops), "--json",
                 *algo, *fm], None
+    if key == ORT_KEY:
+        m = ORT["models"][model]
+        return ["node", str(ROOT / "bench" / "peers" / "onnxruntime_peer.mjs"), "--onnx", m["path"],
+                "--model", model, "--input", ",".join(str(x) for x in m["input"]), "--batch", str(a.batch),
+                "--threads", str(a.threads), "--steps", str(a.steps), "--min-time", str(a.min_time)], None
     if key == DLIB_KEY:
         iters = a.dlib_iters or max(a.steps, DLIB_MODELS[model])
         env = dict(os.environ, OMP_NUM_THREADS=str(a.threads), OPENBLAS_NUM_THREADS=str(a.threads))
@@ -395,6 +412,33 @@ def sh(cmd):
         return ""
 
 
+def setup_ort(a, models):
+    """Exports the PyTorch peer's definition of each model to ONNX once (build/peer_onnx/) where
+    node and npm onnxruntime-node are installed; fills ORT."""
+    if a.no_ort:
+        ORT["note"] = "ONNX Runtime column: skipped (--no-ort)"
+        return
+    package = ROOT / "tests" / "export" / "node_modules" / "onnxruntime-node" / "package.json"
+    if not shutil.which("node") or not package.exists():
+        ORT["note"] = ("ONNX Runtime column: node or npm onnxruntime-node not installed "
+                       "(scripts/setup.sh installs both)")
+        return
+    ORT["version"] = json.loads(package.read_text()).get("version", "unknown")
+    out_dir = ROOT / "build" / "peer_onnx"
+    for model in models:
+        row, err = run_one([a.python, str(ROOT / "bench" / "peers" / "onnx_export.py"), "--models", model,
+                            "--out", str(out_dir)], timeout=a.timeout)
+        if row is None:
+            print(f"  ONNX export of {model} failed: {err}", file=sys.stderr, flush=True)
+            continue
+        ORT["models"][model] = {"path": row["path"], "input": row["input"]}
+    ORT["installed"] = bool(ORT["models"])
+    ORT["note"] = (f"ONNX Runtime (npm onnxruntime-node {ORT['version']}, CPU execution provider, graph "
+                   f"optimisation \"all\", {a.threads} intra-op threads) on the PyTorch peer's models exported "
+                   f"by `bench/peers/onnx_export.py` (opset 13, `{rel(out_dir)}`) for "
+                   f"{', '.join(ORT['models']) or 'no model'}")
+
+
 def machine():
     lscpu = {}
     for line in sh(["lscpu"]).splitlines():
@@ -548,7 +592,7 @@ def write_report(a, path, meta, summary, errors, results):
     peak = a.peak_gflops
     dlib = meta["dlib"]
     m = meta["machine"]
-    w("# Performance: Archetype vs PyTorch on the CPU")
+    w("# Performance: Archetype vs PyTorch and ONNX Runtime on the CPU")
     w("")
     w(f"Written by `bench/compare.py` on {meta['date']}. Every figure below was measured by that run; "
       "a ratio compares two measurements of the same run.")
@@ -570,6 +614,7 @@ def write_report(a, path, meta, summary, errors, results):
           f"`{dlib['command']}`" + (f". {dlib['note']}" if dlib.get("note") else ""))
     else:
         w(f"- {dlib['note']}")
+    w(f"- {ORT['note']}")
     bench_models = [mo for mo, d in meta["drivers"].items() if d["driver"] == "bench"]
     fallback = [mo for mo in meta["drivers"] if mo not in bench_models]
     w("- Our executables: "
@@ -664,6 +709,18 @@ def write_report(a, path, meta, summary, errors, results):
                   f"{fmt(dt, '.3f')}x, inference {fmt(di, '.3f')}x ({fmt(r['train_steps_min'], 'd')} timed steps)"
                   + ("; its LeNet-5 takes the classic 1x32x32 input (valid first convolution): the same "
                      "parameters and FLOPs." if model == "lenet5" else "."))
+        if s.get(ORT_KEY):
+            r = s[ORT_KEY]
+            ours_i = max((s[k]["infer_img_s"] for k in CONV_ALGORITHM if k not in PRECISION and s.get(k)
+                          and s[k]["infer_img_s"]), default=None)
+            ri = ours_i / r["infer_img_s"] if ours_i and r["infer_img_s"] else None
+            lat = [x for x in results.get(model, {}).get(ORT_KEY, []) if x is not None]
+            p50 = min((x["p50_ms"] for x in lat if x.get("p50_ms") is not None), default=None)
+            p99 = min((x["p99_ms"] for x in lat if x.get("p99_ms") is not None), default=None)
+            w("")
+            w(f"Inference against ONNX Runtime: ours (the faster fp32 configuration) {fmt(ri, '.2f')}x; "
+              f"ONNX Runtime's per-run latency at batch {a.batch}: p50 {fmt(p50, '.2f')} ms, p99 "
+              f"{fmt(p99, '.2f')} ms (best round).")
         write_rounds(w, results.get(model, {}), dlib)
     w("")
     w("## How measured")
@@ -693,11 +750,16 @@ def write_report(a, path, meta, summary, errors, results):
       "steps and at least `--min-time`, like the PyTorch peer.")
     w("")
     w("PyTorch runs both with NCHW and channels-last tensors and the faster of the two counts as the "
-      "peer (\"vs peer best\"). The dlib peer (`../shared/peers/dlib/dlib_peer.cpp`, where `libdlib-dev` "
+      "peer (\"vs peer best\"). The dlib peer (`bench/peers/dlib/dlib_peer.cpp`, where `libdlib-dev` "
       "is installed) is compiled by this run as its `build.sh` does and run with "
       "`OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=<--threads>`: 2 warm-up steps, then a fixed number of "
       "timed steps; training is `dnn_trainer::train_one_step`; its peak RSS also holds the deployment "
       "network it builds from the trained one. Its ratio to ours is given under each table. "
+      "ONNX Runtime (npm `onnxruntime-node`, what a deployment of the exported model would run) "
+      "times inference only: `bench/peers/onnxruntime_peer.mjs` on the PyTorch peer's model exported "
+      "by `torch.onnx.export` (opset 13), graph optimisation \"all\", `--threads` intra-op threads, "
+      "2 warm-up runs then at least `--steps` runs and `--min-time`; its img/s is the batch over the "
+      "mean run time, its p50/p99 those of the per-run times. "
       "GFLOP/s are analytic: forward FLOPs = 2 x the "
       "multiply-accumulates of convolutions and linear layers (`archetype describe`), a training step "
       "counted as 3 x forward; the peers' rows use the same count, as the models are the same. "
@@ -735,11 +797,12 @@ def main():
                     help="where the bench_<model> executables are; compile_commands.json is in its parent")
     ap.add_argument("--archetype", default="build/release/tools/archetype",
                     help="`archetype bench`, for the models without a usable bench_<model>")
-    ap.add_argument("--peer", default="../shared/peers/pytorch_cpu.py")
-    ap.add_argument("--dlib-peer", default="../shared/peers/dlib/dlib_peer.cpp")
+    ap.add_argument("--peer", default="bench/peers/pytorch_cpu.py")
+    ap.add_argument("--dlib-peer", default="bench/peers/dlib/dlib_peer.cpp")
     ap.add_argument("--dlib-iters", type=int, default=0,
                     help="dlib's timed steps per measurement (default: the larger of --steps and its own default)")
     ap.add_argument("--no-dlib", action="store_true", help="no dlib column even where dlib is installed")
+    ap.add_argument("--no-ort", action="store_true", help="no ONNX Runtime column even where it is installed")
     ap.add_argument("--no-compile-times", action="store_true",
                     help="skip re-running the compile commands of the bench_<model> executables")
     ap.add_argument("--python", default="/usr/bin/python3")
@@ -798,6 +861,9 @@ def main():
     meta["compile"] = None if a.no_compile_times else compile_costs(a, models)
     dlib = setup_dlib(a)
     meta["dlib"] = dlib
+    setup_ort(a, models)
+    meta["ort"] = ORT
+    print(ORT["note"], file=sys.stderr, flush=True)
     print(dlib.get("note") or f"dlib: {dlib['label']} built", file=sys.stderr, flush=True)
 
     results = {m: {c[0]: [] for c in configs_for(m, dlib)} for m in models}

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Peer baseline on a GPU: PyTorch (CUDA) training and inference throughput for the seed
-architectures, the GPU counterpart of ../shared/peers/pytorch_cpu.py (same models, same
+architectures, the GPU counterpart of bench/peers/pytorch_cpu.py (same models, same
 definitions, same optimizer), for comparing the cuDNN backend in the same run.
 
 Usage: python3 bench/pytorch_gpu.py [--models resnet20,resnet18_cifar,resnet50] [--batch 128,256]

@@ -12,6 +12,7 @@
 #include <archetype/bench/workload.hpp>
 #include <archetype/codegen/training_plan.hpp>
 #include <archetype/runtime/distributed.hpp>
+#include <archetype/codegen/freezing.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -21,6 +22,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -41,6 +43,7 @@ struct BenchOptions {
   bool json = false;
   bool distributed = false;
   double bucket_mb = 25;  ///< gradient all-reduce buckets (the first: 1 MB or less)
+  codegen::Freezing freezing;  // training: --freeze, --freeze-until
 };
 
 /// Data-parallel training steps (under mpirun): the gradient all-reduce per step, means
@@ -78,6 +81,7 @@ Measured measure(const ModelInfo& info, onednn::Mode mode, const BenchOptions& o
     processes.broadcast(w.executable().parameters());
     codegen::PlanOptions plan_options;
     plan_options.input_gradient = eo.input_gradient;
+    plan_options.trainable = eo.trainable;  // --freeze: the frozen groups have no gradient
     const auto bucket = std::size_t(o.bucket_mb * (1 << 20));
     all_reduce.emplace(processes, codegen::plan_training(info.program, plan_options),
                        w.executable().gradients(), bucket, std::min<std::size_t>(bucket, 1u << 20));
@@ -128,8 +132,19 @@ int run_bench(const BenchOptions& o) {
   const ModelInfo& info = o.fashion_mnist ? m->fashion_mnist : m->native;
   const Shape in = info.input;
 
+  std::vector<bool> trainable;
+  try {
+    trainable = codegen::trainable_mask(info.program, o.freezing);  // Frozen<...> too
+    if (std::all_of(trainable.begin(), trainable.end(), [](bool t) { return t; }))
+      trainable.clear();
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "archetype bench: " << e.what() << "\n";
+    return exit_usage;
+  }
+  const int threads = bench::effective_threads(o.threads);
   onednn::Options eo;
-  eo.threads = o.threads;
+  eo.threads = threads;
+  eo.trainable = trainable;
   eo.conv_algorithm =
       bench::parse_conv_algorithm(o.conv_algorithm).value_or(onednn::ConvAlgorithm::direct);
   eo.precision = bench::parse_precision(o.precision).value_or(onednn::Precision::f32);
@@ -145,12 +160,14 @@ int run_bench(const BenchOptions& o) {
 
   // Analytic FLOP/s: forward = 2 x MACs per image, a training step = 3 x forward.
   auto gflops = [&](const std::optional<Measured>& r, onednn::Mode mode) {
-    return r ? bench::step_flops(info, mode, 1) * r->timing.images_per_second / 1e9 : 0.0;
+    const double flops = mode == onednn::Mode::training ? bench::step_flops(info, 1, trainable)
+                                                        : bench::step_flops(info, mode, 1);
+    return r ? flops * r->timing.images_per_second / 1e9 : 0.0;
   };
   const double train_gflops = gflops(train, onednn::Mode::training);
   const double infer_gflops = gflops(infer, onednn::Mode::inference);
-  const int threads = bench::effective_threads(o.threads);
   const std::string name = std::string(m->name);
+  const long frozen = std::count(trainable.begin(), trainable.end(), false);
 
   if (o.json) {
     auto or_null = [](bool has, double value) {
@@ -167,6 +184,9 @@ int run_bench(const BenchOptions& o) {
         {"conv_algorithm", o.conv_algorithm},
         {"precision", o.precision},
         {"mode", o.mode},
+        {"frozen_layers", frozen},
+        {"freeze", o.freezing.freeze},
+        {"freeze_until", o.freezing.freeze_until},
         {"train_img_s", or_null(bool(train), train ? train->timing.images_per_second : 0)},
         {"infer_img_s", or_null(bool(infer), infer ? infer->timing.images_per_second : 0)},
         {"train_gflops", or_null(bool(train), train_gflops)},
@@ -215,6 +235,10 @@ int run_bench(const BenchOptions& o) {
                 with_separators(info.params).c_str(), o.batch, threads, o.conv_algorithm.c_str(),
                 o.precision.c_str());
   text += line;
+  if (frozen > 0) {
+    std::snprintf(line, sizeof line, " frozen=%ld of %zu layers", frozen, trainable.size());
+    text += line;
+  }
   if (train) {
     std::snprintf(line, sizeof line,
                   " train=%9.1f img/s (%.1f GFLOP/s, %.1f%% of peak, setup %.2f s)",
@@ -279,10 +303,9 @@ Command add_bench(CLI::App& app) {
                                      "like the PyTorch peer (../shared/peers/pytorch_cpu.py)");
   auto& o = *options;
   sub->add_option("model", o.model, "Model name (see archetype list)")->required();
-  sub->add_option("--batch", o.batch, "Batch size")
-      ->check(CLI::Range(1, 65536))
-      ->capture_default_str();
-  sub->add_option("--threads", o.threads, "oneDNN threads (0: all cores)")
+  sub->add_option("--batch", o.batch, "Batch size")->check(CLI::Range(1, 65536))->capture_default_str();
+  sub->add_option("--threads", o.threads,
+                  "oneDNN threads (0: the usable cores other processes leave free)")
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
   sub->add_option("--steps", o.steps, "Timed steps, at least (after 2 warm-up steps)")
@@ -292,10 +315,13 @@ Command add_bench(CLI::App& app) {
       ->check(CLI::Range(0.0, 86400.0))
       ->capture_default_str();
   sub->add_option("--mode", o.mode, "train, inference or both")
-      ->check(CLI::IsMember({"train", "inference", "both"}))
-      ->capture_default_str();
-  sub->add_flag("--fashion-mnist", o.fashion_mnist,
-                "1x28x28 inputs through the model's input adapter");
+      ->check(CLI::IsMember({"train", "inference", "both"}))->capture_default_str();
+  sub->add_option(
+      "--freeze", o.freezing.freeze,
+      "Training: freeze the layers under these path prefixes (as describe prints them)");
+  sub->add_option("--freeze-until", o.freezing.freeze_until,
+                  "Training: freeze every layer before this path (feature extraction)");
+  sub->add_flag("--fashion-mnist", o.fashion_mnist, "1x28x28 inputs through the model's input adapter");
   sub->add_option("--conv-algorithm", o.conv_algorithm,
                   "direct, fastest (Winograd or direct per 3x3 stride-1 layer and pass, measured "
                   "at setup) or winograd")

@@ -18,6 +18,13 @@ namespace archetype::cli {
 
 namespace {
 
+/// Parameters of the rows inside a Frozen<...> (dsl/transfer.hpp): they do not train.
+std::int64_t frozen_params(const ModelInfo& info) {
+  std::int64_t n = 0;
+  for (const LayerRow& row : info.layers) n += row.frozen ? row.params : 0;
+  return n;
+}
+
 inline constexpr std::int64_t max_batch = 1'000'000;
 
 struct DescribeOptions {
@@ -56,32 +63,37 @@ nlohmann::json describe_json(const ModelEntry& m, const ModelInfo& info,
                       {"in", shape_json(row.in)},
                       {"out", shape_json(row.out)},
                       {"params", row.params},
+                      {"frozen", row.frozen},
                       {"buffers", row.buffers},
                       {"macs", row.macs}});
   }
-  return {{"name", std::string(m.name)},
-          {"title", std::string(m.title)},
-          {"paper", std::string(m.paper)},
-          {"year", m.year},
-          {"fashion_mnist", options.fashion_mnist},
-          {"input", shape_json(info.input)},
-          {"output", shape_json(info.output)},
-          {"params", info.params},
-          {"buffers", info.buffers},
-          {"macs", info.macs},
-          {"flops", info.flops()},
-          {"receptive_field", {{"h", info.receptive_field.h}, {"w", info.receptive_field.w}}},
-          {"activation_bytes",
-           {{"batch", options.batch},
-            {"inference_peak", act.inference_peak},
-            {"training_saved", act.training_saved}}},
-          {"conventions",
-           {{"params", "trainable; BatchNorm gamma and beta included, running statistics are buffers"},
-            {"macs", "multiply-accumulates of conv and linear layers, one forward pass of one image"},
-            {"flops", "2 x macs"},
-            {"activation_bytes", "fp32; inference peak of live tensors; training: forward values the backward pass reads"},
-            {"receptive_field", "input pixels per side, one output position of the last spatial layer"}}},
-          {"layers", std::move(layers)}};
+  return {
+      {"name", std::string(m.name)},
+      {"title", std::string(m.title)},
+      {"paper", std::string(m.paper)},
+      {"year", m.year},
+      {"fashion_mnist", options.fashion_mnist},
+      {"input", shape_json(info.input)},
+      {"output", shape_json(info.output)},
+      {"params", info.params},
+      {"frozen_params", frozen_params(info)},
+      {"buffers", info.buffers},
+      {"macs", info.macs},
+      {"flops", info.flops()},
+      {"receptive_field", {{"h", info.receptive_field.h}, {"w", info.receptive_field.w}}},
+      {"activation_bytes",
+       {{"batch", options.batch},
+        {"inference_peak", act.inference_peak},
+        {"training_saved", act.training_saved}}},
+      {"conventions",
+       {{"params", "trainable; BatchNorm gamma and beta included, running statistics are buffers"},
+        {"macs", "multiply-accumulates of conv and linear layers, one forward pass of one image"},
+        {"flops", "2 x macs"},
+        {"activation_bytes",
+         "fp32; inference peak of live tensors; training: forward values the backward pass reads"},
+        {"receptive_field",
+         "input pixels per side, one output position of the last spatial layer"}}},
+      {"layers", std::move(layers)}};
 }
 
 }  // namespace
@@ -126,6 +138,9 @@ void print_description(std::ostream& out, const ModelEntry& m, const ModelInfo& 
   };
   out << '\n';
   total("params", with_separators(info.params), "trainable (BatchNorm gamma and beta included)");
+  if (const std::int64_t frozen = frozen_params(info); frozen > 0) {
+    total("frozen", with_separators(frozen), "of them in Frozen<...> layers: not trained");
+  }
   total("buffers", with_separators(info.buffers), "BatchNorm running mean and variance");
   total("MACs", with_separators(info.macs),
         "per image, forward (multiply-accumulates of conv and linear layers)");

@@ -88,7 +88,9 @@ Command add_experiment(CLI::App& app) {
                   "runs/quick with --quick)");
   sub->add_option("--checkpoints", s.checkpoints,
                   "Full runs: checkpoints in DIR/NAME/MODEL-seedS/ (default: runs)");
-  sub->add_option("--threads", s.threads, "oneDNN threads (0: all cores)")
+  sub->add_option(
+         "--threads", s.threads,
+         "oneDNN threads (0: the usable cores other processes leave free, followed while training)")
       ->check(CLI::Range(0, 1024));
   sub->add_option("--conv-algorithm", s.conv_algorithm,
                   "3x3 stride-1 convolutions: direct, fastest or winograd")

@@ -18,9 +18,11 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <vector>
 
 namespace archetype::cli {
 namespace {
@@ -104,8 +106,32 @@ struct TrainCommandOptions {
   std::size_t limit_test = 0;
   std::string save;
   bool distributed = false;
+  std::vector<std::string> unfreeze_at;  // EPOCH:PREFIX
+  std::vector<std::string> lr_groups;    // PREFIX=LR
   runtime::TrainOptions train;
 };
+
+/// --unfreeze-at EPOCH:PREFIX, checked when parsed.
+std::optional<runtime::TrainOptions::Unfreeze> parse_unfreeze(const std::string& text) {
+  const auto colon = text.find(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return std::nullopt;
+  int epoch = 0;
+  const char* end = text.data() + colon;
+  const auto [stop, error] = std::from_chars(text.data(), end, epoch);
+  if (error != std::errc{} || stop != end || epoch < 1) return std::nullopt;
+  return runtime::TrainOptions::Unfreeze{epoch, text.substr(colon + 1)};
+}
+
+/// --lr-group PREFIX=LR, checked when parsed.
+std::optional<runtime::TrainOptions::LearningRate> parse_lr_group(const std::string& text) {
+  const auto eq = text.rfind('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size()) return std::nullopt;
+  double lr = 0;
+  const char* end = text.data() + text.size();
+  const auto [stop, error] = std::from_chars(text.data() + eq + 1, end, lr);
+  if (error != std::errc{} || stop != end || !std::isfinite(lr) || !(lr > 0)) return std::nullopt;
+  return runtime::TrainOptions::LearningRate{text.substr(0, eq), lr};
+}
 
 struct Data {
   runtime::Dataset train, test;
@@ -140,10 +166,10 @@ Data load_data(const std::string& spec) {
             true};
   }
   if (kind == "synthetic") {
-    // A learnable 1x28x28, 10-class set: 4,096 training and 1,024 test images.
-    runtime::SyntheticSpec train_spec{4096, {1, 28, 28}, 10, 1, 0.2f};
-    runtime::SyntheticSpec test_spec{1024, {1, 28, 28}, 10, 2, 0.2f};
-    return {runtime::make_synthetic(train_spec), runtime::make_synthetic(test_spec)};
+    // A learnable 1x28x28, 10-class set: 4,096 training and 1,024 test images of one task
+    // (the class patterns come from the seed: the test images are drawn with the same one).
+    const runtime::Dataset all = runtime::make_synthetic({4096 + 1024, {1, 28, 28}, 10, 1, 0.2f});
+    return {all.subset(4096), all.subset(4096, 1024)};
   }
   throw std::invalid_argument(
       "unknown data set '" + spec +
@@ -204,6 +230,14 @@ int run_train_here(TrainCommandOptions o, runtime::Processes& processes) {
                 << ": " << ec.message() << "\n";
       return 1;
     }
+  }
+  for (const std::string& u : o.unfreeze_at) o.train.unfreeze_at.push_back(*parse_unfreeze(u));
+  for (const std::string& g : o.lr_groups) o.train.lr_groups.push_back(*parse_lr_group(g));
+  try {  // layer paths, before the data is loaded (the adapted net has the same paths)
+    runtime::check_transfer(m->native.program, o.train);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "archetype train: " << e.what() << "\n";
+    return exit_usage;
   }
   Data data = load_data(o.data);
   if (o.limit_train > 0) data.train = data.train.subset(o.limit_train);
@@ -343,7 +377,9 @@ Command add_train(CLI::App& app) {
                   "none, crop, flip, crop+flip or auto (crop+flip for CIFAR)")
       ->check(CLI::IsMember({"none", "crop", "flip", "crop+flip", "auto"}))
       ->capture_default_str();
-  sub->add_option("--threads", t.threads, "oneDNN threads (0: all cores)")
+  sub->add_option(
+         "--threads", t.threads,
+         "oneDNN threads (0: the usable cores other processes leave free, followed while training)")
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
   sub->add_option("--conv-algorithm", options->conv_algorithm,
@@ -380,7 +416,8 @@ Command add_train(CLI::App& app) {
       ->needs(checkpoint);
   sub->add_option("--metrics", t.metrics, "Per-epoch metrics: writes STEM.csv and STEM.json");
   sub->add_option("--init", t.init_parameters,
-                  "Start from a parameter file (tools/convert_state_dict.py)")
+                  "Start from a parameter file (tools/convert_state_dict.py): the whole model, or "
+                  "by layer path the tensors it names (fine-tuning), with a report")
       ->check(CLI::ExistingFile);
   sub->add_option("--save", options->save, "Write the final parameters to this file");
   sub->add_option("--limit-train", options->limit_train,
@@ -388,6 +425,28 @@ Command add_train(CLI::App& app) {
       ->check(whole_number());
   sub->add_option("--limit-test", options->limit_test, "Use only the first N test images (0: all)")
       ->check(whole_number());
+  sub->add_option("--freeze", t.freezing.freeze,
+                  "Freeze the layers under these path prefixes (as describe prints them: layer1, "
+                  "layer4.0.conv1): no weight gradient, no update, BatchNorm on its running "
+                  "statistics");
+  sub->add_option("--freeze-until", t.freezing.freeze_until,
+                  "Freeze every layer before this path (Keras's layers[:k]); it and what follows "
+                  "train");
+  sub->add_option("--unfreeze-at", options->unfreeze_at,
+                  "EPOCH:PREFIX: from epoch EPOCH (1-based) on, the layers under PREFIX train too")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            return parse_unfreeze(text) ? ""
+                                        : "expected EPOCH:PREFIX (EPOCH >= 1), not '" + text + "'";
+          },
+          "EPOCH:PREFIX"));
+  sub->add_option("--lr-group", options->lr_groups,
+                  "PREFIX=LR: the layers under PREFIX learn at LR (scheduled like --lr)")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            return parse_lr_group(text) ? "" : "expected PREFIX=LR with LR > 0, not '" + text + "'";
+          },
+          "PREFIX=LR"));
   sub->add_flag(
       "--distributed", options->distributed,
       "Data-parallel training over the MPI world (the default when started by mpirun or srun): "

@@ -1,11 +1,15 @@
 // Throughput measurement shared by `archetype bench` and bench_<model> (workload.hpp).
 #include <archetype/bench/workload.hpp>
 
+#include <archetype/backends/onednn/threads.hpp>
 #include <archetype/bench/peak.hpp>
+#include <archetype/codegen/freezing.hpp>
+#include <archetype/codegen/training_plan.hpp>
 
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <random>
 
@@ -44,12 +48,12 @@ std::optional<onednn::Precision> parse_precision(std::string_view name) {
 }
 
 int effective_threads(int requested) {
-  if (requested > 0) return requested;
-  if (const char* env = std::getenv("OMP_NUM_THREADS")) {
-    const int n = std::atoi(env);
-    if (n > 0) return n;
+  const onednn::ThreadGovernor governor(requested);
+  if (governor.threads() < governor.max_threads()) {
+    std::fprintf(stderr, "archetype: %s: not the figures of a quiet machine\n",
+                 onednn::describe(governor).c_str());
   }
-  return available_cores();
+  return governor.threads();
 }
 
 double peak_rss_mb() {
@@ -61,6 +65,21 @@ double peak_rss_mb() {
 double step_flops(const ModelInfo& info, onednn::Mode mode, int batch) {
   const double forward = double(info.flops()) * batch;
   return mode == onednn::Mode::training ? 3.0 * forward : forward;
+}
+
+double step_flops(const ModelInfo& info, int batch, const std::vector<bool>& trainable) {
+  if (trainable.empty()) return step_flops(info, onednn::Mode::training, batch);
+  const codegen::TrainingPlan plan = codegen::plan_training(
+      info.program, codegen::PlanOptions{.input_gradient = false, .trainable = trainable});
+  double macs = 0;
+  for (std::size_t o = 0; o < info.program.ops.size(); ++o) {
+    const codegen::Op& op = info.program.ops[o];
+    const double m = double(op.layer.macs);
+    macs += m;                                                                      // forward
+    if (plan.backward[o] && plan.needs_grad[std::size_t(op.inputs[0])]) macs += m;  // data
+    if (plan.weight_gradient[o]) macs += m;                                         // weights
+  }
+  return 2.0 * macs * batch;
 }
 
 double estimated_bytes(const ModelInfo& info, onednn::Mode mode, int batch) {
@@ -93,6 +112,9 @@ Workload::Workload(const ModelInfo& info, int batch, onednn::Mode mode,
   onednn::initialize_parameters(info.program, executable_.parameters(), executable_.buffers(), 0);
   if (mode == onednn::Mode::training) {
     sgd_.emplace(runtime::Optimizer::sgd(executable_.parameters().size(), sgd_options));
+    // Frozen groups (Options::trainable) are not updated, as in training.
+    if (!options.trainable.empty())
+      sgd_->set_ranges(codegen::optimizer_ranges(info.program, options.trainable, {}));
   }
 }
 

@@ -10,16 +10,21 @@ namespace archetype::runtime {
 
 const char* to_string(Split split) noexcept { return split == Split::train ? "train" : "test"; }
 
-Dataset Dataset::subset(std::size_t n) const {
-  n = std::min(n, size());
+Dataset Dataset::subset(std::size_t first, std::size_t n) const {
+  first = std::min(first, size());
+  n = std::min(n, size() - first);
   Dataset out;
   out.name = name;
   out.dims = dims;
   out.classes = classes;
   out.mean = mean;
   out.stddev = stddev;
-  out.images.assign(images.begin(), images.begin() + static_cast<std::ptrdiff_t>(n * dims.size()));
-  out.labels.assign(labels.begin(), labels.begin() + static_cast<std::ptrdiff_t>(n));
+  const auto image = [&](std::size_t i) {
+    return images.begin() + std::ptrdiff_t(i * dims.size());
+  };
+  out.images.assign(image(first), image(first + n));
+  out.labels.assign(labels.begin() + std::ptrdiff_t(first),
+                    labels.begin() + std::ptrdiff_t(first + n));
   return out;
 }
 

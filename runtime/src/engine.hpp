@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -36,6 +37,18 @@ class Engine {
   /// The gradients of the last step (before its update).
   virtual std::span<const float> gradients() = 0;
 
+  /// Called between steps: follows the load on the cores (onednn::ThreadGovernor) and returns
+  /// a line for people when the engine changed its thread count (or starts below its
+  /// maximum). Engines without a CPU thread pool return nothing.
+  virtual std::optional<std::string> adapt_to_load() { return std::nullopt; }
+
+  /// Called before each epoch's first step (0-based `epoch`): applies what --unfreeze-at
+  /// changes then, and returns a line for people when something changed.
+  virtual std::optional<std::string> begin_epoch(int epoch) {
+    (void)epoch;
+    return std::nullopt;
+  }
+
   /// Starts an evaluation pass: the inference program takes the current parameters and
   /// running statistics (built at the first call).
   virtual void begin_evaluation() = 0;
@@ -52,6 +65,19 @@ OptimizerKind optimizer_kind(const std::string& name);
 /// The optimizer `options` name, as the one specification both engines' optimizers follow
 /// (the host's runtime::Optimizer, the cuDNN backend's device update).
 codegen::OptimizerSpec optimizer_spec(const TrainOptions& options);
+
+/// What trains in `epoch` (0-based): --freeze and --freeze-until, less what --unfreeze-at has
+/// unfrozen by then (codegen::trainable_mask's order: the plan's parameter groups). Empty
+/// when every group trains. Throws std::invalid_argument for a prefix that names no layer.
+std::vector<bool> trainable_at(const codegen::ProgramView& program, const TrainOptions& options,
+                               int epoch);
+/// `optimizer_spec(options)` with the runs of `trainable` groups and --lr-group's factors.
+codegen::OptimizerSpec optimizer_spec(const codegen::ProgramView& program,
+                                      const TrainOptions& options,
+                                      const std::vector<bool>& trainable);
+/// "12 of 62 layers train (1,234,567 of 23,512,130 parameters)".
+std::string describe_trainable(const codegen::ProgramView& program,
+                               const std::vector<bool>& trainable);
 
 /// Inference of one batch (of the size it was made for) with fixed parameters and statistics.
 using Evaluator = std::function<std::span<const float>(std::span<const float> images)>;

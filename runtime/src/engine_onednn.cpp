@@ -4,8 +4,10 @@
 
 #include "steps.hpp"
 
+#include <archetype/backends/onednn/threads.hpp>
 #include <archetype/codegen/training_plan.hpp>
 
+#include <algorithm>
 #include <memory>
 
 #include <optional>
@@ -37,23 +39,46 @@ class OneDnnEngine final : public Engine {
   OneDnnEngine(const codegen::ProgramView& program, const TrainOptions& o, int eval_batch,
                Processes& processes)
       : program_(program),
-        options_(backend_options(o, processes)),
+        train_options_(o),
+        processes_(processes),
+        governor_(o.threads),
+        options_(with_trainable(with_threads(backend_options(o, processes), governor_.threads()),
+                                trainable_at(program, o, 0))),
         eval_batch_(eval_batch),
         train_(program, o.batch, options_,
-               Optimizer::from(std::size_t(program.params), optimizer_spec(o))) {
-    if (processes.size() > 1) {
-      // The buckets follow the backward order of the plan the executable runs (a training
-      // step computes no input gradient).
-      codegen::PlanOptions plan_options;
-      plan_options.input_gradient = false;
-      const auto bucket = std::size_t(o.bucket_mb * (1 << 20));
-      all_reduce_.emplace(processes, codegen::plan_training(program, plan_options),
-                          train_.executable().gradients(), bucket,
-                          std::min<std::size_t>(bucket, std::size_t{1} << 20));
-      train_.executable().on_gradient_ready(
-          [this](const onednn::GradientReady& g) { all_reduce_->ready(g.group); });
-      train_.before_update([this] { all_reduce_->finish(); });
+               Optimizer::from(std::size_t(program.params),
+                               optimizer_spec(program, o, options_.trainable))) {
+    attach_all_reduce();
+  }
+
+  std::optional<std::string> begin_epoch(int epoch) override {
+    std::vector<bool> trainable = trainable_at(program_, train_options_, epoch);
+    const bool first = !described_;
+    described_ = true;
+    if (trainable == options_.trainable) {
+      if (!first || trainable.empty()) return std::nullopt;
+      return "transfer: " + describe_trainable(program_, trainable);
     }
+    // What trains changed (--unfreeze-at): a new step (the plan's gradients, saved values and
+    // BatchNorm modes follow the mask) with the optimizer's runs of the new mask.
+    options_.trainable = std::move(trainable);
+    train_ = std::move(train_).rebuilt(options_);
+    attach_all_reduce();
+    train_.optimizer().set_ranges(
+        optimizer_spec(program_, train_options_, options_.trainable).ranges);
+    return "transfer: from epoch " + std::to_string(epoch + 1) + ", " +
+           describe_trainable(program_, options_.trainable);
+  }
+
+  std::optional<std::string> adapt_to_load() override {
+    const auto changed = governor_.poll();
+    if (changed) rebuild(*changed);
+    if (!changed && announced_) return std::nullopt;
+    const bool first = !announced_;
+    announced_ = true;
+    if (first && governor_.threads() == governor_.max_threads()) return std::nullopt;
+    return "threads: " + onednn::describe(governor_) +
+           (first ? "" : ", from step " + std::to_string(train_.optimizer().steps() + 1));
   }
 
   Result step(std::span<const float> images, std::span<const int> labels, double lr) override {
@@ -67,25 +92,72 @@ class OneDnnEngine final : public Engine {
   std::span<const float> gradients() override { return train_.executable().gradients(); }
 
   void begin_evaluation() override {
-    if (!eval_) {
+    if (!eval_ || eval_->executable_threads != options_.threads) {
       onednn::Options eo;  // evaluation: the training options' threads and precision
       eo.threads = options_.threads;
       eo.precision = options_.precision;
-      eval_.emplace(program_, eval_batch_, eo);
+      eval_.reset();
+      eval_.emplace(Eval{EvalStep(program_, eval_batch_, eo), eo.threads});
     }
-    eval_->load(train_.parameters(), train_.buffers());
+    eval_->step.load(train_.parameters(), train_.buffers());
   }
   std::span<const float> evaluate(std::span<const float> images) override {
-    return (*eval_)(images);
+    return eval_->step(images);
   }
   [[nodiscard]] int eval_batch() const override { return eval_batch_; }
 
  private:
+  static onednn::Options with_threads(onednn::Options o, int threads) {
+    o.threads = threads;
+    return o;
+  }
+  static onednn::Options with_trainable(onednn::Options o, std::vector<bool> trainable) {
+    o.trainable = std::move(trainable);
+    return o;
+  }
+
+  /// oneDNN fixes a primitive's threads when it is created: a new count is a new step
+  /// (building it takes ~0.03 s for ResNet-20) that continues this one.
+  void rebuild(int threads) {
+    options_.threads = threads;
+    train_ = std::move(train_).rebuilt(options_);
+    attach_all_reduce();
+  }
+
+  /// Data-parallel: the gradient all-reduce of the step built last (a rebuilt step has its
+  /// own gradient block, and a new trainable mask its own backward order and buckets).
+  void attach_all_reduce() {
+    if (processes_.size() == 1) return;
+    // The buckets follow the backward order of the plan the executable runs (a training
+    // step computes no input gradient).
+    codegen::PlanOptions plan_options;
+    plan_options.input_gradient = false;
+    plan_options.trainable = options_.trainable;
+    const auto bucket = std::size_t(train_options_.bucket_mb * (1 << 20));
+    all_reduce_.reset();
+    all_reduce_.emplace(processes_, codegen::plan_training(program_, plan_options),
+                        train_.executable().gradients(), bucket,
+                        std::min<std::size_t>(bucket, std::size_t{1} << 20));
+    train_.executable().on_gradient_ready(
+        [this](const onednn::GradientReady& g) { all_reduce_->ready(g.group); });
+    train_.before_update([this] { all_reduce_->finish(); });
+  }
+
+  struct Eval {
+    EvalStep step;
+    int executable_threads = 0;
+  };
+
   codegen::ProgramView program_;
+  TrainOptions train_options_;
+  Processes& processes_;
+  onednn::ThreadGovernor governor_;
   onednn::Options options_;
   int eval_batch_;
   TrainStep train_;
-  std::optional<EvalStep> eval_;
+  std::optional<Eval> eval_;
+  bool announced_ = false;
+  bool described_ = false;
   std::optional<GradientAllReduce> all_reduce_;
 };
 
@@ -95,7 +167,7 @@ Evaluator make_onednn_evaluator(const codegen::ProgramView& program,
                                 std::span<const float> parameters, std::span<const float> buffers,
                                 int batch, int threads, codegen::Precision precision) {
   onednn::Options eo;
-  eo.threads = threads;
+  eo.threads = onednn::ThreadGovernor(threads).threads();  // fewer where the cores are busy
   eo.precision = precision;
   auto eval = std::make_shared<EvalStep>(program, batch, eo);
   eval->load(parameters, buffers);

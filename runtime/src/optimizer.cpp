@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
+#include <utility>
 
 namespace archetype::runtime {
 
@@ -25,11 +26,23 @@ Optimizer Optimizer::adam(std::size_t parameters, const AdamOptions& options) {
 }
 
 Optimizer Optimizer::from(std::size_t parameters, const codegen::OptimizerSpec& spec) {
-  if (spec.kind == codegen::OptimizerSpec::Kind::sgd) {
-    return sgd(parameters, SgdOptions{spec.momentum, spec.nesterov, spec.weight_decay});
+  Optimizer o = spec.kind == codegen::OptimizerSpec::Kind::sgd
+                    ? sgd(parameters, SgdOptions{spec.momentum, spec.nesterov, spec.weight_decay})
+                    : adam(parameters, AdamOptions{spec.beta1, spec.beta2, spec.epsilon,
+                                                   spec.weight_decay, spec.decoupled});
+  o.set_ranges(spec.ranges);
+  return o;
+}
+
+void Optimizer::set_ranges(std::vector<codegen::ParameterRange> ranges) {
+  for (const codegen::ParameterRange& r : ranges) {
+    if (r.offset < 0 || r.size < 0 || std::size_t(r.offset + r.size) > size_) {
+      throw std::invalid_argument("optimizer: the range [" + std::to_string(r.offset) + ", " +
+                                  std::to_string(r.offset + r.size) + ") is outside the " +
+                                  std::to_string(size_) + " parameters");
+    }
   }
-  return adam(parameters,
-              AdamOptions{spec.beta1, spec.beta2, spec.epsilon, spec.weight_decay, spec.decoupled});
+  ranges_ = std::move(ranges);
 }
 
 void Optimizer::step(std::span<float> p, std::span<const float> g, double lr_d) {
@@ -39,10 +52,20 @@ void Optimizer::step(std::span<float> p, std::span<const float> g, double lr_d) 
                                 ", expected " + std::to_string(size_));
   }
   ++steps_;
-  const std::size_t n = size_;
-  float* __restrict__ pp = p.data();
-  const float* __restrict__ gp = g.data();
-  const auto lr = float(lr_d);
+  if (ranges_.empty()) {
+    update(0, size_, p.data(), g.data(), float(lr_d));
+    return;
+  }
+  for (const codegen::ParameterRange& r : ranges_) {
+    update(std::size_t(r.offset), std::size_t(r.size), p.data(), g.data(), float(lr_d * r.factor));
+  }
+}
+
+// One run [first, first + n) of the block: the state of parameter i is at i (Adam's second
+// moment at size_ + i).
+void Optimizer::update(std::size_t first, std::size_t n, float* p, const float* g, float lr) {
+  float* __restrict__ pp = p + first;
+  const float* __restrict__ gp = g + first;
   if (kind_ == Kind::sgd) {
     const auto wd = float(sgd_.weight_decay);
     const auto mu = float(sgd_.momentum);
@@ -50,7 +73,7 @@ void Optimizer::step(std::span<float> p, std::span<const float> g, double lr_d) 
       for (std::size_t i = 0; i < n; ++i) pp[i] -= lr * (gp[i] + wd * pp[i]);
       return;
     }
-    float* __restrict__ v = state_.data();
+    float* __restrict__ v = state_.data() + first;
     // torch.optim.SGD: the first step sets the buffer to the gradient (dampening 0).
     const bool first = steps_ == 1;
     if (sgd_.nesterov) {
@@ -77,8 +100,8 @@ void Optimizer::step(std::span<float> p, std::span<const float> g, double lr_d) 
   const auto bias1 = float(1.0 - std::pow(adam_.beta1, t));
   const auto bias2_sqrt = float(std::sqrt(1.0 - std::pow(adam_.beta2, t)));
   const float step_size = lr / bias1;
-  float* __restrict__ m = state_.data();
-  float* __restrict__ v = state_.data() + n;
+  float* __restrict__ m = state_.data() + first;
+  float* __restrict__ v = state_.data() + size_ + first;
   const bool decoupled = adam_.decoupled;
   for (std::size_t i = 0; i < n; ++i) {
     float gi = gp[i];

@@ -329,6 +329,94 @@ std::string parse_parameters(std::span<const unsigned char> bytes, const std::st
   }
 }
 
+namespace {
+
+std::string some(const std::vector<std::string>& names) {
+  std::string s;
+  for (std::size_t i = 0; i < names.size() && i < 3; ++i)
+    s += (i ? ", " : "") + detail::printable(names[i]);
+  return names.size() > 3 ? s + ", ..." : s;
+}
+
+}  // namespace
+
+std::string TransferLoad::describe() const {
+  if (whole) return "loaded every tensor of the model" + (note.empty() ? "" : "; " + note);
+  std::string s = "loaded " + std::to_string(loaded.size()) + " tensors";
+  if (!skipped.empty())
+    s += "; skipped " + std::to_string(skipped.size()) + " of the file (" + some(skipped) + ")";
+  if (!initialised.empty())
+    s += "; " + std::to_string(initialised.size()) + " newly initialised (" + some(initialised) +
+         ")";
+  return s;
+}
+
+TransferLoad load_for_transfer(const std::filesystem::path& path,
+                               const codegen::ProgramView& program, std::span<float> parameters,
+                               std::span<float> buffers) {
+  TransferLoad r;
+  try {
+    r.note = load_parameters(path, program, parameters, buffers);
+    r.whole = true;
+    return r;
+  } catch (const ParameterFileError& whole_model) {
+    // Not the whole model: by path, if the file is well formed and names some of it.
+    const auto layout = state_dict_layout(program);
+    const std::string origin = path.string();
+    std::vector<unsigned char> bytes;
+    if (!detail::read_file(path, 4 * largest_file(layout),
+                           "four times any parameter file of this model", bytes)
+             .empty()) {
+      throw;
+    }
+    Reader in(bytes, origin);
+    const std::vector<FileTensor> file = read_table(in, check_header(in, bytes, layout, false));
+    if (in.left() != 0) throw;
+    std::map<std::string, std::size_t> by_name;
+    for (std::size_t i = 0; i < file.size(); ++i) {
+      if (!by_name.emplace(file[i].name, i).second) {
+        throw ParameterFileError(origin + ": '" + detail::printable(file[i].name) +
+                                 "' is in the file twice (offset " +
+                                 std::to_string(file[i].name_at) + ")");
+      }
+    }
+    for (const ParameterTensor& t : layout) {  // every shape before any value
+      const auto f = by_name.find(t.name);
+      if (f == by_name.end()) continue;
+      const FileTensor& ft = file[f->second];
+      if (ft.dims != t.dims) {
+        const auto dot = t.name.rfind('.');
+        throw ParameterFileError(origin + ": layer " + t.name.substr(0, dot) + ": '" + t.name +
+                                 "' has shape " + dims_text(ft.dims) + " in the file (offset " +
+                                 std::to_string(ft.rank_at + 1) + "), the model's is " +
+                                 dims_text(t.dims));
+      }
+    }
+    for (const ParameterTensor& t : layout) {
+      const auto f = by_name.find(t.name);
+      if (f == by_name.end()) {
+        r.initialised.push_back(t.name);
+        continue;
+      }
+      std::span<float> block = t.buffer ? buffers : parameters;
+      std::memcpy(block.data() + t.offset, bytes.data() + file[f->second].values,
+                  std::size_t(t.size()) * sizeof(float));
+      r.loaded.push_back(t.name);
+      by_name.erase(f);
+    }
+    for (const FileTensor& f : file) {
+      if (by_name.count(f.name) != 0) r.skipped.push_back(f.name);
+    }
+    if (r.loaded.empty()) {
+      throw ParameterFileError(origin + ": names none of the model's tensors (the file's first: '" +
+                               (file.empty() ? std::string() : detail::printable(file[0].name)) +
+                               "', the model's: '" + layout.front().name +
+                               "'); as a whole: " + whole_model.what());
+    }
+    return r;
+  }
+}
+
 std::string load_parameters(const std::filesystem::path& path, const codegen::ProgramView& program,
                             std::span<float> parameters, std::span<float> buffers) {
   std::vector<unsigned char> bytes;

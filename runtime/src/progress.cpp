@@ -60,6 +60,13 @@ void Progress::step(long long done, double loss, double accuracy, long long imag
   std::fflush(out_);
 }
 
+void Progress::note(const std::string& line) {
+  if (interactive_) std::fprintf(out_, "\r\033[K");
+  std::fprintf(out_, "%s\n", line.c_str());
+  std::fflush(out_);
+  if (interactive_) last_draw_ = {};  // redraw the bar at the next step
+}
+
 void Progress::end_epoch(double train_loss, double train_accuracy, double test_loss,
                          double test_accuracy, double lr) {
   const double elapsed =

@@ -21,7 +21,8 @@ onednn::Options without_input_gradient(onednn::Options o) {
 
 TrainStep::TrainStep(const codegen::ProgramView& program, int batch, const onednn::Options& options,
                      Optimizer optimizer)
-    : executable_(program, batch, onednn::Mode::training, without_input_gradient(options)),
+    : program_(program),
+      executable_(program, batch, onednn::Mode::training, without_input_gradient(options)),
       optimizer_(std::move(optimizer)) {
   if (program.folded) {
     throw std::invalid_argument(
@@ -32,6 +33,9 @@ TrainStep::TrainStep(const codegen::ProgramView& program, int batch, const onedn
 TrainStep::Result TrainStep::operator()(std::span<const float> images, std::span<const int> labels,
                                         double lr) {
   Result r;
+  // Dropout's draws are numbered by the optimizer's steps, so that a resumed or rebuilt step
+  // draws the masks of an uninterrupted run.
+  executable_.set_dropout_passes(std::uint64_t(optimizer_.steps()));
   r.logits = executable_.forward(images);
   r.loss = executable_.softmax_cross_entropy(labels);
   if (!std::isfinite(r.loss)) {
@@ -41,6 +45,13 @@ TrainStep::Result TrainStep::operator()(std::span<const float> images, std::span
   if (before_update_) before_update_();
   optimizer_.step(executable_.parameters(), executable_.gradients(), lr);
   return r;
+}
+
+TrainStep TrainStep::rebuilt(const onednn::Options& options) && {
+  TrainStep next(program_, batch(), options, std::move(optimizer_));
+  std::ranges::copy(parameters(), next.parameters().begin());
+  std::ranges::copy(buffers(), next.buffers().begin());
+  return next;
 }
 
 EvalStep::EvalStep(const codegen::ProgramView& program, int batch, const onednn::Options& options)

@@ -38,6 +38,12 @@ class TrainStep {
   /// Throws std::runtime_error when the loss is not finite (parameters then not updated).
   Result operator()(std::span<const float> images, std::span<const int> labels, double lr);
 
+  /// This step built anew with `options` (another thread count: oneDNN fixes it when a
+  /// primitive is created), continuing where this one is: the parameters and running
+  /// statistics are copied, the optimizer (its state and step count, which also numbers
+  /// Dropout's draws) moves over. This step is then spent.
+  [[nodiscard]] TrainStep rebuilt(const onednn::Options& options) &&;
+
   [[nodiscard]] std::span<float> parameters() { return executable_.parameters(); }
   [[nodiscard]] std::span<float> buffers() { return executable_.buffers(); }
   [[nodiscard]] Optimizer& optimizer() { return optimizer_; }
@@ -48,6 +54,7 @@ class TrainStep {
   void before_update(std::function<void()> callback) { before_update_ = std::move(callback); }
 
  private:
+  codegen::ProgramView program_;
   onednn::Executable executable_;
   Optimizer optimizer_;
   std::function<void()> before_update_;

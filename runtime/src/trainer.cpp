@@ -171,6 +171,57 @@ codegen::OptimizerSpec optimizer_spec(const TrainOptions& o) {
   return spec;
 }
 
+std::vector<bool> trainable_at(const codegen::ProgramView& program, const TrainOptions& o,
+                               int epoch) {
+  std::vector<bool> mask = codegen::trainable_mask(program, o.freezing);  // Frozen<...> too
+  for (const TrainOptions::Unfreeze& u : o.unfreeze_at) {
+    (void)codegen::first_under(program, u.prefix, "--unfreeze-at");
+    if (u.epoch - 1 > epoch) continue;
+    std::size_t g = 0;
+    for (const codegen::Op& op : program.ops) {
+      if (op.layer.params == 0) continue;
+      if (codegen::under(op.layer.path.view(), u.prefix)) mask[g] = true;
+      ++g;
+    }
+  }
+  if (std::all_of(mask.begin(), mask.end(), [](bool t) { return t; })) return {};
+  return mask;
+}
+
+codegen::OptimizerSpec optimizer_spec(const codegen::ProgramView& program, const TrainOptions& o,
+                                      const std::vector<bool>& trainable) {
+  codegen::OptimizerSpec spec = optimizer_spec(o);
+  if (trainable.empty() && o.lr_groups.empty()) return spec;
+  std::vector<codegen::LearningRateGroup> groups;
+  for (const TrainOptions::LearningRate& g : o.lr_groups) groups.push_back({g.prefix, g.lr / o.lr});
+  spec.ranges = codegen::optimizer_ranges(program, trainable, groups);
+  return spec;
+}
+
+namespace {
+std::string thousands(std::int64_t v) {
+  std::string digits = std::to_string(v);
+  for (int i = int(digits.size()) - 3; i > 0; i -= 3) digits.insert(std::size_t(i), ",");
+  return digits;
+}
+}  // namespace
+
+std::string describe_trainable(const codegen::ProgramView& program,
+                               const std::vector<bool>& trainable) {
+  std::size_t layers = 0, training = 0;
+  std::int64_t parameters = 0;
+  for (const codegen::Op& op : program.ops) {
+    if (op.layer.params == 0) continue;
+    if (trainable.empty() || trainable[layers]) {
+      ++training;
+      parameters += op.layer.params;
+    }
+    ++layers;
+  }
+  return std::to_string(training) + " of " + std::to_string(layers) + " layers train (" +
+         thousands(parameters) + " of " + thousands(program.params) + " parameters)";
+}
+
 std::unique_ptr<Engine> make_engine(const codegen::ProgramView& program,
                                     const TrainOptions& options, int eval_batch,
                                     Processes& processes) {
@@ -212,6 +263,34 @@ std::string precision_of(const TrainOptions& o) {
   return o.device == Device::cuda && o.tf32 ? "tf32" : "f32";
 }
 
+void check_transfer(const codegen::ProgramView& program, const TrainOptions& o) {
+  const bool frozen_type = std::any_of(program.ops.begin(), program.ops.end(),
+                                       [](const codegen::Op& op) { return op.layer.frozen; });
+  const bool transfer =
+      frozen_type || o.freezing.any() || !o.unfreeze_at.empty() || !o.lr_groups.empty();
+  if (transfer && o.device == Device::cuda) {
+    throw std::invalid_argument(
+        "--freeze, --freeze-until, --unfreeze-at and --lr-group run on the CPU backend (--device "
+        "cpu) only: the cuDNN backend trains every parameter at one learning rate");
+  }
+  for (const TrainOptions::Unfreeze& u : o.unfreeze_at) {
+    if (u.epoch < 1 || u.epoch > o.epochs) {
+      throw std::invalid_argument("--unfreeze-at " + std::to_string(u.epoch) + ":" + u.prefix +
+                                  ": the epoch must be in [1, " + std::to_string(o.epochs) + "]");
+    }
+    (void)codegen::first_under(program, u.prefix, "--unfreeze-at");
+  }
+  for (const TrainOptions::LearningRate& g : o.lr_groups) {
+    if (!(g.lr > 0) || !std::isfinite(g.lr)) {
+      throw std::invalid_argument("--lr-group " + g.prefix + "=" + std::to_string(g.lr) +
+                                  ": the learning rate must be a positive number");
+    }
+  }
+  // Every prefix names a layer, and something trains, in every epoch.
+  for (int e = 0; e < o.epochs && transfer; ++e)
+    (void)optimizer_spec(program, o, trainable_at(program, o, e));
+}
+
 TrainResult train(const codegen::ProgramView& program, const std::string& model,
                   const Dataset& train_data, const Dataset& test_data, const TrainOptions& o,
                   Progress& progress) {
@@ -219,6 +298,7 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
   if (o.check_numerics && o.device == Device::cuda) {
     throw std::invalid_argument("--check-numerics runs on the CPU backend (--device cpu) only");
   }
+  check_transfer(program, o);
   if (o.batch < 1) throw std::invalid_argument("--batch must be at least 1");
   if (!(o.lr > 0) || !std::isfinite(o.lr)) throw std::invalid_argument("--lr must be a positive number");
   check_data(program, train_data, model);
@@ -254,9 +334,10 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
   const std::unique_ptr<Engine> engine = make_engine(program, local, eval_batch, processes);
   codegen::initialize_parameters(program, engine->parameters(), engine->buffers(), o.seed);
   if (!o.init_parameters.empty()) {
-    const std::string note = load_parameters(o.init_parameters, program, engine->parameters(), engine->buffers());
-    if (!note.empty() && processes.root())
-      std::fprintf(stderr, "%s: %s\n", o.init_parameters.c_str(), note.c_str());
+    const TransferLoad load =
+        load_for_transfer(o.init_parameters, program, engine->parameters(), engine->buffers());
+    if ((!load.whole || !load.note.empty()) && processes.root())
+      std::fprintf(stderr, "%s: %s\n", o.init_parameters.c_str(), load.describe().c_str());
   }
   // Every process starts from rank 0's parameters and statistics.
   processes.broadcast(engine->parameters());
@@ -345,6 +426,7 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
   for (int epoch = first_epoch; epoch < o.epochs; ++epoch) {
     if (o.max_steps > 0 && step >= o.max_steps) break;
     batches.start_epoch(std::uint64_t(epoch));
+    if (const auto note = engine->begin_epoch(epoch)) progress.note(*note);
     progress.begin_epoch(epoch + 1, o.epochs, steps_per_epoch);
     const auto start = std::chrono::steady_clock::now();
     double loss_sum = 0, top1 = 0, top5 = 0;
@@ -358,6 +440,7 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
       }
       processes.heartbeat(step);
       const std::size_t n = std::size_t(b->size) * train_data.dims.size();
+      if (const auto note = engine->adapt_to_load()) progress.note(*note);
       Engine::Result r;
       try {
         r = engine->step(std::span<const float>(b->images, n), std::span<const int>(b->labels, std::size_t(b->size)), lr);

@@ -218,6 +218,58 @@ TEST(ParameterFile, LoadsByNameIgnoringOtherTensors) {
   fs::remove_all(dir);
 }
 
+// --init for fine-tuning: the tensors the file names by path load, the rest keep their
+// initial values, with a report; a tensor of another shape names its layer and both shapes.
+TEST(ParameterFile, TransferLoadsByPathAndReportsWhatItDid) {
+  const fs::path dir = temp_dir("transfer");
+  const auto program = codegen::program_v<architectures::LeNet5>.view();
+  const auto layout = state_dict_layout(program);
+  // A "pretrained" file: the features (conv1, conv2) and another head (head.*).
+  std::vector<std::tuple<std::string, std::vector<std::int64_t>, float>> tensors;
+  for (std::size_t i = 0; i < 4; ++i)
+    tensors.emplace_back(layout[i].name, layout[i].dims, float(i + 1));
+  tensors.emplace_back("head.weight", std::vector<std::int64_t>{7, 400}, -1.f);
+  tensors.emplace_back("head.bias", std::vector<std::int64_t>{7}, -1.f);
+  write_parameter_file(dir / "features.params", tensors);
+  std::vector<float> params(std::size_t(program.params), 0.5f);
+  const TransferLoad r = load_for_transfer(dir / "features.params", program, params, {});
+  EXPECT_FALSE(r.whole);
+  EXPECT_EQ(r.loaded,
+            (std::vector<std::string>{"conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias"}));
+  EXPECT_EQ(r.skipped, (std::vector<std::string>{"head.weight", "head.bias"}));
+  EXPECT_EQ(r.initialised.size(), layout.size() - 4);
+  EXPECT_EQ(params[std::size_t(layout[2].offset)], 3.f);
+  EXPECT_EQ(params[std::size_t(layout[4].offset)], 0.5f) << "fc1 keeps its initial values";
+  EXPECT_NE(r.describe().find("loaded 4 tensors; skipped 2 of the file (head.weight, head.bias); "
+                              "6 newly initialised (fc1.weight, fc1.bias, fc2.weight, ...)"),
+            std::string::npos)
+      << r.describe();
+
+  // The whole model: load_parameters' way, nothing to report.
+  save_parameters(dir / "whole.params", program, params, {});
+  EXPECT_TRUE(load_for_transfer(dir / "whole.params", program, params, {}).whole);
+
+  // A head for 7 classes where the model has 10: an error naming the layer and both shapes,
+  // and nothing written.
+  tensors.emplace_back("fc3.weight", std::vector<std::int64_t>{7, 84}, -1.f);
+  write_parameter_file(dir / "classes.params", tensors);
+  std::fill(params.begin(), params.end(), 0.5f);
+  const std::string m =
+      message_of([&] { (void)load_for_transfer(dir / "classes.params", program, params, {}); });
+  EXPECT_NE(m.find("layer fc3: 'fc3.weight' has shape [7, 84] in the file"), std::string::npos)
+      << m;
+  EXPECT_NE(m.find("the model's is [10, 84]"), std::string::npos) << m;
+  EXPECT_EQ(params[std::size_t(layout[0].offset)], 0.5f) << "checked before anything is copied";
+
+  // Nothing in common.
+  write_parameter_file(dir / "other.params", {{"encoder.weight", {3}, 1.f}});
+  EXPECT_NE(message_of([&] {
+              (void)load_for_transfer(dir / "other.params", program, params, {});
+            }).find("names none of the model's tensors (the file's first: 'encoder.weight'"),
+            std::string::npos);
+  fs::remove_all(dir);
+}
+
 // Overwrites sizeof(T) bytes of the file at `offset`.
 template <class T>
 void poke(const fs::path& p, std::size_t offset, T value) {

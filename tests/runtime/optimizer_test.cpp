@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <stdexcept>
 #include <vector>
 
 namespace archetype::runtime {
@@ -21,6 +22,31 @@ TEST(Optimizer, SgdMomentumWeightDecayMatchesTorch) {
   o.step(p, g, 0.1);
   EXPECT_NEAR(p[0], 0.949 - 0.096849, 1e-6);
   EXPECT_EQ(o.steps(), 2);
+}
+
+// Runs of the block (OptimizerSpec::ranges): what is in none keeps its value and state
+// (frozen), each run learns at its factor times the learning rate.
+TEST(Optimizer, RangesLeaveFrozenParametersAndScaleTheRate) {
+  codegen::OptimizerSpec spec;
+  spec.momentum = 0.9;
+  spec.weight_decay = 0.01;
+  spec.ranges = {{0, 2, 1.0}, {4, 1, 0.1}};  // parameters 2 and 3 frozen
+  Optimizer o = Optimizer::from(5, spec);
+  std::vector<float> p{1, 1, 1, 1, 1};
+  const std::vector<float> g{0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
+  o.step(p, g, 0.1);
+  o.step(p, g, 0.1);
+  EXPECT_NEAR(p[0], 0.949 - 0.096849, 1e-6);  // as SgdMomentumWeightDecayMatchesTorch
+  EXPECT_NEAR(p[1], 0.949 - 0.096849, 1e-6);
+  EXPECT_EQ(p[2], 1.0f);
+  EXPECT_EQ(p[3], 1.0f);
+  EXPECT_EQ(o.state()[2], 0.0f);
+  // At lr 0.01: step 1: v = 0.51, p = 1 - 0.0051; step 2: d = 0.5 + 0.01 * 0.9949, v = 0.9 *
+  // 0.51 + d, p -= 0.01 v.
+  const double p1 = 1 - 0.0051;
+  const double v2 = 0.9 * 0.51 + 0.5 + 0.01 * p1;
+  EXPECT_NEAR(p[4], p1 - 0.01 * v2, 1e-6);
+  EXPECT_THROW(o.set_ranges({{3, 3, 1.0}}), std::invalid_argument);
 }
 
 TEST(Optimizer, SgdNesterov) {

@@ -2,6 +2,7 @@
 // unfolded one computes, and refuse what they cannot run.
 #include "steps.hpp"
 
+#include <archetype/archetype.hpp>
 #include <archetype/architectures/cifar_resnet.hpp>
 #include <archetype/codegen/program.hpp>
 
@@ -122,6 +123,55 @@ TEST(TrainStep, Bf16FollowsFp32) {
     n += double(y32[i]) * y32[i];
   }
   EXPECT_LT(std::sqrt(d / n), 0.05) << "relative logit error of bf16 inference against fp32";
+}
+
+// A step rebuilt with another thread count (runtime's oneDNN engine does it when the load on
+// the cores changes) continues the run: the same parameters as never rebuilding, bit for bit
+// at the same count, with momentum and Dropout's draws (numbered by the optimizer's steps)
+// carried over.
+TEST(TrainStep, RebuiltContinuesTheRunExactly) {
+  using N = Net<Input<Shape{3, 8, 8}>,
+                Seq<Conv3x3<8>, BatchNorm, ReLU, Flatten, Dropout<0.5>, Linear<10>>>;
+  const codegen::ProgramView program = codegen::program_v<N>.view();
+  const int batch = 8;
+  onednn::Options o;
+  o.threads = 1;
+  SgdOptions sgd;
+  sgd.momentum = 0.9;
+  const auto make = [&] {
+    TrainStep s(program, batch, o, Optimizer::sgd(std::size_t(program.params), sgd));
+    onednn::initialize_parameters(program, s.parameters(), s.buffers(), 3);
+    return s;
+  };
+  TrainStep straight = make();
+  TrainStep rebuilt = make();
+  for (int i = 0; i < 6; ++i) {
+    const Batch b = random_batch(batch, N::input_shape, 100 + std::uint64_t(i));
+    (void)straight(b.images, b.labels, 0.05);
+    if (i == 3) rebuilt = std::move(rebuilt).rebuilt(o);
+    (void)rebuilt(b.images, b.labels, 0.05);
+  }
+  EXPECT_EQ(rebuilt.optimizer().steps(), 6);
+  const std::vector<float> want(straight.parameters().begin(), straight.parameters().end());
+  const std::vector<float> got(rebuilt.parameters().begin(), rebuilt.parameters().end());
+  EXPECT_EQ(got, want);
+  const std::vector<float> want_stats(straight.buffers().begin(), straight.buffers().end());
+  const std::vector<float> got_stats(rebuilt.buffers().begin(), rebuilt.buffers().end());
+  EXPECT_EQ(got_stats, want_stats);
+
+  // At two threads the sums are ordered differently, not the run: the same parameters within
+  // rounding.
+  o.threads = 2;
+  rebuilt = std::move(rebuilt).rebuilt(o);
+  o.threads = 1;
+  const Batch b = random_batch(batch, N::input_shape, 200);
+  (void)straight(b.images, b.labels, 0.05);
+  (void)rebuilt(b.images, b.labels, 0.05);
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    ASSERT_NEAR(rebuilt.parameters()[i], straight.parameters()[i],
+                1e-4f * (1.f + std::abs(straight.parameters()[i])))
+        << "parameter " << i;
+  }
 }
 
 }  // namespace

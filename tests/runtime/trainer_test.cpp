@@ -41,6 +41,52 @@ TrainOptions small_run(int epochs) {
   return o;
 }
 
+// Transfer learning's knobs through train(): frozen layers end where they started, a layer
+// unfrozen at epoch 2 moves from then on, and the frozen run says what trains.
+TEST(Trainer, FrozenLayersStayAndUnfrozenOnesLearn) {
+  const Dataset train_data = make_synthetic({640, {1, 28, 28}, 10, 1, 0.3f});
+  const Dataset test_data = make_synthetic({128, {1, 28, 28}, 10, 1, 0.3f});
+  const auto program = codegen::program_v<LeNet28>.view();
+  std::FILE* sink = std::tmpfile();
+  Progress log(sink, false);
+  TrainOptions o = small_run(2);
+  o.freezing.freeze = {"conv1", "conv2"};
+  o.unfreeze_at = {{2, "conv2"}};
+  o.lr_groups = {{"fc3", 0.01}};
+  const TrainResult frozen = train(program, "lenet5", train_data, test_data, o, log);
+  TrainOptions none = small_run(1);
+  none.max_steps = 0;
+  none.epochs = 1;
+  none.lr = 1e-9;  // the initial parameters, as good as untouched: the same seed
+  const TrainResult start = train(program, "lenet5", train_data, test_data, none, log);
+  const codegen::Op* conv1 = nullptr;
+  const codegen::Op* conv2 = nullptr;
+  for (const codegen::Op& op : program.ops) {
+    if (op.layer.path.view() == "conv1") conv1 = &op;
+    if (op.layer.path.view() == "conv2") conv2 = &op;
+  }
+  ASSERT_TRUE(conv1 != nullptr && conv2 != nullptr);
+  const auto block = [](const TrainResult& r, const codegen::Op& op) {
+    return std::vector<float>(r.parameters.begin() + op.param_offset,
+                              r.parameters.begin() + op.param_offset + op.layer.params);
+  };
+  // conv1 was frozen throughout: bit for bit its initial values (the lr-1e-9 run moved them
+  // by less than a rounding step at most, so compare with a tolerance of one).
+  const auto c1 = block(frozen, *conv1);
+  const auto c1_start = block(start, *conv1);
+  for (std::size_t i = 0; i < c1.size(); ++i) ASSERT_NEAR(c1[i], c1_start[i], 1e-6f) << i;
+  double moved = 0;
+  const auto c2 = block(frozen, *conv2);
+  const auto c2_start = block(start, *conv2);
+  for (std::size_t i = 0; i < c2.size(); ++i) moved += std::abs(c2[i] - c2_start[i]);
+  EXPECT_GT(moved, 1e-3) << "conv2 trains from epoch 2";
+  std::rewind(sink);
+  std::string text(4096, '\0');
+  text.resize(std::fread(text.data(), 1, text.size(), sink));
+  EXPECT_NE(text.find("transfer: 3 of 5 layers train"), std::string::npos) << text;
+  EXPECT_NE(text.find("transfer: from epoch 2, 4 of 5 layers train"), std::string::npos) << text;
+}
+
 TEST(Trainer, ResumedRunContinuesWithTheSameLosses) {
   const Dataset train_data = make_synthetic({640, {1, 28, 28}, 10, 1, 0.3f});
   const Dataset test_data = make_synthetic({128, {1, 28, 28}, 10, 2, 0.3f});

@@ -202,6 +202,11 @@ struct Context {
 
   /// Index of `op` in `ops`.
   [[nodiscard]] std::size_t index(const codegen::Op& op) const { return std::size_t(&op - ops.data()); }
+  /// Whether `op` (also a copy, as the backward builders hold: op o writes tensor o + 1 in
+  /// the lowered form) computes its parameters' gradient: false when its group is frozen.
+  [[nodiscard]] bool weight_gradient(const codegen::Op& op) const {
+    return plan.weight_gradient[std::size_t(op.output - 1)];
+  }
   /// Training: the ReLU the plan fuses into `op` (codegen::TrainingPlan::fused_relu), or null.
   [[nodiscard]] const codegen::Op* fused_relu(const codegen::Op& op) const {
     const int r = plan.fused_relu.empty() ? -1 : plan.fused_relu[index(op)];

@@ -202,6 +202,7 @@ void Executable::Impl::build(const codegen::ProgramView& program, int batch, Mod
   plan_options.dropout = options.dropout;
   plan_options.input_gradient = options.input_gradient;
   plan_options.fusions = {true, true};
+  plan_options.trainable = options.trainable;
   ctx.plan = codegen::plan_training(program, plan_options);
   ctx.needed = ctx.plan.saved;
   ctx.needs_grad = ctx.plan.needs_grad;
@@ -360,6 +361,9 @@ std::span<float> Executable::buffers() {
   impl_->weights_ready = false;
   return impl_->buffers;
 }
+
+std::uint64_t Executable::dropout_passes() const { return *impl_->ctx.dropout_step; }
+void Executable::set_dropout_passes(std::uint64_t passes) { *impl_->ctx.dropout_step = passes; }
 
 std::span<const float> Executable::forward(std::span<const float> input) {
   Impl& m = *impl_;

@@ -253,18 +253,21 @@ void build_conv(Context& ctx, const codegen::Op& op) {
     const int out = op.output;
     Steps& bs = ctx.backward;
 
-    // Weights (and bias) gradient.
-    const auto& wpd = pds.bwd_weights;
-    memory src_w = ctx.value_as(in, wpd.src_desc(), bs);
-    memory ddst_w = ctx.grad_as(out, wpd.diff_dst_desc(), bs);
-    memory dw_user = ctx.over_grads(w_plain, op.param_offset);
-    const bool dw_plain = wpd.diff_weights_desc() == w_plain;
-    memory dw = dw_plain ? dw_user : ctx.scratch(wpd.diff_weights_desc());
-    Step ws{dnnl::convolution_backward_weights(wpd),
-            {{DNNL_ARG_SRC, src_w}, {DNNL_ARG_DIFF_DST, ddst_w}, {DNNL_ARG_DIFF_WEIGHTS, dw}}, {}};
-    if (bias) ws.args[DNNL_ARG_DIFF_BIAS] = ctx.over_grads(b_md, op.param_offset + w_count);
-    bs.push_back(std::move(ws));
-    if (!dw_plain) bs.push_back(ctx.copy(dw, dw_user));
+    // Weights (and bias) gradient, unless the layer is frozen.
+    if (ctx.weight_gradient(op)) {
+      const auto& wpd = pds.bwd_weights;
+      memory src_w = ctx.value_as(in, wpd.src_desc(), bs);
+      memory ddst_w = ctx.grad_as(out, wpd.diff_dst_desc(), bs);
+      memory dw_user = ctx.over_grads(w_plain, op.param_offset);
+      const bool dw_plain = wpd.diff_weights_desc() == w_plain;
+      memory dw = dw_plain ? dw_user : ctx.scratch(wpd.diff_weights_desc());
+      Step ws{dnnl::convolution_backward_weights(wpd),
+              {{DNNL_ARG_SRC, src_w}, {DNNL_ARG_DIFF_DST, ddst_w}, {DNNL_ARG_DIFF_WEIGHTS, dw}},
+              {}};
+      if (bias) ws.args[DNNL_ARG_DIFF_BIAS] = ctx.over_grads(b_md, op.param_offset + w_count);
+      bs.push_back(std::move(ws));
+      if (!dw_plain) bs.push_back(ctx.copy(dw, dw_user));
+    }
 
     // Data gradient (unless nothing upstream needs it); its weights are reordered once per
     // backward pass, right before it into a pooled buffer, when their layout differs from
@@ -323,18 +326,22 @@ void build_linear(Context& ctx, const codegen::Op& op) {
     Steps& bs = ctx.backward;
     memory ddst = ctx.view(ctx.grad_as(out, ctx.plain_act(os), bs), dst2);
 
-    const auto wd = bias ? dnnl::inner_product_backward_weights::desc(ctx.any(is), dw_any, b_md, dst2)
-                         : dnnl::inner_product_backward_weights::desc(ctx.any(is), dw_any, dst2);
-    const dnnl::inner_product_backward_weights::primitive_desc wpd(wd, ctx.eng, fpd);
-    memory src_w = ctx.value_as(in, wpd.src_desc(), bs);
-    memory dw_user = ctx.over_grads(w_plain, op.param_offset);
-    const bool dw_plain = wpd.diff_weights_desc() == w_plain;
-    memory dw = dw_plain ? dw_user : ctx.scratch(wpd.diff_weights_desc());
-    Step ws{dnnl::inner_product_backward_weights(wpd),
-            {{DNNL_ARG_SRC, src_w}, {DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_WEIGHTS, dw}}, {}};
-    if (bias) ws.args[DNNL_ARG_DIFF_BIAS] = ctx.over_grads(b_md, op.param_offset + w_count);
-    bs.push_back(std::move(ws));
-    if (!dw_plain) bs.push_back(ctx.copy(dw, dw_user));
+    if (ctx.weight_gradient(op)) {  // unless the layer is frozen
+      const auto wd =
+          bias ? dnnl::inner_product_backward_weights::desc(ctx.any(is), dw_any, b_md, dst2)
+               : dnnl::inner_product_backward_weights::desc(ctx.any(is), dw_any, dst2);
+      const dnnl::inner_product_backward_weights::primitive_desc wpd(wd, ctx.eng, fpd);
+      memory src_w = ctx.value_as(in, wpd.src_desc(), bs);
+      memory dw_user = ctx.over_grads(w_plain, op.param_offset);
+      const bool dw_plain = wpd.diff_weights_desc() == w_plain;
+      memory dw = dw_plain ? dw_user : ctx.scratch(wpd.diff_weights_desc());
+      Step ws{dnnl::inner_product_backward_weights(wpd),
+              {{DNNL_ARG_SRC, src_w}, {DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_WEIGHTS, dw}},
+              {}};
+      if (bias) ws.args[DNNL_ARG_DIFF_BIAS] = ctx.over_grads(b_md, op.param_offset + w_count);
+      bs.push_back(std::move(ws));
+      if (!dw_plain) bs.push_back(ctx.copy(dw, dw_user));
+    }
 
     if (!ctx.needs_grad[std::size_t(in)]) return;  // nothing upstream needs the data gradient
     const dnnl::inner_product_backward_data::desc dd(ctx.any(is), w_any, dst2);

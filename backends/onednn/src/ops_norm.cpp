@@ -97,26 +97,28 @@ void build_batch_norm(Context& ctx, const codegen::Op& op) {
   const int result = relu != nullptr ? relu->output : out;
 
   const bool training = ctx.training();
-  // Synchronised across processes: the statistics are computed here over every process's
-  // batch and given to the primitive as constants (use_global_stats); the backward then
-  // adds the terms of the mean and variance's derivatives from global sums (below).
+  // A frozen BatchNorm trains as it infers: the running statistics, left unchanged (the plan
+  // decides: codegen::TrainingPlan::batch_statistics).
+  const bool batch_statistics = training && ctx.plan.batch_statistics[ctx.index(op)];
+  // Synchronised across processes (a BatchNorm that computes batch statistics): the
+  // statistics are computed here over every process's batch and given to the primitive as
+  // constants (use_global_stats); the backward then adds the terms of the mean and
+  // variance's derivatives from global sums (below).
   const auto& all_reduce = ctx.options.batch_norm_all_reduce;
-  const bool sync = training && all_reduce;
-  if (sync) flags = flags | normalization_flags::use_global_stats;
+  const bool sync = batch_statistics && all_reduce;
+  if (!batch_statistics || sync) flags = flags | normalization_flags::use_global_stats;
   // Values per channel in the global batch.
   const double count =
       double(ctx.batch) * s.h * s.w * (sync ? ctx.options.batch_norm_processes : 1);
-  const auto fd =
-      training
-          ? dnnl::batch_normalization_forward::desc(prop_kind::forward_training, md, eps, flags)
-          : dnnl::batch_normalization_forward::desc(prop_kind::forward_inference, md, eps,
-                                                    flags | normalization_flags::use_global_stats);
+  const auto fd = dnnl::batch_normalization_forward::desc(
+      training ? prop_kind::forward_training : prop_kind::forward_inference, md, eps, flags);
   const dnnl::batch_normalization_forward::primitive_desc fpd(fd, ctx.eng);
   memory scale = ctx.over_params(c_md, op.param_offset);
   memory shift = ctx.over_params(c_md, op.param_offset + s.c);
-  memory mean = training ? ctx.alloc(fpd.mean_desc()) : ctx.over_buffers(c_md, op.buffer_offset);
-  memory var =
-      training ? ctx.alloc(fpd.variance_desc()) : ctx.over_buffers(c_md, op.buffer_offset + s.c);
+  memory mean =
+      batch_statistics ? ctx.alloc(fpd.mean_desc()) : ctx.over_buffers(c_md, op.buffer_offset);
+  memory var = batch_statistics ? ctx.alloc(fpd.variance_desc())
+                                : ctx.over_buffers(c_md, op.buffer_offset + s.c);
   memory dst = ctx.activation(fpd.dst_desc());
   std::shared_ptr<const ChannelPlanes> planes;
   if (sync) {
@@ -175,8 +177,9 @@ void build_batch_norm(Context& ctx, const codegen::Op& op) {
   }
   if (!training) return;
 
-  // Running statistics, PyTorch's rule: the variance is the unbiased batch variance.
-  {
+  // Running statistics (of a BatchNorm that trains), PyTorch's rule: the variance is the unbiased
+  // batch variance.
+  if (batch_statistics) {
     const double m = ctx.options.batch_norm_momentum;
     const double n = count;
     const double unbias = n > 1 ? n / (n - 1) : 1.0;
@@ -199,6 +202,10 @@ void build_batch_norm(Context& ctx, const codegen::Op& op) {
     const int in = op.inputs[0];
     const int c = ctx.tensors[std::size_t(in)].shape.c;
     Steps& bs = ctx.backward;
+    // Frozen (use_global_stats): the data gradient is gamma / sqrt(var + eps) times the
+    // output's. oneDNN's backward_data takes no scale, so the kernel still sums the scale's
+    // and shift's gradients (in the same pass), into a scratch buffer, not the gradients.
+    const bool weights = ctx.weight_gradient(op);
     const dnnl::batch_normalization_backward::desc bd(prop_kind::backward, md, md, eps, flags);
     const dnnl::batch_normalization_backward::primitive_desc bpd(bd, ctx.eng, fpd);
     memory ddst = ctx.grad_as(result, bpd.diff_dst_desc(), bs);
@@ -211,11 +218,18 @@ void build_batch_norm(Context& ctx, const codegen::Op& op) {
                {DNNL_ARG_DIFF_DST, ddst},
                {DNNL_ARG_SCALE, scale},
                {DNNL_ARG_SHIFT, shift},
-               {DNNL_ARG_DIFF_SRC, dsrc},
-               {DNNL_ARG_DIFF_SCALE, ctx.over_grads(c_md, op.param_offset)},
-               {DNNL_ARG_DIFF_SHIFT, ctx.over_grads(c_md, op.param_offset + c)}},
+               {DNNL_ARG_DIFF_SRC, dsrc}},
               {}};
+    if (weights) {
+      step.args[DNNL_ARG_DIFF_SCALE] = ctx.over_grads(c_md, op.param_offset);
+      step.args[DNNL_ARG_DIFF_SHIFT] = ctx.over_grads(c_md, op.param_offset + c);
+    } else {
+      step.args[DNNL_ARG_DIFF_SCALE] = ctx.scratch(c_md);
+      step.args[DNNL_ARG_DIFF_SHIFT] = ctx.scratch(c_md);
+    }
     if (ws) step.args[DNNL_ARG_WORKSPACE] = ws;
+    const memory diff_scale = step.args[DNNL_ARG_DIFF_SCALE];
+    const memory diff_shift = step.args[DNNL_ARG_DIFF_SHIFT];
     bs.push_back(std::move(step));
     if (planes) {
       // With constant statistics the primitive gives dx' = gamma / sigma * dy. The full
@@ -224,12 +238,12 @@ void build_batch_norm(Context& ctx, const codegen::Op& op) {
       // and its local diff_shift and diff_scale are this process's sum(dy) and
       // sum(dy * x_hat): summed over the processes, they give the two global terms. The
       // gradient block keeps the local ones (the gradient all-reduce sums those).
-      const float* dgamma = ctx.grads + op.param_offset;
-      const float* dbeta = dgamma + c;
       const float* gamma = ctx.params + op.param_offset;
       const auto& all_reduce = ctx.options.batch_norm_all_reduce;
       bs.push_back(Step{{}, {}, [=, &all_reduce] {
                           const ChannelPlanes& p = *planes;
+                          const float* dgamma = data(diff_scale);
+                          const float* dbeta = data(diff_shift);
                           std::vector<double> sums(2 * std::size_t(c));
                           for (int k = 0; k < c; ++k) {
                             sums[std::size_t(k)] = dbeta[k];

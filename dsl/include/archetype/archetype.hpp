@@ -29,4 +29,5 @@
 #include <archetype/dsl/seq.hpp>
 #include <archetype/dsl/shape.hpp>
 #include <archetype/dsl/stochastic_depth.hpp>
+#include <archetype/dsl/transfer.hpp>
 #include <archetype/dsl/zero_pad_shortcut.hpp>

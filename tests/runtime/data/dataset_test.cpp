@@ -37,6 +37,10 @@ TEST(Dataset, Subset) {
   EXPECT_EQ(s.images, (std::vector<float>(d.images.begin(), d.images.begin() + 8)));
   EXPECT_EQ(d.subset(100).size(), 3u);
   EXPECT_TRUE(d.subset(0).empty());
+  const Dataset tail = d.subset(1, 5);  // clipped to the set
+  EXPECT_EQ(tail.labels, (std::vector<int>{0, 1}));
+  EXPECT_EQ(tail.images, (std::vector<float>(d.images.begin() + 4, d.images.end())));
+  EXPECT_TRUE(d.subset(7, 2).empty());
 }
 
 TEST(Dataset, NormalizePerChannel) {

@@ -257,6 +257,14 @@ TEST(Cli, TrainRejectsBadValuesBeforeLoadingAnything) {
       {"--augment sideways", "--augment: sideways not in"},
       {"--resume", "--resume requires --checkpoint"},
       {"--epochs 0", "--epochs"},
+      {"--freeze-until conv9", "--freeze-until conv9: no layer has this path (closest: conv1"},
+      {"--freeze layer", "--freeze layer: no layer has this path"},
+      {"--freeze conv1 --freeze conv2 --freeze fc1 --freeze fc2 --freeze fc3",
+       "--freeze/--freeze-until: every parameter would be frozen"},
+      {"--unfreeze-at 0:conv1", "--unfreeze-at: expected EPOCH:PREFIX (EPOCH >= 1), not '0:conv1'"},
+      {"--unfreeze-at 3:conv1", "--unfreeze-at 3:conv1: the epoch must be in [1, 1]"},
+      {"--lr-group conv1=-2", "--lr-group: expected PREFIX=LR with LR > 0, not 'conv1=-2'"},
+      {"--lr-group convX=0.1", "--lr-group convX: no layer has this path"},
       {"--no-such-flag", "The following argument was not expected: --no-such-flag"}};
   for (const auto& [args, message] : cases) {
     // synthetic data: were a value accepted by mistake, the run would be short.

@@ -35,9 +35,11 @@ inline constexpr int warmup_steps = 2;
 /// "f32" or "bf16"; nullopt otherwise.
 [[nodiscard]] std::optional<onednn::Precision> parse_precision(std::string_view name);
 
-/// The thread count oneDNN runs with for `requested` (Options::threads): `requested` when
-/// > 0, else OMP_NUM_THREADS when set, else the cores this process may run on (its CPU
-/// affinity mask), which is OpenMP's default.
+/// The thread count a benchmark runs with for `requested` (Options::threads): `requested`
+/// when > 0, else OMP_NUM_THREADS when set, else the cores this process may use less those
+/// other processes kept busy since it started (onednn::ThreadGovernor's first decision; a
+/// benchmark keeps it throughout, so that its figures are of one configuration). Says so on
+/// stderr when the cores are busy: such figures are not those of a quiet machine.
 [[nodiscard]] int effective_threads(int requested);
 
 /// Peak resident set size of this process so far, in MB (2^20 bytes): getrusage's
@@ -47,6 +49,11 @@ inline constexpr int warmup_steps = 2;
 /// Analytic FLOPs of one step over the whole batch: 2 x MACs x batch for inference,
 /// 3 x that for a training step (forward + backward data + backward weights).
 [[nodiscard]] double step_flops(const ModelInfo& info, onednn::Mode mode, int batch);
+/// A training step's analytic FLOPs with frozen groups (`trainable`, the plan's groups): the
+/// forward, plus each backward step's data gradient where its input needs one and its weight
+/// gradient where its group trains (each about the forward's MACs). Empty: 3 x forward.
+[[nodiscard]] double step_flops(const ModelInfo& info, int batch,
+                                const std::vector<bool>& trainable);
 
 /// Bytes a training (or inference) workload needs at least: the parameter block once for
 /// inference; parameters, gradients and SGD momentum plus the saved activations

@@ -19,6 +19,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace archetype::codegen {
 
@@ -50,6 +51,13 @@ enum class ConvAlgorithm {
 /// SGD: d = g + wd p; v = d at the first step, else mu v + d; p -= lr (Nesterov: d + mu v,
 /// else v). Adam: m, v moments, bias-corrected, eps added to sqrt(v) / sqrt(1 - beta2^t);
 /// AdamW (`decoupled`): p *= 1 - lr wd instead of g += wd p.
+/// A run of the parameter block the optimizer updates, at `factor` times the learning rate.
+struct ParameterRange {
+  std::int64_t offset = 0;
+  std::int64_t size = 0;
+  double factor = 1.0;
+};
+
 struct OptimizerSpec {
   enum class Kind { sgd, adam };
   Kind kind = Kind::sgd;
@@ -60,6 +68,10 @@ struct OptimizerSpec {
   double beta2 = 0.999;        ///< Adam
   double epsilon = 1e-8;       ///< Adam
   bool decoupled = false;      ///< AdamW
+  /// The runs updated and their learning-rate factors (codegen/freezing.hpp's
+  /// `optimizer_ranges`): frozen parameters are in none, and keep their values and their
+  /// state. Empty: the whole block, at the learning rate.
+  std::vector<ParameterRange> ranges;
 };
 
 /// The one validation of a loss's labels: `batch` labels, each in [0, classes). Throws

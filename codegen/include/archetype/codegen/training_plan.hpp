@@ -88,6 +88,10 @@ struct TrainingPlan {
   std::vector<bool> needs_grad;       ///< per tensor: training needs its gradient
   std::vector<bool> backward;         ///< per op: its backward step runs
   std::vector<bool> weight_gradient;  ///< per op: computes its parameters' gradient
+  /// Per op: a BatchNorm normalises with its batch's statistics and updates the running ones
+  /// (training); false for a BatchNorm whose group is frozen, which runs as in inference
+  /// (running statistics, left unchanged; its backward is then d = gamma / sqrt(var + eps)).
+  std::vector<bool> batch_statistics;
   std::vector<bool> saved;            ///< per tensor: a backward step reads its value (base too)
   std::vector<int> fused_relu;        ///< per op: the ReLU it absorbs (-1: none)
   std::vector<bool> absorbed;         ///< per op: a ReLU computed by the op before it
@@ -189,6 +193,7 @@ struct TrainingPlan {
   // Gradients needed: a trainable parameter (or the input, when asked) lies upstream.
   p.needs_grad.assign(T(tensors), false);
   p.weight_gradient.assign(T(n), false);
+  p.batch_statistics.assign(T(n), false);
   p.backward.assign(T(n), false);
   if (options.training) {
     p.needs_grad[T(program.input)] = options.input_gradient;
@@ -196,6 +201,8 @@ struct TrainingPlan {
       const Op& op = program.ops[T(o)];
       const int g = p.group_of_op[T(o)];
       p.weight_gradient[T(o)] = g >= 0 && p.groups[T(g)].trainable;
+      p.batch_statistics[T(o)] =
+          op.layer.op == LayerKind::batch_norm && (g < 0 || p.groups[T(g)].trainable);
       bool needed = p.weight_gradient[T(o)];
       for (int i = 0; i < op.input_count; ++i) needed = needed || p.needs_grad[T(op.inputs[i])];
       p.needs_grad[T(op.output)] = needed;

@@ -53,6 +53,7 @@ struct LayerRow {
   double alpha = 0.0, beta = 0.0, k = 0.0;  ///< LocalResponseNorm constants
   bool global = false;  ///< mixes all positions (GlobalAvgPool, Flatten, Linear): ends the receptive field
   bool view = false;    ///< output aliases the input (Flatten, Dropout at inference): no new memory
+  bool frozen = false;  ///< inside a `Frozen<...>`: does not train (codegen/freezing.hpp)
 };
 
 namespace detail {

@@ -54,7 +54,9 @@ struct Dataset {
   [[nodiscard]] float* image(std::size_t i) noexcept { return images.data() + i * dims.size(); }
 
   // The first min(n, size()) samples (same name, dims, classes, normalization).
-  [[nodiscard]] Dataset subset(std::size_t n) const;
+  [[nodiscard]] Dataset subset(std::size_t n) const { return subset(0, n); }
+  // The samples [first, first + n), clipped to the set.
+  [[nodiscard]] Dataset subset(std::size_t first, std::size_t n) const;
 
   // Per channel: x = (x - mean[ch]) / stddev[ch]. Throws std::invalid_argument unless both
   // spans have dims.c entries and every stddev is positive and finite.

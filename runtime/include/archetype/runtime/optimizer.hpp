@@ -37,7 +37,13 @@ class Optimizer {
   /// The optimizer of `spec`, the specification every backend's optimizer follows.
   static Optimizer from(std::size_t parameters, const codegen::OptimizerSpec& spec);
 
-  /// p <- update(p, g) with learning rate `lr`. Sizes must equal the block size.
+  /// The runs of the block to update and their learning-rate factors (`OptimizerSpec::ranges`:
+  /// what is in none stays as it is, its state too). Empty: the whole block at `lr`. Throws
+  /// std::invalid_argument for a run outside the block.
+  void set_ranges(std::vector<codegen::ParameterRange> ranges);
+
+  /// p <- update(p, g) with learning rate `lr` (times each range's factor). Sizes must equal
+  /// the block size.
   void step(std::span<float> parameters, std::span<const float> gradients, double lr);
 
   /// The state to checkpoint (and restore, same sizes), and the steps taken.
@@ -55,6 +61,9 @@ class Optimizer {
   std::vector<float> state_;  // SGD: velocity [n]; Adam: m [n] then v [n]
   std::size_t size_ = 0;
   std::int64_t steps_ = 0;
+  std::vector<codegen::ParameterRange> ranges_;  // empty: the whole block
+
+  void update(std::size_t first, std::size_t n, float* p, const float* g, float lr);
 };
 
 }  // namespace archetype::runtime

@@ -57,6 +57,27 @@ void save_parameters(const std::filesystem::path& path, const codegen::ProgramVi
 std::string load_parameters(const std::filesystem::path& path, const codegen::ProgramView& program,
                             std::span<float> parameters, std::span<float> buffers);
 
+/// What `load_for_transfer` did: tensors loaded, the file's tensors the model lacks
+/// (skipped), the model's tensors the file lacks (they keep their initial values).
+struct TransferLoad {
+  std::vector<std::string> loaded, skipped, initialised;
+  bool whole = false;  ///< the file held the whole model: `load_parameters`' note, if any
+  std::string note;
+  /// "loaded 160 tensors; skipped 2 of the file (fc.weight, fc.bias); 2 newly initialised
+  /// (fc.weight, fc.bias)" (a few names each).
+  [[nodiscard]] std::string describe() const;
+};
+
+/// `--init` for fine-tuning: `load_parameters` when the file holds the whole model; else, by
+/// layer path, every tensor of the model the file names (a new head, a net without its
+/// head: Keras's include_top=False), the rest left as initialised. Every shape is checked
+/// before any value is copied: a tensor whose shape differs is an error naming the layer and
+/// both shapes (a head for another number of classes is not silently skipped). A file that
+/// names none of the model's tensors is an error, as is any malformed file.
+TransferLoad load_for_transfer(const std::filesystem::path& path,
+                               const codegen::ProgramView& program, std::span<float> parameters,
+                               std::span<float> buffers);
+
 /// The same checks on a parameter file's bytes; `origin` (the path) starts every message.
 std::string parse_parameters(std::span<const unsigned char> bytes, const std::string& origin,
                              const codegen::ProgramView& program, std::span<float> parameters,

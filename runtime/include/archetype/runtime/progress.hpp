@@ -28,6 +28,8 @@ class Progress {
   /// and the epoch's wall time with its evaluation.
   void end_epoch(double train_loss, double train_accuracy, double test_loss, double test_accuracy,
                  double lr);
+  /// A line of its own between steps (the bar, if any, is redrawn at the next step).
+  void note(const std::string& line);
   [[nodiscard]] bool interactive() const { return interactive_; }
 
  private:

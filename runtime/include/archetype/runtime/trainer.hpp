@@ -5,6 +5,7 @@
 /// set after each epoch, metrics, atomic checkpoints and bit-for-bit resumption.
 
 #include <archetype/codegen/backend.hpp>
+#include <archetype/codegen/freezing.hpp>
 #include <archetype/codegen/program.hpp>
 #include <archetype/runtime/augment.hpp>
 #include <archetype/runtime/dataset.hpp>
@@ -74,6 +75,24 @@ struct TrainOptions {
   /// The gradient all-reduce's bucket size, MB (PyTorch DDP's 25; the first bucket 1 MB, or
   /// this when smaller): codegen::gradient_buckets.
   double bucket_mb = 25;
+  /// Transfer learning (cpu; codegen/freezing.hpp): layers frozen by path prefix (--freeze)
+  /// and every layer before one (--freeze-until). A frozen layer computes and stores no
+  /// weight gradient, keeps nothing only that needed, is not updated, and a frozen BatchNorm
+  /// normalises with its running statistics, leaving them unchanged (Keras's behaviour).
+  codegen::Freezing freezing;
+  /// --unfreeze-at EPOCH:PREFIX: from epoch EPOCH (1-based) on, the layers under PREFIX train.
+  struct Unfreeze {
+    int epoch = 1;
+    std::string prefix;
+  };
+  std::vector<Unfreeze> unfreeze_at;
+  /// --lr-group PREFIX=LR: the layers under PREFIX learn at LR (scaled by the schedule like
+  /// the base --lr); the last matching group wins.
+  struct LearningRate {
+    std::string prefix;
+    double lr = 0;
+  };
+  std::vector<LearningRate> lr_groups;
   /// Called with the flat gradient block (parameter order) of one training batch: the
   /// run's first batch, at the initial parameters (`epoch` 0; not on a resumed run), and
   /// the last batch of each epoch (`epoch` 1, 2, …): the loss gradient at the parameters
@@ -100,6 +119,11 @@ struct TrainResult {
   std::int64_t steps = 0;
 };
 
+/// Checks --freeze, --freeze-until, --unfreeze-at and --lr-group against `program` (every
+/// prefix names a layer, something trains in every epoch, the epochs and rates are in range,
+/// the device runs them); throws std::invalid_argument naming the flag and the problem.
+/// `train` calls it; a front end may call it before loading data.
+void check_transfer(const codegen::ProgramView& program, const TrainOptions& options);
 /// Trains `program` (its input shape must match the data's) and returns the metrics of
 /// every epoch. Throws std::invalid_argument for options or data that do not fit, with a
 /// sentence naming the problem.

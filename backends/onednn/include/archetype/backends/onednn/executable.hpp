@@ -18,6 +18,7 @@
 #include <memory>
 #include <span>
 #include <stdexcept>
+#include <vector>
 
 namespace archetype::onednn {
 
@@ -68,6 +69,12 @@ struct Options {
   /// Lay forward values and gradients out in one arena planned from their lifetimes (learnt
   /// while the executable is built, placed by codegen::pack_arena). false: a best-fit pool.
   bool plan_memory = true;
+  /// Training: per parameter group (codegen::TrainingPlan::groups, state_dict order), whether
+  /// it trains (codegen::trainable_mask, from layer paths). A frozen group's op computes no
+  /// weight gradient (its gradients() stay zero) and keeps nothing only its weight gradient
+  /// needed; a frozen BatchNorm normalises with its running statistics and leaves them
+  /// unchanged. Empty: every group trains.
+  std::vector<bool> trainable;
 };
 
 /// Thrown by forward() and backward() with Options::check_numerics at the first op whose
@@ -157,6 +164,11 @@ class Executable {
   /// backward(). Throws std::out_of_range for a label outside [0, classes).
   float softmax_cross_entropy(std::span<const int> labels);
 
+  /// The training forward passes run so far, which number Dropout's draws (the next forward
+  /// draws those of pass `passes() + 1`): a caller that rebuilds or resumes a step sets it
+  /// from its step count, so that its masks are those of an uninterrupted run.
+  [[nodiscard]] std::uint64_t dropout_passes() const;
+  void set_dropout_passes(std::uint64_t passes);
   /// Backward pass (training mode only) from the gradient stored by
   /// softmax_cross_entropy() or set by set_output_gradient(): overwrites gradients().
   void backward();
