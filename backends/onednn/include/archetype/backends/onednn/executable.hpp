@@ -74,7 +74,7 @@ struct Options {
   /// weight gradient (its gradients() stay zero) and keeps nothing only its weight gradient
   /// needed; a frozen BatchNorm normalises with its running statistics and leaves them
   /// unchanged. Empty: every group trains.
-  std::vector<bool> trainable;
+  std::vector<bool> trainable{};
 };
 
 /// Thrown by forward() and backward() with Options::check_numerics at the first op whose
