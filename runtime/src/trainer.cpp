@@ -200,9 +200,14 @@ codegen::OptimizerSpec optimizer_spec(const codegen::ProgramView& program, const
 
 namespace {
 std::string thousands(std::int64_t v) {
-  std::string digits = std::to_string(v);
-  for (int i = int(digits.size()) - 3; i > 0; i -= 3) digits.insert(std::size_t(i), ",");
-  return digits;
+  // Built forwards: g++ 12 warns (-Wrestrict, a false positive) on std::string::insert here.
+  const std::string digits = std::to_string(v);
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && digits[i - 1] != '-' && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
 }
 }  // namespace
 
