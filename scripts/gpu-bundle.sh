@@ -30,7 +30,10 @@ fi
 grep -q "CUDA backend ON\|ARCHETYPE_CUDNN_LIBRARY:FILEPATH=/" "$build/CMakeCache.txt" ||
   { echo "gpu-bundle: $build has no CUDA backend (see cmake/ArchetypeCuda.cmake)" >&2; exit 1; }
 tests=(archetype_gpu_device_query archetype_gpu_cudnn_tests archetype_gpu_gradcheck_tests archetype_gpu_parity_tests archetype_gpu_bf16_tests)
-nice -n 10 ninja -C "$build" -j "${ARCHETYPE_JOBS:-2}" "${tests[@]}" archetype_gpu_parity_fixture_files bench_cuda archetype archetype_cudnn_plugin bench_lenet5
+# The backend contract's typed suite (tests/backends/contract): its CuDnn.* cases are the
+# gpu.backends.* tests; it links oneDNN, whose libraries travel for the command line anyway.
+contract=archetype_backend_contract_tests
+nice -n 10 ninja -C "$build" -j "${ARCHETYPE_JOBS:-2}" "${tests[@]}" "$contract" archetype_gpu_parity_fixture_files bench_cuda archetype archetype_cudnn_plugin bench_lenet5
 
 grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
 rm -rf .gpu && mkdir -p .gpu/parity .gpu/bin .gpu/lib .gpu/data
@@ -40,6 +43,7 @@ pack() {  # pack EXECUTABLE: stripped and gzipped into .gpu/bin
   gzip -6 ".gpu/bin/$name"
 }
 for t in "${tests[@]}"; do pack "$build/tests/backends/cudnn/$t"; done
+pack "$build/tests/backends/contract/$contract"
 pack "$build/bench/bench_cuda"
 pack "$build/tools/archetype"
 # One bench_<model> (it links both backends), for gpu.bench.lenet5_cuda's check.
@@ -48,7 +52,7 @@ cp tests/bench/check_model_cuda.cmake tests/bench/benchmark_list.cmake .gpu/
 # The cuDNN backend is a plug-in the executables look for beside themselves first.
 pack "$build/lib/libarchetype_cudnn_plugin.so"
 for lib in libdnnl.so.2 libOpenCL.so.1 libgomp.so.1 libbenchmark.so.1debian; do
-  path="$(ldd "$build/tools/archetype" "$build/bench/bench_lenet5" | awk -v l="$lib" '$1 == l { print $3 }' | head -1)"
+  path="$(ldd "$build/tools/archetype" "$build/bench/bench_lenet5" "$build/tests/backends/contract/$contract" | awk -v l="$lib" '$1 == l { print $3 }' | head -1)"
   [[ -n "$path" ]] && gzip -6 -c "$(readlink -f "$path")" > ".gpu/lib/$lib.gz"
 done
 cp "$build"/tests/backends/cudnn/parity/*.f32 .gpu/parity/
@@ -81,7 +85,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,memory.total --format=csv 2>&1 | tee "$out/machine.txt"
 python3 -c "import torch; print('torch', torch.__version__, 'cudnn', torch.backends.cudnn.version())" 2>&1 | tee -a "$out/machine.txt"
 status=0
-for t in ${TESTS:-archetype_gpu_device_query archetype_gpu_cudnn_tests archetype_gpu_gradcheck_tests archetype_gpu_parity_tests archetype_gpu_bf16_tests}; do
+for t in ${TESTS:-archetype_gpu_device_query archetype_gpu_cudnn_tests archetype_backend_contract_tests archetype_gpu_gradcheck_tests archetype_gpu_parity_tests archetype_gpu_bf16_tests}; do
   ldd "$bin/$t" "$bin/libarchetype_cudnn_plugin.so" | grep "not found" && status=1
   echo "=== $t"
   ARCHETYPE_GPU_PARITY_OUT="$out/parity" timeout -k 5 "${TEST_TIMEOUT:-200}" "$bin/$t" "$@" > "$out/$t.log" 2>&1

@@ -5,6 +5,7 @@
 
 #include <archetype/architectures/registry.hpp>
 #include <archetype/codegen/initialize.hpp>
+#include <archetype/codegen/new_head.hpp>
 #include <archetype/export/onnx.hpp>
 #include <archetype/runtime/parameters_file.hpp>
 
@@ -28,6 +29,7 @@ struct ExportOptions {
   int batch = 0;
   int opset = onnx_export::min_opset;
   bool fashion_mnist = false;
+  int classes = 0;  // --classes: the classifier resized (a model trained with --new-head)
 };
 
 std::string shape_text(std::string_view batch, Shape s) {
@@ -49,7 +51,12 @@ int run_export(const ExportOptions& o) {
     return exit_usage;
   }
   const ModelInfo& info = o.fashion_mnist ? m->fashion_mnist : m->native;
-  const codegen::ProgramView& program = info.program;
+  std::optional<codegen::OwnedProgram> resized;
+  codegen::ProgramView program = info.program;
+  if (o.classes > 0) {
+    resized = codegen::with_classes(info.program, o.classes);
+    program = resized->view();
+  }
   std::vector<float> parameters(std::size_t(program.params)), buffers(std::size_t(program.buffers));
   if (o.init_seed) {
     codegen::initialize_parameters(program, parameters, buffers, *o.init_seed);
@@ -112,6 +119,10 @@ Command add_export(CLI::App& app) {
          "--batch", options->batch,
          "Fix the batch dimension to N, 1 to 1,000,000 (default: the symbolic dimension 'batch')")
       ->check(CLI::Range(1, 1'000'000));
+  sub->add_option("--classes", options->classes,
+                  "The classifier's last Linear layer with N outputs: a model trained with "
+                  "`archetype train --new-head` on N classes")
+      ->check(CLI::Range(1, 1000000));
   sub->add_option("--opset", options->opset, "ONNX opset, 13 to 17")
       ->check(CLI::Range(onnx_export::min_opset, onnx_export::max_opset))
       ->capture_default_str();

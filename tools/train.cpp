@@ -3,6 +3,7 @@
 #include "commands.hpp"
 
 #include <archetype/architectures/registry.hpp>
+#include <archetype/codegen/new_head.hpp>
 #include <archetype/runtime/cifar.hpp>
 #include <archetype/runtime/distributed.hpp>
 #include <archetype/runtime/idx.hpp>
@@ -106,6 +107,7 @@ struct TrainCommandOptions {
   std::size_t limit_test = 0;
   std::string save;
   bool distributed = false;
+  bool new_head = false;                 // the last Linear resized to the data's classes
   std::vector<std::string> unfreeze_at;  // EPOCH:PREFIX
   std::vector<std::string> lr_groups;    // PREFIX=LR
   runtime::TrainOptions train;
@@ -308,11 +310,23 @@ int run_train_here(TrainCommandOptions o, runtime::Processes& processes) {
   }
   std::cout << std::flush;
 
+  // --new-head: the classifier's last Linear layer for the data's classes, newly initialised
+  // (never loaded by --init).
+  std::optional<codegen::OwnedProgram> resized;
+  codegen::ProgramView program = info->program;
+  if (o.new_head) {
+    resized = codegen::with_classes(info->program, data.train.classes);
+    program = resized->view();
+    o.train.init_fresh.push_back(resized->head);
+    std::cout << "new head: " << resized->head << " now has " << data.train.classes
+              << " outputs (newly initialised; --init does not load it)\n";
+  }
+
   // Rank 0's progress only (the others' goes to /dev/null).
   std::FILE* progress_file = processes.root() ? stderr : std::fopen("/dev/null", "w");
   runtime::Progress progress(progress_file != nullptr ? progress_file : stderr);
   const runtime::TrainResult result =
-      runtime::train(info->program, std::string(m->name), data.train, data.test, o.train, progress);
+      runtime::train(program, std::string(m->name), data.train, data.test, o.train, progress);
   if (!result.epochs.empty()) {
     const auto& last = result.epochs.back();
     std::cout << "final test accuracy " << std::fixed;
@@ -321,7 +335,7 @@ int run_train_here(TrainCommandOptions o, runtime::Processes& processes) {
               << result.steps << " steps\n";
   }
   if (!o.save.empty() && processes.root()) {
-    runtime::save_parameters(o.save, info->program, result.parameters, result.buffers);
+    runtime::save_parameters(o.save, program, result.parameters, result.buffers);
     std::cout << "parameters written to " << o.save << '\n';
   }
   return 0;
@@ -432,6 +446,12 @@ Command add_train(CLI::App& app) {
   sub->add_option("--freeze-until", t.freezing.freeze_until,
                   "Freeze every layer before this path (Keras's layers[:k]); it and what follows "
                   "train");
+  sub->add_flag(
+      "--new-head", options->new_head,
+      "Resize the classifier's last Linear layer to the data's classes, newly initialised "
+      "(torchvision's model.fc = nn.Linear(in, N)); --init loads everything else");
+  sub->add_option("--init-skip", t.init_fresh,
+                  "Path prefixes --init does not load (they keep their initial values)");
   sub->add_option("--unfreeze-at", options->unfreeze_at,
                   "EPOCH:PREFIX: from epoch EPOCH (1-based) on, the layers under PREFIX train too")
       ->check(CLI::Validator(

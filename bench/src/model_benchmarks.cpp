@@ -1,4 +1,4 @@
-// The Google Benchmark suite of one registry model (model_benchmarks.hpp).
+// The Google Benchmark suite of one model (model_benchmarks.hpp).
 #include <archetype/bench/model_benchmarks.hpp>
 
 #include <archetype/bench/peak.hpp>
@@ -336,14 +336,10 @@ std::string program_name(const char* argv0) {
 
 }  // namespace
 
-int run_model_benchmarks(const char* model, int argc, char** argv) {
+int run_model_benchmarks(const ModelEntry& model, int argc, char** argv) {
   Config c;
   c.program = program_name(argc > 0 ? argv[0] : nullptr);
-  c.model = find_model(model);
-  if (c.model == nullptr) {
-    std::cerr << c.program << ": no model '" << model << "' in the registry\n";
-    return exit_usage;
-  }
+  c.model = &model;
   std::vector<char*> rest;
   if (const int rc = parse(argc, argv, c, rest); rc >= 0) return rc;
   bool list_only = false;  // --benchmark_list_tests: no need to measure the peak

@@ -12,6 +12,7 @@
 #include <archetype/runtime/idx.hpp>
 #include <archetype/runtime/parameters_file.hpp>
 #include <archetype/runtime/synthetic.hpp>
+#include <archetype/runtime/train_net.hpp>
 #include <archetype/runtime/trainer.hpp>
 
 #include <algorithm>
@@ -66,13 +67,7 @@ int run(int argc, char** argv) {
   std::cout << "SEMixNet: " << archetype::params_v<SEMixNet> << " parameters, "
             << archetype::macs_v<SEMixNet> << " MACs per image\n";
 
-  Data data = load(synthetic);
-  const auto stats = data.train.channel_stats();
-  data.train.normalize(stats.mean, stats.stddev);
-  data.test.normalize(stats.mean, stats.stddev);
-
-  // The program the compiler lowered from the type: what every backend executes.
-  const archetype::codegen::ProgramView program = archetype::codegen::program_v<SEMixNet>.view();
+  const Data data = load(synthetic);
 
   runtime::TrainOptions options;
   options.batch = 32;
@@ -84,24 +79,27 @@ int run(int argc, char** argv) {
   options.schedule = "constant";
   options.max_steps = steps;
   options.threads = 1;
-  runtime::Progress progress(stderr);
-  const runtime::TrainResult result =
-      runtime::train(program, "se_mix_net", data.train, data.test, options, progress);
+  // Trains the type: its program is lowered at compile time, both sets are normalised with
+  // the training set's statistics, which come back in `result` for whatever is evaluated.
+  const runtime::TrainResult result = runtime::train<SEMixNet>(data.train, data.test, options);
   std::cout << "trained " << result.steps << " steps on " << data.train.name << "\n";
 
   // Inference, two ways: the library's evaluation of the test slice, and the oneDNN backend's
   // inference executable (the folded program) fed its first 256 images by hand.
-  const runtime::Evaluation evaluation =
-      runtime::evaluate(program, result.parameters, result.buffers, data.test, 256, 1);
   constexpr int batch = 256;
-  const runtime::Evaluation first_batch = runtime::evaluate(
-      program, result.parameters, result.buffers, data.test.subset(batch), batch, 1);
+  const runtime::Evaluation evaluation = runtime::evaluate<SEMixNet>(result, data.test, options);
+  const runtime::Evaluation first_batch =
+      runtime::evaluate<SEMixNet>(result, data.test.subset(batch), options);
+  // By hand, the program the compiler lowered from the type (what every backend executes)
+  // and the test images normalised as in training.
+  const archetype::codegen::ProgramView program = archetype::codegen::program_v<SEMixNet>.view();
+  runtime::Dataset test = data.test.subset(batch);
+  test.normalize(result.mean, result.stddev);
   archetype::onednn::Executable infer(program, batch, archetype::onednn::Mode::inference,
                                       archetype::onednn::Options{.threads = 1});
   std::copy(result.parameters.begin(), result.parameters.end(), infer.parameters().begin());
   std::copy(result.buffers.begin(), result.buffers.end(), infer.buffers().begin());
-  const std::span<const float> logits =
-      infer.forward(std::span<const float>(data.test.images.data(), batch * data.test.dims.size()));
+  const std::span<const float> logits = infer.forward(test.images);
   int correct = 0;
   for (int i = 0; i < batch; ++i) {
     const auto row = logits.subspan(std::size_t(i) * 10, 10);

@@ -342,6 +342,9 @@ int run_training(Context& c, const std::vector<ModelPrograms>& models) {
   const std::string precision = o.precision.empty() ? spec.precision : o.precision;
   if (base.device == runtime::Device::cpu && precision == "bf16") base.precision = onednn::Precision::bf16;
   if (colour) base.augment = runtime::Augment{4, true};  // CIFAR: random crop (pad 4) and flip
+  base.freezing = spec.freezing;
+  base.unfreeze_at = spec.unfreeze_at;
+  base.lr_groups = spec.lr_groups;
   const std::vector<std::uint64_t> seeds =
       quick ? std::vector<std::uint64_t>{spec.seeds.front()} : spec.seeds;
 

@@ -2,6 +2,8 @@
 
 #include "file_io.hpp"
 
+#include <archetype/codegen/freezing.hpp>
+
 #include <algorithm>
 #include <cstring>
 #include <fstream>
@@ -353,9 +355,15 @@ std::string TransferLoad::describe() const {
 
 TransferLoad load_for_transfer(const std::filesystem::path& path,
                                const codegen::ProgramView& program, std::span<float> parameters,
-                               std::span<float> buffers) {
+                               std::span<float> buffers, const std::vector<std::string>& fresh) {
   TransferLoad r;
+  const auto is_fresh = [&](const std::string& name) {
+    const std::string layer = name.substr(0, name.rfind('.'));
+    return std::any_of(fresh.begin(), fresh.end(),
+                       [&](const std::string& p) { return codegen::under(layer, p); });
+  };
   try {
+    if (!fresh.empty()) throw ParameterFileError(path.string() + ": a new head: loading by path");
     r.note = load_parameters(path, program, parameters, buffers);
     r.whole = true;
     return r;
@@ -364,14 +372,18 @@ TransferLoad load_for_transfer(const std::filesystem::path& path,
     const auto layout = state_dict_layout(program);
     const std::string origin = path.string();
     std::vector<unsigned char> bytes;
-    if (!detail::read_file(path, 4 * largest_file(layout),
-                           "four times any parameter file of this model", bytes)
-             .empty()) {
-      throw;
+    if (const std::string error = detail::read_file(
+            path, 4 * largest_file(layout), "four times any parameter file of this model", bytes);
+        !error.empty()) {
+      throw ParameterFileError(error);
     }
     Reader in(bytes, origin);
     const std::vector<FileTensor> file = read_table(in, check_header(in, bytes, layout, false));
-    if (in.left() != 0) throw;
+    if (in.left() != 0) {
+      throw ParameterFileError(origin + ": " + std::to_string(in.left()) +
+                               " unexpected bytes after the last tensor (offset " +
+                               std::to_string(in.at()) + ")");
+    }
     std::map<std::string, std::size_t> by_name;
     for (std::size_t i = 0; i < file.size(); ++i) {
       if (!by_name.emplace(file[i].name, i).second) {
@@ -382,7 +394,7 @@ TransferLoad load_for_transfer(const std::filesystem::path& path,
     }
     for (const ParameterTensor& t : layout) {  // every shape before any value
       const auto f = by_name.find(t.name);
-      if (f == by_name.end()) continue;
+      if (f == by_name.end() || is_fresh(t.name)) continue;
       const FileTensor& ft = file[f->second];
       if (ft.dims != t.dims) {
         const auto dot = t.name.rfind('.');
@@ -394,7 +406,7 @@ TransferLoad load_for_transfer(const std::filesystem::path& path,
     }
     for (const ParameterTensor& t : layout) {
       const auto f = by_name.find(t.name);
-      if (f == by_name.end()) {
+      if (f == by_name.end() || is_fresh(t.name)) {
         r.initialised.push_back(t.name);
         continue;
       }
@@ -408,10 +420,11 @@ TransferLoad load_for_transfer(const std::filesystem::path& path,
       if (by_name.count(f.name) != 0) r.skipped.push_back(f.name);
     }
     if (r.loaded.empty()) {
-      throw ParameterFileError(origin + ": names none of the model's tensors (the file's first: '" +
-                               (file.empty() ? std::string() : detail::printable(file[0].name)) +
-                               "', the model's: '" + layout.front().name +
-                               "'); as a whole: " + whole_model.what());
+      throw ParameterFileError(
+          origin + ": names none of the model's tensors (the file's first: '" +
+          (file.empty() ? std::string() : detail::printable(file[0].name)) + "', the model's: '" +
+          layout.front().name + "')" +
+          (fresh.empty() ? "; as a whole: " + std::string(whole_model.what()) : std::string()));
     }
     return r;
   }

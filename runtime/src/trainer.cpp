@@ -199,6 +199,8 @@ codegen::OptimizerSpec optimizer_spec(const codegen::ProgramView& program, const
 }
 
 namespace {
+// Built by appending: g++ 12 at -O2 flags digits.insert() with a false -Wrestrict, which
+// -Werror (the ci preset) turns into an error.
 std::string thousands(std::int64_t v) {
   // Built forwards: g++ 12 warns (-Wrestrict, a false positive) on std::string::insert here.
   const std::string digits = std::to_string(v);
@@ -339,8 +341,8 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
   const std::unique_ptr<Engine> engine = make_engine(program, local, eval_batch, processes);
   codegen::initialize_parameters(program, engine->parameters(), engine->buffers(), o.seed);
   if (!o.init_parameters.empty()) {
-    const TransferLoad load =
-        load_for_transfer(o.init_parameters, program, engine->parameters(), engine->buffers());
+    const TransferLoad load = load_for_transfer(o.init_parameters, program, engine->parameters(),
+                                                engine->buffers(), o.init_fresh);
     if ((!load.whole || !load.note.empty()) && processes.root())
       std::fprintf(stderr, "%s: %s\n", o.init_parameters.c_str(), load.describe().c_str());
   }
@@ -527,6 +529,8 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
   result.parameters.assign(params.begin(), params.end());
   result.buffers.assign(buffers.begin(), buffers.end());
   result.steps = step;
+  result.mean = train_data.mean;
+  result.stddev = train_data.stddev;
   return result;
 }
 

@@ -2,6 +2,7 @@
 #include <archetype/archetype.hpp>
 #include <archetype/architectures/cifar_resnet.hpp>
 #include <archetype/codegen/freezing.hpp>
+#include <archetype/codegen/new_head.hpp>
 #include <archetype/codegen/training_plan.hpp>
 
 #include <gtest/gtest.h>
@@ -106,6 +107,27 @@ TEST(Freezing, FrozenPartsOfTheTypeAreInTheMask) {
             (std::vector<bool>{false, false, true, false}));
   const TrainingPlan plan = plan_training(p, PlanOptions{.trainable = trainable_mask(p, {})});
   EXPECT_FALSE(plan.batch_statistics[1]) << "the frozen BatchNorm runs on its running statistics";
+}
+
+// --new-head: the last Linear layer for another number of classes; nothing else moves.
+TEST(NewHead, TheLastLinearLayerTakesTheClassesAndNothingElseMoves) {
+  const ProgramView p = resnet20();
+  const OwnedProgram q = with_classes(p, 100);
+  const ProgramView v = q.view();
+  EXPECT_EQ(q.head, "fc");
+  EXPECT_EQ(v.tensors[std::size_t(v.output)].shape, (Shape{100, 1, 1}));
+  EXPECT_EQ(v.params, p.params + 64 * 90 + 90);
+  for (std::size_t o = 0; o + 1 < p.ops.size(); ++o) {
+    EXPECT_EQ(v.ops[o].param_offset, p.ops[o].param_offset);
+    EXPECT_EQ(v.ops[o].layer.path.view(), p.ops[o].layer.path.view());
+  }
+  EXPECT_EQ(v.ops.back().layer.params, 64 * 100 + 100);
+  const TrainingPlan plan = plan_training(v, {});  // a program the backends take
+  EXPECT_EQ(plan.groups.back().size, 64 * 100 + 100);
+  using NoLinear = Net<Input<Shape{3, 8, 8}>, Seq<Conv3x3<4>, GlobalAvgPool>>;
+  EXPECT_NE(
+      error_of([] { (void)with_classes(program_v<NoLinear>.view(), 3); }).find("no Linear layer"),
+      std::string::npos);
 }
 
 TEST(Freezing, OptimizerRangesLeaveFrozenGroupsOutAndScaleByPrefix) {

@@ -1,8 +1,10 @@
 // The trainer on the oneDNN backend: a resumed run continues exactly as an uninterrupted
 // one, and LeNet-5 learns Fashion-MNIST.
 #include <archetype/architectures/lenet.hpp>
+#include <archetype/codegen/new_head.hpp>
 #include <archetype/codegen/program.hpp>
 #include <archetype/runtime/idx.hpp>
+#include <archetype/runtime/parameters_file.hpp>
 #include <archetype/runtime/synthetic.hpp>
 #include <archetype/runtime/trainer.hpp>
 
@@ -85,6 +87,35 @@ TEST(Trainer, FrozenLayersStayAndUnfrozenOnesLearn) {
   text.resize(std::fread(text.data(), 1, text.size(), sink));
   EXPECT_NE(text.find("transfer: 3 of 5 layers train"), std::string::npos) << text;
   EXPECT_NE(text.find("transfer: from epoch 2, 4 of 5 layers train"), std::string::npos) << text;
+}
+
+// --new-head through the library: LeNet-5 trained on 10 classes, then fine-tuned on 5 with
+// its fc3 resized; --init loads everything but fc3, and the run learns.
+TEST(Trainer, ANewHeadLearnsFromTheOldBodysWeights) {
+  const auto program = codegen::program_v<LeNet28>.view();
+  std::FILE* sink = std::tmpfile();
+  Progress log(sink, false);
+  const TrainResult ten = train(program, "lenet5", make_synthetic({640, {1, 28, 28}, 10, 1, 0.3f}),
+                                make_synthetic({128, {1, 28, 28}, 10, 1, 0.3f}), small_run(4), log);
+  const fs::path dir = temp_dir("new_head");
+  save_parameters(dir / "ten.params", program, ten.parameters, ten.buffers);
+
+  const codegen::OwnedProgram five = codegen::with_classes(program, 5);
+  TrainOptions o = small_run(3);
+  o.init_parameters = dir / "ten.params";
+  o.init_fresh = {five.head};
+  o.freezing.freeze_until = "fc3";  // feature extraction: only the new head trains
+  const Dataset train5 = make_synthetic({640, {1, 28, 28}, 5, 1, 0.3f});
+  const Dataset test5 = make_synthetic({128, {1, 28, 28}, 5, 1, 0.3f});
+  const TrainResult r = train(five.view(), "lenet5", train5, test5, o, log);
+  ASSERT_EQ(r.parameters.size(), std::size_t(five.view().params));
+  // The body is the ten-class run's, untouched (frozen); the head learnt the five classes.
+  const codegen::Op& fc3 = five.ops.back();
+  EXPECT_TRUE(std::equal(r.parameters.begin(), r.parameters.begin() + fc3.param_offset,
+                         ten.parameters.begin()));
+  // Chance is 20%; the head alone reaches ~73% in 30 steps on these features.
+  EXPECT_GT(r.epochs.back().test_accuracy, 0.5);
+  fs::remove_all(dir);
 }
 
 TEST(Trainer, ResumedRunContinuesWithTheSameLosses) {

@@ -1,5 +1,5 @@
 #pragma once
-// Internal: the arithmetic of the bf16 path's BatchNorm (kernels.cu), per channel, for the
+// Internal: the arithmetic of the bf16 path's BatchNorm (kernels_norm.cu), per channel, for the
 // device and for the host test that checks it (cpu.cudnn.BatchNormMath.*) against finite
 // differences. PyTorch's definitions: normalise with the biased batch variance, keep the
 // unbiased one in the running variance, running = (1 - momentum) running + momentum batch.

@@ -166,6 +166,9 @@ struct Impl {
   int train_calls = 0;
 
   std::vector<Step> forward_steps, backward_steps;
+  /// on_gradient_ready's callback, called by the backward steps that follow each trainable
+  /// group's last gradient step (plan.gradient_final's order), while they are enqueued.
+  std::function<void(const GradientReady&)> gradient_ready;
 
   // Device scalars.
   [[nodiscard]] float* lr() const { return scalars.as<float>(); }
@@ -321,7 +324,7 @@ struct Impl {
   template <class T>
   void build_resize(int o);
 
-  /// What an op of kernels.cu reads and writes: its first input X and its output Y (shapes
+  /// What an op of kernels_*.cu reads and writes: its first input X and its output Y (shapes
   /// is and os), their gradients (null in inference or when not needed), whether dX
   /// accumulates, and the output's element count.
   template <class T>

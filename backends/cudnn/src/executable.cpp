@@ -2,7 +2,7 @@
 // the build loop (each op's builder is in the ops_*.cpp of its family, context.hpp says how
 // they share the state), then forward()/backward()/train_step() only enqueue the built
 // steps on one stream (or replay them as a captured CUDA Graph). Built into the backend's
-// plug-in (plugin.hpp), with plan.cpp and kernels.cu: `DeviceExecutable` is what the public
+// plug-in (plugin.hpp), with plan.cpp and kernels_*.cu: `DeviceExecutable` is what the public
 // `cudnn::Executable` (facade.cpp) forwards to, and `archetype_cudnn_plugin_api` the
 // plug-in's entry point.
 
@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <span>
 #include <stdexcept>
@@ -80,11 +81,14 @@ void Impl::build(Find& find) {
           [this, g, bytes] { check(cudaMemsetAsync(g, 0, bytes, stream), "zero gradient"); });
     }
     if (backward_of[std::size_t(o)]) backward_steps.push_back(backward_of[std::size_t(o)]);
-    // Data-parallel: this op's weight gradient is final (widened to fp32 in bf16), the
-    // bucket it completes starts its all-reduce.
-    if (nccl && plan.weight_gradient[std::size_t(o)]) {
-      backward_steps.push_back([this, g = plan.group_of_op[std::size_t(o)]] {
-        nccl->ready(g, grads.as<float>(), stream);
+    if (plan.weight_gradient[std::size_t(o)]) {  // the group's gradient is final here
+      const int group = plan.group_of_op[std::size_t(o)];
+      const codegen::ParameterGroup& g = plan.groups[std::size_t(group)];
+      const GradientReady ready{group, g.offset, g.size, grads.as<float>() + g.offset, stream};
+      backward_steps.push_back([this, ready] {
+        if (gradient_ready) gradient_ready(ready);
+        // Data-parallel: the bucket this group completes starts its all-reduce.
+        if (nccl) nccl->ready(ready.group, grads.as<float>(), stream);
       });
     }
   }
@@ -141,6 +145,7 @@ class DeviceExecutable final : public plugin::Executable {
   [[nodiscard]] Mode mode() const override;
   std::span<float> parameters() override;
   std::span<float> gradients() override;
+  void on_gradient_ready(std::function<void(const GradientReady&)> callback) override;
   std::span<float> buffers() override;
   std::span<float> optimizer_state() override;
   std::int64_t optimizer_steps() override;
@@ -255,6 +260,16 @@ std::span<float> DeviceExecutable::gradients() {
   Impl& m = *impl_;
   m.download(m.host_grads, m.grads.ptr, "gradients to the host");
   return m.host_grads;
+}
+
+void DeviceExecutable::on_gradient_ready(std::function<void(const GradientReady&)> callback) {
+  Impl& m = *impl_;
+  m.gradient_ready = std::move(callback);
+  // A captured graph holds what the old callback enqueued: the next step records a new one.
+  if (m.graph_exec != nullptr) check(cudaGraphExecDestroy(m.graph_exec), "cudaGraphExecDestroy");
+  if (m.graph != nullptr) check(cudaGraphDestroy(m.graph), "cudaGraphDestroy");
+  m.graph_exec = nullptr;
+  m.graph = nullptr;
 }
 
 std::span<float> DeviceExecutable::buffers() {

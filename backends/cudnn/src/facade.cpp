@@ -103,6 +103,9 @@ int Executable::batch() const { return impl_->device->batch(); }
 Mode Executable::mode() const { return impl_->device->mode(); }
 std::span<float> Executable::parameters() { return impl_->device->parameters(); }
 std::span<float> Executable::gradients() { return impl_->device->gradients(); }
+void Executable::on_gradient_ready(std::function<void(const GradientReady&)> callback) {
+  impl_->device->on_gradient_ready(std::move(callback));
+}
 std::span<float> Executable::buffers() { return impl_->device->buffers(); }
 std::span<float> Executable::optimizer_state() { return impl_->device->optimizer_state(); }
 std::int64_t Executable::optimizer_steps() { return impl_->device->optimizer_steps(); }

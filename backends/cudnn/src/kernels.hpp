@@ -1,6 +1,7 @@
 #pragma once
-// Internal: the small CUDA kernels of the cuDNN backend (kernels.cu), for what cuDNN and
-// cuBLAS lack or do differently from PyTorch. Plain C++ interface (no device code here), so
+// Internal: the small CUDA kernels of the cuDNN backend (kernels_<family>.cu, one file per op
+// family, beside its ops_<family>.cpp), for what cuDNN and cuBLAS lack or do differently from
+// PyTorch. Plain C++ interface (no device code here), so
 // the executable's C++20 sources are compiled by the host compiler alone.
 //
 // Conventions: every tensor is plain NCHW with the batch first, of element type T: `float`
@@ -18,6 +19,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 
 namespace archetype::cudnn::kernels {
 
@@ -45,7 +48,13 @@ inline float to_float(Bf16 b) {
 }
 
 /// Throws std::runtime_error("archetype::cudnn: <what>: <CUDA error>") after a failed launch.
-void check_launch(const char* what);
+inline void check_launch(const char* what) {
+  const cudaError_t e = cudaGetLastError();
+  if (e != cudaSuccess) {
+    throw std::runtime_error(std::string("archetype::cudnn: ") + what + ": " +
+                             cudaGetErrorString(e));
+  }
+}
 
 enum class Activation { relu, relu6, silu, sigmoid };
 /// y = f(x).
@@ -61,11 +70,11 @@ void activation_backward(cudaStream_t stream, Activation a, const T* from, const
 /// kept, scaled by 1 / (1 - p), when codegen::dropout::keep(seed, *step, i / run, p), the
 /// draws every backend makes; the backward recomputes them (no mask is stored).
 template <class T>
-void dropout_forward(cudaStream_t stream, const T* x, T* y, std::int64_t count, std::int64_t run, double p,
-                     std::uint64_t seed, const std::uint64_t* step);
+void dropout_forward(cudaStream_t stream, const T* x, T* y, std::int64_t count, std::int64_t run,
+                     double p, std::uint64_t seed, const std::uint64_t* step);
 template <class T>
-void dropout_backward(cudaStream_t stream, const T* dy, T* dx, std::int64_t count, std::int64_t run, double p,
-                      std::uint64_t seed, const std::uint64_t* step, bool accumulate);
+void dropout_backward(cudaStream_t stream, const T* dy, T* dx, std::int64_t count, std::int64_t run,
+                      double p, std::uint64_t seed, const std::uint64_t* step, bool accumulate);
 /// *step += 1 (one thread).
 void advance_counter(cudaStream_t stream, std::uint64_t* step);
 
@@ -105,17 +114,19 @@ struct Lrn {
 template <class T>
 void lrn_forward(cudaStream_t stream, const Lrn& g, const T* x, T* y);
 template <class T>
-void lrn_backward(cudaStream_t stream, const Lrn& g, const T* x, const T* dy, T* dx, bool accumulate);
+void lrn_backward(cudaStream_t stream, const Lrn& g, const T* x, const T* dy, T* dx,
+                  bool accumulate);
 
 /// Scale: y[n, c, :] = x[n, c, :] * gate[n, c]. Backward: dx (+)= dy gate (when dx is not
 /// null), dgate[n, c] (+)= sum over the plane of dy x (when dgate is not null).
 /// `channels`, `nhwc`: the layout (planes = batch x channels).
 template <class T>
-void scale_forward(cudaStream_t stream, const T* x, const T* gate, T* y, std::int64_t planes, std::int64_t plane,
-                   int channels, bool nhwc);
+void scale_forward(cudaStream_t stream, const T* x, const T* gate, T* y, std::int64_t planes,
+                   std::int64_t plane, int channels, bool nhwc);
 template <class T>
-void scale_backward(cudaStream_t stream, const T* x, const T* gate, const T* dy, T* dx, bool accumulate_x, T* dgate,
-                    bool accumulate_gate, std::int64_t planes, std::int64_t plane, int channels, bool nhwc);
+void scale_backward(cudaStream_t stream, const T* x, const T* gate, const T* dy, T* dx,
+                    bool accumulate_x, T* dgate, bool accumulate_gate, std::int64_t planes,
+                    std::int64_t plane, int channels, bool nhwc);
 
 /// Option-A shortcut: y[n, c + pad, i, j] = x[n, c, i s, j s], other channels 0,
 /// pad = (out_c - in_c) / 2.
@@ -128,7 +139,8 @@ void zero_pad_forward(cudaStream_t stream, const ZeroPad& g, const T* x, T* y);
 template <class T>
 void zero_pad_backward(cudaStream_t stream, const ZeroPad& g, const T* dy, T* dx, bool accumulate);
 
-/// PadTo: each plane centred in a larger one (top = (out_h - in_h) / 2, left likewise), zeros around.
+/// PadTo: each plane centred in a larger one (top = (out_h - in_h) / 2, left likewise), zeros
+/// around.
 struct PadTo {
   int planes = 0, in_h = 0, in_w = 0, out_h = 0, out_w = 0;
 };
@@ -190,16 +202,18 @@ void cast(cudaStream_t stream, const From* src, To* dst, std::int64_t n);
 /// dst = src (n x c x plane) converted and moved to the other layout: to_nhwc, src is NCHW
 /// and dst NHWC; else the reverse. Also filters: KCRS is NCHW with n = K, c = C / groups.
 template <class From, class To>
-void transpose_cast(cudaStream_t stream, const From* src, To* dst, std::int64_t n, int c, std::int64_t plane,
-                    bool to_nhwc);
+void transpose_cast(cudaStream_t stream, const From* src, To* dst, std::int64_t n, int c,
+                    std::int64_t plane, bool to_nhwc);
 
 /// Convolution bias by channel (NCHW): y[n, c, :] += b[c]; db[c] = sum over n and the plane of
 /// dy[n, c, :] (written, deterministic). The bf16 path's (cuDNN's AddTensor and BackwardBias
 /// serve fp32).
 template <class T>
-void add_bias_channels(cudaStream_t stream, T* y, const T* b, int n, int c, std::int64_t plane, bool nhwc);
+void add_bias_channels(cudaStream_t stream, T* y, const T* b, int n, int c, std::int64_t plane,
+                       bool nhwc);
 template <class T>
-void bias_gradient_channels(cudaStream_t stream, const T* dy, T* db, int n, int c, std::int64_t plane, bool nhwc);
+void bias_gradient_channels(cudaStream_t stream, const T* dy, T* db, int n, int c,
+                            std::int64_t plane, bool nhwc);
 
 /// BatchNorm (spatial, NCHW) for the bf16 path, where cuDNN's legacy batch norm is not used
 /// (PyTorch, too, runs its own kernels for bfloat16): statistics in double over fixed chunks
@@ -217,20 +231,22 @@ struct BatchNormShape {
 [[nodiscard]] BatchNormShape batch_norm_shape(int n, int c, std::int64_t plane, bool nhwc);
 /// `partial`: partial_doubles() of scratch.
 template <class T>
-void batch_norm_forward_training(cudaStream_t stream, const BatchNormShape& g, const T* x, T* y, const float* gamma,
-                                 const float* beta, float* running_mean, float* running_var, float* saved,
-                                 double* partial, double momentum, double epsilon);
+void batch_norm_forward_training(cudaStream_t stream, const BatchNormShape& g, const T* x, T* y,
+                                 const float* gamma, const float* beta, float* running_mean,
+                                 float* running_var, float* saved, double* partial, double momentum,
+                                 double epsilon);
 template <class T>
-void batch_norm_forward_inference(cudaStream_t stream, const BatchNormShape& g, const T* x, T* y, const float* gamma,
-                                  const float* beta, const float* running_mean, const float* running_var,
-                                  double epsilon);
+void batch_norm_forward_inference(cudaStream_t stream, const BatchNormShape& g, const T* x, T* y,
+                                  const float* gamma, const float* beta, const float* running_mean,
+                                  const float* running_var, double epsilon);
 /// dgamma, dbeta written; dx (when not null) written or added to. `partial`:
 /// partial_doubles() of scratch; `coefficients`: 2c floats of scratch. `y`: the forward's
 /// output, read only with g.relu (dy is then the ReLU's output gradient).
 template <class T>
-void batch_norm_backward(cudaStream_t stream, const BatchNormShape& g, const T* x, const T* y, const T* dy, T* dx,
-                         bool accumulate, const float* gamma, const float* saved, float* dgamma, float* dbeta,
-                         double* partial, float* coefficients);
+void batch_norm_backward(cudaStream_t stream, const BatchNormShape& g, const T* x, const T* y,
+                         const T* dy, T* dx, bool accumulate, const float* gamma,
+                         const float* saved, float* dgamma, float* dbeta, double* partial,
+                         float* coefficients);
 
 /// One optimizer step over n parameters, exactly runtime::Optimizer's float arithmetic
 /// (no fused multiply-adds). `lr`: device scalar. `steps`: device counter of steps taken
@@ -245,7 +261,8 @@ struct OptimizerStep {
   float epsilon = 1e-8f;
   bool decoupled = false;
 };
-void optimizer_step(cudaStream_t stream, const OptimizerStep& o, float* params, const float* grads, float* state,
-                    std::int64_t n, const float* lr, std::int64_t* steps, const float* loss);
+void optimizer_step(cudaStream_t stream, const OptimizerStep& o, float* params, const float* grads,
+                    float* state, std::int64_t n, const float* lr, std::int64_t* steps,
+                    const float* loss);
 
 }  // namespace archetype::cudnn::kernels

@@ -1,6 +1,6 @@
 #pragma once
 // Internal: where an element of an n x C x S tensor (S = h w) lives in NCHW and in
-// channels-last (NHWC) memory, for the kernels of kernels.cu (device) and for the tests that
+// channels-last (NHWC) memory, for the kernels of kernels_*.cu (device) and for the tests that
 // check the arithmetic on the host (cpu.cudnn.Layout.*). A "plane" is n C + c: one channel of
 // one image. NCHW holds a plane contiguously; NHWC holds a pixel's channels contiguously, so
 // the elements of a plane lie C apart.

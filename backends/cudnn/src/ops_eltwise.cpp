@@ -1,6 +1,6 @@
-// Elementwise ops on the kernels of kernels.cu: the activations (ReLU, ReLU6, SiLU,
-// Sigmoid) and Dropout / StochasticDepth (masks drawn from the counter-based generator, so
-// the backward redraws the forward's mask instead of storing it).
+// Elementwise ops on kernels_eltwise.cu and kernels_dropout.cu: the activations (ReLU, ReLU6,
+// SiLU, Sigmoid) and Dropout / StochasticDepth (masks drawn from the counter-based generator,
+// so the backward redraws the forward's mask instead of storing it).
 #include "context.hpp"
 
 namespace archetype::cudnn::detail {

@@ -1,5 +1,5 @@
 // Linear (fully connected) with cuBLAS: forward, weight, bias and input gradients (the
-// bias with the kernels of kernels.cu).
+// bias with kernels_linear.cu).
 #include "context.hpp"
 
 namespace archetype::cudnn::detail {

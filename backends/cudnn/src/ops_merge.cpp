@@ -1,4 +1,4 @@
-// Ops that join branches, on the kernels of kernels.cu: Add (residual sums), Concat (along
+// Ops that join branches, on kernels_merge.cu: Add (residual sums), Concat (along
 // the channels), Scale (squeeze-and-excitation's gating: y = x * g, one g per image and
 // channel) and ZeroPadShortcut (ResNet's option A: strided, zero channels on both sides),
 // forward and backward.

@@ -1,5 +1,5 @@
-// Normalisation: BatchNorm (cuDNN for fp32, the kernels of kernels.cu for bf16) and
-// LocalResponseNorm (kernels.cu; NCHW only), forward and backward.
+// Normalisation: BatchNorm (cuDNN for fp32, kernels_norm.cu for bf16) and
+// LocalResponseNorm (kernels_norm.cu; NCHW only), forward and backward.
 #include "context.hpp"
 
 #include <algorithm>
@@ -62,7 +62,7 @@ void Impl::build_batch_norm(int o) {
   };
 }
 
-// BatchNorm on bf16 data: the kernels of kernels.cu (statistics in double, fp32 parameters
+// BatchNorm on bf16 data: kernels_norm.cu (statistics in double, fp32 parameters
 // and running statistics, PyTorch's definitions), as PyTorch, which does not call cuDNN's
 // batch norm for bfloat16 either.
 void Impl::build_batch_norm_bf16(int o) {

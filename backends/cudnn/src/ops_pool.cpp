@@ -1,4 +1,4 @@
-// Pooling on the kernels of kernels.cu: MaxPool, AvgPool, and GlobalAvgPool and
+// Pooling on kernels_pool.cu: MaxPool, AvgPool, and GlobalAvgPool and
 // AdaptiveAvgPool (adaptive bins), forward and backward.
 #include "context.hpp"
 

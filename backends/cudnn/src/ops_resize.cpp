@@ -1,4 +1,4 @@
-// Changes of the spatial size on the kernels of kernels.cu: PadTo (each plane centred in a
+// Changes of the spatial size on kernels_resize.cu: PadTo (each plane centred in a
 // larger one, zeros around) and Resize (bilinear), forward and backward. NCHW only
 // (has_channels_last_kernel).
 #include "context.hpp"

@@ -2,7 +2,7 @@
 // The seam between the cuDNN backend's public face and its CUDA half.
 //
 // Everything that touches CUDA, cuDNN or cuBLAS (executable.cpp, context.cpp, the ops_*.cpp,
-// kernels.cu, plan.cpp) is built into a plug-in, libarchetype_cudnn_plugin.so, that the
+// kernels_*.cu, plan.cpp) is built into a plug-in, libarchetype_cudnn_plugin.so, that the
 // process opens with dlopen the first time a `cudnn::Executable` is made or
 // `cudnn::unavailable_reason()` is asked. The public `cudnn::Executable` (facade.cpp)
 // forwards each call to the `plugin::Executable` the plug-in made. So `archetype`, every
@@ -18,6 +18,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -33,6 +34,7 @@ class Executable {
   [[nodiscard]] virtual Mode mode() const = 0;
   virtual std::span<float> parameters() = 0;
   virtual std::span<float> gradients() = 0;
+  virtual void on_gradient_ready(std::function<void(const GradientReady&)> callback) = 0;
   virtual std::span<float> buffers() = 0;
   virtual std::span<float> optimizer_state() = 0;
   virtual std::int64_t optimizer_steps() = 0;

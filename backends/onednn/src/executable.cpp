@@ -283,7 +283,8 @@ void Executable::Impl::build(const codegen::ProgramView& program, int batch, Mod
       if (ctx.plan.weight_gradient[owner[b]]) {
         const codegen::ParameterGroup& g =
             ctx.plan.groups[std::size_t(ctx.plan.group_of_op[owner[b]])];
-        const GradientReady ready{ctx.plan.group_of_op[owner[b]], g.offset, g.size};
+        const GradientReady ready{ctx.plan.group_of_op[owner[b]], g.offset, g.size,
+                                  m.grads.data() + g.offset, nullptr};
         ctx.backward.push_back(detail::Step{{},
                                             {},
                                             [&m, ready] {

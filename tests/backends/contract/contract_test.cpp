@@ -7,12 +7,14 @@
 #include <archetype/codegen/dropout.hpp>
 #include <archetype/codegen/initialize.hpp>
 #include <archetype/codegen/program.hpp>
+#include <archetype/codegen/training_plan.hpp>
 #if ARCHETYPE_HAVE_CUDA
 #include <archetype/backends/cudnn/executable.hpp>
 #endif
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <random>
@@ -49,6 +51,12 @@ struct Small final
     : Net<Input<Shape{3, 6, 6}>, Seq<Conv3x3<4>, ReLU, GlobalAvgPool, Flatten, Linear<5>>, 5> {};
 // Dropout on a vector, the way every zoo net has it.
 struct Drop final : Net<Input<Shape{64, 1, 1}>, Seq<Flatten, Dropout<0.4>>> {};
+
+// Parameter groups of every kind a gradient-ready report covers: conv, BatchNorm, Linear.
+struct Groups final : Net<Input<Shape{3, 6, 6}>,
+                          Seq<Conv3x3<4>, BatchNorm, ReLU, Conv3x3<4, 1, true>, BatchNorm, ReLU,
+                              GlobalAvgPool, Flatten, Linear<5>>,
+                          5> {};
 
 template <class E>
 E make(const codegen::ProgramView& program, int batch, codegen::Mode mode,
@@ -143,6 +151,45 @@ void dropout_masks_are_the_shared_draws() {
   }
 }
 
+// The gradient-final hook: in every backward pass, each trainable group is reported once,
+// in the plan's order (codegen::TrainingPlan::gradient_final), with its place in the block;
+// an empty callback unregisters it.
+template <class TypeParam>
+void gradient_ready_follows_the_plan() {
+  const auto program = codegen::program_v<Groups>.view();
+  const codegen::TrainingPlan plan = codegen::plan_training(program, {});
+  ASSERT_EQ(plan.gradient_final, (std::vector<int>{4, 3, 2, 1, 0}));  // backward order
+  TypeParam e = make<TypeParam>(program, 2, codegen::Mode::training);
+  codegen::initialize_parameters(program, e.parameters(), e.buffers(), 5);
+  std::vector<int> order;
+  e.on_gradient_ready([&](const codegen::GradientReady& g) {
+    order.push_back(g.group);
+    ASSERT_GE(g.group, 0);
+    ASSERT_LT(g.group, int(plan.groups.size()));
+    EXPECT_EQ(g.offset, plan.groups[std::size_t(g.group)].offset) << "group " << g.group;
+    EXPECT_EQ(g.size, plan.groups[std::size_t(g.group)].size) << "group " << g.group;
+    EXPECT_NE(g.data, nullptr) << "group " << g.group;
+  });
+  const std::array<int, 2> labels{1, 3};
+  for (int step = 0; step < 2; ++step) {
+    order.clear();
+    e.forward(random_vec(2 * 3 * 6 * 6, 6 + std::uint64_t(step)));
+    e.softmax_cross_entropy(labels);
+    e.backward();
+    EXPECT_EQ(order, plan.gradient_final) << "step " << step;
+    std::vector<int> sorted = order;
+    std::sort(sorted.begin(), sorted.end());
+    EXPECT_EQ(std::adjacent_find(sorted.begin(), sorted.end()), sorted.end())
+        << "a group reported twice in step " << step;
+  }
+  e.on_gradient_ready({});
+  order.clear();
+  e.forward(random_vec(2 * 3 * 6 * 6, 9));
+  e.softmax_cross_entropy(labels);
+  e.backward();
+  EXPECT_TRUE(order.empty()) << "an unregistered callback was called";
+}
+
 template <class E>
 void run(void (*test)()) {
   if (const std::string reason = unavailable<E>(); !reason.empty()) GTEST_SKIP() << reason;
@@ -151,13 +198,14 @@ void run(void (*test)()) {
 
 // One suite per backend, the same cases: OneDnn.* (cpu) and CuDnn.* (gpu; skipped with the
 // reason where no GPU is).
-#define ARCHETYPE_CONTRACT_TESTS(Suite, E)                                        \
-  TEST(Suite, ModelsTheBackendConcept) { run<E>(models_the_backend_concept<E>); } \
-  TEST(Suite, LabelsAreCheckedAlike) { run<E>(labels_are_checked_alike<E>); }     \
-  TEST(Suite, LossAndItsGradientAreTheHostDefinition) {                           \
-    run<E>(loss_and_its_gradient_are_the_host_definition<E>);                     \
-  }                                                                               \
-  TEST(Suite, DropoutMasksAreTheSharedDraws) { run<E>(dropout_masks_are_the_shared_draws<E>); }
+#define ARCHETYPE_CONTRACT_TESTS(Suite, E)                                                      \
+  TEST(Suite, ModelsTheBackendConcept) { run<E>(models_the_backend_concept<E>); }               \
+  TEST(Suite, LabelsAreCheckedAlike) { run<E>(labels_are_checked_alike<E>); }                   \
+  TEST(Suite, LossAndItsGradientAreTheHostDefinition) {                                         \
+    run<E>(loss_and_its_gradient_are_the_host_definition<E>);                                   \
+  }                                                                                             \
+  TEST(Suite, DropoutMasksAreTheSharedDraws) { run<E>(dropout_masks_are_the_shared_draws<E>); } \
+  TEST(Suite, GradientReadyFollowsThePlan) { run<E>(gradient_ready_follows_the_plan<E>); }
 
 ARCHETYPE_CONTRACT_TESTS(OneDnn, onednn::Executable)
 #if ARCHETYPE_HAVE_CUDA

@@ -1,20 +1,25 @@
 // gpu.cudnn.*: what the cuDNN backend has beyond the per-op gradient checks (gpu.gradcheck):
 // the device optimizer against runtime::Optimizer, the captured CUDA Graph against the eager
-// step, and the host mirrors of the flat blocks. Skips without a GPU (gpu_main.cpp).
+// step, the gradient-final hook inside the graph, and the host mirrors of the flat blocks.
+// Skips without a GPU (gpu_main.cpp).
 #include <archetype/archetype.hpp>
 #include <archetype/backends/cudnn/executable.hpp>
 #include <archetype/codegen/program.hpp>
+#include <archetype/codegen/training_plan.hpp>
 #include <archetype/runtime/optimizer.hpp>
 
 #include "test_data.hpp"
 
+#include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <deque>
 #include <span>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace archetype::cudnn {
@@ -38,8 +43,8 @@ double max_relative(std::span<const float> a, std::span<const float> b) {
 }
 
 // The device update equals runtime::Optimizer on the same gradients: same float operations
-// in the same order, no fused multiply-adds (kernels.cu), so the same bits are expected; the
-// assertion leaves one rounding of room.
+// in the same order, no fused multiply-adds (kernels_optimizer.cu), so the same bits are
+// expected; the assertion leaves one rounding of room.
 void expect_optimizer_matches(const OptimizerOptions& device, runtime::Optimizer host,
                               const char* name) {
   const codegen::ProgramView program = codegen::program_v<Small>.view();
@@ -153,6 +158,104 @@ TEST(Nccl, OneRankAllReduceLeavesTheStepUnchanged) {
   EXPECT_TRUE(b.graph_captured());
   EXPECT_EQ(max_relative(b.parameters(), a.parameters()), 0.0);
   EXPECT_EQ(max_relative(b.gradients(), a.gradients()), 0.0);
+}
+
+void cuda(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(e));
+}
+
+/// Pinned host floats that the device copies into.
+struct Pinned {
+  float* data = nullptr;
+  explicit Pinned(std::size_t n) {
+    void* p = nullptr;
+    cuda(cudaMallocHost(&p, n * sizeof(float)), "cudaMallocHost");
+    data = static_cast<float*>(p);
+  }
+  ~Pinned() { cudaFreeHost(data); }
+  Pinned(const Pinned&) = delete;
+  Pinned& operator=(const Pinned&) = delete;
+};
+
+// The gradient-final hook inside the captured graph (executable.hpp): the callback runs while
+// a step is enqueued (the eager first step, then once while the graph is recorded), and the
+// work it enqueues on `ready.stream` runs in every step, replays included, at the point where
+// that group's gradient is final: a host function appends the group to a log (so the log
+// grows by gradient_final in every step), and a copy of the whole gradient block taken there
+// holds the group's final gradient of this step and, for the groups reported after it, the
+// previous step's (not written yet: the hook runs while the backward runs, not after it).
+TEST(CudaGraph, GradientReadyWorkRunsInEveryStepWhereTheGroupIsFinal) {
+  const codegen::ProgramView program = codegen::program_v<Small>.view();
+  const codegen::TrainingPlan plan = codegen::plan_training(program, {});
+  const std::vector<int>& order = plan.gradient_final;
+  ASSERT_EQ(order.size(), plan.groups.size());  // every group of Small trains
+  const Data d = make_data(program);
+  Executable exe(program, batch, Mode::training);
+  std::copy(d.params.begin(), d.params.end(), exe.parameters().begin());
+  const std::size_t params = std::size_t(program.params);
+  Pinned snapshots(order.size() * params);  // per report k: the block when group order[k] is final
+  std::vector<int> enqueued, ran;
+  struct Report {
+    std::vector<int>* log;
+    int group;
+  };
+  std::deque<Report> reports;  // what the host functions read (stable addresses)
+  exe.on_gradient_ready([&](const GradientReady& g) {
+    const std::size_t k = enqueued.size() % order.size();
+    enqueued.push_back(g.group);
+    const auto stream = static_cast<cudaStream_t>(g.stream);
+    cuda(cudaMemcpyAsync(snapshots.data + k * params, g.data - g.offset, params * sizeof(float),
+                         cudaMemcpyDeviceToHost, stream),
+         "snapshot");
+    reports.push_back(Report{&ran, g.group});
+    cuda(cudaLaunchHostFunc(
+             stream,
+             [](void* r) {
+               const auto* report = static_cast<const Report*>(r);
+               report->log->push_back(report->group);
+             },
+             &reports.back()),
+         "cudaLaunchHostFunc");
+  });
+  std::vector<float> previous(params, 0.f);  // the gradient block starts zeroed
+  for (int step = 0; step < 4; ++step) {
+    exe.train_step(d.images, d.labels, 0.05);
+    EXPECT_EQ(exe.graph_captured(), step >= 1) << "step " << step;
+    // Enqueued by the eager step and while the graph was recorded; replays call nothing.
+    EXPECT_EQ(enqueued.size(), order.size() * std::size_t(std::min(step + 1, 2)))
+        << "step " << step;
+    ASSERT_EQ(ran.size(), order.size() * std::size_t(step + 1)) << "step " << step;
+    EXPECT_EQ(std::vector<int>(ran.end() - std::ptrdiff_t(order.size()), ran.end()), order)
+        << "step " << step;
+    const std::vector<float> final_values(exe.gradients().begin(), exe.gradients().end());
+    for (std::size_t k = 0; k < order.size(); ++k) {
+      for (std::size_t j = 0; j < order.size(); ++j) {
+        const codegen::ParameterGroup& g = plan.groups[std::size_t(order[j])];
+        const float* at = snapshots.data + k * params + g.offset;
+        const std::vector<float>& want = j <= k ? final_values : previous;
+        EXPECT_TRUE(std::equal(at, at + g.size, want.begin() + g.offset))
+            << "step " << step << ": when group " << order[k] << " was reported, group " << order[j]
+            << " held " << (j <= k ? "not yet its final" : "already this step's") << " gradient";
+      }
+    }
+    for (std::size_t k = 0; k < order.size(); ++k) {  // else the check above proves nothing
+      const codegen::ParameterGroup& g = plan.groups[std::size_t(order[k])];
+      EXPECT_FALSE(std::equal(previous.begin() + g.offset, previous.begin() + g.offset + g.size,
+                              final_values.begin() + g.offset))
+          << "step " << step << ": group " << order[k] << "'s gradient did not change";
+    }
+    previous = final_values;
+  }
+  // A new callback drops the graph, and the next step records one without the old work.
+  exe.on_gradient_ready({});
+  EXPECT_FALSE(exe.graph_captured());
+  exe.train_step(d.images, d.labels, 0.05);
+  EXPECT_TRUE(exe.graph_captured());
+  EXPECT_EQ(ran.size(), order.size() * 4) << "the old graph's host functions ran again";
+  std::printf(
+      "[cudnn] gradient-ready: %zu groups reported in plan order in each of 4 steps "
+      "(1 eager, 1 recorded, 2 replayed)\n",
+      order.size());
 }
 
 // train_step is forward, loss, backward and update.

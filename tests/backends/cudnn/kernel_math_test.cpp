@@ -5,7 +5,7 @@
 // - cpu.cudnn.Bf16.*: the host's fp32 <-> bf16 conversions (kernels.hpp), which the data in
 //   and out of a bf16 executable go through;
 // - cpu.cudnn.BatchNormMath.*: the bf16 path's batch norm (src/batch_norm.hpp), put together as
-//   kernels.cu does, against a plain double definition and its finite differences.
+//   kernels_norm.cu does, against a plain double definition and its finite differences.
 #include "batch_norm.hpp"
 #include "kernels.hpp"
 #include "layout.hpp"
@@ -149,7 +149,7 @@ struct HostBatchNorm {
   std::vector<float> y, dx, dgamma, dbeta, running_mean, running_var;
 };
 
-/// What kernels.cu computes, step by step (sums per channel, statistics, normalise; sums of dy
+/// What kernels_norm.cu computes, step by step (sums per channel, statistics, normalise; sums of dy
 /// and dy (x - mean), gradients, dx), on memory in the given layout.
 HostBatchNorm kernel_math(bool cl, bool relu, const std::vector<float>& x,
                           const std::vector<float>& dy, const std::vector<float>& gamma,

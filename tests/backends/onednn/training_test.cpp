@@ -371,6 +371,31 @@ TEST(Backward, GradientReadyReportsEachGroupOnceInBackwardOrderWhenFinal) {
   EXPECT_TRUE(order.empty());
 }
 
+// Frozen groups (Options::trainable) compute no gradient and are not reported: the reports
+// are the frozen plan's gradient_final, the trainable groups alone, in backward order.
+TEST(Backward, GradientReadySkipsFrozenGroups) {
+  using R = architectures::CifarResNet<20>;
+  const std::size_t groups = codegen::plan_training(program<R>(), {}).groups.size();
+  std::vector<bool> trainable(groups, true);
+  for (std::size_t g = 0; g < groups / 2; ++g) trainable[g] = false;  // the first half
+  codegen::PlanOptions frozen_plan;
+  frozen_plan.trainable = trainable;
+  const codegen::TrainingPlan plan = codegen::plan_training(program<R>(), frozen_plan);
+  ASSERT_EQ(plan.gradient_final.size(), groups - groups / 2);
+  Options options;
+  options.trainable = trainable;
+  Executable exe(program<R>(), 2, Mode::training, options);
+  initialize_parameters(program<R>(), exe.parameters(), exe.buffers(), 4);
+  std::vector<int> order;
+  exe.on_gradient_ready([&](const GradientReady& g) { order.push_back(g.group); });
+  const std::array<int, 2> labels{2, 7};
+  exe.forward(random_vec(2 * 3 * 32 * 32, 11));
+  exe.softmax_cross_entropy(labels);
+  exe.backward();
+  EXPECT_EQ(order, plan.gradient_final);
+  for (int g : order) EXPECT_TRUE(trainable[std::size_t(g)]) << "frozen group " << g << " reported";
+}
+
 // --check-numerics: the first op whose output (forward) or gradient (backward) is not
 // finite stops the pass with its path; without the option the same values pass silently.
 TEST(Numerics, TheFirstNonFiniteValueNamesItsOp) {

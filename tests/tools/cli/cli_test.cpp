@@ -276,6 +276,31 @@ TEST(Cli, TrainRejectsBadValuesBeforeLoadingAnything) {
   }
 }
 
+// --new-head and export --classes: a zoo model's classifier for the data's classes, trained
+// and exported with the same head.
+TEST(Cli, ANewHeadTrainsSavesAndExportsWithTheDatasClasses) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("archetype_cli_new_head_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const Result t = run("train lenet5 --data synthetic --new-head --epochs 1 --max-steps 3 --save " +
+                       (dir / "l5.params").string());
+  EXPECT_EQ(t.rc, 0) << t.err;
+  EXPECT_NE(t.out.find("new head: fc3 now has 10 outputs"), std::string::npos) << t.out;
+  const Result e = run("export lenet5 --weights " + (dir / "l5.params").string() +
+                       " --classes 10 --onnx " + (dir / "l5.onnx").string());
+  EXPECT_EQ(e.rc, 0) << e.err;
+  const Result five =
+      run("export lenet5 --init-seed 1 --classes 5 --onnx " + (dir / "l5x5.onnx").string());
+  EXPECT_EQ(five.rc, 0) << five.err;
+  EXPECT_NE(five.out.find("output 'logits' float batchx5"), std::string::npos) << five.out;
+  // Weights of a 10-class head do not fit a 5-class one: the error names the layer.
+  const Result mismatch = run("export lenet5 --weights " + (dir / "l5.params").string() +
+                              " --classes 5 --onnx " + (dir / "bad.onnx").string());
+  EXPECT_EQ(mismatch.rc, 1);
+  EXPECT_NE(mismatch.err.find("fc3.weight"), std::string::npos) << mismatch.err;
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Cli, TrainRefusesAnUnwritableCheckpointDirectoryFirst) {
   const Result r = run("train lenet5 --data synthetic --checkpoint /proc/archetype-no-such-dir");
   EXPECT_EQ(r.rc, 1);

@@ -15,6 +15,7 @@
 #include <archetype/codegen/program.hpp>
 #include <archetype/dsl/analysis.hpp>
 #include <archetype/dsl/net.hpp>
+#include <archetype/dsl/type_name.hpp>
 
 #include <cstddef>
 #include <span>
@@ -40,17 +41,6 @@ consteval ModelInfo model_info() {
                    codegen::program_v<N>.training_saved,
                    std::span<const LayerRow>{layers_v<N>},
                    codegen::program_v<N>.view()};
-}
-
-/// `T`'s name as the compiler spells it ("archetype::architectures::CifarResNet<20>"),
-/// from `__PRETTY_FUNCTION__` (g++: "... [with T = NAME; ...]", clang: "... [T = NAME]").
-template <class T>
-consteval std::string_view type_name() {
-  const std::string_view f = __PRETTY_FUNCTION__;
-  const std::size_t begin = f.find("T = ") + 4;
-  std::size_t end = f.find(';', begin);
-  if (end == std::string_view::npos) end = f.rfind(']');
-  return f.substr(begin, end - begin);
 }
 
 /// Where a model comes from: the short reference `ModelEntry::paper`, its authors, venue

@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// \brief Throughput measurement shared by `archetype bench` and the Google Benchmark
-/// executables `bench_<model>`: one model of the registry compiled on the oneDNN backend
+/// executables `bench_<model>`: one model (its ModelInfo) compiled on the oneDNN backend
 /// for one batch size, fed one fixed batch of synthetic inputs, stepped many times.
 ///
 /// Conventions (the PyTorch peer's, ../shared/peers/pytorch_cpu.py): inputs ~ N(0, 1),

@@ -8,7 +8,8 @@
 /// A backend builds an executable from a Program for one batch size and mode; data crosses
 /// it as plain fp32 NCHW host arrays; parameters, gradients and buffers are the flat blocks
 /// of `codegen/program.hpp` (PyTorch state_dict order). Dropout draws are
-/// codegen/dropout.hpp's, the training plan is codegen/training_plan.hpp's.
+/// codegen/dropout.hpp's, the training plan is codegen/training_plan.hpp's, and so is the
+/// order in which `on_gradient_ready` reports final gradients (`gradient_final`).
 
 #include <archetype/codegen/program.hpp>
 
@@ -16,6 +17,7 @@
 #include <cmath>
 #include <concepts>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -116,6 +118,23 @@ inline float softmax_cross_entropy(std::span<const float> logits, std::span<cons
   return float(loss / batch);
 }
 
+/// A parameter group's gradient is final: what `on_gradient_ready` reports, once per
+/// trainable group and backward pass, in the order of TrainingPlan::gradient_final (each
+/// backend's header says when its callback runs).
+struct GradientReady {
+  int group = 0;            ///< index in TrainingPlan::groups (state_dict order)
+  std::int64_t offset = 0;  ///< its first gradient in gradients()
+  std::int64_t size = 0;    ///< its number of gradients
+  /// Where the backward pass wrote them: host memory on oneDNN (gradients().data() +
+  /// offset), device memory on cuDNN.
+  float* data = nullptr;
+  /// cuDNN: the cudaStream_t the step runs on, where work that must follow the gradient
+  /// (an all-reduce of `data`) is enqueued. oneDNN: null (its callback runs when the
+  /// gradient is final).
+  void* stream = nullptr;
+};
+using GradientCallback = std::function<void(const GradientReady&)>;
+
 /// What the runtime and the tests ask of an executable of any backend.
 template <class E>
 concept Backend = requires(E& e, const E& ce, const ProgramView& program, std::span<const float> x,
@@ -132,6 +151,7 @@ concept Backend = requires(E& e, const E& ce, const ProgramView& program, std::s
   { e.set_output_gradient(x) } -> std::same_as<void>;
   { e.backward() } -> std::same_as<void>;
   { e.input_gradient() } -> std::same_as<std::span<const float>>;
+  { e.on_gradient_ready(GradientCallback{}) } -> std::same_as<void>;
 };
 
 }  // namespace archetype::codegen

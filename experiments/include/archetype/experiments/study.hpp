@@ -29,7 +29,9 @@
 /// };
 /// \endcode
 
+#include <archetype/codegen/freezing.hpp>
 #include <archetype/experiments/experiment.hpp>
+#include <archetype/runtime/trainer.hpp>
 
 #include <concepts>
 #include <cstdint>
@@ -91,6 +93,11 @@ struct StudySpec {
   bool gradient_norms = false;  ///< per-layer gradient norms at init and after each epoch
   bool against_depth = false;   ///< plots of accuracy, parameters and MACs against depth
   std::string precision = "f32";  ///< training on the CPU: f32, or bf16 (oneDNN, fp32 master weights)
+  /// Transfer learning, as `archetype train`'s flags (docs/transfer-learning.md): layers
+  /// frozen by prefix and before a path, unfrozen from an epoch on, learning rates per prefix.
+  codegen::Freezing freezing;
+  std::vector<runtime::TrainOptions::Unfreeze> unfreeze_at;
+  std::vector<runtime::TrainOptions::LearningRate> lr_groups;
   QuickRun quick{};
   std::vector<PaperTop1> paper_top1;
 };
@@ -190,6 +197,17 @@ StudySpec study_spec() {
   if constexpr (requires { E::against_depth; }) s.against_depth = E::against_depth;
   if constexpr (requires { E::precision; }) s.precision = std::string(E::precision);
   if constexpr (requires { E::quick; }) s.quick = E::quick;
+  // Transfer learning: `freeze` (prefixes), `freeze_until` (a path), `unfreeze_at` ({epoch,
+  // prefix} pairs), `lr_groups` ({prefix, lr} pairs).
+  if constexpr (requires { E::freeze; })
+    for (std::string_view f : E::freeze) s.freezing.freeze.emplace_back(f);
+  if constexpr (requires { E::freeze_until; })
+    s.freezing.freeze_until = std::string(E::freeze_until);
+  if constexpr (requires { E::unfreeze_at; })
+    for (const auto& [epoch, prefix] : E::unfreeze_at)
+      s.unfreeze_at.push_back({epoch, std::string(prefix)});
+  if constexpr (requires { E::lr_groups; })
+    for (const auto& [prefix, lr] : E::lr_groups) s.lr_groups.push_back({std::string(prefix), lr});
   if constexpr (requires { E::paper_top1; })
     s.paper_top1.assign(std::begin(E::paper_top1), std::end(E::paper_top1));
   return s;

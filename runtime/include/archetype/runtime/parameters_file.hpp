@@ -73,10 +73,13 @@ struct TransferLoad {
 /// head: Keras's include_top=False), the rest left as initialised. Every shape is checked
 /// before any value is copied: a tensor whose shape differs is an error naming the layer and
 /// both shapes (a head for another number of classes is not silently skipped). A file that
-/// names none of the model's tensors is an error, as is any malformed file.
+/// names none of the model's tensors is an error, as is any malformed file. The layers under a
+/// `fresh` path prefix (a new head) are never loaded: they keep their initial values, and the
+/// file's tensors under it are skipped, whatever their shapes.
 TransferLoad load_for_transfer(const std::filesystem::path& path,
                                const codegen::ProgramView& program, std::span<float> parameters,
-                               std::span<float> buffers);
+                               std::span<float> buffers,
+                               const std::vector<std::string>& fresh = {});
 
 /// The same checks on a parameter file's bytes; `origin` (the path) starts every message.
 std::string parse_parameters(std::span<const unsigned char> bytes, const std::string& origin,

@@ -62,6 +62,9 @@ struct TrainOptions {
   bool resume = false;                   ///< continue from checkpoint_dir/checkpoint.bin
   std::filesystem::path metrics;         ///< empty: none; else STEM.csv and STEM.json
   std::filesystem::path init_parameters; ///< a parameter file to start from (else random)
+  /// Layers (path prefixes) that --init never loads: a new head keeps its initial values
+  /// (`--new-head` sets it; `--init-skip PREFIX`).
+  std::vector<std::string> init_fresh;
   std::int64_t max_steps = 0;            ///< stop after this many steps in all (0: no limit)
   /// Data-parallel training over the MPI world (--distributed; on by itself under mpirun):
   /// `batch` is the global batch, split evenly over the processes; rank 0's initial
@@ -117,6 +120,10 @@ struct TrainResult {
   std::vector<float> parameters;  ///< the final parameter block
   std::vector<float> buffers;     ///< the final BatchNorm statistics
   std::int64_t steps = 0;
+  /// The per-channel statistics the training images were normalised with (their
+  /// `Dataset::mean` and `stddev`; empty when they were not): what data evaluated with
+  /// these parameters must be normalised with too.
+  std::vector<float> mean, stddev;
 };
 
 /// Checks --freeze, --freeze-until, --unfreeze-at and --lr-group against `program` (every
@@ -126,7 +133,7 @@ struct TrainResult {
 void check_transfer(const codegen::ProgramView& program, const TrainOptions& options);
 /// Trains `program` (its input shape must match the data's) and returns the metrics of
 /// every epoch. Throws std::invalid_argument for options or data that do not fit, with a
-/// sentence naming the problem.
+/// sentence naming the problem. (`train<N>`, train_net.hpp: the same from a net type.)
 TrainResult train(const codegen::ProgramView& program, const std::string& model_name,
                   const Dataset& train_data, const Dataset& test_data, const TrainOptions& options,
                   Progress& progress);

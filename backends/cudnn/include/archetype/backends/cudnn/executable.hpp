@@ -29,6 +29,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -38,6 +39,10 @@ namespace archetype::cudnn {
 /// The contract's options (codegen/backend.hpp), shared with every backend.
 using Mode = codegen::Mode;
 using Precision = codegen::Precision;
+
+/// A parameter group's gradient is final (`Executable::on_gradient_ready`): the contract's
+/// type, shared with every backend.
+using GradientReady = codegen::GradientReady;
 
 /// The optimizer `update()` and `train_step()` run over the flat parameter block, on the
 /// device: codegen::OptimizerSpec, the specification runtime::Optimizer follows on the host.
@@ -134,6 +139,20 @@ class Executable {
   [[nodiscard]] std::span<float> parameters();
   /// Gradients of the last backward(), same layout as parameters(); a snapshot.
   [[nodiscard]] std::span<float> gradients();
+  /// Registers `callback` (replacing any earlier one; empty: none): the hook where gradient
+  /// all-reduce joins the step. It is called on the host while a backward pass is *enqueued*
+  /// (by backward(), by train_step() when it runs eagerly, and once while train_step()
+  /// records its CUDA Graph), once per trainable parameter group, in the order of
+  /// codegen::TrainingPlan::gradient_final, at the point of the stream (`ready.stream`, a
+  /// cudaStream_t) after which that group's gradient (`ready.data`, `ready.size` floats of
+  /// device memory) is final. So the work it enqueues on that stream (an NCCL all-reduce, a
+  /// copy) runs there in every step, graph replays included: after the group's backward and
+  /// before the optimizer's update. The device may not have reached that point when the
+  /// callback returns; for a host notification in every step, the callback enqueues one
+  /// (cudaLaunchHostFunc). It must enqueue only work a graph can capture (no
+  /// synchronisation, no allocation). Registering drops a captured graph: the next
+  /// train_step() records one with the new callback's work.
+  void on_gradient_ready(std::function<void(const GradientReady&)> callback);
   /// BatchNorm running statistics (program.buffers floats): per BN op, mean then variance.
   [[nodiscard]] std::span<float> buffers();
   /// The optimizer's state: SGD with momentum: the velocity [params]; Adam: m then v

@@ -84,12 +84,9 @@ struct NumericsError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// A parameter group's gradient is final (`Executable::on_gradient_ready`).
-struct GradientReady {
-  int group = 0;            ///< index in codegen::TrainingPlan::groups (state_dict order)
-  std::int64_t offset = 0;  ///< its first gradient in gradients()
-  std::int64_t size = 0;    ///< its number of gradients
-};
+/// A parameter group's gradient is final (`Executable::on_gradient_ready`): the contract's
+/// type, shared with every backend.
+using GradientReady = codegen::GradientReady;
 
 class Executable {
  public:
@@ -151,6 +148,7 @@ class Executable {
   /// backward() once per trainable parameter group, as soon as that group's gradient in
   /// gradients() is final, in the order of codegen::TrainingPlan::gradient_final (the
   /// backward's order): the hook where gradient all-reduce starts while the backward runs.
+  /// `data` is gradients().data() + offset; `stream` is null.
   void on_gradient_ready(std::function<void(const GradientReady&)> callback);
   /// BatchNorm running statistics (program.buffers floats): per BN op, mean then variance.
   [[nodiscard]] std::span<float> buffers();
