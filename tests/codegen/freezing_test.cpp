@@ -62,13 +62,17 @@ TEST(Freezing, FrozenGroupsGetNoGradientNorBatchStatisticsAndSaveLess) {
     const std::string path(p.ops[o].layer.path.view());
     const bool trains = path.starts_with("layer3") || path == "fc";
     if (trains && first_trained < 0) first_trained = int(o);
-    if (p.ops[o].layer.params > 0) EXPECT_EQ(frozen.weight_gradient[o], trains) << path;
+    if (p.ops[o].layer.params > 0) {
+      EXPECT_EQ(frozen.weight_gradient[o], trains) << path;
+    }
     if (p.ops[o].layer.op == LayerKind::batch_norm) {
       EXPECT_EQ(frozen.batch_statistics[o], trains) << path;
       EXPECT_TRUE(all.batch_statistics[o]) << path;
     }
     // Nothing before the first trained layer runs a backward step: no gradient flows there.
-    if (first_trained < 0) EXPECT_FALSE(frozen.backward[o]) << path;
+    if (first_trained < 0) {
+      EXPECT_FALSE(frozen.backward[o]) << path;
+    }
   }
   EXPECT_LT(frozen.saved_elements, all.saved_elements / 2)
       << "the frozen stem, layer1 and layer2 keep nothing for a backward pass";

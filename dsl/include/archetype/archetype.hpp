@@ -2,6 +2,9 @@
 /// \file
 /// \brief The whole vocabulary and its compile-time analysis: `#include <archetype/archetype.hpp>`.
 
+// First, so that a rule's compile error shows the shortest include chain above it.
+#include <archetype/dsl/errors.hpp>
+
 #include <archetype/dsl/activations.hpp>
 #include <archetype/dsl/adaptive_avg_pool.hpp>
 #include <archetype/dsl/analysis.hpp>

@@ -1,11 +1,15 @@
 # Runs one compile-fail case: cmake -DCXX=<compiler> -DSOURCE=<case.cpp>
-#   -DINCLUDE_DIRS=<dir>|<dir>|… [-DSYSTEM_INCLUDE_DIRS=<dir>|…] [-DMAX_LINES=40] -P check.cmake
+#   -DINCLUDE_DIRS=<dir>|<dir>|… [-DSYSTEM_INCLUDE_DIRS=<dir>|…] [-DMAX_LINES=40]
+#   [-DFIRST_ERROR_LINE=10] -P check.cmake
 #
-# A case is one .cpp whose first line is `// expect: <text>` and which holds a failing
-# version and its fixed twin (`#ifdef ARCHETYPE_FIXED … #else … #endif`). The check passes
-# when
+# A case is one .cpp whose first line is `// expect: <text>`, optionally followed by
+# `// expect-also: <text>` lines (the layer's path and the values the error must state),
+# and which holds a failing version and its fixed twin (`#ifdef ARCHETYPE_FIXED … #else …
+# #endif`). The check passes when
 #   - without ARCHETYPE_FIXED the compiler rejects the file, its diagnostics contain <text>
-#     and are at most MAX_LINES lines long (one readable error, not a cascade);
+#     and every expect-also text, are at most MAX_LINES lines long (one readable error, not
+#     a cascade), and their first `error:` line is at most line FIRST_ERROR_LINE (the error
+#     on top, not after a page of instantiation context);
 #   - with -DARCHETYPE_FIXED the file compiles (so the case cannot pass because of a typo).
 # Directory lists are separated by `|` (a `;` would split the ctest command line).
 
@@ -17,6 +21,9 @@ endforeach()
 if(NOT DEFINED MAX_LINES)
   set(MAX_LINES 40)
 endif()
+if(NOT DEFINED FIRST_ERROR_LINE)
+  set(FIRST_ERROR_LINE 10)
+endif()
 
 get_filename_component(case_name "${SOURCE}" NAME_WE)
 
@@ -26,6 +33,13 @@ if(NOT first_line MATCHES "^// expect: (.+)$")
                       "found `${first_line}`")
 endif()
 string(STRIP "${CMAKE_MATCH_1}" expected)
+file(STRINGS "${SOURCE}" also_lines REGEX "^// expect-also: ")
+set(also_expected "")
+foreach(line IN LISTS also_lines)
+  string(REGEX REPLACE "^// expect-also: " "" text "${line}")
+  string(STRIP "${text}" text)
+  list(APPEND also_expected "${text}")
+endforeach()
 
 set(flags -std=c++20 -fsyntax-only -fdiagnostics-color=never)
 string(REPLACE "|" ";" include_dirs "${INCLUDE_DIRS}")
@@ -56,6 +70,15 @@ else()
 endif()
 string(REGEX MATCHALL "(^|\n)[^\n]*: error: " error_lines "${diagnostic}")
 list(LENGTH error_lines errors)
+# The line number of the first `error:` line (0: none).
+set(first_error 0)
+string(FIND "${diagnostic}" ": error: " first_error_offset)
+if(NOT first_error_offset EQUAL -1)
+  string(SUBSTRING "${diagnostic}" 0 ${first_error_offset} before_first_error)
+  string(REGEX MATCHALL "\n" newlines_before "${before_first_error}")
+  list(LENGTH newlines_before first_error)
+  math(EXPR first_error "${first_error} + 1")
+endif()
 
 set(problems "")
 if(failing_result EQUAL 0)
@@ -65,8 +88,17 @@ string(FIND "${diagnostic}" "${expected}" found)
 if(found EQUAL -1)
   list(APPEND problems "its diagnostic does not contain `${expected}`")
 endif()
+foreach(text IN LISTS also_expected)
+  string(FIND "${diagnostic}" "${text}" found)
+  if(found EQUAL -1)
+    list(APPEND problems "its diagnostic does not contain `${text}`")
+  endif()
+endforeach()
 if(lines GREATER MAX_LINES)
   list(APPEND problems "its diagnostic is ${lines} lines long (at most ${MAX_LINES})")
+endif()
+if(first_error EQUAL 0 OR first_error GREATER FIRST_ERROR_LINE)
+  list(APPEND problems "its first `error:` line is line ${first_error} (at most ${FIRST_ERROR_LINE})")
 endif()
 
 # --- The fixed twin -----------------------------------------------------------------------
@@ -89,4 +121,4 @@ if(problems)
   message(FATAL_ERROR "${case_name}: compile-fail check failed")
 endif()
 message(STATUS "${case_name}: rejected with `${expected}` in ${lines} lines "
-               "(${errors} error(s)); the fixed twin compiles")
+               "(${errors} error(s), the first on line ${first_error}); the fixed twin compiles")

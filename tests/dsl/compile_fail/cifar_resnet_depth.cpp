@@ -1,4 +1,5 @@
 // expect: archetype: CifarResNet depth must be 6n+2
+// expect-also: DepthError<21>
 // He et al.'s CIFAR ResNets have 6n+2 layers: 21 is not one of them.
 #include <archetype/architectures/cifar_resnet.hpp>
 

@@ -1,4 +1,7 @@
 // expect: archetype: Concat branches produce different spatial sizes
+// expect-also: {"0.concat"}
+// expect-also: branch_output<1>{64, 17, 17}
+// expect-also: branch_output<3>{32, 15, 15}
 // An Inception-style block whose pooling branch forgot its padding: 17x17 next to 15x15.
 #include <archetype/archetype.hpp>
 

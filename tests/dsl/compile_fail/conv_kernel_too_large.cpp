@@ -1,4 +1,8 @@
 // expect: archetype: Conv kernel is larger than its padded input
+// expect-also: {"0"}
+// expect-also: input{1, 4, 4}
+// expect-also: kernel{5, 5}
+// expect-also: padding{0, 0}
 // A 5x5 convolution without padding on a 4x4 map: no output position exists.
 #include <archetype/archetype.hpp>
 

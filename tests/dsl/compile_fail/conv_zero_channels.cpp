@@ -1,4 +1,6 @@
 // expect: archetype: Conv output channels must be positive
+// expect-also: {"0"}
+// expect-also: out_channels{0}
 // A convolution with zero output channels.
 #include <archetype/archetype.hpp>
 

@@ -1,4 +1,7 @@
 // expect: archetype: DepthwiseConv groups (its channels) differ from its input channels
+// expect-also: {"2"}
+// expect-also: input{64, 32, 32}
+// expect-also: channels{32}
 // A depthwise convolution declared for 32 channels, placed after a 64-channel convolution
 // (Conv's own rule would accept 32 groups on 64 channels: it is the depthwise rule that fails).
 #include <archetype/archetype.hpp>

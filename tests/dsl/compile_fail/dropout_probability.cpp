@@ -1,4 +1,6 @@
 // expect: archetype: Dropout probability must be in [0, 1)
+// expect-also: {"0"}
+// expect-also: probability{1.
 // A dropout that would drop everything.
 #include <archetype/archetype.hpp>
 

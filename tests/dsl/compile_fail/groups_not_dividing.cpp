@@ -1,4 +1,7 @@
 // expect: archetype: Conv groups must divide the input channels
+// expect-also: {"0"}
+// expect-also: input{16, 8, 8}
+// expect-also: groups{3}
 // A grouped convolution with 3 groups on 16 channels.
 #include <archetype/archetype.hpp>
 

@@ -1,4 +1,6 @@
 // expect: archetype: Input shape sizes must be positive
+// expect-also: {"input"}
+// expect-also: input{0, 28, 28}
 // An input with no channels.
 #include <archetype/archetype.hpp>
 

@@ -1,4 +1,5 @@
 // expect: archetype: a layer path is longer than 63 characters, shorten the Named names on it
+// expect-also: {"a_rather_long_stage_name.a_rather_
 // Deeply nested, verbosely named blocks: the path of the innermost convolution
 // (`a_rather_long_stage_name.a_rather_long_block_name.…`) would be cut in tables and
 // state_dict keys, so it is an error rather than a silent truncation.

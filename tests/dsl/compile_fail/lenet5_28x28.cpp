@@ -1,4 +1,8 @@
 // expect: archetype: Conv kernel is larger than its padded input
+// expect-also: {"c5"}
+// expect-also: input{16, 4, 4}
+// expect-also: kernel{5, 5}
+// expect-also: padding{0, 0}
 // The LeNet-5 of a popular tutorial: the classic layer table (conv 5x5 -> 6, pool 2,
 // conv 5x5 -> 16, pool 2, conv 5x5 -> 120, fc 84, fc 10) written for 32x32 images and fed
 // 28x28 MNIST/Fashion-MNIST images: 28 -> 24 -> 12 -> 8 -> 4, and the third 5x5

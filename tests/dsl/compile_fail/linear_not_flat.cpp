@@ -1,4 +1,7 @@
 // expect: archetype: Linear needs a flat input (C x 1 x 1)
+// expect-also: {"0"}
+// expect-also: input{16, 5, 5}
+// expect-also: out_features{120}
 // PyTorch's nn.Linear would act on the last axis of the 16x5x5 tensor; here it is an error.
 #include <archetype/archetype.hpp>
 

@@ -1,4 +1,6 @@
-// expect: archetype: the body of a Net must be a layer or a combinator
+// expect: archetype: not a layer or a combinator, where a Net, Seq, Residual, Concat, Scale, Repeat or Named expects one
+// expect-also: {""}
+// expect-also: {"archetype::Net<archetype::Input<
 // The body written as a Net instead of its layers.
 #include <archetype/archetype.hpp>
 

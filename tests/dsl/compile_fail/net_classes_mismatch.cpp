@@ -1,4 +1,7 @@
 // expect: archetype: Net output is not a vector of Classes scores
+// expect-also: {"3"}
+// expect-also: output{10, 1, 1}
+// expect-also: classes{100}
 // A CIFAR-100 net whose last layer still has 10 outputs.
 #include <archetype/archetype.hpp>
 

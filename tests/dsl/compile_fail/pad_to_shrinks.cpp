@@ -1,4 +1,7 @@
 // expect: archetype: PadTo cannot shrink its input
+// expect-also: {"adapter"}
+// expect-also: input{1, 36, 36}
+// expect-also: size{32, 32}
 // LeNet-5's 32x32 input declared with a zero-padding adapter fed 36x36 images.
 #include <archetype/architectures/lenet.hpp>
 

@@ -1,5 +1,7 @@
-// expect: archetype: the parameter count computed from the definition differs from the published
-// figure A published parameter count the definition does not reach (the bias of the first layer
+// expect: archetype: the parameter count computed from the definition differs from the published figure
+// expect-also: 79510
+// expect-also: 79410
+// A published parameter count the definition does not reach (the bias of the first layer
 // forgotten in the figure: 78,400 + 1,010 instead of 78,500 + 1,010).
 #include <archetype/archetype.hpp>
 

@@ -1,4 +1,8 @@
 // expect: archetype: pooling window is larger than its padded input
+// expect-also: {"3"}
+// expect-also: input{8, 2, 2}
+// expect-also: kernel{3, 3}
+// expect-also: padding{0, 0}
 // A 3x3 max pooling after a feature map already reduced to 2x2.
 #include <archetype/archetype.hpp>
 

@@ -1,5 +1,7 @@
-// expect: archetype: the parameter count computed from the definition differs from the published
-// figure A zoo-style declaration of published figures (`published_v`, asserted with
+// expect: archetype: the parameter count computed from the definition differs from the published figure
+// expect-also: 79510
+// expect-also: 79410
+// A zoo-style declaration of published figures (`published_v`, asserted with
 // `matches_published_v`) whose parameter count the definition does not reach: the figure
 // forgot the bias of the first layer (78,400 + 1,010 instead of 78,500 + 1,010).
 #include <archetype/archetype.hpp>

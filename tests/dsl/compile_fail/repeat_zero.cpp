@@ -1,4 +1,6 @@
 // expect: archetype: Repeat count must be positive
+// expect-also: {"1"}
+// expect-also: count{0}
 // A stage with no blocks.
 #include <archetype/archetype.hpp>
 

@@ -1,4 +1,7 @@
 // expect: archetype: Residual body output shape differs from shortcut output shape
+// expect-also: {"0.add"}
+// expect-also: body_output{32, 16, 16}
+// expect-also: shortcut_output{16, 32, 32}
 // A stride-2 body (16x32x32 -> 32x16x16) with the identity shortcut (16x32x32).
 #include <archetype/archetype.hpp>
 

@@ -1,4 +1,7 @@
 // expect: archetype: the gate of Scale must end at 1x1 (one value per channel)
+// expect-also: {"1.scale"}
+// expect-also: input{16, 8, 8}
+// expect-also: gate_output{16, 8, 8}
 // A gate that forgot its global pooling: it yields a full map, not one value per channel.
 #include <archetype/archetype.hpp>
 

@@ -1,4 +1,7 @@
 // expect: archetype: Scale gate output channels differ from the tensor they scale
+// expect-also: {"3.scale"}
+// expect-also: input{256, 8, 8}
+// expect-also: gate_output{128, 1, 1}
 // A squeeze-and-excitation block declared for 128 channels after a 256-channel stage.
 #include <archetype/archetype.hpp>
 

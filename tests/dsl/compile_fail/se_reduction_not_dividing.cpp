@@ -1,4 +1,8 @@
 // expect: archetype: SE reduction must divide the channels
+// expect-also: {"3"}
+// expect-also: input{100, 8, 8}
+// expect-also: channels{100}
+// expect-also: reduction{16}
 // An SE block with the paper's reduction 16 on a 100-channel tensor: 100 / 16 is not whole.
 #include <archetype/archetype.hpp>
 

@@ -1,4 +1,7 @@
-// expect: archetype: every element of a Seq must be a layer or a combinator
+// expect: archetype: not a layer or a combinator, where a Net, Seq, Residual, Concat, Scale, Repeat or Named expects one
+// expect-also: {"1"}
+// expect-also: {"archetype::Input<
+// expect-also: Shape{16, 32, 32}>"}
 // A shape written where a layer is expected.
 #include <archetype/archetype.hpp>
 

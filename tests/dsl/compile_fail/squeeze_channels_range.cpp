@@ -1,4 +1,8 @@
 // expect: archetype: SqueezeExcitation squeeze channels must be in [1, Channels]
+// expect-also: {""}
+// expect-also: input{64, 8, 8}
+// expect-also: channels{64}
+// expect-also: squeeze{128}
 // A "squeeze" that widens: 64 channels squeezed to 128.
 #include <archetype/archetype.hpp>
 

@@ -1,4 +1,6 @@
 // expect: archetype: StochasticDepth probability must be in [0, 1)
+// expect-also: {"3"}
+// expect-also: probability{1.
 // A residual branch dropped with probability 1 would never train.
 #include <archetype/archetype.hpp>
 

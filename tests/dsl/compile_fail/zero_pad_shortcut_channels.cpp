@@ -1,4 +1,7 @@
 // expect: archetype: ZeroPadShortcut pads channels with zeros on both sides
+// expect-also: {"shortcut"}
+// expect-also: input{16, 16, 16}
+// expect-also: out_channels{25}
 // An option-A shortcut from 16 to 24 channels pads 4 on each side; to 25 it cannot.
 #include <archetype/archetype.hpp>
 

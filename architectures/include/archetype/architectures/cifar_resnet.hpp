@@ -21,9 +21,13 @@ struct Stage {
 };
 
 template <int Depth>
+struct DepthError {
+  static_assert(Depth >= 8 && (Depth - 2) % 6 == 0,
+                "archetype: CifarResNet depth must be 6n+2 with n >= 1 (20, 32, 44, 56, 110, ...)");
+};
+template <int Depth>
 struct Checked {
   static constexpr bool valid = Depth >= 8 && (Depth - 2) % 6 == 0;
-  static_assert(valid, "archetype: CifarResNet depth must be 6n+2 with n >= 1 (20, 32, 44, 56, 110, ...)");
   static constexpr int n = valid ? (Depth - 2) / 6 : 1;
 };
 
@@ -43,8 +47,11 @@ using body_t = std::conditional_t<
 /// 2 and an option-A shortcut), global average pooling, a 10-way linear layer.
 /// He et al. Table 6: ResNet-20 0.27M, -32 0.46M, -44 0.66M, -56 0.85M, -110 1.7M.
 template <int Depth>
-struct CifarResNet final
-    : Net<Input<Shape{3, 32, 32}>, cifar_resnet_detail::body_t<Depth>, 10> {};
+struct CifarResNet final : Net<Input<Shape{3, 32, 32}>, cifar_resnet_detail::body_t<Depth>, 10> {
+  // The error is raised in a type of its own: clang marks a class whose static_assert
+  // failed as invalid, and every use of CifarResNet<Depth> would then add an error.
+  static_assert(sizeof(cifar_resnet_detail::DepthError<Depth>) > 0);
+};
 
 /// `PlainCifarNet<6n+2>`: `CifarResNet<6n+2>` without shortcuts (He et al. Fig. 6 left).
 /// Option-A shortcuts have no parameters, so both have the same parameter count.

@@ -48,7 +48,6 @@ struct RoundsTo {
                     2 * Computed < (2 * Printed + 1) * Unit,
                 "archetype: the figure computed from the definition does not round to the "
                 "published figure at its printed precision (Computed vs Printed x Unit below)");
-  static constexpr bool value = true;
 };
 }  // namespace published_detail
 
@@ -57,12 +56,14 @@ struct RoundsTo {
 /// rounds (half up) to it: `(Printed - 1/2) x Unit <= Computed < (Printed + 1/2) x Unit`.
 /// On a mismatch the error names the three numbers.
 template <std::int64_t Computed, std::int64_t Printed, std::int64_t Unit>
-inline constexpr bool rounds_to_v = published_detail::RoundsTo<Computed, Printed, Unit>::value;
+inline constexpr bool rounds_to_v =
+    detail::Reported<published_detail::RoundsTo<Computed, Printed, Unit>, true>::value;
 
 /// `static_assert(params_equal_v<GoogLeNetAux::params, 13'004'888>)`: an exact parameter
 /// count of something that is not one `Net` (a net and its auxiliary heads), with the same
 /// error as `has_params_v` on a mismatch.
 template <std::int64_t Computed, std::int64_t Published>
-inline constexpr bool params_equal_v = detail::ParamsMatch<Computed, Published>::value;
+inline constexpr bool params_equal_v =
+    detail::Reported<detail::ParamsMatch<Computed, Published>, Computed == Published>::value;
 
 }  // namespace archetype::architectures

@@ -130,7 +130,9 @@ constexpr void fold_inference(std::span<Op> ops, int output) {
   // constant-evaluation budget): how many op inputs read it, the two last distinct ops
   // reading it, and whether a view op produced it. Tensor ids are below n + 1.
   std::vector<int> readers(n + 1, 0), last_reader(n + 1, -1), previous_reader(n + 1, -1);
-  std::vector<bool> from_view(n + 1, false);
+  // Not std::vector<bool>: libstdc++ 12's cannot be constant-evaluated by clang (it
+  // assigns to its words before starting their lifetime).
+  std::vector<char> from_view(n + 1, 0);
   for (std::size_t k = 0; k < n; ++k) {
     const Op& op = ops[k];
     if (op.output >= 0 && std::size_t(op.output) <= n) from_view[std::size_t(op.output)] = op.layer.view;

@@ -60,7 +60,7 @@ struct PlanOptions {
   Fusions fusions{};
   /// Per parameter group (`TrainingPlan::groups`, state_dict order): false freezes it.
   /// Empty: every group trains.
-  std::vector<bool> trainable;
+  std::vector<bool> trainable{};
 };
 
 /// The parameters of one op: a contiguous run of the parameter block.

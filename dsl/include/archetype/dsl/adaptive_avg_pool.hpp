@@ -13,9 +13,12 @@ namespace archetype {
 template <int H, int W = H>
 struct AdaptiveAvgPool {
   using archetype_leaf = detail::leaf_tag;
+  static consteval detail::BrokenRule check(Shape) {
+    if (H <= 0 || W <= 0) return {.rule = detail::Rule::adaptive_size_positive, .values = {H, W}};
+    return {};
+  }
   template <Shape In>
   static consteval Shape output_shape() {
-    static_assert(H > 0 && W > 0, "archetype: AdaptiveAvgPool output size must be positive");
     if constexpr (detail::poisoned(In) || H <= 0 || W <= 0) {
       return detail::poisoned_shape;
     } else {

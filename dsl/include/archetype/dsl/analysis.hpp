@@ -23,6 +23,7 @@
 ///     is that of the scaled path, the net without its gates.
 
 #include <archetype/dsl/backward.hpp>
+#include <archetype/dsl/errors.hpp>
 #include <archetype/dsl/layer.hpp>
 #include <archetype/dsl/net.hpp>
 
@@ -57,6 +58,7 @@ struct NetTotals {
   ReceptiveField receptive_field{};
   std::size_t rows = 0;  ///< rows of the per-layer table
   std::size_t long_paths = 0;  ///< rows whose path did not fit `LayerPath` (must be 0)
+  LayerPath first_long_path{};  ///< the first of them, cut at 63 characters
 };
 
 namespace detail {
@@ -96,6 +98,11 @@ struct Analyzer {
     values.push_back(Value{cur, false});
   }
 
+  constexpr void note_path(const LayerPath& path) {
+    if (!path.truncated) return;
+    if (totals.long_paths == 0) totals.first_long_path = path;
+    ++totals.long_paths;
+  }
   constexpr void produce(std::int64_t out_elements) {
     totals.inference_peak_elements =
         std::max(totals.inference_peak_elements, base + cur + out_elements);
@@ -113,7 +120,7 @@ struct Analyzer {
 
   constexpr void leaf(const LayerRow& row) {
     ++totals.rows;
-    totals.long_paths += row.path.truncated ? 1 : 0;
+    note_path(row.path);
     totals.params += row.params;
     totals.buffers += row.buffers;
     totals.macs += row.macs;
@@ -156,7 +163,7 @@ struct Analyzer {
   constexpr void end_block(const LayerRow& join) {
     Frame& f = frames[depth - 1];
     ++totals.rows;
-    totals.long_paths += join.path.truncated ? 1 : 0;
+    note_path(join.path);
     totals.inference_peak_elements =
         std::max(totals.inference_peak_elements, base + cur + join.out.elements());
     if (f.branches < 2) f.branch_values[f.branches] = cur_value;
@@ -201,8 +208,11 @@ struct RowCollector {
 template <Network N>
 inline constexpr NetTotals totals_v = [] {
   constexpr NetTotals t = detail::analyze<N>();
-  static_assert(t.long_paths == 0,
-                "archetype: a layer path is longer than 63 characters, shorten the Named names on it");
+  if constexpr (t.long_paths != 0) {
+    constexpr std::size_t length = t.first_long_path.size + 1;
+    constexpr error::at<length> where(t.first_long_path.data);
+    static_assert(sizeof(error::PathTooLong<where>) > 0);
+  }
   return t;
 }();
 
@@ -249,12 +259,20 @@ inline constexpr auto layers_v = [] {
 }();
 
 namespace detail {
+/// `Value`, after instantiating `Error` (whose static_assert states a mismatch) from a
+/// class of its own: clang marks a class or a lambda in which an error was raised as
+/// invalid, and the figure read from it would add two more errors.
+template <class Error, bool Value>
+struct Reported {
+  static_assert(sizeof(Error) > 0);
+  static constexpr bool value = Value;
+};
+
 template <std::int64_t Computed, std::int64_t Published>
 struct ParamsMatch {
   static_assert(Computed == Published,
                 "archetype: the parameter count computed from the definition differs from the "
                 "published figure (Computed vs Published below)");
-  static constexpr bool value = Computed == Published;
 };
 template <std::int64_t Computed, std::int64_t Published, std::int64_t PerMille>
 struct MacsWithin {
@@ -262,7 +280,6 @@ struct MacsWithin {
                     Published * PerMille,
                 "archetype: the MACs computed from the definition are not within the tolerance "
                 "(PerMille, in thousandths) of the published figure");
-  static constexpr bool value = true;
 };
 }  // namespace detail
 
@@ -274,7 +291,8 @@ inline constexpr bool has_params_v = [] {
   if constexpr (!N::valid) {
     return true;
   } else {
-    return detail::ParamsMatch<params_v<N>, Published>::value;
+    return detail::Reported<detail::ParamsMatch<params_v<N>, Published>,
+                            params_v<N> == Published>::value;
   }
 }();
 
@@ -285,7 +303,8 @@ inline constexpr bool has_macs_near_v = [] {
   if constexpr (!N::valid) {
     return true;
   } else {
-    return detail::MacsWithin<macs_v<N>, Published, PerMille>::value;
+    // true even on a mismatch: MacsWithin's error is the one to read.
+    return detail::Reported<detail::MacsWithin<macs_v<N>, Published, PerMille>, true>::value;
   }
 }();
 

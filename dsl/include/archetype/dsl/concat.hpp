@@ -14,14 +14,13 @@ namespace archetype {
 /// `branch2`, … in paths (torchvision's Inception naming); the join is `concat`.
 template <class... Branches>
 struct Concat {
-  static_assert(sizeof...(Branches) > 0, "archetype: Concat needs at least one branch");
-  static_assert((Layer<Branches> && ...), "archetype: every Concat branch must be a layer");
+  // No branch, or a branch that is not a layer, is reported by Net, with its path.
   using archetype_block = detail::block_tag;
 
   template <Shape In>
   static consteval Shape output_shape() {
-    if constexpr (!(Layer<Branches> && ...)) {
-      return detail::poisoned_shape;  // reported by the static_assert above
+    if constexpr (sizeof...(Branches) == 0 || !(Layer<Branches> && ...)) {
+      return detail::poisoned_shape;
     } else {
       return checked_output_shape<In>();
     }
@@ -42,7 +41,50 @@ struct Concat {
     v.end_block(join);
   }
 
+  /// The first broken rule: no branch, a branch that is not a layer or whose output is
+  /// poisoned, else the first branch whose spatial size differs from the first one's
+  /// (both shapes).
+  template <Shape In>
+  static constexpr detail::Violation violation(const LayerPath& path) {
+    detail::Violation v{};
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((v = v.broken() ? v : branch_violation<Branches, In, I>(path)), ...);
+    }
+    (std::index_sequence_for<Branches...>{});
+    if constexpr (sizeof...(Branches) == 0) {
+      return {{.rule = detail::Rule::concat_empty}, path};
+    } else if constexpr (!(Layer<Branches> && ...)) {
+      return v;
+    } else {
+      if (v.broken()) return v;
+      constexpr Shape outs[] = {Branches::template output_shape<In>()...};
+      for (std::size_t k = 1; k < sizeof...(Branches); ++k) {
+        if (outs[k].h != outs[0].h || outs[k].w != outs[0].w) {
+          return {{.rule = detail::Rule::concat_spatial_sizes_differ,
+                   .first = outs[0],
+                   .second = outs[k],
+                   .values = {1, int(k) + 1}},
+                  detail::join_path(path, "concat")};
+        }
+      }
+      return v;
+    }
+  }
+
  private:
+  template <class B, Shape In, std::size_t I>
+  static constexpr detail::Violation branch_violation(const LayerPath& path) {
+    detail::Text<16> name{"branch"};
+    name.append(std::int64_t{I + 1});
+    if constexpr (!Layer<B>) {
+      return detail::find_violation_child<B, In>(path, name.view());
+    } else if constexpr (!detail::poisoned(B::template output_shape<In>())) {
+      return {};
+    } else {
+      return detail::find_violation_child<B, In>(path, name.view());
+    }
+  }
+
   template <Shape In>
   static consteval Shape checked_output_shape() {
     constexpr Shape outs[] = {Branches::template output_shape<In>()...};
@@ -56,7 +98,6 @@ struct Concat {
         }
         return true;
       }();
-      static_assert(same_size, "archetype: Concat branches produce different spatial sizes");
       if constexpr (!same_size) {
         return detail::poisoned_shape;
       } else {

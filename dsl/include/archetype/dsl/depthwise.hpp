@@ -17,12 +17,20 @@ struct DepthwiseOf {
   using archetype_leaf = leaf_tag;
   template <Shape In>
   using core = ConvCore<In.c, K, K, Stride, Stride, Pad, Pad, In.c, false>;
-  template <Shape In>
+  /// The convolution's rules that can fail here (kernel, stride, padding, size): its
+  /// channels and groups are the input's.
+  static consteval BrokenRule check(Shape in) {
+    BrokenRule broken =
+        ConvCore<1, K, K, Stride, Stride, Pad, Pad, 1, false>::check(Shape{1, in.h, in.w});
+    if (broken.broken()) broken.first = in;
+    return broken;
+  }
+  template <Shape in>
   static consteval Shape output_shape() {
-    if constexpr (poisoned(In)) {
+    if constexpr (poisoned(in)) {
       return poisoned_shape;
     } else {
-      return core<In>::template output_shape<In>();
+      return core<in>::template output_shape<in>();
     }
   }
   template <Shape In>
@@ -40,19 +48,20 @@ template <int Channels, int K, int Stride = 1, int Pad = same, bool Bias = false
 struct DepthwiseConv {
   using archetype_leaf = detail::leaf_tag;
   using core = detail::ConvCore<Channels, K, K, Stride, Stride, Pad, Pad, Channels, Bias>;
+  /// Channels positive and equal to the input's, then the convolution's own rules.
+  static consteval detail::BrokenRule check(Shape in) {
+    using enum detail::Rule;
+    if (Channels <= 0) return {.rule = depthwise_channels_positive, .values = {Channels}};
+    if (in.c != Channels)
+      return {.rule = depthwise_channels_differ, .first = in, .values = {Channels}};
+    return core::check(in);
+  }
   template <Shape In>
   static consteval Shape output_shape() {
-    static_assert(Channels > 0, "archetype: DepthwiseConv channels must be positive");
-    if constexpr (detail::poisoned(In) || Channels <= 0) {
+    if constexpr (detail::poisoned(In) || check(In).broken()) {
       return detail::poisoned_shape;
     } else {
-      static_assert(In.c == Channels,
-                    "archetype: DepthwiseConv groups (its channels) differ from its input channels");
-      if constexpr (In.c != Channels) {
-        return detail::poisoned_shape;
-      } else {
-        return core::template output_shape<In>();
-      }
+      return core::template output_shape<In>();
     }
   }
   template <Shape In>

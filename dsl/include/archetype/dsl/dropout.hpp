@@ -11,9 +11,12 @@ namespace archetype {
 template <double P = 0.5>
 struct Dropout {
   using archetype_leaf = detail::leaf_tag;
+  static consteval detail::BrokenRule check(Shape) {
+    if (!(P >= 0.0 && P < 1.0)) return {.rule = detail::Rule::dropout_probability, .p = P};
+    return {};
+  }
   template <Shape In>
   static consteval Shape output_shape() {
-    static_assert(P >= 0.0 && P < 1.0, "archetype: Dropout probability must be in [0, 1)");
     if constexpr (!(P >= 0.0 && P < 1.0)) {
       return detail::poisoned_shape;
     } else {

@@ -12,10 +12,13 @@ namespace archetype {
 template <int H, int W = H>
 struct PadTo {
   using archetype_leaf = detail::leaf_tag;
+  static consteval detail::BrokenRule check(Shape in) {
+    if (H < in.h || W < in.w)
+      return {.rule = detail::Rule::pad_to_shrinks, .first = in, .values = {H, W}};
+    return {};
+  }
   template <Shape In>
   static consteval Shape output_shape() {
-    static_assert(detail::poisoned(In) || (H >= In.h && W >= In.w),
-                  "archetype: PadTo cannot shrink its input");
     if constexpr (detail::poisoned(In) || H < In.h || W < In.w) {
       return detail::poisoned_shape;
     } else {
@@ -38,9 +41,12 @@ struct PadTo {
 template <int H, int W = H>
 struct Resize {
   using archetype_leaf = detail::leaf_tag;
+  static consteval detail::BrokenRule check(Shape) {
+    if (H <= 0 || W <= 0) return {.rule = detail::Rule::resize_size_positive, .values = {H, W}};
+    return {};
+  }
   template <Shape In>
   static consteval Shape output_shape() {
-    static_assert(H > 0 && W > 0, "archetype: Resize output size must be positive");
     if constexpr (detail::poisoned(In) || H <= 0 || W <= 0) {
       return detail::poisoned_shape;
     } else {

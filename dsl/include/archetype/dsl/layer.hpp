@@ -4,15 +4,20 @@
 /// visits a net in execution order, and the public concepts `Layer`, `Block`, `Network`.
 ///
 /// A *leaf* layer (Conv, BatchNorm, ReLU, …) is a struct with two static member templates:
-///   - `output_shape<In>()`: checks its rules with `static_assert` (one sentence each) and
-///     returns the output shape, or `detail::poisoned_shape` after an error so that later
-///     layers stay silent;
+///   - `output_shape<In>()`: the output shape, or `detail::poisoned_shape` when one of its
+///     rules fails (later layers then stay silent);
+///   - `check(in)` (leaves with rules): the first broken rule as a `detail::BrokenRule`,
+///     reported by `Net` with the layer's path (`dsl/errors.hpp`). A function of the shape,
+///     not a template: one instantiation per layer type, not per layer type and shape;
 ///   - `describe<In>()`: a `LayerRow` without path and shapes (kind, attributes, params,
 ///     buffers, MACs, kernel and stride for the receptive field).
 /// A *combinator* (Seq, Residual, Concat, …) has `output_shape<In>()` and
-/// `walk<In>(visitor, path)`, which visits its children in execution order.
+/// `walk<In>(visitor, path)`, which visits its children in execution order, and
+/// `violation<In>(path)`, which finds the first broken rule below it (only called on a
+/// poisoned output: it follows the poisoned child).
 
 #include <archetype/dsl/detail/text.hpp>
+#include <archetype/dsl/detail/violation.hpp>
 #include <archetype/dsl/shape.hpp>
 
 #include <concepts>
@@ -100,6 +105,26 @@ constexpr void walk(Visitor& v, const LayerPath& path) {
   }
 }
 
+/// The first rule broken by layer `L` applied to `In`, with the path of the layer that
+/// broke it (`Rule::none` when its output is not poisoned, or when the error was already
+/// reported elsewhere, as for `Rejected`).
+template <class L, Shape In>
+constexpr Violation find_violation(const LayerPath& path) {
+  if constexpr (poisoned(In)) {
+    return {};
+  } else if constexpr (!LeafLayer<L> && !Combinator<L>) {
+    return not_a_layer<L>(path);
+  } else if constexpr (LeafLayer<L>) {
+    if constexpr (requires { L::check(In); }) {
+      return {L::check(In), path};
+    } else {
+      return {};
+    }
+  } else {
+    return L::template violation<In>(path);
+  }
+}
+
 /// A block that stands for a definition already rejected by a `static_assert` (e.g. a
 /// family instantiated with an impossible size): its output is poisoned, so nothing else
 /// is reported about it.
@@ -109,6 +134,10 @@ struct Rejected {
   static consteval Shape output_shape() { return poisoned_shape; }
   template <Shape In, class Visitor>
   static constexpr void walk(Visitor&, const Text<64>&) {}
+  template <Shape In>
+  static constexpr Violation violation(const Text<64>&) {
+    return {};
+  }
 };
 
 /// Shapes along a chain of layers: `Chain<In, S1, S2, …>`; used by `Seq` to compute every

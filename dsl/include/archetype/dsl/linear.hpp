@@ -14,13 +14,14 @@ namespace archetype {
 template <int Out, bool Bias = true>
 struct Linear {
   using archetype_leaf = detail::leaf_tag;
+  static consteval detail::BrokenRule check(Shape in) {
+    if (Out <= 0) return {.rule = detail::Rule::linear_out_positive, .values = {Out}};
+    if (!in.flat()) return {.rule = detail::Rule::linear_not_flat, .first = in, .values = {Out}};
+    return {};
+  }
   template <Shape In>
   static consteval Shape output_shape() {
-    static_assert(Out > 0, "archetype: Linear output features must be positive");
-    static_assert(detail::poisoned(In) || In.flat(),
-                  "archetype: Linear needs a flat input (C x 1 x 1); put Flatten or "
-                  "GlobalAvgPool before it");
-    if constexpr (detail::poisoned(In) || Out <= 0 || !In.flat()) {
+    if constexpr (detail::poisoned(In) || check(In).broken()) {
       return detail::poisoned_shape;
     } else {
       return Shape{Out, 1, 1};

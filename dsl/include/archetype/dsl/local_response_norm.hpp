@@ -12,10 +12,13 @@ namespace archetype {
 template <int Size = 5, double Alpha = 1e-4, double Beta = 0.75, double K = 2.0>
 struct LocalResponseNorm {
   using archetype_leaf = detail::leaf_tag;
+  static consteval detail::BrokenRule check(Shape) {
+    if (Size <= 0) return {.rule = detail::Rule::lrn_size_positive, .values = {Size}};
+    if (!(Beta > 0.0)) return {.rule = detail::Rule::lrn_beta_positive, .p = Beta};
+    return {};
+  }
   template <Shape In>
   static consteval Shape output_shape() {
-    static_assert(Size > 0, "archetype: LocalResponseNorm size must be positive");
-    static_assert(Beta > 0.0, "archetype: LocalResponseNorm beta must be positive");
     if constexpr (Size <= 0 || !(Beta > 0.0)) {
       return detail::poisoned_shape;
     } else {

@@ -10,17 +10,21 @@ namespace archetype {
 /// instead of the position in the enclosing `Seq`. Output, parameters and MACs: those of L.
 template <FixedString Name, class L>
 struct Named {
-  static_assert(Layer<L>, "archetype: Named wraps a layer or a combinator");
+  // A wrapped type that is not a layer is reported by Net, with its path.
   using archetype_block = detail::block_tag;
   using archetype_named = void;
   static constexpr std::string_view name = Name.view();
   template <Shape In>
   static consteval Shape output_shape() {
     if constexpr (!Layer<L>) {
-      return detail::poisoned_shape;  // reported by the static_assert above
+      return detail::poisoned_shape;
     } else {
       return L::template output_shape<In>();
     }
+  }
+  template <Shape In>
+  static constexpr detail::Violation violation(const LayerPath& prefix) {
+    return detail::find_violation<L, In>(detail::join_path(prefix, name));
   }
   /// `prefix` is the enclosing path; the name is appended here.
   template <Shape In, class Visitor>
@@ -41,6 +45,16 @@ constexpr void walk_child(Visitor& v, const LayerPath& prefix, Fallback fallback
     L::template walk<In>(v, prefix);
   } else {
     walk<L, In>(v, join_path(prefix, fallback));
+  }
+}
+
+/// The first broken rule in child `L`, with the path `walk_child` gives it.
+template <class L, Shape In, class Fallback>
+constexpr Violation find_violation_child(const LayerPath& prefix, Fallback fallback) {
+  if constexpr (NamedLayer<L>) {
+    return L::template violation<In>(prefix);
+  } else {
+    return find_violation<L, In>(join_path(prefix, fallback));
   }
 }
 }  // namespace detail

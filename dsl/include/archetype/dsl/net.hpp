@@ -2,6 +2,7 @@
 /// \file
 /// \brief `Net<Input<Shape>, Body, Classes>` and `Adapted<Net, Data>`.
 
+#include <archetype/dsl/errors.hpp>
 #include <archetype/dsl/input_adapter.hpp>
 #include <archetype/dsl/layer.hpp>
 
@@ -25,7 +26,6 @@ struct NetCore {
   static constexpr int classes = Classes;
 
   static consteval Shape checked_input() {
-    static_assert(In.positive(), "archetype: Input shape sizes must be positive");
     if constexpr (!In.positive()) {
       return poisoned_shape;
     } else {
@@ -45,14 +45,12 @@ struct NetCore {
 
   static consteval Shape checked_output() {
     if constexpr (!Layer<Body>) {
-      return poisoned_shape;  // reported by Net's static_assert
+      return poisoned_shape;  // reported by `violation()`
     } else {
       constexpr Shape out = Body::template output_shape<body_input_shape>();
       if constexpr (Classes == 0 || poisoned(out)) {
         return out;
       } else {
-        static_assert(out == Shape{Classes, 1, 1},
-                      "archetype: Net output is not a vector of Classes scores (Classes x 1 x 1)");
         if constexpr (out != Shape{Classes, 1, 1}) {
           return poisoned_shape;
         } else {
@@ -64,6 +62,36 @@ struct NetCore {
   static constexpr Shape output_shape = checked_output();
   /// False when a rule failed somewhere: the analysis of such a net stays silent.
   static constexpr bool valid = !poisoned(output_shape);
+
+  /// The first broken rule (none for a valid net), with the path of the layer that broke
+  /// it; `Net` and `Adapted` report it (`dsl/errors.hpp`).
+  static constexpr Violation violation() {
+    if constexpr (valid) {
+      return {};
+    } else if constexpr (!In.positive()) {
+      return {{.rule = Rule::input_sizes_positive, .first = In}, "input"};
+    } else if constexpr (!std::is_void_v<Adapter> && poisoned(body_input_shape)) {
+      return find_violation<Adapter, input_shape>(LayerPath{"adapter"});
+    } else if constexpr (!Layer<Body>) {
+      return not_a_layer<Body>(LayerPath{});
+    } else {
+      constexpr Shape out = Body::template output_shape<body_input_shape>();
+      if constexpr (poisoned(out)) {
+        return find_violation<Body, body_input_shape>(LayerPath{});
+      } else {
+        // The output does not match Classes: named by the net's last row.
+        struct LastRow {
+          LayerPath path;
+          constexpr void leaf(const LayerRow& row) { path = row.path; }
+          constexpr void begin_block(Shape) {}
+          constexpr void next_branch() {}
+          constexpr void end_block(const LayerRow& join) { path = join.path; }
+        } last;
+        detail::walk<Body, body_input_shape>(last, LayerPath{});
+        return {{.rule = Rule::net_classes, .first = out, .values = {Classes}}, last.path};
+      }
+    }
+  }
 
   /// Visits every layer in execution order (see `detail::walk`).
   template <class Visitor>
@@ -84,7 +112,8 @@ struct Net;
 /// number of classes, checked against the body's output (`Classes x 1 x 1`).
 template <Shape S, class Body, int Classes>
 struct Net<Input<S>, Body, Classes> : detail::NetCore<S, void, Body, Classes> {
-  static_assert(Layer<Body>, "archetype: the body of a Net must be a layer or a combinator");
+  // The first broken rule of the net, if any, as one error a few lines from the top.
+  static_assert(sizeof(detail::report_t<Net>) > 0);
 };
 
 namespace detail {
@@ -112,6 +141,8 @@ struct adapted_base {
 /// The body keeps its layers; layers whose parameters depend on the channel count (the
 /// first convolution) are built for `Data.c` channels.
 template <Network N, Shape Data, class Adapter = void>
-struct Adapted : detail::adapted_base<N, Data, Adapter>::type {};
+struct Adapted : detail::adapted_base<N, Data, Adapter>::type {
+  static_assert(sizeof(detail::report_t<Adapted>) > 0);
+};
 
 }  // namespace archetype

@@ -19,8 +19,7 @@ namespace archetype {
 /// `After` `post`.
 template <class Body, class Shortcut = Identity, class After = Identity>
 struct Residual {
-  static_assert(Layer<Body> && Layer<Shortcut> && Layer<After>,
-                "archetype: Residual body, shortcut and after must be layers");
+  // A body, shortcut or after that is not a layer is reported by Net, with its path.
   using archetype_block = detail::block_tag;
   using archetype_residual = void;
   using body = Body;
@@ -30,19 +29,43 @@ struct Residual {
   template <Shape In>
   static consteval Shape output_shape() {
     if constexpr (!(Layer<Body> && Layer<Shortcut> && Layer<After>)) {
-      return detail::poisoned_shape;  // reported by the static_assert above
+      return detail::poisoned_shape;
     } else {
       constexpr Shape b = Body::template output_shape<In>();
       constexpr Shape s = Shortcut::template output_shape<In>();
       if constexpr (detail::poisoned(b) || detail::poisoned(s)) {
         return detail::poisoned_shape;
       } else {
-        static_assert(b == s, "archetype: Residual body output shape differs from shortcut output shape");
         if constexpr (b != s) {
           return detail::poisoned_shape;
         } else {
           return After::template output_shape<b>();
         }
+      }
+    }
+  }
+
+  /// The first broken rule: in the body, in the shortcut, the sum (both shapes), in After.
+  template <Shape In>
+  static constexpr detail::Violation violation(const LayerPath& path) {
+    if constexpr (!Layer<Body>) {
+      return detail::not_a_layer<Body>(path);
+    } else if constexpr (!Layer<Shortcut>) {
+      return detail::find_violation_child<Shortcut, In>(path, "shortcut");
+    } else if constexpr (!Layer<After>) {
+      return detail::find_violation_child<After, In>(path, "post");
+    } else {
+      constexpr Shape b = Body::template output_shape<In>();
+      constexpr Shape s = Shortcut::template output_shape<In>();
+      if constexpr (detail::poisoned(b)) {
+        return detail::find_violation<Body, In>(path);
+      } else if constexpr (detail::poisoned(s)) {
+        return detail::find_violation_child<Shortcut, In>(path, "shortcut");
+      } else if constexpr (b != s) {
+        return {{.rule = detail::Rule::residual_shapes_differ, .first = b, .second = s},
+                detail::join_path(path, "add")};
+      } else {
+        return detail::find_violation_child<After, b>(path, "post");
       }
     }
   }

@@ -19,26 +19,44 @@ namespace archetype {
 /// `SqueezeExcitation.fc1`); the product is `scale`.
 template <class Gate>
 struct Scale {
-  static_assert(Layer<Gate>, "archetype: the gate of Scale must be a layer");
+  // A gate that is not a layer is reported by Net, with its path.
   using archetype_block = detail::block_tag;
   using gate = Gate;
 
   template <Shape In>
   static consteval Shape output_shape() {
     if constexpr (!Layer<Gate>) {
-      return detail::poisoned_shape;  // reported by the static_assert above
+      return detail::poisoned_shape;
     } else {
       constexpr Shape g = Gate::template output_shape<In>();
       if constexpr (detail::poisoned(g)) {
         return detail::poisoned_shape;
       } else {
-        static_assert(g.h == 1 && g.w == 1, "archetype: the gate of Scale must end at 1x1 (one value per channel)");
-        static_assert(g.c == In.c, "archetype: Scale gate output channels differ from the tensor they scale");
         if constexpr (g.h != 1 || g.w != 1 || g.c != In.c) {
           return detail::poisoned_shape;
         } else {
           return In;
         }
+      }
+    }
+  }
+
+  /// The first broken rule: in the gate, else the gate's output against the input (both
+  /// shapes).
+  template <Shape In>
+  static constexpr detail::Violation violation(const LayerPath& path) {
+    if constexpr (!Layer<Gate>) {
+      return detail::not_a_layer<Gate>(path);
+    } else {
+      constexpr Shape g = Gate::template output_shape<In>();
+      if constexpr (detail::poisoned(g)) {
+        return detail::find_violation<Gate, In>(path);
+      } else {
+        using enum detail::Rule;
+        const auto rule = g.h != 1 || g.w != 1 ? scale_gate_not_pooled
+                          : g.c != In.c        ? scale_gate_channels_differ
+                                               : none;
+        return {{.rule = rule, .first = In, .second = g}, detail::join_path(path, "scale")};
       }
     }
   }
@@ -72,12 +90,21 @@ struct SqueezeExcitation
   // named, e.g. by a family probing a constant of a block template).
   template <Shape In>
   static consteval Shape output_shape() {
-    static_assert(Squeeze > 0 && Squeeze <= Channels,
-                  "archetype: SqueezeExcitation squeeze channels must be in [1, Channels]");
     if constexpr (!(Squeeze > 0 && Squeeze <= Channels)) {
       return detail::poisoned_shape;
     } else {
       return SqueezeExcitation::Scale::template output_shape<In>();
+    }
+  }
+  template <Shape In>
+  static constexpr detail::Violation violation(const LayerPath& path) {
+    if constexpr (!(Squeeze > 0 && Squeeze <= Channels)) {
+      return {{.rule = detail::Rule::squeeze_channels_range,
+               .first = In,
+               .values = {Channels, Squeeze}},
+              path};
+    } else {
+      return SqueezeExcitation::Scale::template violation<In>(path);
     }
   }
 };
@@ -89,11 +116,21 @@ template <int Channels, int Reduction = 16>
 struct SE : SqueezeExcitation<Channels, Channels / (Reduction > 0 ? Reduction : 1)> {
   template <Shape In>
   static consteval Shape output_shape() {
-    static_assert(Reduction > 0 && Channels % Reduction == 0, "archetype: SE reduction must divide the channels");
     if constexpr (!(Reduction > 0 && Channels % Reduction == 0)) {
       return detail::poisoned_shape;
     } else {
       return SE::SqueezeExcitation::template output_shape<In>();
+    }
+  }
+  template <Shape In>
+  static constexpr detail::Violation violation(const LayerPath& path) {
+    if constexpr (!(Reduction > 0 && Channels % Reduction == 0)) {
+      return {{.rule = detail::Rule::se_reduction_not_dividing,
+               .first = In,
+               .values = {Channels, Reduction}},
+              path};
+    } else {
+      return SE::SqueezeExcitation::template violation<In>(path);
     }
   }
 };

@@ -28,8 +28,7 @@ constexpr int index_span = [] {
 /// in the k-th layer is reported with that layer and its input shape.
 template <class... Ls>
 struct Seq {
-  static_assert(sizeof...(Ls) > 0, "archetype: Seq needs at least one layer");
-  static_assert((Layer<Ls> && ...), "archetype: every element of a Seq must be a layer or a combinator");
+  // An empty Seq or an element that is not a layer is reported by Net, with its path.
   using archetype_block = detail::block_tag;
 
   template <Shape In>
@@ -37,8 +36,8 @@ struct Seq {
 
   template <Shape In>
   static consteval Shape output_shape() {
-    if constexpr (!(Layer<Ls> && ...)) {
-      return detail::poisoned_shape;  // reported by the static_assert above
+    if constexpr (sizeof...(Ls) == 0 || !(Layer<Ls> && ...)) {
+      return detail::poisoned_shape;
     } else {
       return decltype(chain<In>())::last;
     }
@@ -58,7 +57,49 @@ struct Seq {
     }(std::index_sequence_for<Ls...>{});
   }
 
+  /// The first broken rule: in the first child whose output is poisoned.
+  template <Shape In>
+  static constexpr detail::Violation violation(const LayerPath& path) {
+    if constexpr (sizeof...(Ls) == 0) {
+      return {{.rule = detail::Rule::seq_empty}, path};
+    } else if constexpr (!(Layer<Ls> && ...)) {
+      constexpr int spans[] = {detail::index_span<Ls>...};
+      return [&]<std::size_t... I>(std::index_sequence<I...>) {
+        detail::Violation v{};
+        int first = 0;
+        ((v = v.broken() || Layer<Ls> ? v : detail::not_a_layer<Ls>(detail::join_path(path, first)),
+          first += spans[I]),
+         ...);
+        return v;
+      }
+      (std::index_sequence_for<Ls...>{});
+    } else {
+      using C = decltype(chain<In>());
+      constexpr int spans[] = {detail::index_span<Ls>...};
+      return [&]<std::size_t... I>(std::index_sequence<I...>) {
+        detail::Violation v{};
+        int first = 0;
+        ((v = v.broken() ? v : violation_one<Ls, C::all[I], C::all[I + 1]>(path, first),
+          first += spans[I]),
+         ...);
+        return v;
+      }
+      (std::index_sequence_for<Ls...>{});
+    }
+  }
+
  private:
+  template <class L, Shape In, Shape Out>
+  static constexpr detail::Violation violation_one(const LayerPath& path, int index) {
+    if constexpr (detail::poisoned(In) || !detail::poisoned(Out)) {
+      return {};
+    } else if constexpr (detail::UnnamedRepeat<L>) {
+      return L::template violation_numbered<In>(path, index);
+    } else {
+      return detail::find_violation_child<L, In>(path, std::int64_t{index});
+    }
+  }
+
   template <class L, Shape In, class Visitor>
   static constexpr void walk_one(Visitor& v, const LayerPath& path, int index) {
     if constexpr (detail::poisoned(In)) {

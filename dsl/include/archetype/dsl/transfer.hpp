@@ -61,7 +61,7 @@ struct frozen_kind<L> {
 /// parameters and MACs: those of L.
 template <class L>
 struct Frozen : detail::frozen_kind<L> {
-  static_assert(Layer<L>, "archetype: Frozen wraps a layer or a combinator");
+  // A wrapped type that is not a layer is reported by Net, with its path.
   using archetype_block = detail::block_tag;
   template <Shape In>
   static consteval Shape output_shape() {
@@ -70,6 +70,20 @@ struct Frozen : detail::frozen_kind<L> {
     } else {
       return L::template output_shape<In>();
     }
+  }
+  /// The first broken rule inside L, with the path L would have (dsl/errors.hpp).
+  template <Shape In>
+  static constexpr detail::Violation violation(const LayerPath& path) {
+    if constexpr (detail::NamedLayer<L>) {
+      return L::template violation<In>(path);
+    } else {
+      return detail::find_violation<L, In>(path);
+    }
+  }
+  template <Shape In>
+  static constexpr detail::Violation violation_numbered(
+      const LayerPath& path, int first) requires detail::UnnamedRepeat<L> {
+    return L::template violation_numbered<In>(path, first);
   }
   /// As L would be walked: a Named L appends its own name to `path`.
   template <Shape In, class Visitor>

@@ -13,20 +13,19 @@ namespace archetype {
 template <int Out, int Stride = 2>
 struct ZeroPadShortcut {
   using archetype_leaf = detail::leaf_tag;
+  static consteval detail::BrokenRule check(Shape in) {
+    if (Stride <= 0) return {.rule = detail::Rule::zero_pad_stride_positive, .values = {Stride}};
+    if (Out < in.c || (Out - in.c) % 2 != 0) {
+      return {.rule = detail::Rule::zero_pad_channels, .first = in, .values = {Out}};
+    }
+    return {};
+  }
   template <Shape In>
   static consteval Shape output_shape() {
-    static_assert(Stride > 0, "archetype: ZeroPadShortcut stride must be positive");
-    if constexpr (detail::poisoned(In) || Stride <= 0) {
+    if constexpr (detail::poisoned(In) || check(In).broken()) {
       return detail::poisoned_shape;
     } else {
-      static_assert(Out >= In.c && (Out - In.c) % 2 == 0,
-                    "archetype: ZeroPadShortcut pads channels with zeros on both sides: Out "
-                    "must be at least the input channels, and the difference even");
-      if constexpr (Out < In.c || (Out - In.c) % 2 != 0) {
-        return detail::poisoned_shape;
-      } else {
-        return Shape{Out, (In.h + Stride - 1) / Stride, (In.w + Stride - 1) / Stride};
-      }
+      return Shape{Out, (In.h + Stride - 1) / Stride, (In.w + Stride - 1) / Stride};
     }
   }
   template <Shape In>

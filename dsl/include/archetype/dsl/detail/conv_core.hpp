@@ -17,27 +17,32 @@ struct ConvCore {
   static constexpr int pad_h = Ph == same ? (Kh - 1) / 2 : Ph;
   static constexpr int pad_w = Pw == same ? (Kw - 1) / 2 : Pw;
 
+  /// The first broken rule, if any: sizes positive, padding not negative, groups dividing
+  /// both channel counts, the kernel no larger than the padded input.
+  static consteval BrokenRule check(Shape in) {
+    using enum Rule;
+    if (Out <= 0) return {.rule = conv_out_channels_positive, .values = {Out}};
+    if (Kh <= 0 || Kw <= 0) return {.rule = conv_kernel_positive, .values = {Kh, Kw}};
+    if (Sh <= 0 || Sw <= 0) return {.rule = conv_stride_positive, .values = {Sh, Sw}};
+    if (pad_h < 0 || pad_w < 0) {
+      return {.rule = conv_padding_not_negative, .values = {pad_h, pad_w}};
+    }
+    if (Groups <= 0) return {.rule = conv_groups_positive, .values = {Groups}};
+    if (in.c % Groups != 0)
+      return {.rule = conv_groups_divide_input, .first = in, .values = {Groups}};
+    if (Out % Groups != 0) return {.rule = conv_groups_divide_output, .values = {Out, Groups}};
+    if (Kh > in.h + 2 * pad_h || Kw > in.w + 2 * pad_w) {
+      return {.rule = conv_kernel_too_large, .first = in, .values = {Kh, Kw, pad_h, pad_w}};
+    }
+    return {};
+  }
+
   template <Shape In>
   static consteval Shape output_shape() {
-    static_assert(Out > 0, "archetype: Conv output channels must be positive");
-    static_assert(Kh > 0 && Kw > 0, "archetype: Conv kernel size must be positive");
-    static_assert(Sh > 0 && Sw > 0, "archetype: Conv stride must be positive");
-    static_assert(pad_h >= 0 && pad_w >= 0, "archetype: Conv padding must not be negative");
-    static_assert(Groups > 0, "archetype: Conv groups must be positive");
-    if constexpr (poisoned(In) || Out <= 0 || Kh <= 0 || Kw <= 0 || Sh <= 0 || Sw <= 0 ||
-                  pad_h < 0 || pad_w < 0 || Groups <= 0) {
+    if constexpr (poisoned(In) || check(In).broken()) {
       return poisoned_shape;
     } else {
-      static_assert(In.c % Groups == 0, "archetype: Conv groups must divide the input channels");
-      static_assert(Out % Groups == 0, "archetype: Conv groups must divide the output channels");
-      static_assert(Kh <= In.h + 2 * pad_h && Kw <= In.w + 2 * pad_w,
-                    "archetype: Conv kernel is larger than its padded input");
-      if constexpr (In.c % Groups != 0 || Out % Groups != 0 || Kh > In.h + 2 * pad_h ||
-                    Kw > In.w + 2 * pad_w) {
-        return poisoned_shape;
-      } else {
-        return Shape{Out, (In.h + 2 * pad_h - Kh) / Sh + 1, (In.w + 2 * pad_w - Kw) / Sw + 1};
-      }
+      return Shape{Out, (In.h + 2 * pad_h - Kh) / Sh + 1, (In.w + 2 * pad_w - Kw) / Sw + 1};
     }
   }
 

@@ -18,21 +18,25 @@ constexpr int pooled_size(int in, int k, int s, int p, bool ceil_mode) {
 template <class Kind, int K, int S, int P, bool Ceil>
 struct PoolCore {
   using archetype_leaf = leaf_tag;
+  /// The first broken rule, if any: sizes positive, padding at most half the kernel, the
+  /// window no larger than the padded input.
+  static consteval BrokenRule check(Shape in) {
+    using enum Rule;
+    if (K <= 0) return {.rule = pool_kernel_positive, .values = {K}};
+    if (S <= 0) return {.rule = pool_stride_positive, .values = {S}};
+    if (P < 0 || 2 * P > K) return {.rule = pool_padding_range, .values = {K, P}};
+    if (K > in.h + 2 * P || K > in.w + 2 * P) {
+      return {.rule = pool_window_too_large, .first = in, .values = {K, P}};
+    }
+    return {};
+  }
+
   template <Shape In>
   static consteval Shape output_shape() {
-    static_assert(K > 0, "archetype: pooling kernel size must be positive");
-    static_assert(S > 0, "archetype: pooling stride must be positive");
-    static_assert(P >= 0 && 2 * P <= K, "archetype: pooling padding must be between 0 and half the kernel");
-    if constexpr (poisoned(In) || K <= 0 || S <= 0 || P < 0 || 2 * P > K) {
+    if constexpr (poisoned(In) || check(In).broken()) {
       return poisoned_shape;
     } else {
-      static_assert(K <= In.h + 2 * P && K <= In.w + 2 * P,
-                    "archetype: pooling window is larger than its padded input");
-      if constexpr (K > In.h + 2 * P || K > In.w + 2 * P) {
-        return poisoned_shape;
-      } else {
-        return Shape{In.c, pooled_size(In.h, K, S, P, Ceil), pooled_size(In.w, K, S, P, Ceil)};
-      }
+      return Shape{In.c, pooled_size(In.h, K, S, P, Ceil), pooled_size(In.w, K, S, P, Ceil)};
     }
   }
   template <Shape In>

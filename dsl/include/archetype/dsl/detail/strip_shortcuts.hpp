@@ -27,6 +27,15 @@ struct Unshortcut {
   static consteval Shape output_shape() {
     return After::template output_shape<Body::template output_shape<In>()>();
   }
+  template <Shape In>
+  static constexpr Violation violation(const LayerPath& path) {
+    constexpr Shape b = Body::template output_shape<In>();
+    if constexpr (poisoned(b)) {
+      return find_violation<Body, In>(path);
+    } else {
+      return find_violation_child<After, b>(path, "post");
+    }
+  }
   template <Shape In, class Visitor>
   static constexpr void walk(Visitor& v, const LayerPath& path) {
     detail::walk<Body, In>(v, path);
