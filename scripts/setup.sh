@@ -48,6 +48,9 @@ PACKAGES=(
   clang-19               # tests/fuzz: the readers' libFuzzer targets (ctest -L fuzz), built
                          # with clang++-19 -fsanitize=fuzzer,address,undefined
   libclang-rt-19-dev     # clang 19's libFuzzer and sanitizer runtimes
+  libopenmpi-dev         # data-parallel training across processes (runtime/: MPI all-reduce,
+                         # broadcast; the MPI build option, on where found)
+  openmpi-bin            # mpirun: `mpirun -np N archetype train` and the 2-rank exactness test
 )
 # Node.js and npm run ONNX Runtime (npm onnxruntime-node) in the ONNX export tests; from
 # Debian only where no npm is on the PATH (a Node.js from elsewhere serves as well).

@@ -10,6 +10,8 @@
 #include <archetype/architectures/registry.hpp>
 #include <archetype/backends/onednn/executable.hpp>
 #include <archetype/bench/workload.hpp>
+#include <archetype/codegen/training_plan.hpp>
+#include <archetype/runtime/distributed.hpp>
 #include <archetype/codegen/freezing.hpp>
 #include <archetype/runtime/batches.hpp>
 #include <archetype/runtime/image_folder.hpp>
@@ -41,6 +43,8 @@ struct BenchOptions {
   std::string precision = "f32";
   double peak_gflops = 444.0;
   bool json = false;
+  bool distributed = false;
+  double bucket_mb = 25;  ///< gradient all-reduce buckets (the first: 1 MB or less)
   codegen::Freezing freezing;  // training: --freeze, --freeze-until
   std::string decode;      // an image folder: time its decoding too
   int decode_threads = 0;  // 0: every core
@@ -72,28 +76,89 @@ bench::Timing measure_decode(const Shape& in, const BenchOptions& o, int& thread
       batch, o.steps, o.min_time);
 }
 
+/// Data-parallel training steps (under mpirun): the gradient all-reduce per step, means
+/// over the timed steps, milliseconds.
+struct Communication {
+  int processes = 1;
+  std::vector<std::size_t> buckets;  ///< floats per bucket, in start order
+  double all_reduce_ms = 0;          ///< some bucket's all-reduce in flight
+  double overlapped_ms = 0;          ///< of that, while the backward pass ran
+  double exposed_ms = 0;             ///< the wait after the backward pass, before the update
+};
+
 using bench::peak_rss_mb;
 
 struct Measured {
   bench::Timing timing;
   double setup_seconds = 0;  // building the Executable
   float last_loss = 0;       // training only: the loss of the last step (a sanity check)
-  onednn::Executable::Footprint footprint;  // values and scratchpad of the Executable
-  onednn::Executable::Passes passes;        // steps and reorders per pass
+  onednn::Executable::Footprint footprint;     // values and scratchpad of the Executable
+  onednn::Executable::Passes passes;           // steps and reorders per pass
+  std::optional<Communication> communication;  // data-parallel training only
 };
 
 /// Builds the workload (the Executable, initialised parameters, one synthetic batch) and
 /// times its steps like the peer does.
+/// Under more than one process, training steps all-reduce their gradients as a
+/// data-parallel run does (runtime::GradientAllReduce on the gradient-final hook).
 Measured measure(const ModelInfo& info, onednn::Mode mode, const BenchOptions& o,
-                 const onednn::Options& eo) {
+                 const onednn::Options& eo, runtime::Processes& processes) {
   bench::Workload w(info, o.batch, mode, eo);
-  const bench::Timing t = bench::timed([&] { w.step(); }, o.batch, o.steps, o.min_time);
-  return Measured{t, w.setup_seconds(), w.last_loss(), w.footprint(), w.passes()};
+  std::optional<runtime::GradientAllReduce> all_reduce;
+  std::vector<runtime::GradientAllReduce::Times> times;
+  const bool parallel = processes.size() > 1 && mode == onednn::Mode::training;
+  if (parallel) {
+    processes.broadcast(w.executable().parameters());
+    codegen::PlanOptions plan_options;
+    plan_options.input_gradient = eo.input_gradient;
+    plan_options.trainable = eo.trainable;  // --freeze: the frozen groups have no gradient
+    const auto bucket = std::size_t(o.bucket_mb * (1 << 20));
+    all_reduce.emplace(processes, codegen::plan_training(info.program, plan_options),
+                       w.executable().gradients(), bucket, std::min<std::size_t>(bucket, 1u << 20));
+    w.executable().on_gradient_ready(
+        [&](const onednn::GradientReady& g) { all_reduce->ready(g.group); });
+    w.before_update([&] {
+      all_reduce->finish();
+      times.push_back(all_reduce->last());
+    });
+  }
+  // Every process runs the same number of steps (a minimum time would differ between them).
+  const bench::Timing t =
+      bench::timed([&] { w.step(); }, o.batch, o.steps, parallel ? 0.0 : o.min_time);
+  Measured m{t, w.setup_seconds(), w.last_loss(), w.footprint(), w.passes(), std::nullopt};
+  if (parallel) {
+    Communication c;
+    c.processes = processes.size();
+    c.buckets = all_reduce->bucket_sizes();
+    const std::size_t timed_steps = std::min(times.size(), std::size_t(t.steps));
+    for (std::size_t i = times.size() - timed_steps; i < times.size(); ++i) {
+      c.all_reduce_ms += 1e3 * times[i].all_reduce / double(timed_steps);
+      c.overlapped_ms += 1e3 * times[i].overlapped / double(timed_steps);
+      c.exposed_ms += 1e3 * times[i].exposed / double(timed_steps);
+    }
+    m.communication = c;
+    // Throughput of the whole job: every process's batch per step.
+    m.timing.images_per_second *= double(processes.size());
+  }
+  return m;
 }
 
 int run_bench(const BenchOptions& o) {
   const ModelEntry* m = model_or_report(o.model);
   if (m == nullptr) return exit_usage;
+  runtime::Processes* world = &runtime::Processes::single();
+  if (o.distributed || runtime::launched_by_mpi()) {
+    if (!runtime::mpi_built()) {
+      std::cerr << "archetype bench: " << (o.distributed ? "--distributed" : "launched by mpirun")
+                << ", but this build has no MPI (install libopenmpi-dev and configure again)\n";
+      return 1;
+    }
+    world = &runtime::Processes::world();
+    if (!world->root() && std::freopen("/dev/null", "w", stdout) == nullptr) {
+      std::cout.setstate(std::ios::badbit);
+    }
+  }
+  runtime::Processes& processes = *world;
   const ModelInfo& info = o.fashion_mnist ? m->fashion_mnist : m->native;
   const Shape in = info.input;
 
@@ -116,10 +181,10 @@ int run_bench(const BenchOptions& o) {
 
   std::optional<Measured> train, infer;
   if (o.mode == "train" || o.mode == "both") {
-    train = measure(info, onednn::Mode::training, o, eo);
+    train = measure(info, onednn::Mode::training, o, eo, processes);
   }
   if (o.mode == "inference" || o.mode == "both") {
-    infer = measure(info, onednn::Mode::inference, o, eo);
+    infer = measure(info, onednn::Mode::inference, o, eo, runtime::Processes::single());
   }
   std::optional<bench::Timing> decode;
   int decode_threads = 0;
@@ -138,7 +203,9 @@ int run_bench(const BenchOptions& o) {
   const long frozen = std::count(trainable.begin(), trainable.end(), false);
 
   if (o.json) {
-    auto or_null = [](bool has, double value) { return has ? nlohmann::json(value) : nlohmann::json(nullptr); };
+    auto or_null = [](bool has, double value) {
+      return has ? nlohmann::json(value) : nlohmann::json(nullptr);
+    };
     nlohmann::json row = {
         {"peer", "archetype"},
         {"model", name},
@@ -171,7 +238,16 @@ int run_bench(const BenchOptions& o) {
         {"peak_rss_mb", rss},
         {"decode_img_s", or_null(bool(decode), decode ? decode->images_per_second : 0)},
         {"decode_threads", or_null(bool(decode), decode_threads)},
+        {"processes", processes.size()},
     };
+    if (train && train->communication) {
+      const Communication& c = *train->communication;
+      row["allreduce_ms"] = c.all_reduce_ms;
+      row["allreduce_overlapped_ms"] = c.overlapped_ms;
+      row["allreduce_exposed_ms"] = c.exposed_ms;
+      row["allreduce_buckets"] = c.buckets.size();
+      row["train_step_ms"] = 1e3 * train->timing.seconds / double(std::max(1, train->timing.steps));
+    }
     for (const auto& [key, r] : {std::pair{"train", &train}, std::pair{"infer", &infer}}) {
       if (!*r) continue;
       const onednn::Executable::Footprint& mem = (*r)->footprint;
@@ -199,15 +275,17 @@ int run_bench(const BenchOptions& o) {
     text += line;
   }
   if (train) {
-    std::snprintf(line, sizeof line, " train=%9.1f img/s (%.1f GFLOP/s, %.1f%% of peak, setup %.2f s)",
-                  train->timing.images_per_second, train_gflops, 100.0 * train_gflops / o.peak_gflops,
-                  train->setup_seconds);
+    std::snprintf(line, sizeof line,
+                  " train=%9.1f img/s (%.1f GFLOP/s, %.1f%% of peak, setup %.2f s)",
+                  train->timing.images_per_second, train_gflops,
+                  100.0 * train_gflops / o.peak_gflops, train->setup_seconds);
     text += line;
   }
   if (infer) {
-    std::snprintf(line, sizeof line, " infer=%9.1f img/s (%.1f GFLOP/s, %.1f%% of peak, setup %.2f s)",
-                  infer->timing.images_per_second, infer_gflops, 100.0 * infer_gflops / o.peak_gflops,
-                  infer->setup_seconds);
+    std::snprintf(line, sizeof line,
+                  " infer=%9.1f img/s (%.1f GFLOP/s, %.1f%% of peak, setup %.2f s)",
+                  infer->timing.images_per_second, infer_gflops,
+                  100.0 * infer_gflops / o.peak_gflops, infer->setup_seconds);
     text += line;
   }
   if (decode) {
@@ -222,18 +300,34 @@ int run_bench(const BenchOptions& o) {
   for (const auto& [key, r] : {std::pair{"train", &train}, std::pair{"infer", &infer}}) {
     if (!*r) continue;
     const onednn::Executable::Footprint& mem = (*r)->footprint;
-    std::snprintf(line, sizeof line, "\n  %-5s values %.0f MB (alive at once at most %.0f MB; best-fit pool %.0f MB), scratchpad %.0f MB",
+    std::snprintf(line, sizeof line,
+                  "\n  %-5s values %.0f MB (alive at once at most %.0f MB; best-fit pool %.0f MB), "
+                  "scratchpad %.0f MB",
                   key, double(mem.values) / 1e6, double(mem.values_live_peak) / 1e6,
                   double(mem.values_best_fit) / 1e6, double(mem.scratchpad) / 1e6);
     text += line;
     const onednn::Executable::Passes& p = (*r)->passes;
-    std::snprintf(line, sizeof line, "; a step runs %d kernels, %d of them reorders", p.forward + p.backward,
-                  p.forward_reorders + p.backward_reorders);
+    std::snprintf(line, sizeof line, "; a step runs %d kernels, %d of them reorders",
+                  p.forward + p.backward, p.forward_reorders + p.backward_reorders);
     text += line;
     if (p.reference > 0) {
       std::snprintf(line, sizeof line, ", %d on oneDNN's reference (slow) kernels", p.reference);
       text += line;
     }
+  }
+  if (train && train->communication) {
+    // Data-parallel: where the gradient all-reduce's time went, per step (means).
+    const Communication& c = *train->communication;
+    std::size_t floats = 0;
+    for (const std::size_t b : c.buckets) floats += b;
+    std::snprintf(line, sizeof line,
+                  "\n  data-parallel over %d processes, batch %d each (train img/s: all of them): "
+                  "gradients %.1f MB in %zu buckets; all-reduce %.2f ms per step, %.2f ms of it "
+                  "overlapped with the backward pass, %.2f ms exposed (step %.2f ms)",
+                  c.processes, o.batch, double(floats) * 4 / 1e6, c.buckets.size(), c.all_reduce_ms,
+                  c.overlapped_ms, c.exposed_ms,
+                  1e3 * train->timing.seconds / double(std::max(1, train->timing.steps)));
+    text += line;
   }
   std::cout << text << std::endl;
   return 0;
@@ -243,10 +337,10 @@ int run_bench(const BenchOptions& o) {
 
 Command add_bench(CLI::App& app) {
   auto options = std::make_shared<BenchOptions>();
-  CLI::App* sub = app.add_subcommand(
-      "bench",
-      "Training and inference throughput of a model on the CPU (oneDNN), synthetic inputs, measured "
-      "like the PyTorch peer (../shared/peers/pytorch_cpu.py)");
+  CLI::App* sub = app.add_subcommand("bench",
+                                     "Training and inference throughput of a model on the CPU "
+                                     "(oneDNN), synthetic inputs, measured "
+                                     "like the PyTorch peer (../shared/peers/pytorch_cpu.py)");
   auto& o = *options;
   sub->add_option("model", o.model, "Model name (see archetype list)")->required();
   sub->add_option("--batch", o.batch, "Batch size")->check(CLI::Range(1, 65536))->capture_default_str();
@@ -255,9 +349,11 @@ Command add_bench(CLI::App& app) {
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
   sub->add_option("--steps", o.steps, "Timed steps, at least (after 2 warm-up steps)")
-      ->check(CLI::Range(1, 1000000))->capture_default_str();
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
   sub->add_option("--min-time", o.min_time, "Seconds per measurement, at least")
-      ->check(CLI::Range(0.0, 86400.0))->capture_default_str();
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
   sub->add_option("--mode", o.mode, "train, inference or both")
       ->check(CLI::IsMember({"train", "inference", "both"}))->capture_default_str();
   sub->add_option(
@@ -267,14 +363,31 @@ Command add_bench(CLI::App& app) {
                   "Training: freeze every layer before this path (feature extraction)");
   sub->add_flag("--fashion-mnist", o.fashion_mnist, "1x28x28 inputs through the model's input adapter");
   sub->add_option("--conv-algorithm", o.conv_algorithm,
-                  "direct, fastest (Winograd or direct per 3x3 stride-1 layer and pass, measured at setup) or winograd")
-      ->check(CLI::IsMember({"direct", "fastest", "winograd"}))->capture_default_str();
-  sub->add_option("--precision", o.precision, "f32, or bf16 (bfloat16 activations and weights, fp32 master weights)")
-      ->check(CLI::IsMember({"f32", "bf16"}))->capture_default_str();
+                  "direct, fastest (Winograd or direct per 3x3 stride-1 layer and pass, measured "
+                  "at setup) or winograd")
+      ->check(CLI::IsMember({"direct", "fastest", "winograd"}))
+      ->capture_default_str();
+  sub->add_option("--precision", o.precision,
+                  "f32, or bf16 (bfloat16 activations and weights, fp32 master weights)")
+      ->check(CLI::IsMember({"f32", "bf16"}))
+      ->capture_default_str();
   sub->add_option("--peak-gflops", o.peak_gflops,
-                  "fp32 peak for the % of peak (default: the measured FMA peak of this machine, 2 Zen 5 cores)")
-      ->check(CLI::PositiveNumber)->capture_default_str();
-  sub->add_flag("--json", o.json, "One JSON object per line (keys compatible with the peer's rows)");
+                  "fp32 peak for the % of peak (default: the measured FMA peak of this machine, 2 "
+                  "Zen 5 cores)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_flag("--json", o.json,
+                "One JSON object per line (keys compatible with the peer's rows)");
+  sub->add_flag(
+      "--distributed", o.distributed,
+      "Data-parallel training steps over the MPI world (the default under mpirun): --batch per "
+      "process, gradients all-reduced in 25 MB buckets; prints the all-reduce's time per step, "
+      "overlapped and exposed");
+  sub->add_option("--bucket-mb", o.bucket_mb,
+                  "--distributed: all-reduce bucket size, MB (PyTorch DDP's 25; the first bucket 1 "
+                  "MB or less)")
+      ->check(CLI::Range(0.001, 4096.0))
+      ->capture_default_str();
   sub->add_option("--decode", o.decode,
                   "An image folder (DIR/train/CLASS/*): also time decoding its training batches at "
                   "the model's "

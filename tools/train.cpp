@@ -5,6 +5,7 @@
 #include <archetype/architectures/registry.hpp>
 #include <archetype/codegen/new_head.hpp>
 #include <archetype/runtime/cifar.hpp>
+#include <archetype/runtime/distributed.hpp>
 #include <archetype/runtime/idx.hpp>
 #include <archetype/runtime/image_folder.hpp>
 #include <archetype/runtime/parameters_file.hpp>
@@ -163,6 +164,7 @@ struct TrainCommandOptions {
   std::size_t limit_train = 0;
   std::size_t limit_test = 0;
   std::string save;
+  bool distributed = false;
   bool new_head = false;                 // the last Linear resized to the data's classes
   std::vector<std::string> unfreeze_at;  // EPOCH:PREFIX
   std::vector<std::string> lr_groups;    // PREFIX=LR
@@ -237,14 +239,21 @@ Data load_data(const std::string& spec) {
   }
   using runtime::Split;
   if (kind == "fashion-mnist") {
-    if (dir.empty()) return {runtime::load_fashion_mnist(Split::train), runtime::load_fashion_mnist(Split::test)};
-    return {runtime::load_fashion_mnist(dir, Split::train), runtime::load_fashion_mnist(dir, Split::test)};
+    if (dir.empty())
+      return {runtime::load_fashion_mnist(Split::train), runtime::load_fashion_mnist(Split::test)};
+    return {runtime::load_fashion_mnist(dir, Split::train),
+            runtime::load_fashion_mnist(dir, Split::test)};
   }
   if (kind == "mnist" || kind == "cifar10" || kind == "cifar100") {
-    if (dir.empty()) throw std::invalid_argument("--data " + kind + " needs a directory: --data " + kind + ":DIR");
-    if (kind == "mnist") return {runtime::load_mnist(dir, Split::train), runtime::load_mnist(dir, Split::test)};
-    if (kind == "cifar10") return {runtime::load_cifar10(dir, Split::train), runtime::load_cifar10(dir, Split::test), true};
-    return {runtime::load_cifar100(dir, Split::train), runtime::load_cifar100(dir, Split::test), true};
+    if (dir.empty())
+      throw std::invalid_argument("--data " + kind + " needs a directory: --data " + kind + ":DIR");
+    if (kind == "mnist")
+      return {runtime::load_mnist(dir, Split::train), runtime::load_mnist(dir, Split::test)};
+    if (kind == "cifar10")
+      return {runtime::load_cifar10(dir, Split::train), runtime::load_cifar10(dir, Split::test),
+              true};
+    return {runtime::load_cifar100(dir, Split::train), runtime::load_cifar100(dir, Split::test),
+            true};
   }
   if (kind == "synthetic") {
     // A learnable 1x28x28, 10-class set: 4,096 training and 1,024 test images of one task
@@ -252,11 +261,38 @@ Data load_data(const std::string& spec) {
     const runtime::Dataset all = runtime::make_synthetic({4096 + 1024, {1, 28, 28}, 10, 1, 0.2f});
     return {all.subset(4096), all.subset(4096, 1024)};
   }
-  throw std::invalid_argument("unknown data set '" + spec +
-                              "': use fashion-mnist[:DIR], mnist:DIR, cifar10:DIR, cifar100:DIR or synthetic");
+  throw std::invalid_argument(
+      "unknown data set '" + spec +
+      "': use fashion-mnist[:DIR], mnist:DIR, cifar10:DIR, cifar100:DIR or synthetic");
 }
 
+int run_train_here(TrainCommandOptions o, runtime::Processes& processes);
+
+/// Data-parallel under an MPI launcher (or --distributed): every rank runs the same command;
+/// rank 0 alone prints, writes and saves. An error on one rank ends the whole job (the
+/// others would wait for it in their next collective) with its message.
 int run_train(TrainCommandOptions o) {
+  o.train.distributed = o.distributed || runtime::launched_by_mpi();
+  if (!o.train.distributed) return run_train_here(std::move(o), runtime::Processes::single());
+  if (!runtime::mpi_built()) {
+    std::cerr << "archetype train: " << (o.distributed ? "--distributed" : "launched by mpirun")
+              << ", but this build has no MPI (install libopenmpi-dev and configure again)\n";
+    return 1;
+  }
+  runtime::Processes& processes = runtime::Processes::world(o.train.collective_timeout);
+  if (!processes.root()) {
+    // One voice: the other ranks' standard output goes nowhere, their errors still show.
+    if (std::freopen("/dev/null", "w", stdout) == nullptr) std::cout.setstate(std::ios::badbit);
+  }
+  try {
+    return run_train_here(std::move(o), processes);
+  } catch (const std::exception& e) {
+    if (processes.size() == 1) throw;
+    processes.abort(e.what());
+  }
+}
+
+int run_train_here(TrainCommandOptions o, runtime::Processes& processes) {
   const ModelEntry* m = model_or_report(o.model);
   if (m == nullptr) return exit_usage;
   o.train.device = o.device == "cuda" ? runtime::Device::cuda : runtime::Device::cpu;
@@ -277,6 +313,7 @@ int run_train(TrainCommandOptions o) {
   // Where the run writes, made (or refused) before hours of training, not after an epoch.
   for (const auto& [flag, dir] : {std::pair{"--checkpoint", o.train.checkpoint_dir},
                                   std::pair{"--metrics", o.train.metrics.parent_path()}}) {
+    if (!processes.root()) break;  // rank 0 alone writes
     std::error_code ec;
     if (!dir.empty() && !std::filesystem::create_directories(dir, ec) && ec) {
       std::cerr << "archetype train: " << flag << ": cannot create the directory " << dir.string()
@@ -304,15 +341,18 @@ int run_train(TrainCommandOptions o) {
   const runtime::ImageDims dims = data.train.dims;
   const ModelInfo* info = nullptr;
   for (const ModelInfo* candidate : {&m->native, &m->fashion_mnist}) {
-    if (candidate->input.c == dims.c && candidate->input.h == dims.h && candidate->input.w == dims.w) {
+    if (candidate->input.c == dims.c && candidate->input.h == dims.h &&
+        candidate->input.w == dims.w) {
       info = candidate;
       break;
     }
   }
   if (info == nullptr) {
     std::cerr << "archetype train: " << m->name << " takes " << m->native.input.c << "x"
-              << m->native.input.h << "x" << m->native.input.w << " images (or 1x28x28 through its adapter), "
-              << "but " << data.train.name << " has " << dims.c << "x" << dims.h << "x" << dims.w << "\n";
+              << m->native.input.h << "x" << m->native.input.w
+              << " images (or 1x28x28 through its adapter), "
+              << "but " << data.train.name << " has " << dims.c << "x" << dims.h << "x" << dims.w
+              << "\n";
     return exit_usage;
   }
 
@@ -371,21 +411,32 @@ int run_train(TrainCommandOptions o) {
   } else if (o.augment == "crop+flip") {
     o.train.augment = {4, true};
   } else {
-    std::cerr << "archetype train: --augment " << o.augment << ": use none, crop, flip, crop+flip or auto\n";
+    std::cerr << "archetype train: --augment " << o.augment
+              << ": use none, crop, flip, crop+flip or auto\n";
     return exit_usage;
   }
 
   print_description(std::cout, *m, *info, o.train.batch, info->layers.size() <= 40);
-  std::cout << "\ntraining on " << data.train.name << " (" << data.train.size() << " images), testing on "
-            << data.test.name << " (" << data.test.size() << "); " << o.train.epochs << " epochs, batch "
-            << o.train.batch << ", " << o.train.optimizer << " lr " << o.train.lr << " (" << o.train.schedule
-            << "), augment " << o.augment << ", seed " << o.train.seed << "; "
+  std::cout << "\ntraining on " << data.train.name << " (" << data.train.size()
+            << " images), testing on " << data.test.name << " (" << data.test.size() << "); "
+            << o.train.epochs << " epochs, batch " << o.train.batch << ", " << o.train.optimizer
+            << " lr " << o.train.lr << " (" << o.train.schedule << "), augment " << o.augment
+            << ", seed " << o.train.seed << "; "
             << (o.train.device == runtime::Device::cuda
-                    ? (o.precision == "bf16" ? "cuDNN on the GPU, bf16"
-                                             : (o.train.tf32 ? "cuDNN on the GPU, TF32" : "cuDNN on the GPU, fp32"))
-                                                        : (o.precision == "bf16" ? "oneDNN on the CPU, bf16" : "oneDNN on the CPU, fp32"))
-            << "\n"
-            << std::flush;
+                    ? (o.precision == "bf16"
+                           ? "cuDNN on the GPU, bf16"
+                           : (o.train.tf32 ? "cuDNN on the GPU, TF32" : "cuDNN on the GPU, fp32"))
+                    : (o.precision == "bf16" ? "oneDNN on the CPU, bf16"
+                                             : "oneDNN on the CPU, fp32"))
+            << "\n";
+  if (processes.size() > 1) {
+    std::cout << "data-parallel over " << processes.size()
+              << " processes: " << o.train.batch / processes.size()
+              << " images each per step of the global batch " << o.train.batch
+              << ", BatchNorm statistics "
+              << (o.train.sync_batch_norm ? "synchronised" : "per process") << "\n";
+  }
+  std::cout << std::flush;
 
   // --new-head: the classifier's last Linear layer for the data's classes, newly initialised
   // (never loaded by --init).
@@ -427,7 +478,9 @@ int run_train(TrainCommandOptions o) {
     }
   }
 
-  runtime::Progress progress(stderr);
+  // Rank 0's progress only (the others' goes to /dev/null).
+  std::FILE* progress_file = processes.root() ? stderr : std::fopen("/dev/null", "w");
+  runtime::Progress progress(progress_file != nullptr ? progress_file : stderr);
   const runtime::TrainResult result =
       runtime::train(program, std::string(m->name), data.train, data.test, o.train, progress);
   if (!result.epochs.empty()) {
@@ -437,7 +490,7 @@ int run_train(TrainCommandOptions o) {
     std::cout << 100.0 * last.test_accuracy << "% (top-5 " << 100.0 * last.test_top5 << "%), "
               << result.steps << " steps\n";
   }
-  if (!o.save.empty()) {
+  if (!o.save.empty() && processes.root()) {
     runtime::save_parameters(o.save, program, result.parameters, result.buffers);
     std::cout << "parameters written to " << o.save << '\n';
   }
@@ -455,7 +508,8 @@ int run_train(TrainCommandOptions o) {
 
 Command add_train(CLI::App& app) {
   auto options = std::make_shared<TrainCommandOptions>();
-  CLI::App* sub = app.add_subcommand("train", "Train a model of the zoo on the CPU (oneDNN) or a GPU (cuDNN)");
+  CLI::App* sub =
+      app.add_subcommand("train", "Train a model of the zoo on the CPU (oneDNN) or a GPU (cuDNN)");
   auto& t = options->train;
   sub->add_option("model", options->model, "Model name (see archetype list)")->required();
   sub->add_option(
@@ -486,13 +540,19 @@ Command add_train(CLI::App& app) {
       ->check(positive_number())
       ->capture_default_str();
   sub->add_option("--optimizer", t.optimizer, "sgd, adam or adamw")
-      ->check(CLI::IsMember({"sgd", "adam", "adamw"}))->capture_default_str();
-  sub->add_option("--momentum", t.sgd.momentum, "SGD momentum")->check(CLI::Range(0.0, 0.9999))->capture_default_str();
+      ->check(CLI::IsMember({"sgd", "adam", "adamw"}))
+      ->capture_default_str();
+  sub->add_option("--momentum", t.sgd.momentum, "SGD momentum")
+      ->check(CLI::Range(0.0, 0.9999))
+      ->capture_default_str();
   sub->add_flag("--nesterov", t.sgd.nesterov, "Nesterov momentum");
-  sub->add_option("--weight-decay", t.sgd.weight_decay, "L2 weight decay (SGD; Adam: --adam-weight-decay)")
-      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  sub->add_option("--weight-decay", t.sgd.weight_decay,
+                  "L2 weight decay (SGD; Adam: --adam-weight-decay)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   sub->add_option("--adam-weight-decay", t.adam.weight_decay, "Adam/AdamW weight decay")
-      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   sub->add_option("--schedule", t.schedule, "constant, cosine, step or step:E1,E2,...")
       ->check(schedule_validator())
       ->capture_default_str();
@@ -510,16 +570,19 @@ Command add_train(CLI::App& app) {
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
   sub->add_option("--conv-algorithm", options->conv_algorithm,
-                  "3x3 stride-1 convolutions in training: direct, winograd, or fastest (times both per layer)")
+                  "3x3 stride-1 convolutions in training: direct, winograd, or fastest (times both "
+                  "per layer)")
       ->check(CLI::IsMember({"direct", "fastest", "winograd"}))
       ->capture_default_str();
   sub->add_option("--precision", options->precision,
-                  "f32, or bf16 (bfloat16 activations and weights, fp32 master weights; oneDNN, or cuDNN with "
+                  "f32, or bf16 (bfloat16 activations and weights, fp32 master weights; oneDNN, or "
+                  "cuDNN with "
                   "--device cuda)")
       ->check(CLI::IsMember({"f32", "bf16"}))
       ->capture_default_str();
   sub->add_option("--device", options->device,
-                  "cpu (oneDNN) or cuda (cuDNN + cuBLAS, the step captured as a CUDA Graph; where built and a GPU is "
+                  "cpu (oneDNN) or cuda (cuDNN + cuBLAS, the step captured as a CUDA Graph; where "
+                  "built and a GPU is "
                   "present)")
       ->check(CLI::IsMember({"cpu", "cuda"}))
       ->capture_default_str();
@@ -527,7 +590,9 @@ Command add_train(CLI::App& app) {
       "--check-numerics", t.check_numerics,
       "Stop at the first op whose output or gradient is not finite, naming it (a pass over "
       "every value: slower)");
-  sub->add_flag("--tf32", t.tf32, "--device cuda: TF32 tensor cores in convolutions and matrix products (default: fp32)");
+  sub->add_flag(
+      "--tf32", t.tf32,
+      "--device cuda: TF32 tensor cores in convolutions and matrix products (default: fp32)");
   sub->add_option("--seed", t.seed, "Seed of initialisation, shuffling, augmentation, dropout")
       ->check(whole_number())
       ->capture_default_str();
@@ -575,6 +640,25 @@ Command add_train(CLI::App& app) {
             return parse_lr_group(text) ? "" : "expected PREFIX=LR with LR > 0, not '" + text + "'";
           },
           "PREFIX=LR"));
+  sub->add_flag(
+      "--distributed", options->distributed,
+      "Data-parallel training over the MPI world (the default when started by mpirun or srun): "
+      "--batch is the global batch, split evenly over the processes");
+  sub->add_flag(
+      "--sync-bn", t.sync_batch_norm,
+      "BatchNorm statistics over the global batch, synchronised across processes (default: "
+      "each process's own)");
+  sub->add_option("--bucket-mb", t.bucket_mb,
+                  "Data-parallel: the gradient all-reduce's bucket size, MB (PyTorch DDP's 25; the "
+                  "first bucket 1 MB or less)")
+      ->check(CLI::Range(0.001, 4096.0))
+      ->capture_default_str();
+  sub->add_option(
+         "--collective-timeout", t.collective_timeout,
+         "Seconds a collective waits for every process before rank 0 names the missing ones and "
+         "ends the job")
+      ->check(CLI::Range(1.0, 86400.0))
+      ->capture_default_str();
   sub->add_option("--max-steps", t.max_steps,
                   "Stop after N steps in all (smoke tests; 0: no limit)")
       ->check(whole_number());

@@ -123,6 +123,7 @@ void Workload::step() {
   if (mode_ != onednn::Mode::training) return;
   last_loss_ = executable_.softmax_cross_entropy(labels_);
   executable_.backward();
+  if (before_update_) before_update_();
   sgd_->step(executable_.parameters(), executable_.gradients(), learning_rate);
 }
 

@@ -33,6 +33,16 @@ void check_options(const Dataset& data, const BatchOptions& options) {
     throw std::invalid_argument("augmentation padding must not be negative, got " +
                                 std::to_string(options.augment.pad));
   }
+  if (options.shards < 1 || options.shard < 0 || options.shard >= options.shards) {
+    throw std::invalid_argument("batch shard " + std::to_string(options.shard) + " of " +
+                                std::to_string(options.shards) + " does not exist");
+  }
+  if (options.shards > 1 && (options.batch_size % options.shards != 0 || !options.drop_last)) {
+    throw std::invalid_argument("a batch of " + std::to_string(options.batch_size) +
+                                " does not split into " + std::to_string(options.shards) +
+                                " equal shards: use a multiple of " +
+                                std::to_string(options.shards));
+  }
   if (data.source) {
     if (options.augment.pad > 0) {
       throw std::invalid_argument(data.name +
@@ -141,17 +151,36 @@ int fill_batch(const Dataset& data, std::span<const int> order, int batch_index,
     throw std::out_of_range("fill_batch: batch " + std::to_string(batch_index) + " is past the end of an epoch of " +
                             std::to_string(order.size()) + " samples");
   }
-  const std::size_t size = std::min(b, order.size() - start);
+  std::size_t size = std::min(b, order.size() - start);
   if (data.source) {
-    fill_from_source(data, order, start, size, options, epoch, images, labels);
+    // A shard: its images of the global batch, each augmented from its position in the epoch's
+    // order, as one process draws it.
+    const std::size_t first =
+        options.shards > 1 ? static_cast<std::size_t>(options.shard * options.shard_size()) : 0;
+    if (options.shards > 1) size = static_cast<std::size_t>(options.shard_size());
+    fill_from_source(data, order, start + first, size, options, epoch, images, labels);
     return static_cast<int>(size);
   }
   const std::size_t stride = data.dims.size();
   const bool augment = options.augment.enabled();
   const std::vector<float> fill = augment ? data.black() : std::vector<float>{};
   SplitMix64 rng(mix_seed(options.seed ^ augment_salt, epoch, static_cast<std::uint64_t>(batch_index)));
+  std::size_t first = 0;  // of the global batch, this shard's first image
+  if (options.shards > 1) {
+    size = static_cast<std::size_t>(options.shard_size());
+    first = static_cast<std::size_t>(options.shard) * size;
+    // The draws augment_image makes for the images of the shards before this one.
+    const auto range = static_cast<std::uint64_t>(2 * options.augment.pad + 1);
+    for (std::size_t i = 0; augment && i < first; ++i) {
+      if (options.augment.pad > 0) {
+        (void)rng.below(range);
+        (void)rng.below(range);
+      }
+      if (options.augment.flip) (void)rng();
+    }
+  }
   for (std::size_t i = 0; i < size; ++i) {
-    const auto sample = static_cast<std::size_t>(order[start + i]);
+    const auto sample = static_cast<std::size_t>(order[start + first + i]);
     labels[i] = data.labels[sample];
     const float* src = data.image(sample);
     float* dst = images + i * stride;
@@ -170,8 +199,8 @@ BatchIterator::BatchIterator(const Dataset& data, const BatchOptions& options)
     : data_(data), options_(options) {
   check_options(data_, options_);
   batches_ = runtime::batches_per_epoch(data_.size(), options_.batch_size, options_.drop_last);
-  images_.resize(static_cast<std::size_t>(options_.batch_size) * data_.dims.size());
-  labels_.resize(static_cast<std::size_t>(options_.batch_size));
+  images_.resize(static_cast<std::size_t>(options_.shard_size()) * data_.dims.size());
+  labels_.resize(static_cast<std::size_t>(options_.shard_size()));
 }
 
 void BatchIterator::start_epoch(std::uint64_t epoch, int first_batch) {
@@ -196,8 +225,8 @@ PrefetchingBatchIterator::PrefetchingBatchIterator(const Dataset& data, const Ba
   check_options(data_, options_);
   batches_ = runtime::batches_per_epoch(data_.size(), options_.batch_size, options_.drop_last);
   for (Slot& s : slots_) {
-    s.images.resize(static_cast<std::size_t>(options_.batch_size) * data_.dims.size());
-    s.labels.resize(static_cast<std::size_t>(options_.batch_size));
+    s.images.resize(static_cast<std::size_t>(options_.shard_size()) * data_.dims.size());
+    s.labels.resize(static_cast<std::size_t>(options_.shard_size()));
   }
   worker_ = std::thread([this] { work(); });
 }

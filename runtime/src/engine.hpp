@@ -5,6 +5,7 @@
 // (engine_cudnn.cpp, where the CUDA backend is built: the whole step on the device, a CUDA
 // Graph replayed from the second step). Private to runtime/.
 #include <archetype/codegen/program.hpp>
+#include <archetype/runtime/distributed.hpp>
 #include <archetype/runtime/trainer.hpp>
 
 #include <cstdint>
@@ -87,16 +88,24 @@ Evaluator make_cudnn_evaluator(const codegen::ProgramView& program,
                                std::span<const float> parameters, std::span<const float> buffers,
                                int batch, codegen::Precision precision);
 
-/// The engine of `options.device` for `program`, training batch `options.batch` and
-/// evaluation batch `eval_batch`. Throws std::invalid_argument when that backend is not
-/// built or its device is not there, with the reason.
-std::unique_ptr<Engine> make_engine(const codegen::ProgramView& program, const TrainOptions& options, int eval_batch);
+/// The engine of `options.device` for `program`, training batch `options.batch` (this
+/// process's shard) and evaluation batch `eval_batch`, its gradients all-reduced over
+/// `processes` (more than one) and its BatchNorm statistics too (`sync_batch_norm`). Throws
+/// std::invalid_argument when that backend is not built or its device is not there, with
+/// the reason.
+std::unique_ptr<Engine> make_engine(const codegen::ProgramView& program,
+                                    const TrainOptions& options, int eval_batch,
+                                    Processes& processes);
 
-std::unique_ptr<Engine> make_onednn_engine(const codegen::ProgramView& program, const TrainOptions& options,
-                                           int eval_batch);
+std::unique_ptr<Engine> make_onednn_engine(const codegen::ProgramView& program,
+                                           const TrainOptions& options, int eval_batch,
+                                           Processes& processes);
 /// cudnn::unavailable_reason() (engine_cudnn.cpp, where the CUDA backend is built).
 std::string cudnn_unavailable_reason();
-std::unique_ptr<Engine> make_cudnn_engine(const codegen::ProgramView& program, const TrainOptions& options,
-                                          int eval_batch);
+/// With more than one process: one GPU each (the node-local rank's), gradients averaged
+/// over NCCL (its id made by rank 0 and broadcast through `processes`).
+std::unique_ptr<Engine> make_cudnn_engine(const codegen::ProgramView& program,
+                                          const TrainOptions& options, int eval_batch,
+                                          Processes& processes);
 
 }  // namespace archetype::runtime

@@ -27,10 +27,24 @@ cudnn::Options backend_options(const TrainOptions& o) {
   return co;
 }
 
+/// One process per GPU: the node-local rank's device, and NCCL's id from rank 0.
+cudnn::Options data_parallel(cudnn::Options co, Processes& processes) {
+  if (processes.size() == 1) return co;
+  co.device = processes.local_rank();
+  co.nccl_ranks = processes.size();
+  co.nccl_rank = processes.rank();
+  if (processes.root()) co.nccl_id = cudnn::nccl_unique_id();
+  processes.broadcast(std::span<unsigned char>(co.nccl_id));
+  return co;
+}
+
 class CudnnEngine final : public Engine {
  public:
-  CudnnEngine(const codegen::ProgramView& program, const TrainOptions& o, int eval_batch)
-      : program_(program), options_(backend_options(o)), eval_batch_(eval_batch),
+  CudnnEngine(const codegen::ProgramView& program, const TrainOptions& o, int eval_batch,
+              Processes& processes)
+      : program_(program),
+        options_(data_parallel(backend_options(o), processes)),
+        eval_batch_(eval_batch),
         train_(program, o.batch, cudnn::Mode::training, options_) {}
 
   Result step(std::span<const float> images, std::span<const int> labels, double lr) override {
@@ -44,13 +58,20 @@ class CudnnEngine final : public Engine {
   std::span<const float> gradients() override { return train_.gradients(); }
 
   void begin_evaluation() override {
-    if (!eval_) eval_.emplace(program_, eval_batch_, cudnn::Mode::inference, options_);
+    if (!eval_) {
+      cudnn::Options eo = options_;  // the same device, no all-reduce
+      eo.nccl_ranks = 0;
+      eo.nccl_rank = 0;
+      eval_.emplace(program_, eval_batch_, cudnn::Mode::inference, eo);
+    }
     const auto p = train_.parameters();
     const auto b = train_.buffers();
     std::copy(p.begin(), p.end(), eval_->parameters().begin());
     std::copy(b.begin(), b.end(), eval_->buffers().begin());
   }
-  std::span<const float> evaluate(std::span<const float> images) override { return eval_->forward(images); }
+  std::span<const float> evaluate(std::span<const float> images) override {
+    return eval_->forward(images);
+  }
   [[nodiscard]] int eval_batch() const override { return eval_batch_; }
 
  private:
@@ -76,12 +97,14 @@ Evaluator make_cudnn_evaluator(const codegen::ProgramView& program,
 
 std::string cudnn_unavailable_reason() { return cudnn::unavailable_reason(); }
 
-std::unique_ptr<Engine> make_cudnn_engine(const codegen::ProgramView& program, const TrainOptions& options,
-                                          int eval_batch) {
-  if (const std::string reason = cudnn::unavailable_reason(); !reason.empty()) {
+std::unique_ptr<Engine> make_cudnn_engine(const codegen::ProgramView& program,
+                                          const TrainOptions& options, int eval_batch,
+                                          Processes& processes) {
+  const int device = processes.size() > 1 ? processes.local_rank() : 0;
+  if (const std::string reason = cudnn::unavailable_reason(device); !reason.empty()) {
     throw std::invalid_argument("--device cuda: " + reason);
   }
-  return std::make_unique<CudnnEngine>(program, options, eval_batch);
+  return std::make_unique<CudnnEngine>(program, options, eval_batch, processes);
 }
 
 }  // namespace archetype::runtime

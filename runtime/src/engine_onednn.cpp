@@ -5,7 +5,9 @@
 #include "steps.hpp"
 
 #include <archetype/backends/onednn/threads.hpp>
+#include <archetype/codegen/training_plan.hpp>
 
+#include <algorithm>
 #include <memory>
 
 #include <optional>
@@ -14,8 +16,16 @@
 namespace archetype::runtime {
 namespace {
 
-onednn::Options backend_options(const TrainOptions& o) {
+onednn::Options backend_options(const TrainOptions& o, Processes& processes) {
   onednn::Options eo;
+  if (o.sync_batch_norm) {
+    // Over one process too (the sum is then the identity): the same arithmetic at any
+    // number of processes, so that N processes reach what one reaches.
+    eo.batch_norm_all_reduce = [&processes](std::span<double> sums) {
+      processes.all_reduce_sum(sums);
+    };
+    eo.batch_norm_processes = processes.size();
+  }
   eo.threads = o.threads;
   eo.conv_algorithm = o.conv_algorithm;
   eo.precision = o.precision;
@@ -26,16 +36,20 @@ onednn::Options backend_options(const TrainOptions& o) {
 
 class OneDnnEngine final : public Engine {
  public:
-  OneDnnEngine(const codegen::ProgramView& program, const TrainOptions& o, int eval_batch)
+  OneDnnEngine(const codegen::ProgramView& program, const TrainOptions& o, int eval_batch,
+               Processes& processes)
       : program_(program),
         train_options_(o),
+        processes_(processes),
         governor_(o.threads),
-        options_(with_trainable(with_threads(backend_options(o), governor_.threads()),
+        options_(with_trainable(with_threads(backend_options(o, processes), governor_.threads()),
                                 trainable_at(program, o, 0))),
         eval_batch_(eval_batch),
         train_(program, o.batch, options_,
                Optimizer::from(std::size_t(program.params),
-                               optimizer_spec(program, o, options_.trainable))) {}
+                               optimizer_spec(program, o, options_.trainable))) {
+    attach_all_reduce();
+  }
 
   std::optional<std::string> begin_epoch(int epoch) override {
     std::vector<bool> trainable = trainable_at(program_, train_options_, epoch);
@@ -49,6 +63,7 @@ class OneDnnEngine final : public Engine {
     // BatchNorm modes follow the mask) with the optimizer's runs of the new mask.
     options_.trainable = std::move(trainable);
     train_ = std::move(train_).rebuilt(options_);
+    attach_all_reduce();
     train_.optimizer().set_ranges(
         optimizer_spec(program_, train_options_, options_.trainable).ranges);
     return "transfer: from epoch " + std::to_string(epoch + 1) + ", " +
@@ -106,6 +121,26 @@ class OneDnnEngine final : public Engine {
   void rebuild(int threads) {
     options_.threads = threads;
     train_ = std::move(train_).rebuilt(options_);
+    attach_all_reduce();
+  }
+
+  /// Data-parallel: the gradient all-reduce of the step built last (a rebuilt step has its
+  /// own gradient block, and a new trainable mask its own backward order and buckets).
+  void attach_all_reduce() {
+    if (processes_.size() == 1) return;
+    // The buckets follow the backward order of the plan the executable runs (a training
+    // step computes no input gradient).
+    codegen::PlanOptions plan_options;
+    plan_options.input_gradient = false;
+    plan_options.trainable = options_.trainable;
+    const auto bucket = std::size_t(train_options_.bucket_mb * (1 << 20));
+    all_reduce_.reset();
+    all_reduce_.emplace(processes_, codegen::plan_training(program_, plan_options),
+                        train_.executable().gradients(), bucket,
+                        std::min<std::size_t>(bucket, std::size_t{1} << 20));
+    train_.executable().on_gradient_ready(
+        [this](const onednn::GradientReady& g) { all_reduce_->ready(g.group); });
+    train_.before_update([this] { all_reduce_->finish(); });
   }
 
   struct Eval {
@@ -115,6 +150,7 @@ class OneDnnEngine final : public Engine {
 
   codegen::ProgramView program_;
   TrainOptions train_options_;
+  Processes& processes_;
   onednn::ThreadGovernor governor_;
   onednn::Options options_;
   int eval_batch_;
@@ -122,6 +158,7 @@ class OneDnnEngine final : public Engine {
   std::optional<Eval> eval_;
   bool announced_ = false;
   bool described_ = false;
+  std::optional<GradientAllReduce> all_reduce_;
 };
 
 }  // namespace
@@ -137,9 +174,10 @@ Evaluator make_onednn_evaluator(const codegen::ProgramView& program,
   return [eval](std::span<const float> images) { return (*eval)(images); };
 }
 
-std::unique_ptr<Engine> make_onednn_engine(const codegen::ProgramView& program, const TrainOptions& options,
-                                           int eval_batch) {
-  return std::make_unique<OneDnnEngine>(program, options, eval_batch);
+std::unique_ptr<Engine> make_onednn_engine(const codegen::ProgramView& program,
+                                           const TrainOptions& options, int eval_batch,
+                                           Processes& processes) {
+  return std::make_unique<OneDnnEngine>(program, options, eval_batch, processes);
 }
 
 }  // namespace archetype::runtime

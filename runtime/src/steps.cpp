@@ -25,11 +25,13 @@ TrainStep::TrainStep(const codegen::ProgramView& program, int batch, const onedn
       executable_(program, batch, onednn::Mode::training, without_input_gradient(options)),
       optimizer_(std::move(optimizer)) {
   if (program.folded) {
-    throw std::invalid_argument("TrainStep: the program is folded for inference; train the lowered program");
+    throw std::invalid_argument(
+        "TrainStep: the program is folded for inference; train the lowered program");
   }
 }
 
-TrainStep::Result TrainStep::operator()(std::span<const float> images, std::span<const int> labels, double lr) {
+TrainStep::Result TrainStep::operator()(std::span<const float> images, std::span<const int> labels,
+                                        double lr) {
   Result r;
   // Dropout's draws are numbered by the optimizer's steps, so that a resumed or rebuilt step
   // draws the masks of an uninterrupted run.
@@ -40,6 +42,7 @@ TrainStep::Result TrainStep::operator()(std::span<const float> images, std::span
     throw std::runtime_error("the loss is " + std::to_string(r.loss));
   }
   executable_.backward();
+  if (before_update_) before_update_();
   optimizer_.step(executable_.parameters(), executable_.gradients(), lr);
   return r;
 }
@@ -58,9 +61,10 @@ void EvalStep::load(std::span<const float> parameters, std::span<const float> bu
   auto p = executable_.parameters();
   auto b = executable_.buffers();
   if (parameters.size() != p.size() || buffers.size() != b.size()) {
-    throw std::invalid_argument("EvalStep::load: expected " + std::to_string(p.size()) + " parameters and " +
-                                std::to_string(b.size()) + " buffers, got " + std::to_string(parameters.size()) +
-                                " and " + std::to_string(buffers.size()));
+    throw std::invalid_argument("EvalStep::load: expected " + std::to_string(p.size()) +
+                                " parameters and " + std::to_string(b.size()) + " buffers, got " +
+                                std::to_string(parameters.size()) + " and " +
+                                std::to_string(buffers.size()));
   }
   std::copy(parameters.begin(), parameters.end(), p.begin());
   std::copy(buffers.begin(), buffers.end(), b.begin());

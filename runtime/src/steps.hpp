@@ -17,7 +17,9 @@
 #include <archetype/codegen/program.hpp>
 #include <archetype/runtime/optimizer.hpp>
 
+#include <functional>
 #include <span>
+#include <utility>
 
 namespace archetype::runtime {
 
@@ -47,11 +49,15 @@ class TrainStep {
   [[nodiscard]] Optimizer& optimizer() { return optimizer_; }
   [[nodiscard]] onednn::Executable& executable() { return executable_; }
   [[nodiscard]] int batch() const { return executable_.batch(); }
+  /// Called after the backward pass, before the optimizer's update (data-parallel
+  /// training: the gradient all-reduce completes there). Empty: nothing.
+  void before_update(std::function<void()> callback) { before_update_ = std::move(callback); }
 
  private:
   codegen::ProgramView program_;
   onednn::Executable executable_;
   Optimizer optimizer_;
+  std::function<void()> before_update_;
 };
 
 class EvalStep {

@@ -13,10 +13,14 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <stdexcept>
+#include <thread>
 
 namespace archetype::runtime {
 namespace {
@@ -202,6 +206,7 @@ namespace {
 // Built by appending: g++ 12 at -O2 flags digits.insert() with a false -Wrestrict, which
 // -Werror (the ci preset) turns into an error.
 std::string thousands(std::int64_t v) {
+  // Built forwards: g++ 12 warns (-Wrestrict, a false positive) on std::string::insert here.
   const std::string digits = std::to_string(v);
   std::string out;
   for (std::size_t i = 0; i < digits.size(); ++i) {
@@ -228,10 +233,16 @@ std::string describe_trainable(const codegen::ProgramView& program,
          thousands(parameters) + " of " + thousands(program.params) + " parameters)";
 }
 
-std::unique_ptr<Engine> make_engine(const codegen::ProgramView& program, const TrainOptions& options, int eval_batch) {
-  if (options.device == Device::cpu) return make_onednn_engine(program, options, eval_batch);
+std::unique_ptr<Engine> make_engine(const codegen::ProgramView& program,
+                                    const TrainOptions& options, int eval_batch,
+                                    Processes& processes) {
+  if (options.device == Device::cpu)
+    return make_onednn_engine(program, options, eval_batch, processes);
+  if (options.sync_batch_norm) {
+    throw std::invalid_argument("--sync-bn runs on the CPU backend only (--device cpu)");
+  }
 #if ARCHETYPE_HAVE_CUDA
-  return make_cudnn_engine(program, options, eval_batch);
+  return make_cudnn_engine(program, options, eval_batch, processes);
 #else
   throw std::invalid_argument("--device cuda: " + cuda_unavailable_reason());
 #endif
@@ -309,17 +320,45 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
   }
 
   if (o.eval_batch < 1) throw std::invalid_argument("--eval-batch must be at least 1");
-  const int eval_batch = int(std::min<std::size_t>(std::size_t(o.eval_batch), test_data.size()));
-  const std::unique_ptr<Engine> engine = make_engine(program, o, eval_batch);
+  // Data-parallel: this process's shard of every global batch and its part of the test set.
+  Processes& processes =
+      o.distributed ? Processes::world(o.collective_timeout) : Processes::single();
+  const int ranks = processes.size();
+  const int rank = processes.rank();
+  if (o.batch % ranks != 0) {
+    throw std::invalid_argument(
+        "--batch " + std::to_string(o.batch) + " (the global batch) does not split evenly over " +
+        std::to_string(ranks) + " processes: use a multiple of " + std::to_string(ranks));
+  }
+  if (test_data.size() < std::size_t(ranks)) {
+    throw std::invalid_argument("the test set has " + std::to_string(test_data.size()) +
+                                " images, fewer than the " + std::to_string(ranks) + " processes");
+  }
+  const Dataset test_part =
+      ranks > 1 ? test_data.subset(  // a folder's subset reads its own files
+                      test_data.size() * std::size_t(rank) / std::size_t(ranks),
+                      test_data.size() * std::size_t(rank + 1) / std::size_t(ranks) -
+                          test_data.size() * std::size_t(rank) / std::size_t(ranks))
+                : Dataset{};
+  const Dataset& test_mine = ranks > 1 ? test_part : test_data;
+  TrainOptions local = o;
+  local.batch = o.batch / ranks;
+  const int eval_batch = int(std::min<std::size_t>(std::size_t(o.eval_batch), test_mine.size()));
+  const std::unique_ptr<Engine> engine = make_engine(program, local, eval_batch, processes);
   codegen::initialize_parameters(program, engine->parameters(), engine->buffers(), o.seed);
   if (!o.init_parameters.empty()) {
     const TransferLoad load = load_for_transfer(o.init_parameters, program, engine->parameters(),
                                                 engine->buffers(), o.init_fresh);
-    if (!load.whole || !load.note.empty())
+    if ((!load.whole || !load.note.empty()) && processes.root())
       std::fprintf(stderr, "%s: %s\n", o.init_parameters.c_str(), load.describe().c_str());
   }
+  // Every process starts from rank 0's parameters and statistics.
+  processes.broadcast(engine->parameters());
+  processes.broadcast(engine->buffers());
 
   BatchOptions bo = BatchOptions::training(o.batch, o.seed, o.augment);
+  bo.shard = rank;
+  bo.shards = ranks;
   PrefetchingBatchIterator batches(train_data, bo);
   const int steps_per_epoch = batches.batches_per_epoch();
   Schedule schedule;
@@ -340,7 +379,11 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
   std::int64_t step = 0;
   if (o.resume) {
     if (checkpoint_path.empty()) throw std::invalid_argument("--resume needs --checkpoint DIR");
-    if (std::filesystem::exists(checkpoint_path)) {
+    // Rank 0 reads the checkpoint (it alone writes it, no shared file system needed) and
+    // gives every process its state: a checkpoint resumes at any number of processes, the
+    // global batch and the order of the data being the same.
+    std::array<double, 3> found{0, 0, 0};  // exists, epochs done, steps done
+    if (processes.root() && std::filesystem::exists(checkpoint_path)) {
       Checkpoint c = load_checkpoint(checkpoint_path);
       if (c.fingerprint != print) {
         throw CheckpointError(checkpoint_path.string() + ": written for another architecture than " + model);
@@ -368,9 +411,30 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
       }
       std::fprintf(stderr, "resuming %s from %s after epoch %d (step %lld)\n", model.c_str(),
                    checkpoint_path.c_str(), first_epoch, static_cast<long long>(step));
+      found = {1, double(first_epoch), double(step)};
+    }
+    processes.broadcast(found);
+    if (found[0] != 0) {
+      first_epoch = int(found[1]);
+      step = std::int64_t(found[2]);
+      processes.broadcast(engine->parameters());
+      processes.broadcast(engine->buffers());
+      processes.broadcast(engine->optimizer_state());
+      engine->set_optimizer_steps(step);
     }
   }
 
+  // Fault injection for tests/runtime/distributed: ARCHETYPE_FAULT_STALL=RANK:STEP makes that
+  // rank hang at that step, as a rank whose node froze would, to check the job ends anyway.
+  int stall_rank = -1;
+  std::int64_t stall_at = -1;
+  if (const char* fault = std::getenv("ARCHETYPE_FAULT_STALL")) {
+    long long r = -1, s = -1;
+    if (std::sscanf(fault, "%lld:%lld", &r, &s) == 2) {
+      stall_rank = int(r);
+      stall_at = s;
+    }
+  }
   const Shape out = program.tensors[std::size_t(program.output)].shape;
   for (int epoch = first_epoch; epoch < o.epochs; ++epoch) {
     if (o.max_steps > 0 && step >= o.max_steps) break;
@@ -389,6 +453,10 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
       if (!b) break;
       if (o.max_steps > 0 && step >= o.max_steps) break;
       lr = schedule.lr(step);
+      if (step == stall_at && rank == stall_rank) {
+        for (;;) std::this_thread::sleep_for(std::chrono::hours(1));  // a rank that hangs
+      }
+      processes.heartbeat(step);
       const std::size_t n = std::size_t(b->size) * train_data.dims.size();
       if (const auto note = engine->adapt_to_load()) progress.note(*note);
       Engine::Result r;
@@ -410,9 +478,31 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (o.on_gradients && done > 0) o.on_gradients(epoch + 1, engine->gradients());
+    // Over every process: the training figures of the global batches (the mean of the
+    // shards' mean losses), and the test set's parts, evaluated with rank 0's statistics
+    // (with per-process BatchNorm each process's running statistics are its own).
+    if (ranks > 1) {
+      std::array<double, 4> train_sums{loss_sum, top1, top5, double(images)};
+      processes.all_reduce_sum(train_sums);
+      loss_sum = train_sums[0] / ranks;
+      top1 = train_sums[1];
+      images = static_cast<long long>(train_sums[3]);
+      processes.broadcast(engine->buffers());
+    }
     engine->begin_evaluation();
-    const Evaluation test = evaluate_batches(program, test_data, eval_batch,
-                                             [&](std::span<const float> images) { return engine->evaluate(images); });
+    Evaluation test =
+        evaluate_batches(program, test_mine, eval_batch,
+                         [&](std::span<const float> images) { return engine->evaluate(images); });
+    if (ranks > 1) {
+      std::array<double, 4> test_sums{test.loss * double(test.images),
+                                      test.accuracy * double(test.images),
+                                      test.top5 * double(test.images), double(test.images)};
+      processes.all_reduce_sum(test_sums);
+      test.images = std::size_t(test_sums[3]);
+      test.loss = test_sums[0] / test_sums[3];
+      test.accuracy = test_sums[1] / test_sums[3];
+      test.top5 = test_sums[2] / test_sums[3];
+    }
     EpochMetrics m;
     m.epoch = epoch + 1;
     m.train_loss = done > 0 ? loss_sum / double(done) : 0.0;
@@ -427,8 +517,8 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
     m.precision = precision_of(o);
     result.epochs.push_back(m);
     progress.end_epoch(m.train_loss, m.train_accuracy, m.test_loss, m.test_accuracy, m.lr);
-    if (!o.metrics.empty()) write_metrics(o.metrics, model, result.epochs);
-    if (!checkpoint_path.empty()) {
+    if (!o.metrics.empty() && processes.root()) write_metrics(o.metrics, model, result.epochs);
+    if (!checkpoint_path.empty() && processes.root()) {
       Checkpoint c;
       c.fingerprint = print;
       c.epochs_done = epoch + 1;

@@ -21,6 +21,7 @@
 #include <archetype/backends/cudnn/plan.hpp>
 
 #include "kernels.hpp"
+#include "nccl.hpp"
 
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
@@ -386,6 +387,8 @@ struct Impl {
   }
 
   std::vector<Step> backward_of;  // per op, empty when it has none
+  /// Options::nccl_ranks > 0: the gradient all-reduce the backward's steps drive (nccl.hpp).
+  std::unique_ptr<NcclAllReduce> nccl;
 
   // --- running -------------------------------------------------------------------------------
   void run(const std::vector<Step>& steps) {

@@ -70,6 +70,7 @@ void Impl::build(Find& find) {
     }
   }
   if (!training()) return;
+  if (options.nccl_ranks > 0) nccl = NcclAllReduce::create(options, plan);
   for (int o = n - 1; o >= 0; --o) {
     const int out = ops[std::size_t(o)].output;
     if (plan.view_op[std::size_t(o)] || !needs_grad(out)) continue;
@@ -86,9 +87,12 @@ void Impl::build(Find& find) {
       const GradientReady ready{group, g.offset, g.size, grads.as<float>() + g.offset, stream};
       backward_steps.push_back([this, ready] {
         if (gradient_ready) gradient_ready(ready);
+        // Data-parallel: the bucket this group completes starts its all-reduce.
+        if (nccl) nccl->ready(ready.group, grads.as<float>(), stream);
       });
     }
   }
+  if (nccl) backward_steps.push_back([this] { nccl->join(stream); });  // before any update
 }
 
 template <class T>
@@ -172,6 +176,12 @@ DeviceExecutable::DeviceExecutable(const codegen::ProgramView& program, int batc
   if (program.ops.empty() || program.tensors.size() != program.ops.size() + 1) {
     throw std::invalid_argument(
         "archetype::cudnn: the program has no ops or an inconsistent tensor list");
+  }
+  if (options.nccl_ranks < 0 ||
+      (options.nccl_ranks > 0 &&
+       (options.nccl_rank < 0 || options.nccl_rank >= options.nccl_ranks))) {
+    throw std::invalid_argument("archetype::cudnn: NCCL rank " + std::to_string(options.nccl_rank) +
+                                " of " + std::to_string(options.nccl_ranks) + " does not exist");
   }
   if (const std::string reason = device_unavailable_reason(options.device); !reason.empty()) {
     throw std::runtime_error("archetype::cudnn: " + reason);
@@ -480,6 +490,9 @@ std::unique_ptr<plugin::Executable> create(const codegen::ProgramView& program, 
 extern "C" __attribute__((visibility("default"))) const archetype::cudnn::plugin::Api*
 archetype_cudnn_plugin_api() {
   static const archetype::cudnn::plugin::Api api{
-      {}, &archetype::cudnn::detail::device_unavailable_reason, &archetype::cudnn::detail::create};
+      {},
+      &archetype::cudnn::detail::device_unavailable_reason,
+      &archetype::cudnn::detail::create,
+      &archetype::cudnn::detail::nccl_unique_id};
   return &api;
 }

@@ -82,6 +82,8 @@ const plugin::Api& api() {
 
 }  // namespace
 
+std::array<unsigned char, 128> nccl_unique_id() { return api().nccl_unique_id(); }
+
 std::string unavailable_reason(int device) {
   const Loaded& l = loaded();
   return l.api == nullptr ? l.error : l.api->unavailable_reason(device);

@@ -15,6 +15,7 @@
 
 #include <archetype/backends/cudnn/executable.hpp>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -68,6 +69,7 @@ struct Api {
   std::string (*unavailable_reason)(int device);
   std::unique_ptr<Executable> (*create)(const codegen::ProgramView& program, int batch, Mode mode,
                                         const Options& options);
+  std::array<unsigned char, 128> (*nccl_unique_id)();
 };
 
 }  // namespace archetype::cudnn::plugin

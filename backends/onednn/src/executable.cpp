@@ -144,6 +144,11 @@ Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode
     throw std::invalid_argument(
         "archetype::onednn: bf16 needs a CPU with AVX512-BF16 (oneDNN reports none on this one); use f32");
   }
+  if (options.batch_norm_all_reduce &&
+      (options.precision != Precision::f32 || options.batch_norm_processes < 1)) {
+    throw std::invalid_argument(
+        "archetype::onednn: synchronised BatchNorm runs in f32 over at least one process");
+  }
   if (program.ops.empty() || program.tensors.size() != program.ops.size() + 1) {
     throw std::invalid_argument("archetype::onednn: the program has no ops or an inconsistent tensor list");
   }

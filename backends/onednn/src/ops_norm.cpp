@@ -1,16 +1,82 @@
 // BatchNorm (oneDNN batch_normalization, with a following ReLU fused when it alone reads
-// the output; running statistics updated here with PyTorch's unbiased variance) and LocalResponseNorm (oneDNN lrn across channels for odd sizes; a
-// plain loop for even sizes, whose window oneDNN centres differently from PyTorch).
+// the output; running statistics updated here with PyTorch's unbiased variance) and
+// LocalResponseNorm (oneDNN lrn across channels for odd sizes; a plain loop for even sizes, whose
+// window oneDNN centres differently from PyTorch).
 #include "context.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <memory>
+#include <stdexcept>
+#include <vector>
 
 namespace archetype::onednn::detail {
 
 using dnnl::normalization_flags;
 using dnnl::prop_kind;
+
+namespace {
+
+/// Where the values of one (image, channel) plane of a 4-D (or 2-D) layout lie: the offset
+/// of element (n, c, 0, 0) for each n and c, and the strides of h and w, which no layout a
+/// BatchNorm takes (nchw, nhwc, nChw8c, nChw16c) blocks.
+struct ChannelPlanes {
+  int n = 1, c = 1, h = 1, w = 1;
+  std::vector<std::int64_t> base;  ///< n * c offsets, image-major
+  std::int64_t stride_h = 0, stride_w = 0;
+  [[nodiscard]] std::int64_t at(int image, int channel) const {
+    return base[std::size_t(image) * std::size_t(c) + std::size_t(channel)];
+  }
+};
+
+ChannelPlanes channel_planes(const memory::desc& md) {
+  const dnnl_memory_desc_t& d = md.data;
+  if (d.format_kind != dnnl_blocked || d.ndims < 2 || d.ndims > 4) {
+    throw std::runtime_error(
+        "archetype::onednn: synchronised BatchNorm met a layout it cannot index");
+  }
+  const dnnl_blocking_desc_t& b = d.format_desc.blocking;
+  std::array<std::int64_t, 4> block{1, 1, 1, 1};
+  for (int i = 0; i < b.inner_nblks; ++i) block[std::size_t(b.inner_idxs[i])] *= b.inner_blks[i];
+  for (int k = 2; k < d.ndims; ++k) {
+    if (block[std::size_t(k)] != 1) {
+      throw std::runtime_error(
+          "archetype::onednn: synchronised BatchNorm met a spatially blocked layout");
+    }
+  }
+  ChannelPlanes p;
+  p.n = int(d.dims[0]);
+  p.c = int(d.dims[1]);
+  p.h = d.ndims > 2 ? int(d.dims[2]) : 1;
+  p.w = d.ndims > 3 ? int(d.dims[3]) : 1;
+  p.stride_h = d.ndims > 2 ? b.strides[2] : 0;
+  p.stride_w = d.ndims > 3 ? b.strides[3] : 0;
+  p.base.resize(std::size_t(p.n) * std::size_t(p.c));
+  for (int n = 0; n < p.n; ++n) {
+    for (int c = 0; c < p.c; ++c) {
+      const std::array<std::int64_t, 2> idx{n, c};
+      std::int64_t offset = d.offset0;
+      for (int k = 0; k < 2; ++k)
+        offset += idx[std::size_t(k)] / block[std::size_t(k)] * b.strides[k];
+      // The inner blocks, outermost first: a mixed-radix number of the remainders.
+      std::int64_t inner = 0;
+      for (int i = 0; i < b.inner_nblks; ++i) {
+        const int k = b.inner_idxs[i];
+        std::int64_t after = 1;  // the blocks of dimension k inside block i
+        for (int j = i + 1; j < b.inner_nblks; ++j)
+          after *= b.inner_idxs[j] == k ? b.inner_blks[j] : 1;
+        const std::int64_t digit =
+            (idx[std::size_t(k)] % block[std::size_t(k)]) / after % b.inner_blks[i];
+        inner = inner * b.inner_blks[i] + digit;
+      }
+      p.base[std::size_t(n) * std::size_t(p.c) + std::size_t(c)] = offset + inner;
+    }
+  }
+  return p;
+}
+
+}  // namespace
 
 void build_batch_norm(Context& ctx, const codegen::Op& op) {
   const int in = op.inputs[0];
@@ -34,7 +100,16 @@ void build_batch_norm(Context& ctx, const codegen::Op& op) {
   // A frozen BatchNorm trains as it infers: the running statistics, left unchanged (the plan
   // decides: codegen::TrainingPlan::batch_statistics).
   const bool batch_statistics = training && ctx.plan.batch_statistics[ctx.index(op)];
-  if (!batch_statistics) flags = flags | normalization_flags::use_global_stats;
+  // Synchronised across processes (a BatchNorm that computes batch statistics): the
+  // statistics are computed here over every process's batch and given to the primitive as
+  // constants (use_global_stats); the backward then adds the terms of the mean and
+  // variance's derivatives from global sums (below).
+  const auto& all_reduce = ctx.options.batch_norm_all_reduce;
+  const bool sync = batch_statistics && all_reduce;
+  if (!batch_statistics || sync) flags = flags | normalization_flags::use_global_stats;
+  // Values per channel in the global batch.
+  const double count =
+      double(ctx.batch) * s.h * s.w * (sync ? ctx.options.batch_norm_processes : 1);
   const auto fd = dnnl::batch_normalization_forward::desc(
       training ? prop_kind::forward_training : prop_kind::forward_inference, md, eps, flags);
   const dnnl::batch_normalization_forward::primitive_desc fpd(fd, ctx.eng);
@@ -45,6 +120,42 @@ void build_batch_norm(Context& ctx, const codegen::Op& op) {
   memory var = batch_statistics ? ctx.alloc(fpd.variance_desc())
                                 : ctx.over_buffers(c_md, op.buffer_offset + s.c);
   memory dst = ctx.activation(fpd.dst_desc());
+  std::shared_ptr<const ChannelPlanes> planes;
+  if (sync) {
+    planes = std::make_shared<const ChannelPlanes>(channel_planes(md));
+    // mean = sum x / count, variance = sum x^2 / count - mean^2 (biased, as the primitive's),
+    // summed in double over the processes.
+    ctx.forward.push_back(Step{{}, {}, [=, &all_reduce] {
+                                 const ChannelPlanes& p = *planes;
+                                 const float* x = data(src);
+                                 std::vector<double> sums(2 * std::size_t(p.c), 0.0);
+#pragma omp parallel for
+                                 for (int c = 0; c < p.c; ++c) {
+                                   double s1 = 0, s2 = 0;
+                                   for (int n = 0; n < p.n; ++n) {
+                                     const float* plane = x + p.at(n, c);
+                                     for (int h = 0; h < p.h; ++h) {
+                                       for (int w = 0; w < p.w; ++w) {
+                                         const double v = plane[h * p.stride_h + w * p.stride_w];
+                                         s1 += v;
+                                         s2 += v * v;
+                                       }
+                                     }
+                                   }
+                                   sums[std::size_t(c)] = s1;
+                                   sums[std::size_t(p.c + c)] = s2;
+                                 }
+                                 all_reduce(sums);
+                                 float* mu = data(mean);
+                                 float* sigma2 = data(var);
+                                 for (int c = 0; c < p.c; ++c) {
+                                   const double m1 = sums[std::size_t(c)] / count;
+                                   mu[c] = float(m1);
+                                   sigma2[c] = float(
+                                       std::max(0.0, sums[std::size_t(p.c + c)] / count - m1 * m1));
+                                 }
+                               }});
+  }
   Step step{dnnl::batch_normalization_forward(fpd),
             {{DNNL_ARG_SRC, src},
              {DNNL_ARG_DST, dst},
@@ -70,7 +181,7 @@ void build_batch_norm(Context& ctx, const codegen::Op& op) {
   // batch variance.
   if (batch_statistics) {
     const double m = ctx.options.batch_norm_momentum;
-    const double n = double(ctx.batch) * s.h * s.w;
+    const double n = count;
     const double unbias = n > 1 ? n / (n - 1) : 1.0;
     float* running_mean = ctx.buffers + op.buffer_offset;
     float* running_var = running_mean + s.c;
@@ -80,12 +191,14 @@ void build_batch_norm(Context& ctx, const codegen::Op& op) {
                                  const float* bv = data(var);
                                  for (int c = 0; c < channels; ++c) {
                                    running_mean[c] = float((1 - m) * running_mean[c] + m * bm[c]);
-                                   running_var[c] = float((1 - m) * running_var[c] + m * bv[c] * unbias);
+                                   running_var[c] =
+                                       float((1 - m) * running_var[c] + m * bv[c] * unbias);
                                  }
                                }});
   }
 
-  ctx.backward_builders.push_back([&ctx, op, result, md, src, eps, c_md, flags, fpd, scale, shift, mean, var, ws] {
+  ctx.backward_builders.push_back([&ctx, op, result, md, src, eps, c_md, flags, fpd, scale, shift,
+                                   mean, var, ws, planes, count] {
     const int in = op.inputs[0];
     const int c = ctx.tensors[std::size_t(in)].shape.c;
     Steps& bs = ctx.backward;
@@ -115,7 +228,50 @@ void build_batch_norm(Context& ctx, const codegen::Op& op) {
       step.args[DNNL_ARG_DIFF_SHIFT] = ctx.scratch(c_md);
     }
     if (ws) step.args[DNNL_ARG_WORKSPACE] = ws;
+    const memory diff_scale = step.args[DNNL_ARG_DIFF_SCALE];
+    const memory diff_shift = step.args[DNNL_ARG_DIFF_SHIFT];
     bs.push_back(std::move(step));
+    if (planes) {
+      // With constant statistics the primitive gives dx' = gamma / sigma * dy. The full
+      // derivative over the global batch of M values per channel is
+      //   dx = gamma / sigma * (dy - sum(dy) / M - x_hat * sum(dy * x_hat) / M),
+      // and its local diff_shift and diff_scale are this process's sum(dy) and
+      // sum(dy * x_hat): summed over the processes, they give the two global terms. The
+      // gradient block keeps the local ones (the gradient all-reduce sums those).
+      const float* gamma = ctx.params + op.param_offset;
+      const auto& all_reduce = ctx.options.batch_norm_all_reduce;
+      bs.push_back(Step{{}, {}, [=, &all_reduce] {
+                          const ChannelPlanes& p = *planes;
+                          const float* dgamma = data(diff_scale);
+                          const float* dbeta = data(diff_shift);
+                          std::vector<double> sums(2 * std::size_t(c));
+                          for (int k = 0; k < c; ++k) {
+                            sums[std::size_t(k)] = dbeta[k];
+                            sums[std::size_t(c + k)] = dgamma[k];
+                          }
+                          all_reduce(sums);
+                          const float* x = data(src);
+                          const float* mu = data(mean);
+                          const float* sigma2 = data(var);
+                          float* dx = data(dsrc);
+#pragma omp parallel for
+                          for (int k = 0; k < c; ++k) {
+                            const double inv_sigma = 1.0 / std::sqrt(double(sigma2[k]) + eps);
+                            const double scale_k = gamma[k] * inv_sigma;
+                            const double a = sums[std::size_t(k)] / count;
+                            const double b = sums[std::size_t(c + k)] / count * inv_sigma;
+                            for (int n = 0; n < p.n; ++n) {
+                              const std::int64_t base = p.at(n, k);
+                              for (int h = 0; h < p.h; ++h) {
+                                for (int w = 0; w < p.w; ++w) {
+                                  const std::int64_t i = base + h * p.stride_h + w * p.stride_w;
+                                  dx[i] = float(dx[i] - scale_k * (a + (x[i] - mu[k]) * b));
+                                }
+                              }
+                            }
+                          }
+                        }});
+    }
     bs.insert(bs.end(), post.begin(), post.end());
   });
 }
@@ -168,7 +324,8 @@ void build_lrn_loop(Context& ctx, const codegen::Op& op) {
         for (int c = lo; c <= hi; ++c) {
           const std::int64_t bc = (std::int64_t{n} * s.c + c) * hw;
           for (std::int64_t p = 0; p < hw; ++p) {
-            dx[bj + p] -= f * x[bj + p] * dy[bc + p] * x[bc + p] * std::pow(sc[bc + p], -beta - 1.f);
+            dx[bj + p] -=
+                f * x[bj + p] * dy[bc + p] * x[bc + p] * std::pow(sc[bc + p], -beta - 1.f);
           }
         }
       }
@@ -191,14 +348,17 @@ void build_lrn(Context& ctx, const codegen::Op& op) {
   const memory src = ctx.tensors[std::size_t(in)].mem;
   const auto size = memory::dim{L.lrn_size};
   const float alpha = float(L.alpha), beta = float(L.beta), k = float(L.k);
-  const prop_kind prop = ctx.training() ? prop_kind::forward_training : prop_kind::forward_inference;
-  const dnnl::lrn_forward::desc fd(prop, dnnl::algorithm::lrn_across_channels, md, size, alpha, beta, k);
+  const prop_kind prop =
+      ctx.training() ? prop_kind::forward_training : prop_kind::forward_inference;
+  const dnnl::lrn_forward::desc fd(prop, dnnl::algorithm::lrn_across_channels, md, size, alpha,
+                                   beta, k);
   const dnnl::lrn_forward::primitive_desc fpd(fd, ctx.eng);
   const memory ws = ctx.forward_step(op, dnnl::lrn_forward(fpd), fpd, src).second;
   if (!ctx.training()) return;
 
   ctx.backward_builders.push_back([&ctx, in, out, md, src, size, alpha, beta, k, fpd, ws] {
-    const dnnl::lrn_backward::desc bd(dnnl::algorithm::lrn_across_channels, md, md, size, alpha, beta, k);
+    const dnnl::lrn_backward::desc bd(dnnl::algorithm::lrn_across_channels, md, md, size, alpha,
+                                      beta, k);
     const dnnl::lrn_backward::primitive_desc bpd(bd, ctx.eng, fpd);
     ctx.backward_step(in, out, dnnl::lrn_backward(bpd), bpd, {{DNNL_ARG_SRC, src}}, ws);
   });

@@ -130,6 +130,36 @@ TEST(CudaGraph, ReplayEqualsEagerSteps) {
   EXPECT_EQ(graph.optimizer_steps(), 4);
 }
 
+// NCCL's gradient all-reduce (Options::nccl_ranks) over one rank: the path of data-parallel
+// training (buckets started from the backward on their own stream, joined before the
+// update, captured in the graph) runs and, averaging over one rank, changes nothing: the
+// same bits as without it, eagerly and in the replayed graph.
+TEST(Nccl, OneRankAllReduceLeavesTheStepUnchanged) {
+  const codegen::ProgramView program = codegen::program_v<Small>.view();
+  const Data d = make_data(program);
+  Options plain, nccl;
+  plain.deterministic = nccl.deterministic = true;
+  nccl.nccl_ranks = 1;
+  nccl.nccl_rank = 0;
+  try {
+    nccl.nccl_id = nccl_unique_id();
+  } catch (const std::runtime_error& e) {
+    GTEST_SKIP() << e.what();
+  }
+  Executable a(program, batch, Mode::training, plain);
+  Executable b(program, batch, Mode::training, nccl);
+  for (Executable* e : {&a, &b})
+    std::copy(d.params.begin(), d.params.end(), e->parameters().begin());
+  for (int step = 0; step < 3; ++step) {
+    EXPECT_EQ(a.train_step(d.images, d.labels, 0.05).loss,
+              b.train_step(d.images, d.labels, 0.05).loss)
+        << "step " << step;
+  }
+  EXPECT_TRUE(b.graph_captured());
+  EXPECT_EQ(max_relative(b.parameters(), a.parameters()), 0.0);
+  EXPECT_EQ(max_relative(b.gradients(), a.gradients()), 0.0);
+}
+
 void cuda(cudaError_t e, const char* what) {
   if (e != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(e));
 }

@@ -232,6 +232,54 @@ TEST(Batches, NextBeforeStartEpochIsEpochZero) {
 
 // --- prefetching -----------------------------------------------------------------------
 
+// Data-parallel shards: the shards of a global batch, side by side, are the batch one
+// process takes, augmentation included (each shard replays the draws before it).
+TEST(Batches, ShardsOfAGlobalBatchAreThatBatch) {
+  const Dataset d = make_synthetic({96, {3, 8, 8}, 10, 5, 0.3f});
+  for (const Augment augment : {Augment{}, Augment{2, true}, Augment{0, true}, Augment{3, false}}) {
+    const BatchOptions whole_options = BatchOptions::training(12, 9, augment);
+    BatchIterator whole(d, whole_options);
+    std::vector<BatchIterator> shards;
+    for (int r = 0; r < 3; ++r) {
+      BatchOptions o = whole_options;
+      o.shard = r;
+      o.shards = 3;
+      shards.emplace_back(d, o);
+      EXPECT_EQ(shards.back().batches_per_epoch(), whole.batches_per_epoch());
+    }
+    whole.start_epoch(2);
+    for (BatchIterator& s : shards) s.start_epoch(2);
+    while (auto b = whole.next()) {
+      std::vector<float> images;
+      std::vector<int> labels;
+      for (BatchIterator& s : shards) {
+        const auto part = s.next();
+        ASSERT_TRUE(part);
+        ASSERT_EQ(part->size, 4);
+        images.insert(images.end(), part->images, part->images + 4 * d.dims.size());
+        labels.insert(labels.end(), part->labels, part->labels + 4);
+      }
+      EXPECT_EQ(images, std::vector<float>(b->images, b->images + 12 * d.dims.size()));
+      EXPECT_EQ(labels, std::vector<int>(b->labels, b->labels + 12));
+    }
+  }
+}
+
+TEST(Batches, ABatchThatDoesNotSplitIntoShardsIsAnError) {
+  const Dataset d = indexed(40);
+  BatchOptions o = BatchOptions::training(10, 1);
+  o.shards = 4;
+  try {
+    BatchIterator it(d, o);
+    FAIL() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "a batch of 10 does not split into 4 equal shards: use a multiple of 4");
+  }
+  o.shards = 2;
+  o.shard = 2;
+  EXPECT_THROW(BatchIterator(d, o), std::invalid_argument);
+}
+
 TEST(Prefetch, YieldsExactlyWhatThePlainIteratorYields) {
   const Dataset d = make_synthetic({300, {3, 8, 8}, 10, 11, 0.2f});
   for (const BatchOptions& opt :

@@ -20,6 +20,7 @@
 #include <functional>
 #include <optional>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace archetype::bench {
@@ -85,6 +86,11 @@ class Workload {
   [[nodiscard]] onednn::Executable::Footprint footprint() const { return executable_.footprint(); }
   /// What one step runs, reorders counted (Executable::passes()).
   [[nodiscard]] onednn::Executable::Passes passes() const { return executable_.passes(); }
+  /// The executable (data-parallel benchmarks register the gradient all-reduce's hook).
+  [[nodiscard]] onednn::Executable& executable() { return executable_; }
+  /// Training: called after the backward pass, before the SGD update (the gradient
+  /// all-reduce completes there). Empty: nothing.
+  void before_update(std::function<void()> callback) { before_update_ = std::move(callback); }
 
  private:
   int batch_;
@@ -95,6 +101,7 @@ class Workload {
   onednn::Executable executable_;
   std::optional<runtime::Optimizer> sgd_;  // training only
   float last_loss_ = 0;
+  std::function<void()> before_update_;
 };
 
 /// The result of `timed`.

@@ -362,4 +362,26 @@ struct ArenaLayout {
   return layout;
 }
 
+/// The gradient all-reduce's buckets (data-parallel training; the MPI one in runtime/ and
+/// the NCCL one in the cuDNN backend share them): the trainable groups in the order their
+/// gradients become final (`gradient_final`), a bucket closed at the first group that takes
+/// it to `bucket_bytes` of fp32 gradients (`first_bucket_bytes` for the first), as PyTorch
+/// DDP assigns its buckets (25 MB, the first 1 MB). Each bucket lists its groups in that
+/// order; its all-reduce can start once its last one is final.
+[[nodiscard]] inline std::vector<std::vector<int>> gradient_buckets(
+    const TrainingPlan& plan, std::size_t bucket_bytes = std::size_t{25} << 20,
+    std::size_t first_bucket_bytes = std::size_t{1} << 20) {
+  std::vector<std::vector<int>> buckets;
+  std::size_t bytes = 0;
+  for (const int g : plan.gradient_final) {
+    if (buckets.empty() || bytes >= (buckets.size() == 1 ? first_bucket_bytes : bucket_bytes)) {
+      buckets.emplace_back();
+      bytes = 0;
+    }
+    buckets.back().push_back(g);
+    bytes += std::size_t(plan.groups[std::size_t(g)].size) * sizeof(float);
+  }
+  return buckets;
+}
+
 }  // namespace archetype::codegen

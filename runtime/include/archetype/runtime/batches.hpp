@@ -32,6 +32,13 @@ struct BatchOptions {
   // one of the epoch's order (training), or else left as zeros with the label -1 (evaluation:
   // not scored).
   bool replace_unreadable = true;
+  // Data-parallel training: batch_size is the global batch, and this process takes shard
+  // `shard` of `shards` equal parts of each: images [shard·B/shards, (shard+1)·B/shards) of
+  // the global batch, augmented exactly as one process would augment them (the same order,
+  // the same draws). batch_size must divide by shards, and drop_last be set.
+  int shard = 0;
+  int shards = 1;
+  [[nodiscard]] int shard_size() const noexcept { return shards > 0 ? batch_size / shards : 0; }
 
   // Shuffled, full batches, augmented as given.
   [[nodiscard]] static BatchOptions training(int batch_size, std::uint64_t seed, Augment augment = {}) {
@@ -67,6 +74,7 @@ struct Batch {
 // when options.augment is enabled (padding with data.black()). Returns the batch's size.
 // With data.source, the source's threads load the batch's samples together, sample k of the
 // epoch's order augmented from mix_seed(seed, epoch, k): the same images whatever the threads.
+// With options.shards > 1, only this process's shard of it (shard_size() images).
 int fill_batch(const Dataset& data, std::span<const int> order, int batch_index, const BatchOptions& options,
                std::uint64_t epoch, float* images, int* labels);
 

@@ -66,6 +66,18 @@ struct TrainOptions {
   /// (`--new-head` sets it; `--init-skip PREFIX`).
   std::vector<std::string> init_fresh;
   std::int64_t max_steps = 0;            ///< stop after this many steps in all (0: no limit)
+  /// Data-parallel training over the MPI world (--distributed; on by itself under mpirun):
+  /// `batch` is the global batch, split evenly over the processes; rank 0's initial
+  /// parameters are broadcast; gradients are averaged over the processes before each
+  /// update; only rank 0 writes checkpoints and metrics. docs/distributed.md.
+  bool distributed = false;
+  /// BatchNorm statistics over the global batch (every process's shard) rather than each
+  /// process's own (--sync-bn; cpu).
+  bool sync_batch_norm = false;
+  double collective_timeout = 300;  ///< seconds a collective waits before ending the job
+  /// The gradient all-reduce's bucket size, MB (PyTorch DDP's 25; the first bucket 1 MB, or
+  /// this when smaller): codegen::gradient_buckets.
+  double bucket_mb = 25;
   /// Transfer learning (cpu; codegen/freezing.hpp): layers frozen by path prefix (--freeze)
   /// and every layer before one (--freeze-until). A frozen layer computes and stores no
   /// weight gradient, keeps nothing only that needed, is not updated, and a frozen BatchNorm

@@ -27,6 +27,7 @@
 #include <archetype/codegen/backend.hpp>
 #include <archetype/codegen/program.hpp>
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -92,7 +93,22 @@ struct Options {
   /// largest need among the chosen algorithms, never more than this).
   std::int64_t workspace_limit = std::int64_t{1} << 30;
   OptimizerOptions optimizer{};
+  /// Data-parallel training over NCCL, one process per GPU (`nccl_ranks` >= 1; 0: none; one
+  /// rank runs the path alone, for tests; the plug-in must be built with NCCL, else the
+  /// executable is refused): during the backward pass each
+  /// bucket of the plan's gradient buckets (codegen::gradient_buckets) is averaged over the
+  /// ranks (ncclAllReduce with ncclAvg, in place in the fp32 gradient block) on a stream of
+  /// its own, started as soon as its last group's gradient is final; the update waits for
+  /// all of them. The whole is captured in the CUDA Graph with the rest of the step.
+  /// `nccl_id`: rank 0's `nccl_unique_id()`, the same bytes on every rank (sent through MPI).
+  int nccl_ranks = 0;
+  int nccl_rank = 0;
+  std::array<unsigned char, 128> nccl_id{};
 };
+
+/// A new NCCL unique id (ncclGetUniqueId), made on rank 0 and sent to every rank. Throws
+/// std::runtime_error when the plug-in has no NCCL or no device.
+[[nodiscard]] std::array<unsigned char, 128> nccl_unique_id();
 
 /// Why no usable CUDA device is present ("" when there is one: the CUDA runtime sees a
 /// device of compute capability 7.0 or newer and cuDNN loads). Tests skip on a non-empty

@@ -32,6 +32,14 @@ struct Options {
   int threads = 0;  ///< OpenMP threads for oneDNN (0: all cores)
   double batch_norm_momentum = 0.1;  ///< running = (1 - m) * running + m * batch (PyTorch)
   double batch_norm_epsilon = 1e-5;
+  /// Synchronised BatchNorm (data-parallel training, `--sync-bn`): called in the forward
+  /// pass of every BatchNorm with its per-channel sums of x and x^2, and in its backward
+  /// with the sums of dy and dy * x_hat, to sum each array over all processes in place
+  /// (blocking). The statistics are then those of the global batch: mean and variance over
+  /// `batch_norm_processes` x batch images, and the backward's mean terms over the same
+  /// (every process holds the same batch). Empty: each process uses its own batch. fp32 only.
+  std::function<void(std::span<double>)> batch_norm_all_reduce{};
+  int batch_norm_processes = 1;  ///< processes batch_norm_all_reduce sums over
   std::uint64_t dropout_seed =
       0x5eed;           ///< Dropout masks: codegen/dropout.hpp's draws (those of every backend)
   bool dropout = true;  ///< false: Dropout is the identity also in training, for parity checks
