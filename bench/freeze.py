@@ -55,7 +55,7 @@ def main():
                 r = run(a, model, int(batch), freeze)
                 r.update({"side": side, "round": rnd + 1, "model": model, "path": path})
                 rows.append(r)
-                print(f"round {rnd + 1} {model} {side}: {r['train_img_s']:.1f} img/s, values "
+                print(f"round {rnd + 1} {model} {path} {side}: {r['train_img_s']:.1f} img/s, values "
                       f"{r['train_values_mb']:.0f} MB, rss {r['peak_rss_mb']:.0f} MB", flush=True)
     lines = [f"{a.rounds} interleaved rounds, {a.threads} threads, `archetype bench MODEL --mode train "
              f"--batch B [--freeze-until PATH]`.", "",
@@ -64,7 +64,7 @@ def main():
     for model, path, batch in runs:
         med = {}
         for side in ("full", "frozen"):
-            sel = [r for r in rows if r["model"] == model and r["side"] == side]
+            sel = [r for r in rows if (r["model"], r["path"], r["side"]) == (model, path, side)]
             med[side] = statistics.median(r["train_img_s"] for r in sel)
             lines.append(f"| {model}, {batch} | {path if side == 'frozen' else '–'} | {side} | "
                          f"{cell([r['train_img_s'] for r in sel], '{:.1f}')} | "
