@@ -17,129 +17,14 @@ whole training step with torch.cuda.graphs (PyTorch's own answer to launch overh
 Runs where PyTorch sees a GPU (the GPU machines' python3); written on a machine without
 one: not yet run.
 """
-import argparse, json, sys, time
+import argparse, json, os, sys, time
 import torch, torch.nn as nn, torch.nn.functional as F
 
 
-class Basic(nn.Module):
-    expansion = 1
-    def __init__(s, i, o, stride=1, skip=True):
-        super().__init__()
-        s.c1 = nn.Conv2d(i, o, 3, stride, 1, bias=False); s.b1 = nn.BatchNorm2d(o)
-        s.c2 = nn.Conv2d(o, o, 3, 1, 1, bias=False); s.b2 = nn.BatchNorm2d(o)
-        s.skip = skip
-        s.sc = nn.Sequential()
-        if skip and (stride != 1 or i != o):
-            s.sc = nn.Sequential(nn.Conv2d(i, o, 1, stride, bias=False), nn.BatchNorm2d(o))
-    def forward(s, x):
-        y = F.relu(s.b1(s.c1(x))); y = s.b2(s.c2(y))
-        if s.skip: y = y + s.sc(x)
-        return F.relu(y)
-
-
-class BasicA(Basic):
-    """He et al. 2016 CIFAR block with the parameter-free "option A" shortcut:
-    strided identity, extra channels zero-padded."""
-    def __init__(s, i, o, stride=1, skip=True):
-        super().__init__(i, o, stride, False)
-        s.skip, s.stride, s.pad = skip, stride, o - i
-    def forward(s, x):
-        y = F.relu(s.b1(s.c1(x))); y = s.b2(s.c2(y))
-        if s.skip:
-            sc = x[:, :, ::s.stride, ::s.stride] if s.stride > 1 else x
-            if s.pad: sc = F.pad(sc, (0, 0, 0, 0, s.pad // 2, s.pad - s.pad // 2))
-            y = y + sc
-        return F.relu(y)
-
-
-class Bottleneck(nn.Module):
-    expansion = 4
-    def __init__(s, i, p, stride=1, skip=True):
-        super().__init__()
-        o = p * 4
-        s.c1 = nn.Conv2d(i, p, 1, bias=False); s.b1 = nn.BatchNorm2d(p)
-        s.c2 = nn.Conv2d(p, p, 3, stride, 1, bias=False); s.b2 = nn.BatchNorm2d(p)
-        s.c3 = nn.Conv2d(p, o, 1, bias=False); s.b3 = nn.BatchNorm2d(o)
-        s.sc = nn.Sequential()
-        if stride != 1 or i != o:
-            s.sc = nn.Sequential(nn.Conv2d(i, o, 1, stride, bias=False), nn.BatchNorm2d(o))
-    def forward(s, x):
-        y = F.relu(s.b1(s.c1(x))); y = F.relu(s.b2(s.c2(y))); y = s.b3(s.c3(y))
-        return F.relu(y + s.sc(x))
-
-
-class ResNetCifar(nn.Module):
-    """The seeds' CIFAR ResNet: 3x3 stem, no max-pool, widths 64..512."""
-    def __init__(s, block, nb, skip=True, in_ch=3, classes=10):
-        super().__init__()
-        s.inp = 64
-        s.c1 = nn.Conv2d(in_ch, 64, 3, 1, 1, bias=False); s.b1 = nn.BatchNorm2d(64)
-        layers = []
-        for w, n, st in zip((64, 128, 256, 512), nb, (1, 2, 2, 2)):
-            for k in range(n):
-                layers.append(block(s.inp, w, st if k == 0 else 1, skip) if block is Basic
-                              else block(s.inp, w, st if k == 0 else 1))
-                s.inp = w * block.expansion
-        s.layers = nn.Sequential(*layers)
-        s.fc = nn.Linear(512 * block.expansion, classes)
-    def forward(s, x):
-        x = F.relu(s.b1(s.c1(x))); x = s.layers(x)
-        return s.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
-
-
-class ResNetHe(nn.Module):
-    """He et al. 2015 section 4.2 CIFAR ResNet-(6n+2): widths 16/32/64."""
-    def __init__(s, n, skip=True, in_ch=3, classes=10, block=BasicA):
-        super().__init__()
-        s.c1 = nn.Conv2d(in_ch, 16, 3, 1, 1, bias=False); s.b1 = nn.BatchNorm2d(16)
-        layers, inp = [], 16
-        for w, st in ((16, 1), (32, 2), (64, 2)):
-            for k in range(n):
-                layers.append(block(inp, w, st if k == 0 else 1, skip)); inp = w
-        s.layers = nn.Sequential(*layers)
-        s.fc = nn.Linear(64, classes)
-    def forward(s, x):
-        x = F.relu(s.b1(s.c1(x))); x = s.layers(x)
-        return s.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
-
-
-def vgg_cifar(classes=10, in_ch=3):
-    """The seeds' VGGNet for 32x32: conv-BN-ReLU blocks, 512-4096-4096 head."""
-    cfg = [(64, 2), (128, 2), (256, 3), (512, 3), (512, 3)]
-    layers, c = [], in_ch
-    for w, n in cfg:
-        for _ in range(n):
-            layers += [nn.Conv2d(c, w, 3, padding=1), nn.BatchNorm2d(w), nn.ReLU(inplace=True)]; c = w
-        layers.append(nn.MaxPool2d(2))
-    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(512, 4096), nn.ReLU(True), nn.Dropout(0.5),
-                         nn.Linear(4096, 4096), nn.ReLU(True), nn.Dropout(0.5), nn.Linear(4096, classes))
-
-
-def lenet5(classes=10):
-    """LeNet-5 on 28x28 (conv1 padded by 2, i.e. the classic 32x32 geometry), ReLU, max-pool."""
-    return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Conv2d(16, 120, 5), nn.ReLU(), nn.Flatten(),
-                         nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, classes))
-
-
-MODELS = {
-    # name: (constructor, input shape C,H,W)
-    "lenet5": (lambda: lenet5(), (1, 28, 28)),
-    "resnet20": (lambda: ResNetHe(3), (3, 32, 32)),            # option A: 269,722 params
-    "resnet20_b": (lambda: ResNetHe(3, block=Basic), (3, 32, 32)),  # projection: 272,474
-    "plain20": (lambda: ResNetHe(3, skip=False), (3, 32, 32)),
-    "resnet56": (lambda: ResNetHe(9), (3, 32, 32)),
-    "plain56": (lambda: ResNetHe(9, skip=False), (3, 32, 32)),
-    "resnet110": (lambda: ResNetHe(18), (3, 32, 32)),
-    "resnet18_cifar": (lambda: ResNetCifar(Basic, [2, 2, 2, 2]), (3, 32, 32)),
-    "plain18_cifar": (lambda: ResNetCifar(Basic, [2, 2, 2, 2], skip=False), (3, 32, 32)),
-    "resnet50_cifar": (lambda: ResNetCifar(Bottleneck, [3, 4, 6, 3]), (3, 32, 32)),
-    "vgg16_cifar": (lambda: vgg_cifar(), (3, 32, 32)),
-    # ImageNet-size ResNet-50 (torchvision's definition, 25,557,032 params), 224x224
-    "resnet50": (lambda: __import__("torchvision").models.resnet50(), (3, 224, 224)),
-}
-
+# The models: the CPU peer's definitions (one definition for both peers); the ImageNet ones
+# are torchvision's.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers"))
+from pytorch_cpu import MODELS  # noqa: E402
 
 
 def bench(name, batch, steps, warmup=5, channels_last=False, amp="off", compile_model=False,

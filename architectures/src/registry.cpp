@@ -3,6 +3,8 @@
 
 #include "registry_detail.hpp"
 
+#include <archetype/dsl/detail/edit_distance.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <stdexcept>
@@ -71,21 +73,7 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-/// Levenshtein distance (insertions, deletions, substitutions).
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
+using detail::edit_distance;
 
 }  // namespace
 

@@ -12,7 +12,6 @@ Install: apt-get install -y python3-torch python3-torchvision
 """
 import argparse, json, os, resource, sys, time
 import torch, torch.nn as nn, torch.nn.functional as F
-import torchvision
 
 
 class Basic(nn.Module):
@@ -130,10 +129,11 @@ MODELS = {
     "plain18_cifar": (lambda: ResNetCifar(Basic, [2, 2, 2, 2], skip=False), (3, 32, 32)),
     "resnet50_cifar": (lambda: ResNetCifar(Bottleneck, [3, 4, 6, 3]), (3, 32, 32)),
     "vgg16_cifar": (lambda: vgg_cifar(), (3, 32, 32)),
-    # torchvision's ImageNet definitions (the zoo's resnet50, mobilenet_v2, efficientnet_b0)
-    "resnet50": (lambda: torchvision.models.resnet50(), (3, 224, 224)),
-    "mobilenet_v2": (lambda: torchvision.models.mobilenet_v2(), (3, 224, 224)),
-    "efficientnet_b0": (lambda: torchvision.models.efficientnet_b0(), (3, 224, 224)),
+    # torchvision's ImageNet definitions (the zoo's resnet50, mobilenet_v2, efficientnet_b0),
+    # imported when used (the GPU peer shares this table)
+    "resnet50": (lambda: __import__("torchvision").models.resnet50(), (3, 224, 224)),
+    "mobilenet_v2": (lambda: __import__("torchvision").models.mobilenet_v2(), (3, 224, 224)),
+    "efficientnet_b0": (lambda: __import__("torchvision").models.efficientnet_b0(), (3, 224, 224)),
 }
 
 

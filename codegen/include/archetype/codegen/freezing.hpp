@@ -19,6 +19,7 @@
 
 #include <archetype/codegen/backend.hpp>
 #include <archetype/codegen/program.hpp>
+#include <archetype/dsl/detail/edit_distance.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -41,26 +42,6 @@ struct Freezing {
   return path.starts_with(prefix) && (path.size() == prefix.size() || path[prefix.size()] == '.');
 }
 
-namespace detail {
-
-/// Edit distance, for suggestions.
-inline std::size_t distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
-
-}  // namespace detail
-
 /// The first op under `prefix`; throws std::invalid_argument starting with `flag` and naming
 /// the closest paths when no layer is under it.
 inline std::size_t first_under(const ProgramView& program, std::string_view prefix,
@@ -81,7 +62,7 @@ inline std::size_t first_under(const ProgramView& program, std::string_view pref
     }
     const std::string head = path.substr(0, cut);
     if (std::none_of(near.begin(), near.end(), [&](const auto& n) { return n.second == head; }))
-      near.emplace_back(detail::distance(head, prefix), head);
+      near.emplace_back(archetype::detail::edit_distance(head, prefix), head);
   }
   std::sort(near.begin(), near.end());
   std::string list;
