@@ -439,15 +439,15 @@ int run_train_here(TrainCommandOptions o, runtime::Processes& processes) {
   std::cout << std::flush;
 
   // --new-head: the classifier's last Linear layer for the data's classes, newly initialised
-  // (never loaded by --init).
+  // unless --init holds a head of that shape (a file saved by an earlier --new-head run).
   std::optional<codegen::OwnedProgram> resized;
   codegen::ProgramView program = info->program;
   if (o.new_head) {
     resized = codegen::with_classes(info->program, data.train.classes);
     program = resized->view();
-    o.train.init_fresh.push_back(resized->head);
+    o.train.init_resized.push_back(resized->head);
     std::cout << "new head: " << resized->head << " now has " << data.train.classes
-              << " outputs (newly initialised; --init does not load it)\n";
+              << " outputs (--init loads it only from a file with this head)\n";
   }
   if (data.folder) {
     const auto& f = *data.folder;
@@ -619,10 +619,10 @@ Command add_train(CLI::App& app) {
   sub->add_option("--freeze-until", t.freezing.freeze_until,
                   "Freeze every layer before this path (Keras's layers[:k]); it and what follows "
                   "train");
-  sub->add_flag(
-      "--new-head", options->new_head,
-      "Resize the classifier's last Linear layer to the data's classes, newly initialised "
-      "(torchvision's model.fc = nn.Linear(in, N)); --init loads everything else");
+  sub->add_flag("--new-head", options->new_head,
+                "Resize the classifier's last Linear layer to the data's classes (torchvision's "
+                "model.fc = nn.Linear(in, N)): newly initialised, unless --init holds a head of "
+                "that shape (an earlier --new-head run's)");
   sub->add_option("--init-skip", t.init_fresh,
                   "Path prefixes --init does not load (they keep their initial values)");
   sub->add_option("--unfreeze-at", options->unfreeze_at,

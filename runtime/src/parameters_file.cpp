@@ -355,15 +355,17 @@ std::string TransferLoad::describe() const {
 
 TransferLoad load_for_transfer(const std::filesystem::path& path,
                                const codegen::ProgramView& program, std::span<float> parameters,
-                               std::span<float> buffers, const std::vector<std::string>& fresh) {
+                               std::span<float> buffers, const std::vector<std::string>& fresh,
+                               const std::vector<std::string>& resized) {
   TransferLoad r;
-  const auto is_fresh = [&](const std::string& name) {
+  const auto under_any = [](const std::vector<std::string>& prefixes, const std::string& name) {
     const std::string layer = name.substr(0, name.rfind('.'));
-    return std::any_of(fresh.begin(), fresh.end(),
+    return std::any_of(prefixes.begin(), prefixes.end(),
                        [&](const std::string& p) { return codegen::under(layer, p); });
   };
   try {
-    if (!fresh.empty()) throw ParameterFileError(path.string() + ": a new head: loading by path");
+    if (!fresh.empty() || !resized.empty())
+      throw ParameterFileError(path.string() + ": layers to leave out: loading by path");
     r.note = load_parameters(path, program, parameters, buffers);
     r.whole = true;
     return r;
@@ -394,7 +396,7 @@ TransferLoad load_for_transfer(const std::filesystem::path& path,
     }
     for (const ParameterTensor& t : layout) {  // every shape before any value
       const auto f = by_name.find(t.name);
-      if (f == by_name.end() || is_fresh(t.name)) continue;
+      if (f == by_name.end() || under_any(fresh, t.name) || under_any(resized, t.name)) continue;
       const FileTensor& ft = file[f->second];
       if (ft.dims != t.dims) {
         const auto dot = t.name.rfind('.');
@@ -406,7 +408,8 @@ TransferLoad load_for_transfer(const std::filesystem::path& path,
     }
     for (const ParameterTensor& t : layout) {
       const auto f = by_name.find(t.name);
-      if (f == by_name.end() || is_fresh(t.name)) {
+      if (f == by_name.end() || under_any(fresh, t.name) ||
+          (under_any(resized, t.name) && file[f->second].dims != t.dims)) {
         r.initialised.push_back(t.name);
         continue;
       }
@@ -420,11 +423,12 @@ TransferLoad load_for_transfer(const std::filesystem::path& path,
       if (by_name.count(f.name) != 0) r.skipped.push_back(f.name);
     }
     if (r.loaded.empty()) {
-      throw ParameterFileError(
-          origin + ": names none of the model's tensors (the file's first: '" +
-          (file.empty() ? std::string() : detail::printable(file[0].name)) + "', the model's: '" +
-          layout.front().name + "')" +
-          (fresh.empty() ? "; as a whole: " + std::string(whole_model.what()) : std::string()));
+      throw ParameterFileError(origin + ": names none of the model's tensors (the file's first: '" +
+                               (file.empty() ? std::string() : detail::printable(file[0].name)) +
+                               "', the model's: '" + layout.front().name + "')" +
+                               (fresh.empty() && resized.empty()
+                                    ? "; as a whole: " + std::string(whole_model.what())
+                                    : std::string()));
     }
     return r;
   }

@@ -348,7 +348,7 @@ TrainResult train(const codegen::ProgramView& program, const std::string& model,
   codegen::initialize_parameters(program, engine->parameters(), engine->buffers(), o.seed);
   if (!o.init_parameters.empty()) {
     const TransferLoad load = load_for_transfer(o.init_parameters, program, engine->parameters(),
-                                                engine->buffers(), o.init_fresh);
+                                                engine->buffers(), o.init_fresh, o.init_resized);
     if ((!load.whole || !load.note.empty()) && processes.root())
       std::fprintf(stderr, "%s: %s\n", o.init_parameters.c_str(), load.describe().c_str());
   }

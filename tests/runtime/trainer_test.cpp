@@ -103,7 +103,7 @@ TEST(Trainer, ANewHeadLearnsFromTheOldBodysWeights) {
   const codegen::OwnedProgram five = codegen::with_classes(program, 5);
   TrainOptions o = small_run(3);
   o.init_parameters = dir / "ten.params";
-  o.init_fresh = {five.head};
+  o.init_resized = {five.head};     // the ten-class head does not fit: newly initialised
   o.freezing.freeze_until = "fc3";  // feature extraction: only the new head trains
   const Dataset train5 = make_synthetic({640, {1, 28, 28}, 5, 1, 0.3f});
   const Dataset test5 = make_synthetic({128, {1, 28, 28}, 5, 1, 0.3f});

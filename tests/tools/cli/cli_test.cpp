@@ -293,6 +293,13 @@ TEST(Cli, ANewHeadTrainsSavesAndExportsWithTheDatasClasses) {
                        (dir / "l5.params").string());
   EXPECT_EQ(t.rc, 0) << t.err;
   EXPECT_NE(t.out.find("new head: fc3 now has 10 outputs"), std::string::npos) << t.out;
+  // A second stage from the first's file loads its new head too: nothing newly initialised.
+  const Result again =
+      run("train lenet5 --data synthetic --new-head --epochs 1 --max-steps 1 --init " +
+          (dir / "l5.params").string());
+  EXPECT_EQ(again.rc, 0) << again.err;
+  EXPECT_NE(again.err.find("loaded 10 tensors"), std::string::npos) << again.err;
+  EXPECT_EQ(again.err.find("newly initialised"), std::string::npos) << again.err;
   const Result e = run("export lenet5 --weights " + (dir / "l5.params").string() +
                        " --classes 10 --onnx " + (dir / "l5.onnx").string());
   EXPECT_EQ(e.rc, 0) << e.err;

@@ -74,12 +74,14 @@ struct TransferLoad {
 /// before any value is copied: a tensor whose shape differs is an error naming the layer and
 /// both shapes (a head for another number of classes is not silently skipped). A file that
 /// names none of the model's tensors is an error, as is any malformed file. The layers under a
-/// `fresh` path prefix (a new head) are never loaded: they keep their initial values, and the
-/// file's tensors under it are skipped, whatever their shapes.
+/// `fresh` path prefix are never loaded: they keep their initial values, and the file's
+/// tensors under it are skipped, whatever their shapes. Those under a `resized` prefix (a new
+/// head, `--new-head`) load where the file's shape is theirs (a file saved by a run with the
+/// same new head) and keep their initial values where it is not (the original's head).
 TransferLoad load_for_transfer(const std::filesystem::path& path,
                                const codegen::ProgramView& program, std::span<float> parameters,
-                               std::span<float> buffers,
-                               const std::vector<std::string>& fresh = {});
+                               std::span<float> buffers, const std::vector<std::string>& fresh = {},
+                               const std::vector<std::string>& resized = {});
 
 /// The same checks on a parameter file's bytes; `origin` (the path) starts every message.
 std::string parse_parameters(std::span<const unsigned char> bytes, const std::string& origin,

@@ -62,9 +62,10 @@ struct TrainOptions {
   bool resume = false;                   ///< continue from checkpoint_dir/checkpoint.bin
   std::filesystem::path metrics;         ///< empty: none; else STEM.csv and STEM.json
   std::filesystem::path init_parameters; ///< a parameter file to start from (else random)
-  /// Layers (path prefixes) that --init never loads: a new head keeps its initial values
-  /// (`--new-head` sets it; `--init-skip PREFIX`).
+  /// Layers (path prefixes) that --init never loads (`--init-skip PREFIX`).
   std::vector<std::string> init_fresh;
+  /// Layers --init loads only where the file's shapes are theirs (a new head: `--new-head`).
+  std::vector<std::string> init_resized;
   std::int64_t max_steps = 0;            ///< stop after this many steps in all (0: no limit)
   /// Data-parallel training over the MPI world (--distributed; on by itself under mpirun):
   /// `batch` is the global batch, split evenly over the processes; rank 0's initial
