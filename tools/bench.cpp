@@ -10,10 +10,10 @@
 #include <archetype/architectures/registry.hpp>
 #include <archetype/backends/onednn/executable.hpp>
 #include <archetype/bench/workload.hpp>
-#include <archetype/codegen/training_plan.hpp>
-#include <archetype/runtime/distributed.hpp>
 #include <archetype/codegen/freezing.hpp>
+#include <archetype/codegen/training_plan.hpp>
 #include <archetype/runtime/batches.hpp>
+#include <archetype/runtime/distributed.hpp>
 #include <archetype/runtime/image_folder.hpp>
 
 #include <nlohmann/json.hpp>
@@ -44,10 +44,10 @@ struct BenchOptions {
   double peak_gflops = 444.0;
   bool json = false;
   bool distributed = false;
-  double bucket_mb = 25;  ///< gradient all-reduce buckets (the first: 1 MB or less)
+  double bucket_mb = 25;       ///< gradient all-reduce buckets (the first: 1 MB or less)
   codegen::Freezing freezing;  // training: --freeze, --freeze-until
-  std::string decode;      // an image folder: time its decoding too
-  int decode_threads = 0;  // 0: every core
+  std::string decode;          // an image folder: time its decoding too
+  int decode_threads = 0;      // 0: every core
 };
 
 /// Decoding rate of an image folder's training batches at the model's input (random resized

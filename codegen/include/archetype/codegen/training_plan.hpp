@@ -92,9 +92,9 @@ struct TrainingPlan {
   /// (training); false for a BatchNorm whose group is frozen, which runs as in inference
   /// (running statistics, left unchanged; its backward is then d = gamma / sqrt(var + eps)).
   std::vector<bool> batch_statistics;
-  std::vector<bool> saved;            ///< per tensor: a backward step reads its value (base too)
-  std::vector<int> fused_relu;        ///< per op: the ReLU it absorbs (-1: none)
-  std::vector<bool> absorbed;         ///< per op: a ReLU computed by the op before it
+  std::vector<bool> saved;      ///< per tensor: a backward step reads its value (base too)
+  std::vector<int> fused_relu;  ///< per op: the ReLU it absorbs (-1: none)
+  std::vector<bool> absorbed;   ///< per op: a ReLU computed by the op before it
   /// Per op and input slot: the backward adds to that input's gradient (false: it is the
   /// first contribution and writes it).
   std::vector<std::array<bool, max_op_inputs>> accumulate;
