@@ -56,6 +56,36 @@ inline void randomize(Executable& exe, std::uint64_t seed) {
   std::copy(b.begin(), b.end(), exe.buffers().begin());
 }
 
+/// BatchNorm + ReLU is fused in training when the ReLU alone reads the BatchNorm (one oneDNN
+/// primitive, the ReLU's mask in its workspace); a Dropout<0> (identity) in between prevents
+/// the fusion and gives the reference. Checks that both give the same outputs, gradients and
+/// running statistics with options `o`, from parameters drawn from `seed`.
+inline void expect_fused_batch_norm_relu_matches_unfused(const Options& o, std::uint64_t seed) {
+  using Fused =
+      Net<Input<Shape{3, 6, 6}>, Seq<Conv3x3<16>, BatchNorm, ReLU, Conv3x3<8>, GlobalAvgPool>>;
+  using Unfused = Net<Input<Shape{3, 6, 6}>,
+                      Seq<Conv3x3<16>, BatchNorm, Dropout<0.0>, ReLU, Conv3x3<8>, GlobalAvgPool>>;
+  const int batch = 4;
+  Executable a(program<Fused>(), batch, Mode::training, o);
+  Executable b(program<Unfused>(), batch, Mode::training, o);
+  randomize(a, seed);
+  std::copy(a.parameters().begin(), a.parameters().end(), b.parameters().begin());
+  std::copy(a.buffers().begin(), a.buffers().end(), b.buffers().begin());
+  const Vec x = random_vec(std::size_t(batch) * 3 * 6 * 6, seed + 1);
+  const auto ya = a.forward(x);
+  const Vec want(ya.begin(), ya.end());
+  expect_close(b.forward(x), want, 1e-5f);
+  const Vec w = random_vec(want.size(), seed + 2);
+  a.set_output_gradient(w);
+  b.set_output_gradient(w);
+  a.backward();
+  b.backward();
+  expect_close(a.gradients(), Vec(b.gradients().begin(), b.gradients().end()), 1e-4f);
+  expect_close(a.input_gradient(), Vec(b.input_gradient().begin(), b.input_gradient().end()),
+               1e-4f);
+  expect_close(a.buffers(), Vec(b.buffers().begin(), b.buffers().end()), 1e-6f);
+}
+
 /// Index into a plain N x C x H x W tensor.
 struct Dims {
   int n, c, h, w;

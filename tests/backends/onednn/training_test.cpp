@@ -119,31 +119,7 @@ TEST(Backward, AdaptersResizeAndPadTo) {
 }
 
 TEST(Backward, FusedBatchNormReluMatchesUnfused) {
-  // BatchNorm + ReLU is fused when the ReLU alone reads the BatchNorm; a Dropout<0>
-  // (identity) in between prevents the fusion and gives the reference.
-  using Fused =
-      Net<Input<Shape{3, 6, 6}>, Seq<Conv3x3<16>, BatchNorm, ReLU, Conv3x3<8>, GlobalAvgPool>>;
-  using Unfused = Net<Input<Shape{3, 6, 6}>,
-                      Seq<Conv3x3<16>, BatchNorm, Dropout<0.0>, ReLU, Conv3x3<8>, GlobalAvgPool>>;
-  const int batch = 4;
-  Executable a(program<Fused>(), batch, Mode::training);
-  Executable b(program<Unfused>(), batch, Mode::training);
-  randomize(a, 31);
-  std::copy(a.parameters().begin(), a.parameters().end(), b.parameters().begin());
-  std::copy(a.buffers().begin(), a.buffers().end(), b.buffers().begin());
-  const Vec x = random_vec(std::size_t(batch) * 3 * 6 * 6, 32);
-  const auto ya = a.forward(x);
-  const Vec want(ya.begin(), ya.end());
-  expect_close(b.forward(x), want, 1e-5f);
-  const Vec w = random_vec(want.size(), 33);
-  a.set_output_gradient(w);
-  b.set_output_gradient(w);
-  a.backward();
-  b.backward();
-  expect_close(a.gradients(), Vec(b.gradients().begin(), b.gradients().end()), 1e-4f);
-  expect_close(a.input_gradient(), Vec(b.input_gradient().begin(), b.input_gradient().end()),
-               1e-4f);
-  expect_close(a.buffers(), Vec(b.buffers().begin(), b.buffers().end()), 1e-6f);
+  expect_fused_batch_norm_relu_matches_unfused(Options{}, 31);
 }
 
 TEST(Inference, ReusedBuffersGiveTheSameOutputsAsTraining) {
