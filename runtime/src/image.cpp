@@ -465,4 +465,33 @@ void resize_into(const Image& image, CropBox box, int out_h, int out_w, bool fli
   }
 }
 
+void write_png(const std::filesystem::path& path, const Image& image) {
+  if ((image.channels != 1 && image.channels != 3) || image.width <= 0 || image.height <= 0 ||
+      image.pixels.size() !=
+          std::size_t(image.width) * std::size_t(image.height) * std::size_t(image.channels)) {
+    throw DataError(path.string() + ": cannot write a PNG of " + std::to_string(image.width) + "x" +
+                    std::to_string(image.height) + "x" + std::to_string(image.channels) + " from " +
+                    std::to_string(image.pixels.size()) + " samples");
+  }
+  // libpng's simplified API (1.6): one call, errors reported in `message`.
+  png_image png{};
+  png.version = PNG_IMAGE_VERSION;
+  png.width = png_uint_32(image.width);
+  png.height = png_uint_32(image.height);
+  png.format = image.channels == 1 ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
+  std::filesystem::path temporary = path;
+  temporary += ".tmp";
+  const int ok =
+      png_image_write_to_file(&png, temporary.c_str(), 0, image.pixels.data(), 0, nullptr);
+  const std::string message = png.message;
+  png_image_free(&png);
+  std::error_code error;
+  if (ok != 0) std::filesystem::rename(temporary, path, error);
+  if (ok == 0 || error) {
+    std::filesystem::remove(temporary, error);
+    throw DataError(path.string() + ": cannot write the PNG file" +
+                    (message.empty() ? "" : " (" + message + ")"));
+  }
+}
+
 }  // namespace archetype::runtime

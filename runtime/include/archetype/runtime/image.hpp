@@ -59,6 +59,11 @@ struct Image {
 [[nodiscard]] Image read_image(const std::filesystem::path& path, int channels,
                                const ImageLimits& limits = {});
 
+/// Writes `image` (8-bit, 1 or 3 channels) as a PNG file with libpng, replacing `path`
+/// through a temporary file so that a crash leaves no half-written image. Throws DataError
+/// naming the path when the image is inconsistent or the file cannot be written.
+void write_png(const std::filesystem::path& path, const Image& image);
+
 /// A rectangle of an image, in pixels.
 struct CropBox {
   int x = 0;
