@@ -38,7 +38,7 @@ struct DepthAnalysis final
                                                 "resnet110"};
   static constexpr StudyKind kind = StudyKind::training;
   static constexpr std::uint64_t seeds[] = {1};
-  static constexpr bool against_depth = true;
+  static constexpr Analysis analyses[] = {Analysis::against_depth};
   static constexpr std::string_view precision = "bf16";
   static constexpr QuickRun quick{.train_images = 16, .test_images = 16, .batch = 8, .epochs = 2};
 };

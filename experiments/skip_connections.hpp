@@ -28,7 +28,7 @@ struct SkipConnections final
   static constexpr std::string_view labels[] = {"plain20", "plain56", "resnet20", "resnet56"};
   static constexpr StudyKind kind = StudyKind::training;
   static constexpr std::uint64_t seeds[] = {1};
-  static constexpr bool gradient_norms = true;
+  static constexpr Analysis analyses[] = {Analysis::gradient_norms, Analysis::degradation};
   static constexpr QuickRun quick{.train_images = 32, .test_images = 16, .batch = 16, .epochs = 2};
 };
 

@@ -13,6 +13,11 @@
 #include <stdexcept>
 
 namespace archetype::experiments {
+
+// studies_transfer.cpp: the transfer study's two 71x71 nets are compiled there, apart.
+StudySpec transfer_spec();
+std::vector<ModelPrograms> transfer_programs();
+
 namespace {
 
 /// The registry's programs of study `E`'s models, by label.
@@ -45,6 +50,9 @@ const StudyEntry catalog[] = {
     entry<ComputationalCost>("experiments/computational_cost.hpp",
                              &study_programs<ComputationalCost>),
     entry<Lineage>("experiments/lineage.hpp", &from_registry<Lineage>),
+    StudyEntry{"transfer",
+               "Transfer learning: from scratch, feature extraction, partial and full fine-tuning",
+               "experiments/transfer.hpp", &transfer_spec, &transfer_programs},
 };
 
 }  // namespace

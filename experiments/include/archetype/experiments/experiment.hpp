@@ -47,9 +47,20 @@ struct Cifar10 {
 /// integer template arguments: `Sgd<100, 900, 5>` = lr 0.1, momentum 0.9, wd 5e-4.
 template <int LrPerMille, int MomentumPerMille = 900, int WeightDecayPer10k = 5>
 struct Sgd {
+  static constexpr std::string_view name = "sgd";
   static constexpr double lr = LrPerMille / 1000.0;
   static constexpr double momentum = MomentumPerMille / 1000.0;
   static constexpr double weight_decay = WeightDecayPer10k / 10000.0;
+};
+
+/// Adam (Kingma & Ba; β 0.9, 0.999), its learning rate in millionths: `Adam<1000>` = 1e-3,
+/// `Adam<1>` = 1e-6 (the fine-tuning rates of the Keras recipes).
+template <int LrPerMillion>
+struct Adam {
+  static constexpr std::string_view name = "adam";
+  static constexpr double lr = LrPerMillion / 1e6;
+  static constexpr double momentum = 0;
+  static constexpr double weight_decay = 0;
 };
 
 struct Cosine {
@@ -145,6 +156,7 @@ int run(int argc, char** argv) {
   runtime::TrainOptions t;
   t.epochs = options.epochs > 0 ? options.epochs : E::epochs;
   t.batch = E::batch;
+  t.optimizer = std::string(E::optimizer::name);
   t.lr = E::optimizer::lr;
   t.sgd.momentum = E::optimizer::momentum;
   t.sgd.weight_decay = E::optimizer::weight_decay;

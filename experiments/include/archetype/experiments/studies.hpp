@@ -22,7 +22,7 @@ struct StudyEntry {
   std::vector<ModelPrograms> (*programs)();
 };
 
-/// resnet_vs_vgg, depth_analysis, skip_connections, computational_cost, lineage.
+/// resnet_vs_vgg, depth_analysis, skip_connections, computational_cost, lineage, transfer.
 [[nodiscard]] std::span<const StudyEntry> studies();
 
 /// The study called `name`, or nullptr.

@@ -6,10 +6,11 @@
 /// programs (no network type instantiated again). Both run `run_study()`:
 ///
 /// - `StudyKind::training` trains every model for each seed and reports accuracy, curves,
-///   parameters, MACs, planned training memory, time per epoch, images/s; with
-///   `gradient_norms` also the per-layer gradient norms at initialisation and after each
-///   epoch; with `against_depth` the figures against depth; `precision = "bf16"` trains in
-///   bfloat16 on the CPU (the study's default; `--precision` overrides it).
+///   parameters, MACs, planned training memory, time per epoch, images/s, then the sections
+///   the study declares in `analyses` (`Analysis`); `precision = "bf16"` trains in bfloat16
+///   on the CPU (the study's default; `--precision` overrides it).
+/// - `StudyKind::transfer` pretrains each model on a source task and compares four ways of
+///   learning a target task from a small labelled budget (`TransferPlan`).
 /// - `StudyKind::cost` prints the per-layer MACs and activation memory of the zoo models in
 ///   `tables` and times its own models (small probe nets) against their compile-time cost.
 /// - `StudyKind::lineage` tabulates every model of the zoo (`Models<Zoo>`) and measures
@@ -43,7 +44,17 @@
 
 namespace archetype::experiments {
 
-enum class StudyKind { training, cost, lineage };
+enum class StudyKind { training, cost, lineage, transfer };
+
+/// Sections a training study's report adds to the results table and curves every training
+/// study has (`static constexpr Analysis analyses[] = {...}` in the study type):
+/// - `gradient_norms`: the per-layer gradient norms at initialisation and after each epoch
+///   (recorded while training: such runs are never taken from earlier ones);
+/// - `against_depth`: accuracy, parameters and MACs against depth, and whether accuracy rises
+///   with every step in depth (He et al. 2016, Table 6);
+/// - `degradation`: Plain-56 against Plain-20 and ResNet-56 against ResNet-20 (He et al. 2016,
+///   Fig. 6), from the models labelled plain20, plain56, resnet20 and resnet56.
+enum class Analysis { gradient_norms, against_depth, degradation };
 
 /// Every model of the zoo, as an experiment's models (taken from the registry at run
 /// time: their programs are already compiled there).
@@ -78,6 +89,32 @@ struct PaperTop1 {
   std::string_view source;
 };
 
+/// One model of the transfer study: where its head starts (the first layer the new task's
+/// classifier replaces) and where its last blocks start (partial fine-tuning trains them).
+struct TransferModel {
+  std::string_view label;
+  std::string_view head;
+  std::string_view last_blocks;
+};
+
+/// The transfer study (StudyKind::transfer, experiments/transfer.hpp): a source task and a
+/// target task cut from one data set by class, written as image folders and read back; each
+/// model is pretrained on the source, then trained on the target from scratch, by feature
+/// extraction, by partial and by full fine-tuning. `--quick` takes `QuickRun::train_images` and
+/// `test_images` per task (split evenly over its classes), one epoch per stage, its batch.
+struct TransferPlan {
+  int source_first = 0, source_last = 4;  ///< the source task's classes [first, last]
+  int target_first = 5, target_last = 9;  ///< the target task's classes
+  int source_train = 1000;                ///< training images per source class
+  int source_val = 100;                   ///< validation images per source class
+  int target_train = 100;                 ///< the labelled budget per target class
+  int target_val = 200;                   ///< test images per target class
+  int pretrain_epochs = 4;
+  double pretrain_lr = 1e-3;                                                       ///< Adam
+  int epochs = 15;                                                                 ///< per strategy
+  double scratch_lr = 1e-3, feature_lr = 1e-3, partial_lr = 1e-5, full_lr = 1e-6;  ///< Adam
+};
+
 /// A study as run-time data (`study_spec<E>()`).
 struct StudySpec {
   std::string name, title, question;
@@ -87,11 +124,11 @@ struct StudySpec {
   std::vector<std::string> tables;         ///< cost: zoo models whose per-layer table is printed
   std::string data = "fashion-mnist";
   std::string schedule = "cosine";
+  std::string optimizer = "sgd";  ///< sgd (lr, momentum, weight decay) | adam (lr)
   double lr = 0.1, momentum = 0.9, weight_decay = 5e-4;
   int epochs = 1, batch = 128;
   std::vector<std::uint64_t> seeds{1};
-  bool gradient_norms = false;  ///< per-layer gradient norms at init and after each epoch
-  bool against_depth = false;   ///< plots of accuracy, parameters and MACs against depth
+  std::vector<Analysis> analyses;  ///< what the report adds to results and curves
   std::string precision = "f32";  ///< training on the CPU: f32, or bf16 (oneDNN, fp32 master weights)
   /// Transfer learning, as `archetype train`'s flags (docs/transfer-learning.md): layers
   /// frozen by prefix and before a path, unfrozen from an epoch on, learning rates per prefix.
@@ -100,6 +137,14 @@ struct StudySpec {
   std::vector<runtime::TrainOptions::LearningRate> lr_groups;
   QuickRun quick{};
   std::vector<PaperTop1> paper_top1;
+  TransferPlan transfer{};                     ///< StudyKind::transfer
+  std::vector<TransferModel> transfer_models;  ///< per label (StudyKind::transfer)
+
+  [[nodiscard]] bool has(Analysis a) const {
+    for (Analysis x : analyses)
+      if (x == a) return true;
+    return false;
+  }
 };
 
 /// The command line of a study (its executable's, and `archetype experiment`'s).
@@ -158,7 +203,8 @@ template <class D, class O, class S, int N, int B>
 std::vector<ModelPrograms> models_of(const Experiment<Zoo, D, O, S, Epochs<N>, B>*) {
   return {};
 }
-/// Cost studies time their models at their own input: no adapted program.
+/// Cost studies time their models at their own input, the transfer study trains them at it
+/// (images decoded at that size): no adapted program.
 template <Network... Nets, class D, class O, class S, int N, int B>
 std::vector<ModelPrograms> native_models_of(
     const Experiment<Models<Nets...>, D, O, S, Epochs<N>, B>*) {
@@ -193,8 +239,13 @@ StudySpec study_spec() {
   s.epochs = E::epochs;
   s.batch = E::batch;
   if constexpr (requires { E::seeds; }) s.seeds.assign(std::begin(E::seeds), std::end(E::seeds));
-  if constexpr (requires { E::gradient_norms; }) s.gradient_norms = E::gradient_norms;
-  if constexpr (requires { E::against_depth; }) s.against_depth = E::against_depth;
+  if constexpr (requires { E::analyses; })
+    s.analyses.assign(std::begin(E::analyses), std::end(E::analyses));
+  if constexpr (requires { E::optimizer::name; }) s.optimizer = std::string(E::optimizer::name);
+  if constexpr (requires { E::transfer; }) {
+    s.transfer = E::transfer;
+    s.transfer_models.assign(std::begin(E::transfer_models), std::end(E::transfer_models));
+  }
   if constexpr (requires { E::precision; }) s.precision = std::string(E::precision);
   if constexpr (requires { E::quick; }) s.quick = E::quick;
   // Transfer learning: `freeze` (prefixes), `freeze_until` (a path), `unfreeze_at` ({epoch,
@@ -218,7 +269,7 @@ StudySpec study_spec() {
 template <StudyType E>
 std::vector<ModelPrograms> study_programs() {
   std::vector<ModelPrograms> models;
-  if constexpr (E::kind == StudyKind::cost)
+  if constexpr (E::kind == StudyKind::cost || E::kind == StudyKind::transfer)
     models = detail::native_models_of(static_cast<const E*>(nullptr));
   else
     models = detail::models_of(static_cast<const E*>(nullptr));
