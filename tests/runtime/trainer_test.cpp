@@ -89,6 +89,35 @@ TEST(Trainer, FrozenLayersStayAndUnfrozenOnesLearn) {
   EXPECT_NE(text.find("transfer: from epoch 2, 4 of 5 layers train"), std::string::npos) << text;
 }
 
+// The cuDNN backend trains every parameter at one rate: each transfer option asks for the CPU
+// backend by name, before any data is read (and whether or not a GPU is here).
+TEST(Trainer, TheGpuBackendRefusesFreezingWithAReason) {
+  const auto program = codegen::program_v<LeNet28>.view();
+  const auto refused = [&](TrainOptions o) {
+    o.device = Device::cuda;
+    try {
+      check_transfer(program, o);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what()).find("run on the CPU backend (--device cpu) only") !=
+             std::string::npos;
+    }
+    return false;
+  };
+  TrainOptions freeze = small_run(2), until = freeze, unfreeze = freeze, rates = freeze;
+  freeze.freezing.freeze = {"conv1"};
+  until.freezing.freeze_until = "fc3";
+  unfreeze.freezing.freeze = {"conv1"};
+  unfreeze.unfreeze_at = {{2, "conv1"}};
+  rates.lr_groups = {{"fc3", 0.01}};
+  EXPECT_TRUE(refused(freeze));
+  EXPECT_TRUE(refused(until));
+  EXPECT_TRUE(refused(unfreeze));
+  EXPECT_TRUE(refused(rates));
+  TrainOptions plain = small_run(2);
+  plain.device = Device::cuda;
+  EXPECT_NO_THROW(check_transfer(program, plain));  // nothing to refuse
+}
+
 // --new-head through the library: LeNet-5 trained on 10 classes, then fine-tuned on 5 with
 // its fc3 resized; --init loads everything but fc3, and the run learns.
 TEST(Trainer, ANewHeadLearnsFromTheOldBodysWeights) {
