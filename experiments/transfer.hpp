@@ -20,9 +20,11 @@
 /// 0.5, Dense 5) at 71x71, the smallest input its strides allow, and torchvision's ResNet-50
 /// with its `fc` replaced by a 5-class layer, at the same input.
 ///
-/// Full run (about 40 minutes on an idle 2-core CPU): 1,000 source images per class for 4
-/// epochs, 100 target images per class for 15 epochs per strategy, 200 target test images
-/// per class. `--quick` runs a few images through every stage.
+/// Full run (about 30 minutes on an idle 2-core CPU; its figures in reports/transfer.md):
+/// 1,000 source images per class for 3 epochs, 100 target images per class for 12 epochs per
+/// strategy, 100 target test images per class. The schedule fits a 2-core CPU; the seed's
+/// 10–30 epochs of feature extraction and 50–150 of fine-tuning at 299x299 are GPU hours.
+/// `--quick` runs a few images through every stage.
 
 #include <archetype/architectures/resnet.hpp>
 #include <archetype/architectures/xception.hpp>
@@ -46,7 +48,7 @@ using ResNet50Transfer = WithInput<
     Input<Shape{3, 71, 71}>>;
 
 struct TransferStudy final : Experiment<Models<XceptionTransfer, ResNet50Transfer>, FashionMnist,
-                                        Adam<1000>, Cosine, Epochs<15>, 32> {
+                                        Adam<1000>, Cosine, Epochs<12>, 32> {
   static constexpr std::string_view name = "transfer";
   static constexpr std::string_view title =
       "Transfer learning: from scratch, feature extraction, partial and full fine-tuning";

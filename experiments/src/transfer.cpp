@@ -204,7 +204,7 @@ int run_transfer(Context& c, const std::vector<ModelPrograms>& models) {
   const int pretrain_epochs = o.epochs > 0 ? o.epochs
                               : quick      ? spec.quick.epochs
                                            : plan.pretrain_epochs;
-  const int epochs = o.epochs > 0 ? o.epochs : quick ? spec.quick.epochs : plan.epochs;
+  const int epochs = o.epochs > 0 ? o.epochs : quick ? spec.quick.epochs : spec.epochs;
   const int batch = quick ? spec.quick.batch : spec.batch;
 
   c.md.heading(2, "Setup");
@@ -215,12 +215,12 @@ int run_transfer(Context& c, const std::vector<ModelPrograms>& models) {
        {"images", "written from Fashion-MNIST's IDX files as 28x28 grey PNG files (libpng) into " +
                       images.string() +
                       "/{source,target}/{train,val}/CLASS/, read back by `--data folder:`"},
-       {"pretraining", "Adam lr " + significant(plan.pretrain_lr) + ", " + spec.schedule +
+       {"pretraining", "Adam lr " + significant(spec.lr) + ", " + spec.schedule +
                            " schedule, " + std::to_string(pretrain_epochs) + " epochs, batch " +
-                           std::to_string(batch) + ", random resized crop and flip"},
+                           std::to_string(batch) + ", horizontal flip"},
        {"strategies",
         "Adam, constant learning rate, " + std::to_string(epochs) + " epochs each, batch " +
-            std::to_string(batch) + ", random resized crop and flip; from scratch " +
+            std::to_string(batch) + ", horizontal flip; from scratch " +
             significant(plan.scratch_lr) + ", feature extraction " + significant(plan.feature_lr) +
             ", partial fine-tuning " + significant(plan.partial_lr) + ", full fine-tuning " +
             significant(plan.full_lr)},
@@ -257,13 +257,16 @@ int run_transfer(Context& c, const std::vector<ModelPrograms>& models) {
       t.freezing = {};
       t.unfreeze_at.clear();
       t.lr_groups.clear();
+      // Horizontal flips only: torchvision's RandomResizedCrop keeps as little as 8% of a
+      // 28x28 image (a few pixels), which a few epochs on 100 images per class cannot afford.
+      t.augment = runtime::Augment{0, true, false};
       const Data* data = &target_data;
       switch (s) {
         case Strategy::pretrain:
           data = &source_data;
           t.epochs = pretrain_epochs;
           t.schedule = spec.schedule;
-          t.lr = plan.pretrain_lr;
+          t.lr = spec.lr;
           sr.init = "random";
           sr.trains = "every layer";
           break;

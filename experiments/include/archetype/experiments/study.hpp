@@ -106,10 +106,10 @@ struct TransferPlan {
   int source_first = 0, source_last = 4;  ///< the source task's classes [first, last]
   int target_first = 5, target_last = 9;  ///< the target task's classes
   int source_train = 1000;                ///< training images per source class
-  int source_val = 100;                   ///< validation images per source class
+  int source_val = 50;                    ///< validation images per source class
   int target_train = 100;                 ///< the labelled budget per target class
-  int target_val = 200;                   ///< test images per target class
-  int pretrain_epochs = 4;
+  int target_val = 100;                   ///< test images per target class
+  int pretrain_epochs = 3;
   double pretrain_lr = 1e-3;                                                       ///< Adam
   int epochs = 15;                                                                 ///< per strategy
   double scratch_lr = 1e-3, feature_lr = 1e-3, partial_lr = 1e-5, full_lr = 1e-6;  ///< Adam
