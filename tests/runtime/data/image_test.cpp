@@ -262,5 +262,30 @@ TEST(Image, ImagenetNormalization) {
   EXPECT_EQ(Normalization::imagenet(1).mean.size(), 1u);
 }
 
+// write_png: what it writes decodes to the same pixels (grey and RGB); an inconsistent image
+// or an unwritable path is a DataError naming the path, and leaves no file behind.
+TEST(Image, WrittenPngReadsBackTheSamePixels) {
+  TempDir dir;
+  const Image rgb{3, 2, 3, gradient_rgb()};
+  write_png(dir.path() / "rgb.png", rgb);
+  EXPECT_EQ(read_image(dir.path() / "rgb.png", 3).pixels, rgb.pixels);
+  Image grey{4, 3, 1, {}};
+  for (int i = 0; i < 12; ++i) grey.pixels.push_back(static_cast<unsigned char>(i * 21));
+  write_png(dir.path() / "grey.png", grey);
+  const Image back = read_image(dir.path() / "grey.png", 1);
+  EXPECT_EQ(back.width, 4);
+  EXPECT_EQ(back.height, 3);
+  EXPECT_EQ(back.pixels, grey.pixels);
+
+  const Image short_one{4, 3, 1, Bytes(11)};
+  EXPECT_NE(error_of([&] { write_png(dir.path() / "short.png", short_one); }).find("short.png"),
+            std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "short.png"));
+  const auto nowhere = dir.path() / "missing" / "x.png";
+  EXPECT_NE(error_of([&] { write_png(nowhere, grey); }).find("cannot write the PNG"),
+            std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(nowhere));
+}
+
 }  // namespace
 }  // namespace archetype::runtime::test
