@@ -1,12 +1,19 @@
 #!/usr/bin/python3
 """Archetype vs the PyTorch and ONNX Runtime peers (and dlib where it builds): training and inference throughput on this machine's CPU.
 
-Usage: bench/compare.py [--models lenet5,resnet20,resnet18_cifar,vgg16_cifar] [--batch 128]
+Usage: bench/compare.py [--models lenet5,resnet20,resnet18_cifar,vgg16_cifar,resnet50,mobilenet_v2,
+       efficientnet_b0] [--batches 1,128 | --batch 128] [--train-batch 128]
        [--threads 2] [--rounds 2] [--steps 10] [--min-time 2] [--bench-dir build/release/bench]
        [--archetype build/release/tools/archetype] [--peer bench/peers/pytorch_cpu.py]
        [--dlib-peer bench/peers/dlib/dlib_peer.cpp] [--dlib-iters N] [--no-dlib] [--no-ort]
        [--no-compile-times] [--python /usr/bin/python3] [--peak-gflops G] [--timeout 3600]
        [--out reports/performance.md]
+
+Batches: each model is measured at several batches in one run. Default: the 224x224 models
+(resnet50, mobilenet_v2, efficientnet_b0) at 1 and 32, the others at 1 and 128; --batches
+1,128 gives every model the same list. Training is measured at --train-batch (128; 0: never)
+where it is one of the model's batches, the other batches inference only. --batch B is the
+script's former single batch: every model at B alone, training and inference.
 
 First, unless --no-compile-times, re-runs the compile commands of each measured model's
 benchmark executable bench_<model> (from compile_commands.json next to --bench-dir: its own
@@ -16,17 +23,18 @@ Where `pkg-config --exists dlib-1` succeeds (and not --no-dlib), compiles the dl
 (`g++ -O3 -march=native -std=c++17`, as its build.sh) into build/dlib_peer/dlib_peer, once,
 timed the same way.
 
-Then, for every model and round, runs these configurations, each in its own process (so the
-peak RSS is one model's), interleaved model by model and in alternating order from round to
-round:
-  archetype --conv-algorithm direct      `bench_<model> --benchmark_filter=<the training and
-  archetype --conv-algorithm fastest      inference benchmarks of --batch> --benchmark_format=json`
-                                         (falls back to `archetype bench M --json` when
+Then, for every model, batch and round, runs these configurations, each in its own process (so
+the peak RSS is one model's at one batch), interleaved model by model and batch by batch, in
+alternating order from round to round:
+  archetype --conv-algorithm direct      `bench_<model> --benchmark_filter=<the inference (and
+  archetype --conv-algorithm fastest      training) benchmark of the batch> --benchmark_format=json`
+  archetype bf16 (direct conv)           (falls back to `archetype bench M --json` when
                                          bench_<model> is missing or has no such benchmark)
-  pytorch NCHW                           `pytorch_cpu.py --models M --json -`
-  pytorch channels-last                  the same with --channels-last
+  pytorch NCHW                           `pytorch_cpu.py --models M --json -` (--mode inference
+  pytorch channels-last                  where training is not measured); and --channels-last
   dlib (lenet5, resnet20)                `dlib_peer M --batch B --iters N --json`, with
-                                         OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=--threads
+                                         OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=--threads, at the
+                                         training batch only
   ONNX Runtime (inference)               `node bench/peers/onnxruntime_peer.mjs --onnx F ...` on
                                          the PyTorch peer's model exported once by
                                          bench/peers/onnx_export.py into build/peer_onnx/ (where
@@ -34,7 +42,12 @@ round:
 lenet5 runs ours with --fashion-mnist (1x28x28 through its PadTo adapter), as the peer's
 LeNet-5 takes 1x28x28 images. Each configuration keeps its best round (train and
 inference separately); the peer's best of NCHW and channels-last is the one ours is
-compared with. Writes the report (--out) and the raw rows next to it (.json).
+compared with. Latency p50/p99 per step comes from bench_<model>'s counters, the PyTorch peer
+and ONNX Runtime (not from `archetype bench`). Writes the report (--out): the issue-31 targets
+(ours' best fp32 against ONNX Runtime and PyTorch per model and batch, the PyTorch process's
+kernel CPU share beside each training ratio, peak RSS of each side), a bf16 section (ours in
+bf16 against ONNX Runtime in fp32), and one table per model and batch; the raw rows next to it
+(.json).
 Python 3 standard library only.
 """
 import argparse
@@ -74,6 +87,15 @@ ORT_KEY = "onnxruntime"
 ORT_LABEL = "ONNX Runtime (inference only)"
 # Set by setup_ort(): {"installed", "note", "version", "models": {model: {"path", "input"}}}.
 ORT = {"installed": False, "note": "", "models": {}}
+# The batches of each model when neither --batch nor --batches is given: the 224x224 models (the
+# PyTorch peer's torchvision definitions) at 1 and 32, the others at 1 and 128.
+DEFAULT_BATCHES = {"resnet50": (1, 32), "mobilenet_v2": (1, 32), "efficientnet_b0": (1, 32)}
+DEFAULT_BATCHES_OTHER = (1, 128)
+DEFAULT_MODELS = "lenet5,resnet20,resnet18_cifar,vgg16_cifar,resnet50,mobilenet_v2,efficientnet_b0"
+# Issue 31's targets (fp32, same run, our best configuration against each peer's best).
+ORT_TARGET, ORT_TARGET_BATCHES = 1.25, {1, 32, 128}
+ORT_TARGET_MODELS = {"resnet20", "resnet18_cifar", "resnet50", "mobilenet_v2", "efficientnet_b0"}
+TRAIN_TARGET, TRAIN_TARGET_MODELS = 2.0, {"resnet20", "resnet18_cifar"}
 DEP_FLAGS_WITH_VALUE = {"-MF", "-MT", "-MQ"}
 DEP_FLAGS = {"-MD", "-MMD"}
 
@@ -90,9 +112,11 @@ def tail(text, n=500):
     return " ".join((text or "").split())[-n:]
 
 
-def configs_for(model, dlib):
+def configs_for(model, dlib, train=True):
+    """The configurations of one model at one batch; dlib only where training is measured (its
+    peer times both, and a training step of one image is not what it is built for)."""
     out = list(CONFIGS)
-    if dlib.get("installed") and model in DLIB_MODELS:
+    if train and dlib.get("installed") and model in DLIB_MODELS:
         out.append((DLIB_KEY, "dlib", dlib["label"]))
     if model in ORT["models"]:
         out.append((ORT_KEY, "onnxruntime", ORT_LABEL))
@@ -107,80 +131,114 @@ def label_of(key, dlib):
     return next(c[2] for c in CONFIGS if c[0] == key)
 
 
+def parse_batches(text, flag):
+    """'1,128' -> (1, 128): positive integers, each once, in the order given."""
+    try:
+        out = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        out = ()
+    if not out or any(b < 1 for b in out) or len(set(out)) != len(out):
+        raise ValueError(f"{flag} expects distinct positive integers separated by commas, got {text!r}")
+    return out
+
+
+def batch_plan(a, models):
+    """{model: [(batch, train)]}: the batches each model is measured at, and whether training is
+    measured at that batch (inference always is). --batch B: B alone, training too (the script's
+    behaviour before --batches). Else --batches for every model, or the default table; training
+    at --train-batch where it is one of the model's batches."""
+    plan = {}
+    for model in models:
+        if a.batch is not None:
+            plan[model] = [(a.batch, True)]
+            continue
+        batches = a.batches or DEFAULT_BATCHES.get(model, DEFAULT_BATCHES_OTHER)
+        plan[model] = [(b, b == a.train_batch) for b in batches]
+    return plan
+
+
 # --- Our driver: bench_<model> (Google Benchmark), else `archetype bench`.
 
 def bench_prefixes(model, batch):
     return {"train": f"{model}/train_step/batch:{batch}/", "infer": f"{model}/inference/batch:{batch}/"}
 
 
-def choose_driver(a, model):
-    """Which executable measures our side of `model`: {'driver': 'bench' | 'archetype',
-    'exe': path, 'reason': why not bench_<model> (empty when it is)}."""
+def list_benchmarks(a, model):
+    """bench_<model>'s benchmark names and why it cannot be used ('' when it can)."""
     exe = a.bench_dir / f"bench_{model}"
     if not exe.exists():
-        reason = f"{rel(exe)} not found"
-    else:
-        try:
-            p = subprocess.run([str(exe), "--benchmark_list_tests"], capture_output=True, text=True,
-                               cwd=ROOT, timeout=120)
-            names, failed = p.stdout.split(), (f"exit {p.returncode}: {tail(p.stderr or p.stdout)}"
-                                               if p.returncode != 0 else "")
-        except (OSError, subprocess.TimeoutExpired) as e:
-            names, failed = [], str(e)
-        if failed:
-            reason = f"`{exe.name} --benchmark_list_tests` failed ({failed})"
-        else:
-            missing = [kind for kind, prefix in (("training", bench_prefixes(model, a.batch)["train"]),
-                                                 ("inference", bench_prefixes(model, a.batch)["infer"]))
-                       if not any(n.startswith(prefix) for n in names)]
-            if not missing:
-                return {"driver": "bench", "exe": exe, "reason": ""}
-            have = {}
-            for n in names:
-                parts = n.split("/")
-                if len(parts) >= 3 and parts[2].startswith("batch:") and parts[2][6:].isdigit():
-                    have.setdefault(parts[1], set()).add(int(parts[2][6:]))
-            have_text = "; ".join(f"{kind} at batch {'/'.join(str(b) for b in sorted(bs))}"
-                                  for kind, bs in have.items())
-            reason = (f"{exe.name} has no {' or '.join(missing)} benchmark at batch {a.batch} "
-                      f"(it has {have_text or 'none'})")
+        return [], f"{rel(exe)} not found"
+    try:
+        p = subprocess.run([str(exe), "--benchmark_list_tests"], capture_output=True, text=True,
+                           cwd=ROOT, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return [], f"`{exe.name} --benchmark_list_tests` failed ({e})"
+    if p.returncode != 0:
+        return [], f"`{exe.name} --benchmark_list_tests` failed (exit {p.returncode}: {tail(p.stderr or p.stdout)})"
+    return p.stdout.split(), ""
+
+
+def choose_driver(a, model, batch, train, listing):
+    """Which executable measures our side of `model` at `batch` (training too where `train`):
+    {'driver': 'bench' | 'archetype', 'exe': path, 'reason': why not bench_<model> (empty when it
+    is)}. `listing`: list_benchmarks(a, model)."""
+    exe = a.bench_dir / f"bench_{model}"
+    names, reason = listing
+    if not reason:
+        prefixes = bench_prefixes(model, batch)
+        kinds = [("inference", "infer")] + ([("training", "train")] if train else [])
+        missing = [kind for kind, k in kinds if not any(n.startswith(prefixes[k]) for n in names)]
+        if not missing:
+            return {"driver": "bench", "exe": exe, "reason": ""}
+        have = {}
+        for n in names:
+            parts = n.split("/")
+            if len(parts) >= 3 and parts[2].startswith("batch:") and parts[2][6:].isdigit():
+                have.setdefault(parts[1], set()).add(int(parts[2][6:]))
+        have_text = "; ".join(f"{kind} at batch {'/'.join(str(b) for b in sorted(bs))}"
+                              for kind, bs in have.items())
+        reason = (f"{exe.name} has no {' or '.join(missing)} benchmark at batch {batch} "
+                  f"(it has {have_text or 'none'})")
     return {"driver": "archetype", "exe": a.archetype, "reason": reason}
 
 
-def command_for(a, key, model, drivers, dlib):
-    """The command and its environment (None: inherited) of one configuration."""
-    common = ["--batch", str(a.batch), "--threads", str(a.threads), "--steps", str(a.steps),
+def command_for(a, key, model, batch, train, driver, dlib):
+    """The command and its environment (None: inherited) of one configuration at one batch;
+    inference only where not `train`."""
+    common = ["--batch", str(batch), "--threads", str(a.threads), "--steps", str(a.steps),
               "--min-time", str(a.min_time)]
+    mode = [] if train else ["--mode", "inference"]
     if key in CONV_ALGORITHM:
-        d = drivers[model]
         algo = ["--conv-algorithm", CONV_ALGORITHM[key]]
         if key in PRECISION:
             algo += ["--precision", PRECISION[key]]
         fm = ["--fashion-mnist"] if model in FASHION_MNIST_MODELS else []
-        if d["driver"] == "bench":
-            return [str(d["exe"]), "--threads", str(a.threads), *algo, "--peak-gflops", str(a.peak_gflops),
-                    *fm, f"--benchmark_filter=^{model}/(inference|train_step)/batch:{a.batch}/",
+        if driver["driver"] == "bench":
+            kinds = "(inference|train_step)" if train else "inference"
+            return [str(driver["exe"]), "--threads", str(a.threads), *algo, "--peak-gflops", str(a.peak_gflops),
+                    *fm, f"--benchmark_filter=^{model}/{kinds}/batch:{batch}/",
                     "--benchmark_format=json", f"--benchmark_min_time={a.min_time:g}"], None
-        return [str(a.archetype), "bench", model, *common, "--peak-gflops", str(a.peak_gflops), "--json",
+        return [str(a.archetype), "bench", model, *common, *mode, "--peak-gflops", str(a.peak_gflops), "--json",
                 *algo, *fm], None
     if key == ORT_KEY:
         m = ORT["models"][model]
         return ["node", str(ROOT / "bench" / "peers" / "onnxruntime_peer.mjs"), "--onnx", m["path"],
-                "--model", model, "--input", ",".join(str(x) for x in m["input"]), "--batch", str(a.batch),
+                "--model", model, "--input", ",".join(str(x) for x in m["input"]), "--batch", str(batch),
                 "--threads", str(a.threads), "--steps", str(a.steps), "--min-time", str(a.min_time)], None
     if key == DLIB_KEY:
         iters = a.dlib_iters or max(a.steps, DLIB_MODELS[model])
         env = dict(os.environ, OMP_NUM_THREADS=str(a.threads), OPENBLAS_NUM_THREADS=str(a.threads))
-        return [str(dlib["exe"]), model, "--batch", str(a.batch), "--iters", str(iters), "--json"], env
-    return [a.python, str(a.peer), "--models", model, *common, "--json", "-", *PEER_ARGS[key]], None
+        return [str(dlib["exe"]), model, "--batch", str(batch), "--iters", str(iters), "--json"], env
+    return [a.python, str(a.peer), "--models", model, *common, *mode, "--json", "-", *PEER_ARGS[key]], None
 
 
 TIME_UNIT_S = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 
 
-def row_from_benchmark(stdout, model, batch):
+def row_from_benchmark(stdout, model, batch, train=True):
     """The row of one bench_<model> run (Google Benchmark JSON), in the keys of
-    `archetype bench --json`; returns (row or None, error text)."""
+    `archetype bench --json`, plus each benchmark's p50/p99 step time and the inference
+    benchmark's own peak RSS (it runs first); returns (row or None, error text)."""
     try:
         doc = json.loads(stdout)
     except ValueError as e:
@@ -196,10 +254,12 @@ def row_from_benchmark(stdout, model, batch):
         pass
     errors, rss = [], []
     for kind, prefix in bench_prefixes(model, batch).items():
+        for field in ("img_s", "gflops", "pct_peak", "steps", "seconds", "setup_s", "p50_ms", "p99_ms", "rss_mb"):
+            row[f"{kind}_{field}"] = None
+        if kind == "train" and not train:
+            continue
         b = next((b for b in doc.get("benchmarks", [])
                   if b.get("run_type", "iteration") == "iteration" and b.get("name", "").startswith(prefix)), None)
-        for field in ("img_s", "gflops", "pct_peak", "steps", "seconds", "setup_s"):
-            row[f"{kind}_{field}"] = None
         if b is None:
             errors.append(f"{prefix.rstrip('/')}: no result")
             continue
@@ -210,10 +270,13 @@ def row_from_benchmark(stdout, model, batch):
         row[f"{kind}_gflops"] = b.get("GFLOP/s")
         row[f"{kind}_pct_peak"] = b.get("%peak")
         row[f"{kind}_steps"] = b.get("iterations")
+        row[f"{kind}_p50_ms"] = b.get("p50_ms")  # absent from executables built before these counters
+        row[f"{kind}_p99_ms"] = b.get("p99_ms")
         if b.get("iterations") and b.get("real_time") is not None:
             row[f"{kind}_seconds"] = b["iterations"] * b["real_time"] * TIME_UNIT_S.get(b.get("time_unit", "ns"), 1e-9)
         row[f"{kind}_setup_s"] = b.get("setup_s")  # building the executable (fastest: timing both)
         if b.get("peak_rss_MB") is not None:
+            row[f"{kind}_rss_mb"] = b["peak_rss_MB"]
             rss.append(b["peak_rss_MB"])
     row["peak_rss_mb"] = max(rss) if rss else None
     if row["train_img_s"] is None and row["infer_img_s"] is None:
@@ -457,6 +520,7 @@ def machine():
         "threads_per_core": lscpu.get("Thread(s) per core", ""),
         "nproc": sh(["nproc"]),
         "flags_avx512": "avx512f" in lscpu.get("Flags", ""),
+        "bf16": any(f in lscpu.get("Flags", "").split() for f in ("avx512_bf16", "amx_bf16")),
         "gxx": gxx.splitlines()[0] if gxx else "unknown",
         "onednn": sh(["dpkg-query", "-W", "-f=${Version}", "libdnnl-dev"]) or "unknown",
         "google_benchmark": sh(["dpkg-query", "-W", "-f=${Version}", "libbenchmark-dev"]) or "unknown",
@@ -473,39 +537,113 @@ def fmt(v, spec):
     return "–" if v is None else format(v, spec)
 
 
+def ratio(v, spec=".2f"):
+    return "–" if v is None else format(v, spec) + "x"
+
+
+def sys_pct(row):
+    """The share of a finished process's CPU time spent in the kernel, in %."""
+    u = (row or {}).get("process")
+    return None if not u or u["user_s"] + u["sys_s"] <= 0 else 100 * u["sys_s"] / (u["user_s"] + u["sys_s"])
+
+
+def summarize_rows(key, rows, f):
+    """One configuration at one batch over the rounds: best train and inference img/s, the
+    latency of the round with the lowest median, the kernel share and faults of the best round,
+    largest peak RSS, GFLOP/s and % of peak from the analytic forward FLOPs `f`."""
+    ok = [r for r in rows if r is not None]
+    if not ok:
+        return None
+    train, infer = best(ok, "train_img_s"), best(ok, "infer_img_s")
+    steps = {k: [r.get(f"{k}_steps") for r in ok if r.get(f"{k}_steps") is not None]
+             for k in ("train", "infer")}
+    if key == DLIB_KEY:  # one --iters for both
+        steps = {k: [r["iters"] for r in ok if r.get("iters") is not None] for k in ("train", "infer")}
+    lat = min((r for r in ok if r.get("infer_p50_ms") is not None), key=lambda r: r["infer_p50_ms"], default={})
+    best_train = max((r for r in ok if r.get("train_img_s")), key=lambda r: r["train_img_s"], default=None)
+    best_infer = max((r for r in ok if r.get("infer_img_s")), key=lambda r: r["infer_img_s"], default=None)
+    rss = [r["peak_rss_mb"] for r in ok if r.get("peak_rss_mb") is not None]
+    # bench_<model> rows only; the others' whole process, a bound above
+    infer_rss = [r.get("infer_rss_mb") or r["peak_rss_mb"] for r in ok
+                 if (r.get("infer_rss_mb") or r.get("peak_rss_mb")) is not None]
+    return {
+        "train_img_s": train,
+        "infer_img_s": infer,
+        "peak_rss_mb": max(rss, default=None),
+        # the process's peak RSS when its inference ended: bench_<model> runs it before training
+        "infer_rss_mb": max(infer_rss, default=None),
+        "params": ok[0].get("params"),
+        "rounds": len(ok),
+        "driver": ok[0].get("driver") or ok[0].get("peer"),
+        "train_gflops": 3 * f * train / 1e9 if f and train else None,
+        "infer_gflops": f * infer / 1e9 if f and infer else None,
+        "setup_s": min((r["train_setup_s"] for r in ok if r.get("train_setup_s") is not None), default=None),
+        "infer_setup_s": min((r["infer_setup_s"] for r in ok if r.get("infer_setup_s") is not None), default=None),
+        "train_steps_min": min(steps["train"], default=None),
+        "infer_steps_min": min(steps["infer"], default=None),
+        "infer_p50_ms": lat.get("infer_p50_ms"),
+        "infer_p99_ms": lat.get("infer_p99_ms"),
+        "train_sys_pct": sys_pct(best_train),
+        "train_minor_faults": (best_train or {}).get("process", {}).get("minor_faults"),
+        "infer_sys_pct": sys_pct(best_infer),
+    }
+
+
 def summarize(results, flops):
-    """Per model and configuration: best train and inference img/s over the rounds, largest
-    peak RSS, GFLOP/s and % of peak from the analytic forward FLOPs."""
-    out = {}
-    for model, per_config in results.items():
-        out[model] = {}
-        for key, rows in per_config.items():
-            ok = [r for r in rows if r is not None]
-            if not ok:
-                out[model][key] = None
-                continue
-            train, infer = best(ok, "train_img_s"), best(ok, "infer_img_s")
-            f = flops.get(model)
-            steps = {k: [r.get(f"{k}_steps") for r in ok if r.get(f"{k}_steps") is not None]
-                     for k in ("train", "infer")}
-            if key == DLIB_KEY:  # one --iters for both
-                steps = {k: [r["iters"] for r in ok if r.get("iters") is not None] for k in ("train", "infer")}
-            s = {
-                "train_img_s": train,
-                "infer_img_s": infer,
-                "peak_rss_mb": max((r["peak_rss_mb"] for r in ok if r.get("peak_rss_mb") is not None), default=None),
-                "params": ok[0].get("params"),
-                "rounds": len(ok),
-                "driver": ok[0].get("driver") or ok[0].get("peer"),
-                "train_gflops": 3 * f * train / 1e9 if f and train else None,
-                "infer_gflops": f * infer / 1e9 if f and infer else None,
-                "setup_s": min((r["train_setup_s"] for r in ok if r.get("train_setup_s") is not None), default=None),
-                "infer_setup_s": min((r["infer_setup_s"] for r in ok if r.get("infer_setup_s") is not None), default=None),
-                "train_steps_min": min(steps["train"], default=None),
-                "infer_steps_min": min(steps["infer"], default=None),
-            }
-            out[model][key] = s
-    return out
+    """{model: {batch: {configuration: summarize_rows(...) or None}}}."""
+    return {model: {batch: {key: summarize_rows(key, rows, flops.get(model)) for key, rows in per_config.items()}
+                    for batch, per_config in per_batch.items()}
+            for model, per_batch in results.items()}
+
+
+def best_of(s, keys, field):
+    """(key, value) of the configuration among `keys` with the largest `field`; (None, None)."""
+    have = [(k, s[k][field]) for k in keys if s.get(k) and s[k].get(field)]
+    return max(have, key=lambda kv: kv[1]) if have else (None, None)
+
+
+OURS_FP32 = [k for k in CONV_ALGORITHM if k not in PRECISION]
+
+
+def targets(model, batch, s):
+    """The issue-31 targets at one model and batch, from its summary `s`: ours' best fp32
+    configuration against ONNX Runtime and PyTorch's best (inference, training), the
+    PyTorch process's kernel share, and peak RSS."""
+    ours_i_key, ours_i = best_of(s, OURS_FP32, "infer_img_s")
+    ours_t_key, ours_t = best_of(s, OURS_FP32, "train_img_s")
+    pt_i_key, pt_i = best_of(s, PEER_ARGS, "infer_img_s")
+    pt_t_key, pt_t = best_of(s, PEER_ARGS, "train_img_s")
+    ort = s.get(ORT_KEY) or {}
+    ort_i = ort.get("infer_img_s")
+    t = {"ours_infer_key": ours_i_key, "ours_infer": ours_i, "ours_train_key": ours_t_key, "ours_train": ours_t,
+         "pytorch_infer_key": pt_i_key, "pytorch_infer": pt_i, "pytorch_train_key": pt_t_key, "pytorch_train": pt_t,
+         "ort_infer": ort_i,
+         "vs_ort": ours_i / ort_i if ours_i and ort_i else None,
+         "vs_pytorch_infer": ours_i / pt_i if ours_i and pt_i else None,
+         "vs_pytorch_train": ours_t / pt_t if ours_t and pt_t else None,
+         "pytorch_train_sys_pct": s[pt_t_key]["train_sys_pct"] if pt_t_key else None,
+         "pytorch_train_minor_faults": s[pt_t_key]["train_minor_faults"] if pt_t_key else None}
+    t["ort_target"] = ORT_TARGET if model in ORT_TARGET_MODELS and batch in ORT_TARGET_BATCHES else None
+    t["ort_met"] = None if t["ort_target"] is None or t["vs_ort"] is None else t["vs_ort"] >= t["ort_target"]
+    t["train_target"] = TRAIN_TARGET if model in TRAIN_TARGET_MODELS else None
+    t["train_met"] = (None if t["train_target"] is None or t["vs_pytorch_train"] is None
+                      else t["vs_pytorch_train"] >= t["train_target"])
+    # Peak RSS: where training is measured, ours and PyTorch's processes ran both, so they are
+    # compared whole, and ONNX Runtime (inference only) with ours after its inference.
+    trained = ours_t_key is not None
+    ours_key = ours_t_key if trained else ours_i_key
+    pt_key = pt_t_key if trained else pt_i_key
+    t["rss_ours"] = s[ours_key]["peak_rss_mb"] if ours_key else None
+    t["rss_ours_infer"] = s[ours_i_key]["infer_rss_mb"] if ours_i_key else None
+    t["rss_pytorch"] = s[pt_key]["peak_rss_mb"] if pt_key else None
+    t["rss_ort"] = ort.get("peak_rss_mb")
+    checks = []
+    if t["rss_ours"] is not None and t["rss_pytorch"] is not None:
+        checks.append(t["rss_ours"] <= t["rss_pytorch"])
+    if t["rss_ours_infer"] is not None and t["rss_ort"] is not None:
+        checks.append(t["rss_ours_infer"] <= t["rss_ort"])
+    t["rss_met"] = all(checks) if checks else None
+    return t
 
 
 def write_compile_section(w, a, meta):
@@ -557,36 +695,147 @@ def dlib_iters_text(a):
     return "the larger of --steps and its own default: " + ", ".join(f"{m} {n}" for m, n in DLIB_MODELS.items())
 
 
-def write_rounds(w, per_config, dlib):
-    """Every round of every configuration of one model, with what its process spent in the
-    kernel: the spread between rounds, and whether a slow round went into page faults."""
+def write_rounds(w, per_config, dlib, train=True):
+    """Every round of every configuration of one model at one batch, with what its process spent
+    in the kernel: the spread between rounds, and whether a slow round went into page faults."""
     if not any(per_config.values()):
         return
 
     def each(rows, value):
         return " / ".join("–" if r is None or value(r) is None else value(r) for r in rows)
 
-    def sys_share(r):
-        u = r.get("process")
-        return None if not u or u["user_s"] + u["sys_s"] <= 0 else \
-            f"{100 * u['sys_s'] / (u['user_s'] + u['sys_s']):.0f}%"
-
     w("")
     w("Each round (in round order), and what each configuration's process spent in the kernel: its "
       "share of the process's CPU time in system mode, and its minor page faults (`getrusage` of the "
-      "finished process: setup, warm-up and both measurements).")
+      "finished process: setup, warm-up and " + ("both measurements)." if train else "the measurement)."))
     w("")
-    w("| configuration | train img/s | inference img/s | CPU time in the kernel | minor page faults |")
-    w("|---|---:|---:|---:|---:|")
+    w(("| configuration | train img/s " if train else "| configuration ")
+      + "| inference img/s | CPU time in the kernel | minor page faults |")
+    w("|---|---:|---:|---:|" + ("---:|" if train else ""))
     for key, rows in per_config.items():
         w(f"| {label_of(key, dlib)} | "
-          f"{each(rows, lambda r: fmt(r.get('train_img_s'), ',.0f'))} | "
-          f"{each(rows, lambda r: fmt(r.get('infer_img_s'), ',.0f'))} | "
-          f"{each(rows, sys_share)} | "
+          + (f"{each(rows, lambda r: fmt(r.get('train_img_s'), ',.0f'))} | " if train else "")
+          + f"{each(rows, lambda r: fmt(r.get('infer_img_s'), ',.0f'))} | "
+          f"{each(rows, lambda r: fmt(sys_pct(r), '.0f') + '%' if sys_pct(r) is not None else None)} | "
           f"{each(rows, lambda r: r.get('process') and format(r['process']['minor_faults'], ','))} |")
 
 
-def write_report(a, path, meta, summary, errors, results):
+def yes_no(met):
+    return "–" if met is None else ("**yes**" if met else "no")
+
+
+def short_label(key, dlib):
+    return {"archetype-direct": "direct", "archetype-fastest": "fastest", "pytorch-nchw": "NCHW",
+            "pytorch-cl": "channels-last"}.get(key, label_of(key, dlib) if key else "–")
+
+
+def write_targets(w, a, meta, summary, plan):
+    dlib = meta["dlib"]
+    w("")
+    w("## Targets (issue 31)")
+    w("")
+    w(f"fp32, this run: our best configuration (the faster of direct and fastest, per model, batch and "
+      f"pass) against ONNX Runtime and against PyTorch's best (the faster of NCHW and channels-last). "
+      f"Targets: inference >= {ORT_TARGET:.2f}x ONNX Runtime at batch {', '.join(map(str, sorted(ORT_TARGET_BATCHES)))} "
+      f"for {', '.join(sorted(ORT_TARGET_MODELS))}; training >= {TRAIN_TARGET:.1f}x PyTorch's best for "
+      f"{', '.join(sorted(TRAIN_TARGET_MODELS))}; peak RSS at or below both peers' (\"–\": no target "
+      "at this model and batch, or a side not measured). Beside every training ratio, the PyTorch process's "
+      "share of its CPU time in the kernel (and its minor page faults): where its allocator's page faults "
+      "are costly the ratio grows with them (issue 31: 13% of kernel time on one machine, 18–34% on "
+      "another, and PyTorch half as fast), so read the ratio with it.")
+    w("")
+    w(f"| model | batch | inference: ours best, img/s | vs ONNX Runtime | >= {ORT_TARGET:.2f}x | vs PyTorch best | "
+      f"training: ours best, img/s | vs PyTorch best | PyTorch: CPU in kernel, minor faults | >= {TRAIN_TARGET:.1f}x | "
+      "peak RSS MB: ours / PyTorch / ONNX Runtime | RSS at or below both |")
+    w("|---|---:|---:|---:|:-:|---:|---:|---:|---:|:-:|---:|:-:|")
+    for model, batches in plan.items():
+        for batch, train in batches:
+            t = targets(model, batch, summary[model][batch])
+            ours_i = (f"{fmt(t['ours_infer'], ',.1f')} ({short_label(t['ours_infer_key'], dlib)})"
+                      if t["ours_infer"] else "–")
+            ours_t = (f"{fmt(t['ours_train'], ',.1f')} ({short_label(t['ours_train_key'], dlib)})"
+                      if t["ours_train"] else ("not measured at this batch" if not train else "–"))
+            kernel = (f"{fmt(t['pytorch_train_sys_pct'], '.0f')}%, {fmt(t['pytorch_train_minor_faults'], ',')}"
+                      if t["pytorch_train_sys_pct"] is not None else "–")
+            rss = f"{fmt(t['rss_ours'], ',.0f')} / {fmt(t['rss_pytorch'], ',.0f')} / {fmt(t['rss_ort'], ',.0f')}"
+            if train and t["rss_ours_infer"] not in (None, t["rss_ours"]) and t["rss_ort"] is not None:
+                rss += f" (ours after inference: {t['rss_ours_infer']:,.0f})"
+            w(f"| {model} | {batch} | {ours_i} | {ratio(t['vs_ort'])} | "
+              f"{yes_no(t['ort_met']) if t['ort_target'] else '–'} | {ratio(t['vs_pytorch_infer'])} | "
+              f"{ours_t} | {ratio(t['vs_pytorch_train'])} | {kernel} | "
+              f"{yes_no(t['train_met']) if t['train_target'] else '–'} | {rss} | {yes_no(t['rss_met'])} |")
+    w("")
+    w("Peak RSS is `getrusage` `ru_maxrss` of each side's process (the largest of the rounds), for the "
+      "configuration in the ratio. Where training is measured, ours and PyTorch's processes ran training and "
+      "inference, ONNX Runtime's inference only: ONNX Runtime is then compared with ours' peak when its "
+      "inference ended (bench_<model> runs inference first), given in brackets.")
+
+
+def write_bf16(w, a, meta, summary, plan):
+    w("")
+    w("## bf16: ours in bf16 against ONNX Runtime in fp32")
+    w("")
+    w("Not the same precision: ours runs bfloat16 activations and weights (`--precision bf16`, direct "
+      "convolutions; this CPU " + ("has" if meta["machine"].get("bf16") else "does not list")
+      + " AVX-512 BF16 or AMX-BF16 in its flags), ONNX Runtime the exported fp32 model (its CPU execution "
+      "provider has no bf16 convolutions). The fp32 targets above do not use these rows.")
+    w("")
+    w("| model | batch | ours bf16 img/s | p50 / p99 ms | ONNX Runtime fp32 img/s | p50 / p99 ms | "
+      "ours bf16 / ONNX Runtime fp32 | ours bf16 / ours fp32 best |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for model, batches in plan.items():
+        for batch, _ in batches:
+            s = summary[model][batch]
+            b, o = s.get("archetype-bf16") or {}, s.get(ORT_KEY) or {}
+            _, ours = best_of(s, OURS_FP32, "infer_img_s")
+            bi, oi = b.get("infer_img_s"), o.get("infer_img_s")
+            w(f"| {model} | {batch} | {fmt(bi, ',.1f')} | {fmt(b.get('infer_p50_ms'), '.2f')} / "
+              f"{fmt(b.get('infer_p99_ms'), '.2f')} | {fmt(oi, ',.1f')} | {fmt(o.get('infer_p50_ms'), '.2f')} / "
+              f"{fmt(o.get('infer_p99_ms'), '.2f')} | {ratio(bi / oi if bi and oi else None)} | "
+              f"{ratio(bi / ours if bi and ours else None)} |")
+
+
+def write_batch_table(w, a, model, batch, train, s, d, errors, dlib):
+    """The table of one model at one batch: every configuration, training columns where `train`."""
+    peak = a.peak_gflops
+    pt_t = best_of(s, PEER_ARGS, "train_img_s")[1]
+    pt_i = best_of(s, PEER_ARGS, "infer_img_s")[1]
+    ort_i = (s.get(ORT_KEY) or {}).get("infer_img_s")
+    train_head = ("train img/s | vs PyTorch best | train GFLOP/s | % peak | CPU in kernel (train round) | "
+                  if train else "")
+    w(f"| configuration | {train_head}inference img/s | vs PyTorch best | vs ONNX Runtime | inference GFLOP/s | "
+      "% peak | inference p50 / p99 ms | setup s (" + ("train / inference" if train else "inference") + ") | peak RSS MB |")
+    w("|---|" + "---:|" * ((5 if train else 0) + 8))
+    ncols = (5 if train else 0) + 8
+    for key in s:
+        r = s.get(key)
+        label = label_of(key, dlib)
+        if key in CONV_ALGORITHM and d["driver"] != "bench":
+            label += " [`archetype bench`]"
+        if r is None:
+            e = " ".join(errors.get((model, batch, key), "no result").split()).replace("|", "/")[:160]
+            w(f"| {label} | failed: {e} |" + " |" * (ncols - 1))
+            continue
+        ri = r["infer_img_s"] / pt_i if pt_i and r["infer_img_s"] else None
+        ro = r["infer_img_s"] / ort_i if ort_i and r["infer_img_s"] and key != ORT_KEY else None
+        ig = r["infer_gflops"]
+        cells = [label]
+        if train:
+            rt = r["train_img_s"] / pt_t if pt_t and r["train_img_s"] else None
+            tg = r["train_gflops"]
+            cells += [fmt(r["train_img_s"], ",.1f"), ratio(rt), fmt(tg, ".1f"),
+                      fmt(tg and 100 * tg / peak, ".1f"),
+                      fmt(r["train_sys_pct"], ".0f") + ("%" if r["train_sys_pct"] is not None else "")]
+        setup = (f"{fmt(r['setup_s'], '.2f')} / {fmt(r['infer_setup_s'], '.2f')}" if train
+                 else fmt(r["infer_setup_s"], ".2f"))
+        cells += [fmt(r["infer_img_s"], ",.1f"), ratio(ri), ratio(ro), fmt(ig, ".1f"),
+                  fmt(ig and 100 * ig / peak, ".1f"),
+                  f"{fmt(r['infer_p50_ms'], '.2f')} / {fmt(r['infer_p99_ms'], '.2f')}", setup,
+                  fmt(r["peak_rss_mb"], ",.0f")]
+        w("| " + " | ".join(cells) + " |")
+
+
+def write_report(a, path, meta, summary, errors, results, plan):
     lines = []
     w = lines.append
     peak = a.peak_gflops
@@ -615,8 +864,9 @@ def write_report(a, path, meta, summary, errors, results):
     else:
         w(f"- {dlib['note']}")
     w(f"- {ORT['note']}")
-    bench_models = [mo for mo, d in meta["drivers"].items() if d["driver"] == "bench"]
-    fallback = [mo for mo in meta["drivers"] if mo not in bench_models]
+    drivers = [(mo, b, d) for mo, per in meta["drivers"].items() for b, d in per.items()]
+    bench_models = sorted({mo for mo, b, d in drivers if d["driver"] == "bench"}, key=list(plan).index)
+    fallback = [f"{mo} at batch {b}" for mo, b, d in drivers if d["driver"] != "bench"]
     w("- Our executables: "
       + (f"`{rel(a.bench_dir)}/bench_<model>` (Google Benchmark) for {', '.join(bench_models)}"
          if bench_models else f"no usable `{rel(a.bench_dir)}/bench_<model>`")
@@ -629,99 +879,75 @@ def write_report(a, path, meta, summary, errors, results):
     w(meta["command"])
     w("```")
     w("")
-    w(f"Batch {a.batch}, {a.threads} threads, fp32, {a.rounds} round(s). PyTorch (and `archetype bench` "
-      f"where it stands in): each measurement at least {a.steps} steps and at least {a.min_time:g} s after "
-      f"2 warm-up steps; bench_<model>: `--benchmark_min_time={a.min_time:g}`, so Google Benchmark "
-      f"chooses the number of steps (shown under each table); dlib: a fixed number of steps "
+    w("Batches (training measured where marked *): " + "; ".join(
+        f"{mo} " + ", ".join(f"{b}{'*' if t else ''}" for b, t in bs) for mo, bs in plan.items()) + ". "
+      f"{a.threads} threads, fp32 (and our bf16 rows), {a.rounds} round(s). PyTorch, ONNX Runtime (and "
+      f"`archetype bench` where it stands in): each measurement at least {a.steps} steps and at least "
+      f"{a.min_time:g} s after 2 warm-up steps; bench_<model>: `--benchmark_min_time={a.min_time:g}`, so "
+      f"Google Benchmark chooses the number of steps (shown under each table); dlib: a fixed number of steps "
       f"({dlib_iters_text(a)}). "
       + (f"% of peak is of {peak:g} GFLOP/s, the fp32 FMA peak `build/release/bench/bench_peak --threads "
          f"{a.threads}` measured before the rounds (after them: {meta['peak_measured'][-1]:.1f}); the "
          "executables' own %peak counters use the same figure."
          if meta.get("peak_measured") else
          f"% of peak is of {peak:g} GFLOP/s (`--peak-gflops`)."))
+    write_targets(w, a, meta, summary, plan)
+    write_bf16(w, a, meta, summary, plan)
     write_compile_section(w, a, meta)
     w("")
     w("## Results")
-    for model in summary:
-        s = summary[model]
+    for model, batches in plan.items():
         f = meta["flops"].get(model)
-        d = meta["drivers"][model]
         w("")
         title = f"### {model}"
         if model in FASHION_MNIST_MODELS:
             title += " (1x28x28 inputs; ours through its PadTo adapter)"
         w(title)
-        w("")
         if f:
+            w("")
             w(f"Analytic forward FLOPs per image: {f:,} (a training step counts 3x).")
+        for batch, train in batches:
+            s = summary[model][batch]
+            d = meta["drivers"][model][batch]
             w("")
-        peer_train = max((s[k]["train_img_s"] for k in PEER_ARGS if s.get(k) and s[k]["train_img_s"]), default=None)
-        peer_infer = max((s[k]["infer_img_s"] for k in PEER_ARGS if s.get(k) and s[k]["infer_img_s"]), default=None)
-        w("| configuration | train img/s | vs peer best | train GFLOP/s | % peak | "
-          "inference img/s | vs peer best | inference GFLOP/s | % peak | setup s (train / inference) | peak RSS MB |")
-        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for key in s:
-            r = s.get(key)
-            label = label_of(key, dlib)
-            if key in CONV_ALGORITHM and d["driver"] != "bench":
-                label += " [`archetype bench`]"
-            if r is None:
-                e = " ".join(errors.get((model, key), "no result").split()).replace("|", "/")[:160]
-                w(f"| {label} | failed: {e} |" + " |" * 9)
-                continue
-            rt = r["train_img_s"] / peer_train if peer_train and r["train_img_s"] else None
-            ri = r["infer_img_s"] / peer_infer if peer_infer and r["infer_img_s"] else None
-            tg, ig = r["train_gflops"], r["infer_gflops"]
-            w(f"| {label} | {fmt(r['train_img_s'], ',.1f')} | {fmt(rt, '.2f')}x | {fmt(tg, '.1f')} | "
-              f"{fmt(tg and 100 * tg / peak, '.1f')} | {fmt(r['infer_img_s'], ',.1f')} | {fmt(ri, '.2f')}x | "
-              f"{fmt(ig, '.1f')} | {fmt(ig and 100 * ig / peak, '.1f')} | "
-              f"{fmt(r['setup_s'], '.2f')} / {fmt(r['infer_setup_s'], '.2f')} | "
-              f"{fmt(r['peak_rss_mb'], ',.0f')} |")
-        w("")
-        if d["driver"] == "bench":
-            steps = "; ".join(
-                f"{k.removeprefix('archetype-')} {fmt(s[k]['train_steps_min'], 'd')} / {fmt(s[k]['infer_steps_min'], 'd')}"
-                for k in CONV_ALGORITHM if s.get(k))
-            w(f"Ours: `{rel(d['exe'])}`; timed steps per measurement (train / inference, fewest of the rounds): "
-              f"{steps or '–'}.")
-        else:
-            w(f"Ours: `{rel(a.archetype)} bench`, because {d['reason']}.")
-        for k, precision in PRECISION.items():
-            lo, hi = s.get("archetype-direct"), s.get(k)
-            if lo and hi:
-                bt = hi["train_img_s"] / lo["train_img_s"] if lo["train_img_s"] and hi["train_img_s"] else None
-                bi = hi["infer_img_s"] / lo["infer_img_s"] if lo["infer_img_s"] and hi["infer_img_s"] else None
+            w(f"#### {model}, batch {batch}: " + ("training and inference" if train else "inference"))
+            w("")
+            write_batch_table(w, a, model, batch, train, s, d, errors, dlib)
+            w("")
+            if d["driver"] == "bench":
+                steps = "; ".join(
+                    f"{k.removeprefix('archetype-')} "
+                    + (f"{fmt(s[k]['train_steps_min'], 'd')} / " if train else "")
+                    + fmt(s[k]["infer_steps_min"], "d")
+                    for k in CONV_ALGORITHM if s.get(k))
+                w(f"Ours: `{rel(d['exe'])}`; timed steps per measurement ("
+                  + ("train / inference, " if train else "") + f"fewest of the rounds): {steps or '–'}.")
+            else:
+                w(f"Ours: `{rel(a.archetype)} bench`, because {d['reason']}.")
+            for k, precision in PRECISION.items():
+                lo, hi = s.get("archetype-direct"), s.get(k)
+                if lo and hi:
+                    bt = hi["train_img_s"] / lo["train_img_s"] if lo["train_img_s"] and hi["train_img_s"] else None
+                    bi = hi["infer_img_s"] / lo["infer_img_s"] if lo["infer_img_s"] and hi["infer_img_s"] else None
+                    w("")
+                    w(f"{precision} against our fp32 (both direct conv): "
+                      + (f"training {ratio(bt)}, " if train else "") + f"inference {ratio(bi)}. "
+                      "Its % of peak is of the fp32 peak; its ratios to the peers compare with them in fp32.")
+            if dlib.get("installed") and train:
                 w("")
-                w(f"{precision} against our fp32 (both direct conv): training {fmt(bt, '.2f')}x, inference "
-                  f"{fmt(bi, '.2f')}x. Its % of peak is of the fp32 peak; its ratio to the peer compares with "
-                  f"PyTorch in fp32.")
-        if dlib.get("installed"):
-            w("")
-            if model not in DLIB_MODELS:
-                w(f"{dlib['label']}: not in the dlib peer (it has {', '.join(DLIB_MODELS)}).")
-            elif s.get(DLIB_KEY):
-                r = s[DLIB_KEY]
-                ours_t = max((s[k]["train_img_s"] for k in CONV_ALGORITHM if k not in PRECISION and s.get(k) and s[k]["train_img_s"]), default=None)
-                ours_i = max((s[k]["infer_img_s"] for k in CONV_ALGORITHM if k not in PRECISION and s.get(k) and s[k]["infer_img_s"]), default=None)
-                dt = r["train_img_s"] / ours_t if ours_t and r["train_img_s"] else None
-                di = r["infer_img_s"] / ours_i if ours_i and r["infer_img_s"] else None
-                w(f"{dlib['label']} relative to ours (the faster Archetype configuration): training "
-                  f"{fmt(dt, '.3f')}x, inference {fmt(di, '.3f')}x ({fmt(r['train_steps_min'], 'd')} timed steps)"
-                  + ("; its LeNet-5 takes the classic 1x32x32 input (valid first convolution): the same "
-                     "parameters and FLOPs." if model == "lenet5" else "."))
-        if s.get(ORT_KEY):
-            r = s[ORT_KEY]
-            ours_i = max((s[k]["infer_img_s"] for k in CONV_ALGORITHM if k not in PRECISION and s.get(k)
-                          and s[k]["infer_img_s"]), default=None)
-            ri = ours_i / r["infer_img_s"] if ours_i and r["infer_img_s"] else None
-            lat = [x for x in results.get(model, {}).get(ORT_KEY, []) if x is not None]
-            p50 = min((x["p50_ms"] for x in lat if x.get("p50_ms") is not None), default=None)
-            p99 = min((x["p99_ms"] for x in lat if x.get("p99_ms") is not None), default=None)
-            w("")
-            w(f"Inference against ONNX Runtime: ours (the faster fp32 configuration) {fmt(ri, '.2f')}x; "
-              f"ONNX Runtime's per-run latency at batch {a.batch}: p50 {fmt(p50, '.2f')} ms, p99 "
-              f"{fmt(p99, '.2f')} ms (best round).")
-        write_rounds(w, results.get(model, {}), dlib)
+                if model not in DLIB_MODELS:
+                    w(f"{dlib['label']}: not in the dlib peer (it has {', '.join(DLIB_MODELS)}).")
+                elif s.get(DLIB_KEY):
+                    r = s[DLIB_KEY]
+                    ours_t = best_of(s, OURS_FP32, "train_img_s")[1]
+                    ours_i = best_of(s, OURS_FP32, "infer_img_s")[1]
+                    dt = r["train_img_s"] / ours_t if ours_t and r["train_img_s"] else None
+                    di = r["infer_img_s"] / ours_i if ours_i and r["infer_img_s"] else None
+                    w(f"{dlib['label']} relative to ours (the faster Archetype configuration): training "
+                      f"{ratio(dt, '.3f')}, inference {ratio(di, '.3f')} ({fmt(r['train_steps_min'], 'd')} timed steps)"
+                      + ("; its LeNet-5 takes the classic 1x32x32 input (valid first convolution): the same "
+                         "parameters and FLOPs." if model == "lenet5" else "."))
+            write_rounds(w, results.get(model, {}).get(batch, {}), dlib, train)
     w("")
     w("## How measured")
     w("")
@@ -729,29 +955,34 @@ def write_report(a, path, meta, summary, errors, results):
       "random inputs and labels; a training step is forward, softmax cross-entropy, backward and an SGD "
       "update (lr 0.01, momentum 0.9, weight decay 5e-4); inference is a forward pass in inference mode "
       "(running BatchNorm statistics; PyTorch: `eval()` under `no_grad()`; dlib: its deployment network "
-      "with `affine` layers in place of `bn_con`). Each configuration of each model runs in its own process, "
-      "and the runs are interleaved model by model, the order of the configurations alternating between "
-      "rounds; each configuration keeps its best round for training and for inference separately (peak "
-      "RSS: the largest seen).")
+      "with `affine` layers in place of `bn_con`). Each model is measured at each of its batches; training "
+      "only at the batch marked for it (`--train-batch`), the other batches inference only (PyTorch and "
+      "`archetype bench` with `--mode inference`, bench_<model> filtered to its inference benchmark). Each "
+      "configuration of each model and batch runs in its own process, and the runs are interleaved model "
+      "by model and batch by batch, the order of the configurations alternating between rounds; each "
+      "configuration keeps its best round for training and for inference separately (peak RSS: the largest "
+      "seen; latency: the round with the lowest median).")
     w("")
     w("Ours runs in the Google Benchmark executable `bench_<model>` (one per registry model, "
-      "`bench/CMakeLists.txt`), filtered to the training step and the inference benchmark of the batch: "
-      "`--benchmark_filter=^<model>/(inference|train_step)/batch:<batch>/ --benchmark_format=json "
-      "--benchmark_min_time=<--min-time>` with `--threads`, `--conv-algorithm`, `--peak-gflops` (and "
-      "`--fashion-mnist` for lenet5). Each benchmark builds its workload and runs 2 warm-up steps "
-      "untimed, then Google Benchmark times growing numbers of steps until one run lasts at least "
-      "`--min-time` and reports that run; the counters `img/s` (wall clock) and `peak_rss_MB` give the "
-      "row. Both benchmarks run in one process, inference then training, each workload released "
-      "before the next is built, and `peak_rss_MB` is `getrusage` `ru_maxrss` of the process so far, "
-      "so the larger of the two is that model's peak RSS, training and inference together (the same "
-      "quantity as `archetype bench` and the peers report). Its counter `setup_s` is the time to build "
-      "the executable (for \"fastest\", timing Winograd against direct); `archetype bench M --json`, which the script falls back to when bench_<model> is "
-      "missing or lacks the batch (the row is then marked), reports it and times at least `--steps` "
-      "steps and at least `--min-time`, like the PyTorch peer.")
+      "`bench/CMakeLists.txt`; inference at batch 1, 32 and 128, training at 128), filtered to the "
+      "benchmarks of the batch: `--benchmark_filter=^<model>/(inference|train_step)/batch:<batch>/ "
+      "--benchmark_format=json --benchmark_min_time=<--min-time>` with `--threads`, `--conv-algorithm`, "
+      "`--peak-gflops` (and `--fashion-mnist` for lenet5). Each benchmark builds its workload and runs 2 "
+      "warm-up steps untimed, then Google Benchmark times growing numbers of steps until one run lasts at "
+      "least `--min-time` and reports that run; the counters `img/s` (wall clock), `p50_ms`/`p99_ms` (the "
+      "median and 99th percentile of that run's per-step wall times) and `peak_rss_MB` give the row. Both "
+      "benchmarks run in one process, inference then training, each workload released before the next is "
+      "built, and `peak_rss_MB` is `getrusage` `ru_maxrss` of the process so far, so the larger of the two "
+      "is that model's peak RSS, training and inference together (the same quantity as `archetype bench` "
+      "and the peers report). Its counter `setup_s` is the time to build the executable (for \"fastest\", "
+      "timing Winograd against direct); `archetype bench M --json`, which the script falls back to when "
+      "bench_<model> is missing or lacks the batch (the row is then marked; it gives no latency), reports it "
+      "and times at least `--steps` steps and at least `--min-time`, like the PyTorch peer.")
     w("")
     w("PyTorch runs both with NCHW and channels-last tensors and the faster of the two counts as the "
-      "peer (\"vs peer best\"). The dlib peer (`bench/peers/dlib/dlib_peer.cpp`, where `libdlib-dev` "
-      "is installed) is compiled by this run as its `build.sh` does and run with "
+      "peer (\"vs PyTorch best\"); its p50/p99 are of its timed steps (`time.perf_counter` around each). "
+      "The dlib peer (`bench/peers/dlib/dlib_peer.cpp`, where `libdlib-dev` "
+      "is installed; at the training batch only) is compiled by this run as its `build.sh` does and run with "
       "`OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=<--threads>`: 2 warm-up steps, then a fixed number of "
       "timed steps; training is `dnn_trainer::train_one_step`; its peak RSS also holds the deployment "
       "network it builds from the trained one. Its ratio to ours is given under each table. "
@@ -759,7 +990,8 @@ def write_report(a, path, meta, summary, errors, results):
       "times inference only: `bench/peers/onnxruntime_peer.mjs` on the PyTorch peer's model exported "
       "by `torch.onnx.export` (opset 13), graph optimisation \"all\", `--threads` intra-op threads, "
       "2 warm-up runs then at least `--steps` runs and `--min-time`; its img/s is the batch over the "
-      "mean run time, its p50/p99 those of the per-run times. "
+      "mean run time, its p50/p99 those of the per-run times. Every p50/p99 is the nearest rank below "
+      "(sorted times at floor(q x n)). "
       "GFLOP/s are analytic: forward FLOPs = 2 x the "
       "multiply-accumulates of convolutions and linear layers (`archetype describe`), a training step "
       "counted as 3 x forward; the peers' rows use the same count, as the models are the same. "
@@ -772,8 +1004,8 @@ def write_report(a, path, meta, summary, errors, results):
         w("")
         w("## Failures")
         w("")
-        for (model, key), e in errors.items():
-            w(f"- {model}, {key}: " + " ".join(e.split()).replace("`", "'"))
+        for (model, batch, key), e in errors.items():
+            w(f"- {model}, batch {batch}, {key}: " + " ".join(e.split()).replace("`", "'"))
     # The GPU section (bench/gpu_report.py, from a device call) is not this run's: keep it.
     previous = Path(path).read_text() if Path(path).exists() else ""
     gpu = re.search(r"<!-- gpu:begin -->.*?<!-- gpu:end -->", previous, flags=re.S)
@@ -786,8 +1018,15 @@ def write_report(a, path, meta, summary, errors, results):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--models", default="lenet5,resnet20,resnet18_cifar,vgg16_cifar")
-    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--models", default=DEFAULT_MODELS)
+    ap.add_argument("--batch", type=int, default=None,
+                    help="one batch for every model, training and inference (instead of --batches)")
+    ap.add_argument("--batches", default=None,
+                    help="batches of every model, e.g. 1,128 (default: 1,32 for the 224x224 models "
+                         "resnet50, mobilenet_v2, efficientnet_b0; 1,128 for the others)")
+    ap.add_argument("--train-batch", type=int, default=128,
+                    help="the batch training is measured at, where it is one of the model's batches "
+                         "(0: none); the others are inference only")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--steps", type=int, default=10,
@@ -818,6 +1057,16 @@ def main():
     if not a.peer.exists():
         sys.exit(f"compare.py: peer {a.peer} not found")
     models = [m for m in a.models.split(",") if m]
+    if a.batch is not None and a.batches is not None:
+        sys.exit("compare.py: --batch and --batches exclude each other (--batch B is --batches B "
+                 "--train-batch B)")
+    if a.batch is not None and a.batch < 1:
+        sys.exit(f"compare.py: --batch expects a positive integer, got {a.batch}")
+    try:
+        a.batches = parse_batches(a.batches, "--batches") if a.batches is not None else None
+    except ValueError as e:
+        sys.exit(f"compare.py: {e}")
+    plan = batch_plan(a, models)
 
     # The fp32 peak, measured (bench_peak: AVX-512 FMA on --threads threads) unless given.
     peak_exe = a.bench_dir / "bench_peak"
@@ -844,16 +1093,21 @@ def main():
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "command": " ".join(shlex.quote(x) for x in [sys.executable, *sys.argv]),
         "machine": machine(),
-        "batch": a.batch, "threads": a.threads, "rounds": a.rounds, "steps": a.steps,
+        "batches": {mo: [b for b, _ in bs] for mo, bs in plan.items()},
+        "train_batches": {mo: [b for b, t in bs if t] for mo, bs in plan.items()},
+        "threads": a.threads, "rounds": a.rounds, "steps": a.steps,
         "min_time": a.min_time, "peak_gflops": a.peak_gflops,
         "flops": {}, "torch": None,
     }
     meta["loadavg_start"] = meta["machine"]["loadavg"]
-    meta["drivers"] = {m: choose_driver(a, m) for m in models}
-    for m, d in meta["drivers"].items():
-        if d["driver"] != "bench":
-            print(f"{m}: ours through `archetype bench`: {d['reason']}", file=sys.stderr, flush=True)
-    if any(d["driver"] != "bench" for d in meta["drivers"].values()) and not a.archetype.exists():
+    listings = {mo: list_benchmarks(a, mo) for mo in models}
+    meta["drivers"] = {mo: {b: choose_driver(a, mo, b, t, listings[mo]) for b, t in bs} for mo, bs in plan.items()}
+    for mo, per in meta["drivers"].items():
+        for b, d in per.items():
+            if d["driver"] != "bench":
+                print(f"{mo}, batch {b}: ours through `archetype bench`: {d['reason']}", file=sys.stderr, flush=True)
+    if any(d["driver"] != "bench" for per in meta["drivers"].values() for d in per.values()) \
+            and not a.archetype.exists():
         print(f"compare.py: {a.archetype} not found either: build it (cmake --build --preset release "
               "--target archetype)", file=sys.stderr)
 
@@ -866,50 +1120,60 @@ def main():
     print(ORT["note"], file=sys.stderr, flush=True)
     print(dlib.get("note") or f"dlib: {dlib['label']} built", file=sys.stderr, flush=True)
 
-    results = {m: {c[0]: [] for c in configs_for(m, dlib)} for m in models}
+    results = {mo: {b: {c[0]: [] for c in configs_for(mo, dlib, t)} for b, t in bs} for mo, bs in plan.items()}
     raw, errors = [], {}
     for rnd in range(a.rounds):
         for model in models:
-            order = [c[0] for c in configs_for(model, dlib)]
-            if rnd % 2 == 1:
-                order.reverse()
-            print(f"round {rnd + 1}/{a.rounds}: {model}", file=sys.stderr, flush=True)
-            for key in order:
-                cmd, env = command_for(a, key, model, meta["drivers"], dlib)
-                if key == DLIB_KEY and dlib["build"]["error"]:
-                    row, err = None, f"build failed: {dlib['build']['error']}"
-                else:
-                    parse = None
-                    if key in CONV_ALGORITHM and meta["drivers"][model]["driver"] == "bench":
-                        parse = lambda out, model=model: row_from_benchmark(out, model, a.batch)  # noqa: E731
-                    row, err = run_one(cmd, env=env, timeout=a.timeout, parse=parse)
-                if err:
-                    errors[(model, key)] = err
-                    print(f"  failed: {err}", file=sys.stderr, flush=True)
-                if row is not None:
-                    if row.get("forward_flops_per_image"):
-                        meta["flops"][model] = row["forward_flops_per_image"]
-                    if row.get("torch"):
-                        meta["torch"] = row["torch"]
-                    if row.get("blas"):
-                        meta["dlib_blas"] = row["blas"]
-                    if row.get("library_build_type"):
-                        meta["gb_build_type"] = row["library_build_type"]
-                    print(f"  {key}: train {fmt(row.get('train_img_s'), '.1f')} img/s, "
-                          f"infer {fmt(row.get('infer_img_s'), '.1f')} img/s, "
-                          f"rss {fmt(row.get('peak_rss_mb'), '.0f')} MB", file=sys.stderr, flush=True)
-                results[model][key].append(row)
-                raw.append({"round": rnd + 1, "model": model, "config": key, "command": cmd, "row": row,
-                            "error": err or None})
+            for batch, train in plan[model]:
+                order = [c[0] for c in configs_for(model, dlib, train)]
+                if rnd % 2 == 1:
+                    order.reverse()
+                print(f"round {rnd + 1}/{a.rounds}: {model}, batch {batch}"
+                      + ("" if train else " (inference)"), file=sys.stderr, flush=True)
+                driver = meta["drivers"][model][batch]
+                for key in order:
+                    cmd, env = command_for(a, key, model, batch, train, driver, dlib)
+                    if key == DLIB_KEY and dlib["build"]["error"]:
+                        row, err = None, f"build failed: {dlib['build']['error']}"
+                    else:
+                        parse = None
+                        if key in CONV_ALGORITHM and driver["driver"] == "bench":
+                            parse = lambda out, model=model, batch=batch, train=train: \
+                                row_from_benchmark(out, model, batch, train)  # noqa: E731
+                        row, err = run_one(cmd, env=env, timeout=a.timeout, parse=parse)
+                    if err:
+                        errors[(model, batch, key)] = err
+                        print(f"  failed: {err}", file=sys.stderr, flush=True)
+                    if row is not None:
+                        if key == ORT_KEY:  # its latency is of inference runs
+                            row.setdefault("infer_p50_ms", row.get("p50_ms"))
+                            row.setdefault("infer_p99_ms", row.get("p99_ms"))
+                        if row.get("forward_flops_per_image"):
+                            meta["flops"][model] = row["forward_flops_per_image"]
+                        if row.get("torch"):
+                            meta["torch"] = row["torch"]
+                        if row.get("blas"):
+                            meta["dlib_blas"] = row["blas"]
+                        if row.get("library_build_type"):
+                            meta["gb_build_type"] = row["library_build_type"]
+                        print(f"  {key}: train {fmt(row.get('train_img_s'), '.1f')} img/s, "
+                              f"infer {fmt(row.get('infer_img_s'), '.1f')} img/s, "
+                              f"p50 {fmt(row.get('infer_p50_ms'), '.2f')} ms, "
+                              f"rss {fmt(row.get('peak_rss_mb'), '.0f')} MB", file=sys.stderr, flush=True)
+                    results[model][batch][key].append(row)
+                    raw.append({"round": rnd + 1, "model": model, "batch": batch, "train": train, "config": key,
+                                "command": cmd, "row": row, "error": err or None})
     meta["loadavg_end"] = sh(["cat", "/proc/loadavg"])
     if measured:
         measure_peak()  # again after the rounds: the report gives both
     meta["peak_measured"] = peaks if measured else None
     summary = summarize(results, meta["flops"])
-    write_report(a, out, meta, summary, errors, results)
+    write_report(a, out, meta, summary, errors, results, plan)
     json_path = out.with_suffix(".json")
-    json_path.write_text(json.dumps({"meta": meta, "best": summary, "rows": raw}, indent=1,
-                                    default=str) + "\n")
+    json_path.write_text(json.dumps({"meta": meta, "best": summary, "rows": raw,
+                                     "targets": {mo: {b: targets(mo, b, summary[mo][b]) for b, _ in bs}
+                                                 for mo, bs in plan.items()}},
+                                    indent=1, default=str) + "\n")
     print(f"wrote {out} and {json_path}", file=sys.stderr)
     return 1 if errors else 0
 

@@ -6,7 +6,8 @@ Usage: /usr/bin/python3 pytorch_cpu.py [--models resnet18_cifar,resnet20] [--bat
        [--steps 10] [--threads N] [--channels-last] [--mode both|train|inference]
        [--json out.json | --json -]
 Prints one line per model: name, params, train img/s, infer img/s, peak RSS of the process
-(cumulative: run one model per process to read one model's memory). With --json - the
+(cumulative: run one model per process to read one model's memory); the JSON rows also give
+the median and 99th percentile of the timed steps (train_p50_ms, ..., infer_p99_ms). With --json - the
 rows go to standard output as JSON, one object per line.
 Install: apt-get install -y python3-torch python3-torchvision
 """
@@ -149,14 +150,15 @@ def bench(name, batch, steps, warmup=2, channels_last=False, min_time=2.0, mode=
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
     def timed(step):  # at least `steps` steps and at least `min_time` seconds
         for _ in range(warmup): step()
-        t0, done = time.perf_counter(), 0
-        while done < steps or time.perf_counter() - t0 < min_time:
-            step(); done += 1
-        return batch * done / (time.perf_counter() - t0)
+        t0, ms = time.perf_counter(), []
+        while len(ms) < steps or time.perf_counter() - t0 < min_time:
+            s0 = time.perf_counter(); step(); ms.append(1e3 * (time.perf_counter() - s0))
+        ms.sort()  # p50, p99: nearest rank below, floor(q * n), as the ONNX Runtime peer
+        return batch * len(ms) / (time.perf_counter() - t0), ms[len(ms) // 2], ms[min(len(ms) - 1, int(0.99 * len(ms)))]
     def train_step():
         opt.zero_grad(set_to_none=True)
         loss = F.cross_entropy(model(x), y); loss.backward(); opt.step()
-    train = infer = None
+    train = infer = (None, None, None)
     if mode in ("both", "train"):
         model.train()
         train = timed(train_step)
@@ -167,7 +169,8 @@ def bench(name, batch, steps, warmup=2, channels_last=False, min_time=2.0, mode=
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"peer": "pytorch", "torch": torch.__version__, "model": name, "params": params,
             "batch": batch, "threads": torch.get_num_threads(), "channels_last": channels_last,
-            "train_img_s": train, "infer_img_s": infer, "peak_rss_mb": rss_mb}
+            "train_img_s": train[0], "infer_img_s": infer[0], "train_p50_ms": train[1], "train_p99_ms": train[2],
+            "infer_p50_ms": infer[1], "infer_p99_ms": infer[2], "peak_rss_mb": rss_mb}
 
 
 def main():

@@ -13,6 +13,7 @@
 #include <archetype/codegen/initialize.hpp>
 #endif
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -68,7 +69,8 @@ void print_usage(std::ostream& out, std::string_view program, std::string_view m
          "  128, on one fixed batch of synthetic inputs. Counters: img/s; GFLOP/s, analytic (2 x "
          "MACs per image\n"
          "  forward, training 3 x forward); %peak of the fp32 peak; setup_s (building the\n"
-         "  executable); peak_rss_MB (getrusage\n"
+         "  executable); p50_ms, p99_ms (the median and 99th percentile\n"
+         "  of the timed steps' wall times); peak_rss_MB (getrusage\n"
          "  ru_maxrss of the whole process so far: filter one benchmark for its own).\n"
          "  --threads N          oneDNN threads (default: every core this process may use)\n"
          "  --conv-algorithm A   direct (default), fastest (Winograd or direct per layer,\n"
@@ -188,19 +190,49 @@ bool resolve_peak(Config& c) {
 /// Executable is built once; released before the next one is built.
 std::unique_ptr<Workload> current;
 
+/// What timed_steps measured: the wall-clock seconds of the whole timed loop and the
+/// median and 99th percentile of the per-step times in milliseconds.
+struct Timing {
+  double seconds = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+};
+
+/// The q-quantile of sorted `ms` by the nearest rank below, floor(q * n) (what the ONNX Runtime
+/// peer computes, so that the two latencies are of one definition).
+double quantile(const std::vector<double>& ms, double q) {
+  return ms[std::min(ms.size() - 1, std::size_t(q * double(ms.size())))];
+}
+
 /// Google Benchmark's timed loop over `w.step()`, also timed here by the wall clock (so that
-/// the counters are plain numbers: a rate counter would print as "GFLOP/s=52/s"): its
-/// seconds, or nothing when a step threw (the benchmark then carries the error).
+/// the counters are plain numbers: a rate counter would print as "GFLOP/s=52/s"), each step
+/// on its own (two clock reads, ~50 ns, against steps of 0.05 ms and more) for the latency
+/// percentiles; nothing when a step threw (the benchmark then carries the error).
 template <class Work>
-std::optional<double> timed_steps(benchmark::State& state, Work& w) {
+std::optional<Timing> timed_steps(benchmark::State& state, Work& w) {
+  std::vector<double> ms;
+  // Google Benchmark's planned iterations (kept below 2^20 reserved: 8 MiB, a bound, not a limit)
+  ms.reserve(std::size_t(std::min<benchmark::IterationCount>(state.max_iterations, 1 << 20)));
   const auto t0 = std::chrono::steady_clock::now();
   try {
-    for (auto _ : state) w.step();
+    for (auto _ : state) {
+      const auto s0 = std::chrono::steady_clock::now();
+      w.step();
+      ms.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s0).count());
+    }
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
     return std::nullopt;
   }
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  Timing t;
+  t.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!ms.empty()) {
+    std::sort(ms.begin(), ms.end());
+    t.p50_ms = quantile(ms, 0.5);
+    t.p99_ms = quantile(ms, 0.99);
+  }
+  return t;
 }
 
 void run_step(benchmark::State& state, const Config& c, onednn::Mode mode, int batch) {
@@ -230,9 +262,9 @@ void run_step(benchmark::State& state, const Config& c, onednn::Mode mode, int b
     }
   }
   Workload& w = *current;
-  const std::optional<double> timed = timed_steps(state, w);
+  const std::optional<Timing> timed = timed_steps(state, w);
   if (!timed) return;
-  const double seconds = *timed;
+  const double seconds = timed->seconds;
   if (mode == onednn::Mode::training && !std::isfinite(w.last_loss())) {
     state.SkipWithError("the training loss is not finite");
     return;
@@ -243,6 +275,8 @@ void run_step(benchmark::State& state, const Config& c, onednn::Mode mode, int b
   state.counters["img/s"] = double(batch) * steps_per_second;
   state.counters["GFLOP/s"] = gflops;
   if (c.peak_gflops > 0) state.counters["%peak"] = 100.0 * gflops / c.peak_gflops;
+  state.counters["p50_ms"] = timed->p50_ms;
+  state.counters["p99_ms"] = timed->p99_ms;
   state.counters["peak_rss_MB"] = peak_rss_mb();
   state.counters["setup_s"] = w.setup_seconds();  // building the executable (fastest: timing both)
 }
@@ -300,9 +334,9 @@ void run_cuda_step(benchmark::State& state, const Config& c, bool training, int 
     }
   }
   CudaWorkload& w = *current_cuda;
-  const std::optional<double> timed = timed_steps(state, w);
+  const std::optional<Timing> timed = timed_steps(state, w);
   if (!timed) return;
-  const double seconds = *timed;
+  const double seconds = timed->seconds;
   if (training && !std::isfinite(w.loss)) {
     state.SkipWithError("the training loss is not finite");
     return;
@@ -313,6 +347,8 @@ void run_cuda_step(benchmark::State& state, const Config& c, bool training, int 
       step_flops(info, training ? onednn::Mode::training : onednn::Mode::inference, batch) / 1e9 *
       steps_per_second;
   state.counters["device_MB"] = double(w.executable.memory().total) / 1048576.0;
+  state.counters["p50_ms"] = timed->p50_ms;
+  state.counters["p99_ms"] = timed->p99_ms;
   state.counters["peak_rss_MB"] = peak_rss_mb();
   state.counters["setup_s"] = w.setup_seconds;
 }
@@ -399,7 +435,8 @@ int run_model_benchmarks(const ModelEntry& model, int argc, char** argv) {
   benchmark::AddCustomContext(
       "counters",
       "img/s; GFLOP/s analytic, 2 x MACs per image forward, training step 3 x forward, fp32; "
-      "%peak of peak_gflops_fp32; peak_rss_MB: getrusage ru_maxrss of the process so far, MB");
+      "%peak of peak_gflops_fp32; p50_ms, p99_ms: median and 99th percentile of the timed steps; "
+      "peak_rss_MB: getrusage ru_maxrss of the process so far, MB");
 
   auto add = [&](const std::string& label, onednn::Mode mode, int batch) {
     benchmark::RegisterBenchmark(

@@ -1,5 +1,6 @@
 # bench_<model> --benchmark_format=json: every benchmark reports the counters img/s, GFLOP/s,
-# %peak and peak_rss_MB as positive numbers, and the context says where the peak came from.
+# %peak, peak_rss_MB, p50_ms and p99_ms as positive numbers (p50 not above p99), and the
+# context says where the peak came from.
 # Usage: cmake -DBENCH=path [-DPEAK_FROM_ENV=ON] -P check_model_json.cmake
 #   default: the whole suite (inference at batch 1, 32, 128, training step at 128), the
 #            peak measured at start;
@@ -46,7 +47,8 @@ math(EXPR last "${n} - 1")
 foreach(i RANGE ${last})
   string(JSON name GET "${out}" benchmarks ${i} name)
   # counter name -> variable (a variable reference cannot contain '%')
-  foreach(pair "img/s=images" "GFLOP/s=gflops" "%peak=percent_of_peak" "peak_rss_MB=rss")
+  foreach(pair "img/s=images" "GFLOP/s=gflops" "%peak=percent_of_peak" "peak_rss_MB=rss" "p50_ms=p50"
+               "p99_ms=p99")
     string(REPLACE "=" ";" pair "${pair}")
     list(GET pair 0 counter)
     list(GET pair 1 variable)
@@ -56,6 +58,10 @@ foreach(i RANGE ${last})
     endif()
     set(${variable} ${value})
   endforeach()
+  # The percentiles of one sorted list of step times (if() compares numbers as doubles).
+  if(p50 GREATER p99)
+    message(FATAL_ERROR "${name}: p50_ms ${p50} above p99_ms ${p99}")
+  endif()
   if(PEAK_FROM_ENV)
     # %peak = 100 x GFLOP/s / 100 GFLOP/s: equal up to rounding in the last bits, so the
     # first 7 characters agree (if() compares numbers exactly; math() has integers only).
@@ -66,5 +72,5 @@ foreach(i RANGE ${last})
     endif()
   endif()
   message(STATUS "${name}: img/s ${images}, GFLOP/s ${gflops}, %peak ${percent_of_peak}, "
-                 "peak_rss_MB ${rss}")
+                 "peak_rss_MB ${rss}, p50_ms ${p50}, p99_ms ${p99}")
 endforeach()
