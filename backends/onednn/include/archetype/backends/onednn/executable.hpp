@@ -55,12 +55,13 @@ struct Options {
   /// batch faster alone (about a second per distinct layer shape at batch 128). A layer's
   /// time leaves out what its layout costs the rest of the net (reorders at depthwise,
   /// squeeze-and-excitation and concatenation boundaries, their slower blocked kernels:
-  /// MobileNetV2 and EfficientNet-B0, with no layer that may run Winograd, measured 15-28%
-  /// slower in the Winograd plan's layouts than direct), so fastest then times one step
-  /// (inference: a forward pass; training: forward and backward) of that plan and of the
-  /// direct plan, whole, and keeps the faster: the direct plan itself where it wins or ties
-  /// (`conv_plan()` says which, with both times). Building costs both plans' builds and a
-  /// few steps of each (bf16 with no Winograd layer: one plan, which is direct's).
+  /// MobileNetV2 and EfficientNet-B0, with no layer that may run Winograd, ran 15-28%
+  /// slower in the Winograd plan's layouts than direct in issue 31's benchmark), so fastest
+  /// then times one step (inference: a forward pass; training: forward and backward) of
+  /// that plan and of the direct plan, whole, and keeps the faster: the direct plan itself
+  /// where it wins or ties (`conv_plan()` says which, with both times). Building costs both
+  /// plans' builds and a few steps of each (bf16 with no Winograd layer: one plan, which is
+  /// direct's).
   ConvAlgorithm conv_algorithm = ConvAlgorithm::direct;
   /// Inference: run the folded program (`codegen::fold_inference`: BatchNorm folded into the
   /// convolution before it, residual sums and ReLUs as post-ops). An unfolded program is
@@ -153,8 +154,8 @@ class Executable {
     /// where each layer chose it, maybe nowhere (Options::conv_algorithm winograd, or
     /// fastest where that plan measured faster).
     ConvAlgorithm algorithm = ConvAlgorithm::direct;
-    /// Convolutions of the Winograd plan (the plan run, or fastest's candidate) that run
-    /// Winograd in at least one pass; 0 for direct.
+    /// Convolutions of the Winograd plan (the plan run, or fastest's candidate, kept or not)
+    /// that run Winograd in at least one pass; 0 for Options::conv_algorithm direct.
     int winograd_convolutions = 0;
     /// fastest: the seconds of one step (inference: a forward pass; training: forward and
     /// backward) of the direct plan and of the Winograd plan, each the best of 3 to 30 runs
