@@ -1,9 +1,13 @@
 #!/usr/bin/python3
-"""Same-run A/B of two `archetype` binaries: throughput, setup time and peak memory.
+"""Same-run A/B of two `archetype` binaries or configurations: throughput, setup time and peak memory.
 
 Usage: bench/ab.py --a OLD/archetype --b NEW/archetype [--models resnet20,resnet18_cifar]
        [--rounds 5] [--batch 128] [--threads 2] [--mode both] [--min-time 1] [--steps 5]
-       [--extra "--conv-algorithm fastest"] [--json out.json]
+       [--extra "--conv-algorithm fastest"] [--extra-a ARGS] [--extra-b ARGS] [--json out.json]
+
+Two configurations of one binary: the same binary as --a and --b, and the side's own
+arguments in --extra-a and --extra-b (e.g. `--extra-a "--conv-algorithm direct" --extra-b
+"--conv-algorithm fastest"`), added after --extra.
 
 For every model and round, runs `archetype bench MODEL --json` of A and of B, each in its own
 process (so the peak RSS is that run's), interleaved, with the order of A and B alternating
@@ -55,24 +59,27 @@ def main():
     ap.add_argument("--min-time", type=float, default=1.0)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--extra", default="", help="more arguments for both sides' archetype bench")
+    ap.add_argument("--extra-a", default="", help="more arguments for side A only")
+    ap.add_argument("--extra-b", default="", help="more arguments for side B only")
     ap.add_argument("--timeout", type=float, default=3600)
     ap.add_argument("--json", help="write every row here")
     a = ap.parse_args()
     if a.rounds < 1:
         sys.exit("ab.py: --rounds must be at least 1")
-    extra = shlex.split(a.extra)
+    extra = {"A": shlex.split(a.extra) + shlex.split(a.extra_a),
+             "B": shlex.split(a.extra) + shlex.split(a.extra_b)}
     rows = []
     for model in a.models.split(","):
         for r in range(a.rounds):
             order = [("A", a.a), ("B", a.b)] if r % 2 == 0 else [("B", a.b), ("A", a.a)]
             for side, binary in order:
-                row = run(binary, model, a, extra)
+                row = run(binary, model, a, extra[side])
                 row.update({"side": side, "round": r + 1, "model": model})
                 rows.append(row)
                 print(f"{model} round {r + 1} {side}: " +
                       ", ".join(f"{label} {row.get(key)}" for key, label, _ in FIELDS), flush=True)
-    print(f"\nA: {a.a}\nB: {a.b}\n{a.rounds} interleaved rounds, batch {a.batch}, {a.threads} threads "
-          f"{a.extra}\n")
+    print(f"\nA: {a.a} {a.extra_a}\nB: {a.b} {a.extra_b}\n{a.rounds} interleaved rounds, batch {a.batch}, "
+          f"{a.threads} threads {a.extra}\n")
     print(f"| model | figure | A median (min..max) | B median (min..max) | B / A |")
     print("|---|---|---:|---:|---:|")
     for model in a.models.split(","):

@@ -975,7 +975,7 @@ def write_report(a, path, meta, summary, errors, results, plan):
       "built, and `peak_rss_MB` is `getrusage` `ru_maxrss` of the process so far, so the larger of the two "
       "is that model's peak RSS, training and inference together (the same quantity as `archetype bench` "
       "and the peers report). Its counter `setup_s` is the time to build the executable (for \"fastest\", "
-      "timing Winograd against direct); `archetype bench M --json`, which the script falls back to when "
+      "timing Winograd against direct per layer, then both whole plans); `archetype bench M --json`, which the script falls back to when "
       "bench_<model> is missing or lacks the batch (the row is then marked; it gives no latency), reports it "
       "and times at least `--steps` steps and at least `--min-time`, like the PyTorch peer.")
     w("")
@@ -996,7 +996,9 @@ def write_report(a, path, meta, summary, errors, results, plan):
       "multiply-accumulates of convolutions and linear layers (`archetype describe`), a training step "
       "counted as 3 x forward; the peers' rows use the same count, as the models are the same. "
       "\"fastest\" lets Archetype pick Winograd or direct per 3x3 stride-1 layer by timing both when the "
-      "executable is built (setup time); Winograd rounds differently from direct, and does fewer "
+      "executable is built (setup time), then keeps that plan only if one whole step of it times faster "
+      "than one of the direct plan (so it is never slower than direct, up to the noise of that "
+      "measurement); Winograd rounds differently from direct, and does fewer "
       "multiplications than the analytic count, so its % of peak can exceed 100.")
     w("")
     w(f"Raw rows of every round: `{Path(path).with_suffix('.json').name}`.")

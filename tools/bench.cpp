@@ -95,6 +95,7 @@ struct Measured {
   onednn::Executable::Footprint footprint;     // values and scratchpad of the Executable
   onednn::Executable::Passes passes;           // steps and reorders per pass
   std::optional<Communication> communication;  // data-parallel training only
+  onednn::Executable::ConvPlan conv_plan;      // the plan kept (fastest: and both plans' times)
 };
 
 /// Builds the workload (the Executable, initialised parameters, one synthetic batch) and
@@ -125,7 +126,13 @@ Measured measure(const ModelInfo& info, onednn::Mode mode, const BenchOptions& o
   // Every process runs the same number of steps (a minimum time would differ between them).
   const bench::Timing t =
       bench::timed([&] { w.step(); }, o.batch, o.steps, parallel ? 0.0 : o.min_time);
-  Measured m{t, w.setup_seconds(), w.last_loss(), w.footprint(), w.passes(), std::nullopt};
+  Measured m{t,
+             w.setup_seconds(),
+             w.last_loss(),
+             w.footprint(),
+             w.passes(),
+             std::nullopt,
+             w.executable().conv_plan()};
   if (parallel) {
     Communication c;
     c.processes = processes.size();
@@ -259,6 +266,13 @@ int run_bench(const BenchOptions& o) {
       row[std::string(key) + "_pass_steps"] = p.forward + p.backward;
       row[std::string(key) + "_pass_reorders"] = p.forward_reorders + p.backward_reorders;
       row[std::string(key) + "_pass_reference_kernels"] = p.reference;
+      const onednn::Executable::ConvPlan& plan = (*r)->conv_plan;
+      row[std::string(key) + "_conv_plan"] =
+          plan.algorithm == onednn::ConvAlgorithm::direct ? "direct" : "winograd";
+      row[std::string(key) + "_conv_winograd_layers"] = plan.winograd_convolutions;
+      // fastest: one step of each whole plan, timed while building (0: not timed)
+      row[std::string(key) + "_conv_direct_plan_ms"] = 1e3 * plan.direct_seconds;
+      row[std::string(key) + "_conv_winograd_plan_ms"] = 1e3 * plan.winograd_seconds;
     }
     std::cout << row.dump() << std::endl;
     return 0;
@@ -314,6 +328,16 @@ int run_bench(const BenchOptions& o) {
       std::snprintf(line, sizeof line, ", %d on oneDNN's reference (slow) kernels", p.reference);
       text += line;
     }
+    const onednn::Executable::ConvPlan& plan = (*r)->conv_plan;
+    if (plan.direct_seconds > 0 && plan.winograd_seconds > 0) {  // fastest, both plans timed
+      std::snprintf(line, sizeof line,
+                    "; fastest kept the %s plan (a step at setup: direct %.2f ms, Winograd plan "
+                    "%.2f ms with %d Winograd layers)",
+                    plan.algorithm == onednn::ConvAlgorithm::direct ? "direct" : "Winograd",
+                    1e3 * plan.direct_seconds, 1e3 * plan.winograd_seconds,
+                    plan.winograd_convolutions);
+      text += line;
+    }
   }
   if (train && train->communication) {
     // Data-parallel: where the gradient all-reduce's time went, per step (means).
@@ -364,7 +388,8 @@ Command add_bench(CLI::App& app) {
   sub->add_flag("--fashion-mnist", o.fashion_mnist, "1x28x28 inputs through the model's input adapter");
   sub->add_option("--conv-algorithm", o.conv_algorithm,
                   "direct, fastest (Winograd or direct per 3x3 stride-1 layer and pass, measured "
-                  "at setup) or winograd")
+                  "at setup; that plan kept only where its whole step times faster than "
+                  "direct's) or winograd")
       ->check(CLI::IsMember({"direct", "fastest", "winograd"}))
       ->capture_default_str();
   sub->add_option("--precision", o.precision,

@@ -100,6 +100,8 @@ struct Context {
   /// ConvAlgorithm::fastest: per geometry, the algorithm of each pass (forward, backward
   /// data, backward weights), measured once.
   std::unordered_map<std::string, std::array<dnnl::algorithm, 3>> conv_choices;
+  /// The convolutions built with Winograd in at least one pass (Executable::ConvPlan).
+  int winograd_convolutions = 0;
   /// One scratchpad for every primitive built with `user_scratchpad` (the convolutions:
   /// Winograd's are tens of MB each): sized to the largest, allocated once the executable is
   /// built and given to each of them by `attach_scratchpad` (primitives run one at a time).
@@ -163,7 +165,10 @@ struct Context {
   /// kernels take no other layout, while the direct ones oneDNN picks for `any` (brgconv)
   /// take only channels-last, so that letting each primitive choose puts two reorders
   /// around every Winograd layer. One layout lets the two algorithms alternate layer by
-  /// layer, and pass by pass, with no reorder between them.
+  /// layer, and pass by pass, with no reorder between them. It costs elsewhere (reorders
+  /// and blocked kernels at depthwise, squeeze-and-excitation and concatenation layers):
+  /// fastest keeps such a plan only where, whole, it measured faster than the direct plan
+  /// (Executable::Impl::fastest).
   [[nodiscard]] bool blocked_layout() const {
     return options.conv_algorithm != ConvAlgorithm::direct && options.precision == Precision::f32;
   }
@@ -318,6 +323,13 @@ struct Context {
   /// Name of an op for messages: `path (Kind)`.
   [[nodiscard]] static std::string name(const codegen::Op& op);
 };
+
+/// Whether a convolution may run Winograd (ConvAlgorithm winograd and fastest): 3x3,
+/// stride 1, ungrouped (oneDNN's CPU Winograd has no other geometry).
+[[nodiscard]] inline bool winograd_candidate(const LayerRow& L) {
+  return L.op == LayerKind::conv && L.kernel_h == 3 && L.kernel_w == 3 && L.stride_h == 1 &&
+         L.stride_w == 1 && L.groups == 1;
+}
 
 /// Physical number of floats of a memory (including the padding of blocked layouts).
 inline std::int64_t physical_floats(const memory::desc& md) {

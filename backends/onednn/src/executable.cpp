@@ -3,11 +3,14 @@
 #include "context.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #if defined(ARCHETYPE_ONEDNN_OPENMP)
 #include <omp.h>
@@ -41,8 +44,22 @@ struct Executable::Impl {
 #endif
   }
 
+  ConvPlan conv_plan;  // what conv_plan() reports
+
   /// Builds every primitive and memory of the executable into `ctx` (context.hpp), once.
   void build(const codegen::ProgramView& program, int batch, Mode mode, const Options& options);
+  /// ConvAlgorithm::fastest: the Winograd plan or the direct plan, whichever runs one step
+  /// faster (Options::conv_algorithm says how), built one at a time so that the build's peak
+  /// memory is one plan's; the winner is built again if it was not the last (with the
+  /// per-layer choices already measured: only its primitives are made again).
+  static std::unique_ptr<Impl> fastest(const codegen::ProgramView& program, int batch, Mode mode,
+                                       const Options& options);
+  /// Seconds of one step (inference: the forward pass; training: forward and backward), the
+  /// best of 3 to 30 runs after a warm-up, on the parameters and input as built (zeros).
+  /// Leaves parameters, gradients, running statistics and the dropout count as it found
+  /// them, and calls no all-reduce (synchronised BatchNorm sums locally here): processes
+  /// that time differently, or choose differently, cannot deadlock in a collective.
+  double time_step();
 
   std::function<void(const GradientReady&)> gradient_ready;  ///< on_gradient_ready's callback
 
@@ -152,7 +169,83 @@ Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode
   if (program.ops.empty() || program.tensors.size() != program.ops.size() + 1) {
     throw std::invalid_argument("archetype::onednn: the program has no ops or an inconsistent tensor list");
   }
+  if (options.conv_algorithm == ConvAlgorithm::fastest) {
+    impl_ = Impl::fastest(program, batch, mode, options);
+    return;
+  }
   impl_->build(program, batch, mode, options);
+  impl_->conv_plan.algorithm = options.conv_algorithm;
+  impl_->conv_plan.winograd_convolutions = impl_->ctx.winograd_convolutions;
+}
+
+std::unique_ptr<Executable::Impl> Executable::Impl::fastest(const codegen::ProgramView& program,
+                                                            int batch, Mode mode,
+                                                            const Options& options) {
+  using Choices = decltype(detail::Context::conv_choices);
+  const auto make = [&](ConvAlgorithm algorithm, Choices choices) {
+    auto m = std::make_unique<Impl>();
+    m->ctx.conv_choices = std::move(choices);  // measured before: not measured again
+    Options o = options;
+    o.conv_algorithm = algorithm;
+    m->build(program, batch, mode, o);
+    return m;
+  };
+  ConvPlan plan;  // direct, unless the Winograd plan measures faster
+  std::unique_ptr<Impl> winograd = make(ConvAlgorithm::fastest, {});
+  plan.winograd_convolutions = winograd->ctx.winograd_convolutions;
+  if (plan.winograd_convolutions == 0 && !winograd->ctx.blocked_layout()) {
+    winograd->conv_plan = plan;  // direct's layouts and algorithms: the direct plan itself
+    return winograd;
+  }
+  plan.winograd_seconds = winograd->time_step();
+  Choices choices = std::move(winograd->ctx.conv_choices);
+  winograd.reset();
+  std::unique_ptr<Impl> direct = make(ConvAlgorithm::direct, {});
+  plan.direct_seconds = direct->time_step();
+  if (plan.direct_seconds <= plan.winograd_seconds) {
+    direct->conv_plan = plan;
+    return direct;
+  }
+  direct.reset();
+  winograd = make(ConvAlgorithm::fastest, std::move(choices));
+  plan.algorithm = ConvAlgorithm::winograd;
+  winograd->conv_plan = plan;
+  return winograd;
+}
+
+double Executable::Impl::time_step() {
+  const std::vector<float> saved_buffers = buffers;  // a training forward updates them
+  auto all_reduce = std::exchange(ctx.options.batch_norm_all_reduce, [](std::span<double>) {});
+  std::memset(ctx.tensors[std::size_t(input)].mem.get_data_handle(), 0,
+              std::size_t(input_size) * sizeof(float));
+  if (ctx.training())
+    std::memset(output_grad.get_data_handle(), 0, std::size_t(output_size) * sizeof(float));
+  apply_threads();
+  run(ctx.weights_forward);
+  double best = std::numeric_limits<double>::infinity();
+  double total = 0;
+  // Run 0 warms up; then at least 3 runs, more (up to 30) while they add up to under a
+  // quarter of a second: the best of many is steadier for steps of a millisecond or two.
+  for (int rep = 0; rep <= 3 || (rep <= 30 && total < 0.25); ++rep) {
+    const auto start = std::chrono::steady_clock::now();
+    if (ctx.training()) run(ctx.weights_forward);
+    run(ctx.forward);
+    if (ctx.training()) {
+      run(ctx.weights_backward);
+      run(ctx.backward);
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (rep > 0) {
+      best = std::min(best, seconds);
+      total += seconds;
+    }
+  }
+  std::copy(saved_buffers.begin(), saved_buffers.end(), buffers.begin());
+  std::fill(grads.begin(), grads.end(), 0.f);
+  *ctx.dropout_step = 0;
+  ctx.options.batch_norm_all_reduce = std::move(all_reduce);
+  return best;
 }
 
 void Executable::Impl::build(const codegen::ProgramView& program, int batch, Mode mode,
@@ -323,6 +416,7 @@ Executable::Footprint Executable::footprint() const {
   m.scratchpad = impl_->ctx.scratchpad ? impl_->ctx.scratchpad.get_desc().get_size() : 0;
   return m;
 }
+Executable::ConvPlan Executable::conv_plan() const { return impl_->conv_plan; }
 Executable::Passes Executable::passes() const {
   Passes p;
   const auto count = [&p](const detail::Steps& steps, int& all, int& reorders) {

@@ -19,11 +19,19 @@ using dnnl::prop_kind;
 
 namespace {
 
+/// The algorithm of each pass: forward, backward data, backward weights.
+using ConvChoice = std::array<algorithm, 3>;
+constexpr ConvChoice all_direct{algorithm::convolution_direct, algorithm::convolution_direct,
+                                algorithm::convolution_direct};
+constexpr ConvChoice all_winograd{algorithm::convolution_winograd, algorithm::convolution_winograd,
+                                  algorithm::convolution_winograd};
+
 /// The three primitives of one convolution for one algorithm (backwards only in training).
 struct ConvPds {
   dnnl::convolution_forward::primitive_desc fwd;
   dnnl::convolution_backward_data::primitive_desc bwd_data;
   dnnl::convolution_backward_weights::primitive_desc bwd_weights;
+  ConvChoice choice = all_direct;  ///< the algorithm of each pass
 };
 
 struct ConvGeometry {
@@ -38,13 +46,6 @@ struct ConvGeometry {
   }
 };
 
-/// The algorithm of each pass: forward, backward data, backward weights.
-using ConvChoice = std::array<algorithm, 3>;
-constexpr ConvChoice all_direct{algorithm::convolution_direct, algorithm::convolution_direct,
-                                algorithm::convolution_direct};
-constexpr ConvChoice all_winograd{algorithm::convolution_winograd, algorithm::convolution_winograd,
-                                  algorithm::convolution_winograd};
-
 /// Throws dnnl::error when oneDNN has no implementation of an algorithm for this geometry.
 /// Passes of different algorithms agree on the layouts of values and gradients only where
 /// these are fixed (`ConvGeometry::fixed`); only `choose_conv` mixes them, and only then.
@@ -55,6 +56,7 @@ ConvPds make_conv(const Context& ctx, const ConvGeometry& g, const ConvChoice& a
                              : dnnl::convolution_forward::desc(prop, alg[0], g.src, g.weights, g.dst, g.strides,
                                                                g.pad, g.pad);
   ConvPds p;
+  p.choice = alg;
   p.fwd = dnnl::convolution_forward::primitive_desc(fd, g.attr, ctx.eng);  // g.attr: user scratchpad
   if (!ctx.training()) return p;
   const dnnl::convolution_backward_data::desc dd(alg[1], g.src, g.weights, g.dst, g.strides, g.pad, g.pad);
@@ -125,8 +127,8 @@ bool uses_reference(const Context& ctx, const ConvPds& p) {
 /// geometry; in training, forward, backward data and backward weights each choose).
 ConvPds choose_conv(Context& ctx, const codegen::Op& op, const ConvGeometry& g) {
   const LayerRow& L = op.layer;
-  const bool candidate = ctx.options.conv_algorithm != ConvAlgorithm::direct && L.kernel_h == 3 &&
-                         L.kernel_w == 3 && L.stride_h == 1 && L.stride_w == 1 && L.groups == 1;
+  const bool candidate =
+      ctx.options.conv_algorithm != ConvAlgorithm::direct && winograd_candidate(L);
   if (!candidate) return make_conv(ctx, g, all_direct);
   if (ctx.options.conv_algorithm == ConvAlgorithm::winograd) {
     try {
@@ -203,6 +205,11 @@ void build_conv(Context& ctx, const codegen::Op& op) {
     geometry.src = ctx.any(is);
     geometry.dst = ctx.any(os);
     pds = choose_conv(ctx, op, geometry);
+  }
+  const auto winograd = [](algorithm a) { return a == algorithm::convolution_winograd; };
+  if (winograd(pds.choice[0]) ||
+      (ctx.training() && (winograd(pds.choice[1]) || winograd(pds.choice[2])))) {
+    ++ctx.winograd_convolutions;
   }
   const auto& fpd = pds.fwd;
 

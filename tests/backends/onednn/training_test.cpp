@@ -219,6 +219,40 @@ TEST(Options, WinogradInferenceOfFoldedChainsAgreesWithDirect) {
   }
 }
 
+// Building with fastest runs whole steps of two plans (Executable::conv_plan) on zeroed
+// values: nothing of that shows afterwards. The running statistics keep their initial
+// values, the gradients stay zero, the dropout count is 0, synchronised BatchNorm's
+// all-reduce was not called during the build (a collective there could deadlock processes
+// that time differently) and is called by the steps after it.
+TEST(Options, FastestTimesBothPlansWithoutSideEffects) {
+  using N = Net<Input<Shape{16, 8, 8}>, Seq<Conv3x3<32>, BatchNorm, ReLU, Dropout<0.5>, Conv3x3<32>,
+                                            BatchNorm, ReLU, GlobalAvgPool, Linear<5>>>;
+  const int batch = 4;
+  int all_reduce_calls = 0;
+  Options options{.conv_algorithm = ConvAlgorithm::fastest};
+  options.batch_norm_all_reduce = [&all_reduce_calls](std::span<double>) { ++all_reduce_calls; };
+  Executable exe(program<N>(), batch, Mode::training, options);
+  const Executable::ConvPlan plan = exe.conv_plan();
+  EXPECT_GT(plan.direct_seconds, 0.0);  // fp32: the two plans' layouts differ, both timed
+  EXPECT_GT(plan.winograd_seconds, 0.0);
+  EXPECT_EQ(plan.algorithm == ConvAlgorithm::direct, plan.direct_seconds <= plan.winograd_seconds);
+  EXPECT_EQ(all_reduce_calls, 0);
+  EXPECT_EQ(exe.dropout_passes(), 0u);
+  for (const float g : exe.gradients()) ASSERT_EQ(g, 0.f);
+  const std::span<const float> buffers = exe.buffers();
+  for (const int bn : {0, 1}) {  // mean 0, variance 1 (PyTorch's start), 32 channels each
+    for (int c = 0; c < 32; ++c) {
+      ASSERT_EQ(buffers[std::size_t(bn * 64 + c)], 0.f) << "BatchNorm " << bn << " mean " << c;
+      ASSERT_EQ(buffers[std::size_t(bn * 64 + 32 + c)], 1.f)
+          << "BatchNorm " << bn << " variance " << c;
+    }
+  }
+  initialize_parameters(program<N>(), exe.parameters(), exe.buffers(), 71);
+  exe.forward(random_vec(std::size_t(batch) * 16 * 8 * 8, 72));
+  EXPECT_EQ(all_reduce_calls, 2);  // one per BatchNorm: the user's callback is back
+  EXPECT_EQ(exe.dropout_passes(), 1u);
+}
+
 TEST(Training, LossDecreasesOverTwentySgdSteps) {
   using N =
       Net<Input<Shape{3, 8, 8}>,

@@ -78,7 +78,8 @@ class Workload {
   [[nodiscard]] int batch() const { return batch_; }
   [[nodiscard]] onednn::Mode mode() const { return mode_; }
   /// Seconds spent building the Executable (primitive creation; with
-  /// ConvAlgorithm::fastest also the per-layer algorithm measurement).
+  /// ConvAlgorithm::fastest also the per-layer algorithm measurement and building and
+  /// timing the whole direct plan against it).
   [[nodiscard]] double setup_seconds() const { return setup_seconds_; }
   /// The loss of the last training step (a sanity check that training ran), 0 otherwise.
   [[nodiscard]] float last_loss() const { return last_loss_; }

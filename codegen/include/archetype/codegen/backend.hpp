@@ -43,7 +43,8 @@ enum class Precision {
 /// itself whatever the hint says.
 enum class ConvAlgorithm {
   direct,    ///< direct convolution everywhere: reproducible, quick to build
-  fastest,   ///< per layer and pass, whichever runs this batch faster, measured once
+  fastest,   ///< per layer and pass, whichever runs this batch faster, measured once; never
+             ///< slower than direct (oneDNN: times the whole plan against direct's)
   winograd,  ///< Winograd wherever the backend has it for the layer
 };
 

@@ -52,8 +52,9 @@ struct TrainOptions {
   std::uint64_t seed = 1;           ///< initialisation, shuffling, augmentation, dropout
   int threads = 0;                  ///< cpu: oneDNN threads, 0: all cores
   /// cpu: the training executable's 3x3 stride-1 convolutions: direct, Winograd, or the
-  /// faster of the two timed per layer when the executable is built (fastest). (cuda: cuDNN
-  /// measures its algorithms per layer itself.)
+  /// faster of the two timed per layer when the executable is built, that plan kept only
+  /// where its whole step times faster than the direct plan's (fastest,
+  /// onednn::Options::conv_algorithm). (cuda: cuDNN measures its algorithms per layer itself.)
   codegen::ConvAlgorithm conv_algorithm = codegen::ConvAlgorithm::direct;
   codegen::Precision precision =
       codegen::Precision::f32;  ///< --precision (evaluation too; cpu and cuda)

@@ -43,14 +43,25 @@ struct Options {
   std::uint64_t dropout_seed =
       0x5eed;           ///< Dropout masks: codegen/dropout.hpp's draws (those of every backend)
   bool dropout = true;  ///< false: Dropout is the identity also in training, for parity checks
-  /// direct: reproducible, quick to build. fastest: per 3x3 stride-1 layer and per pass
+  /// direct: reproducible, quick to build; layouts chosen by oneDNN per primitive.
+  /// winograd: Winograd for every 3x3 stride-1 layer oneDNN has it for, direct elsewhere; in
+  /// fp32, values with a multiple of 16 channels are kept blocked by 16 channels everywhere
+  /// (nChw16c), the one layout both algorithms' kernels take, so that no reorder runs
+  /// between layers of the two. Winograd rounds differently from direct (same accuracy, not
+  /// the same bits).
+  /// fastest: never slower than direct, as measured when the executable is built. It builds
+  /// the Winograd plan: the layouts of winograd and, per 3x3 stride-1 layer and per pass
   /// (forward, backward data, backward weights), Winograd or direct, whichever runs this
-  /// batch faster, measured once when the executable is built (about a second per distinct
-  /// layer shape at batch 128); Winograd rounds differently from direct (same accuracy, not
-  /// the same bits). In fp32, values with a multiple of 16 channels are then kept blocked by
-  /// 16 channels everywhere (nChw16c), the one layout both algorithms' kernels take, so
-  /// that no reorder runs between layers of the two. winograd: Winograd for every 3x3
-  /// stride-1 layer oneDNN has it for, direct elsewhere (layouts as for fastest).
+  /// batch faster alone (about a second per distinct layer shape at batch 128). A layer's
+  /// time leaves out what its layout costs the rest of the net (reorders at depthwise,
+  /// squeeze-and-excitation and concatenation boundaries, their slower blocked kernels:
+  /// MobileNetV2 and EfficientNet-B0, with no layer that may run Winograd, ran 15-28%
+  /// slower in the Winograd plan's layouts than direct in issue 31's benchmark), so fastest
+  /// then times one step (inference: a forward pass; training: forward and backward) of
+  /// that plan and of the direct plan, whole, and keeps the faster: the direct plan itself
+  /// where it wins or ties (`conv_plan()` says which, with both times). Building costs both
+  /// plans' builds and a few steps of each (bf16 with no Winograd layer: one plan, which is
+  /// direct's).
   ConvAlgorithm conv_algorithm = ConvAlgorithm::direct;
   /// Inference: run the folded program (`codegen::fold_inference`: BatchNorm folded into the
   /// convolution before it, residual sums and ReLUs as post-ops). An unfolded program is
@@ -135,6 +146,24 @@ class Executable {
     int reference = 0;
   };
   [[nodiscard]] Passes passes() const;
+
+  /// The convolution plan the executable runs, and for ConvAlgorithm::fastest what chose it.
+  struct ConvPlan {
+    /// direct: direct's layouts and algorithms (also what fastest keeps when the Winograd
+    /// plan is not faster); winograd: the Winograd plan, Winograd's layouts with Winograd
+    /// where each layer chose it, maybe nowhere (Options::conv_algorithm winograd, or
+    /// fastest where that plan measured faster).
+    ConvAlgorithm algorithm = ConvAlgorithm::direct;
+    /// Convolutions of the Winograd plan (the plan run, or fastest's candidate, kept or not)
+    /// that run Winograd in at least one pass; 0 for Options::conv_algorithm direct.
+    int winograd_convolutions = 0;
+    /// fastest: the seconds of one step (inference: a forward pass; training: forward and
+    /// backward) of the direct plan and of the Winograd plan, each the best of 3 to 30 runs
+    /// after a warm-up, on zeroed parameters and input, measured while building; 0 where
+    /// not measured (direct, winograd, and fastest where the two plans are one).
+    double direct_seconds = 0, winograd_seconds = 0;
+  };
+  [[nodiscard]] ConvPlan conv_plan() const;
 
   /// The flat parameter block (program.params floats), read/write; initialise it with
   /// `initialize_parameters` or load it before the first forward. An inference executable
