@@ -619,6 +619,10 @@ Command add_train(CLI::App& app) {
   sub->add_option("--freeze-until", t.freezing.freeze_until,
                   "Freeze every layer before this path (Keras's layers[:k]); it and what follows "
                   "train");
+  sub->add_flag("--bn-inference", t.batch_norm_inference,
+                "Every BatchNorm on its running statistics, left unchanged, while its scale and "
+                "shift train (Keras's training=False when fine-tuning): a few images of a new task "
+                "do not replace the statistics the features were learnt with");
   sub->add_flag("--new-head", options->new_head,
                 "Resize the classifier's last Linear layer to the data's classes (torchvision's "
                 "model.fc = nn.Linear(in, N)): newly initialised, unless --init holds a head of "

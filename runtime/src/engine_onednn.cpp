@@ -31,6 +31,7 @@ onednn::Options backend_options(const TrainOptions& o, Processes& processes) {
   eo.precision = o.precision;
   eo.dropout_seed = mix_seed(o.seed, 0xd209);
   eo.check_numerics = o.check_numerics;
+  eo.batch_norm_inference = o.batch_norm_inference;
   return eo;
 }
 
@@ -133,6 +134,7 @@ class OneDnnEngine final : public Engine {
     codegen::PlanOptions plan_options;
     plan_options.input_gradient = false;
     plan_options.trainable = options_.trainable;
+    plan_options.batch_norm_inference = options_.batch_norm_inference;
     const auto bucket = std::size_t(train_options_.bucket_mb * (1 << 20));
     all_reduce_.reset();
     all_reduce_.emplace(processes_, codegen::plan_training(program_, plan_options),

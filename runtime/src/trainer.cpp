@@ -277,12 +277,13 @@ std::string precision_of(const TrainOptions& o) {
 void check_transfer(const codegen::ProgramView& program, const TrainOptions& o) {
   const bool frozen_type = std::any_of(program.ops.begin(), program.ops.end(),
                                        [](const codegen::Op& op) { return op.layer.frozen; });
-  const bool transfer =
-      frozen_type || o.freezing.any() || !o.unfreeze_at.empty() || !o.lr_groups.empty();
+  const bool transfer = frozen_type || o.freezing.any() || !o.unfreeze_at.empty() ||
+                        !o.lr_groups.empty() || o.batch_norm_inference;
   if (transfer && o.device == Device::cuda) {
     throw std::invalid_argument(
-        "--freeze, --freeze-until, --unfreeze-at and --lr-group run on the CPU backend (--device "
-        "cpu) only: the cuDNN backend trains every parameter at one learning rate");
+        "--freeze, --freeze-until, --unfreeze-at, --lr-group and --bn-inference run on the CPU "
+        "backend (--device cpu) only: the cuDNN backend trains every parameter at one learning "
+        "rate, with batch statistics");
   }
   for (const TrainOptions::Unfreeze& u : o.unfreeze_at) {
     if (u.epoch < 1 || u.epoch > o.epochs) {

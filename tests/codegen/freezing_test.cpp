@@ -57,6 +57,9 @@ TEST(Freezing, FrozenGroupsGetNoGradientNorBatchStatisticsAndSaveLess) {
   const auto mask = trainable_mask(p, Freezing{{}, "layer3"});
   const TrainingPlan frozen =
       plan_training(p, PlanOptions{.input_gradient = false, .trainable = mask});
+  // --bn-inference: every BatchNorm on its running statistics, all of them trained.
+  const TrainingPlan inference_bn =
+      plan_training(p, PlanOptions{.input_gradient = false, .batch_norm_inference = true});
   int first_trained = -1;
   for (std::size_t o = 0; o < p.ops.size(); ++o) {
     const std::string path(p.ops[o].layer.path.view());
@@ -68,6 +71,8 @@ TEST(Freezing, FrozenGroupsGetNoGradientNorBatchStatisticsAndSaveLess) {
     if (p.ops[o].layer.op == LayerKind::batch_norm) {
       EXPECT_EQ(frozen.batch_statistics[o], trains) << path;
       EXPECT_TRUE(all.batch_statistics[o]) << path;
+      EXPECT_FALSE(inference_bn.batch_statistics[o]) << path;
+      EXPECT_TRUE(inference_bn.weight_gradient[o]) << path << ": its scale and shift still train";
     }
     // Nothing before the first trained layer runs a backward step: no gradient flows there.
     if (first_trained < 0) {

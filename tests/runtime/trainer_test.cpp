@@ -103,7 +103,9 @@ TEST(Trainer, TheGpuBackendRefusesFreezingWithAReason) {
     }
     return false;
   };
-  TrainOptions freeze = small_run(2), until = freeze, unfreeze = freeze, rates = freeze;
+  TrainOptions freeze = small_run(2), until = freeze, unfreeze = freeze, rates = freeze,
+               statistics = freeze;
+  statistics.batch_norm_inference = true;
   freeze.freezing.freeze = {"conv1"};
   until.freezing.freeze_until = "fc3";
   unfreeze.freezing.freeze = {"conv1"};
@@ -113,6 +115,7 @@ TEST(Trainer, TheGpuBackendRefusesFreezingWithAReason) {
   EXPECT_TRUE(refused(until));
   EXPECT_TRUE(refused(unfreeze));
   EXPECT_TRUE(refused(rates));
+  EXPECT_TRUE(refused(statistics));
   TrainOptions plain = small_run(2);
   plain.device = Device::cuda;
   EXPECT_NO_THROW(check_transfer(program, plain));  // nothing to refuse

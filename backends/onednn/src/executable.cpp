@@ -296,6 +296,7 @@ void Executable::Impl::build(const codegen::ProgramView& program, int batch, Mod
   plan_options.input_gradient = options.input_gradient;
   plan_options.fusions = {true, true};
   plan_options.trainable = options.trainable;
+  plan_options.batch_norm_inference = options.batch_norm_inference;
   ctx.plan = codegen::plan_training(program, plan_options);
   ctx.needed = ctx.plan.saved;
   ctx.needs_grad = ctx.plan.needs_grad;

@@ -82,6 +82,53 @@ TEST(Freezing, GradientsThroughAFrozenBatchNormAreExactAndItsOwnAreNotComputed) 
   }
 }
 
+// Options::batch_norm_inference (Keras's training=False when fine-tuning): every group
+// trains, every BatchNorm normalises with its running statistics and keeps them, and its
+// scale and shift get their exact gradients (the net is then affine in each parameter).
+TEST(Freezing, ABatchNormInInferenceModeKeepsItsStatisticsAndTrainsItsScale) {
+  const int batch = 2;
+  Options o;
+  o.batch_norm_inference = true;
+  Executable exe(program<Affine>(), batch, Mode::training, o);
+  Options unfolded;
+  unfolded.fold = false;
+  Executable infer(program<Affine>(), batch, Mode::inference, unfolded);
+  randomize(exe, 61);
+  std::copy(exe.parameters().begin(), exe.parameters().end(), infer.parameters().begin());
+  std::copy(exe.buffers().begin(), exe.buffers().end(), infer.buffers().begin());
+  const Vec stats(exe.buffers().begin(), exe.buffers().end());
+  Vec x = random_vec(std::size_t(batch) * 3 * 6 * 6, 62);
+  const auto y0 = exe.forward(x);
+  expect_close(Vec(y0.begin(), y0.end()), Vec(infer.forward(x).begin(), infer.forward(x).end()),
+               1e-5f);
+  EXPECT_EQ(Vec(exe.buffers().begin(), exe.buffers().end()), stats);
+  const Vec w = random_vec(y0.size(), 63);
+  exe.set_output_gradient(w);
+  exe.backward();
+  const Vec dp(exe.gradients().begin(), exe.gradients().end());
+  const codegen::Op& bn = program<Affine>().ops[1];
+  auto loss = [&] {
+    const auto y = exe.forward(x);
+    return std::inner_product(y.begin(), y.end(), w.begin(), 0.0);
+  };
+  auto params = exe.parameters();
+  int checked = 0;
+  for (std::int64_t i = bn.param_offset; i < bn.param_offset + bn.layer.params; i += 3) {
+    float& v = params[std::size_t(i)];
+    const float saved = v;
+    v = saved + 0.5f;
+    const double up = loss();
+    v = saved - 0.5f;
+    const double down = loss();
+    v = saved;
+    EXPECT_NE(dp[std::size_t(i)], 0.f) << "BatchNorm parameter " << i;
+    EXPECT_NEAR(dp[std::size_t(i)], up - down, 2e-3 * std::max(1.0, std::abs(up - down)))
+        << "BatchNorm parameter " << i;
+    ++checked;
+  }
+  EXPECT_GT(checked, 5);
+}
+
 // With a ReLU after the frozen BatchNorm the two are fused: fused and unfused agree.
 TEST(Freezing, AFrozenFusedBatchNormReluMatchesTheUnfusedOne) {
   Options o;

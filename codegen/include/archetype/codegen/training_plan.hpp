@@ -61,6 +61,11 @@ struct PlanOptions {
   /// Per parameter group (`TrainingPlan::groups`, state_dict order): false freezes it.
   /// Empty: every group trains.
   std::vector<bool> trainable{};
+  /// Every BatchNorm normalises with its running statistics and leaves them unchanged, as in
+  /// inference, while its scale and shift still train where their group does (Keras's
+  /// `base_model(x, training=False)` when fine-tuning, PyTorch's BatchNorm modules in eval()).
+  /// false: only a frozen BatchNorm does.
+  bool batch_norm_inference = false;
 };
 
 /// The parameters of one op: a contiguous run of the parameter block.
@@ -201,8 +206,9 @@ struct TrainingPlan {
       const Op& op = program.ops[T(o)];
       const int g = p.group_of_op[T(o)];
       p.weight_gradient[T(o)] = g >= 0 && p.groups[T(g)].trainable;
-      p.batch_statistics[T(o)] =
-          op.layer.op == LayerKind::batch_norm && (g < 0 || p.groups[T(g)].trainable);
+      p.batch_statistics[T(o)] = op.layer.op == LayerKind::batch_norm &&
+                                 !options.batch_norm_inference &&
+                                 (g < 0 || p.groups[T(g)].trainable);
       bool needed = p.weight_gradient[T(o)];
       for (int i = 0; i < op.input_count; ++i) needed = needed || p.needs_grad[T(op.inputs[i])];
       p.needs_grad[T(op.output)] = needed;

@@ -98,6 +98,11 @@ struct TrainOptions {
     double lr = 0;
   };
   std::vector<LearningRate> lr_groups;
+  /// --bn-inference (cpu): every BatchNorm normalises with its running statistics and leaves
+  /// them unchanged, trained or frozen, as Keras recommends when fine-tuning (`training=False`):
+  /// batch statistics of a new task's few images would replace the ones the features were
+  /// learnt with. Its scale and shift still train where their layer does.
+  bool batch_norm_inference = false;
   /// Called with the flat gradient block (parameter order) of one training batch: the
   /// run's first batch, at the initial parameters (`epoch` 0; not on a resumed run), and
   /// the last batch of each epoch (`epoch` 1, 2, …): the loss gradient at the parameters

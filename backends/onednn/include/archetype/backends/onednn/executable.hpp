@@ -86,6 +86,9 @@ struct Options {
   /// needed; a frozen BatchNorm normalises with its running statistics and leaves them
   /// unchanged. Empty: every group trains.
   std::vector<bool> trainable{};
+  /// Training: every BatchNorm normalises with its running statistics, left unchanged, and
+  /// its scale and shift train where their group does (codegen::PlanOptions).
+  bool batch_norm_inference = false;
 };
 
 /// Thrown by forward() and backward() with Options::check_numerics at the first op whose
