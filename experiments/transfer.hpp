@@ -14,7 +14,9 @@
 ///   new head trains (1e-3);
 /// - partial fine-tuning: from feature extraction's result, the last blocks and the head train
 ///   (1e-5; Keras's `layers[:-30]` frozen);
-/// - full fine-tuning: from feature extraction's result, every layer trains (1e-6).
+/// - full fine-tuning: from feature extraction's result, every layer trains (1e-6);
+/// - both fine-tunings again with every BatchNorm in inference mode (`--bn-inference`, the
+///   Keras guide's `base_model(x, training=False)`), which the seed's code does not do.
 ///
 /// The models: Xception with the seed's head (GlobalAveragePooling2D, Dense 256 ReLU, Dropout
 /// 0.5, Dense 5) at 71x71, the smallest input its strides allow, and torchvision's ResNet-50

@@ -85,7 +85,7 @@ fs::path write_task(const fs::path& root, const Task& task, const runtime::Datas
   return dir;
 }
 
-enum class Strategy { pretrain, scratch, feature, partial, full };
+enum class Strategy { pretrain, scratch, feature, partial, full, partial_bn, full_bn };
 
 struct StrategyRun {
   const ModelPrograms* model = nullptr;
@@ -110,6 +110,10 @@ std::string strategy_name(Strategy s) {
       return "partial fine-tuning";
     case Strategy::full:
       return "full fine-tuning";
+    case Strategy::partial_bn:
+      return "partial fine-tuning, BN inference";
+    case Strategy::full_bn:
+      return "full fine-tuning, BN inference";
   }
   return "";
 }
@@ -241,8 +245,9 @@ int run_transfer(Context& c, const std::vector<ModelPrograms>& models) {
     const std::vector<std::string> head = head_layers(program, tm.head);
     const fs::path pretrained = work / (m.label + "-pretrained.bin");
     const fs::path extracted = work / (m.label + "-feature-extraction.bin");
-    for (const Strategy s : {Strategy::pretrain, Strategy::scratch, Strategy::feature,
-                             Strategy::partial, Strategy::full}) {
+    for (const Strategy s :
+         {Strategy::pretrain, Strategy::scratch, Strategy::feature, Strategy::partial,
+          Strategy::full, Strategy::partial_bn, Strategy::full_bn}) {
       StrategyRun sr;
       sr.model = &m;
       sr.strategy = s;
@@ -284,6 +289,7 @@ int run_transfer(Context& c, const std::vector<ModelPrograms>& models) {
           sr.trains = "the head (from " + std::string(tm.head) + ")";
           break;
         case Strategy::partial:
+        case Strategy::partial_bn:
           t.lr = plan.partial_lr;
           t.init_parameters = extracted;
           t.freezing.freeze_until = std::string(tm.last_blocks);
@@ -291,19 +297,25 @@ int run_transfer(Context& c, const std::vector<ModelPrograms>& models) {
           sr.trains = "from " + std::string(tm.last_blocks) + " on";
           break;
         case Strategy::full:
+        case Strategy::full_bn:
           t.lr = plan.full_lr;
           t.init_parameters = extracted;
           sr.init = "feature extraction's result";
           sr.trains = "every layer";
           break;
       }
+      // Keras's advice for fine-tuning (training=False): the BatchNorms keep the statistics
+      // the features were learnt with rather than a few target images' batch statistics.
+      t.batch_norm_inference = s == Strategy::partial_bn || s == Strategy::full_bn;
+      if (t.batch_norm_inference) sr.trains += "; every BatchNorm on its running statistics";
       sr.lr = t.lr;
       plan_figures(program, t.freezing, batch, sr);
       sr.run.model = &m;
       sr.run.program = program;
       sr.run.seed = t.seed;
-      static constexpr const char* stems[] = {"pretrain", "scratch", "feature-extraction",
-                                              "partial", "full"};
+      static constexpr const char* stems[] = {"pretrain",         "scratch", "feature-extraction",
+                                              "partial",          "full",    "partial-bn-inference",
+                                              "full-bn-inference"};
       const std::string stem = m.label + "-" + stems[int(s)];
       std::printf("\n== %s, %s (%s of %s parameters train, Adam lr %s, %d epochs)\n",
                   m.label.c_str(), sr.name.c_str(), grouped(sr.trainable).c_str(),
@@ -392,6 +404,17 @@ int run_transfer(Context& c, const std::vector<ModelPrograms>& models) {
       "the BatchNorm statistics (fp32; a frozen layer saves nothing for a backward). Waited for "
       "data: the share of the training time the step waited for the decoding threads "
       "(libpng, resize, augmentation) to finish its batch.");
+  std::string earlier;
+  for (const StrategyRun& s : runs) {
+    if (s.run.earlier) earlier += (earlier.empty() ? "" : ", ") + s.model->label + " " + s.name;
+  }
+  if (!earlier.empty()) {
+    c.md.paragraph("Not trained by this run: " + earlier +
+                   ". With --resume (or left out by --models) the study took their per-epoch "
+                   "metrics, and the parameters the next stages start from, from an earlier run "
+                   "in this folder that finished every epoch asked for; their times are that "
+                   "run's.");
+  }
   if (!left_out.empty()) {
     c.md.paragraph(
         "**Incomplete:** left out of this run (`--models`), with no finished run to take: " +
@@ -440,8 +463,11 @@ int run_transfer(Context& c, const std::vector<ModelPrograms>& models) {
     Strategy strategy;
     double low, high;
   };
-  const Expected expected[] = {
-      {Strategy::feature, 5, 15}, {Strategy::partial, 10, 20}, {Strategy::full, 15, 25}};
+  const Expected expected[] = {{Strategy::feature, 5, 15},
+                               {Strategy::partial, 10, 20},
+                               {Strategy::full, 15, 25},
+                               {Strategy::partial_bn, 10, 20},
+                               {Strategy::full_bn, 15, 25}};
   c.md.heading(2, "Against the seed's expected performance");
   std::vector<std::vector<std::string>> against;
   nlohmann::json seed = nlohmann::json::array();
