@@ -28,36 +28,17 @@ Series gradient_series(const ModelRun& run, const GradientSample& s, const std::
 
 void against_depth_analysis(Context& c, const TrainingRuns& t) {
   c.md.heading(3, "Against depth");
-  Plot accuracy{"Final test accuracy against depth",
-                "depth (weight layers)",
-                "test top-1 accuracy",
-                "",
-                false,
-                false,
-                {},
-                {},
-                900,
-                520};
-  Plot params{"Parameters against depth (native 3x32x32 input)",
-              "depth (weight layers)",
-              "trainable parameters",
-              "",
-              false,
-              true,
-              {},
-              {},
-              900,
-              520};
-  Plot macs{"MACs per image against depth (native 3x32x32 input)",
-            "depth (weight layers)",
-            "MACs per image (forward)",
-            "",
-            false,
-            true,
-            {},
-            {},
-            900,
-            520};
+  Plot accuracy{.title = "Final test accuracy against depth",
+                .x_label = "depth (weight layers)",
+                .y_label = "test top-1 accuracy"};
+  Plot params{.title = "Parameters against depth (native 3x32x32 input)",
+              .x_label = "depth (weight layers)",
+              .y_label = "trainable parameters",
+              .log_y = true};
+  Plot macs{.title = "MACs per image against depth (native 3x32x32 input)",
+            .x_label = "depth (weight layers)",
+            .y_label = "MACs per image (forward)",
+            .log_y = true};
   // Two families: the CIFAR ResNets (16-32-64 filters) and the ImageNet-width CIFAR variants.
   for (const bool wide : {false, true}) {
     const std::string family = wide ? "ResNet-18/50 (CIFAR variants)" : "CIFAR ResNets (6n+2)";
@@ -170,8 +151,10 @@ void gradient_norms_analysis(Context& c, const TrainingRuns& t) {
       "records only the epochs it ran). Raw values, BatchNorm layers included: `" +
       spec.name + "/MODEL-seedS-gradient-norms.csv`.");
   auto gradient_plot = [](std::string title) {  // norms against depth, log scale
-    return Plot{
-        std::move(title), "layer depth", "gradient L2 norm", "", false, true, {}, {}, 900, 520};
+    return Plot{.title = std::move(title),
+                .x_label = "layer depth",
+                .y_label = "gradient L2 norm",
+                .log_y = true};
   };
   Plot init = gradient_plot("Gradient norms at initialisation");
   Plot final_epoch = gradient_plot("Gradient norms after the last epoch");
@@ -184,16 +167,10 @@ void gradient_norms_analysis(Context& c, const TrainingRuns& t) {
   c.figure(final_epoch, "gradient_norms_final.png");
   for (const ModelRun& run : t.runs) {
     if (run.seed != t.seeds.front() || run.gradients.empty()) continue;
-    Plot per{"Gradient norms of " + run.model->label + " by epoch",
-             "layer depth",
-             "gradient L2 norm",
-             "",
-             false,
-             true,
-             {},
-             {},
-             900,
-             520};
+    Plot per{.title = "Gradient norms of " + run.model->label + " by epoch",
+             .x_label = "layer depth",
+             .y_label = "gradient L2 norm",
+             .log_y = true};
     // At most 8 curves: initialisation, the last epoch, and epochs evenly between.
     const std::size_t n = run.gradients.size();
     std::vector<std::size_t> picks;

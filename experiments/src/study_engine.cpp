@@ -557,28 +557,13 @@ void report_results(Context& c, const TrainingRuns& t) {
   }
 
   c.md.heading(3, "Training curves");
-  Plot train_error{"Training error (" + t.data.train.name + ")",
-                   "epoch",
-                   "training error (last epoch's batches)",
-                   "",
-                   false,
-                   false,
-                   {},
-                   {},
-                   900,
-                   520};
-  Plot test_accuracy{"Test accuracy (" + t.data.test.name + ")",
-                     "epoch",
-                     "test top-1 accuracy",
-                     "",
-                     false,
-                     false,
-                     {},
-                     {},
-                     900,
-                     520};
-  Plot train_loss{
-      "Training loss", "epoch", "mean cross-entropy", "", false, false, {}, {}, 900, 520};
+  Plot train_error{.title = "Training error (" + t.data.train.name + ")",
+                   .x_label = "epoch",
+                   .y_label = "training error (last epoch's batches)"};
+  Plot test_accuracy{.title = "Test accuracy (" + t.data.test.name + ")",
+                     .x_label = "epoch",
+                     .y_label = "test top-1 accuracy"};
+  Plot train_loss{.title = "Training loss", .x_label = "epoch", .y_label = "mean cross-entropy"};
   for (const ModelRow& r : t.rows) {
     train_error.series.push_back(mean_curve(
         r, [](const runtime::EpochMetrics& e) { return 1.0 - e.train_accuracy; }, r.model->label));

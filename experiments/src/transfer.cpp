@@ -424,26 +424,12 @@ int run_transfer(Context& c, const std::vector<ModelPrograms>& models) {
 
   // Curves: test accuracy per epoch, per model, one line per strategy.
   for (const ModelPrograms& m : models) {
-    Plot accuracy{"Target task test accuracy, " + m.label,
-                  "epoch",
-                  "test top-1 accuracy",
-                  "",
-                  false,
-                  false,
-                  {},
-                  {},
-                  900,
-                  520};
-    Plot loss{"Target task training loss, " + m.label,
-              "epoch",
-              "mean cross-entropy",
-              "",
-              false,
-              false,
-              {},
-              {},
-              900,
-              520};
+    Plot accuracy{.title = "Target task test accuracy, " + m.label,
+                  .x_label = "epoch",
+                  .y_label = "test top-1 accuracy"};
+    Plot loss{.title = "Target task training loss, " + m.label,
+              .x_label = "epoch",
+              .y_label = "mean cross-entropy"};
     for (const StrategyRun& s : runs) {
       if (s.model != &m || s.strategy == Strategy::pretrain || s.run.result.epochs.empty())
         continue;

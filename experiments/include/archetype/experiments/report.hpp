@@ -48,10 +48,12 @@ struct Series {
 /// A plot of series against numeric axes, or a clustered bar chart when `categories` is
 /// set (then each series has one y per category and no x).
 struct Plot {
-  std::string title, x_label, y_label, y2_label;
+  // Every member has a default, so `Plot{.title = ..., .x_label = ..., .y_label = ...}` names
+  // only what differs.
+  std::string title{}, x_label{}, y_label{}, y2_label{};
   bool log_x = false, log_y = false;
-  std::vector<Series> series;
-  std::vector<std::string> categories;
+  std::vector<Series> series{};
+  std::vector<std::string> categories{};
   int width = 900, height = 520;
 };
 
