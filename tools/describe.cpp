@@ -108,7 +108,10 @@ void print_description(std::ostream& out, const ModelEntry& m, const ModelInfo& 
     out << " (Fashion-MNIST, adapter: " << info.layers.front().kind.view() << ' '
         << info.layers.front().attributes.view() << ")";
   }
-  out << " -> output " << shape_text(info.output) << ", " << info.layers.size() << " rows\n";
+  out << " -> output " << shape_text(info.output) << ", " << info.layers.size() << " rows";
+  if (const std::string_view head = head_path(info); !head.empty())
+    out << "; head from " << head << " (--freeze-until " << head << ": feature extraction)";
+  out << '\n';
   if (with_table) {
     out << '\n';
 

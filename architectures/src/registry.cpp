@@ -121,4 +121,20 @@ std::vector<std::string_view> close_model_names(std::string_view name, std::size
   return out;
 }
 
+std::string_view head_path(const ModelInfo& info) {
+  // Rows are in execution order, so a top-level element's rows are contiguous and its output
+  // is its last row's.
+  const auto top = [](std::string_view path) { return path.substr(0, path.find('.')); };
+  const auto& rows = info.layers;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const std::string_view name = top(rows[i].path.view());
+    std::size_t last = i;
+    while (last + 1 < rows.size() && top(rows[last + 1].path.view()) == name) ++last;
+    const Shape out = rows[last].out;
+    if (out.h == 1 && out.w == 1) return i == 0 ? std::string_view{} : name;
+    i = last;
+  }
+  return {};
+}
+
 }  // namespace archetype

@@ -80,4 +80,38 @@ TEST(Registry, RefusesTakenAndMalformedNames) {
   EXPECT_EQ(find_model("Tiny-Net"), nullptr);
 }
 
+// Where each model's head starts, as the registry tells it (the run-time head_start_v): the
+// same top-level elements tests/dsl/static/transfer.cpp asserts at compile time (an unnamed
+// element's path is its index: LeNet-5's 6, VGG's 2); for every zoo model that has one, the
+// element before it still has spatial extent and the head element ends without it.
+TEST(Registry, KnowsWhereEachHeadStarts) {
+  EXPECT_EQ(head_path(find_model("resnet50")->native), "avgpool");
+  EXPECT_EQ(head_path(find_model("xception")->native), "avg_pool");
+  EXPECT_EQ(head_path(find_model("lenet5")->native), "6");
+  EXPECT_EQ(head_path(find_model("vgg16")->native), "2");
+  // VGG-16-CIFAR's features end at 1x1 (five poolings of 32): no spatial part before a head.
+  EXPECT_EQ(head_path(find_model("vgg16_cifar")->native), "");
+  int with_head = 0;
+  for (const ModelEntry& m : models()) {
+    const std::string_view head = head_path(m.native);
+    if (head.empty()) continue;
+    ++with_head;
+    const auto& rows = m.native.layers;
+    std::size_t first = 0;
+    const auto top = [](std::string_view path) { return path.substr(0, path.find('.')); };
+    while (first < rows.size() && top(rows[first].path.view()) != head) ++first;
+    ASSERT_LT(first, rows.size()) << m.name;
+    ASSERT_GT(first, 0u) << m.name;
+    EXPECT_GT(rows[first - 1].out.h * rows[first - 1].out.w, 1) << m.name;
+    // The head element may begin with spatial layers (PreAct ResNet's final BN and ReLU
+    // before its pooling); it ends without spatial extent, as does everything after it.
+    std::size_t last = first;
+    while (last + 1 < rows.size() && top(rows[last + 1].path.view()) == head) ++last;
+    for (std::size_t r = last; r < rows.size(); ++r) {
+      EXPECT_EQ(rows[r].out.h * rows[r].out.w, 1) << m.name << " " << rows[r].path.view();
+    }
+  }
+  EXPECT_GE(with_head, 45);
+}
+
 }  // namespace

@@ -70,6 +70,14 @@ struct ModelEntry {
   architectures::Published published{};
 };
 
+/// Where the head of a model starts, from its per-layer table: the first top-level layer
+/// (path up to its first '.') whose output has no spatial extent (C x 1 x 1) — the global
+/// pooling before the classifier (ResNet's `avgpool`, Xception's `avg_pool`, VGG's
+/// `classifier`, LeNet-5's Flatten). The run-time form of `head_start_v` (dsl/transfer.hpp):
+/// what `--freeze-until` names for feature extraction and `WithHead` replaces. Empty when no
+/// such layer follows a spatial one.
+[[nodiscard]] std::string_view head_path(const ModelInfo& info);
+
 /// Every model: the zoo by family (LeNet, AlexNet, VGG, ResNet, CIFAR variants, Inception,
 /// ResNet variants, MobileNet and EfficientNet), then by size; then the models added with
 /// `register_models`, in the order added. A span from before a `register_models` call is
