@@ -26,15 +26,37 @@ Options frozen_bn() {
   return o;
 }
 
-TEST(Freezing, AFrozenBatchNormTrainsAsItInfersAndKeepsItsStatistics) {
-  const int batch = 3;
-  Executable train(program<Affine>(), batch, Mode::training, frozen_bn());
+// An inference executable (BatchNorm not folded) with `train`'s parameters and statistics.
+Executable inference_twin(Executable& train, int batch) {
   Options unfolded;
   unfolded.fold = false;
   Executable infer(program<Affine>(), batch, Mode::inference, unfolded);
-  randomize(train, 41);
   std::copy(train.parameters().begin(), train.parameters().end(), infer.parameters().begin());
   std::copy(train.buffers().begin(), train.buffers().end(), infer.buffers().begin());
+  return infer;
+}
+
+// The change of sum(w * forward(x)) when `v` goes from v - 0.5 to v + 0.5 (`v` restored): the
+// exact derivative when the output is affine in `v`.
+double central_difference(Executable& exe, const Vec& x, const Vec& w, float& v) {
+  auto loss = [&] {
+    const auto y = exe.forward(x);
+    return std::inner_product(y.begin(), y.end(), w.begin(), 0.0);
+  };
+  const float saved = v;
+  v = saved + 0.5f;
+  const double up = loss();
+  v = saved - 0.5f;
+  const double down = loss();
+  v = saved;
+  return up - down;
+}
+
+TEST(Freezing, AFrozenBatchNormTrainsAsItInfersAndKeepsItsStatistics) {
+  const int batch = 3;
+  Executable train(program<Affine>(), batch, Mode::training, frozen_bn());
+  randomize(train, 41);
+  Executable infer = inference_twin(train, batch);
   const Vec stats(train.buffers().begin(), train.buffers().end());
   const Vec x = random_vec(std::size_t(batch) * 3 * 6 * 6, 42);
   const auto y = train.forward(x);
@@ -60,18 +82,9 @@ TEST(Freezing, GradientsThroughAFrozenBatchNormAreExactAndItsOwnAreNotComputed) 
   for (std::int64_t i = 0; i < bn.layer.params; ++i) {
     EXPECT_EQ(dp[std::size_t(bn.param_offset + i)], 0.f) << "BatchNorm parameter " << i;
   }
-  auto loss = [&] {
-    const auto y = exe.forward(x);
-    return std::inner_product(y.begin(), y.end(), w.begin(), 0.0);
-  };
   auto check = [&](float& v, float analytic, const char* what, std::size_t i) {
-    const float saved = v;
-    v = saved + 0.5f;
-    const double up = loss();
-    v = saved - 0.5f;
-    const double down = loss();
-    v = saved;
-    EXPECT_NEAR(analytic, up - down, 2e-3 * std::max(1.0, std::abs(up - down))) << what << " " << i;
+    const double d = central_difference(exe, x, w, v);
+    EXPECT_NEAR(analytic, d, 2e-3 * std::max(1.0, std::abs(d))) << what << " " << i;
   };
   for (std::size_t i = 0; i < x.size(); i += x.size() / 30 + 1) check(x[i], dx[i], "input", i);
   auto params = exe.parameters();
@@ -90,12 +103,8 @@ TEST(Freezing, ABatchNormInInferenceModeKeepsItsStatisticsAndTrainsItsScale) {
   Options o;
   o.batch_norm_inference = true;
   Executable exe(program<Affine>(), batch, Mode::training, o);
-  Options unfolded;
-  unfolded.fold = false;
-  Executable infer(program<Affine>(), batch, Mode::inference, unfolded);
   randomize(exe, 61);
-  std::copy(exe.parameters().begin(), exe.parameters().end(), infer.parameters().begin());
-  std::copy(exe.buffers().begin(), exe.buffers().end(), infer.buffers().begin());
+  Executable infer = inference_twin(exe, batch);
   const Vec stats(exe.buffers().begin(), exe.buffers().end());
   Vec x = random_vec(std::size_t(batch) * 3 * 6 * 6, 62);
   const auto y0 = exe.forward(x);
@@ -107,22 +116,12 @@ TEST(Freezing, ABatchNormInInferenceModeKeepsItsStatisticsAndTrainsItsScale) {
   exe.backward();
   const Vec dp(exe.gradients().begin(), exe.gradients().end());
   const codegen::Op& bn = program<Affine>().ops[1];
-  auto loss = [&] {
-    const auto y = exe.forward(x);
-    return std::inner_product(y.begin(), y.end(), w.begin(), 0.0);
-  };
   auto params = exe.parameters();
   int checked = 0;
   for (std::int64_t i = bn.param_offset; i < bn.param_offset + bn.layer.params; i += 3) {
-    float& v = params[std::size_t(i)];
-    const float saved = v;
-    v = saved + 0.5f;
-    const double up = loss();
-    v = saved - 0.5f;
-    const double down = loss();
-    v = saved;
+    const double d = central_difference(exe, x, w, params[std::size_t(i)]);
     EXPECT_NE(dp[std::size_t(i)], 0.f) << "BatchNorm parameter " << i;
-    EXPECT_NEAR(dp[std::size_t(i)], up - down, 2e-3 * std::max(1.0, std::abs(up - down)))
+    EXPECT_NEAR(dp[std::size_t(i)], d, 2e-3 * std::max(1.0, std::abs(d)))
         << "BatchNorm parameter " << i;
     ++checked;
   }
