@@ -67,6 +67,11 @@ struct Fusion {
   LayerKind activation = LayerKind::relu;   ///< which (when `activated`)
   int result = -1;      ///< head: the tensor holding the chain's final value
   int absorbed = 0;     ///< head: how many ops it absorbed
+  /// 1x1 Conv head: the depthwise Conv head computed within it (`fuse_depthwise`; its
+  /// chain's result never stored), or -1.
+  int depthwise = -1;
+  /// Depthwise Conv head: the 1x1 Conv head that computes it (`fuse_depthwise`), or -1.
+  int depthwise_of = -1;
 
   [[nodiscard]] constexpr bool head() const { return into < 0 && absorbed > 0; }
 };
@@ -203,6 +208,49 @@ constexpr void fold_inference(std::span<Op> ops, int output) {
     }
     head.fusion.result = result;
     h = last;
+  }
+}
+
+/// Depthwise fusion, in place on folded `ops` (`fold_inference` has run): pairs a 1x1
+/// convolution chain with the 3x3 depthwise convolution chain that reads its result, so that
+/// a backend computes both in one kernel and never stores the expanded tensor between them
+/// (oneDNN's `append_dw` post-op; MobileNetV2's and EfficientNet's inverted residual blocks:
+/// the 1x1 expansion writes 6x the block's channels at full resolution, the depthwise reads
+/// them back). The pair is `Conv 1x1 [+ BatchNorm] [+ activation]` (stride 1, no padding,
+/// ungrouped, no residual sum), whose result only the next op reads, and that op a
+/// depthwise `Conv KxK [+ BatchNorm] [+ activation]` (K 3 or 5, groups = channels in =
+/// channels out, stride 1 or 2, padding K / 2: the "same" padding, no residual sum). Marks
+/// `Fusion::depthwise` on the first head and `Fusion::depthwise_of` on the second. Not part of
+/// `inference_program_v`: a backend that can compute the pair calls it at run time (the oneDNN
+/// backend, for inference). Idempotent.
+constexpr void fuse_depthwise(std::span<Op> ops, int output) {
+  for (Op& op : ops) op.fusion.depthwise = op.fusion.depthwise_of = -1;
+  const auto n = ops.size();
+  std::vector<int> readers(n + 1, 0);
+  for (const Op& op : ops) {
+    for (int i = 0; i < op.input_count; ++i) ++readers[std::size_t(op.inputs[i])];
+  }
+  for (std::size_t h = 0; h < n; ++h) {
+    const Op& head = ops[h];
+    const LayerRow& L = head.layer;
+    if (head.fusion.into >= 0) continue;
+    const std::size_t next = h + std::size_t(head.fusion.absorbed) + 1;
+    if (L.op != LayerKind::conv || next >= n) continue;
+    const int result = head.fusion.head() ? head.fusion.result : head.output;
+    const bool pointwise = L.kernel_h == 1 && L.kernel_w == 1 && L.stride_h == 1 &&
+                           L.stride_w == 1 && L.pad_h == 0 && L.pad_w == 0 && L.groups == 1 &&
+                           head.fusion.sum < 0;
+    if (!pointwise || result == output || readers[std::size_t(result)] != 1) continue;
+    const Op& dw = ops[next];
+    const LayerRow& D = dw.layer;
+    const bool depthwise = D.op == LayerKind::conv && dw.fusion.into < 0 && dw.input_count == 1 &&
+                           dw.inputs[0] == result && D.groups == D.in.c && D.out.c == D.in.c &&
+                           (D.kernel_h == 3 || D.kernel_h == 5) && D.kernel_w == D.kernel_h &&
+                           D.stride_h == D.stride_w && (D.stride_h == 1 || D.stride_h == 2) &&
+                           D.pad_h == D.kernel_h / 2 && D.pad_w == D.pad_h && dw.fusion.sum < 0;
+    if (!depthwise) continue;
+    ops[h].fusion.depthwise = int(next);
+    ops[next].fusion.depthwise_of = int(h);
   }
 }
 
