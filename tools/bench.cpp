@@ -41,6 +41,7 @@ struct BenchOptions {
   bool fashion_mnist = false;
   std::string conv_algorithm = "direct";
   std::string precision = "f32";
+  bool no_fuse_depthwise = false;  // inference: each 1x1 and depthwise convolution alone
   double peak_gflops = 444.0;
   bool json = false;
   bool distributed = false;
@@ -185,6 +186,7 @@ int run_bench(const BenchOptions& o) {
   eo.conv_algorithm =
       bench::parse_conv_algorithm(o.conv_algorithm).value_or(onednn::ConvAlgorithm::direct);
   eo.precision = bench::parse_precision(o.precision).value_or(onednn::Precision::f32);
+  eo.fuse_depthwise = !o.no_fuse_depthwise;
 
   std::optional<Measured> train, infer;
   if (o.mode == "train" || o.mode == "both") {
@@ -270,6 +272,7 @@ int run_bench(const BenchOptions& o) {
       row[std::string(key) + "_conv_plan"] =
           plan.algorithm == onednn::ConvAlgorithm::direct ? "direct" : "winograd";
       row[std::string(key) + "_conv_winograd_layers"] = plan.winograd_convolutions;
+      row[std::string(key) + "_depthwise_fusions"] = plan.depthwise_fusions;
       // fastest: one step of each whole plan, timed while building (0: not timed)
       row[std::string(key) + "_conv_direct_plan_ms"] = 1e3 * plan.direct_seconds;
       row[std::string(key) + "_conv_winograd_plan_ms"] = 1e3 * plan.winograd_seconds;
@@ -329,6 +332,11 @@ int run_bench(const BenchOptions& o) {
       text += line;
     }
     const onednn::Executable::ConvPlan& plan = (*r)->conv_plan;
+    if (plan.depthwise_fusions > 0) {
+      std::snprintf(line, sizeof line, "; %d 1x1 + depthwise convolution pairs run as one kernel",
+                    plan.depthwise_fusions);
+      text += line;
+    }
     if (plan.direct_seconds > 0 && plan.winograd_seconds > 0) {  // fastest, both plans timed
       std::snprintf(line, sizeof line,
                     "; fastest kept the %s plan (a step at setup: direct %.2f ms, Winograd plan "
@@ -396,6 +404,10 @@ Command add_bench(CLI::App& app) {
                   "f32, or bf16 (bfloat16 activations and weights, fp32 master weights)")
       ->check(CLI::IsMember({"f32", "bf16"}))
       ->capture_default_str();
+  sub->add_flag("--no-fuse-depthwise", o.no_fuse_depthwise,
+                "Inference: run each 1x1 convolution and the depthwise one reading it alone (for "
+                "A/B; default: as one oneDNN kernel where it has one, never storing the 1x1's "
+                "result)");
   sub->add_option("--peak-gflops", o.peak_gflops,
                   "fp32 peak for the % of peak (default: the measured FMA peak of this machine, 2 "
                   "Zen 5 cores)")

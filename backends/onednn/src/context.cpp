@@ -201,6 +201,7 @@ void Context::take(const memory& m) {
 }
 
 void Context::drop(const memory& m) {
+  if (!m) return;  // a value never stored (the 1x1 result of a depthwise fusion)
   auto it = buffer_of.find(m.get());
   if (it == buffer_of.end()) return;
   Buffer& b = pool[it->second];

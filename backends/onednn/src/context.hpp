@@ -102,6 +102,8 @@ struct Context {
   std::unordered_map<std::string, std::array<dnnl::algorithm, 3>> conv_choices;
   /// The convolutions built with Winograd in at least one pass (Executable::ConvPlan).
   int winograd_convolutions = 0;
+  /// The 1x1 + depthwise convolution pairs built as one primitive (Executable::ConvPlan).
+  int depthwise_fusions = 0;
   /// One scratchpad for every primitive built with `user_scratchpad` (the convolutions:
   /// Winograd's are tens of MB each): sized to the largest, allocated once the executable is
   /// built and given to each of them by `attach_scratchpad` (primitives run one at a time).

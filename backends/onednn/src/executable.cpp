@@ -261,6 +261,10 @@ void Executable::Impl::build(const codegen::ProgramView& program, int batch, Mod
   ctx.ops.assign(program.ops.begin(), program.ops.end());
   if (mode == Mode::inference && options.fold) {
     if (!program.folded) codegen::fold_inference(ctx.ops, program.output);
+    // Only where values are kept blocked (see Options::fuse_depthwise).
+    const bool blocked =
+        options.conv_algorithm != ConvAlgorithm::direct && options.precision == Precision::f32;
+    if (options.fuse_depthwise && blocked) codegen::fuse_depthwise(ctx.ops, program.output);
   } else {
     for (codegen::Op& op : ctx.ops) op.fusion = codegen::Fusion{};
   }
@@ -315,7 +319,9 @@ void Executable::Impl::build(const codegen::ProgramView& program, int batch, Mod
   std::vector<int> unread = ctx.readers;  // readers not built yet, per tensor
   for (std::size_t o = 0; o < ctx.ops.size(); ++o) {
     const codegen::Op& op = ctx.ops[o];
-    if (!ctx.fused[o] && op.fusion.into < 0) {  // a fused op was built with the op before it
+    // A fused op was built with the op before it; a depthwise convolution, with the 1x1
+    // convolution whose result it reads.
+    if (!ctx.fused[o] && op.fusion.into < 0 && op.fusion.depthwise_of < 0) {
       try {
         build_op(ctx, op);
       } catch (const dnnl::error& e) {
@@ -417,7 +423,11 @@ Executable::Footprint Executable::footprint() const {
   m.scratchpad = impl_->ctx.scratchpad ? impl_->ctx.scratchpad.get_desc().get_size() : 0;
   return m;
 }
-Executable::ConvPlan Executable::conv_plan() const { return impl_->conv_plan; }
+Executable::ConvPlan Executable::conv_plan() const {
+  ConvPlan plan = impl_->conv_plan;
+  plan.depthwise_fusions = impl_->ctx.depthwise_fusions;
+  return plan;
+}
 Executable::Passes Executable::passes() const {
   Passes p;
   const auto count = [&p](const detail::Steps& steps, int& all, int& reorders) {

@@ -172,29 +172,168 @@ ConvPds choose_conv(Context& ctx, const codegen::Op& op, const ConvGeometry& g) 
   return chosen;
 }
 
+/// A convolution's parameters as its forward primitive reads them (plain, PyTorch order):
+/// the executable's own, or with a folded BatchNorm (Fusion::batch_norm) copies that a step
+/// of `weights_forward` recomputes from them, W' = s W, b' = s (b - mean) + beta with
+/// s = gamma / sqrt(var + eps).
+struct ConvParams {
+  memory::desc w_plain, b_md;
+  std::int64_t w_count = 0;
+  bool bias = false;  ///< the primitive takes a bias (its own, or the folded BatchNorm's)
+  memory w, b;        ///< b empty without bias
+};
+
+ConvParams conv_params(Context& ctx, const codegen::Op& op) {
+  const LayerRow& L = op.layer;
+  const Shape is = ctx.tensors[std::size_t(op.inputs[0])].shape;
+  const Shape os = ctx.tensors[std::size_t(op.output)].shape;
+  const int g = L.groups;
+  const bool fold_bn = op.fusion.batch_norm >= 0;
+  const memory::dims wdims = g == 1 ? memory::dims{os.c, is.c, L.kernel_h, L.kernel_w}
+                                    : memory::dims{g, os.c / g, is.c / g, L.kernel_h, L.kernel_w};
+  ConvParams p{memory::desc(wdims, dt::f32, g == 1 ? tag::oihw : tag::goihw),
+               memory::desc({os.c}, dt::f32, tag::x),
+               std::int64_t{os.c} * (is.c / g) * L.kernel_h * L.kernel_w,
+               L.bias || fold_bn,
+               {},
+               {}};
+  p.w = ctx.over_params(p.w_plain, op.param_offset);
+  if (L.bias) p.b = ctx.over_params(p.b_md, op.param_offset + p.w_count);
+  if (!fold_bn) return p;
+  const codegen::Op& bn = ctx.ops[std::size_t(op.fusion.batch_norm)];
+  memory w_folded = ctx.alloc(p.w_plain);
+  memory b_folded = ctx.alloc(p.b_md);
+  const float* gamma = ctx.params + bn.param_offset;
+  const float* beta = gamma + os.c;
+  const float* mean = ctx.buffers + bn.buffer_offset;
+  const float* var = mean + os.c;
+  const float* w0 = data(p.w);
+  const float* b0 = L.bias ? data(p.b) : nullptr;
+  const double eps = ctx.options.batch_norm_epsilon;
+  const std::int64_t per_channel = p.w_count / os.c;
+  const int channels = os.c;
+  ctx.weights_forward.push_back(
+      Step{{}, {}, [=] {
+             float* w1 = data(w_folded);
+             float* b1 = data(b_folded);
+             for (int c = 0; c < channels; ++c) {
+               const double s = double(gamma[c]) / std::sqrt(double(var[c]) + eps);
+               const float sf = float(s);
+               for (std::int64_t i = 0; i < per_channel; ++i) {
+                 w1[c * per_channel + i] = w0[c * per_channel + i] * sf;
+               }
+               b1[c] = float(s * ((b0 != nullptr ? b0[c] : 0.0) - mean[c]) + beta[c]);
+             }
+           }});
+  p.w = w_folded;
+  p.b = b_folded;
+  return p;
+}
+
+/// Inference: the 1x1 convolution chain `op` and the depthwise chain after it
+/// (Fusion::depthwise) as one oneDNN convolution with the depthwise post-op (`append_dw`):
+/// the 1x1 chain's result is computed a few rows at a time and never stored. Records nothing
+/// and returns false where oneDNN has no kernel of its own for the pair (its composed
+/// fallback, `ref_fused_convolution`, only runs the two primitives one after the other).
+bool build_pointwise_depthwise(Context& ctx, const codegen::Op& op) {
+  const codegen::Op& dw = ctx.ops[std::size_t(op.fusion.depthwise)];
+  const int in = op.inputs[0];
+  const Shape is = ctx.tensors[std::size_t(in)].shape;
+  const Shape ms = ctx.tensors[std::size_t(op.output)].shape;
+  const Shape os = ctx.tensors[std::size_t(dw.output)].shape;
+  const memory::desc w_any({ms.c, is.c, 1, 1}, ctx.act(), tag::any);
+  const memory::desc b_md({ms.c}, dt::f32, tag::x);
+  // Blocked by 16 channels: oneDNN 2.6's fused kernel (jit_1x1 with a depthwise post-op)
+  // takes no other layout for its own, and computes wrong values over channels-last
+  // tensors (every element off, tests/backends/onednn/depthwise_fusion_test.cpp): where
+  // neighbours are channels-last, a reorder runs on each side of the pair.
+  const memory::desc src_md(ctx.dims(is), ctx.act(), tag::nChw16c);
+  const memory::desc mid_md(ctx.dims(ms), ctx.act(), tag::nChw16c);
+  dnnl::post_ops po;
+  if (op.fusion.activated) {
+    const Context::Eltwise e = Context::eltwise(op.fusion.activation);
+    po.append_eltwise(1.f, e.alg, e.alpha, e.beta);
+  }
+  po.append_dw(ctx.act(), dt::f32, ctx.act(), dw.layer.kernel_h, dw.layer.stride_h, dw.layer.pad_h,
+               0, {});
+  if (dw.fusion.activated) {
+    const Context::Eltwise e = Context::eltwise(dw.fusion.activation);
+    po.append_eltwise(1.f, e.alg, e.alpha, e.beta);
+  }
+  dnnl::primitive_attr attr = Context::user_scratchpad();
+  attr.set_post_ops(po);
+  dnnl::convolution_forward::primitive_desc fpd;
+  try {
+    // Always with a bias (zeros where the 1x1 has none): oneDNN 2.6's fused kernel
+    // crashes without one.
+    const dnnl::convolution_forward::desc fd(prop_kind::forward_inference,
+                                             algorithm::convolution_direct, src_md, w_any, b_md,
+                                             mid_md, {1, 1}, {0, 0}, {0, 0});
+    fpd = dnnl::convolution_forward::primitive_desc(fd, attr, ctx.eng);
+  } catch (const dnnl::error&) {
+    return false;
+  }
+  if (reference_kernel(fpd.impl_info_str())) return false;
+
+  const ConvParams pw = conv_params(ctx, op);
+  const ConvParams dp = conv_params(ctx, dw);
+  memory src = ctx.value_as(in, fpd.src_desc(), ctx.forward);
+  memory w = ctx.weights_as(pw.w, fpd.weights_desc(), ctx.weights_forward);
+  const int dw_arg = DNNL_ARG_ATTR_POST_OP_DW;
+  memory dw_w = ctx.weights_as(
+      dp.w, fpd.query_md(dnnl::query::exec_arg_md, dw_arg | DNNL_ARG_WEIGHTS), ctx.weights_forward);
+  const auto zeros = [&ctx](const memory::desc& md, int n) {
+    memory m = ctx.alloc(md);
+    std::fill_n(data(m), n, 0.f);
+    return m;
+  };
+  const memory pw_b = pw.bias ? pw.b : zeros(pw.b_md, ms.c);
+  const memory dw_b = dp.bias ? dp.b : zeros(dp.b_md, os.c);  // the post-op always adds one
+  memory dst = ctx.activation(fpd.dst_desc());
+  Step step{dnnl::convolution_forward(fpd),
+            {{DNNL_ARG_SRC, src},
+             {DNNL_ARG_WEIGHTS, w},
+             {DNNL_ARG_BIAS, pw_b},
+             {DNNL_ARG_DST, dst},
+             {dw_arg | DNNL_ARG_WEIGHTS, dw_w},
+             {dw_arg | DNNL_ARG_BIAS, dw_b}},
+            {}};
+  ctx.forward.push_back(std::move(step));
+  ctx.define_chain(dw, dst);
+  ++ctx.depthwise_fusions;
+  return true;
+}
+
+void build_conv_alone(Context& ctx, const codegen::Op& op);
+
 }  // namespace
 
 void build_conv(Context& ctx, const codegen::Op& op) {
+  if (op.fusion.depthwise >= 0 && build_pointwise_depthwise(ctx, op)) return;
+  build_conv_alone(ctx, op);
+  // The depthwise convolution that could not be fused: built now, in its place.
+  if (op.fusion.depthwise >= 0) build_conv_alone(ctx, ctx.ops[std::size_t(op.fusion.depthwise)]);
+}
+
+namespace {
+
+void build_conv_alone(Context& ctx, const codegen::Op& op) {
   const LayerRow& L = op.layer;
   const codegen::Fusion& fusion = op.fusion;  // inference only
   const int in = op.inputs[0];
   const Shape is = ctx.tensors[std::size_t(in)].shape;
   const Shape os = ctx.tensors[std::size_t(op.output)].shape;
-  const int g = L.groups;
-  const bool fold_bn = fusion.batch_norm >= 0;
-  const bool bias = L.bias || fold_bn;
-
-  const memory::dims wdims = g == 1 ? memory::dims{os.c, is.c, L.kernel_h, L.kernel_w}
-                                    : memory::dims{g, os.c / g, is.c / g, L.kernel_h, L.kernel_w};
-  const memory::desc w_plain(wdims, dt::f32, g == 1 ? tag::oihw : tag::goihw);
-  const memory::desc b_md({os.c}, dt::f32, tag::x);
-  const std::int64_t w_count = std::int64_t{os.c} * (is.c / g) * L.kernel_h * L.kernel_w;
   const auto [src_md, dst_md] = ctx.conv_layouts(is, os);
+  ConvParams params = conv_params(ctx, op);
+  const memory::desc w_plain = params.w_plain;
+  const memory::desc b_md = params.b_md;
+  const std::int64_t w_count = params.w_count;
+  const bool bias = params.bias;
   ConvGeometry geometry{src_md,
-                        memory::desc(wdims, ctx.act(), tag::any),
+                        memory::desc(w_plain.dims(), ctx.act(), tag::any),
                         bias ? b_md : memory::desc(),
                         dst_md,
-                        memory::desc(wdims, ctx.act(), tag::any),
+                        memory::desc(w_plain.dims(), ctx.act(), tag::any),
                         {L.stride_h, L.stride_w},
                         {L.pad_h, L.pad_w},
                         bias,
@@ -214,36 +353,8 @@ void build_conv(Context& ctx, const codegen::Op& op) {
   const auto& fpd = pds.fwd;
 
   memory src = ctx.value_as(in, fpd.src_desc(), ctx.forward);
-  memory w_user = ctx.over_params(w_plain, op.param_offset);
-  memory b_user = L.bias ? ctx.over_params(b_md, op.param_offset + w_count) : memory();
-  if (fold_bn) {  // W' = s W, b' = s (b - mean) + beta with s = gamma / sqrt(var + eps)
-    const codegen::Op& bn = ctx.ops[std::size_t(fusion.batch_norm)];
-    memory w_folded = ctx.alloc(w_plain);
-    memory b_folded = ctx.alloc(b_md);
-    const float* gamma = ctx.params + bn.param_offset;
-    const float* beta = gamma + os.c;
-    const float* mean = ctx.buffers + bn.buffer_offset;
-    const float* var = mean + os.c;
-    const float* w0 = data(w_user);
-    const float* b0 = L.bias ? data(b_user) : nullptr;
-    const double eps = ctx.options.batch_norm_epsilon;
-    const std::int64_t per_channel = w_count / os.c;
-    const int channels = os.c;
-    ctx.weights_forward.push_back(Step{{}, {}, [=] {
-                                         float* w1 = data(w_folded);
-                                         float* b1 = data(b_folded);
-                                         for (int c = 0; c < channels; ++c) {
-                                           const double s = double(gamma[c]) / std::sqrt(double(var[c]) + eps);
-                                           const float sf = float(s);
-                                           for (std::int64_t i = 0; i < per_channel; ++i) {
-                                             w1[c * per_channel + i] = w0[c * per_channel + i] * sf;
-                                           }
-                                           b1[c] = float(s * ((b0 != nullptr ? b0[c] : 0.0) - mean[c]) + beta[c]);
-                                         }
-                                       }});
-    w_user = w_folded;
-    b_user = b_folded;
-  }
+  memory w_user = params.w;
+  memory b_user = params.b;
   memory w = ctx.weights_as(w_user, fpd.weights_desc(), ctx.weights_forward);
   // An in-place residual sum writes into the summand's buffer (dead after this op).
   memory dst = fusion.sum >= 0 ? ctx.value_as(fusion.sum, fpd.dst_desc(), ctx.forward)
@@ -292,6 +403,8 @@ void build_conv(Context& ctx, const codegen::Op& op) {
     bs.insert(bs.end(), post.begin(), post.end());
   });
 }
+
+}  // namespace
 
 void build_linear(Context& ctx, const codegen::Op& op) {
   const LayerRow& L = op.layer;
