@@ -9,6 +9,7 @@
 
 #include <archetype/architectures/registry.hpp>
 #include <archetype/backends/onednn/executable.hpp>
+#include <archetype/bench/peak.hpp>
 #include <archetype/bench/workload.hpp>
 #include <archetype/codegen/freezing.hpp>
 #include <archetype/codegen/training_plan.hpp>
@@ -21,6 +22,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -42,7 +44,7 @@ struct BenchOptions {
   std::string conv_algorithm = "direct";
   std::string precision = "f32";
   bool no_fuse_depthwise = false;  // inference: each 1x1 and depthwise convolution alone
-  double peak_gflops = 444.0;
+  double peak_gflops = 0;          // 0: $ARCHETYPE_PEAK_GFLOPS, else measured at start
   bool json = false;
   bool distributed = false;
   double bucket_mb = 25;       ///< gradient all-reduce buckets (the first: 1 MB or less)
@@ -151,6 +153,36 @@ Measured measure(const ModelInfo& info, onednn::Mode mode, const BenchOptions& o
   return m;
 }
 
+/// The fp32 peak that "% of peak" divides by: --peak-gflops, else $ARCHETYPE_PEAK_GFLOPS,
+/// else measured now (the FMA loop of bench_peak, 0.4 s on the benchmark's threads), never
+/// a figure assumed for this machine. 0 where none can be had (a CPU with no FMA loop);
+/// `source` says where it came from. Throws std::invalid_argument for a malformed variable.
+double resolve_peak(double flag, int threads, std::string& source) {
+  if (flag > 0) {
+    source = "--peak-gflops";
+    return flag;
+  }
+  if (const char* env = std::getenv("ARCHETYPE_PEAK_GFLOPS"); env != nullptr && *env != '\0') {
+    char* end = nullptr;
+    const double x = std::strtod(env, &end);
+    if (end == env || *end != '\0' || !(x > 0)) {
+      throw std::invalid_argument(
+          std::string("ARCHETYPE_PEAK_GFLOPS expects a positive number of GFLOP/s, got '") + env +
+          "'");
+    }
+    source = "ARCHETYPE_PEAK_GFLOPS";
+    return x;
+  }
+  if (bench::peak_isa(bench::Precision::fp32).empty()) {
+    source = "none: this CPU has no FMA loop to measure, and no --peak-gflops";
+    return 0;
+  }
+  const bench::PeakMeasurement m = bench::measure_peak(bench::Precision::fp32, threads, 0.4);
+  source = "measured at start (" + std::string(m.isa) + " FMA loop, " + std::to_string(threads) +
+           " threads)";
+  return m.gflops;
+}
+
 int run_bench(const BenchOptions& o) {
   const ModelEntry* m = model_or_report(o.model);
   if (m == nullptr) return exit_usage;
@@ -180,6 +212,16 @@ int run_bench(const BenchOptions& o) {
     return exit_usage;
   }
   const int threads = bench::effective_threads(o.threads);
+  std::string peak_source;
+  double peak = 0;
+  try {
+    peak = resolve_peak(o.peak_gflops, threads, peak_source);
+  } catch (const std::exception& e) {
+    std::cerr << "archetype bench: " << e.what() << "\n";
+    return exit_usage;
+  }
+  // Percent of the peak (0 where there is none).
+  const auto pct = [peak](double gflops) { return peak > 0 ? 100.0 * gflops / peak : 0.0; };
   onednn::Options eo;
   eo.threads = threads;
   eo.trainable = trainable;
@@ -233,9 +275,10 @@ int run_bench(const BenchOptions& o) {
         {"infer_img_s", or_null(bool(infer), infer ? infer->timing.images_per_second : 0)},
         {"train_gflops", or_null(bool(train), train_gflops)},
         {"infer_gflops", or_null(bool(infer), infer_gflops)},
-        {"train_pct_peak", or_null(bool(train), 100.0 * train_gflops / o.peak_gflops)},
-        {"infer_pct_peak", or_null(bool(infer), 100.0 * infer_gflops / o.peak_gflops)},
-        {"peak_gflops", o.peak_gflops},
+        {"train_pct_peak", or_null(bool(train) && peak > 0, pct(train_gflops))},
+        {"infer_pct_peak", or_null(bool(infer) && peak > 0, pct(infer_gflops))},
+        {"peak_gflops", or_null(peak > 0, peak)},
+        {"peak_source", peak_source},
         {"forward_flops_per_image", info.flops()},
         {"train_steps", train ? train->timing.steps : 0},
         {"infer_steps", infer ? infer->timing.steps : 0},
@@ -292,17 +335,15 @@ int run_bench(const BenchOptions& o) {
     text += line;
   }
   if (train) {
-    std::snprintf(line, sizeof line,
-                  " train=%9.1f img/s (%.1f GFLOP/s, %.1f%% of peak, setup %.2f s)",
-                  train->timing.images_per_second, train_gflops,
-                  100.0 * train_gflops / o.peak_gflops, train->setup_seconds);
+    std::snprintf(
+        line, sizeof line, " train=%9.1f img/s (%.1f GFLOP/s, %.1f%% of peak, setup %.2f s)",
+        train->timing.images_per_second, train_gflops, pct(train_gflops), train->setup_seconds);
     text += line;
   }
   if (infer) {
-    std::snprintf(line, sizeof line,
-                  " infer=%9.1f img/s (%.1f GFLOP/s, %.1f%% of peak, setup %.2f s)",
-                  infer->timing.images_per_second, infer_gflops,
-                  100.0 * infer_gflops / o.peak_gflops, infer->setup_seconds);
+    std::snprintf(
+        line, sizeof line, " infer=%9.1f img/s (%.1f GFLOP/s, %.1f%% of peak, setup %.2f s)",
+        infer->timing.images_per_second, infer_gflops, pct(infer_gflops), infer->setup_seconds);
     text += line;
   }
   if (decode) {
@@ -311,6 +352,13 @@ int run_bench(const BenchOptions& o) {
     text += line;
   }
   std::snprintf(line, sizeof line, " rss=%.0f MB", rss);
+  text += line;
+  if (peak > 0) {
+    std::snprintf(line, sizeof line, "\n  %% of peak: of %.1f GFLOP/s fp32, %s", peak,
+                  peak_source.c_str());
+  } else {
+    std::snprintf(line, sizeof line, "\n  no %% of peak: %s", peak_source.c_str());
+  }
   text += line;
   // Where the memory goes: forward values and gradients (their planned arena, the most
   // alive at one time, what a best-fit pool took) and the convolutions' scratchpad.
@@ -405,14 +453,13 @@ Command add_bench(CLI::App& app) {
       ->check(CLI::IsMember({"f32", "bf16"}))
       ->capture_default_str();
   sub->add_flag("--no-fuse-depthwise", o.no_fuse_depthwise,
-                "Inference: run each 1x1 convolution and the depthwise one reading it alone (for "
-                "A/B; default: as one oneDNN kernel where it has one, never storing the 1x1's "
-                "result)");
+                "Inference, Winograd's plan: run each 1x1 convolution and the depthwise one "
+                "reading it alone (for A/B; default: as one oneDNN kernel where it has one, never "
+                "storing the 1x1's result)");
   sub->add_option("--peak-gflops", o.peak_gflops,
-                  "fp32 peak for the % of peak (default: the measured FMA peak of this machine, 2 "
-                  "Zen 5 cores)")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+                  "fp32 peak for the % of peak, GFLOP/s at these threads (default: "
+                  "$ARCHETYPE_PEAK_GFLOPS, else measured at start: 0.4 s of bench_peak's FMA loop)")
+      ->check(CLI::PositiveNumber);
   sub->add_flag("--json", o.json,
                 "One JSON object per line (keys compatible with the peer's rows)");
   sub->add_flag(

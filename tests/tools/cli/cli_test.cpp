@@ -107,6 +107,30 @@ const std::vector<std::string> expected_names = {"lenet5",
                                                  "efficientnet_b6",
                                                  "efficientnet_b7"};
 
+// archetype bench divides by a peak it was given or measured, and says which: never a
+// figure assumed for the machine.
+TEST(Cli, BenchPercentOfPeakIsOfAGivenOrMeasuredPeak) {
+  const std::string args =
+      "bench lenet5 --mode inference --batch 2 --steps 1 --min-time 0 --threads 1 --json";
+  const Result given = run(args, "ARCHETYPE_PEAK_GFLOPS=123.5");
+  ASSERT_EQ(given.rc, 0) << given.err;
+  const auto g = nlohmann::json::parse(given.out);
+  EXPECT_EQ(g.at("peak_gflops").get<double>(), 123.5);
+  EXPECT_EQ(g.at("peak_source").get<std::string>(), "ARCHETYPE_PEAK_GFLOPS");
+  EXPECT_NEAR(g.at("infer_pct_peak").get<double>(),
+              100.0 * g.at("infer_gflops").get<double>() / 123.5, 1e-6);
+  const Result flag = run(args + " --peak-gflops 50", "ARCHETYPE_PEAK_GFLOPS=123.5");
+  ASSERT_EQ(flag.rc, 0) << flag.err;
+  EXPECT_EQ(nlohmann::json::parse(flag.out).at("peak_gflops").get<double>(), 50.0);
+  const Result measured = run(args, "env -u ARCHETYPE_PEAK_GFLOPS");
+  ASSERT_EQ(measured.rc, 0) << measured.err;
+  const auto m = nlohmann::json::parse(measured.out);
+  const std::string source = m.at("peak_source").get<std::string>();
+  if (source.starts_with("none")) GTEST_SKIP() << "this CPU has no FMA loop to measure: " << source;
+  EXPECT_TRUE(source.starts_with("measured at start")) << source;
+  EXPECT_GT(m.at("peak_gflops").get<double>(), 1.0);
+}
+
 TEST(Cli, ListShowsEveryModel) {
   const Result r = run("list");
   ASSERT_EQ(r.rc, 0) << r.err;
@@ -234,6 +258,10 @@ TEST(Cli, BadOptionsExitWithUsageError) {
   const Result bench_precision = run("bench lenet5 --precision f64");
   EXPECT_EQ(bench_precision.rc, 2);
   EXPECT_NE(bench_precision.err.find("--precision"), std::string::npos) << bench_precision.err;
+  const Result bench_peak = run("bench lenet5 --mode inference --batch 2 --steps 1 --min-time 0",
+                                "ARCHETYPE_PEAK_GFLOPS=fast");
+  EXPECT_EQ(bench_peak.rc, 2);
+  EXPECT_NE(bench_peak.err.find("ARCHETYPE_PEAK_GFLOPS"), std::string::npos) << bench_peak.err;
   const Result batch0 = run("describe lenet5 --batch 0");
   EXPECT_NE(batch0.err.find("--batch"), std::string::npos) << batch0.err;
 }
