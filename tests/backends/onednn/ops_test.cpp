@@ -207,6 +207,38 @@ TEST(Add, ResidualSumsBodyAndShortcut) {
   });
 }
 
+// Squeeze-and-excitation's gating, y = x * sigmoid(mean over H x W of x) per image and
+// channel (16 channels: blocked): in inference the multiplication runs in x's buffer when
+// nothing after it reads x; inside a residual block the sum reads x after it, so it must
+// not (a wrong in-place multiplication would double-gate the shortcut).
+Vec gated(const Vec& x, Dims d) {
+  const Vec mean = adaptive_avg(x, d, 1, 1);
+  Vec y(x.size());
+  for (int n = 0; n < d.n; ++n)
+    for (int c = 0; c < d.c; ++c) {
+      const double g = 1.0 / (1.0 + std::exp(-double(mean[std::size_t(n * d.c + c)])));
+      for (int i = 0; i < d.h; ++i)
+        for (int j = 0; j < d.w; ++j) y[d.at(n, c, i, j)] = float(x[d.at(n, c, i, j)] * g);
+    }
+  return y;
+}
+
+TEST(Scale, GatesEachChannelInPlaceOrNot) {
+  using Gate = Scale<Seq<GlobalAvgPool, Sigmoid>>;
+  const Dims d{2, 16, 5, 5};
+  using Alone = Net<Input<Shape{16, 5, 5}>, Seq<Conv1x1<16>, Gate>>;
+  check_forward<Alone>(2, [&](const Vec& x, const Vec& p, const Vec&, Mode) {
+    return gated(conv(x, d, p.data(), nullptr, 16, 1, 1, 1, 1, 0, 0, 1), d);
+  });
+  using Shortcut = Net<Input<Shape{16, 5, 5}>, Seq<Conv1x1<16>, Residual<Gate>>>;
+  check_forward<Shortcut>(2, [&](const Vec& x, const Vec& p, const Vec&, Mode) {
+    const Vec c = conv(x, d, p.data(), nullptr, 16, 1, 1, 1, 1, 0, 0, 1);
+    Vec y = gated(c, d);
+    for (std::size_t i = 0; i < y.size(); ++i) y[i] += c[i];
+    return y;
+  });
+}
+
 TEST(Concat, JoinsBranchesInOrder) {
   using N = Net<Input<Shape{4, 5, 5}>, Concat<Conv1x1<3>, Identity, Conv3x3<16>>>;
   static_assert(output_shape_v<N> == Shape{23, 5, 5});
