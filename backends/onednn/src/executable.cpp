@@ -273,7 +273,8 @@ void Executable::Impl::build(const codegen::ProgramView& program, int batch, Mod
   ctx.options = options;
   m.apply_threads();
   m.params.assign(std::size_t(program.params), 0.f);
-  m.grads.assign(std::size_t(program.params), 0.f);
+  // Inference keeps no gradient block (VGG-16-CIFAR: 134 MB of zeros otherwise).
+  if (mode == Mode::training) m.grads.assign(std::size_t(program.params), 0.f);
   m.buffers.assign(std::size_t(program.buffers), 0.f);
   for (const codegen::Op& op : ctx.ops) {  // running variance 1, as PyTorch starts
     if (op.layer.op == LayerKind::batch_norm) {

@@ -141,6 +141,9 @@ TEST(Inference, ReusedBuffersGiveTheSameOutputsAsTraining) {
     const Vec want(y.begin(), y.end());
     expect_close(infer.forward(x), want, 1e-4f);  // different kernels: rounding differs
   }
+  // Inference holds no gradient block (as large as the parameters).
+  EXPECT_EQ(train.gradients().size(), train.parameters().size());
+  EXPECT_TRUE(infer.gradients().empty());
 }
 
 TEST(Options, WinogradAndFastestConvolutionsAgreeWithDirectOnes) {

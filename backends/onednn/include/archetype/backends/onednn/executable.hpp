@@ -187,7 +187,7 @@ class Executable {
   /// at the first forward after parameters() or buffers() was called: write through the
   /// span before the next forward, not after it.
   [[nodiscard]] std::span<float> parameters();
-  /// Gradients of the last backward(), same layout as parameters().
+  /// Gradients of the last backward(), same layout as parameters(); empty for inference.
   [[nodiscard]] std::span<float> gradients();
   /// Registers `callback` (replacing any earlier one; empty: none), called during every
   /// backward() once per trainable parameter group, as soon as that group's gradient in
