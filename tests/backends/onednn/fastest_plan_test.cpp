@@ -49,7 +49,8 @@ std::vector<float> random_input(std::size_t n, unsigned seed) {
 }
 
 // Each a[i] within tol times the largest |b| of b[i].
-void expect_close(const std::vector<float>& a, const std::vector<float>& b, float tol, const char* what) {
+void expect_close(const std::vector<float>& a, const std::vector<float>& b, float tol,
+                  const char* what) {
   ASSERT_EQ(a.size(), b.size()) << what;
   float scale = 1e-6f;
   for (const float v : b) scale = std::max(scale, std::abs(v));
