@@ -232,13 +232,16 @@ Context::Eltwise Context::eltwise(LayerKind kind) {
   }
 }
 
+void Context::append_activation(dnnl::post_ops& po, const codegen::Op& head) {
+  if (!head.fusion.activated) return;
+  const Eltwise e = eltwise(head.fusion.activation);
+  po.append_eltwise(1.f, e.alg, e.alpha, e.beta);
+}
+
 dnnl::primitive_attr Context::post_ops(const codegen::Op& head) {
   dnnl::post_ops po;
   if (head.fusion.sum >= 0) po.append_sum(1.f);
-  if (head.fusion.activated) {
-    const Eltwise e = eltwise(head.fusion.activation);
-    po.append_eltwise(1.f, e.alg, e.alpha, e.beta);
-  }
+  append_activation(po, head);
   dnnl::primitive_attr attr;
   attr.set_post_ops(po);
   return attr;

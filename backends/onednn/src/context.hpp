@@ -246,6 +246,8 @@ struct Context {
   [[nodiscard]] static Eltwise eltwise(LayerKind kind);
   /// The post-ops of a folded chain (`head.fusion`): in-place sum, then the activation.
   [[nodiscard]] static dnnl::primitive_attr post_ops(const codegen::Op& head);
+  /// Appends the activation a folded chain ends in (`head.fusion.activated`), if any.
+  static void append_activation(dnnl::post_ops& po, const codegen::Op& head);
   /// Tensor `t` is no longer read in the forward pass (inference: its buffers may be reused
   /// by ops built from now on).
   void release(int t);

@@ -278,16 +278,10 @@ bool build_pointwise_depthwise(Context& ctx, const codegen::Op& op) {
   const memory::desc src_md(ctx.dims(is), ctx.act(), tag::nChw16c);
   const memory::desc mid_md(ctx.dims(ms), ctx.act(), tag::nChw16c);
   dnnl::post_ops po;
-  if (op.fusion.activated) {
-    const Context::Eltwise e = Context::eltwise(op.fusion.activation);
-    po.append_eltwise(1.f, e.alg, e.alpha, e.beta);
-  }
+  Context::append_activation(po, op);
   po.append_dw(ctx.act(), dt::f32, ctx.act(), dw.layer.kernel_h, dw.layer.stride_h, dw.layer.pad_h,
                0, {});
-  if (dw.fusion.activated) {
-    const Context::Eltwise e = Context::eltwise(dw.fusion.activation);
-    po.append_eltwise(1.f, e.alg, e.alpha, e.beta);
-  }
+  Context::append_activation(po, dw);
   dnnl::primitive_attr attr = Context::user_scratchpad();
   attr.set_post_ops(po);
   dnnl::convolution_forward::primitive_desc fpd;
