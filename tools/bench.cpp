@@ -44,6 +44,7 @@ struct BenchOptions {
   std::string conv_algorithm = "direct";
   std::string precision = "f32";
   bool no_fuse_depthwise = false;  // inference: each 1x1 and depthwise convolution alone
+  bool onednn_silu = false;        // inference: every SiLU as oneDNN's swish post-op
   double peak_gflops = 0;          // 0: $ARCHETYPE_PEAK_GFLOPS, else measured at start
   bool json = false;
   bool distributed = false;
@@ -229,6 +230,7 @@ int run_bench(const BenchOptions& o) {
       bench::parse_conv_algorithm(o.conv_algorithm).value_or(onednn::ConvAlgorithm::direct);
   eo.precision = bench::parse_precision(o.precision).value_or(onednn::Precision::f32);
   eo.fuse_depthwise = !o.no_fuse_depthwise;
+  eo.vector_silu = !o.onednn_silu;
 
   std::optional<Measured> train, infer;
   if (o.mode == "train" || o.mode == "both") {
@@ -456,6 +458,9 @@ Command add_bench(CLI::App& app) {
                 "Inference, Winograd's plan: run each 1x1 convolution and the depthwise one "
                 "reading it alone (for A/B; default: as one oneDNN kernel where it has one, never "
                 "storing the 1x1's result)");
+  sub->add_flag("--onednn-silu", o.onednn_silu,
+                "Inference, fp32: every SiLU as oneDNN's swish post-op (for A/B; default on an "
+                "AVX-512 CPU: our own vectorised pass over the convolution's output)");
   sub->add_option("--peak-gflops", o.peak_gflops,
                   "fp32 peak for the % of peak, GFLOP/s at these threads (default: "
                   "$ARCHETYPE_PEAK_GFLOPS, else measured at start: 0.4 s of bench_peak's FMA loop)")

@@ -1,5 +1,7 @@
 #include "context.hpp"
 
+#include "silu.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -238,10 +240,20 @@ void Context::append_activation(dnnl::post_ops& po, const codegen::Op& head) {
   po.append_eltwise(1.f, e.alg, e.alpha, e.beta);
 }
 
-dnnl::primitive_attr Context::post_ops(const codegen::Op& head) {
+bool Context::silu_after(const codegen::Op& head) const {
+  return head.fusion.activated && head.fusion.activation == LayerKind::silu && !training() &&
+         act() == dt::f32 && options.vector_silu && silu_in_place_available();
+}
+
+Step Context::silu_step(const memory& m) {
+  const std::int64_t n = std::int64_t(m.get_desc().get_size() / sizeof(float));
+  return Step{{}, {}, [m, n] { silu_in_place(data(m), n); }};
+}
+
+dnnl::primitive_attr Context::post_ops(const codegen::Op& head, bool activation) {
   dnnl::post_ops po;
   if (head.fusion.sum >= 0) po.append_sum(1.f);
-  append_activation(po, head);
+  if (activation) append_activation(po, head);
   dnnl::primitive_attr attr;
   attr.set_post_ops(po);
   return attr;

@@ -244,10 +244,18 @@ struct Context {
   /// The eltwise computing activation `kind` (ReLU, ReLU6, SiLU, Sigmoid), in its forward-
   /// only form (post-ops, inference).
   [[nodiscard]] static Eltwise eltwise(LayerKind kind);
-  /// The post-ops of a folded chain (`head.fusion`): in-place sum, then the activation.
-  [[nodiscard]] static dnnl::primitive_attr post_ops(const codegen::Op& head);
+  /// The post-ops of a folded chain (`head.fusion`): in-place sum, then the activation
+  /// (none where `activation` is false: a caller with `silu_after(head)`).
+  [[nodiscard]] static dnnl::primitive_attr post_ops(const codegen::Op& head,
+                                                     bool activation = true);
   /// Appends the activation a folded chain ends in (`head.fusion.activated`), if any.
   static void append_activation(dnnl::post_ops& po, const codegen::Op& head);
+  /// Whether the SiLU that `head`'s folded chain ends in runs as a step of its own after the
+  /// kernel (silu.hpp: `silu_step`), not as oneDNN's swish post-op: inference, fp32,
+  /// Options::vector_silu, on a CPU with AVX-512.
+  [[nodiscard]] bool silu_after(const codegen::Op& head) const;
+  /// The step computing SiLU over `m` in place (its whole buffer, padding included).
+  [[nodiscard]] static Step silu_step(const memory& m);
   /// Tensor `t` is no longer read in the forward pass (inference: its buffers may be reused
   /// by ops built from now on).
   void release(int t);

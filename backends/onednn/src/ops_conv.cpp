@@ -281,7 +281,8 @@ bool build_pointwise_depthwise(Context& ctx, const codegen::Op& op) {
   Context::append_activation(po, op);
   po.append_dw(ctx.act(), dt::f32, ctx.act(), dw.layer.kernel_h, dw.layer.stride_h, dw.layer.pad_h,
                0, {});
-  Context::append_activation(po, dw);
+  const bool silu_after = ctx.silu_after(dw);  // the one between the two stays a post-op
+  if (!silu_after) Context::append_activation(po, dw);
   dnnl::primitive_attr attr = Context::user_scratchpad();
   attr.set_post_ops(po);
   dnnl::convolution_forward::primitive_desc fpd;
@@ -321,6 +322,7 @@ bool build_pointwise_depthwise(Context& ctx, const codegen::Op& op) {
              {dw_arg | DNNL_ARG_BIAS, dw_b}},
             {}};
   ctx.forward.push_back(std::move(step));
+  if (silu_after) ctx.forward.push_back(Context::silu_step(dst));
   ctx.define_chain(dw, dst);
   ++ctx.depthwise_fusions;
   return true;
@@ -346,6 +348,7 @@ void build_conv_alone(Context& ctx, const codegen::Op& op) {
   const Shape is = ctx.tensors[std::size_t(in)].shape;
   const Shape os = ctx.tensors[std::size_t(op.output)].shape;
   const auto [src_md, dst_md] = ctx.conv_layouts(is, os);
+  const bool silu_after = ctx.silu_after(op);
   ConvParams params = conv_params(ctx, op);
   const memory::desc w_plain = params.w_plain;
   const memory::desc b_md = params.b_md;
@@ -359,7 +362,7 @@ void build_conv_alone(Context& ctx, const codegen::Op& op) {
                         {L.stride_h, L.stride_w},
                         {L.pad_h, L.pad_w},
                         bias,
-                        Context::user_scratchpad(Context::post_ops(op))};
+                        Context::user_scratchpad(Context::post_ops(op, !silu_after))};
   ConvPds pds = choose_conv(ctx, op, geometry);
   if (geometry.fixed() && uses_reference(ctx, pds)) {
     // No optimized kernel takes the blocked layout for this geometry: let oneDNN choose.
@@ -384,6 +387,7 @@ void build_conv_alone(Context& ctx, const codegen::Op& op) {
   Step step{dnnl::convolution_forward(fpd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst}}, {}};
   if (bias) step.args[DNNL_ARG_BIAS] = b_user;
   ctx.forward.push_back(std::move(step));
+  if (silu_after) ctx.forward.push_back(Context::silu_step(dst));
   ctx.define_chain(op, dst);
   if (!ctx.training()) return;
 

@@ -68,6 +68,11 @@ TEST(FuseDepthwise, FusedInferenceComputesWhatTheUnfoldedProgramComputes) {
   // 1x1 read garbage, 2e-4; oneDNN 2.6's fused kernel over channels-last tensors, 100%.
   EXPECT_LT(worst(fused, want), 1e-5) << "fused pairs";
   EXPECT_LT(worst(alone, want), 1e-5) << "each convolution alone";
+  // Every SiLU as oneDNN's swish post-op (Options::vector_silu; the reference runs SiLU as
+  // oneDNN's eltwise primitive, op by op).
+  o.fuse_depthwise = true;
+  o.vector_silu = false;
+  EXPECT_LT(worst(run(o, 4), want), 1e-5) << "fused pairs, oneDNN's SiLU";
   // direct's channels-last plan, and bf16, do not fuse (Options::fuse_depthwise).
   Options direct;
   EXPECT_LT(worst(run(direct, 0), want), 1e-5) << "direct";
