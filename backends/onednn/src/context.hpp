@@ -252,7 +252,7 @@ struct Context {
   static void append_activation(dnnl::post_ops& po, const codegen::Op& head);
   /// Whether the SiLU that `head`'s folded chain ends in runs as a step of its own after the
   /// kernel (silu.hpp: `silu_step`), not as oneDNN's swish post-op: inference, fp32,
-  /// Options::vector_silu, on a CPU with AVX-512.
+  /// Options::vector_silu, on a CPU with AVX-512, over 16 K values or more.
   [[nodiscard]] bool silu_after(const codegen::Op& head) const;
   /// The step computing SiLU over `m` in place (its whole buffer, padding included).
   [[nodiscard]] static Step silu_step(const memory& m);
