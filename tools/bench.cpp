@@ -446,7 +446,7 @@ Command add_bench(CLI::App& app) {
   sub->add_flag("--fashion-mnist", o.fashion_mnist, "1x28x28 inputs through the model's input adapter");
   sub->add_option("--conv-algorithm", o.conv_algorithm,
                   "direct, fastest (Winograd or direct per 3x3 stride-1 layer and pass, measured "
-                  "at setup; that plan kept only where its whole step times faster than "
+                  "at setup; that plan kept only where its whole step times 3% faster than "
                   "direct's) or winograd")
       ->check(CLI::IsMember({"direct", "fastest", "winograd"}))
       ->capture_default_str();

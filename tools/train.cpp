@@ -571,7 +571,7 @@ Command add_train(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--conv-algorithm", options->conv_algorithm,
                   "3x3 stride-1 convolutions in training: direct, winograd, or fastest (times both "
-                  "per layer, then the whole step against direct's, and keeps the faster)")
+                  "per layer, then the whole step against direct's, and keeps it if 3% faster)")
       ->check(CLI::IsMember({"direct", "fastest", "winograd"}))
       ->capture_default_str();
   sub->add_option("--precision", options->precision,

@@ -202,7 +202,7 @@ std::unique_ptr<Executable::Impl> Executable::Impl::fastest(const codegen::Progr
   winograd.reset();
   std::unique_ptr<Impl> direct = make(ConvAlgorithm::direct, {});
   plan.direct_seconds = direct->time_step();
-  if (plan.direct_seconds <= plan.winograd_seconds) {
+  if (plan.direct_seconds <= plan.winograd_seconds * ConvPlan::margin) {
     direct->conv_plan = plan;
     return direct;
   }

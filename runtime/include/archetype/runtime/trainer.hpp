@@ -53,7 +53,7 @@ struct TrainOptions {
   int threads = 0;                  ///< cpu: oneDNN threads, 0: all cores
   /// cpu: the training executable's 3x3 stride-1 convolutions: direct, Winograd, or the
   /// faster of the two timed per layer when the executable is built, that plan kept only
-  /// where its whole step times faster than the direct plan's (fastest,
+  /// where its whole step times 3% faster than the direct plan's (fastest,
   /// onednn::Options::conv_algorithm). (cuda: cuDNN measures its algorithms per layer itself.)
   codegen::ConvAlgorithm conv_algorithm = codegen::ConvAlgorithm::direct;
   codegen::Precision precision =

@@ -58,10 +58,10 @@ struct Options {
   /// MobileNetV2 and EfficientNet-B0, with no layer that may run Winograd, ran 15-28%
   /// slower in the Winograd plan's layouts than direct in issue 31's benchmark), so fastest
   /// then times one step (inference: a forward pass; training: forward and backward) of
-  /// that plan and of the direct plan, whole, and keeps the faster: the direct plan itself
-  /// where it wins or ties (`conv_plan()` says which, with both times). Building costs both
-  /// plans' builds and a few steps of each (bf16 with no Winograd layer: one plan, which is
-  /// direct's).
+  /// that plan and of the direct plan, whole, and keeps the Winograd plan only where it
+  /// measured at least `ConvPlan::margin` faster: the direct plan itself elsewhere
+  /// (`conv_plan()` says which, with both times). Building costs both plans' builds and a
+  /// few steps of each (bf16 with no Winograd layer: one plan, which is direct's).
   ConvAlgorithm conv_algorithm = ConvAlgorithm::direct;
   /// Inference: run the folded program (`codegen::fold_inference`: BatchNorm folded into the
   /// convolution before it, residual sums and ReLUs as post-ops). An unfolded program is
@@ -182,6 +182,12 @@ class Executable {
     /// after a warm-up, on zeroed parameters and input, measured while building; 0 where
     /// not measured (direct, winograd, and fastest where the two plans are one).
     double direct_seconds = 0, winograd_seconds = 0;
+    /// fastest keeps the Winograd plan only where `winograd_seconds * margin` is below
+    /// `direct_seconds`. Two plans within 3% are a tie in this machine's noise (issue 31's
+    /// benchmark: VGG-16-CIFAR at batch 1, fastest 140.1 img/s with the Winograd plan's 378
+    /// MB against direct's 142.3 img/s and 289 MB; EfficientNet-B0 likewise the run
+    /// before), and on a tie the direct plan is the one with less memory and steadier.
+    static constexpr double margin = 1.03;
     /// Inference: 1x1 + depthwise convolution pairs computed as one primitive
     /// (Options::fuse_depthwise).
     int depthwise_fusions = 0;
