@@ -996,9 +996,9 @@ def write_report(a, path, meta, summary, errors, results, plan):
       "multiply-accumulates of convolutions and linear layers (`archetype describe`), a training step "
       "counted as 3 x forward; the peers' rows use the same count, as the models are the same. "
       "\"fastest\" lets Archetype pick Winograd or direct per 3x3 stride-1 layer by timing both when the "
-      "executable is built (setup time), then keeps that plan only if one whole step of it times at least "
-      "3% faster than one of the direct plan (so it is never slower than direct, up to the noise of that "
-      "measurement); Winograd rounds differently from direct, and does fewer "
+      "executable is built (setup time), then keeps that plan only if one whole step of it times "
+      "at least 3% faster than one of the direct plan (so it is never slower than direct, up to "
+      "the noise of that measurement); Winograd rounds differently from direct, and does fewer "
       "multiplications than the analytic count, so its % of peak can exceed 100.")
     w("")
     w(f"Raw rows of every round: `{Path(path).with_suffix('.json').name}`.")
