@@ -7,7 +7,8 @@ Usage: bench/ab.py --a OLD/archetype --b NEW/archetype [--models resnet20,resnet
 
 Two configurations of one binary: the same binary as --a and --b, and the side's own
 arguments in --extra-a and --extra-b (e.g. `--extra-a "--conv-algorithm direct" --extra-b
-"--conv-algorithm fastest"`), added after --extra.
+"--conv-algorithm fastest"`), added after --extra. A lone flag takes the `=` form, which
+argparse reads as a value (`--extra-a=--onednn-silu`; `--extra-a "--onednn-silu"` is refused).
 
 For every model and round, runs `archetype bench MODEL --json` of A and of B, each in its own
 process (so the peak RSS is that run's), interleaved, with the order of A and B alternating
