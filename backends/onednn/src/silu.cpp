@@ -42,7 +42,7 @@ __attribute__((target("avx512f"))) inline __m512 silu16(__m512 x) {
 }
 
 __attribute__((target("avx512f"))) void silu_avx512(float* x, std::int64_t n) {
-  constexpr std::int64_t block = 4096;  // floats per task: 16 KB, a quarter of L1
+  constexpr std::int64_t block = 4096;  // floats per task: 16 KB, half of a 32 KB L1
   const std::int64_t blocks = (n + block - 1) / block;
 #pragma omp parallel for schedule(static)
   for (std::int64_t b = 0; b < blocks; ++b) {

@@ -79,10 +79,10 @@ struct Options {
   bool fuse_depthwise = true;
   /// Inference, fp32, on a CPU with AVX-512: a SiLU folded into a convolution runs as our
   /// own vectorised pass over the convolution's output, right after it, instead of oneDNN's
-  /// swish post-op: the two take 1.03-1.21x less time than the post-op version (src/silu.hpp;
-  /// EfficientNet-B0, batch 32: 140 -> 149 img/s). The one SiLU left as a post-op is the one
-  /// between a fused 1x1 and depthwise pair, whose result is never stored. false: every
-  /// SiLU is oneDNN's (for A/B).
+  /// swish post-op: convolution and pass run 1.03-1.21x faster than the convolution with
+  /// the post-op (src/silu.hpp; EfficientNet-B0, batch 32: 140 -> 149 img/s). Left as
+  /// post-ops: the SiLU between a fused 1x1 and depthwise pair, whose result is never
+  /// stored, and those on outputs under 16 K values. false: every SiLU is oneDNN's (A/B).
   bool vector_silu = true;
   /// Training: compute d(loss)/d(input) (`input_gradient()`). false skips every backward
   /// step that leads only there, e.g. the first convolution's backward data (training
