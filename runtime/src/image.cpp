@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cmath>
 #include <csetjmp>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -160,6 +161,21 @@ struct PngJob {
 
 void png_warn(png_structp, png_const_charp) {}  // e.g. a known-incorrect sRGB profile
 
+// libpng allocates a chunk's buffer from its declared length before reading its bytes, and
+// its own length check (png_set_chunk_malloc_max) is only a warning on reading: an 82-byte
+// file whose zTXt chunk claimed 2,048,806,468 bytes made it allocate and touch 2 GB (found
+// by cpu.fuzz.image). So every allocation of libpng's goes through this cap: no chunk is
+// longer than the file, and 8 MB (libpng's usual chunk cap) leaves room for a decompressed
+// text or colour profile; its other buffers (a row, zlib's state) are far smaller. A refused
+// allocation becomes libpng's "out of memory" error, or a skipped ancillary chunk.
+png_voidp png_capped_malloc(png_structp png, png_alloc_size_t bytes) {
+  const auto* job = static_cast<const PngJob*>(png_get_mem_ptr(png));
+  if (bytes > std::max<png_alloc_size_t>(job->size, 8000000)) return nullptr;
+  return std::malloc(bytes);
+}
+
+void png_capped_free(png_structp, png_voidp p) { std::free(p); }
+
 void png_read_bytes(png_structp png, png_bytep out, png_size_t length) {
   auto* job = static_cast<PngJob*>(png_get_io_ptr(png));
   if (length > job->size - job->position) png_error(png, "the file ends early (truncated)");
@@ -170,7 +186,8 @@ void png_read_bytes(png_structp png, png_bytep out, png_size_t length) {
 /// Decodes job->data into *job->image with 1 to 4 channels (grey, grey+alpha, RGB, RGBA) of
 /// 8 bits; false with the reason in job->message or job->problem.
 bool run_png(PngJob* job) {
-  job->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, job, png_fail, png_warn);
+  job->png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, job, png_fail, png_warn, job,
+                                      png_capped_malloc, png_capped_free);
   if (job->png == nullptr) {
     job->problem = "libpng could not start";
     return false;
