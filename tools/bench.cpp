@@ -45,6 +45,7 @@ struct BenchOptions {
   std::string precision = "f32";
   bool no_fuse_depthwise = false;  // inference: each 1x1 and depthwise convolution alone
   bool onednn_silu = false;        // inference: every SiLU as oneDNN's swish post-op
+  int images_per_pass = 0;         // inference: 0 chosen (Options::images_per_pass)
   double peak_gflops = 0;          // 0: $ARCHETYPE_PEAK_GFLOPS, else measured at start
   bool json = false;
   bool distributed = false;
@@ -100,6 +101,7 @@ struct Measured {
   onednn::Executable::Passes passes;           // steps and reorders per pass
   std::optional<Communication> communication;  // data-parallel training only
   onednn::Executable::ConvPlan conv_plan;      // the plan kept (fastest: and both plans' times)
+  int images_per_pass = 0;                     // inference: the batch runs as passes of these
 };
 
 /// Builds the workload (the Executable, initialised parameters, one synthetic batch) and
@@ -136,7 +138,8 @@ Measured measure(const ModelInfo& info, onednn::Mode mode, const BenchOptions& o
              w.footprint(),
              w.passes(),
              std::nullopt,
-             w.executable().conv_plan()};
+             w.executable().conv_plan(),
+             w.executable().images_per_pass()};
   if (parallel) {
     Communication c;
     c.processes = processes.size();
@@ -231,6 +234,7 @@ int run_bench(const BenchOptions& o) {
   eo.precision = bench::parse_precision(o.precision).value_or(onednn::Precision::f32);
   eo.fuse_depthwise = !o.no_fuse_depthwise;
   eo.vector_silu = !o.onednn_silu;
+  eo.images_per_pass = o.images_per_pass;
 
   std::optional<Measured> train, infer;
   if (o.mode == "train" || o.mode == "both") {
@@ -313,6 +317,7 @@ int run_bench(const BenchOptions& o) {
       row[std::string(key) + "_pass_steps"] = p.forward + p.backward;
       row[std::string(key) + "_pass_reorders"] = p.forward_reorders + p.backward_reorders;
       row[std::string(key) + "_pass_reference_kernels"] = p.reference;
+      row[std::string(key) + "_images_per_pass"] = (*r)->images_per_pass;
       const onednn::Executable::ConvPlan& plan = (*r)->conv_plan;
       row[std::string(key) + "_conv_plan"] =
           plan.algorithm == onednn::ConvAlgorithm::direct ? "direct" : "winograd";
@@ -373,6 +378,10 @@ int run_bench(const BenchOptions& o) {
                   key, double(mem.values) / 1e6, double(mem.values_live_peak) / 1e6,
                   double(mem.values_best_fit) / 1e6, double(mem.scratchpad) / 1e6);
     text += line;
+    if ((*r)->images_per_pass < o.batch) {  // inference in passes: the figures are a pass's
+      std::snprintf(line, sizeof line, " (a pass of %d images)", (*r)->images_per_pass);
+      text += line;
+    }
     const onednn::Executable::Passes& p = (*r)->passes;
     std::snprintf(line, sizeof line, "; a step runs %d kernels, %d of them reorders",
                   p.forward + p.backward, p.forward_reorders + p.backward_reorders);
@@ -461,6 +470,11 @@ Command add_bench(CLI::App& app) {
   sub->add_flag("--onednn-silu", o.onednn_silu,
                 "Inference, fp32: every SiLU as oneDNN's swish post-op (for A/B; default on an "
                 "AVX-512 CPU: our own vectorised pass over the convolution's output)");
+  sub->add_option("--images-per-pass", o.images_per_pass,
+                  "Inference: run the batch as passes of this many images through the whole "
+                  "network (0: the whole batch where its largest layer fits the last-level "
+                  "cache, else passes of the images that fit)")
+      ->check(CLI::NonNegativeNumber);
   sub->add_option("--peak-gflops", o.peak_gflops,
                   "fp32 peak for the % of peak, GFLOP/s at these threads (default: "
                   "$ARCHETYPE_PEAK_GFLOPS, else measured at start: 0.4 s of bench_peak's FMA loop)")

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -26,7 +27,9 @@ struct Executable::Impl {
   std::vector<float> params, grads, buffers;
   dnnl::stream stream;
   int input = 0, output = 0;
-  std::int64_t input_size = 0, output_size = 0;  // floats, batch included
+  std::int64_t input_size = 0, output_size = 0;  // floats of one pass (ctx.batch images)
+  int images = 0;  // the batch forward() takes: ctx.batch, or several passes of it (inference)
+  std::vector<float> outputs;  // inference in several passes: the whole batch's output
   Shape input_shape{}, output_shape{};
   memory output_plain;           // the forward result, plain NCHW
   memory output_grad;            // the output tensor's gradient memory (plain)
@@ -169,13 +172,86 @@ Executable::Executable(const codegen::ProgramView& program, int batch, Mode mode
   if (program.ops.empty() || program.tensors.size() != program.ops.size() + 1) {
     throw std::invalid_argument("archetype::onednn: the program has no ops or an inconsistent tensor list");
   }
-  if (options.conv_algorithm == ConvAlgorithm::fastest) {
-    impl_ = Impl::fastest(program, batch, mode, options);
-    return;
+  if (options.images_per_pass < 0) {
+    throw std::invalid_argument(
+        "archetype::onednn: images_per_pass must be 0 (chosen) or at least 1, got " +
+        std::to_string(options.images_per_pass));
   }
-  impl_->build(program, batch, mode, options);
-  impl_->conv_plan.algorithm = options.conv_algorithm;
-  impl_->conv_plan.winograd_convolutions = impl_->ctx.winograd_convolutions;
+  int pass = batch;  // training: the whole batch, always
+  if (mode == Mode::inference) {
+    pass = options.images_per_pass == 0 ? onednn::images_per_pass(program, batch, options.precision)
+                                        : std::min(options.images_per_pass, batch);
+  }
+  if (options.conv_algorithm == ConvAlgorithm::fastest) {
+    impl_ = Impl::fastest(program, pass, mode, options);
+  } else {
+    impl_->build(program, pass, mode, options);
+    impl_->conv_plan.algorithm = options.conv_algorithm;
+    impl_->conv_plan.winograd_convolutions = impl_->ctx.winograd_convolutions;
+  }
+  impl_->images = batch;
+  if (pass < batch) impl_->outputs.assign(std::size_t(impl_->output_size / pass * batch), 0.f);
+}
+
+std::size_t last_level_cache_bytes() {
+  std::size_t bytes = 0;
+  int best_level = 0;
+  for (int index = 0; index < 8; ++index) {
+    const std::string dir =
+        "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/";
+    std::ifstream level_file(dir + "level");
+    std::ifstream size_file(dir + "size");
+    int level = 0;
+    std::size_t size = 0;
+    std::string unit;
+    if (!(level_file >> level) || !(size_file >> size)) continue;
+    size_file >> unit;  // "32768K"
+    if (!unit.empty() && unit[0] == 'K') size <<= 10;
+    if (!unit.empty() && unit[0] == 'M') size <<= 20;
+    if (level > best_level) {
+      best_level = level;
+      bytes = size;
+    }
+  }
+  return bytes > 0 ? bytes : std::size_t(32) << 20;
+}
+
+int images_per_pass(const codegen::ProgramView& program, int batch, Precision precision,
+                    std::size_t cache_bytes) {
+  if (batch < 1) {
+    throw std::invalid_argument("archetype::onednn: batch must be at least 1, got " +
+                                std::to_string(batch));
+  }
+  if (cache_bytes == 0) cache_bytes = last_level_cache_bytes();
+  // The ops inference runs: folded (BatchNorm into its convolution, residual sums in place).
+  std::vector<codegen::Op> ops(program.ops.begin(), program.ops.end());
+  if (!program.folded) codegen::fold_inference(ops, program.output);
+  std::int64_t largest = 1;  // one image's largest layer: its largest input and its result
+  for (const codegen::Op& op : ops) {
+    if (op.fusion.into >= 0 || op.layer.view) continue;
+    const int result = op.fusion.head() ? op.fusion.result : op.output;
+    std::int64_t in = 0;
+    for (int i = 0; i < op.input_count; ++i) {
+      in = std::max(in, program.tensors[std::size_t(op.inputs[i])].shape.elements());
+    }
+    largest = std::max(largest, in + program.tensors[std::size_t(result)].shape.elements());
+  }
+  const std::int64_t bytes = largest * (precision == Precision::bf16 ? 2 : 4);
+  const std::int64_t most =
+      std::max<std::int64_t>(min_images_per_pass, std::int64_t(cache_bytes) / bytes);
+  if (most >= batch) return batch;
+  // Among most/2 .. most images, the size whose passes compute the fewest (the last one is
+  // filled up); on a tie the larger. Batch 32 and 20 fit: 16 (20 would compute 40).
+  int best = int(most);
+  std::int64_t least = (batch + most - 1) / most * most;
+  for (std::int64_t c = most - 1; c >= (most + 1) / 2; --c) {
+    const std::int64_t computed = (batch + c - 1) / c * c;
+    if (computed < least) {
+      best = int(c);
+      least = computed;
+    }
+  }
+  return best;
 }
 
 std::unique_ptr<Executable::Impl> Executable::Impl::fastest(const codegen::ProgramView& program,
@@ -417,8 +493,9 @@ Executable::~Executable() = default;
 Executable::Executable(Executable&&) noexcept = default;
 Executable& Executable::operator=(Executable&&) noexcept = default;
 
-int Executable::batch() const { return impl_->ctx.batch; }
+int Executable::batch() const { return impl_->images; }
 Mode Executable::mode() const { return impl_->ctx.mode; }
+int Executable::images_per_pass() const { return impl_->ctx.batch; }
 Executable::Footprint Executable::footprint() const {
   Footprint m = impl_->footprint;
   m.scratchpad = impl_->ctx.scratchpad ? impl_->ctx.scratchpad.get_desc().get_size() : 0;
@@ -474,32 +551,49 @@ void Executable::set_dropout_passes(std::uint64_t passes) { *impl_->ctx.dropout_
 
 std::span<const float> Executable::forward(std::span<const float> input) {
   Impl& m = *impl_;
-  if (std::int64_t(input.size()) != m.input_size) {
+  const std::int64_t pass = m.ctx.batch;
+  const std::int64_t image_in = m.input_size / pass, image_out = m.output_size / pass;
+  if (std::int64_t(input.size()) != image_in * m.images) {
     throw std::invalid_argument("archetype::onednn: forward() expected " +
-                                describe(m.input_size, m.ctx.batch, m.input_shape) + ", got " +
+                                describe(image_in * m.images, m.images, m.input_shape) + ", got " +
                                 std::to_string(input.size()) + " floats");
   }
-  std::memcpy(m.ctx.tensors[std::size_t(m.input)].mem.get_data_handle(), input.data(),
-              input.size() * sizeof(float));
+  auto* in = static_cast<float*>(m.ctx.tensors[std::size_t(m.input)].mem.get_data_handle());
+  const auto* out = static_cast<const float*>(m.output_plain.get_data_handle());
   m.apply_threads();
   if (m.ctx.training()) ++*m.ctx.dropout_step;  // new dropout draws each forward pass
   if (m.ctx.training() || !m.weights_ready) m.run(m.ctx.weights_forward);
   m.weights_ready = true;
-  m.run(m.ctx.forward);
+  m.have_forward = false;  // until every pass has run (a pass may throw NumericsError)
+  // Inference in passes: each pass's images in, the network, their outputs out; the last
+  // pass filled up with zeros where the batch does not divide (their outputs are dropped;
+  // zeros, not whatever the buffer held, for Options::check_numerics).
+  for (std::int64_t first = 0; first < m.images; first += pass) {
+    const std::int64_t n = std::min(pass, m.images - first);
+    std::memcpy(in, input.data() + first * image_in, std::size_t(n * image_in) * sizeof(float));
+    if (n < pass) std::fill(in + n * image_in, in + pass * image_in, 0.f);
+    m.run(m.ctx.forward);
+    if (!m.outputs.empty()) std::copy_n(out, n * image_out, m.outputs.begin() + first * image_out);
+  }
   m.have_forward = true;
   m.have_output_grad = false;
-  return {static_cast<const float*>(m.output_plain.get_data_handle()), std::size_t(m.output_size)};
+  if (!m.outputs.empty()) return m.outputs;
+  return {out, std::size_t(m.output_size)};
 }
 
 float Executable::softmax_cross_entropy(std::span<const int> labels) {
   Impl& m = *impl_;
-  const int batch = m.ctx.batch;
+  const int batch = m.images;
   if (!m.have_forward)
     throw std::logic_error("archetype::onednn: softmax_cross_entropy() before forward()");
-  const auto classes = std::int64_t(m.output_size / batch);
+  const auto classes = std::int64_t(m.output_size / m.ctx.batch);
   codegen::check_labels(labels, batch, classes, "archetype::onednn");
-  const auto* logits = static_cast<const float*>(m.output_plain.get_data_handle());
-  const float loss = codegen::softmax_cross_entropy({logits, std::size_t(m.output_size)}, labels,
+  const float* logits = m.outputs.empty()
+                            ? static_cast<const float*>(m.output_plain.get_data_handle())
+                            : m.outputs.data();
+  // Inference keeps no output gradient until a loss asks for one (its gradient unused).
+  m.user_output_grad.resize(std::size_t(classes * batch));
+  const float loss = codegen::softmax_cross_entropy({logits, std::size_t(classes * batch)}, labels,
                                                     batch, classes, m.user_output_grad);
   m.have_output_grad = true;
   return loss;

@@ -84,6 +84,19 @@ struct Options {
   /// post-ops: the SiLU between a fused 1x1 and depthwise pair, whose result is never
   /// stored, and those on outputs under 16 K values. false: every SiLU is oneDNN's (A/B).
   bool vector_silu = true;
+  /// Inference: run a batch as passes of this many images through the whole network, one
+  /// after the other (the last one filled up with zeros where the batch does not divide):
+  /// the values and the scratchpad are then one pass's, and a pass's layers work in the
+  /// cache. 0: `images_per_pass(program, batch, ...)`'s choice, the whole batch where its
+  /// largest layer fits the last-level cache, else passes of what fits (8 images at
+  /// least); a value of the batch or more: the whole batch. Issue 31's A/B (fastest, 5
+  /// rounds), the chosen passes against one pass: at batch 32, passes of 8, peak RSS
+  /// 595 -> 437 MB (ResNet-50), 272 -> 121 (MobileNetV2), 289 -> 138 (EfficientNet-B0); at
+  /// batch 128, passes of 64, 403 -> 324 (ResNet-18-CIFAR), 562 -> 480 (VGG-16-CIFAR);
+  /// setup 1.7-3.4x shorter (fastest times one pass); throughput 0.98-1.04x, inside the
+  /// rounds' spread.
+  /// Ignored in training (BatchNorm's statistics are the batch's).
+  int images_per_pass = 0;
   /// Training: compute d(loss)/d(input) (`input_gradient()`). false skips every backward
   /// step that leads only there, e.g. the first convolution's backward data (training
   /// needs gradients of parameters only; LeNet-5 spends half its step there otherwise).
@@ -135,6 +148,9 @@ class Executable {
 
   [[nodiscard]] int batch() const;
   [[nodiscard]] Mode mode() const;
+  /// The images one pass of forward() runs (Options::images_per_pass): the batch, except in
+  /// inference where the batch runs as several passes.
+  [[nodiscard]] int images_per_pass() const;
 
   /// The memory the executable holds besides its parameters, gradients and buffers, in bytes.
   struct Footprint {
@@ -242,6 +258,26 @@ class Executable {
 };
 
 static_assert(codegen::Backend<Executable>);
+
+/// The fewest images `images_per_pass` gives a pass where the batch has them: a pass of 4
+/// images ran ResNet-50 (224x224, batch 32) 5-9% slower than one pass of 32 in 4 of 5
+/// rounds (its 7x7 layers' matrix products have 4 x 49 rows), a pass of 8 as fast.
+inline constexpr int min_images_per_pass = 8;
+
+/// Options::images_per_pass's choice for an inference executable of `program` at `batch`:
+/// the batch where one image's largest layer of the folded program (its largest input and
+/// its output, in the precision's bytes), times the batch, fits in `cache_bytes`; else
+/// passes of at most the images that fit, but of `min_images_per_pass` at least, and of
+/// the size from half that up which computes the fewest images (the last pass is filled
+/// up). `cache_bytes` 0: the last-level cache of CPU 0 (`last_level_cache_bytes`). With
+/// 32 MB: ResNet-18-CIFAR and VGG-16-CIFAR at batch 128, passes of 64; ResNet-50,
+/// MobileNetV2 and EfficientNet-B0 at batch 32, passes of 8; ResNet-20 at 128, one pass.
+[[nodiscard]] int images_per_pass(const codegen::ProgramView& program, int batch,
+                                  Precision precision, std::size_t cache_bytes = 0);
+
+/// The size of CPU 0's last-level cache, one instance of it (Linux sysfs: the highest
+/// `index*/level` under /sys/devices/system/cpu/cpu0/cache), or 32 MB where unknown.
+[[nodiscard]] std::size_t last_level_cache_bytes();
 
 /// Whether this CPU runs bfloat16 natively (AVX512-BF16), which `Precision::bf16` needs.
 [[nodiscard]] bool native_bf16();
