@@ -275,6 +275,7 @@ def row_from_benchmark(stdout, model, batch, train=True):
         if b.get("iterations") and b.get("real_time") is not None:
             row[f"{kind}_seconds"] = b["iterations"] * b["real_time"] * TIME_UNIT_S.get(b.get("time_unit", "ns"), 1e-9)
         row[f"{kind}_setup_s"] = b.get("setup_s")  # building the executable (fastest: timing both)
+        row[f"{kind}_images_per_pass"] = b.get("images_per_pass")  # inference: the batch in passes
         if b.get("peak_rss_MB") is not None:
             row[f"{kind}_rss_mb"] = b["peak_rss_MB"]
             rss.append(b["peak_rss_MB"])
@@ -581,6 +582,7 @@ def summarize_rows(key, rows, f):
         "infer_setup_s": min((r["infer_setup_s"] for r in ok if r.get("infer_setup_s") is not None), default=None),
         "train_steps_min": min(steps["train"], default=None),
         "infer_steps_min": min(steps["infer"], default=None),
+        "infer_images_per_pass": ok[0].get("infer_images_per_pass"),
         "infer_p50_ms": lat.get("infer_p50_ms"),
         "infer_p99_ms": lat.get("infer_p99_ms"),
         "train_sys_pct": sys_pct(best_train),
@@ -920,8 +922,16 @@ def write_report(a, path, meta, summary, errors, results, plan):
                     + (f"{fmt(s[k]['train_steps_min'], 'd')} / " if train else "")
                     + fmt(s[k]["infer_steps_min"], "d")
                     for k in CONV_ALGORITHM if s.get(k))
+                passes = "; ".join(
+                    f"{k.removeprefix('archetype-')} {fmt(s[k]['infer_images_per_pass'], '.0f')}"
+                    for k in CONV_ALGORITHM
+                    if s.get(k) and (s[k].get("infer_images_per_pass") or batch) < batch)
                 w(f"Ours: `{rel(d['exe'])}`; timed steps per measurement ("
-                  + ("train / inference, " if train else "") + f"fewest of the rounds): {steps or '–'}.")
+                  + ("train / inference, " if train else "")
+                  + f"fewest of the rounds): {steps or '–'}."
+                  + (f" Inference ran the batch as passes of (images): {passes} "
+                     "(`onednn::Options::images_per_pass`: as many as keep the largest layer "
+                     "in the last-level cache, 8 at least)." if passes else ""))
             else:
                 w(f"Ours: `{rel(a.archetype)} bench`, because {d['reason']}.")
             for k, precision in PRECISION.items():

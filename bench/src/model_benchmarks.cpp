@@ -280,6 +280,8 @@ void run_step(benchmark::State& state, const Config& c, onednn::Mode mode, int b
   state.counters["p99_ms"] = timed->p99_ms;
   state.counters["peak_rss_MB"] = peak_rss_mb();
   state.counters["setup_s"] = w.setup_seconds();  // building the executable (fastest: timing both)
+  // Inference runs the batch as passes of this many images (onednn::Options::images_per_pass).
+  state.counters["images_per_pass"] = w.executable().images_per_pass();
 }
 
 #if ARCHETYPE_HAVE_CUDA

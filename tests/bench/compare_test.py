@@ -193,6 +193,35 @@ class Report(unittest.TestCase):
         self.assertIn("#### resnet20, batch 1: inference", text)
         self.assertIn("#### resnet20, batch 128: training and inference", text)
         self.assertIn("| Archetype, direct conv | 600.0 | 2.40x | 1.50x | 0.6 | 0.6 | 0.90 / 1.80 |", text)
+        self.assertNotIn("Inference ran the batch as passes", text)  # no counter: one pass
+
+    def test_names_the_passes_of_inference(self):
+        plan = {"resnet20": [(128, True)]}
+        rows = rows_at(128, True)
+        for r in rows["archetype-fastest"]:
+            r["infer_images_per_pass"] = 64  # bench_<model>'s counter images_per_pass
+        for r in rows["archetype-direct"]:
+            r["infer_images_per_pass"] = 128  # one pass: not named
+        results = {"resnet20": {128: rows}}
+        machine = {"cpu": "test CPU", "cores": 2, "cpus": "2", "threads_per_core": "1",
+                   "nproc": "2", "gxx": "g++", "onednn": "x", "google_benchmark": "x",
+                   "loadavg": "0", "bf16": False}
+        driver = {"driver": "bench", "exe": compare.ROOT / "build" / "bench_resnet20", "reason": ""}
+        meta = {"date": "today", "command": "compare.py", "machine": machine, "loadavg_start": "0",
+                "loadavg_end": "0", "torch": "1.13",
+                "dlib": {"installed": False, "note": "dlib column: skipped (--no-dlib)"},
+                "flops": {"resnet20": 1000000}, "drivers": {"resnet20": {128: driver}},
+                "compile": None, "peak_measured": None}
+        a = argparse.Namespace(peak_gflops=100.0, threads=2, rounds=2, steps=10, min_time=2.0,
+                               dlib_iters=0, bench_dir=compare.ROOT / "build",
+                               archetype=compare.ROOT / "archetype")
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "performance.md"
+            summary = compare.summarize(results, meta["flops"])
+            compare.write_report(a, out, meta, summary, {}, results, plan)
+            text = out.read_text()
+        self.assertIn("Inference ran the batch as passes of (images): fastest 64 (", text)
+        self.assertNotIn("direct 128", text)
 
 
 if __name__ == "__main__":
