@@ -35,7 +35,12 @@ tests=(archetype_gpu_device_query archetype_gpu_cudnn_tests archetype_gpu_gradch
 contract=archetype_backend_contract_tests
 nice -n 10 ninja -C "$build" -j "${ARCHETYPE_JOBS:-2}" "${tests[@]}" "$contract" archetype_gpu_parity_fixture_files bench_cuda archetype archetype_cudnn_plugin bench_lenet5
 
-grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
+# .gpu/ stays out of git: the repository's info/exclude (a worktree's .git is a file; git
+# says where its exclude file is). Outside a git checkout there is nothing to exclude from.
+if exclude="$(git rev-parse --git-path info/exclude 2>/dev/null)"; then
+  mkdir -p "$(dirname "$exclude")"
+  grep -qx '/.gpu/' "$exclude" 2>/dev/null || echo '/.gpu/' >> "$exclude"
+fi
 rm -rf .gpu && mkdir -p .gpu/parity .gpu/bin .gpu/lib .gpu/data
 pack() {  # pack EXECUTABLE: stripped and gzipped into .gpu/bin
   local name; name="$(basename "$1")"
