@@ -473,7 +473,7 @@ Command add_bench(CLI::App& app) {
   sub->add_option("--images-per-pass", o.images_per_pass,
                   "Inference: run the batch as passes of this many images through the whole "
                   "network (0: the whole batch where its largest layer fits the last-level "
-                  "cache, else passes of the images that fit)")
+                  "cache, else passes of the images that fit, 8 at least)")
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--peak-gflops", o.peak_gflops,
                   "fp32 peak for the % of peak, GFLOP/s at these threads (default: "
