@@ -45,6 +45,7 @@ struct BenchOptions {
   std::string precision = "f32";
   bool no_fuse_depthwise = false;  // inference: each 1x1 and depthwise convolution alone
   bool onednn_silu = false;        // inference: every SiLU as oneDNN's swish post-op
+  bool onednn_pairs = false;       // inference: 1x1 + depthwise pairs by oneDNN's kernels only
   int images_per_pass = 0;         // inference: 0 chosen (Options::images_per_pass)
   double peak_gflops = 0;          // 0: $ARCHETYPE_PEAK_GFLOPS, else measured at start
   bool json = false;
@@ -234,6 +235,7 @@ int run_bench(const BenchOptions& o) {
   eo.precision = bench::parse_precision(o.precision).value_or(onednn::Precision::f32);
   eo.fuse_depthwise = !o.no_fuse_depthwise;
   eo.vector_silu = !o.onednn_silu;
+  eo.own_depthwise_pairs = !o.onednn_pairs;
   eo.images_per_pass = o.images_per_pass;
 
   std::optional<Measured> train, infer;
@@ -464,9 +466,13 @@ Command add_bench(CLI::App& app) {
       ->check(CLI::IsMember({"f32", "bf16"}))
       ->capture_default_str();
   sub->add_flag("--no-fuse-depthwise", o.no_fuse_depthwise,
-                "Inference, Winograd's plan: run each 1x1 convolution and the depthwise one "
-                "reading it alone (for A/B; default: as one oneDNN kernel where it has one, never "
-                "storing the 1x1's result)");
+                "Inference: run each 1x1 convolution and the depthwise one reading it alone "
+                "(for A/B; default: as one kernel, ours or oneDNN's, never storing the 1x1's "
+                "result)");
+  sub->add_flag("--onednn-depthwise-pairs", o.onednn_pairs,
+                "Inference, fp32: 1x1 + depthwise pairs by oneDNN's kernels only, fused in "
+                "Winograd's plan alone (for A/B; default on an AVX-512 CPU: our own kernel in "
+                "direct's plan, and in Winograd's for chains with SiLU)");
   sub->add_flag("--onednn-silu", o.onednn_silu,
                 "Inference, fp32: every SiLU as oneDNN's swish post-op (for A/B; default on an "
                 "AVX-512 CPU: our own vectorised pass over the convolution's output)");

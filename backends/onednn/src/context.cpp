@@ -10,6 +10,10 @@
 
 #include <sys/mman.h>
 
+#ifdef ARCHETYPE_ONEDNN_OPENMP
+#include <omp.h>
+#endif
+
 namespace archetype::onednn::detail {
 
 bool same_bytes(const memory::desc& a, const memory::desc& b) {
@@ -238,6 +242,15 @@ void Context::append_activation(dnnl::post_ops& po, const codegen::Op& head) {
   if (!head.fusion.activated) return;
   const Eltwise e = eltwise(head.fusion.activation);
   po.append_eltwise(1.f, e.alg, e.alpha, e.beta);
+}
+
+int Context::threads() const {
+  if (options.threads > 0) return options.threads;
+#ifdef ARCHETYPE_ONEDNN_OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
 }
 
 bool Context::silu_after(const codegen::Op& head) const {

@@ -104,6 +104,11 @@ struct Context {
   int winograd_convolutions = 0;
   /// The 1x1 + depthwise convolution pairs built as one primitive (Executable::ConvPlan).
   int depthwise_fusions = 0;
+  /// The working memory of our own kernels (pointwise_depthwise.hpp: a ring of rows per
+  /// thread), shared by all of them (they run one at a time): sized to the largest at build.
+  std::shared_ptr<std::vector<float>> kernel_scratch = std::make_shared<std::vector<float>>();
+  /// The OpenMP threads the steps run on (Options::threads, else OpenMP's count).
+  [[nodiscard]] int threads() const;
   /// One scratchpad for every primitive built with `user_scratchpad` (the convolutions:
   /// Winograd's are tens of MB each): sized to the largest, allocated once the executable is
   /// built and given to each of them by `attach_scratchpad` (primitives run one at a time).

@@ -1,6 +1,7 @@
 // The Executable: builds every primitive once (context.hpp explains the two passes),
 // then forward()/backward() only execute the recorded steps. Also the loss.
 #include "context.hpp"
+#include "pointwise_depthwise.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -337,10 +338,13 @@ void Executable::Impl::build(const codegen::ProgramView& program, int batch, Mod
   ctx.ops.assign(program.ops.begin(), program.ops.end());
   if (mode == Mode::inference && options.fold) {
     if (!program.folded) codegen::fold_inference(ctx.ops, program.output);
-    // Only where values are kept blocked (see Options::fuse_depthwise).
-    const bool blocked =
-        options.conv_algorithm != ConvAlgorithm::direct && options.precision == Precision::f32;
-    if (options.fuse_depthwise && blocked) codegen::fuse_depthwise(ctx.ops, program.output);
+    // oneDNN's fused kernel only where values are kept blocked (Options::fuse_depthwise);
+    // ours in either plan (Options::own_depthwise_pairs).
+    const bool f32 = options.precision == Precision::f32;
+    const bool blocked = options.conv_algorithm != ConvAlgorithm::direct && f32;
+    const bool own = options.own_depthwise_pairs && f32 && detail::pointwise_depthwise_cpu();
+    if (options.fuse_depthwise && (blocked || own))
+      codegen::fuse_depthwise(ctx.ops, program.output);
   } else {
     for (codegen::Op& op : ctx.ops) op.fusion = codegen::Fusion{};
   }

@@ -4,6 +4,7 @@
 // or out of the primitives' layouts once per pass. With ConvAlgorithm::winograd / fastest,
 // 3x3 stride-1 convolutions use Winograd (where oneDNN has it / where it measures faster).
 #include "context.hpp"
+#include "pointwise_depthwise.hpp"
 
 #include <array>
 #include <chrono>
@@ -328,12 +329,127 @@ bool build_pointwise_depthwise(Context& ctx, const codegen::Op& op) {
   return true;
 }
 
+/// Our kernel's activation for what a folded chain ends in; false where it has none.
+bool own_activation(const codegen::Op& head, Activation& a) {
+  if (head.fusion.sum >= 0) return false;
+  if (!head.fusion.activated) {
+    a = Activation::none;
+    return true;
+  }
+  switch (head.fusion.activation) {
+    case LayerKind::relu:
+      a = Activation::relu;
+      return true;
+    case LayerKind::relu6:
+      a = Activation::relu6;
+      return true;
+    case LayerKind::silu:
+      a = Activation::silu;
+      return true;
+    default:
+      return false;
+  }
+}
+
+/// Inference: the 1x1 convolution chain `op` and the depthwise chain after it as our own
+/// kernel (pointwise_depthwise.hpp, Options::own_depthwise_pairs), reading the source in
+/// its layout where that is channels-last or nChw16c, writing the plan's layout. Records
+/// nothing and returns false where the kernel does not apply.
+bool build_own_pair(Context& ctx, const codegen::Op& op) {
+  const codegen::Op& dw = ctx.ops[std::size_t(op.fusion.depthwise)];
+  PointwiseDepthwise g;
+  if (!ctx.options.own_depthwise_pairs || ctx.training() || ctx.act() != dt::f32 ||
+      !own_activation(op, g.first) || !own_activation(dw, g.second)) {
+    return false;
+  }
+  // In the Winograd plan oneDNN's own fused kernel ties or wins on pairs without SiLU.
+  if (ctx.blocked_layout() && g.first != Activation::silu && g.second != Activation::silu) {
+    return false;
+  }
+  const int in = op.inputs[0];
+  const Shape is = ctx.tensors[std::size_t(in)].shape;
+  const Shape ms = ctx.tensors[std::size_t(op.output)].shape;
+  const Shape os = ctx.tensors[std::size_t(dw.output)].shape;
+  const LayerRow& L = dw.layer;
+  g.batch = ctx.batch;
+  g.in_channels = is.c;
+  g.channels = ms.c;
+  g.height = ms.h;
+  g.width = ms.w;
+  g.kernel = L.kernel_h;
+  g.stride = L.stride_h;
+  g.pad = L.pad_h;
+  if (L.kernel_w != L.kernel_h || L.stride_w != L.stride_h || L.pad_w != L.pad_h ||
+      g.out_height() != os.h || g.out_width() != os.w || os.c != ms.c ||
+      !pointwise_depthwise_available(g)) {
+    return false;
+  }
+  // The source as it is where the kernel reads that layout (no reorder), else channels-last.
+  const auto layout = [&ctx](Shape s, tag t) { return memory::desc(ctx.dims(s), dt::f32, t); };
+  const bool src_blocked = ctx.tensors[std::size_t(in)].md == layout(is, tag::nChw16c);
+  memory src = ctx.value_as(in, layout(is, src_blocked ? tag::nChw16c : tag::nhwc), ctx.forward);
+  const bool dst_blocked = ctx.blocked_layout();
+  memory dst = ctx.activation(layout(os, dst_blocked ? tag::nChw16c : tag::nhwc));
+  const std::int64_t in_blocks = (is.c + 15) / 16;
+  g.x_image = std::int64_t{src_blocked ? in_blocks * 16 : is.c} * is.h * is.w;
+  g.x_block = src_blocked ? std::int64_t{16} * is.h * is.w : 16;
+  g.x_pixel = src_blocked ? 16 : is.c;
+  g.y_image = std::int64_t{os.c} * os.h * os.w;
+  g.y_block = dst_blocked ? std::int64_t{16} * os.h * os.w : 16;
+  g.y_pixel = dst_blocked ? 16 : os.c;
+
+  // The weights (BatchNorm folded in) packed by a step of weights_forward, the biases
+  // (zeros where a chain has none) as conv_params gives them.
+  const ConvParams pw = conv_params(ctx, op);
+  const ConvParams dp = conv_params(ctx, dw);
+  const auto floats = [&ctx](std::int64_t n) {
+    return ctx.alloc(memory::desc({n}, dt::f32, tag::x));
+  };
+  const auto bias = [&](const ConvParams& p, int n) {
+    if (p.bias) return p.b;
+    memory m = floats(n);
+    std::fill_n(data(m), n, 0.f);
+    return m;
+  };
+  const memory b1 = bias(pw, ms.c), b2 = bias(dp, os.c);
+  const memory packed1 = floats(pw.w_count), packedd = floats(dp.w_count);
+  const auto plain = [](const ConvParams& p) {
+    return [p](std::vector<float>& tmp) -> const float* {
+      if (!p.fold) return data(p.w);
+      tmp.resize(std::size_t(p.w_count));
+      p.fold(tmp.data());
+      return tmp.data();
+    };
+  };
+  ctx.weights_forward.push_back(Step{{}, {}, [g, w1 = plain(pw), wd = plain(dp), packed1, packedd] {
+                                       std::vector<float> t1, td;
+                                       pack_pointwise_depthwise(g, w1(t1), wd(td), data(packed1),
+                                                                data(packedd));
+                                     }});
+  const int threads = ctx.threads();
+  auto scratch = ctx.kernel_scratch;
+  const std::size_t need = std::size_t(pointwise_depthwise_scratch(g)) * std::size_t(threads);
+  if (scratch->size() < need) scratch->resize(need);
+  ctx.forward.push_back(Step{{}, {}, [=] {
+                               pointwise_depthwise(g, data(src), data(packed1), data(b1),
+                                                   data(packedd), data(b2), data(dst),
+                                                   scratch->data(), threads);
+                             }});
+  ctx.define_chain(dw, dst);
+  ++ctx.depthwise_fusions;
+  return true;
+}
+
 void build_conv_alone(Context& ctx, const codegen::Op& op);
 
 }  // namespace
 
 void build_conv(Context& ctx, const codegen::Op& op) {
-  if (op.fusion.depthwise >= 0 && build_pointwise_depthwise(ctx, op)) return;
+  if (op.fusion.depthwise >= 0) {
+    if (build_own_pair(ctx, op)) return;
+    // oneDNN's fused kernel only over blocked values (Options::fuse_depthwise).
+    if (ctx.blocked_layout() && build_pointwise_depthwise(ctx, op)) return;
+  }
   build_conv_alone(ctx, op);
   // The depthwise convolution that could not be fused: built now, in its place.
   if (op.fusion.depthwise >= 0) build_conv_alone(ctx, ctx.ops[std::size_t(op.fusion.depthwise)]);
