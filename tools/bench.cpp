@@ -472,7 +472,7 @@ Command add_bench(CLI::App& app) {
   sub->add_flag("--onednn-depthwise-pairs", o.onednn_pairs,
                 "Inference, fp32: 1x1 + depthwise pairs by oneDNN's kernels only, fused in "
                 "Winograd's plan alone (for A/B; default on an AVX-512 CPU: our own kernel in "
-                "direct's plan, and in Winograd's for chains with SiLU)");
+                "direct's plan, for chains with SiLU, and where oneDNN has none)");
   sub->add_flag("--onednn-silu", o.onednn_silu,
                 "Inference, fp32: every SiLU as oneDNN's swish post-op (for A/B; default on an "
                 "AVX-512 CPU: our own vectorised pass over the convolution's output)");

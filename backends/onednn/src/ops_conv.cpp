@@ -362,10 +362,6 @@ bool build_own_pair(Context& ctx, const codegen::Op& op) {
       !own_activation(op, g.first) || !own_activation(dw, g.second)) {
     return false;
   }
-  // In the Winograd plan oneDNN's own fused kernel ties or wins on pairs without SiLU.
-  if (ctx.blocked_layout() && g.first != Activation::silu && g.second != Activation::silu) {
-    return false;
-  }
   const int in = op.inputs[0];
   const Shape is = ctx.tensors[std::size_t(in)].shape;
   const Shape ms = ctx.tensors[std::size_t(op.output)].shape;
@@ -446,9 +442,16 @@ void build_conv_alone(Context& ctx, const codegen::Op& op);
 
 void build_conv(Context& ctx, const codegen::Op& op) {
   if (op.fusion.depthwise >= 0) {
+    // oneDNN's fused kernel runs only over blocked values (Options::fuse_depthwise), and
+    // there ties or wins on pairs without SiLU (MobileNetV2's ReLU6); ours takes the others.
+    const auto silu = [](const codegen::Op& head) {
+      return head.fusion.activated && head.fusion.activation == LayerKind::silu;
+    };
+    const bool onednn_first =
+        ctx.blocked_layout() && !silu(op) && !silu(ctx.ops[std::size_t(op.fusion.depthwise)]);
+    if (onednn_first && build_pointwise_depthwise(ctx, op)) return;
     if (build_own_pair(ctx, op)) return;
-    // oneDNN's fused kernel only over blocked values (Options::fuse_depthwise).
-    if (ctx.blocked_layout() && build_pointwise_depthwise(ctx, op)) return;
+    if (!onednn_first && ctx.blocked_layout() && build_pointwise_depthwise(ctx, op)) return;
   }
   build_conv_alone(ctx, op);
   // The depthwise convolution that could not be fused: built now, in its place.

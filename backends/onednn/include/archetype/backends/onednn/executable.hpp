@@ -79,13 +79,14 @@ struct Options {
   bool fuse_depthwise = true;
   /// Inference, fp32, on a CPU with AVX-512, with `fuse_depthwise`: a 1x1 + depthwise pair
   /// runs as our own kernel (src/pointwise_depthwise.hpp), over channels-last or blocked
-  /// values, in the direct plan (where oneDNN fuses no pair) and, for chains with SiLU, in
-  /// the Winograd plan too (where oneDNN's fused kernel pays 0.27 ns a value for its swish);
-  /// oneDNN's fused kernel keeps the other pairs of the Winograd plan (MobileNetV2's ReLU6:
-  /// it ties or wins there). Its ring of rows stays in the cache and both activations run on
-  /// values in registers. EfficientNet-B0's pairs at batch 8 (a pass): 27.8 -> 21.9 ms
-  /// against the direct plan's unfused kernels (the first, 16 -> 96 channels at 112x112,
-  /// 8.1 -> 3.7 ms). false: oneDNN's kernels only (A/B).
+  /// values: in the direct plan (where oneDNN fuses no pair), for chains with SiLU (where
+  /// oneDNN's fused kernel pays 0.27 ns a value for its swish), and where oneDNN has no
+  /// fused kernel for the pair (MobileNetV2 at batch 1: 15 of its 16); oneDNN's keeps the
+  /// other pairs of the Winograd plan (MobileNetV2's ReLU6 at batch 32: it ties or wins
+  /// there). Its ring of rows stays in the cache and both activations run on values in
+  /// registers. EfficientNet-B0's pairs at batch 8 (a pass): 27.8 -> 21.9 ms against the
+  /// direct plan's unfused kernels (the first, 16 -> 96 channels at 112x112, 8.1 -> 3.7
+  /// ms). false: oneDNN's kernels only (A/B).
   bool own_depthwise_pairs = true;
   /// Inference, fp32, on a CPU with AVX-512: a SiLU folded into a convolution runs as our
   /// own vectorised pass over the convolution's output, right after it, instead of oneDNN's
