@@ -130,12 +130,14 @@ TEST(PointwiseDepthwise, ComputesTheTwoConvolutionsOneAfterTheOther) {
   for (const bool blocked : {false, true}) {
     for (const int kernel : {3, 5}) {
       for (const int stride : {1, 2}) {
-        // Batch 1 and 3 split each image's 48 or 96 channels between the two threads; batch
-        // 2 gives each thread images. Widths 10 and 15 leave tails of the 7-wide blocks; 17
-        // and 40 input channels, a partial block of 16.
+        // Batch 1 and 3 split each image between the two threads: 48 or 96 channels by
+        // blocks, 80 channels at 24 rows (5 blocks) by rows; batch 2 gives each thread
+        // images. Widths 10, 15 and 23 leave tails of the 7-wide blocks; 17, 20 and 40
+        // input channels, a partial block of 16.
         for (const Case c : {Case{1, 24, 48, 9, 10, kernel, stride, A::silu, A::silu, blocked},
                              Case{3, 40, 96, 14, 15, kernel, stride, A::relu6, A::none, blocked},
-                             Case{2, 17, 80, 7, 8, kernel, stride, A::none, A::relu, blocked}}) {
+                             Case{2, 17, 80, 7, 8, kernel, stride, A::none, A::relu, blocked},
+                             Case{1, 20, 80, 24, 23, kernel, stride, A::silu, A::relu6, blocked}}) {
           // Measured: at most 2.1e-6 (float sums over 40 products).
           EXPECT_LT(worst_error(c), 1e-5) << name(c);
         }
