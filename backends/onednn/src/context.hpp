@@ -174,7 +174,7 @@ struct Context {
   /// around every Winograd layer. One layout lets the two algorithms alternate layer by
   /// layer, and pass by pass, with no reorder between them. It costs elsewhere (reorders
   /// and blocked kernels at depthwise, squeeze-and-excitation and concatenation layers) and
-  /// gains elsewhere (1x1 + depthwise pairs fuse only in it, Options::fuse_depthwise):
+  /// gains elsewhere (oneDNN fuses 1x1 + depthwise pairs only in it, Options::fuse_depthwise):
   /// fastest keeps such a plan only where, whole, it measured faster than the direct plan
   /// (Executable::Impl::fastest).
   [[nodiscard]] bool blocked_layout() const {

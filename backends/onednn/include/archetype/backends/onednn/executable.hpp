@@ -67,15 +67,15 @@ struct Options {
   /// convolution before it, residual sums and ReLUs as post-ops). An unfolded program is
   /// folded when the executable is built. false: every op runs as written (for checks).
   bool fold = true;
-  /// Inference, folded, in the Winograd plan's layouts (winograd, and fastest's candidate;
-  /// fp32): a 1x1 convolution and the depthwise convolution reading its result
-  /// (`codegen::fuse_depthwise`: MobileNetV2's and EfficientNet's expansions) run as one
-  /// oneDNN convolution with a depthwise post-op, which never stores the expanded tensor,
-  /// where oneDNN has a kernel for the pair (ConvPlan::depthwise_fusions counts them; at
-  /// small images or batches it has none). That kernel takes values blocked by 16 channels
-  /// only: in direct's channels-last plan the two reorders around each pair cost what it
-  /// saves (MobileNetV2, batch 32: 209 against 207 img/s), so direct does not fuse.
-  /// false: each runs alone (for A/B).
+  /// Inference, folded, fp32: a 1x1 convolution and the depthwise convolution reading its
+  /// result (`codegen::fuse_depthwise`: MobileNetV2's and EfficientNet's expansions) run as
+  /// one kernel, which never stores the expanded tensor (ConvPlan::depthwise_fusions counts
+  /// them): our own (`own_depthwise_pairs`), or oneDNN's convolution with a depthwise
+  /// post-op where it has a kernel for the pair (at small images or batches it has none).
+  /// oneDNN's takes values blocked by 16 channels only, so it runs in the Winograd plan's
+  /// layouts (winograd, and fastest's candidate) alone: in direct's channels-last plan the
+  /// two reorders around each pair cost what it saves (MobileNetV2, batch 32: 209 against
+  /// 207 img/s). false: each runs alone (for A/B).
   bool fuse_depthwise = true;
   /// Inference, fp32, on a CPU with AVX-512, with `fuse_depthwise`: a 1x1 + depthwise pair
   /// runs as our own kernel (src/pointwise_depthwise.hpp), over channels-last or blocked
@@ -215,8 +215,8 @@ class Executable {
     /// MB against direct's 142.3 img/s and 289 MB; EfficientNet-B0 likewise the run
     /// before), and on a tie the direct plan is the one with less memory and steadier.
     static constexpr double margin = 1.03;
-    /// Inference: 1x1 + depthwise convolution pairs computed as one primitive
-    /// (Options::fuse_depthwise).
+    /// Inference: 1x1 + depthwise convolution pairs computed as one kernel, oneDNN's or ours
+    /// (Options::fuse_depthwise, Options::own_depthwise_pairs).
     int depthwise_fusions = 0;
   };
   [[nodiscard]] ConvPlan conv_plan() const;
