@@ -357,9 +357,9 @@ bool own_activation(const codegen::Op& head, Activation& a) {
 /// nothing and returns false where the kernel does not apply.
 bool build_own_pair(Context& ctx, const codegen::Op& op) {
   const codegen::Op& dw = ctx.ops[std::size_t(op.fusion.depthwise)];
-  PointwiseDepthwise g;
+  Activation first = Activation::none, second = Activation::none;
   if (!ctx.options.own_depthwise_pairs || ctx.training() || ctx.act() != dt::f32 ||
-      !own_activation(op, g.first) || !own_activation(dw, g.second)) {
+      !own_activation(op, first) || !own_activation(dw, second)) {
     return false;
   }
   const int in = op.inputs[0];
@@ -367,14 +367,16 @@ bool build_own_pair(Context& ctx, const codegen::Op& op) {
   const Shape ms = ctx.tensors[std::size_t(op.output)].shape;
   const Shape os = ctx.tensors[std::size_t(dw.output)].shape;
   const LayerRow& L = dw.layer;
-  g.batch = ctx.batch;
-  g.in_channels = is.c;
-  g.channels = ms.c;
-  g.height = ms.h;
-  g.width = ms.w;
-  g.kernel = L.kernel_h;
-  g.stride = L.stride_h;
-  g.pad = L.pad_h;
+  PointwiseDepthwise g{.batch = ctx.batch,
+                       .in_channels = is.c,
+                       .channels = ms.c,
+                       .height = ms.h,
+                       .width = ms.w,
+                       .kernel = L.kernel_h,
+                       .stride = L.stride_h,
+                       .pad = L.pad_h,
+                       .first = first,
+                       .second = second};
   if (L.kernel_w != L.kernel_h || L.stride_w != L.stride_h || L.pad_w != L.pad_h ||
       g.out_height() != os.h || g.out_width() != os.w || os.c != ms.c ||
       !pointwise_depthwise_available(g)) {
@@ -386,13 +388,7 @@ bool build_own_pair(Context& ctx, const codegen::Op& op) {
   memory src = ctx.value_as(in, layout(is, src_blocked ? tag::nChw16c : tag::nhwc), ctx.forward);
   const bool dst_blocked = ctx.blocked_layout();
   memory dst = ctx.activation(layout(os, dst_blocked ? tag::nChw16c : tag::nhwc));
-  const std::int64_t in_blocks = (is.c + 15) / 16;
-  g.x_image = std::int64_t{src_blocked ? in_blocks * 16 : is.c} * is.h * is.w;
-  g.x_block = src_blocked ? std::int64_t{16} * is.h * is.w : 16;
-  g.x_pixel = src_blocked ? 16 : is.c;
-  g.y_image = std::int64_t{os.c} * os.h * os.w;
-  g.y_block = dst_blocked ? std::int64_t{16} * os.h * os.w : 16;
-  g.y_pixel = dst_blocked ? 16 : os.c;
+  g.set_layouts(src_blocked, dst_blocked);
 
   // The weights (BatchNorm folded in) packed by a step of weights_forward, the biases
   // (zeros where a chain has none) as conv_params gives them.

@@ -34,6 +34,17 @@ struct PointwiseDepthwise {
   std::int64_t y_image = 0, y_block = 0, y_pixel = 0;  ///< the destination's layout
   [[nodiscard]] int out_height() const { return (height + 2 * pad - kernel) / stride + 1; }
   [[nodiscard]] int out_width() const { return (width + 2 * pad - kernel) / stride + 1; }
+  /// Sets the layouts from the geometry: nChw16c (`blocked`) or channels-last, each side.
+  void set_layouts(bool x_blocked, bool y_blocked) {
+    const std::int64_t hw = std::int64_t{height} * width,
+                       out_hw = std::int64_t{out_height()} * out_width();
+    x_image = (x_blocked ? (in_channels + 15) / 16 * 16 : in_channels) * hw;
+    x_block = x_blocked ? 16 * hw : 16;
+    x_pixel = x_blocked ? 16 : in_channels;
+    y_image = channels * out_hw;
+    y_block = y_blocked ? 16 * out_hw : 16;
+    y_pixel = y_blocked ? 16 : channels;
+  }
 };
 
 /// Whether this CPU runs the kernel (AVX-512F).

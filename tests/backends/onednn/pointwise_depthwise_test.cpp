@@ -44,26 +44,19 @@ std::string name(const Case& c) {
 
 // The largest difference, relative to 1 + |exact|, over the whole output.
 double worst_error(const Case& c) {
-  PointwiseDepthwise g;
-  g.batch = c.batch;
-  g.in_channels = c.in_channels;
-  g.channels = c.channels;
-  g.height = c.height;
-  g.width = c.width;
-  g.kernel = c.kernel;
-  g.stride = c.stride;
-  g.pad = c.kernel / 2;
-  g.first = c.first;
-  g.second = c.second;
+  PointwiseDepthwise g{.batch = c.batch,
+                       .in_channels = c.in_channels,
+                       .channels = c.channels,
+                       .height = c.height,
+                       .width = c.width,
+                       .kernel = c.kernel,
+                       .stride = c.stride,
+                       .pad = c.kernel / 2,
+                       .first = c.first,
+                       .second = c.second};
   const int H = c.height, W = c.width, Ci = c.in_channels, C = c.channels, K = c.kernel;
   const int Ho = g.out_height(), Wo = g.out_width();
-  const std::int64_t in_blocks = (Ci + 15) / 16;
-  g.x_image = (c.blocked ? in_blocks * 16 : Ci) * std::int64_t{H} * W;
-  g.x_block = c.blocked ? std::int64_t{16} * H * W : 16;
-  g.x_pixel = c.blocked ? 16 : Ci;
-  g.y_image = std::int64_t{C} * Ho * Wo;
-  g.y_block = c.blocked ? std::int64_t{16} * Ho * Wo : 16;
-  g.y_pixel = c.blocked ? 16 : C;
+  g.set_layouts(c.blocked, c.blocked);
   EXPECT_TRUE(pointwise_depthwise_available(g));
 
   std::mt19937 rng(7);
