@@ -270,6 +270,7 @@ void pointwise_depthwise(const PointwiseDepthwise& g, const float* x, const floa
   const int team = std::max(1, std::min(threads, omp_get_max_threads()));
 #else
   const int team = 1;
+  (void)threads;
 #endif
   const Split sp = split(g, team);
   const int G = sp.groups, R = sp.bands, Ho = g.out_height();
