@@ -102,7 +102,8 @@ struct Context {
   std::unordered_map<std::string, std::array<dnnl::algorithm, 3>> conv_choices;
   /// The convolutions built with Winograd in at least one pass (Executable::ConvPlan).
   int winograd_convolutions = 0;
-  /// The 1x1 + depthwise convolution pairs built as one primitive (Executable::ConvPlan).
+  /// The 1x1 + depthwise convolution pairs built as one kernel, oneDNN's or ours
+  /// (Executable::ConvPlan).
   int depthwise_fusions = 0;
   /// The working memory of our own kernels (pointwise_depthwise.hpp: a ring of rows per
   /// thread), shared by all of them (they run one at a time): sized to the largest at build.
