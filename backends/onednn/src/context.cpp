@@ -16,6 +16,15 @@
 
 namespace archetype::onednn::detail {
 
+int channel_block() {
+  static const int block = [] {
+    const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+    const auto avx512 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core);
+    return (isa & avx512) == avx512 ? 16 : 8;  // masks include the bits of the ISAs they extend
+  }();
+  return block;
+}
+
 bool same_bytes(const memory::desc& a, const memory::desc& b) {
   if (a == b) return true;
   const dnnl_memory_desc_t& x = a.data;

@@ -54,6 +54,16 @@ using Steps = std::vector<Step>;
 /// a value in one is read in the other through a view, without a reorder.
 [[nodiscard]] bool same_bytes(const memory::desc& a, const memory::desc& b);
 
+/// Channels per block of the blocked layout (`Context::blocked_layout`): 16 where oneDNN's
+/// AVX-512 kernels run (Winograd among them), 8 on a CPU without them, whose kernels
+/// (AVX2's) take nChw8c and fall back to reference ones over nChw16c (ResNet-20's
+/// Winograd plan on an AVX2 CPU ran 4 kernels of its training step on them).
+[[nodiscard]] int channel_block();
+/// nChw16c or nChw8c: the blocked layout of `channel_block()` channels.
+[[nodiscard]] inline memory::format_tag blocked_tag() {
+  return channel_block() == 16 ? memory::format_tag::nChw16c : memory::format_tag::nChw8c;
+}
+
 /// Whether an implementation name (`impl_info_str`) is one of oneDNN's reference kernels:
 /// plain loops, orders of magnitude slower than its optimized ones.
 [[nodiscard]] inline bool reference_kernel(std::string_view impl) { return impl.starts_with("ref"); }
@@ -169,7 +179,8 @@ struct Context {
   /// Any layout oneDNN picks, in the activation type.
   [[nodiscard]] memory::desc any(Shape s) const { return {dims(s), act(), tag::any}; }
   /// Convolutions keep fp32 values with a multiple of 16 channels blocked by 16 channels
-  /// (nChw16c) when Winograd may run (ConvAlgorithm winograd or fastest): its
+  /// (nChw16c; on a CPU without AVX-512, 8 and nChw8c: `channel_block`) when Winograd may
+  /// run (ConvAlgorithm winograd or fastest): its
   /// kernels take no other layout, while the direct ones oneDNN picks for `any` (brgconv)
   /// take only channels-last, so that letting each primitive choose puts two reorders
   /// around every Winograd layer. One layout lets the two algorithms alternate layer by
@@ -181,19 +192,20 @@ struct Context {
   [[nodiscard]] bool blocked_layout() const {
     return options.conv_algorithm != ConvAlgorithm::direct && options.precision == Precision::f32;
   }
-  /// The layouts of a convolution's source and destination: nChw16c for both (see
-  /// `blocked_layout`) where both have a multiple of 16 channels, else `any` for both (a
-  /// blocked destination over a plain 6-channel source, say, has only oneDNN's reference
-  /// kernel in training). Inference blocks every value of 8 channels or more, the channels
-  /// padded to a multiple of 16 (24 as 32: MobileNetV2's and EfficientNet's 24-, 40- and
-  /// 80-channel values), and reads an image of fewer channels (RGB) plain, which oneDNN's
-  /// first-layer kernel takes: no reorder then runs between convolutions (MobileNetV2,
-  /// batch 32: 6 reorders, 12 ms of 121, before). Ops that follow their source's layout
-  /// (batch norm, pooling, ...) keep it.
+  /// The layouts of a convolution's source and destination: blocked for both (see
+  /// `blocked_layout`) where both have a multiple of `channel_block()` channels, else `any`
+  /// for both (a blocked destination over a plain 6-channel source, say, has only oneDNN's
+  /// reference kernel in training). Inference blocks every value of 8 channels or more, the
+  /// channels padded to a multiple of the block (24 as 32 with AVX-512: MobileNetV2's and
+  /// EfficientNet's 24-, 40- and 80-channel values), and reads an image of fewer channels
+  /// (RGB) plain, which oneDNN's first-layer kernel takes: no reorder then runs between
+  /// convolutions (MobileNetV2, batch 32: 6 reorders, 12 ms of 121, before). Ops that
+  /// follow their source's layout (batch norm, pooling, ...) keep it.
   [[nodiscard]] std::pair<memory::desc, memory::desc> conv_layouts(Shape in, Shape out) const {
-    const auto blocked = [&](Shape s) { return memory::desc(dims(s), act(), tag::nChw16c); };
+    const auto blocked = [&](Shape s) { return memory::desc(dims(s), act(), blocked_tag()); };
     if (!blocked_layout()) return {any(in), any(out)};
-    if (in.c % 16 == 0 && out.c % 16 == 0) return {blocked(in), blocked(out)};
+    const int b = channel_block();
+    if (in.c % b == 0 && out.c % b == 0) return {blocked(in), blocked(out)};
     if (training() || out.c < 8) return {any(in), any(out)};
     return {in.c >= 8 ? blocked(in) : plain_act(in), blocked(out)};
   }

@@ -272,12 +272,12 @@ bool build_pointwise_depthwise(Context& ctx, const codegen::Op& op) {
   const Shape os = ctx.tensors[std::size_t(dw.output)].shape;
   const memory::desc w_any({ms.c, is.c, 1, 1}, ctx.act(), tag::any);
   const memory::desc b_md({ms.c}, dt::f32, tag::x);
-  // Blocked by 16 channels: oneDNN 2.6's fused kernel (jit_1x1 with a depthwise post-op)
-  // takes no other layout for its own, and computes wrong values over channels-last
-  // tensors (every element off, tests/backends/onednn/depthwise_fusion_test.cpp): where
-  // neighbours are channels-last, a reorder runs on each side of the pair.
-  const memory::desc src_md(ctx.dims(is), ctx.act(), tag::nChw16c);
-  const memory::desc mid_md(ctx.dims(ms), ctx.act(), tag::nChw16c);
+  // Blocked (nChw16c, or nChw8c without AVX-512): oneDNN 2.6's fused kernel (jit_1x1 with a
+  // depthwise post-op) takes no other layout for its own, and computes wrong values over
+  // channels-last tensors (every element off, tests/backends/onednn/depthwise_fusion_test.cpp):
+  // where neighbours are channels-last, a reorder runs on each side of the pair.
+  const memory::desc src_md(ctx.dims(is), ctx.act(), blocked_tag());
+  const memory::desc mid_md(ctx.dims(ms), ctx.act(), blocked_tag());
   dnnl::post_ops po;
   Context::append_activation(po, op);
   po.append_dw(ctx.act(), dt::f32, ctx.act(), dw.layer.kernel_h, dw.layer.stride_h, dw.layer.pad_h,
@@ -387,6 +387,7 @@ bool build_own_pair(Context& ctx, const codegen::Op& op) {
   const bool src_blocked = ctx.tensors[std::size_t(in)].md == layout(is, tag::nChw16c);
   memory src = ctx.value_as(in, layout(is, src_blocked ? tag::nChw16c : tag::nhwc), ctx.forward);
   const bool dst_blocked = ctx.blocked_layout();
+  if (dst_blocked && blocked_tag() != tag::nChw16c) return false;  // its blocks: 16 channels
   memory dst = ctx.activation(layout(os, dst_blocked ? tag::nChw16c : tag::nhwc));
   g.set_layouts(src_blocked, dst_blocked);
 
