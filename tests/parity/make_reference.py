@@ -16,8 +16,9 @@ OUT_DIR/MODEL.*:
   train_logits.f32 BATCH x 10: model.train() on batch 0 (batch statistics) = step 1's forward
   losses.f32       STEPS: the mean cross-entropy of each step's forward
   gradients.params the gradients of step 1 in place of the parameters (ARCHPARM)
-  conditioning.f32 2 floats: PyTorch fp32 against the same run in float64, step 1
-                   gradients and parameters after STEPS steps, in units of the test's bound
+  conditioning.f32 3 floats: PyTorch fp32 against the same run in float64, step 1
+                   gradients and parameters after STEPS steps, in units of the test's bound;
+                   the float64 run's smallest kink margin (kink_margin)
   final.params     after STEPS SGD steps (parameters and running statistics, ARCHPARM)
 
 Training: STEPS steps of torch.optim.SGD(lr 0.05, momentum 0.9, weight_decay 5e-4) on
@@ -361,7 +362,7 @@ def make(name, out_dir, seed=None):
     # test allows twice PyTorch's own error instead.
     margin, where, exact, exact_gradients = kink_margin(name, seed)
     conditioning = torch.tensor([max_error(fp32_gradients, exact_gradients, per_layer=True),
-                                 max_error(model.state_dict(), exact)])
+                                 max_error(model.state_dict(), exact), margin])
     raw(prefix + "conditioning.f32", conditioning, "<f4")
     print(f"{name}: float64 trajectory: smallest kink margin {margin:.3g} ({where}); PyTorch fp32 "
           f"vs float64: step 1 gradients {conditioning[0]:.3g}, after {STEPS} steps "

@@ -20,10 +20,12 @@
 // Kinks: a ReLU input or a max-pool runner-up within fp32 rounding of its kink can fall
 // on either side in two correct fp32 implementations, and that decides one gradient
 // element outright (then every tensor upstream differs by ~1%). make_reference.py runs the
-// same steps in float64: LeNet-5 and ResNet-20 use seeds whose decisions are clear of
-// fp32 rounding and are held to 1e-4; VGG-16-CIFAR has no such seed (PyTorch's own fp32
-// run ends hundreds of bounds from float64): its logits and step-1 loss are held to 1e-4,
-// its gradients and parameters to what a few flipped decisions can move (see check()).
+// same steps in float64: LeNet-5's seed keeps its decisions clear of fp32 rounding (1.6e-6
+// of the tensor's largest value), and it is held to 1e-4; ResNet-20's best seed comes within
+// 1.65e-7, which one CPU's rounding crosses and another's does not, and VGG-16-CIFAR has no
+// such seed (PyTorch's own fp32 run ends hundreds of bounds from float64): their logits and
+// step-1 loss are held to 1e-4, their gradients and parameters to what one (ResNet-20) or a
+// few (VGG-16-CIFAR) flipped decisions can move (see check()).
 #include <archetype/architectures/cifar_resnet.hpp>
 #include <archetype/architectures/lenet.hpp>
 #include <archetype/architectures/vgg.hpp>
@@ -197,19 +199,45 @@ void check(const codegen::ProgramView& program, const std::string& name) {
   // (1,070 on an earlier machine). An ill-conditioned run is therefore held to: step-1
   // gradients within 10% of their layer's largest gradient (1,000 bounds: a few flipped
   // decisions, not a wrong backward, which moves whole layers), and after the steps each
-  // tensor within 10% relative L2 (and the losses within 10%); the logits and the step-1
+  // tensor within 30% relative L2 (and the losses within 30%); the logits and the step-1
   // loss stay at 1e-4 (the forward pass has no such decision to amplify).
-  const auto conditioning = read_raw<float>(file("conditioning.f32"), 2);
+  //
+  // A run PyTorch's own fp32 rounding keeps within the bound may still have a decision
+  // within another CPU's rounding of its kink: ResNet-20's float64 trajectory comes within
+  // 1.65e-7 of its tensor's largest value of a ReLU's kink (its seed is the best of 13), and
+  // on an AVX2 CPU (Zen 3, 2026-12-07) one ReLU input in layer3.0 fell the other way in our
+  // step 1: layer3.0.conv1's and bn1's gradients moved by 43 bounds, every tensor upstream
+  // by 2-11, everything downstream agreed within 0.3, and after the 3 steps the tensors
+  // were up to 0.93% apart in relative L2 (208 bounds element-wise). Where the smallest kink
+  // margin is below `kink_resolution` (a few roundings of a sum of hundreds of products),
+  // the run is held to what one flipped decision moves: step-1 gradients within 1% of their
+  // layer's largest gradient, each tensor within 2% relative L2 after the steps. A wrong
+  // backward moves whole layers by more. VGG-16-CIFAR measured 15.5% (features.3.weight)
+  // after its steps on that CPU, hence the ill-conditioned runs' 30%.
+  const auto conditioning = read_raw<float>(file("conditioning.f32"), 3);
   const bool ill_conditioned = conditioning[1] > 1.0;
+  constexpr double kink_resolution = 1e-6;  // relative to the tensor's largest value
+  const bool near_kink = !ill_conditioned && conditioning[2] < kink_resolution;
   constexpr double ill_conditioned_gradients = 1000.0;  // bounds: 10% of the layer's largest gradient
-  constexpr double ill_conditioned_l2 = 0.1;            // relative L2 per tensor after the steps
-  const double allowed_params = ill_conditioned ? ill_conditioned_l2 / tolerance : 1.0;
+  constexpr double ill_conditioned_l2 = 0.3;            // relative L2 per tensor after the steps
+  constexpr double near_kink_gradients = 100.0;  // bounds: 1% of the layer's largest gradient
+  constexpr double near_kink_l2 = 0.02;
+  const double allowed_l2 = ill_conditioned ? ill_conditioned_l2 : near_kink ? near_kink_l2 : 0.0;
+  const bool by_l2 = allowed_l2 > 0;
+  const double allowed_params = by_l2 ? allowed_l2 / tolerance : 1.0;
   const double allowed_gradients =
-      ill_conditioned ? std::max(ill_conditioned_gradients, 2.0 * double(conditioning[0])) : 1.0;
-  if (ill_conditioned) {
-    std::printf("  ill-conditioned run: step 1 gradients within %.3g of the bound, after %d steps %.3g relative L2 per "
-                "tensor\n", allowed_gradients, steps, ill_conditioned_l2);
+      ill_conditioned ? std::max(ill_conditioned_gradients, 2.0 * double(conditioning[0]))
+      : near_kink     ? near_kink_gradients
+                      : 1.0;
+  if (by_l2) {
+    std::printf(
+        "  %s: step 1 gradients within %.3g of the bound, after %d steps %.3g relative L2 per "
+        "tensor\n",
+        ill_conditioned ? "ill-conditioned run" : "a kink within fp32 rounding", allowed_gradients,
+        steps, allowed_l2);
   }
+  std::printf("  float64 run: smallest kink margin %.3g of its tensor's largest value\n",
+              double(conditioning[2]));
   std::printf("  PyTorch fp32 vs float64: step 1 gradients %.3g, after %d steps %.3g of the bound\n",
               double(conditioning[0]), steps, double(conditioning[1]));
   auto batch_of = [&](int s) { return std::span<const float>(x).subspan(std::size_t(s) * batch * image, batch * image); };
@@ -274,17 +302,22 @@ void check(const codegen::ProgramView& program, const std::string& name) {
       worst_of_update = e.abs / change;
       worst_update_name = t.name;
     }
-    const bool out = ill_conditioned ? l2 > ill_conditioned_l2 : e.rel > allowed_params;
+    const bool out = by_l2 ? l2 > allowed_l2 : e.rel > allowed_params;
     if (out && ++failures <= 10) {
       ADD_FAILURE() << t.name << "[" << e.at << "]: ours " << got[e.at] << ", PyTorch " << expected[e.at]
                     << " (before the steps " << before[e.at] << "), error " << e.rel << " of the bound; relative L2 "
                     << "error of the tensor " << l2;
     }
   }
-  std::printf("  after %d steps: max error %.3g of the 1e-4 bound (%s, abs %.3g); max error / max change %.3g (%s); "
-              "largest relative L2 error of a tensor %.3g (%s); allowed: %s\n",
-              steps, worst.rel, worst_name.c_str(), worst.abs, worst_of_update, worst_update_name.c_str(), worst_l2,
-              worst_l2_name.c_str(), ill_conditioned ? "0.1 relative L2 per tensor" : "1 bound element-wise");
+  char allowed_text[64] = "1 bound element-wise";
+  if (by_l2)
+    std::snprintf(allowed_text, sizeof allowed_text, "%.3g relative L2 per tensor", allowed_l2);
+  std::printf(
+      "  after %d steps: max error %.3g of the 1e-4 bound (%s, abs %.3g); max error / max change "
+      "%.3g (%s); "
+      "largest relative L2 error of a tensor %.3g (%s); allowed: %s\n",
+      steps, worst.rel, worst_name.c_str(), worst.abs, worst_of_update, worst_update_name.c_str(),
+      worst_l2, worst_l2_name.c_str(), allowed_text);
   EXPECT_EQ(failures, 0) << "tensors out of tolerance after " << steps << " SGD steps";
 }
 
