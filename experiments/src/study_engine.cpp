@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <iostream>
 #include <numeric>
 #include <stdexcept>
 
@@ -286,6 +287,17 @@ static std::vector<runtime::EpochMetrics> finished_run(const runtime::TrainOptio
   return rows;
 }
 
+/// The precision a study trains in: --precision where given, else the study's own, except a
+/// study's bf16 on a CPU without native bf16 (oneDNN refuses it there), which trains in f32:
+/// the study still runs, and its report says so. An explicit --precision bf16 is kept (and
+/// refused there, with the backend's message).
+std::string study_precision(const Context& c) {
+  const StudyOptions& o = c.options;
+  if (!o.precision.empty()) return o.precision;
+  if (c.spec.precision == "bf16" && o.device != "cuda" && !onednn::native_bf16()) return "f32";
+  return c.spec.precision;
+}
+
 runtime::TrainOptions base_options(const Context& c, const Data& data) {
   const StudySpec& spec = c.spec;
   const StudyOptions& o = c.options;
@@ -303,7 +315,7 @@ runtime::TrainOptions base_options(const Context& c, const Data& data) {
   base.device = o.device == "cuda" ? runtime::Device::cuda : runtime::Device::cpu;
   base.resume = o.resume;
   if (auto a = bench::parse_conv_algorithm(o.conv_algorithm)) base.conv_algorithm = *a;
-  const std::string precision = o.precision.empty() ? spec.precision : o.precision;
+  const std::string precision = study_precision(c);
   if (base.device == runtime::Device::cpu && precision == "bf16")
     base.precision = onednn::Precision::bf16;
   if (data.folder) {
@@ -386,7 +398,11 @@ TrainingRuns train_models(Context& c, const std::vector<ModelPrograms>& models) 
   const bool colour = data.train.dims.c == 3;
   t.base = base_options(c, data);
   const runtime::TrainOptions& base = t.base;
-  const std::string precision = o.precision.empty() ? spec.precision : o.precision;
+  const std::string precision = study_precision(c);
+  if (precision != spec.precision && o.precision.empty()) {
+    std::cerr << spec.name << ": the study trains in " << spec.precision << ", which this CPU "
+              << "cannot run natively (no AVX512-BF16): training in " << precision << "\n";
+  }
   t.seeds = quick ? std::vector<std::uint64_t>{spec.seeds.front()} : spec.seeds;
 
   c.md.heading(2, "Setup");
@@ -403,6 +419,8 @@ TrainingRuns train_models(Context& c, const std::vector<ModelPrograms>& models) 
             (base.device == runtime::Device::cuda ? std::string{}
              : precision == "bf16"
                  ? ", bf16 (bfloat16 activations and weights in oneDNN, fp32 master weights)"
+             : precision != spec.precision
+                 ? ", fp32 (the study's bf16 needs AVX512-BF16, which this CPU lacks)"
                  : ", fp32")},
        {"seeds",
         [&] {
