@@ -28,8 +28,8 @@ the peak RSS is one model's at one batch), interleaved model by model and batch 
 alternating order from round to round:
   archetype --conv-algorithm direct      `bench_<model> --benchmark_filter=<the inference (and
   archetype --conv-algorithm fastest      training) benchmark of the batch> --benchmark_format=json`
-  archetype bf16 (direct conv)           (falls back to `archetype bench M --json` when
-                                         bench_<model> is missing or has no such benchmark)
+  archetype bf16 (direct conv; skipped    (falls back to `archetype bench M --json` when
+    where the CPU has no bf16 kernels)   bench_<model> is missing or has no such benchmark)
   pytorch NCHW                           `pytorch_cpu.py --models M --json -` (--mode inference
   pytorch channels-last                  where training is not measured); and --channels-last
   dlib (lenet5, resnet20)                `dlib_peer M --batch B --iters N --json`, with
@@ -76,6 +76,9 @@ CONFIGS = [
 CONV_ALGORITHM = {"archetype-direct": "direct", "archetype-fastest": "fastest", "archetype-bf16": "direct"}
 # Our configurations in another precision than fp32 (--precision); compared with our fp32 direct.
 PRECISION = {"archetype-bf16": "bf16"}
+# Configurations this machine cannot run, with the reason (set by main(): bf16 where the CPU
+# lists neither AVX-512 BF16 nor AMX-BF16, which ours refuses with an error).
+SKIPPED = {}
 PEER_ARGS = {"pytorch-nchw": [], "pytorch-cl": ["--channels-last"]}
 DLIB_KEY = "dlib"
 # The models of dlib_peer.cpp that match ours, with its default timed iterations.
@@ -115,7 +118,7 @@ def tail(text, n=500):
 def configs_for(model, dlib, train=True):
     """The configurations of one model at one batch; dlib only where training is measured (its
     peer times both, and a training step of one image is not what it is built for)."""
-    out = list(CONFIGS)
+    out = [c for c in CONFIGS if c[0] not in SKIPPED]
     if train and dlib.get("installed") and model in DLIB_MODELS:
         out.append((DLIB_KEY, "dlib", dlib["label"]))
     if model in ORT["models"]:
@@ -777,6 +780,9 @@ def write_bf16(w, a, meta, summary, plan):
     w("")
     w("## bf16: ours in bf16 against ONNX Runtime in fp32")
     w("")
+    if "archetype-bf16" in SKIPPED:
+        w(f"Not measured: {SKIPPED['archetype-bf16']}.")
+        return
     w("Not the same precision: ours runs bfloat16 activations and weights (`--precision bf16`, direct "
       "convolutions; this CPU " + ("has" if meta["machine"].get("bf16") else "does not list")
       + " AVX-512 BF16 or AMX-BF16 in its flags), ONNX Runtime the exported fp32 model (its CPU execution "
@@ -1112,6 +1118,10 @@ def main():
         "flops": {}, "torch": None,
     }
     meta["loadavg_start"] = meta["machine"]["loadavg"]
+    if not meta["machine"]["bf16"]:
+        SKIPPED["archetype-bf16"] = ("this CPU lists neither AVX-512 BF16 nor AMX-BF16 in its flags, "
+                                     "and ours runs bf16 only where oneDNN has native bf16 kernels")
+        print(f"archetype-bf16: skipped: {SKIPPED['archetype-bf16']}", file=sys.stderr, flush=True)
     listings = {mo: list_benchmarks(a, mo) for mo in models}
     meta["drivers"] = {mo: {b: choose_driver(a, mo, b, t, listings[mo]) for b, t in bs} for mo, bs in plan.items()}
     for mo, per in meta["drivers"].items():
