@@ -46,7 +46,8 @@ struct Options {
   /// direct: reproducible, quick to build; layouts chosen by oneDNN per primitive.
   /// winograd: Winograd for every 3x3 stride-1 layer oneDNN has it for, direct elsewhere; in
   /// fp32, values with a multiple of 16 channels are kept blocked by 16 channels everywhere
-  /// (nChw16c), the one layout both algorithms' kernels take, so that no reorder runs
+  /// (nChw16c; 8 and nChw8c on a CPU without AVX-512, where oneDNN has no Winograd), the one
+  /// layout both algorithms' kernels take, so that no reorder runs
   /// between layers of the two. Winograd rounds differently from direct (same accuracy, not
   /// the same bits).
   /// fastest: never slower than direct, as measured when the executable is built. It builds
