@@ -399,7 +399,8 @@ TrainingRuns train_models(Context& c, const std::vector<ModelPrograms>& models) 
   t.base = base_options(c, data);
   const runtime::TrainOptions& base = t.base;
   const std::string precision = study_precision(c);
-  if (precision != spec.precision && o.precision.empty()) {
+  const bool fell_back = o.precision.empty() && precision != spec.precision;
+  if (fell_back) {
     std::cerr << spec.name << ": the study trains in " << spec.precision << ", which this CPU "
               << "cannot run natively (no AVX512-BF16): training in " << precision << "\n";
   }
@@ -419,9 +420,8 @@ TrainingRuns train_models(Context& c, const std::vector<ModelPrograms>& models) 
             (base.device == runtime::Device::cuda ? std::string{}
              : precision == "bf16"
                  ? ", bf16 (bfloat16 activations and weights in oneDNN, fp32 master weights)"
-             : precision != spec.precision
-                 ? ", fp32 (the study's bf16 needs AVX512-BF16, which this CPU lacks)"
-                 : ", fp32")},
+             : fell_back ? ", fp32 (the study's bf16 needs AVX512-BF16, which this CPU lacks)"
+                         : ", fp32")},
        {"seeds",
         [&] {
           std::string s;
