@@ -1,0 +1,290 @@
+// A 3x3 stride-1 convolution by Winograd's F(4x4, 3x3), AVX2 + FMA, over nChw8c values
+// (winograd.hpp).
+#include "winograd.hpp"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <array>
+
+#ifdef ARCHETYPE_ONEDNN_OPENMP
+#include <omp.h>
+#endif
+
+/// Compiles a function for AVX2 + FMA whatever the target of the rest of the build.
+#define ARCHETYPE_AVX2 __attribute__((target("avx2,fma")))
+
+namespace archetype::onednn::detail {
+namespace {
+
+constexpr int alpha = 6;               // the transformed tile: 6x6
+constexpr int points = alpha * alpha;  // 36 products per tile
+constexpr int rows_per_block = 6;      // the product's register block: 6 tiles x 16 channels
+// Winograd3x3::chunk: a thread's own chunks of 12 tiles (V and M 220 KB at 64 channels)
+// where U takes at most 2.5 MB (up to 128 channels each side), else chunks shared by the
+// threads of 4 MB (24 tiles at 512 channels: U, 38 MB there, read once a chunk). Chosen
+// by a standalone harness against oneDNN's jit:avx2 direct kernel on ResNet-18-CIFAR's and
+// ResNet-50's 3x3 layers (session 22, performance-targets.md).
+constexpr std::int64_t private_rows = 12;
+constexpr std::int64_t private_weights_bytes = std::int64_t{5} << 19;
+constexpr std::int64_t shared_floats = std::int64_t{1} << 20;
+
+/// r = B^T d over six vectors: the rows of F(4x4, 3x3)'s input transform.
+ARCHETYPE_AVX2 inline void input_rows(const __m256* d, __m256* r) {
+  const __m256 two = _mm256_set1_ps(2.f), four = _mm256_set1_ps(4.f), five = _mm256_set1_ps(5.f);
+  r[0] = _mm256_fmadd_ps(four, d[0], _mm256_fnmadd_ps(five, d[2], d[4]));
+  r[1] = _mm256_fnmadd_ps(four, _mm256_add_ps(d[1], d[2]), _mm256_add_ps(d[3], d[4]));
+  r[2] = _mm256_fmadd_ps(four, _mm256_sub_ps(d[1], d[2]), _mm256_sub_ps(d[4], d[3]));
+  r[3] = _mm256_fmadd_ps(two, _mm256_sub_ps(d[3], d[1]), _mm256_sub_ps(d[4], d[2]));
+  r[4] = _mm256_fmadd_ps(two, _mm256_sub_ps(d[1], d[3]), _mm256_sub_ps(d[4], d[2]));
+  r[5] = _mm256_fmadd_ps(four, d[1], _mm256_fnmadd_ps(five, d[3], d[5]));
+}
+
+/// o = A^T m over six vectors: the rows of the output transform.
+ARCHETYPE_AVX2 inline void output_rows(const __m256* m, __m256* o) {
+  const __m256 p12 = _mm256_add_ps(m[1], m[2]), d12 = _mm256_sub_ps(m[1], m[2]);
+  const __m256 p34 = _mm256_add_ps(m[3], m[4]), d34 = _mm256_sub_ps(m[3], m[4]);
+  o[0] = _mm256_add_ps(_mm256_add_ps(m[0], p12), p34);
+  o[1] = _mm256_fmadd_ps(_mm256_set1_ps(2.f), d34, d12);
+  o[2] = _mm256_fmadd_ps(_mm256_set1_ps(4.f), p34, p12);
+  o[3] = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(8.f), d34, d12), m[5]);
+}
+
+struct Layout {
+  int C, K, Kp, H, W, Ho, Wo, th, tw;
+  std::int64_t tiles;
+};
+
+/// Tile t's 6x6 window of channel block cb, transformed, into v (V[36][rows][C] at row `row`).
+ARCHETYPE_AVX2 void transform_input(const Winograd3x3& g, const Layout& l, const float* x,
+                                    std::int64_t t, int cb, float* v, std::int64_t rows,
+                                    std::int64_t row) {
+  const int tx = int(t % l.tw), ty = int(t / l.tw % l.th);
+  const std::int64_t n = t / (std::int64_t{l.tw} * l.th);
+  const int h0 = ty * 4 - g.pad, w0 = tx * 4 - g.pad;
+  const float* plane = x + ((n * (l.C / 8) + cb) * l.H) * l.W * 8;
+  __m256 d[points];
+  if (h0 >= 0 && w0 >= 0 && h0 + alpha <= l.H && w0 + alpha <= l.W) {
+    for (int i = 0; i < alpha; ++i) {
+      const float* p = plane + (std::int64_t{h0 + i} * l.W + w0) * 8;
+      for (int j = 0; j < alpha; ++j) d[i * alpha + j] = _mm256_loadu_ps(p + j * 8);
+    }
+  } else {
+    for (int i = 0; i < alpha; ++i) {
+      const int h = h0 + i;
+      for (int j = 0; j < alpha; ++j) {
+        const int w = w0 + j;
+        d[i * alpha + j] = h >= 0 && h < l.H && w >= 0 && w < l.W
+                               ? _mm256_loadu_ps(plane + (std::int64_t{h} * l.W + w) * 8)
+                               : _mm256_setzero_ps();
+      }
+    }
+  }
+  __m256 t1[points];  // B^T d, by columns
+  for (int j = 0; j < alpha; ++j) {
+    __m256 col[alpha], r[alpha];
+    for (int i = 0; i < alpha; ++i) col[i] = d[i * alpha + j];
+    input_rows(col, r);
+    for (int i = 0; i < alpha; ++i) t1[i * alpha + j] = r[i];
+  }
+  float* out = v + row * l.C + cb * 8;
+  const std::int64_t plane_stride = rows * l.C;
+  for (int i = 0; i < alpha; ++i) {  // (B^T d) B, by rows
+    __m256 r[alpha];
+    input_rows(&t1[i * alpha], r);
+    for (int j = 0; j < alpha; ++j) _mm256_storeu_ps(out + (i * alpha + j) * plane_stride, r[j]);
+  }
+}
+
+/// M rows [r0, r0 + R) of one 16-column block: c = a b, a [R][C] (stride C), b [C][16].
+template <int R>
+ARCHETYPE_AVX2 void product_block(const float* a, int C, const float* b, float* c, int ldc) {
+  __m256 acc[R][2];
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  for (int k = 0; k < C; ++k) {
+    const __m256 b0 = _mm256_loadu_ps(b + k * 16), b1 = _mm256_loadu_ps(b + k * 16 + 8);
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r) {
+      const __m256 av = _mm256_broadcast_ss(a + std::int64_t{r} * C + k);
+      acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
+    }
+  }
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) {
+    _mm256_storeu_ps(c + std::int64_t{r} * ldc, acc[r][0]);
+    _mm256_storeu_ps(c + std::int64_t{r} * ldc + 8, acc[r][1]);
+  }
+}
+
+using ProductFn = void (*)(const float*, int, const float*, float*, int);
+constexpr std::array<ProductFn, rows_per_block + 1> products{
+    nullptr,          product_block<1>, product_block<2>, product_block<3>,
+    product_block<4>, product_block<5>, product_block<6>};
+
+/// One point's product for one 16-column block over `rows` rows: M[xi] = V[xi] U[xi].
+ARCHETYPE_AVX2 void product(const Layout& l, const float* v, const float* u, float* m,
+                            std::int64_t rows, int xi, int kb) {
+  const float* a = v + xi * rows * l.C;
+  const float* b = u + (std::int64_t{xi} * (l.Kp / 16) + kb) * l.C * 16;
+  float* c = m + xi * rows * l.Kp + kb * 16;
+  std::int64_t r = 0;
+  for (; r + rows_per_block <= rows; r += rows_per_block) {
+    product_block<rows_per_block>(a + r * l.C, l.C, b, c + r * l.Kp, l.Kp);
+  }
+  if (r < rows) products[std::size_t(rows - r)](a + r * l.C, l.C, b, c + r * l.Kp, l.Kp);
+}
+
+/// Tile t's 4x4 outputs of channel block kb (8 channels) from M's row `row`.
+ARCHETYPE_AVX2 void transform_output(const Winograd3x3& g, const Layout& l, const float* m,
+                                     std::int64_t rows, std::int64_t row, std::int64_t t, int kb,
+                                     const float* bias, float* y) {
+  const int tx = int(t % l.tw), ty = int(t / l.tw % l.th);
+  const std::int64_t n = t / (std::int64_t{l.tw} * l.th);
+  const float* in = m + row * l.Kp + kb * 8;
+  const std::int64_t plane_stride = rows * l.Kp;
+  __m256 t1[4 * alpha];  // A^T M, by columns
+  for (int j = 0; j < alpha; ++j) {
+    __m256 col[alpha], o[4];
+    for (int i = 0; i < alpha; ++i) col[i] = _mm256_loadu_ps(in + (i * alpha + j) * plane_stride);
+    output_rows(col, o);
+    for (int i = 0; i < 4; ++i) t1[i * alpha + j] = o[i];
+  }
+  const __m256 b = bias != nullptr ? _mm256_loadu_ps(bias + kb * 8) : _mm256_setzero_ps();
+  const __m256 zero = _mm256_setzero_ps();
+  float* plane = y + ((n * (l.K / 8) + kb) * l.Ho) * l.Wo * 8;
+  const int h0 = ty * 4, w0 = tx * 4;
+  const int hn = std::min(4, l.Ho - h0), wn = std::min(4, l.Wo - w0);
+  for (int i = 0; i < hn; ++i) {  // (A^T M) A, by rows
+    __m256 o[4];
+    output_rows(&t1[i * alpha], o);
+    float* p = plane + (std::int64_t{h0 + i} * l.Wo + w0) * 8;
+    for (int j = 0; j < wn; ++j) {
+      __m256 r = _mm256_add_ps(o[j], b);
+      if (g.sum) r = _mm256_add_ps(r, _mm256_loadu_ps(p + j * 8));
+      if (g.relu) r = _mm256_max_ps(r, zero);
+      _mm256_storeu_ps(p + j * 8, r);
+    }
+  }
+}
+
+Layout layout(const Winograd3x3& g) {
+  return {g.in_channels,  g.out_channels, g.padded_out(), g.height,    g.width,
+          g.out_height(), g.out_width(),  g.tiles_h(),    g.tiles_w(), g.tiles()};
+}
+
+}  // namespace
+
+bool Winograd3x3::private_chunks() const {
+  return std::int64_t{points} * in_channels * padded_out() * 4 <= private_weights_bytes;
+}
+
+std::int64_t Winograd3x3::chunk() const {
+  if (private_chunks()) return std::min<std::int64_t>(tiles(), private_rows);
+  const std::int64_t per_tile = std::int64_t{points} * (in_channels + padded_out());
+  const std::int64_t fit = std::max<std::int64_t>(1, shared_floats / per_tile / rows_per_block);
+  return std::min(tiles(), fit * rows_per_block);
+}
+
+bool winograd_cpu() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+
+bool winograd_available(const Winograd3x3& g) {
+  return winograd_cpu() && g.batch > 0 && g.in_channels > 0 && g.in_channels % 8 == 0 &&
+         g.out_channels > 0 && g.out_channels % 8 == 0 && (g.pad == 0 || g.pad == 1) &&
+         g.out_height() > 0 && g.out_width() > 0;
+}
+
+std::int64_t winograd_weights_floats(const Winograd3x3& g) {
+  return std::int64_t{points} * g.in_channels * g.padded_out();
+}
+
+void pack_winograd(const Winograd3x3& g, const float* w, float* u) {
+  static constexpr double G[alpha][3] = {{1. / 4, 0, 0},
+                                         {-1. / 6, -1. / 6, -1. / 6},
+                                         {-1. / 6, 1. / 6, -1. / 6},
+                                         {1. / 24, 1. / 12, 1. / 6},
+                                         {1. / 24, -1. / 12, 1. / 6},
+                                         {0, 0, 1}};
+  const int C = g.in_channels, K = g.out_channels, Kp = g.padded_out();
+  std::fill_n(u, winograd_weights_floats(g), 0.f);
+  for (int k = 0; k < K; ++k) {
+    for (int c = 0; c < C; ++c) {
+      const float* f = w + (std::int64_t{k} * C + c) * 9;
+      double gf[alpha][3];  // G f
+      for (int i = 0; i < alpha; ++i) {
+        for (int j = 0; j < 3; ++j) {
+          gf[i][j] = G[i][0] * f[j] + G[i][1] * f[3 + j] + G[i][2] * f[6 + j];
+        }
+      }
+      for (int i = 0; i < alpha; ++i) {
+        for (int j = 0; j < alpha; ++j) {  // (G f) G^T
+          const double value = gf[i][0] * G[j][0] + gf[i][1] * G[j][1] + gf[i][2] * G[j][2];
+          const std::int64_t xi = i * alpha + j;
+          u[((xi * (Kp / 16) + k / 16) * C + c) * 16 + k % 16] = float(value);
+        }
+      }
+    }
+  }
+}
+
+std::int64_t winograd_scratch(const Winograd3x3& g, int threads) {
+  const std::int64_t chunk = g.chunk() * points * (g.in_channels + g.padded_out());
+  return g.private_chunks() ? chunk * std::max(1, threads) : chunk;
+}
+
+void winograd(const Winograd3x3& g, const float* x, const float* u, const float* bias, float* y,
+              float* scratch, int threads) {
+  const Layout l = layout(g);
+  const std::int64_t chunk = g.chunk();
+  const int cblocks = l.C / 8, kblocks = l.K / 8, kb16 = l.Kp / 16;
+#ifdef ARCHETYPE_ONEDNN_OPENMP
+  const int team = std::max(1, std::min(threads, omp_get_max_threads()));
+#else
+  const int team = 1;
+  (void)threads;
+#endif
+  // The three steps over the chunk of `rows` tiles from t0, with its V and M at `v`.
+  const auto input = [&](std::int64_t t0, std::int64_t rows, float* v, std::int64_t i) {
+    transform_input(g, l, x, t0 + i / cblocks, int(i % cblocks), v, rows, i / cblocks);
+  };
+  const auto products = [&](std::int64_t rows, const float* v, float* m, int i) {
+    product(l, v, u, m, rows, i / kb16, i % kb16);
+  };
+  const auto output = [&](std::int64_t t0, std::int64_t rows, const float* m, std::int64_t i) {
+    transform_output(g, l, m, rows, i / kblocks, t0 + i / kblocks, int(i % kblocks), bias, y);
+  };
+  if (g.private_chunks()) {  // each thread its own chunks, in its own scratch
+#pragma omp parallel num_threads(team)
+    {
+#ifdef ARCHETYPE_ONEDNN_OPENMP
+      const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+      const int t = 0, nt = 1;
+#endif
+      float* v = scratch + t * winograd_scratch(g, 1);
+      float* m = v + chunk * points * l.C;
+      for (std::int64_t t0 = t * chunk; t0 < l.tiles; t0 += nt * chunk) {
+        const std::int64_t rows = std::min(chunk, l.tiles - t0);
+        for (std::int64_t i = 0; i < rows * cblocks; ++i) input(t0, rows, v, i);
+        for (int i = 0; i < points * kb16; ++i) products(rows, v, m, i);
+        for (std::int64_t i = 0; i < rows * kblocks; ++i) output(t0, rows, m, i);
+      }
+    }
+    return;
+  }
+  float* v = scratch;  // one chunk at a time, each step split among the threads
+  float* m = scratch + chunk * points * l.C;
+#pragma omp parallel num_threads(team)
+  for (std::int64_t t0 = 0; t0 < l.tiles; t0 += chunk) {
+    const std::int64_t rows = std::min(chunk, l.tiles - t0);
+#pragma omp for schedule(static)
+    for (std::int64_t i = 0; i < rows * cblocks; ++i) input(t0, rows, v, i);
+#pragma omp for schedule(static)
+    for (int i = 0; i < points * kb16; ++i) products(rows, v, m, i);
+#pragma omp for schedule(static)
+    for (std::int64_t i = 0; i < rows * kblocks; ++i) output(t0, rows, m, i);
+  }
+}
+
+}  // namespace archetype::onednn::detail
