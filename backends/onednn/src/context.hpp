@@ -110,13 +110,17 @@ struct Context {
   /// ConvAlgorithm::fastest: per geometry, the algorithm of each pass (forward, backward
   /// data, backward weights), measured once.
   std::unordered_map<std::string, std::array<dnnl::algorithm, 3>> conv_choices;
+  /// ConvAlgorithm::fastest: per geometry, whether our Winograd kernel (winograd.hpp)
+  /// measured faster than oneDNN's forward for it.
+  std::unordered_map<std::string, bool> own_winograd_choices;
   /// The convolutions built with Winograd in at least one pass (Executable::ConvPlan).
   int winograd_convolutions = 0;
   /// The 1x1 + depthwise convolution pairs built as one kernel, oneDNN's or ours
   /// (Executable::ConvPlan).
   int depthwise_fusions = 0;
   /// The working memory of our own kernels (pointwise_depthwise.hpp: a ring of rows per
-  /// thread), shared by all of them (they run one at a time): sized to the largest at build.
+  /// thread; winograd.hpp: transformed tiles), shared by all of them (they run one at a time):
+  /// sized to the largest at build.
   std::shared_ptr<std::vector<float>> kernel_scratch = std::make_shared<std::vector<float>>();
   /// The OpenMP threads the steps run on (Options::threads, else OpenMP's count).
   [[nodiscard]] int threads() const;

@@ -259,16 +259,18 @@ std::unique_ptr<Executable::Impl> Executable::Impl::fastest(const codegen::Progr
                                                             int batch, Mode mode,
                                                             const Options& options) {
   using Choices = decltype(detail::Context::conv_choices);
-  const auto make = [&](ConvAlgorithm algorithm, Choices choices) {
+  using OwnChoices = decltype(detail::Context::own_winograd_choices);
+  const auto make = [&](ConvAlgorithm algorithm, Choices choices, OwnChoices own) {
     auto m = std::make_unique<Impl>();
     m->ctx.conv_choices = std::move(choices);  // measured before: not measured again
+    m->ctx.own_winograd_choices = std::move(own);
     Options o = options;
     o.conv_algorithm = algorithm;
     m->build(program, batch, mode, o);
     return m;
   };
   ConvPlan plan;  // direct, unless the Winograd plan measures faster
-  std::unique_ptr<Impl> winograd = make(ConvAlgorithm::fastest, {});
+  std::unique_ptr<Impl> winograd = make(ConvAlgorithm::fastest, {}, {});
   plan.winograd_convolutions = winograd->ctx.winograd_convolutions;
   if (plan.winograd_convolutions == 0 && !winograd->ctx.blocked_layout()) {
     winograd->conv_plan = plan;  // direct's layouts and algorithms: the direct plan itself
@@ -276,15 +278,16 @@ std::unique_ptr<Executable::Impl> Executable::Impl::fastest(const codegen::Progr
   }
   plan.winograd_seconds = winograd->time_step();
   Choices choices = std::move(winograd->ctx.conv_choices);
+  OwnChoices own = std::move(winograd->ctx.own_winograd_choices);
   winograd.reset();
-  std::unique_ptr<Impl> direct = make(ConvAlgorithm::direct, {});
+  std::unique_ptr<Impl> direct = make(ConvAlgorithm::direct, {}, {});
   plan.direct_seconds = direct->time_step();
   if (plan.direct_seconds <= plan.winograd_seconds * ConvPlan::margin) {
     direct->conv_plan = plan;
     return direct;
   }
   direct.reset();
-  winograd = make(ConvAlgorithm::fastest, std::move(choices));
+  winograd = make(ConvAlgorithm::fastest, std::move(choices), std::move(own));
   plan.algorithm = ConvAlgorithm::winograd;
   winograd->conv_plan = plan;
   return winograd;

@@ -5,7 +5,9 @@
 // 3x3 stride-1 convolutions use Winograd (where oneDNN has it / where it measures faster).
 #include "context.hpp"
 #include "pointwise_depthwise.hpp"
+#include "winograd.hpp"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cmath>
@@ -13,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace archetype::onednn::detail {
 
@@ -123,6 +126,17 @@ bool uses_reference(const Context& ctx, const ConvPds& p) {
   return ref(p.fwd) || (ctx.training() && (ref(p.bwd_data) || ref(p.bwd_weights)));
 }
 
+/// What makes two convolutions the same problem for ConvAlgorithm::fastest's timings: the
+/// layouts (fixed blocked ones or oneDNN's choice), the folded chain, the geometry.
+std::string geometry_key(const codegen::Op& op, bool fixed) {
+  const LayerRow& L = op.layer;
+  return std::string(fixed ? "blocked:" : "any:") + std::to_string(op.fusion.sum >= 0) +
+         std::to_string(op.fusion.activated) + std::to_string(int(op.fusion.activation)) +
+         std::to_string(L.in.c) + "x" + std::to_string(L.in.h) + "x" + std::to_string(L.in.w) +
+         ">" + std::to_string(L.out.c) + "p" + std::to_string(L.pad_h) + "x" +
+         std::to_string(L.pad_w) + (L.bias ? "b" : "");
+}
+
 /// The primitives for this convolution: direct, or for a 3x3 stride-1 ungrouped one
 /// Winograd when asked for (ConvAlgorithm::winograd), or per pass whichever of the two
 /// measured faster for this geometry (ConvAlgorithm::fastest, measured once per distinct
@@ -140,9 +154,7 @@ ConvPds choose_conv(Context& ctx, const codegen::Op& op, const ConvGeometry& g) 
     }
   }
   const bool fixed = g.fixed();
-  const std::string key = std::string(fixed ? "blocked:" : "any:") + std::to_string(op.fusion.sum >= 0) + std::to_string(op.fusion.activated) + std::to_string(int(op.fusion.activation)) + std::to_string(L.in.c) + "x" + std::to_string(L.in.h) + "x" + std::to_string(L.in.w) +
-                          ">" + std::to_string(L.out.c) + "p" + std::to_string(L.pad_h) + "x" +
-                          std::to_string(L.pad_w) + (L.bias ? "b" : "");
+  const std::string key = geometry_key(op, fixed);
   auto known = ctx.conv_choices.find(key);
   if (known != ctx.conv_choices.end()) return make_conv(ctx, g, known->second);
   ConvPds chosen = make_conv(ctx, g, all_direct);
@@ -433,6 +445,114 @@ bool build_own_pair(Context& ctx, const codegen::Op& op) {
   return true;
 }
 
+/// Seconds our Winograd kernel takes for `w` (as `time_conv`: the faster of two runs after
+/// a warm-up). Source and U are written first: read untouched, their pages would all be the
+/// system's one zero page, always in the cache, and U (4x the weights: 38 MB for 512
+/// channels each side) would time as if it never left it (ResNet-18-CIFAR at batch 1: 0.41
+/// against 0.85 ms at 512 channels, where with U in memory the kernel takes twice direct's).
+double time_own_winograd(const Context& ctx, const Winograd3x3& w, const memory::desc& src,
+                         const memory::desc& dst) {
+  const int threads = ctx.threads();
+  const auto floats = [](std::size_t n) { return Context::map_pages(n * sizeof(float)); };
+  const auto filled = [&floats](std::size_t n) {
+    auto p = floats(n);
+    std::fill_n(static_cast<float*>(p.get()), n, 1e-3f);
+    return p;
+  };
+  const auto x = filled(src.get_size() / sizeof(float)), y = Context::map_pages(dst.get_size());
+  const auto u = filled(std::size_t(winograd_weights_floats(w)));
+  const auto bias = floats(std::size_t(w.out_channels));
+  const auto scratch = floats(std::size_t(winograd_scratch(w, threads)));
+  double best = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    const auto start = std::chrono::steady_clock::now();
+    winograd(w, static_cast<const float*>(x.get()), static_cast<const float*>(u.get()),
+             static_cast<const float*>(bias.get()), static_cast<float*>(y.get()),
+             static_cast<float*>(scratch.get()), threads);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (rep == 1 || (rep > 1 && seconds < best)) best = seconds;  // rep 0: warm-up
+  }
+  return best;
+}
+
+/// Inference: the convolution chain `op` as our Winograd kernel (winograd.hpp,
+/// Options::own_winograd) over the nChw8c values of `g` (a plan blocked by 8 channels: a
+/// CPU without AVX-512), under ConvAlgorithm::winograd, or under fastest where it measured
+/// faster than `pds`'s forward (once per geometry; 2x faster where U is large). Records
+/// nothing and returns false where the kernel does not apply or is not chosen.
+bool build_own_winograd(Context& ctx, const codegen::Op& op, const ConvGeometry& g,
+                        const ConvPds& pds, const ConvParams& params) {
+  const LayerRow& L = op.layer;
+  const codegen::Fusion& fusion = op.fusion;
+  if (ctx.training() || !ctx.options.own_winograd || ctx.act() != dt::f32 ||
+      !winograd_candidate(L) || L.pad_h != L.pad_w || blocked_tag() != tag::nChw8c ||
+      (fusion.activated && fusion.activation != LayerKind::relu) || ctx.silu_after(op)) {
+    return false;
+  }
+  const int in = op.inputs[0];
+  const Shape is = ctx.tensors[std::size_t(in)].shape;
+  const Shape os = ctx.tensors[std::size_t(op.output)].shape;
+  const auto blocked = [&ctx](Shape s) { return memory::desc(ctx.dims(s), dt::f32, tag::nChw8c); };
+  const Winograd3x3 w{.batch = ctx.batch,
+                      .in_channels = is.c,
+                      .out_channels = os.c,
+                      .height = is.h,
+                      .width = is.w,
+                      .pad = L.pad_h,
+                      .sum = fusion.sum >= 0,
+                      .relu = fusion.activated};
+  if (!winograd_available(w) || w.out_height() != os.h || w.out_width() != os.w ||
+      g.src != blocked(is) || g.dst != blocked(os)) {
+    return false;
+  }
+  if (ctx.options.conv_algorithm == ConvAlgorithm::fastest) {
+    const std::string key = geometry_key(op, true);
+    auto known = ctx.own_winograd_choices.find(key);
+    if (known == ctx.own_winograd_choices.end()) {
+      // U is 4x the weights: where it takes more than 16 MB (38 MB at 512 channels each
+      // side), the kernel must run 2x faster to be worth the memory. ResNet-50 at batch 1:
+      // its 512-channel layers ran 1.46x faster (2.8 -> 1.9 ms each) for 75 MB more RSS.
+      const bool large = winograd_weights_floats(w) * std::int64_t{sizeof(float)} > (16 << 20);
+      const bool faster =
+          time_own_winograd(ctx, w, g.src, g.dst) * (large ? 2.0 : 1.0) < time_conv(ctx, pds)[0];
+      known = ctx.own_winograd_choices.emplace(key, faster).first;
+    }
+    if (!known->second) return false;
+  } else if (ctx.options.conv_algorithm != ConvAlgorithm::winograd) {
+    return false;
+  }
+
+  memory src = ctx.value_as(in, g.src, ctx.forward);
+  // An in-place residual sum: the kernel adds the summand's values it overwrites.
+  memory dst =
+      fusion.sum >= 0 ? ctx.value_as(fusion.sum, g.dst, ctx.forward) : ctx.activation(g.dst);
+  // U = G w G^T from the weights (BatchNorm folded in), by a step of weights_forward.
+  memory u = ctx.alloc(memory::desc({winograd_weights_floats(w)}, dt::f32, tag::x));
+  ctx.weights_forward.push_back(Step{{}, {}, [w, params, u] {
+                                       std::vector<float> folded;
+                                       const float* plain = data(params.w);
+                                       if (params.fold) {
+                                         folded.resize(std::size_t(params.w_count));
+                                         params.fold(folded.data());
+                                         plain = folded.data();
+                                       }
+                                       pack_winograd(w, plain, data(u));
+                                     }});
+  const memory bias = params.bias ? params.b : memory();
+  const int threads = ctx.threads();
+  auto scratch = ctx.kernel_scratch;
+  const std::size_t need = std::size_t(winograd_scratch(w, threads));
+  if (scratch->size() < need) scratch->resize(need);
+  ctx.forward.push_back(Step{{}, {}, [=] {
+                               winograd(w, data(src), data(u), bias ? data(bias) : nullptr,
+                                        data(dst), scratch->data(), threads);
+                             }});
+  ctx.define_chain(op, dst);
+  ++ctx.winograd_convolutions;
+  return true;
+}
+
 void build_conv_alone(Context& ctx, const codegen::Op& op);
 
 }  // namespace
@@ -486,6 +606,7 @@ void build_conv_alone(Context& ctx, const codegen::Op& op) {
     geometry.dst = ctx.any(os);
     pds = choose_conv(ctx, op, geometry);
   }
+  if (build_own_winograd(ctx, op, geometry, pds, params)) return;
   const auto winograd = [](algorithm a) { return a == algorithm::convolution_winograd; };
   if (winograd(pds.choice[0]) ||
       (ctx.training() && (winograd(pds.choice[1]) || winograd(pds.choice[2])))) {

@@ -44,9 +44,10 @@ struct Options {
       0x5eed;           ///< Dropout masks: codegen/dropout.hpp's draws (those of every backend)
   bool dropout = true;  ///< false: Dropout is the identity also in training, for parity checks
   /// direct: reproducible, quick to build; layouts chosen by oneDNN per primitive.
-  /// winograd: Winograd for every 3x3 stride-1 layer oneDNN has it for, direct elsewhere; in
+  /// winograd: Winograd for every 3x3 stride-1 layer oneDNN has it for (inference on a CPU
+  /// without AVX-512, where oneDNN has none: ours, `own_winograd`), direct elsewhere; in
   /// fp32, values with a multiple of 16 channels are kept blocked by 16 channels everywhere
-  /// (nChw16c; 8 and nChw8c on a CPU without AVX-512, where oneDNN has no Winograd), the one
+  /// (nChw16c; 8 and nChw8c on a CPU without AVX-512), the one
   /// layout both algorithms' kernels take, so that no reorder runs
   /// between layers of the two. Winograd rounds differently from direct (same accuracy, not
   /// the same bits).
@@ -96,6 +97,17 @@ struct Options {
   /// post-ops: the SiLU between a fused 1x1 and depthwise pair, whose result is never
   /// stored, and those on outputs under 16 K values. false: every SiLU is oneDNN's (A/B).
   bool vector_silu = true;
+  /// Inference, fp32, on a CPU with AVX2 and FMA but no AVX-512 (where oneDNN 2.6 has no
+  /// Winograd), winograd and fastest: a 3x3 stride-1 convolution whose chain ends in ReLU or
+  /// nothing (a residual sum allowed) may run Winograd's F(4x4, 3x3) as our own kernel over
+  /// nChw8c values (src/winograd.hpp): always under winograd, under fastest where it
+  /// measured faster than oneDNN's direct kernel for the layer (2x faster where its
+  /// transformed weights, 4x the weights, take over 16 MB). ResNet-18-CIFAR's 3x3 layers at
+  /// batch 64 ran 1.5-3.2x faster than jit:avx2; fastest, same run: ResNet-18-CIFAR at
+  /// batch 128 1.88x, ResNet-50 at 32 1.26x and at 1 1.24x (session 22). Peak RSS grows
+  /// by 3x the weights of the layers that take it (ResNet-50 at 1: 226 -> 286 MB). false:
+  /// oneDNN's only (A/B).
+  bool own_winograd = true;
   /// Inference: run a batch as passes of this many images through the whole network, one
   /// after the other (the last one filled up with zeros where the batch does not divide):
   /// the values and the scratchpad are then one pass's, and a pass's layers work in the
