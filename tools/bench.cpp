@@ -46,7 +46,7 @@ struct BenchOptions {
   bool no_fuse_depthwise = false;  // inference: each 1x1 and depthwise convolution alone
   bool onednn_silu = false;        // inference: every SiLU as oneDNN's swish post-op
   bool onednn_pairs = false;       // inference: 1x1 + depthwise pairs by oneDNN's kernels only
-  bool onednn_winograd = false;    // inference: no Winograd kernel of ours (AVX2)
+  bool onednn_winograd = false;    // no Winograd kernel of ours (AVX2)
   int images_per_pass = 0;         // inference: 0 chosen (Options::images_per_pass)
   double peak_gflops = 0;          // 0: $ARCHETYPE_PEAK_GFLOPS, else measured at start
   bool json = false;
@@ -476,9 +476,9 @@ Command add_bench(CLI::App& app) {
                 "Winograd's plan alone (for A/B; default on an AVX-512 CPU: our own kernel in "
                 "direct's plan, for chains with SiLU, and where oneDNN has none)");
   sub->add_flag("--onednn-winograd", o.onednn_winograd,
-                "Inference, fp32, winograd or fastest: oneDNN's convolutions only, none of our "
-                "F(4x4, 3x3) kernel (for A/B; default on a CPU with AVX2 but no AVX-512, where "
-                "oneDNN has no Winograd: ours for 3x3 stride-1 layers)");
+                "fp32, winograd or fastest: oneDNN's convolutions only, none of our F(4x4, 3x3) "
+                "kernel (for A/B; default on a CPU with AVX2 but no AVX-512, where oneDNN has no "
+                "Winograd: ours for 3x3 stride-1 layers, forward and data gradient)");
   sub->add_flag("--onednn-silu", o.onednn_silu,
                 "Inference, fp32: every SiLU as oneDNN's swish post-op (for A/B; default on an "
                 "AVX-512 CPU: our own vectorised pass over the convolution's output)");

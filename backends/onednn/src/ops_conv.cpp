@@ -2,7 +2,8 @@
 // backward weights (bias included). Layouts are left to oneDNN (format_tag::any); the
 // user-visible parameters and gradients stay plain (PyTorch order) and are reordered into
 // or out of the primitives' layouts once per pass. With ConvAlgorithm::winograd / fastest,
-// 3x3 stride-1 convolutions use Winograd (where oneDNN has it / where it measures faster).
+// 3x3 stride-1 convolutions use Winograd (where oneDNN has it / where it measures faster;
+// on a CPU without AVX-512, where oneDNN has none, our own: winograd.hpp).
 #include "context.hpp"
 #include "pointwise_depthwise.hpp"
 #include "winograd.hpp"
@@ -14,6 +15,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -476,58 +478,70 @@ double time_own_winograd(const Context& ctx, const Winograd3x3& w, const memory:
   return best;
 }
 
-/// Inference: the convolution chain `op` as our Winograd kernel (winograd.hpp,
-/// Options::own_winograd) over the nChw8c values of `g` (a plan blocked by 8 channels: a
-/// CPU without AVX-512), under ConvAlgorithm::winograd, or under fastest where it measured
-/// faster than `pds`'s forward (once per geometry; 2x faster where U is large). Records
-/// nothing and returns false where the kernel does not apply or is not chosen.
-bool build_own_winograd(Context& ctx, const codegen::Op& op, const ConvGeometry& g,
-                        const ConvPds& pds, const ConvParams& params) {
+/// Our Winograd kernel's geometry (winograd.hpp, Options::own_winograd) for the convolution
+/// chain `op` over the nChw8c values of `g` (a plan blocked by 8 channels: a CPU without
+/// AVX-512), in fp32; with `backward_data`, for its data gradient instead (training, pad 1:
+/// dx = dy convolved with the weights transposed and flipped, pad 1). Empty where the
+/// kernel does not apply (an activation other than ReLU, other layouts, ...).
+std::optional<Winograd3x3> own_winograd_geometry(const Context& ctx, const codegen::Op& op,
+                                                 const ConvGeometry& g, bool backward_data) {
   const LayerRow& L = op.layer;
-  const codegen::Fusion& fusion = op.fusion;
-  if (ctx.training() || !ctx.options.own_winograd || ctx.act() != dt::f32 ||
-      !winograd_candidate(L) || L.pad_h != L.pad_w || blocked_tag() != tag::nChw8c ||
-      (fusion.activated && fusion.activation != LayerKind::relu) || ctx.silu_after(op)) {
-    return false;
+  const codegen::Fusion& fusion = op.fusion;  // inference only
+  if (!ctx.options.own_winograd || ctx.act() != dt::f32 || !winograd_candidate(L) ||
+      L.pad_h != L.pad_w || blocked_tag() != tag::nChw8c ||
+      (fusion.activated && fusion.activation != LayerKind::relu) || ctx.silu_after(op) ||
+      (backward_data && L.pad_h != 1)) {
+    return std::nullopt;
   }
-  const int in = op.inputs[0];
-  const Shape is = ctx.tensors[std::size_t(in)].shape;
+  const Shape is = ctx.tensors[std::size_t(op.inputs[0])].shape;
   const Shape os = ctx.tensors[std::size_t(op.output)].shape;
   const auto blocked = [&ctx](Shape s) { return memory::desc(ctx.dims(s), dt::f32, tag::nChw8c); };
+  if (g.src != blocked(is) || g.dst != blocked(os)) return std::nullopt;
+  const Shape from = backward_data ? os : is, to = backward_data ? is : os;
   const Winograd3x3 w{.batch = ctx.batch,
-                      .in_channels = is.c,
-                      .out_channels = os.c,
-                      .height = is.h,
-                      .width = is.w,
+                      .in_channels = from.c,
+                      .out_channels = to.c,
+                      .height = from.h,
+                      .width = from.w,
                       .pad = L.pad_h,
-                      .sum = fusion.sum >= 0,
-                      .relu = fusion.activated};
-  if (!winograd_available(w) || w.out_height() != os.h || w.out_width() != os.w ||
-      g.src != blocked(is) || g.dst != blocked(os)) {
-    return false;
+                      .sum = !backward_data && fusion.sum >= 0,
+                      .relu = !backward_data && fusion.activated};
+  if (!winograd_available(w) || w.out_height() != to.h || w.out_width() != to.w) {
+    return std::nullopt;
   }
-  if (ctx.options.conv_algorithm == ConvAlgorithm::fastest) {
-    const std::string key = geometry_key(op, true);
-    auto known = ctx.own_winograd_choices.find(key);
-    if (known == ctx.own_winograd_choices.end()) {
-      // U is 4x the weights: where it takes more than 16 MB (38 MB at 512 channels each
-      // side), the kernel must run 2x faster to be worth the memory. ResNet-50 at batch 1:
-      // its 512-channel layers ran 1.46x faster (2.8 -> 1.9 ms each) for 75 MB more RSS.
-      const bool large = winograd_weights_floats(w) * std::int64_t{sizeof(float)} > (16 << 20);
-      const bool faster =
-          time_own_winograd(ctx, w, g.src, g.dst) * (large ? 2.0 : 1.0) < time_conv(ctx, pds)[0];
-      known = ctx.own_winograd_choices.emplace(key, faster).first;
-    }
-    if (!known->second) return false;
-  } else if (ctx.options.conv_algorithm != ConvAlgorithm::winograd) {
-    return false;
-  }
+  return w;
+}
 
-  memory src = ctx.value_as(in, g.src, ctx.forward);
+/// Whether a pass (`key`) runs our kernel `w` (reading `src`, writing `dst`): always under
+/// ConvAlgorithm::winograd; under fastest where it measured faster than oneDNN's
+/// `direct_seconds()` for the pass (once per key; 2x faster where U is large).
+bool own_winograd_chosen(Context& ctx, const std::string& key, const Winograd3x3& w,
+                         const memory::desc& src, const memory::desc& dst,
+                         const std::function<double()>& direct_seconds) {
+  if (ctx.options.conv_algorithm == ConvAlgorithm::winograd) return true;
+  if (ctx.options.conv_algorithm != ConvAlgorithm::fastest) return false;
+  auto known = ctx.own_winograd_choices.find(key);
+  if (known == ctx.own_winograd_choices.end()) {
+    // U is 4x the weights: where it takes more than 16 MB (38 MB at 512 channels each
+    // side), the kernel must run 2x faster to be worth the memory. ResNet-50 at batch 1:
+    // its 512-channel layers ran 1.46x faster (2.8 -> 1.9 ms each) for 75 MB more RSS.
+    const bool large = winograd_weights_floats(w) * std::int64_t{sizeof(float)} > (16 << 20);
+    const bool faster =
+        time_own_winograd(ctx, w, src, dst) * (large ? 2.0 : 1.0) < direct_seconds();
+    known = ctx.own_winograd_choices.emplace(key, faster).first;
+  }
+  return known->second;
+}
+
+/// The forward step of the convolution chain `op` as our kernel `w` over `g`'s layouts:
+/// U = G w G^T packed by a step of weights_forward from the weights (BatchNorm folded in).
+void build_own_winograd(Context& ctx, const codegen::Op& op, const Winograd3x3& w,
+                        const ConvGeometry& g, const ConvParams& params) {
+  const codegen::Fusion& fusion = op.fusion;
+  memory src = ctx.value_as(op.inputs[0], g.src, ctx.forward);
   // An in-place residual sum: the kernel adds the summand's values it overwrites.
   memory dst =
       fusion.sum >= 0 ? ctx.value_as(fusion.sum, g.dst, ctx.forward) : ctx.activation(g.dst);
-  // U = G w G^T from the weights (BatchNorm folded in), by a step of weights_forward.
   memory u = ctx.alloc(memory::desc({winograd_weights_floats(w)}, dt::f32, tag::x));
   ctx.weights_forward.push_back(Step{{}, {}, [w, params, u] {
                                        std::vector<float> folded;
@@ -549,8 +563,41 @@ bool build_own_winograd(Context& ctx, const codegen::Op& op, const ConvGeometry&
                                         data(dst), scratch->data(), threads);
                              }});
   ctx.define_chain(op, dst);
-  ++ctx.winograd_convolutions;
-  return true;
+}
+
+/// Training: the data gradient's step of a convolution as our kernel `w`
+/// (own_winograd_geometry with backward_data), reading d(out) and writing d(in) in `g`'s
+/// layouts. Its U (from the weights transposed and flipped) is packed right before it into
+/// a pooled buffer, live during this op's backward steps only (Context::scratch).
+void build_own_winograd_backward_data(Context& ctx, const codegen::Op& op, const Winograd3x3& w,
+                                      const ConvGeometry& g, const memory& w_user) {
+  Steps& bs = ctx.backward;
+  memory ddst = ctx.grad_as(op.output, g.dst, bs);
+  Steps post;
+  memory dsrc = ctx.grad_target(op.inputs[0], g.src, post);
+  memory u = ctx.scratch(memory::desc({winograd_weights_floats(w)}, dt::f32, tag::x));
+  const int threads = ctx.threads();
+  auto scratch = ctx.kernel_scratch;
+  const std::size_t need = std::size_t(winograd_scratch(w, threads));
+  if (scratch->size() < need) scratch->resize(need);
+  bs.push_back(Step{{}, {}, [w, w_user, u] {
+                      // The forward's weights [K][C][3][3] as [C][K][3][3], each 3x3 turned
+                      // by 180 degrees: w.in_channels = K, w.out_channels = C.
+                      const int K = w.in_channels, C = w.out_channels;
+                      const float* f = data(w_user);
+                      std::vector<float> flipped(std::size_t(K) * std::size_t(C) * 9);
+                      for (int k = 0; k < K; ++k)
+                        for (int c = 0; c < C; ++c)
+                          for (int i = 0; i < 9; ++i)
+                            flipped[(std::size_t(c) * K + std::size_t(k)) * 9 + std::size_t(i)] =
+                                f[(std::size_t(k) * C + std::size_t(c)) * 9 + std::size_t(8 - i)];
+                      pack_winograd(w, flipped.data(), data(u));
+                    }});
+  bs.push_back(Step{{}, {}, [=] {
+                      winograd(w, data(ddst), data(u), nullptr, data(dsrc), scratch->data(),
+                               threads);
+                    }});
+  bs.insert(bs.end(), post.begin(), post.end());
 }
 
 void build_conv_alone(Context& ctx, const codegen::Op& op);
@@ -606,29 +653,58 @@ void build_conv_alone(Context& ctx, const codegen::Op& op) {
     geometry.dst = ctx.any(os);
     pds = choose_conv(ctx, op, geometry);
   }
-  if (build_own_winograd(ctx, op, geometry, pds, params)) return;
+  // Our Winograd kernel for the forward and (training) the data gradient, where it applies
+  // and is chosen; oneDNN's direct times measured once for both choices.
+  const std::string key = geometry_key(op, true);
+  std::optional<std::array<double, 3>> direct_times;
+  const auto direct = [&](std::size_t pass) {
+    return [&, pass] {
+      if (!direct_times) direct_times = time_conv(ctx, pds);
+      return (*direct_times)[pass];
+    };
+  };
+  std::optional<Winograd3x3> own_fwd = own_winograd_geometry(ctx, op, geometry, false);
+  if (own_fwd && !own_winograd_chosen(ctx, "forward:" + key, *own_fwd, geometry.src, geometry.dst,
+                                      direct(0))) {
+    own_fwd.reset();
+  }
+  std::optional<Winograd3x3> own_bwd;
+  if (ctx.training() && ctx.needs_grad[std::size_t(in)]) {
+    own_bwd = own_winograd_geometry(ctx, op, geometry, true);
+    if (own_bwd && !own_winograd_chosen(ctx, "backward data:" + key, *own_bwd, geometry.dst,
+                                        geometry.src, direct(1))) {
+      own_bwd.reset();
+    }
+  }
   const auto winograd = [](algorithm a) { return a == algorithm::convolution_winograd; };
-  if (winograd(pds.choice[0]) ||
+  if (own_fwd || own_bwd || winograd(pds.choice[0]) ||
       (ctx.training() && (winograd(pds.choice[1]) || winograd(pds.choice[2])))) {
     ++ctx.winograd_convolutions;
   }
   const auto& fpd = pds.fwd;
-
-  memory src = ctx.value_as(in, fpd.src_desc(), ctx.forward);
   memory w_user = params.w;
   memory b_user = params.b;
-  memory w = conv_weights(ctx, params, fpd.weights_desc());
-  // An in-place residual sum writes into the summand's buffer (dead after this op).
-  memory dst = fusion.sum >= 0 ? ctx.value_as(fusion.sum, fpd.dst_desc(), ctx.forward)
-                               : ctx.activation(fpd.dst_desc());
-  Step step{dnnl::convolution_forward(fpd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst}}, {}};
-  if (bias) step.args[DNNL_ARG_BIAS] = b_user;
-  ctx.forward.push_back(std::move(step));
-  if (silu_after) ctx.forward.push_back(Context::silu_step(dst));
-  ctx.define_chain(op, dst);
+  memory w;  // the weights in the forward primitive's layout (none where ours runs it)
+  if (own_fwd) {
+    build_own_winograd(ctx, op, *own_fwd, geometry, params);
+  } else {
+    memory src = ctx.value_as(in, fpd.src_desc(), ctx.forward);
+    w = conv_weights(ctx, params, fpd.weights_desc());
+    // An in-place residual sum writes into the summand's buffer (dead after this op).
+    memory dst = fusion.sum >= 0 ? ctx.value_as(fusion.sum, fpd.dst_desc(), ctx.forward)
+                                 : ctx.activation(fpd.dst_desc());
+    Step step{dnnl::convolution_forward(fpd),
+              {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst}},
+              {}};
+    if (bias) step.args[DNNL_ARG_BIAS] = b_user;
+    ctx.forward.push_back(std::move(step));
+    if (silu_after) ctx.forward.push_back(Context::silu_step(dst));
+    ctx.define_chain(op, dst);
+  }
   if (!ctx.training()) return;
 
-  ctx.backward_builders.push_back([&ctx, op, w_plain, b_md, w_count, pds, w_user, w] {
+  ctx.backward_builders.push_back([&ctx, op, w_plain, b_md, w_count, pds, w_user, w, own_bwd,
+                                   geometry] {
     const bool bias = op.layer.bias;
     const int in = op.inputs[0];
     const int out = op.output;
@@ -654,9 +730,13 @@ void build_conv_alone(Context& ctx, const codegen::Op& op) {
     // backward pass, right before it into a pooled buffer, when their layout differs from
     // the forward one.
     if (!ctx.needs_grad[std::size_t(in)]) return;
+    if (own_bwd) {
+      build_own_winograd_backward_data(ctx, op, *own_bwd, geometry, w_user);
+      return;
+    }
     const auto& dpd = pds.bwd_data;
     memory ddst_d = ctx.grad_as(out, dpd.diff_dst_desc(), bs);
-    memory wb = dpd.weights_desc() == pds.fwd.weights_desc()
+    memory wb = w && dpd.weights_desc() == pds.fwd.weights_desc()
                     ? w
                     : ctx.weights_transient(w_user, dpd.weights_desc(), bs);
     Steps post;

@@ -171,6 +171,14 @@ TEST(Options, WinogradAndFastestConvolutionsAgreeWithDirectOnes) {
                  1e-3f);
     expect_close(other.input_gradient(),
                  Vec(direct.input_gradient().begin(), direct.input_gradient().end()), 1e-3f);
+    if (algorithm == ConvAlgorithm::winograd && __builtin_cpu_supports("avx2") &&
+        __builtin_cpu_supports("fma") && !__builtin_cpu_supports("avx512f")) {
+      // oneDNN has no Winograd there: both layers ran ours, forward and backward data.
+      EXPECT_EQ(other.conv_plan().winograd_convolutions, 2);
+      const Executable onednn(program<N>(), batch, Mode::training,
+                              Options{.conv_algorithm = algorithm, .own_winograd = false});
+      EXPECT_EQ(onednn.conv_plan().winograd_convolutions, 0);
+    }
   }
 }
 

@@ -97,16 +97,17 @@ struct Options {
   /// post-ops: the SiLU between a fused 1x1 and depthwise pair, whose result is never
   /// stored, and those on outputs under 16 K values. false: every SiLU is oneDNN's (A/B).
   bool vector_silu = true;
-  /// Inference, fp32, on a CPU with AVX2 and FMA but no AVX-512 (where oneDNN 2.6 has no
-  /// Winograd), winograd and fastest: a 3x3 stride-1 convolution whose chain ends in ReLU or
-  /// nothing (a residual sum allowed) may run Winograd's F(4x4, 3x3) as our own kernel over
-  /// nChw8c values (src/winograd.hpp): always under winograd, under fastest where it
-  /// measured faster than oneDNN's direct kernel for the layer (2x faster where its
+  /// fp32, on a CPU with AVX2 and FMA but no AVX-512 (where oneDNN 2.6 has no Winograd),
+  /// winograd and fastest: a 3x3 stride-1 convolution whose chain ends in ReLU or nothing (a
+  /// residual sum allowed) may run Winograd's F(4x4, 3x3) as our own kernel over nChw8c
+  /// values (src/winograd.hpp), in inference and in training's forward and, at pad 1, its
+  /// data gradient (the weights gradient stays oneDNN's): always under winograd, under
+  /// fastest per pass where it measured faster than oneDNN's direct kernel (2x faster where its
   /// transformed weights, 4x the weights, take over 16 MB). ResNet-18-CIFAR's 3x3 layers at
   /// batch 64 ran 1.5-3.2x faster than jit:avx2; fastest, same run: ResNet-18-CIFAR at
   /// batch 128 1.88x, ResNet-50 at 32 1.26x and at 1 1.24x (session 22). Peak RSS grows
-  /// by 3x the weights of the layers that take it (ResNet-50 at 1: 226 -> 286 MB). false:
-  /// oneDNN's only (A/B).
+  /// by 3x the weights of the layers that take it (ResNet-50 at 1: 226 -> 286 MB).
+  /// Training, ResNet-18-CIFAR at 128: 1.34x. false: oneDNN's only (A/B).
   bool own_winograd = true;
   /// Inference: run a batch as passes of this many images through the whole network, one
   /// after the other (the last one filled up with zeros where the batch does not divide):
