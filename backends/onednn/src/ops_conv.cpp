@@ -343,6 +343,14 @@ bool build_pointwise_depthwise(Context& ctx, const codegen::Op& op) {
   return true;
 }
 
+/// The working memory our kernels share (Context::kernel_scratch), grown to `floats` at
+/// least.
+std::shared_ptr<std::vector<float>> kernel_scratch(Context& ctx, std::int64_t floats) {
+  if (ctx.kernel_scratch->size() < std::size_t(floats))
+    ctx.kernel_scratch->resize(std::size_t(floats));
+  return ctx.kernel_scratch;
+}
+
 /// Our kernel's activation for what a folded chain ends in; false where it has none.
 bool own_activation(const codegen::Op& head, Activation& a) {
   if (head.fusion.sum >= 0) return false;
@@ -434,9 +442,7 @@ bool build_own_pair(Context& ctx, const codegen::Op& op) {
                                                                 data(packedd));
                                      }});
   const int threads = ctx.threads();
-  auto scratch = ctx.kernel_scratch;
-  const std::size_t need = std::size_t(pointwise_depthwise_scratch(g)) * std::size_t(threads);
-  if (scratch->size() < need) scratch->resize(need);
+  auto scratch = kernel_scratch(ctx, pointwise_depthwise_scratch(g) * threads);
   ctx.forward.push_back(Step{{}, {}, [=] {
                                pointwise_depthwise(g, data(src), data(packed1), data(b1),
                                                    data(packedd), data(b2), data(dst),
@@ -555,9 +561,7 @@ void build_own_winograd(Context& ctx, const codegen::Op& op, const Winograd3x3& 
                                      }});
   const memory bias = params.bias ? params.b : memory();
   const int threads = ctx.threads();
-  auto scratch = ctx.kernel_scratch;
-  const std::size_t need = std::size_t(winograd_scratch(w, threads));
-  if (scratch->size() < need) scratch->resize(need);
+  auto scratch = kernel_scratch(ctx, winograd_scratch(w, threads));
   ctx.forward.push_back(Step{{}, {}, [=] {
                                winograd(w, data(src), data(u), bias ? data(bias) : nullptr,
                                         data(dst), scratch->data(), threads);
@@ -577,9 +581,7 @@ void build_own_winograd_backward_data(Context& ctx, const codegen::Op& op, const
   memory dsrc = ctx.grad_target(op.inputs[0], g.src, post);
   memory u = ctx.scratch(memory::desc({winograd_weights_floats(w)}, dt::f32, tag::x));
   const int threads = ctx.threads();
-  auto scratch = ctx.kernel_scratch;
-  const std::size_t need = std::size_t(winograd_scratch(w, threads));
-  if (scratch->size() < need) scratch->resize(need);
+  auto scratch = kernel_scratch(ctx, winograd_scratch(w, threads));
   bs.push_back(Step{{}, {}, [w, w_user, u] {
                       // The forward's weights [K][C][3][3] as [C][K][3][3], each 3x3 turned
                       // by 180 degrees: w.in_channels = K, w.out_channels = C.

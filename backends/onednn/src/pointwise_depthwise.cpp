@@ -2,16 +2,13 @@
 // (pointwise_depthwise.hpp).
 #include "pointwise_depthwise.hpp"
 
+#include "team.hpp"
 #include "vector_math.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cstring>
 #include <utility>
-
-#ifdef ARCHETYPE_ONEDNN_OPENMP
-#include <omp.h>
-#endif
 
 namespace archetype::onednn::detail {
 namespace {
@@ -266,23 +263,14 @@ void pointwise_depthwise(const PointwiseDepthwise& g, const float* x, const floa
                          float* scratch, int threads) {
   const ItemFn item = item_for(g);
   const std::int64_t per_thread = pointwise_depthwise_scratch(g);
-#ifdef ARCHETYPE_ONEDNN_OPENMP
-  const int team = std::max(1, std::min(threads, omp_get_max_threads()));
-#else
-  const int team = 1;
-  (void)threads;
-#endif
+  const int team = kernel_team(threads);
   const Split sp = split(g, team);
   const int G = sp.groups, R = sp.bands, Ho = g.out_height();
   const int blocks = g.channels / 16;
   const int items = g.batch * G * R;
 #pragma omp parallel num_threads(team)
   {
-#ifdef ARCHETYPE_ONEDNN_OPENMP
-    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-#else
-    const int t = 0, nt = 1;
-#endif
+    const auto [t, nt] = team_member();
     float* ring = scratch + t * per_thread;
     for (int i = t; i < items; i += nt) {
       const int n = i / (G * R), grp = i / R % G, band = i % R;

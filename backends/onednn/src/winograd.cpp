@@ -2,14 +2,12 @@
 // (winograd.hpp).
 #include "winograd.hpp"
 
+#include "team.hpp"
+
 #include <immintrin.h>
 
 #include <algorithm>
 #include <array>
-
-#ifdef ARCHETYPE_ONEDNN_OPENMP
-#include <omp.h>
-#endif
 
 /// Compiles a function for AVX2 + FMA whatever the target of the rest of the build.
 #define ARCHETYPE_AVX2 __attribute__((target("avx2,fma")))
@@ -238,12 +236,7 @@ void winograd(const Winograd3x3& g, const float* x, const float* u, const float*
   const Layout l = layout(g);
   const std::int64_t chunk = g.chunk();
   const int cblocks = l.C / 8, kblocks = l.K / 8, kb16 = l.Kp / 16;
-#ifdef ARCHETYPE_ONEDNN_OPENMP
-  const int team = std::max(1, std::min(threads, omp_get_max_threads()));
-#else
-  const int team = 1;
-  (void)threads;
-#endif
+  const int team = kernel_team(threads);
   // The three steps over the chunk of `rows` tiles from t0, with its V and M at `v`.
   const auto input = [&](std::int64_t t0, std::int64_t rows, float* v, std::int64_t i) {
     transform_input(g, l, x, t0 + i / cblocks, int(i % cblocks), v, rows, i / cblocks);
@@ -257,11 +250,7 @@ void winograd(const Winograd3x3& g, const float* x, const float* u, const float*
   if (g.private_chunks()) {  // each thread its own chunks, in its own scratch
 #pragma omp parallel num_threads(team)
     {
-#ifdef ARCHETYPE_ONEDNN_OPENMP
-      const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-#else
-      const int t = 0, nt = 1;
-#endif
+      const auto [t, nt] = team_member();
       float* v = scratch + t * winograd_scratch(g, 1);
       float* m = v + chunk * points * l.C;
       for (std::int64_t t0 = t * chunk; t0 < l.tiles; t0 += nt * chunk) {
