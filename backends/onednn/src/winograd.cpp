@@ -167,6 +167,155 @@ ARCHETYPE_AVX2 void transform_output(const Winograd3x3& g, const Layout& l, cons
   }
 }
 
+/// r = A d over four vectors: the output transform transposed, taking a 4x4 tile's
+/// gradient to its 6x6 one (A dy A^T, by columns then by rows).
+ARCHETYPE_AVX2 inline void gradient_rows(const __m256* d, __m256* r) {
+  const __m256 even = _mm256_add_ps(d[0], d[2]), odd = _mm256_add_ps(d[1], d[3]);
+  const __m256 four = _mm256_set1_ps(4.f);
+  const __m256 even4 = _mm256_fmadd_ps(four, d[2], d[0]);  // d0 + 4 d2
+  const __m256 odd4 = _mm256_mul_ps(_mm256_set1_ps(2.f), _mm256_fmadd_ps(four, d[3], d[1]));
+  r[0] = d[0];
+  r[1] = _mm256_add_ps(even, odd);    // d0 + d1 + d2 + d3
+  r[2] = _mm256_sub_ps(even, odd);    // d0 - d1 + d2 - d3
+  r[3] = _mm256_add_ps(even4, odd4);  // d0 + 2 d1 + 4 d2 + 8 d3
+  r[4] = _mm256_sub_ps(even4, odd4);  // d0 - 2 d1 + 4 d2 - 8 d3
+  r[5] = d[3];
+}
+
+/// Tile t's 4x4 output gradient of channel block kb, transformed (A dy A^T; zero past the
+/// image's edge), into dm (dM[36][rows][K] at row `row`).
+ARCHETYPE_AVX2 void transform_gradient(const Layout& l, const float* dy, std::int64_t t, int kb,
+                                       float* dm, std::int64_t rows, std::int64_t row) {
+  const int tx = int(t % l.tw), ty = int(t / l.tw % l.th);
+  const std::int64_t n = t / (std::int64_t{l.tw} * l.th);
+  const float* plane = dy + ((n * (l.K / 8) + kb) * l.Ho) * l.Wo * 8;
+  const int h0 = ty * 4, w0 = tx * 4;
+  const int hn = std::min(4, l.Ho - h0), wn = std::min(4, l.Wo - w0);
+  __m256 d[16];
+  for (int i = 0; i < 4; ++i) {
+    for (int j = 0; j < 4; ++j) {
+      d[i * 4 + j] = i < hn && j < wn
+                         ? _mm256_loadu_ps(plane + (std::int64_t{h0 + i} * l.Wo + w0 + j) * 8)
+                         : _mm256_setzero_ps();
+    }
+  }
+  __m256 t1[alpha * 4];  // A dy, by columns
+  for (int j = 0; j < 4; ++j) {
+    __m256 col[4], r[alpha];
+    for (int i = 0; i < 4; ++i) col[i] = d[i * 4 + j];
+    gradient_rows(col, r);
+    for (int i = 0; i < alpha; ++i) t1[i * 4 + j] = r[i];
+  }
+  float* out = dm + row * l.K + kb * 8;
+  const std::int64_t plane_stride = rows * l.K;
+  for (int i = 0; i < alpha; ++i) {  // (A dy) A^T, by rows
+    __m256 r[alpha];
+    gradient_rows(&t1[i * 4], r);
+    for (int j = 0; j < alpha; ++j) _mm256_storeu_ps(out + (i * alpha + j) * plane_stride, r[j]);
+  }
+}
+
+/// dU rows [k0, k0 + R) of 8 NV columns, over `rows` tiles: du (+)= dm^T v, dm [rows][K]
+/// from column k0, v [rows][C] from the block's first column, du [R][C].
+template <int R, int NV>
+ARCHETYPE_AVX2 void gradient_block(const float* dm, int K, const float* v, int C, std::int64_t rows,
+                                   float* du, bool first) {
+  __m256 acc[R][NV];
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) {
+    for (int j = 0; j < NV; ++j) {
+      acc[r][j] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(du + std::int64_t{r} * C + j * 8);
+    }
+  }
+  for (std::int64_t t = 0; t < rows; ++t) {
+    __m256 b[NV];
+    for (int j = 0; j < NV; ++j) b[j] = _mm256_loadu_ps(v + t * C + j * 8);
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r) {
+      const __m256 a = _mm256_broadcast_ss(dm + t * K + r);
+      for (int j = 0; j < NV; ++j) acc[r][j] = _mm256_fmadd_ps(a, b[j], acc[r][j]);
+    }
+  }
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) {
+    for (int j = 0; j < NV; ++j) _mm256_storeu_ps(du + std::int64_t{r} * C + j * 8, acc[r][j]);
+  }
+}
+
+using GradientFn = void (*)(const float*, int, const float*, int, std::int64_t, float*, bool);
+template <int NV>
+constexpr std::array<GradientFn, rows_per_block + 1> gradient_blocks{nullptr,
+                                                                     gradient_block<1, NV>,
+                                                                     gradient_block<2, NV>,
+                                                                     gradient_block<3, NV>,
+                                                                     gradient_block<4, NV>,
+                                                                     gradient_block<5, NV>,
+                                                                     gradient_block<6, NV>};
+
+/// One point's product for one 16-column block of dU (8 columns where C ends there):
+/// dU[xi] (+)= dM[xi]^T V[xi] over the chunk's `rows` tiles; `first` overwrites.
+ARCHETYPE_AVX2 void gradient_product(const Layout& l, const float* v, const float* dm, float* du,
+                                     std::int64_t rows, int xi, int cb, bool first) {
+  const float* a = dm + xi * rows * l.K;
+  const float* b = v + xi * rows * l.C + cb * 16;
+  float* c = du + std::int64_t{xi} * l.K * l.C + cb * 16;
+  const auto& block = l.C - cb * 16 >= 16 ? gradient_blocks<2> : gradient_blocks<1>;
+  for (int k0 = 0; k0 < l.K; k0 += rows_per_block) {
+    const int r = std::min(rows_per_block, l.K - k0);
+    block[std::size_t(r)](a + k0, l.K, b, l.C, rows, c + std::int64_t{k0} * l.C, first);
+  }
+}
+
+/// dw = G^T dU G for output channel k and input channels [8 cb, 8 cb + 8), into [K][C][3][3].
+ARCHETYPE_AVX2 void weights_from_gradient(const Layout& l, const float* du, int k, int cb,
+                                          float* dw) {
+  static constexpr float G[alpha][3] = {{1.f / 4, 0, 0},
+                                        {-1.f / 6, -1.f / 6, -1.f / 6},
+                                        {-1.f / 6, 1.f / 6, -1.f / 6},
+                                        {1.f / 24, 1.f / 12, 1.f / 6},
+                                        {1.f / 24, -1.f / 12, 1.f / 6},
+                                        {0, 0, 1}};
+  const float* in = du + std::int64_t{k} * l.C + cb * 8;
+  const std::int64_t point_stride = std::int64_t{l.K} * l.C;
+  __m256 t1[alpha][3];  // dU G
+  for (int a = 0; a < alpha; ++a) {
+    __m256 m[alpha];
+    for (int b = 0; b < alpha; ++b) m[b] = _mm256_loadu_ps(in + (a * alpha + b) * point_stride);
+    for (int j = 0; j < 3; ++j) {
+      __m256 s = _mm256_setzero_ps();
+      for (int b = 0; b < alpha; ++b) {
+        if (G[b][j] != 0) s = _mm256_fmadd_ps(_mm256_set1_ps(G[b][j]), m[b], s);
+      }
+      t1[a][j] = s;
+    }
+  }
+  alignas(32) float out[9][8];
+  for (int i = 0; i < 3; ++i) {
+    for (int j = 0; j < 3; ++j) {  // G^T (dU G)
+      __m256 s = _mm256_setzero_ps();
+      for (int a = 0; a < alpha; ++a) {
+        if (G[a][i] != 0) s = _mm256_fmadd_ps(_mm256_set1_ps(G[a][i]), t1[a][j], s);
+      }
+      _mm256_store_ps(out[i * 3 + j], s);
+    }
+  }
+  float* to = dw + (std::int64_t{k} * l.C + cb * 8) * 9;
+  for (int c = 0; c < 8; ++c) {
+    for (int q = 0; q < 9; ++q) to[c * 9 + q] = out[q][c];
+  }
+}
+
+/// db[8 kb, 8 kb + 8) = dy summed over images and pixels.
+ARCHETYPE_AVX2 void bias_gradient(const Layout& l, int batch, const float* dy, int kb, float* db) {
+  __m256 s = _mm256_setzero_ps();
+  const std::int64_t pixels = std::int64_t{l.Ho} * l.Wo;
+  for (int n = 0; n < batch; ++n) {
+    const float* p = dy + (std::int64_t{n} * (l.K / 8) + kb) * pixels * 8;
+    for (std::int64_t i = 0; i < pixels; ++i) s = _mm256_add_ps(s, _mm256_loadu_ps(p + i * 8));
+  }
+  _mm256_storeu_ps(db + kb * 8, s);
+}
+
 Layout layout(const Winograd3x3& g) {
   return {g.in_channels,  g.out_channels, g.padded_out(), g.height,    g.width,
           g.out_height(), g.out_width(),  g.tiles_h(),    g.tiles_w(), g.tiles()};
@@ -273,6 +422,54 @@ void winograd(const Winograd3x3& g, const float* x, const float* u, const float*
     for (int i = 0; i < points * kb16; ++i) products(rows, v, m, i);
 #pragma omp for schedule(static)
     for (std::int64_t i = 0; i < rows * kblocks; ++i) output(t0, rows, m, i);
+  }
+}
+
+std::int64_t winograd_gradient_chunk(const Winograd3x3& g) {
+  // dU (36 K C floats, 38 MB at 512 channels each side) is read and written once a chunk:
+  // 128 tiles at least make that 32 flops a byte; 8 MB of V and dM for small layers.
+  const std::int64_t per_tile = std::int64_t{points} * (g.in_channels + g.out_channels);
+  const std::int64_t rows = std::clamp<std::int64_t>((std::int64_t{2} << 20) / per_tile, 128, 512);
+  return std::min(g.tiles(), rows);
+}
+
+std::int64_t winograd_gradient_scratch(const Winograd3x3& g) {
+  return winograd_gradient_chunk(g) * points * (g.in_channels + g.out_channels) +
+         std::int64_t{points} * g.out_channels * g.in_channels;
+}
+
+void winograd_weights_gradient(const Winograd3x3& g, const float* x, const float* dy, float* dw,
+                               float* db, float* scratch, int threads) {
+  const Layout l = layout(g);
+  const std::int64_t chunk = winograd_gradient_chunk(g);
+  const int cblocks = l.C / 8, kblocks = l.K / 8, cb16 = (l.C + 15) / 16;
+  float* v = scratch;  // V[36][rows][C], dM[36][rows][K], then dU[36][K][C]
+  float* dm = v + chunk * points * l.C;
+  float* du = dm + chunk * points * l.K;
+#pragma omp parallel num_threads(kernel_team(threads))
+  {
+    for (std::int64_t t0 = 0; t0 < l.tiles; t0 += chunk) {
+      const std::int64_t rows = std::min(chunk, l.tiles - t0);
+#pragma omp for schedule(static) nowait
+      for (std::int64_t i = 0; i < rows * cblocks; ++i) {
+        transform_input(g, l, x, t0 + i / cblocks, int(i % cblocks), v, rows, i / cblocks);
+      }
+#pragma omp for schedule(static)
+      for (std::int64_t i = 0; i < rows * kblocks; ++i) {
+        transform_gradient(l, dy, t0 + i / kblocks, int(i % kblocks), dm, rows, i / kblocks);
+      }
+#pragma omp for schedule(static)
+      for (int i = 0; i < points * cb16; ++i) {
+        gradient_product(l, v, dm, du, rows, i / cb16, i % cb16, t0 == 0);
+      }
+    }
+#pragma omp for schedule(static) nowait
+    for (int i = 0; i < l.K * cblocks; ++i)
+      weights_from_gradient(l, du, i / cblocks, i % cblocks, dw);
+    if (db != nullptr) {
+#pragma omp for schedule(static)
+      for (int kb = 0; kb < kblocks; ++kb) bias_gradient(l, g.batch, dy, kb, db);
+    }
   }
 }
 

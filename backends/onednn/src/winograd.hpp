@@ -1,7 +1,8 @@
 #pragma once
 /// \file
 /// \brief Internal: a 3x3 stride-1 convolution by Winograd's F(4x4, 3x3) as a kernel of our
-/// own (AVX2 + FMA), for inference over values blocked by 8 channels (nChw8c).
+/// own (AVX2 + FMA), over values blocked by 8 channels (nChw8c): the forward (and, with the
+/// weights transposed and flipped, training's data gradient) and the weights gradient.
 ///
 /// oneDNN 2.6 has Winograd only for AVX-512; without it, its direct kernel (jit:avx2) runs
 /// ResNet-18-CIFAR's 3x3 layers at 56-73% of the measured peak, while F(4x4, 3x3) needs a
@@ -66,5 +67,22 @@ void pack_winograd(const Winograd3x3& g, const float* w, float* u);
 /// (at most omp_get_max_threads()), `bias` K floats or null.
 void winograd(const Winograd3x3& g, const float* x, const float* u, const float* bias, float* y,
               float* scratch, int threads);
+
+/// Training, the weights gradient of y = conv3x3(x, w) (`g` as for the forward, its `sum`
+/// and `relu` ignored) from Winograd's side (Lavin and Gray 2016): with V = B^T d B of each
+/// input tile and dM = A dy A^T of its 4x4 output gradient, dU[xi] = sum over tiles of
+/// dM[xi] (x) V[xi] (36 products K x tiles times tiles x C, accumulated chunk by chunk),
+/// then dw = G^T dU G: a quarter of direct's multiplications again.
+/// Tiles per chunk: 128 to 512, about 8 MB of V and dM (winograd_gradient_scratch).
+[[nodiscard]] std::int64_t winograd_gradient_chunk(const Winograd3x3& g);
+
+/// Floats of the scratch `winograd_weights_gradient` needs: a chunk's V and dM, and dU
+/// (36 x K x C).
+[[nodiscard]] std::int64_t winograd_gradient_scratch(const Winograd3x3& g);
+
+/// dw [K][C][3][3] (oihw) = the weights gradient given x and dy (d(loss)/dy), both nChw8c,
+/// and db = dy summed over images and pixels where `db` is not null; both overwritten.
+void winograd_weights_gradient(const Winograd3x3& g, const float* x, const float* dy, float* dw,
+                               float* db, float* scratch, int threads);
 
 }  // namespace archetype::onednn::detail

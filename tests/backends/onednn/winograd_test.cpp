@@ -109,6 +109,83 @@ TEST(Winograd, ComputesTheConvolution) {
   }
 }
 
+// The weights gradient's largest difference from the one computed in double, relative to
+// 1 + the largest |exact| of each of dw and db (sums over every pixel of every image).
+double worst_gradient_error(const Case& c) {
+  const Winograd3x3 g{.batch = c.batch,
+                      .in_channels = c.in_channels,
+                      .out_channels = c.out_channels,
+                      .height = c.height,
+                      .width = c.width,
+                      .pad = c.pad};
+  EXPECT_TRUE(winograd_available(g));
+  const int C = c.in_channels, K = c.out_channels, H = c.height, W = c.width;
+  const int Ho = g.out_height(), Wo = g.out_width();
+  std::mt19937 rng(12);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  const auto random = [&](std::size_t n) {
+    std::vector<float> v(n);
+    for (float& f : v) f = normal(rng);
+    return v;
+  };
+  const std::vector<float> x = random(std::size_t(c.batch) * C * H * W);     // nChw8c
+  const std::vector<float> dy = random(std::size_t(c.batch) * K * Ho * Wo);  // nChw8c
+  std::vector<float> dw(std::size_t(K) * C * 9, std::nanf(""));
+  std::vector<float> db(std::size_t(K), std::nanf(""));
+  std::vector<float> scratch(std::size_t(winograd_gradient_scratch(g)), std::nanf(""));
+  winograd_weights_gradient(g, x.data(), dy.data(), dw.data(), c.bias ? db.data() : nullptr,
+                            scratch.data(), 2);
+
+  std::vector<double> want_w(dw.size(), 0.0), want_b(db.size(), 0.0);
+  for (int n = 0; n < c.batch; ++n)
+    for (int k = 0; k < K; ++k)
+      for (int ho = 0; ho < Ho; ++ho)
+        for (int wo = 0; wo < Wo; ++wo) {
+          const double d = dy[at(n, k, ho, wo, K, Ho, Wo)];
+          want_b[std::size_t(k)] += d;
+          for (int i = 0; i < C; ++i)
+            for (int kh = 0; kh < 3; ++kh)
+              for (int kw = 0; kw < 3; ++kw) {
+                const int h = ho - c.pad + kh, v = wo - c.pad + kw;
+                if (h < 0 || h >= H || v < 0 || v >= W) continue;
+                want_w[((std::size_t(k) * C + std::size_t(i)) * 3 + std::size_t(kh)) * 3 +
+                       std::size_t(kw)] += d * x[at(n, i, h, v, C, H, W)];
+              }
+        }
+  const auto worst = [](const std::vector<float>& got, const std::vector<double>& want) {
+    double scale = 0, error = 0;
+    for (double w : want) scale = std::max(scale, std::abs(w));
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      error = std::max(error, std::isfinite(got[i]) ? std::abs(got[i] - want[i]) : 1e9);
+    }
+    return error / (1 + scale);
+  };
+  return std::max(worst(dw, want_w), c.bias ? worst(db, want_b) : 0.0);
+}
+
+TEST(Winograd, ComputesTheWeightsGradient) {
+  if (!winograd_cpu()) GTEST_SKIP() << "this CPU has no AVX2 with FMA";
+  // Partial tiles (9x11, 13x7: dy is zero past the edge), pad 0, 24 and 40 input channels
+  // (a last 8-wide column block of dU), 40 output channels (rows past the 6-row blocks);
+  // batch 40 of 8 -> 16 channels at 16x16 gives 640 tiles: two chunks (512 + 128), so dU
+  // accumulates across chunks.
+  for (const Case c :
+       {Case{2, 16, 24, 9, 11, 1, true, false, false}, Case{1, 8, 8, 4, 4, 0, false, false, false},
+        Case{3, 40, 32, 13, 7, 1, true, false, false}, Case{1, 24, 40, 6, 6, 0, true, false, false},
+        Case{2, 32, 64, 16, 16, 1, false, false, false},
+        Case{40, 8, 16, 16, 16, 1, true, false, false}}) {
+    EXPECT_LT(worst_gradient_error(c), 1e-4) << name(c);
+  }
+  const Winograd3x3 two_chunks{
+      .batch = 40, .in_channels = 8, .out_channels = 16, .height = 16, .width = 16};
+  EXPECT_EQ(winograd_gradient_chunk(two_chunks), 512);
+  EXPECT_EQ(two_chunks.tiles(), 640);
+  const Winograd3x3 large{
+      .batch = 128, .in_channels = 512, .out_channels = 512, .height = 4, .width = 4};
+  EXPECT_EQ(winograd_gradient_chunk(large), 128);  // 2^21 / (36 x 1024) = 56.9 -> 128
+  EXPECT_EQ(winograd_gradient_scratch(large), 128 * 36 * 1024 + 36 * 512 * 512);
+}
+
 TEST(Winograd, ChunksAreSizedByTheWeights) {
   Winograd3x3 small{.batch = 64, .in_channels = 64, .out_channels = 64, .height = 32, .width = 32};
   EXPECT_TRUE(small.private_chunks());
