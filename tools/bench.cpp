@@ -478,7 +478,7 @@ Command add_bench(CLI::App& app) {
   sub->add_flag("--onednn-winograd", o.onednn_winograd,
                 "fp32, winograd or fastest: oneDNN's convolutions only, none of our F(4x4, 3x3) "
                 "kernel (for A/B; default on a CPU with AVX2 but no AVX-512, where oneDNN has no "
-                "Winograd: ours for 3x3 stride-1 layers, forward and data gradient)");
+                "Winograd: ours for 3x3 stride-1 layers, forward and both gradients)");
   sub->add_flag("--onednn-silu", o.onednn_silu,
                 "Inference, fp32: every SiLU as oneDNN's swish post-op (for A/B; default on an "
                 "AVX-512 CPU: our own vectorised pass over the convolution's output)");

@@ -453,35 +453,59 @@ bool build_own_pair(Context& ctx, const codegen::Op& op) {
   return true;
 }
 
-/// Seconds our Winograd kernel takes for `w` (as `time_conv`: the faster of two runs after
-/// a warm-up). Source and U are written first: read untouched, their pages would all be the
-/// system's one zero page, always in the cache, and U (4x the weights: 38 MB for 512
-/// channels each side) would time as if it never left it (ResNet-18-CIFAR at batch 1: 0.41
-/// against 0.85 ms at 512 channels, where with U in memory the kernel takes twice direct's).
-double time_own_winograd(const Context& ctx, const Winograd3x3& w, const memory::desc& src,
-                         const memory::desc& dst) {
-  const int threads = ctx.threads();
-  const auto floats = [](std::size_t n) { return Context::map_pages(n * sizeof(float)); };
-  const auto filled = [&floats](std::size_t n) {
-    auto p = floats(n);
-    std::fill_n(static_cast<float*>(p.get()), n, 1e-3f);
-    return p;
-  };
-  const auto x = filled(src.get_size() / sizeof(float)), y = Context::map_pages(dst.get_size());
-  const auto u = filled(std::size_t(winograd_weights_floats(w)));
-  const auto bias = floats(std::size_t(w.out_channels));
-  const auto scratch = floats(std::size_t(winograd_scratch(w, threads)));
+/// Seconds `run` takes: the faster of two runs after a warm-up (as `time_conv`).
+double best_seconds(const std::function<void()>& run) {
   double best = 0;
   for (int rep = 0; rep < 3; ++rep) {
     const auto start = std::chrono::steady_clock::now();
-    winograd(w, static_cast<const float*>(x.get()), static_cast<const float*>(u.get()),
-             static_cast<const float*>(bias.get()), static_cast<float*>(y.get()),
-             static_cast<float*>(scratch.get()), threads);
+    run();
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (rep == 1 || (rep > 1 && seconds < best)) best = seconds;  // rep 0: warm-up
   }
   return best;
+}
+
+/// `n` floats of pages of their own (returned to the system when released), written first:
+/// read untouched, pages would all be the system's one zero page, always in the cache, and
+/// U (4x the weights: 38 MB for 512 channels each side) would time as if it never left it
+/// (ResNet-18-CIFAR at batch 1: 0.41 against 0.85 ms at 512 channels, where with U in
+/// memory the kernel takes twice direct's).
+std::shared_ptr<void> filled_pages(std::size_t n) {
+  auto p = Context::map_pages(n * sizeof(float));
+  std::fill_n(static_cast<float*>(p.get()), n, 1e-3f);
+  return p;
+}
+
+float* floats(const std::shared_ptr<void>& p) { return static_cast<float*>(p.get()); }
+
+/// Seconds our Winograd kernel takes for `w`, from `src` to `dst`.
+double time_own_winograd(const Context& ctx, const Winograd3x3& w, const memory::desc& src,
+                         const memory::desc& dst) {
+  const int threads = ctx.threads();
+  const auto x = filled_pages(src.get_size() / sizeof(float)),
+             y = Context::map_pages(dst.get_size());
+  const auto u = filled_pages(std::size_t(winograd_weights_floats(w)));
+  const auto bias = filled_pages(std::size_t(w.out_channels));
+  const auto scratch = filled_pages(std::size_t(winograd_scratch(w, threads)));
+  return best_seconds([&] {
+    winograd(w, floats(x), floats(u), floats(bias), floats(y), floats(scratch), threads);
+  });
+}
+
+/// Seconds our Winograd weights gradient takes for `w` (source `src`, output gradient `dst`).
+double time_own_winograd_gradient(const Context& ctx, const Winograd3x3& w, const memory::desc& src,
+                                  const memory::desc& dst) {
+  const int threads = ctx.threads();
+  const auto x = filled_pages(src.get_size() / sizeof(float));
+  const auto dy = filled_pages(dst.get_size() / sizeof(float));
+  const auto dw = filled_pages(std::size_t(w.out_channels) * std::size_t(w.in_channels) * 9);
+  const auto db = filled_pages(std::size_t(w.out_channels));
+  const auto scratch = filled_pages(std::size_t(winograd_gradient_scratch(w)));
+  return best_seconds([&] {
+    winograd_weights_gradient(w, floats(x), floats(dy), floats(dw), floats(db), floats(scratch),
+                              threads);
+  });
 }
 
 /// Our Winograd kernel's geometry (winograd.hpp, Options::own_winograd) for the convolution
@@ -518,25 +542,31 @@ std::optional<Winograd3x3> own_winograd_geometry(const Context& ctx, const codeg
   return w;
 }
 
-/// Whether a pass (`key`) runs our kernel `w` (reading `src`, writing `dst`): always under
-/// ConvAlgorithm::winograd; under fastest where it measured faster than oneDNN's
-/// `direct_seconds()` for the pass (once per key; 2x faster where U is large).
-bool own_winograd_chosen(Context& ctx, const std::string& key, const Winograd3x3& w,
-                         const memory::desc& src, const memory::desc& dst,
+/// Whether a pass (`key`) runs our kernel: always under ConvAlgorithm::winograd; under
+/// fastest where `own_seconds()` measured less than oneDNN's `direct_seconds()` for the
+/// pass (once per key).
+bool own_winograd_chosen(Context& ctx, const std::string& key,
+                         const std::function<double()>& own_seconds,
                          const std::function<double()>& direct_seconds) {
   if (ctx.options.conv_algorithm == ConvAlgorithm::winograd) return true;
   if (ctx.options.conv_algorithm != ConvAlgorithm::fastest) return false;
   auto known = ctx.own_winograd_choices.find(key);
   if (known == ctx.own_winograd_choices.end()) {
-    // U is 4x the weights: where it takes more than 16 MB (38 MB at 512 channels each
-    // side), the kernel must run 2x faster to be worth the memory. ResNet-50 at batch 1:
-    // its 512-channel layers ran 1.46x faster (2.8 -> 1.9 ms each) for 75 MB more RSS.
-    const bool large = winograd_weights_floats(w) * std::int64_t{sizeof(float)} > (16 << 20);
-    const bool faster =
-        time_own_winograd(ctx, w, src, dst) * (large ? 2.0 : 1.0) < direct_seconds();
-    known = ctx.own_winograd_choices.emplace(key, faster).first;
+    known = ctx.own_winograd_choices.emplace(key, own_seconds() < direct_seconds()).first;
   }
   return known->second;
+}
+
+/// Seconds our kernel `w` takes from `src` to `dst`, weighed by the memory its U keeps:
+/// where U takes more than 16 MB (38 MB at 512 channels each side), the kernel must run 2x
+/// faster to be worth it. ResNet-50 at batch 1: its 512-channel layers ran 1.46x faster
+/// (2.8 -> 1.9 ms each) for 75 MB more RSS.
+std::function<double()> own_winograd_cost(const Context& ctx, const Winograd3x3& w,
+                                          const memory::desc& src, const memory::desc& dst) {
+  return [&ctx, w, src, dst] {
+    const bool large = winograd_weights_floats(w) * std::int64_t{sizeof(float)} > (16 << 20);
+    return time_own_winograd(ctx, w, src, dst) * (large ? 2.0 : 1.0);
+  };
 }
 
 /// The forward step of the convolution chain `op` as our kernel `w` over `g`'s layouts:
@@ -600,6 +630,25 @@ void build_own_winograd_backward_data(Context& ctx, const codegen::Op& op, const
                                threads);
                     }});
   bs.insert(bs.end(), post.begin(), post.end());
+}
+
+/// Training: the weights (and bias) gradient's step of a convolution as our kernel `w`
+/// (winograd_weights_gradient), reading the source and d(out) in `g`'s layouts and writing
+/// the plain gradients where the optimizer reads them.
+void build_own_winograd_weights_gradient(Context& ctx, const codegen::Op& op, const Winograd3x3& w,
+                                         const ConvGeometry& g, const memory::desc& w_plain,
+                                         const memory::desc& b_md, std::int64_t w_count) {
+  Steps& bs = ctx.backward;
+  memory src = ctx.value_as(op.inputs[0], g.src, bs);
+  memory ddst = ctx.grad_as(op.output, g.dst, bs);
+  memory dw = ctx.over_grads(w_plain, op.param_offset);
+  memory db = op.layer.bias ? ctx.over_grads(b_md, op.param_offset + w_count) : memory();
+  const int threads = ctx.threads();
+  auto scratch = kernel_scratch(ctx, winograd_gradient_scratch(w));
+  bs.push_back(Step{{}, {}, [=] {
+                      winograd_weights_gradient(w, data(src), data(ddst), data(dw),
+                                                db ? data(db) : nullptr, scratch->data(), threads);
+                    }});
 }
 
 void build_conv_alone(Context& ctx, const codegen::Op& op);
@@ -666,20 +715,36 @@ void build_conv_alone(Context& ctx, const codegen::Op& op) {
     };
   };
   std::optional<Winograd3x3> own_fwd = own_winograd_geometry(ctx, op, geometry, false);
-  if (own_fwd && !own_winograd_chosen(ctx, "forward:" + key, *own_fwd, geometry.src, geometry.dst,
+  if (own_fwd && !own_winograd_chosen(ctx, "forward:" + key,
+                                      own_winograd_cost(ctx, *own_fwd, geometry.src, geometry.dst),
                                       direct(0))) {
     own_fwd.reset();
   }
   std::optional<Winograd3x3> own_bwd;
   if (ctx.training() && ctx.needs_grad[std::size_t(in)]) {
     own_bwd = own_winograd_geometry(ctx, op, geometry, true);
-    if (own_bwd && !own_winograd_chosen(ctx, "backward data:" + key, *own_bwd, geometry.dst,
-                                        geometry.src, direct(1))) {
+    if (own_bwd && !own_winograd_chosen(
+                       ctx, "backward data:" + key,
+                       own_winograd_cost(ctx, *own_bwd, geometry.dst, geometry.src), direct(1))) {
       own_bwd.reset();
     }
   }
+  // The weights gradient: its dU is transient scratch (Context::kernel_scratch), so no
+  // weighing by memory.
+  std::optional<Winograd3x3> own_dw;
+  if (ctx.training() && ctx.weight_gradient(op)) {
+    own_dw = own_winograd_geometry(ctx, op, geometry, false);
+    if (own_dw) own_dw->sum = own_dw->relu = false;
+    if (own_dw &&
+        !own_winograd_chosen(
+            ctx, "backward weights:" + key,
+            [&] { return time_own_winograd_gradient(ctx, *own_dw, geometry.src, geometry.dst); },
+            direct(2))) {
+      own_dw.reset();
+    }
+  }
   const auto winograd = [](algorithm a) { return a == algorithm::convolution_winograd; };
-  if (own_fwd || own_bwd || winograd(pds.choice[0]) ||
+  if (own_fwd || own_bwd || own_dw || winograd(pds.choice[0]) ||
       (ctx.training() && (winograd(pds.choice[1]) || winograd(pds.choice[2])))) {
     ++ctx.winograd_convolutions;
   }
@@ -706,14 +771,16 @@ void build_conv_alone(Context& ctx, const codegen::Op& op) {
   if (!ctx.training()) return;
 
   ctx.backward_builders.push_back([&ctx, op, w_plain, b_md, w_count, pds, w_user, w, own_bwd,
-                                   geometry] {
+                                   own_dw, geometry] {
     const bool bias = op.layer.bias;
     const int in = op.inputs[0];
     const int out = op.output;
     Steps& bs = ctx.backward;
 
     // Weights (and bias) gradient, unless the layer is frozen.
-    if (ctx.weight_gradient(op)) {
+    if (own_dw) {
+      build_own_winograd_weights_gradient(ctx, op, *own_dw, geometry, w_plain, b_md, w_count);
+    } else if (ctx.weight_gradient(op)) {
       const auto& wpd = pds.bwd_weights;
       memory src_w = ctx.value_as(in, wpd.src_desc(), bs);
       memory ddst_w = ctx.grad_as(out, wpd.diff_dst_desc(), bs);
