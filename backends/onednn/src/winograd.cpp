@@ -26,6 +26,13 @@ constexpr int rows_per_block = 6;      // the product's register block: 6 tiles 
 constexpr std::int64_t private_rows = 12;
 constexpr std::int64_t private_weights_bytes = std::int64_t{5} << 19;
 constexpr std::int64_t shared_floats = std::int64_t{1} << 20;
+/// G of U = G w G^T (the weights' transform) and of dw = G^T dU G (its gradient).
+constexpr float G[alpha][3] = {{1.f / 4, 0, 0},
+                               {-1.f / 6, -1.f / 6, -1.f / 6},
+                               {-1.f / 6, 1.f / 6, -1.f / 6},
+                               {1.f / 24, 1.f / 12, 1.f / 6},
+                               {1.f / 24, -1.f / 12, 1.f / 6},
+                               {0, 0, 1}};
 
 /// r = B^T d over six vectors: the rows of F(4x4, 3x3)'s input transform.
 ARCHETYPE_AVX2 inline void input_rows(const __m256* d, __m256* r) {
@@ -269,12 +276,6 @@ ARCHETYPE_AVX2 void gradient_product(const Layout& l, const float* v, const floa
 /// dw = G^T dU G for output channel k and input channels [8 cb, 8 cb + 8), into [K][C][3][3].
 ARCHETYPE_AVX2 void weights_from_gradient(const Layout& l, const float* du, int k, int cb,
                                           float* dw) {
-  static constexpr float G[alpha][3] = {{1.f / 4, 0, 0},
-                                        {-1.f / 6, -1.f / 6, -1.f / 6},
-                                        {-1.f / 6, 1.f / 6, -1.f / 6},
-                                        {1.f / 24, 1.f / 12, 1.f / 6},
-                                        {1.f / 24, -1.f / 12, 1.f / 6},
-                                        {0, 0, 1}};
   const float* in = du + std::int64_t{k} * l.C + cb * 8;
   const std::int64_t point_stride = std::int64_t{l.K} * l.C;
   __m256 t1[alpha][3];  // dU G
@@ -346,29 +347,39 @@ std::int64_t winograd_weights_floats(const Winograd3x3& g) {
   return std::int64_t{points} * g.in_channels * g.padded_out();
 }
 
-void pack_winograd(const Winograd3x3& g, const float* w, float* u) {
-  static constexpr double G[alpha][3] = {{1. / 4, 0, 0},
-                                         {-1. / 6, -1. / 6, -1. / 6},
-                                         {-1. / 6, 1. / 6, -1. / 6},
-                                         {1. / 24, 1. / 12, 1. / 6},
-                                         {1. / 24, -1. / 12, 1. / 6},
-                                         {0, 0, 1}};
+// Vectorised over 8 output channels: it runs twice a training step per layer (U, and the
+// data gradient's U), and in double one channel pair at a time it took 7% of
+// ResNet-18-CIFAR's step (perf, batch 128).
+ARCHETYPE_AVX2 void pack_winograd(const Winograd3x3& g, const float* w, float* u) {
   const int C = g.in_channels, K = g.out_channels, Kp = g.padded_out();
-  std::fill_n(u, winograd_weights_floats(g), 0.f);
-  for (int k = 0; k < K; ++k) {
+  if (Kp != K) std::fill_n(u, winograd_weights_floats(g), 0.f);
+  const std::int64_t point_stride = std::int64_t{Kp / 16} * C * 16;
+  for (int k0 = 0; k0 < K; k0 += 8) {
     for (int c = 0; c < C; ++c) {
-      const float* f = w + (std::int64_t{k} * C + c) * 9;
-      double gf[alpha][3];  // G f
+      alignas(32) float gathered[9][8];  // the 3x3 filters of channels k0..k0+7 from c
+      for (int l = 0; l < 8; ++l) {
+        const float* f = w + (std::int64_t{k0 + l} * C + c) * 9;
+        for (int q = 0; q < 9; ++q) gathered[q][l] = f[q];
+      }
+      __m256 f[9];
+      for (int q = 0; q < 9; ++q) f[q] = _mm256_load_ps(gathered[q]);
+      __m256 gf[alpha][3];  // G f
       for (int i = 0; i < alpha; ++i) {
         for (int j = 0; j < 3; ++j) {
-          gf[i][j] = G[i][0] * f[j] + G[i][1] * f[3 + j] + G[i][2] * f[6 + j];
+          gf[i][j] =
+              _mm256_fmadd_ps(_mm256_set1_ps(G[i][0]), f[j],
+                              _mm256_fmadd_ps(_mm256_set1_ps(G[i][1]), f[3 + j],
+                                              _mm256_mul_ps(_mm256_set1_ps(G[i][2]), f[6 + j])));
         }
       }
+      float* to = u + (std::int64_t{k0 / 16} * C + c) * 16 + k0 % 16;
       for (int i = 0; i < alpha; ++i) {
         for (int j = 0; j < alpha; ++j) {  // (G f) G^T
-          const double value = gf[i][0] * G[j][0] + gf[i][1] * G[j][1] + gf[i][2] * G[j][2];
-          const std::int64_t xi = i * alpha + j;
-          u[((xi * (Kp / 16) + k / 16) * C + c) * 16 + k % 16] = float(value);
+          const __m256 value =
+              _mm256_fmadd_ps(gf[i][0], _mm256_set1_ps(G[j][0]),
+                              _mm256_fmadd_ps(gf[i][1], _mm256_set1_ps(G[j][1]),
+                                              _mm256_mul_ps(gf[i][2], _mm256_set1_ps(G[j][2]))));
+          _mm256_storeu_ps(to + (i * alpha + j) * point_stride, value);
         }
       }
     }
