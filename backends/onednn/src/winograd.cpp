@@ -60,10 +60,11 @@ struct Layout {
   std::int64_t tiles;
 };
 
-/// Tile t's 6x6 window of channel block cb, transformed, into v (V[36][rows][C] at row `row`).
+/// Tile t's 6x6 window of channel block cb, transformed, into v at row `row`: V[36][rows][C],
+/// or with `blocked` V[36][C / 8][rows][8] (the weights gradient's).
 ARCHETYPE_AVX2 void transform_input(const Winograd3x3& g, const Layout& l, const float* x,
                                     std::int64_t t, int cb, float* v, std::int64_t rows,
-                                    std::int64_t row) {
+                                    std::int64_t row, bool blocked = false) {
   const int tx = int(t % l.tw), ty = int(t / l.tw % l.th);
   const std::int64_t n = t / (std::int64_t{l.tw} * l.th);
   const int h0 = ty * 4 - g.pad, w0 = tx * 4 - g.pad;
@@ -92,7 +93,7 @@ ARCHETYPE_AVX2 void transform_input(const Winograd3x3& g, const Layout& l, const
     input_rows(col, r);
     for (int i = 0; i < alpha; ++i) t1[i * alpha + j] = r[i];
   }
-  float* out = v + row * l.C + cb * 8;
+  float* out = v + (blocked ? (cb * rows + row) * 8 : row * l.C + cb * 8);
   const std::int64_t plane_stride = rows * l.C;
   for (int i = 0; i < alpha; ++i) {  // (B^T d) B, by rows
     __m256 r[alpha];
@@ -190,7 +191,7 @@ ARCHETYPE_AVX2 inline void gradient_rows(const __m256* d, __m256* r) {
 }
 
 /// Tile t's 4x4 output gradient of channel block kb, transformed (A dy A^T; zero past the
-/// image's edge), into dm (dM[36][rows][K] at row `row`).
+/// image's edge), into dm (dM[36][K / 8][rows][8] at row `row`).
 ARCHETYPE_AVX2 void transform_gradient(const Layout& l, const float* dy, std::int64_t t, int kb,
                                        float* dm, std::int64_t rows, std::int64_t row) {
   const int tx = int(t % l.tw), ty = int(t / l.tw % l.th);
@@ -213,7 +214,7 @@ ARCHETYPE_AVX2 void transform_gradient(const Layout& l, const float* dy, std::in
     gradient_rows(col, r);
     for (int i = 0; i < alpha; ++i) t1[i * 4 + j] = r[i];
   }
-  float* out = dm + row * l.K + kb * 8;
+  float* out = dm + (kb * rows + row) * 8;
   const std::int64_t plane_stride = rows * l.K;
   for (int i = 0; i < alpha; ++i) {  // (A dy) A^T, by rows
     __m256 r[alpha];
@@ -222,54 +223,60 @@ ARCHETYPE_AVX2 void transform_gradient(const Layout& l, const float* dy, std::in
   }
 }
 
-/// dU rows [k0, k0 + R) of 8 NV columns, over `rows` tiles: du (+)= dm^T v, dm [rows][K]
-/// from column k0, v [rows][C] from the block's first column, du [R][C].
-template <int R, int NV>
-ARCHETYPE_AVX2 void gradient_block(const float* dm, int K, const float* v, int C, std::int64_t rows,
-                                   float* du, bool first) {
+/// dU rows [k0, k0 + 4) of 8 NV columns, over `rows` tiles: du (+)= dm^T v, with dm the
+/// rows' 8-channel block from k0 ([rows][8], k0 at its start or middle), v NV blocks of 8
+/// columns ([rows][8] each, `rows` x 8 apart), du [4][C]. Each tile: NV loads, 4
+/// broadcasts, 4 NV FMAs, every stream read in order.
+template <int NV>
+ARCHETYPE_AVX2 void gradient_block(const float* dm, const float* v, std::int64_t rows, float* du,
+                                   int C, bool first) {
+  constexpr int R = 4;
   __m256 acc[R][NV];
-#pragma GCC unroll 6
+#pragma GCC unroll 4
   for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 3
     for (int j = 0; j < NV; ++j) {
       acc[r][j] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(du + std::int64_t{r} * C + j * 8);
     }
   }
   for (std::int64_t t = 0; t < rows; ++t) {
     __m256 b[NV];
-    for (int j = 0; j < NV; ++j) b[j] = _mm256_loadu_ps(v + t * C + j * 8);
-#pragma GCC unroll 6
+#pragma GCC unroll 3
+    for (int j = 0; j < NV; ++j) b[j] = _mm256_loadu_ps(v + (j * rows + t) * 8);
+#pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
-      const __m256 a = _mm256_broadcast_ss(dm + t * K + r);
+      const __m256 a = _mm256_broadcast_ss(dm + t * 8 + r);
+#pragma GCC unroll 3
       for (int j = 0; j < NV; ++j) acc[r][j] = _mm256_fmadd_ps(a, b[j], acc[r][j]);
     }
   }
-#pragma GCC unroll 6
+#pragma GCC unroll 4
   for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 3
     for (int j = 0; j < NV; ++j) _mm256_storeu_ps(du + std::int64_t{r} * C + j * 8, acc[r][j]);
   }
 }
 
-using GradientFn = void (*)(const float*, int, const float*, int, std::int64_t, float*, bool);
-template <int NV>
-constexpr std::array<GradientFn, rows_per_block + 1> gradient_blocks{nullptr,
-                                                                     gradient_block<1, NV>,
-                                                                     gradient_block<2, NV>,
-                                                                     gradient_block<3, NV>,
-                                                                     gradient_block<4, NV>,
-                                                                     gradient_block<5, NV>,
-                                                                     gradient_block<6, NV>};
+constexpr int gradient_columns = 3;  // gradient_block's widest: 3 blocks of 8 input channels
 
-/// One point's product for one 16-column block of dU (8 columns where C ends there):
+/// One point's product for one group of 24 columns of dU (8 or 16 where C ends there):
 /// dU[xi] (+)= dM[xi]^T V[xi] over the chunk's `rows` tiles; `first` overwrites.
 ARCHETYPE_AVX2 void gradient_product(const Layout& l, const float* v, const float* dm, float* du,
-                                     std::int64_t rows, int xi, int cb, bool first) {
+                                     std::int64_t rows, int xi, int group, bool first) {
+  const int c0 = group * gradient_columns * 8;
+  const int blocks = std::min(gradient_columns, (l.C - c0) / 8);
+  const float* b = v + xi * rows * l.C + std::int64_t{c0} * rows;
+  float* c = du + std::int64_t{xi} * l.K * l.C + c0;
   const float* a = dm + xi * rows * l.K;
-  const float* b = v + xi * rows * l.C + cb * 16;
-  float* c = du + std::int64_t{xi} * l.K * l.C + cb * 16;
-  const auto& block = l.C - cb * 16 >= 16 ? gradient_blocks<2> : gradient_blocks<1>;
-  for (int k0 = 0; k0 < l.K; k0 += rows_per_block) {
-    const int r = std::min(rows_per_block, l.K - k0);
-    block[std::size_t(r)](a + k0, l.K, b, l.C, rows, c + std::int64_t{k0} * l.C, first);
+  for (int k0 = 0; k0 < l.K; k0 += 4) {
+    const float* ak = a + std::int64_t{k0 / 8} * rows * 8 + k0 % 8;
+    float* ck = c + std::int64_t{k0} * l.C;
+    if (blocks == 3)
+      gradient_block<3>(ak, b, rows, ck, l.C, first);
+    else if (blocks == 2)
+      gradient_block<2>(ak, b, rows, ck, l.C, first);
+    else
+      gradient_block<1>(ak, b, rows, ck, l.C, first);
   }
 }
 
@@ -453,8 +460,9 @@ void winograd_weights_gradient(const Winograd3x3& g, const float* x, const float
                                float* db, float* scratch, int threads) {
   const Layout l = layout(g);
   const std::int64_t chunk = winograd_gradient_chunk(g);
-  const int cblocks = l.C / 8, kblocks = l.K / 8, cb16 = (l.C + 15) / 16;
-  float* v = scratch;  // V[36][rows][C], dM[36][rows][K], then dU[36][K][C]
+  const int cblocks = l.C / 8, kblocks = l.K / 8;
+  const int groups = (cblocks + gradient_columns - 1) / gradient_columns;
+  float* v = scratch;  // V[36][C / 8][rows][8], dM[36][K / 8][rows][8], then dU[36][K][C]
   float* dm = v + chunk * points * l.C;
   float* du = dm + chunk * points * l.K;
 #pragma omp parallel num_threads(kernel_team(threads))
@@ -463,15 +471,15 @@ void winograd_weights_gradient(const Winograd3x3& g, const float* x, const float
       const std::int64_t rows = std::min(chunk, l.tiles - t0);
 #pragma omp for schedule(static) nowait
       for (std::int64_t i = 0; i < rows * cblocks; ++i) {
-        transform_input(g, l, x, t0 + i / cblocks, int(i % cblocks), v, rows, i / cblocks);
+        transform_input(g, l, x, t0 + i / cblocks, int(i % cblocks), v, rows, i / cblocks, true);
       }
 #pragma omp for schedule(static)
       for (std::int64_t i = 0; i < rows * kblocks; ++i) {
         transform_gradient(l, dy, t0 + i / kblocks, int(i % kblocks), dm, rows, i / kblocks);
       }
 #pragma omp for schedule(static)
-      for (int i = 0; i < points * cb16; ++i) {
-        gradient_product(l, v, dm, du, rows, i / cb16, i % cb16, t0 == 0);
+      for (int i = 0; i < points * groups; ++i) {
+        gradient_product(l, v, dm, du, rows, i / groups, i % groups, t0 == 0);
       }
     }
 #pragma omp for schedule(static) nowait
