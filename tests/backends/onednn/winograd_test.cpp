@@ -37,9 +37,7 @@ std::size_t at(int n, int channel, int h, int w, int channels, int H, int W) {
          std::size_t(channel % 8);
 }
 
-// The largest difference, relative to 1 + |exact|, over the whole output (1e9 for a value
-// not finite: an output never written keeps its NaN).
-double worst_error(const Case& c) {
+Winograd3x3 geometry(const Case& c) {
   const Winograd3x3 g{.batch = c.batch,
                       .in_channels = c.in_channels,
                       .out_channels = c.out_channels,
@@ -49,19 +47,28 @@ double worst_error(const Case& c) {
                       .sum = c.sum,
                       .relu = c.relu};
   EXPECT_TRUE(winograd_available(g));
+  return g;
+}
+
+/// `n` values drawn from N(0, scale^2).
+std::vector<float> random(std::mt19937& rng, std::size_t n, float scale = 1.f) {
+  std::normal_distribution<float> normal(0.f, 1.f);
+  std::vector<float> v(n);
+  for (float& f : v) f = normal(rng) * scale;
+  return v;
+}
+
+// The largest difference, relative to 1 + |exact|, over the whole output (1e9 for a value
+// not finite: an output never written keeps its NaN).
+double worst_error(const Case& c) {
+  const Winograd3x3 g = geometry(c);
   const int C = c.in_channels, K = c.out_channels, H = c.height, W = c.width;
   const int Ho = g.out_height(), Wo = g.out_width();
   std::mt19937 rng(11);
-  std::normal_distribution<float> normal(0.f, 1.f);
-  const auto random = [&](std::size_t n, float scale) {
-    std::vector<float> v(n);
-    for (float& f : v) f = normal(rng) * scale;
-    return v;
-  };
-  const std::vector<float> x = random(std::size_t(c.batch) * C * H * W, 1.f);  // nChw8c
-  const std::vector<float> w = random(std::size_t(K) * C * 9, 1.f / std::sqrt(9.f * C));
-  const std::vector<float> b = random(std::size_t(K), 0.5f);
-  const std::vector<float> summand = random(std::size_t(c.batch) * K * Ho * Wo, 1.f);
+  const std::vector<float> x = random(rng, std::size_t(c.batch) * C * H * W);  // nChw8c
+  const std::vector<float> w = random(rng, std::size_t(K) * C * 9, 1.f / std::sqrt(9.f * C));
+  const std::vector<float> b = random(rng, std::size_t(K), 0.5f);
+  const std::vector<float> summand = random(rng, std::size_t(c.batch) * K * Ho * Wo);
   std::vector<float> y = c.sum ? summand : std::vector<float>(summand.size(), std::nanf(""));
   std::vector<float> u(std::size_t(winograd_weights_floats(g)));
   pack_winograd(g, w.data(), u.data());
@@ -112,24 +119,12 @@ TEST(Winograd, ComputesTheConvolution) {
 // The weights gradient's largest difference from the one computed in double, relative to
 // 1 + the largest |exact| of each of dw and db (sums over every pixel of every image).
 double worst_gradient_error(const Case& c) {
-  const Winograd3x3 g{.batch = c.batch,
-                      .in_channels = c.in_channels,
-                      .out_channels = c.out_channels,
-                      .height = c.height,
-                      .width = c.width,
-                      .pad = c.pad};
-  EXPECT_TRUE(winograd_available(g));
+  const Winograd3x3 g = geometry(c);  // its sum and relu ignored
   const int C = c.in_channels, K = c.out_channels, H = c.height, W = c.width;
   const int Ho = g.out_height(), Wo = g.out_width();
   std::mt19937 rng(12);
-  std::normal_distribution<float> normal(0.f, 1.f);
-  const auto random = [&](std::size_t n) {
-    std::vector<float> v(n);
-    for (float& f : v) f = normal(rng);
-    return v;
-  };
-  const std::vector<float> x = random(std::size_t(c.batch) * C * H * W);     // nChw8c
-  const std::vector<float> dy = random(std::size_t(c.batch) * K * Ho * Wo);  // nChw8c
+  const std::vector<float> x = random(rng, std::size_t(c.batch) * C * H * W);     // nChw8c
+  const std::vector<float> dy = random(rng, std::size_t(c.batch) * K * Ho * Wo);  // nChw8c
   std::vector<float> dw(std::size_t(K) * C * 9, std::nanf(""));
   std::vector<float> db(std::size_t(K), std::nanf(""));
   std::vector<float> scratch(std::size_t(winograd_gradient_scratch(g)), std::nanf(""));
