@@ -614,16 +614,8 @@ void build_own_winograd_backward_data(Context& ctx, const codegen::Op& op, const
   auto scratch = kernel_scratch(ctx, winograd_scratch(w, threads));
   bs.push_back(Step{{}, {}, [w, w_user, u] {
                       // The forward's weights [K][C][3][3] as [C][K][3][3], each 3x3 turned
-                      // by 180 degrees: w.in_channels = K, w.out_channels = C.
-                      const int K = w.in_channels, C = w.out_channels;
-                      const float* f = data(w_user);
-                      std::vector<float> flipped(std::size_t(K) * std::size_t(C) * 9);
-                      for (int k = 0; k < K; ++k)
-                        for (int c = 0; c < C; ++c)
-                          for (int i = 0; i < 9; ++i)
-                            flipped[(std::size_t(c) * K + std::size_t(k)) * 9 + std::size_t(i)] =
-                                f[(std::size_t(k) * C + std::size_t(c)) * 9 + std::size_t(8 - i)];
-                      pack_winograd(w, flipped.data(), data(u));
+                      // by 180 degrees (w.in_channels = K, w.out_channels = C).
+                      pack_winograd(w, data(w_user), data(u), true);
                     }});
   bs.push_back(Step{{}, {}, [=] {
                       winograd(w, data(ddst), data(u), nullptr, data(dsrc), scratch->data(),

@@ -357,7 +357,7 @@ std::int64_t winograd_weights_floats(const Winograd3x3& g) {
 // Vectorised over 8 output channels: it runs twice a training step per layer (U, and the
 // data gradient's U), and in double one channel pair at a time it took 7% of
 // ResNet-18-CIFAR's step (perf, batch 128).
-ARCHETYPE_AVX2 void pack_winograd(const Winograd3x3& g, const float* w, float* u) {
+ARCHETYPE_AVX2 void pack_winograd(const Winograd3x3& g, const float* w, float* u, bool flipped) {
   const int C = g.in_channels, K = g.out_channels, Kp = g.padded_out();
   if (Kp != K) std::fill_n(u, winograd_weights_floats(g), 0.f);
   const std::int64_t point_stride = std::int64_t{Kp / 16} * C * 16;
@@ -365,8 +365,13 @@ ARCHETYPE_AVX2 void pack_winograd(const Winograd3x3& g, const float* w, float* u
     for (int c = 0; c < C; ++c) {
       alignas(32) float gathered[9][8];  // the 3x3 filters of channels k0..k0+7 from c
       for (int l = 0; l < 8; ++l) {
-        const float* f = w + (std::int64_t{k0 + l} * C + c) * 9;
-        for (int q = 0; q < 9; ++q) gathered[q][l] = f[q];
+        if (flipped) {
+          const float* f = w + (std::int64_t{c} * K + k0 + l) * 9;
+          for (int q = 0; q < 9; ++q) gathered[q][l] = f[8 - q];
+        } else {
+          const float* f = w + (std::int64_t{k0 + l} * C + c) * 9;
+          for (int q = 0; q < 9; ++q) gathered[q][l] = f[q];
+        }
       }
       __m256 f[9];
       for (int q = 0; q < 9; ++q) f[q] = _mm256_load_ps(gathered[q]);

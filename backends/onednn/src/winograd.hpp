@@ -56,8 +56,10 @@ struct Winograd3x3 {
 [[nodiscard]] std::int64_t winograd_weights_floats(const Winograd3x3& g);
 
 /// U = G w G^T from plain weights (oihw: [K][C][3][3]), in the product's layout
-/// [36][padded_out / 16][C][16] (the padded columns zero).
-void pack_winograd(const Winograd3x3& g, const float* w, float* u);
+/// [36][padded_out / 16][C][16] (the padded columns zero). With `flipped`, w is the forward
+/// convolution's weights [C][K][3][3] of which `g` is the data gradient: each filter is
+/// taken transposed and turned by 180 degrees.
+void pack_winograd(const Winograd3x3& g, const float* w, float* u, bool flipped = false);
 
 /// Floats of the scratch `winograd` needs on `threads` threads: a chunk's V and M, one per
 /// thread for private chunks.

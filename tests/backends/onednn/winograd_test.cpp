@@ -10,6 +10,7 @@
 #include <cmath>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace archetype::onednn::detail {
@@ -179,6 +180,30 @@ TEST(Winograd, ComputesTheWeightsGradient) {
       .batch = 128, .in_channels = 512, .out_channels = 512, .height = 4, .width = 4};
   EXPECT_EQ(winograd_gradient_chunk(large), 128);  // 2^21 / (36 x 1024) = 56.9 -> 128
   EXPECT_EQ(winograd_gradient_scratch(large), 128 * 36 * 1024 + 36 * 512 * 512);
+}
+
+TEST(Winograd, PacksTheDataGradientsFlippedWeights) {
+  if (!winograd_cpu()) GTEST_SKIP() << "this CPU has no AVX2 with FMA";
+  // A forward convolution in -> out channels has its data gradient run out -> in with each
+  // filter transposed and turned by 180 degrees. Packed from the forward's weights with
+  // `flipped`, U equals U packed from that copy made by hand: 24 -> 16 (16 columns) and
+  // 8 -> 24 (half of the last 16-wide block padding).
+  std::mt19937 rng(13);
+  for (const auto& [in, out] : {std::pair{24, 16}, std::pair{8, 24}}) {
+    const Winograd3x3 g{
+        .batch = 1, .in_channels = in, .out_channels = out, .height = 8, .width = 8};
+    const std::vector<float> forward = random(rng, std::size_t(in) * out * 9);  // [in][out]
+    std::vector<float> copy(forward.size());                                    // [out][in]
+    for (std::size_t i = 0; i < std::size_t(in); ++i)
+      for (std::size_t o = 0; o < std::size_t(out); ++o)
+        for (std::size_t q = 0; q < 9; ++q)
+          copy[(o * std::size_t(in) + i) * 9 + q] = forward[(i * std::size_t(out) + o) * 9 + 8 - q];
+    std::vector<float> flipped(std::size_t(winograd_weights_floats(g)), std::nanf(""));
+    std::vector<float> packed(flipped.size(), std::nanf(""));
+    pack_winograd(g, forward.data(), flipped.data(), true);
+    pack_winograd(g, copy.data(), packed.data());
+    EXPECT_EQ(flipped, packed) << in << " -> " << out;
+  }
 }
 
 TEST(Winograd, ChunksAreSizedByTheWeights) {
